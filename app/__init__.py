@@ -1,0 +1,81 @@
+"""Vigil: the application factory. Reads config, binds extensions, registers domains.
+
+No network, no migrations, no threads here: `vigil serve` starts the embedded worker.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app.config import load_config, validate_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Each domain is a package with `bp`; the order is the side navigation's order.
+BLUEPRINTS = ("core", "auth", "dashboard", "admin", "jobs", "notifications")
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    config = load_config(app.instance_path)
+    config.update(overrides or {})
+    validate_config(config, app.instance_path)
+    app.config.update(config)
+    logging.basicConfig(level=logging.INFO if app.config["VIGIL_ENV"] != "testing" else logging.WARNING)
+    for warning in app.config.get("WARNINGS", []):
+        app.logger.warning(warning)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_template_helpers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app.extensions import csrf, db, login_manager, migrate
+    from app.jobs.queue import make_redis
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    app.extensions["vigil_redis"] = make_redis(app.config)
+
+
+def register_blueprints(app: Flask) -> None:
+    for name in BLUEPRINTS:
+        module = importlib.import_module(f"app.{name}")
+        app.register_blueprint(module.bp)
+
+
+def register_errors(app: Flask) -> None:
+    from app.core.errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.core.templating import register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

@@ -1,0 +1,7 @@
+"""Administration: organizations, sites, users, settings and the audit log."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from app.admin import jobs, views_audit  # noqa: E402,F401

@@ -1,0 +1,7 @@
+"""Sign-in: login, logout, server-side sessions, lockout and set-password links."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+from app.auth import views  # noqa: E402,F401

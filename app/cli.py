@@ -1,0 +1,164 @@
+"""The `vigil` command: the Flask CLI plus Vigil's own commands.
+
+In embedded mode the queue lives inside the web process, so commands here do their
+work in-process instead of enqueuing it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from app import audit as audit_trail
+
+
+def register(app: Flask) -> None:
+    for command in (create_admin, seed_demo, worker, scheduler, audit_group, serve):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the `vigil` console script."""
+    from app import create_app
+
+    os.environ.setdefault("FLASK_APP", "app:create_app")
+    FlaskGroup(create_app=create_app, help="Vigil security-operations console.")(prog_name="vigil")
+
+
+@click.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--org", "org_slug", default=None, help="Organization slug; without it the user is a super admin.")
+@with_appcontext
+def create_admin(email: str, password: str, org_slug: str | None) -> None:
+    """Create an admin of an organization, or a super admin when no --org is given."""
+    from app.auth.services import MIN_PASSWORD_LENGTH
+    from app.models import Organization, User, db
+    from app.passwords import hash_password
+
+    email = email.strip().lower()
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.UsageError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email)):
+        raise click.UsageError(f"a user with email {email} already exists")
+    org = None
+    if org_slug:
+        org = db.session.scalar(sa.select(Organization).where(Organization.slug == org_slug))
+        if org is None:
+            raise click.UsageError(f"no organization with slug {org_slug!r}")
+    user = User(email=email, org_id=org.id if org else None, role="admin" if org else "super_admin",
+                password_hash=hash_password(password), status="active", email_verified=True)
+    db.session.add(user)
+    db.session.flush()
+    audit_trail.record("user.created", resource_type="user", resource_id=user.id, org_id=user.org_id,
+                       actor_type="system", actor_label="cli create-admin",
+                       new={"email": email, "role": user.role})
+    db.session.commit()
+    click.echo(f"Created {user.role} {email}" + (f" in {org.slug}" if org else ""))
+
+
+@click.command("seed-demo")
+@click.option("--force", is_flag=True, help="Allow in production.")
+@with_appcontext
+def seed_demo(force: bool) -> None:
+    """Create two demo organizations with sites and one user of each role, and print the logins."""
+    from app.demo import DEMO_PASSWORD, demo_logins
+    from app.demo import seed_demo as run_seed
+    from app.models import db
+
+    if current_app.config["VIGIL_ENV"] == "production" and not force:
+        raise click.UsageError("refusing to add demo data in production without --force")
+    created = run_seed()
+    db.session.commit()
+    click.echo("Demo data created." if created else "Demo data already present.")
+    print_logins(demo_logins(), DEMO_PASSWORD)
+
+
+def print_logins(logins: list[tuple[str, str, str]], password: str) -> None:
+    click.echo(f"Demo logins (password for all: {password}):")
+    for email, role, where in logins:
+        click.echo(f"  {email:32} {role:12} {where}")
+
+
+@click.command("worker")
+@click.option("--queues", default="high,default,low", show_default=True)
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@with_appcontext
+def worker(queues: str, burst: bool) -> None:
+    """Run an RQ worker that executes jobs inside the application context."""
+    from app.jobs.embedded import AppWorker
+    from app.jobs.queue import get_redis, is_embedded
+
+    if is_embedded():
+        raise click.UsageError("REDIS_URL is not set: the embedded queue runs inside `vigil serve`")
+    w = AppWorker([q.strip() for q in queues.split(",") if q.strip()], connection=get_redis())
+    w.flask_app = current_app._get_current_object()
+    w.work(burst=burst, with_scheduler=True)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler() -> None:
+    """Run RQ's cron scheduler with Vigil's periodic jobs (app.jobs.schedule.PERIODIC_JOBS)."""
+    from app.jobs.queue import get_redis, is_embedded
+    from app.jobs.schedule import build_cron_scheduler
+
+    if is_embedded():
+        raise click.UsageError("REDIS_URL is not set: the embedded worker schedules periodic jobs itself")
+    build_cron_scheduler(get_redis()).start()
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Audit log commands."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 and name the first broken row if any."""
+    report = audit_trail.verify_chain()
+    if report.ok:
+        click.echo(f"Audit chain intact: {report.checked} rows verified.")
+        return
+    click.echo(f"Audit chain BROKEN at row {report.first_broken_id}: {report.reason} "
+               f"({report.checked} rows before it verified).", err=True)
+    sys.exit(1)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", 5000)), show_default="PORT or 5000")
+@click.option("--no-demo", is_flag=True, help="Do not load demo data into an empty database.")
+@with_appcontext
+def serve(host: str, port: int, no_demo: bool) -> None:
+    """Migrate, load demo data on first run, start the embedded worker and serve the console."""
+    from flask_migrate import upgrade
+
+    from app.demo import DEMO_PASSWORD, demo_logins
+    from app.demo import seed_demo as run_seed
+    from app.jobs.embedded import EmbeddedWorker
+    from app.jobs.queue import is_embedded
+    from app.models import Organization, db
+
+    app = current_app._get_current_object()
+    upgrade()
+    if not no_demo and db.session.scalar(sa.select(sa.func.count(Organization.id))) == 0:
+        run_seed()
+        db.session.commit()
+    db.session.remove()
+    if not no_demo:
+        print_logins(demo_logins(), DEMO_PASSWORD)
+    if is_embedded():
+        EmbeddedWorker(app).start()
+        click.echo("Embedded queue: jobs run in a worker thread of this process.")
+    click.echo(f"Vigil is serving on http://{host}:{port}")
+    from werkzeug.serving import run_simple
+
+    # app.run() refuses to start from inside a CLI command; run_simple is what it wraps.
+    run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True)

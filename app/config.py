@@ -1,0 +1,118 @@
+"""Settings read from the environment, with an embedded default.
+
+Nothing here touches the network or the disk at import time. `load_config()` builds a
+plain dict; `validate_config()` is called by the factory and refuses a production start
+that lacks a secret key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run: raised by the factory before anything starts."""
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_int(name: str, default: int) -> int:
+    raw = env_str(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = env_str(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def sqlite_url(instance_path: str) -> str:
+    return "sqlite:///" + str(Path(instance_path) / "vigil.db")
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the common `postgres://` and `postgresql://` spellings; use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(instance_path: str) -> dict[str, Any]:
+    """Return every setting Vigil reads, each with its default."""
+    env = env_str("VIGIL_ENV", "development")
+    return {
+        "VIGIL_ENV": env,
+        "SECRET_KEY": env_str("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(
+            env_str("DATABASE_URL") or sqlite_url(instance_path)
+        ),
+        # No REDIS_URL means the embedded queue: fakeredis + a worker thread in the web process.
+        "REDIS_URL": env_str("REDIS_URL"),
+        "RQ_DEFAULT_TIMEOUT": env_int("VIGIL_JOB_TIMEOUT", 1800),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        # Sign-in and sessions.
+        "LOCKOUT_THRESHOLD": env_int("VIGIL_LOCKOUT_THRESHOLD", 5),
+        "LOCKOUT_WINDOW_MINUTES": env_int("VIGIL_LOCKOUT_WINDOW_MINUTES", 15),
+        "LOCKOUT_MINUTES": env_int("VIGIL_LOCKOUT_MINUTES", 30),
+        "SESSION_HOURS": env_int("VIGIL_SESSION_HOURS", 12),
+        "SESSION_IDLE_MINUTES": env_int("VIGIL_SESSION_IDLE_MINUTES", 120),
+        "INVITE_HOURS": env_int("VIGIL_INVITE_HOURS", 72),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env_bool("VIGIL_SECURE_COOKIES", env == "production"),
+        "SESSION_COOKIE_NAME": "vigil_session",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": env_int("VIGIL_MAX_UPLOAD_MB", 64) * 1024 * 1024,
+        # argon2 cost; tests lower it (hashing is ~150 ms at the defaults).
+        "ARGON2_TIME_COST": env_int("VIGIL_ARGON2_TIME_COST", 3),
+        "ARGON2_MEMORY_COST": env_int("VIGIL_ARGON2_MEMORY_KIB", 65536),
+        # Outgoing notifications.
+        "WEBHOOK_TIMEOUT_SECONDS": env_int("VIGIL_WEBHOOK_TIMEOUT", 10),
+        "NOTIFY_MAX_FAILURES": env_int("VIGIL_NOTIFY_MAX_FAILURES", 5),
+        "SMTP_TIMEOUT_SECONDS": env_int("VIGIL_SMTP_TIMEOUT", 10),
+        "PUBLIC_BASE_URL": env_str("VIGIL_PUBLIC_URL", "http://127.0.0.1:5000"),
+        "EMBEDDED_WORKER": False,
+    }
+
+
+def validate_config(config: dict[str, Any], instance_path: str) -> None:
+    """Refuse settings that cannot run; fill in the development secret key."""
+    env = config["VIGIL_ENV"]
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"VIGIL_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+    if not config.get("SECRET_KEY"):
+        if env == "production":
+            raise ConfigError("SECRET_KEY is required when VIGIL_ENV=production")
+        config["SECRET_KEY"] = development_secret_key(instance_path)
+    if env == "production" and config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Allowed (a single host can run on SQLite) but the operator should know.
+        config.setdefault("WARNINGS", []).append("production is running on SQLite")
+
+
+def development_secret_key(instance_path: str) -> str:
+    """A per-checkout key kept in instance/, so sessions survive a restart of `make run`."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,50 @@
+"""Error pages (HTML) and JSON errors with stable codes (API), never a stack trace."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.core.guard import wants_json
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    401: "Please sign in.",
+    403: "Your role does not allow this.",
+    404: "Nothing here, or not in your organization.",
+    405: "That method is not allowed here.",
+    409: "That conflicts with the current state.",
+    413: "The upload is too large.",
+    422: "Some values are not valid.",
+    429: "Too many requests; slow down.",
+    500: "Something went wrong on our side. It has been logged.",
+}
+
+
+def _respond(status: int, message: str, code: str):
+    if wants_json():
+        return jsonify(error={"code": code, "message": message}), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return _respond(400, "Your form expired or was not sent from Vigil. Reload the page and try again.", "csrf")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        # abort(404, "...") gives its own description; otherwise use our plain wording.
+        custom = exc.description and exc.description != type(exc).description
+        message = exc.description if custom else MESSAGES.get(status, exc.name)
+        return _respond(status, message, (exc.name or "error").lower().replace(" ", "_"))
+
+    @app.errorhandler(Exception)
+    def unhandled(exc: Exception):
+        from app.models import db
+
+        db.session.rollback()
+        app.logger.exception("unhandled error")
+        return _respond(500, MESSAGES[500], "internal_error")

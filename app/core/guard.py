@@ -1,0 +1,81 @@
+"""Default deny: every endpoint needs a signed-in user unless it is on PUBLIC_ENDPOINTS.
+
+A new route that forgets a decorator is still protected; the route sweep test walks
+app.url_map against this allowlist.
+"""
+
+from __future__ import annotations
+
+from flask import jsonify, redirect, request, url_for
+from flask_login import current_user
+
+from app.core import bp
+
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "static",
+        "core.health",
+        "auth.login",
+        "auth.set_password",
+    }
+)
+
+
+def is_public(endpoint: str | None) -> bool:
+    return endpoint is None or endpoint in PUBLIC_ENDPOINTS
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+@bp.before_app_request
+def require_sign_in():
+    """Send anonymous requests to sign in (or 401 for the JSON API)."""
+    if is_public(request.endpoint) or current_user.is_authenticated:
+        return None
+    if wants_json():
+        return jsonify(error={"code": "unauthenticated", "message": "Sign in or send an API key."}), 401
+    from app.htmx import hx_redirect, is_htmx
+
+    login_url = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+    if is_htmx():
+        response = jsonify(ok=False)
+        response.status_code = 401
+        return hx_redirect(response, login_url)
+    return redirect(login_url)
+
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+@bp.after_app_request
+def security_headers(response):
+    """Strict CSP (no inline script or style), no framing, no sniffing."""
+    from app.htmx import add_vary
+    from flask import current_app
+
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if current_app.config["VIGIL_ENV"] == "production":
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return add_vary(response)

@@ -1,0 +1,79 @@
+"""What every template may use: a few named helpers, registered once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Flask, request
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from app.permissions import ROLE_LABELS, can
+
+# Side navigation: (endpoint, icon, label, permission). Only domains that exist are listed.
+NAV = [
+    ("dashboard.index", "speedometer2", "Dashboard", "dashboard.view"),
+    ("jobs.index", "list-task", "Jobs", "jobs.view"),
+    ("notifications.index", "bell", "Notifications", "dashboard.view"),
+]
+ADMIN_NAV = [
+    ("admin.orgs", "buildings", "Organizations", "org.edit_own"),
+    ("admin.sites", "geo-alt", "Sites", "site.view"),
+    ("admin.users", "people", "Users", "user.view"),
+    ("notifications.channels", "broadcast", "Channels", "notifications.channels"),
+    ("admin.audit", "journal-check", "Audit log", "audit.view"),
+    ("admin.settings", "sliders", "Settings", "settings.manage"),
+]
+
+
+def user_zone() -> ZoneInfo:
+    name = getattr(current_user, "timezone", None) or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC timestamp in the signed-in user's time zone."""
+    if value is None:
+        return ""
+    return value.astimezone(user_zone()).strftime(fmt)
+
+
+def switchable_orgs() -> list:
+    import sqlalchemy as sa
+
+    from app.models import Organization, db
+
+    return db.session.scalars(
+        sa.select(Organization).where(Organization.deleted_at.is_(None)).order_by(Organization.name)
+    ).all()
+
+
+def visible(app: Flask, items: list[tuple[str, str, str, str]]) -> list[tuple[str, str, str, str]]:
+    """Navigation entries whose page exists and whose permission the user holds."""
+    return [item for item in items if item[0] in app.view_functions and can(item[3])]
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def shell_context() -> dict:
+        from app.tenancy import current_org
+
+        org = current_org() if current_user.is_authenticated else None
+        return {
+            "switchable_orgs": switchable_orgs() if can("org.switch") else [],
+            "can": can,
+            "csrf_token": generate_csrf,
+            "current_org": org,
+            "nav_items": visible(app, NAV),
+            "admin_nav_items": visible(app, ADMIN_NAV),
+            "role_labels": ROLE_LABELS,
+            "active_endpoint": request.endpoint or "",
+        }

@@ -1,0 +1,84 @@
+"""Health, organization switch and the signed-in user's own account page."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app, flash, jsonify, request
+from flask_login import current_user
+
+from app import audit
+from app.core import bp
+from app.core.forms import AccountForm, ThemeForm
+from app.models import db
+from app.models.base import as_dict
+from app.permissions import require
+from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
+from app.tenancy import switch_org
+
+ACCOUNT_FIELDS = ["first_name", "last_name", "phone_number", "timezone", "theme"]
+
+
+@bp.get("/health")
+def health():
+    """Report database and queue reachability: 200 when both answer, else 503."""
+    checks = {}
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+        db.session.rollback()
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        current_app.extensions["vigil_redis"].ping()
+        checks["queue"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["queue"] = f"error: {type(exc).__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    return jsonify(status="ok" if healthy else "unavailable", checks=checks), 200 if healthy else 503
+
+
+@bp.post("/org/switch")
+@require("org.switch")
+def org_switch():
+    """Make another organization the one a super admin acts for."""
+    try:
+        org_id = int(request.form.get("org_id", ""))
+    except ValueError:
+        return jsonify(error={"code": "bad_org", "message": "Choose an organization."}), 400
+    org = switch_org(org_id)
+    audit.record("org.switched", resource_type="organization", resource_id=org.id, org_id=org.id)
+    db.session.commit()
+    flash(f"Now working in {org.name}.", "success")
+    return redirect_after_post("dashboard.index")
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account():
+    """Show and edit the signed-in user's profile and preferences."""
+    user = current_user._get_current_object()
+    form = AccountForm(obj=user)
+    if form.validate_on_submit():
+        old = as_dict(user, ACCOUNT_FIELDS)
+        form.populate_obj(user)
+        before, after = audit.changes(old, as_dict(user, ACCOUNT_FIELDS))
+        if after:
+            audit.record("user.profile_updated", resource_type="user", resource_id=user.id, old=before, new=after)
+        db.session.commit()
+        flash("Your account was saved.", "success")
+        return redirect_after_post("core.account")
+    status = INVALID_FORM_STATUS if form.errors else 200
+    return render_page("core/account.html", block="account_form", status=status, form=form)
+
+
+@bp.post("/account/theme")
+def account_theme():
+    """Switch the signed-in user's colour theme."""
+    form = ThemeForm()
+    if not form.validate_on_submit():
+        return jsonify(error={"code": "bad_theme", "message": "Unknown theme."}), 400
+    user = current_user._get_current_object()
+    old = user.theme
+    user.theme = form.theme.data
+    audit.record("user.theme_changed", resource_type="user", resource_id=user.id, old={"theme": old}, new={"theme": user.theme})
+    db.session.commit()
+    return redirect_after_post(request.args.get("next_endpoint", "dashboard.index"))

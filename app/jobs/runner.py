@@ -1,0 +1,167 @@
+"""Runs one JobRun: the RQ entry point `execute(run_id)`.
+
+The job's own writes happen in one transaction that commits together with the
+`succeeded` status, or rolls back entirely on failure or cancellation, so a failed run
+leaves no half-written data. Live progress goes to Redis (not the database) so that it
+is visible while the job's transaction is still open, on SQLite as on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+
+from app.models import JobRun, db, utcnow
+
+log = logging.getLogger(__name__)
+PROGRESS_TTL = 86400
+_worker_app: Flask | None = None
+
+
+class JobCancelled(Exception):
+    """Raised inside a job when an admin asked to cancel it."""
+
+
+class JobError(Exception):
+    """A failure the job explains itself; its message is shown to the user as is."""
+
+
+def progress_key(run_id: int) -> str:
+    return f"vigil:jobrun:{run_id}:progress"
+
+
+def cancel_key(run_id: int) -> str:
+    return f"vigil:jobrun:{run_id}:cancel"
+
+
+class JobContext:
+    """What a job function gets: its run's ids, progress reporting and the cancel check."""
+
+    def __init__(self, run: JobRun):
+        self.run_id = run.id
+        self.org_id = run.org_id
+        self.requested_by_id = run.requested_by_id
+        self.kind = run.kind
+        from app.jobs.queue import get_redis
+
+        self._redis = get_redis()
+
+    def progress(self, percent: int, message: str = "") -> None:
+        """Report progress 0-100; also where a cancellation request is noticed."""
+        percent = max(0, min(100, int(percent)))
+        self._redis.hset(progress_key(self.run_id), mapping={"progress": percent, "message": message[:500]})
+        self._redis.expire(progress_key(self.run_id), PROGRESS_TTL)
+        self.check_cancelled()
+
+    def check_cancelled(self) -> None:
+        if self._redis.exists(cancel_key(self.run_id)):
+            raise JobCancelled()
+
+
+def live_progress(run: JobRun) -> tuple[int, str | None]:
+    """Progress and message of a run: from Redis while it runs, from the row otherwise."""
+    if run.status != "running":
+        return run.progress, run.message
+    from app.jobs.queue import get_redis
+
+    data = get_redis().hgetall(progress_key(run.id))
+    if not data:
+        return run.progress, run.message
+    return int(data.get(b"progress", 0)), data.get(b"message", b"").decode() or run.message
+
+
+def _app() -> Flask:
+    global _worker_app
+    if _worker_app is None:
+        from app import create_app
+
+        _worker_app = create_app()
+    return _worker_app
+
+
+def execute(run_id: int) -> dict[str, Any] | None:
+    """RQ entry point: run JobRun `run_id` inside an application context."""
+    if has_app_context():
+        return run_job(run_id)
+    with _app().app_context():
+        return run_job(run_id)
+
+
+def run_job(run_id: int) -> dict[str, Any] | None:
+    from app.jobs import REGISTRY
+
+    run = db.session.get(JobRun, run_id)
+    if run is None:
+        log.warning("job run %s no longer exists", run_id)
+        return None
+    if run.status in ("succeeded", "cancelled"):
+        # At-least-once delivery: a redelivered finished run does nothing.
+        return run.result
+    run.status = "running"
+    run.started_at = utcnow()
+    run.attempts += 1
+    run.message = "Started"
+    run.progress = 0
+    db.session.commit()
+
+    ctx = JobContext(run)
+    spec = REGISTRY[run.kind]
+    params = dict(run.params or {})
+    try:
+        ctx.check_cancelled()
+        result = spec.func(ctx, **params) or {}
+        run = db.session.get(JobRun, run_id)
+        run.status = "succeeded"
+        run.progress = 100
+        run.message = str(result.get("message") or "Done")[:500]
+        run.result = result
+        run.finished_at = utcnow()
+        db.session.commit()
+        return result
+    except JobCancelled:
+        db.session.rollback()
+        _finish(run_id, "cancelled", "Cancelled by request; nothing was saved")
+    except Exception as exc:  # noqa: BLE001 - every failure must land on the JobRun
+        db.session.rollback()
+        readable = str(exc) if isinstance(exc, JobError) else f"{type(exc).__name__}: {exc}"
+        log.error("job %s #%s failed\n%s", run.kind, run_id, traceback.format_exc())
+        _finish(run_id, "failed", "Failed; nothing was saved", error=readable)
+    finally:
+        ctx._redis.delete(progress_key(run_id), cancel_key(run_id))
+    return None
+
+
+def _finish(run_id: int, status: str, message: str, error: str | None = None) -> None:
+    run = db.session.get(JobRun, run_id)
+    run.status = status
+    run.message = message
+    run.error = error
+    run.finished_at = utcnow()
+    db.session.commit()
+
+
+def request_cancel(run: JobRun) -> None:
+    """Cancel a queued run at once; ask a running one to stop at its next progress report."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    from app.jobs.queue import get_redis
+
+    if run.status == "queued":
+        try:
+            Job.fetch(run.rq_job_id, connection=get_redis()).cancel()
+        except NoSuchJobError:
+            pass
+        run.status = "cancelled"
+        run.message = "Cancelled before it started"
+        run.finished_at = utcnow()
+    elif run.status == "running":
+        get_redis().set(cancel_key(run.id), 1, ex=PROGRESS_TTL)
+        run.message = "Cancelling..."
+
+
+def app_for_current() -> Flask:
+    return current_app._get_current_object()  # type: ignore[attr-defined]

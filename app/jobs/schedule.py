@@ -1,0 +1,58 @@
+"""Periodic jobs, declared as data and handed to RQ's own cron scheduler.
+
+`vigil scheduler` builds a CronScheduler from PERIODIC_JOBS at start (so the running
+schedule is always exactly this list) and runs it; the embedded worker thread calls
+`enqueue_jobs()` on the same scheduler in its loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis import Redis
+from rq.cron import CronScheduler
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    kind: str  # a registered job kind (app.jobs.REGISTRY)
+    queue: str = "low"
+    interval: int | None = None  # seconds
+    cron: str | None = None  # crontab expression, UTC
+
+
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob("audit.verify", cron="17 3 * * *"),
+    PeriodicJob("notifications.retry_due", queue="default", interval=60),
+    PeriodicJob("platform.prune", cron="41 4 * * *"),
+)
+
+
+def start_periodic(kind: str) -> None:
+    """What the scheduler enqueues: a JobRun for `kind` with no org, run at once."""
+    from flask import has_app_context
+
+    from app.jobs import enqueue
+    from app.jobs.runner import _app
+    from app.models import db
+
+    if not has_app_context():
+        with _app().app_context():
+            return start_periodic(kind)
+    enqueue(kind, org_id=None)
+    db.session.commit()
+    return None
+
+
+def build_cron_scheduler(connection: Redis) -> CronScheduler:
+    scheduler = CronScheduler(connection=connection, logging_level="WARNING", name="vigil-cron")
+    for item in PERIODIC_JOBS:
+        scheduler.register(
+            start_periodic,
+            queue_name=item.queue,
+            args=(item.kind,),
+            interval=item.interval,
+            cron=item.cron,
+            name=item.kind,
+        )
+    return scheduler

@@ -1,0 +1,35 @@
+"""Queries and actions behind the Jobs pages."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app import audit
+from app.jobs import enqueue
+from app.jobs.runner import request_cancel
+from app.models import JobRun, db
+
+
+def runs_for_org(org_id: int, page: int, per_page: int = 25, status: str | None = None):
+    stmt = sa.select(JobRun).where(JobRun.org_id == org_id)
+    if status:
+        stmt = stmt.where(JobRun.status == status)
+    return db.paginate(stmt.order_by(JobRun.id.desc()), page=page, per_page=per_page, error_out=False)
+
+
+def cancel(run: JobRun) -> bool:
+    """Cancel a queued or running run; False if it had already finished."""
+    if run.is_finished:
+        return False
+    request_cancel(run)
+    audit.record("job.cancel_requested", resource_type="job_run", resource_id=run.id, details={"kind": run.kind})
+    return True
+
+
+def retry(run: JobRun, user_id: int) -> JobRun | None:
+    """Start a new run with the same kind and parameters (only for failed or cancelled runs)."""
+    if run.status not in ("failed", "cancelled"):
+        return None
+    new = enqueue(run.kind, org_id=run.org_id, requested_by_id=user_id, retry_of_id=run.id, **(run.params or {}))
+    audit.record("job.retried", resource_type="job_run", resource_id=new.id, details={"kind": run.kind, "retry_of": run.id})
+    return new

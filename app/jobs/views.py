@@ -1,0 +1,63 @@
+"""Jobs page: runs of the current organization with live progress, cancel and retry."""
+
+from __future__ import annotations
+
+from flask import abort, flash, request
+from flask_login import current_user
+
+from app.jobs import bp, job_title, services
+from app.jobs.runner import live_progress
+from app.models import JobRun, db
+from app.models.platform import JOB_STATUSES
+from app.permissions import require
+from app.rendering import redirect_after_post, render_page
+from app.tenancy import get_scoped_or_404, require_org_id
+
+
+@bp.get("/")
+@require("jobs.view")
+def index():
+    """List job runs, newest first, filterable by status."""
+    status = request.args.get("status") or None
+    if status and status not in JOB_STATUSES:
+        abort(400, "Unknown status filter.")
+    page = request.args.get("page", 1, type=int)
+    runs = services.runs_for_org(require_org_id(), page, status=status)
+    return render_page("jobs/index.html", block="runs_table", runs=runs, status=status,
+                       statuses=JOB_STATUSES, job_title=job_title, live_progress=live_progress)
+
+
+@bp.get("/<int:run_id>")
+@require("jobs.view")
+def detail(run_id: int):
+    """One run: its progress (an htmx fragment that polls until the run ends), result and error."""
+    run = get_scoped_or_404(JobRun, run_id)
+    return render_page("jobs/detail.html", block="job_status", run=run, job_title=job_title,
+                       live_progress=live_progress)
+
+
+@bp.post("/<int:run_id>/cancel")
+@require("jobs.manage")
+def cancel(run_id: int):
+    """Cancel a queued run, or ask a running one to stop."""
+    run = get_scoped_or_404(JobRun, run_id)
+    if services.cancel(run):
+        db.session.commit()
+        flash("Cancellation requested.", "info")
+    else:
+        flash("That run has already finished.", "warning")
+    return redirect_after_post("jobs.detail", run_id=run.id)
+
+
+@bp.post("/<int:run_id>/retry")
+@require("jobs.manage")
+def retry(run_id: int):
+    """Run a failed or cancelled job again with the same parameters."""
+    run = get_scoped_or_404(JobRun, run_id)
+    new = services.retry(run, current_user.id)
+    if new is None:
+        flash("Only failed or cancelled runs can be retried.", "warning")
+        return redirect_after_post("jobs.detail", run_id=run.id)
+    db.session.commit()
+    flash("Started again.", "success")
+    return redirect_after_post("jobs.detail", run_id=new.id)

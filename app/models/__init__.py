@@ -1,0 +1,25 @@
+"""The shared model package: every table of every domain, re-exported so Alembic sees them."""
+
+from app.models.base import JSONType, db, utcnow
+from app.models.identity import ROLES, LoginAttempt, User, UserSession
+from app.models.notifications import Notification, NotificationChannel, NotificationDelivery
+from app.models.platform import AuditLog, JobRun, Setting
+from app.models.tenancy import Organization, Site
+
+__all__ = [
+    "JSONType",
+    "db",
+    "utcnow",
+    "ROLES",
+    "LoginAttempt",
+    "User",
+    "UserSession",
+    "Notification",
+    "NotificationChannel",
+    "NotificationDelivery",
+    "AuditLog",
+    "JobRun",
+    "Setting",
+    "Organization",
+    "Site",
+]

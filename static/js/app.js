@@ -1,0 +1,64 @@
+// Vigil's small behaviours. No inline scripts anywhere: the CSP forbids them.
+(function () {
+  "use strict";
+
+  function applyTheme() {
+    var root = document.documentElement;
+    if (root.dataset.themePref === "auto") {
+      var dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+      root.setAttribute("data-bs-theme", dark ? "dark" : "light");
+    }
+  }
+
+  function showToasts(scope) {
+    if (!window.bootstrap) return;
+    scope.querySelectorAll(".toast[data-autoshow]").forEach(function (el) {
+      el.removeAttribute("data-autoshow");
+      window.bootstrap.Toast.getOrCreateInstance(el, { delay: 6000 }).show();
+    });
+  }
+
+  function toast(message, kind) {
+    var box = document.getElementById("toasts");
+    if (!box) return;
+    var el = document.createElement("div");
+    el.className = "toast align-items-center border-0 text-bg-" + (kind || "secondary");
+    el.setAttribute("role", "status");
+    el.setAttribute("data-autoshow", "");
+    var body = document.createElement("div");
+    body.className = "toast-body";
+    body.textContent = message;
+    el.appendChild(body);
+    box.appendChild(el);
+    showToasts(box);
+  }
+
+  // Selects marked data-autosubmit submit their form on change (org switcher, filters).
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches("[data-autosubmit], [data-autosubmit] select")) {
+      target.form && target.form.requestSubmit();
+    }
+  });
+
+  // Buttons with data-confirm ask first.
+  document.addEventListener("submit", function (event) {
+    var message = event.target.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) event.preventDefault();
+  }, true);
+
+  document.addEventListener("DOMContentLoaded", function () {
+    applyTheme();
+    showToasts(document);
+  });
+
+  // Server events: HX-Trigger {"vigil-toast": {"message": "...", "kind": "success"}}.
+  document.body && document.body.addEventListener("vigil-toast", function (event) {
+    toast(event.detail.message, event.detail.kind);
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    toast(status === 403 ? "Your role does not allow this." : "The request failed (" + status + ").", "danger");
+  });
+  document.addEventListener("htmx:afterSwap", function (event) { showToasts(event.target); });
+})();
