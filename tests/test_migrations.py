@@ -12,9 +12,11 @@ import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+from tests.backend import TEST_DB_NAME
 from tests.conftest import BACKEND
 
 ROOT = Path(__file__).resolve().parent.parent
+MIGRATE_DB = f"{TEST_DB_NAME}_migrate"
 
 
 def flask_db(args: list[str], database_url: str) -> subprocess.CompletedProcess:
@@ -45,10 +47,10 @@ def test_upgrade_from_empty_and_no_drift_on_postgres():
     base = sa.make_url(BACKEND.database_url)
     admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text('DROP DATABASE IF EXISTS "vigil_migrate_test"'))
-        conn.execute(sa.text('CREATE DATABASE "vigil_migrate_test"'))
+        conn.execute(sa.text('DROP DATABASE IF EXISTS MIGRATE_DB'))
+        conn.execute(sa.text('CREATE DATABASE MIGRATE_DB'))
     try:
-        url = base.set(database="vigil_migrate_test").render_as_string(hide_password=False)
+        url = base.set(database=MIGRATE_DB).render_as_string(hide_password=False)
         up = flask_db(["upgrade"], url)
         assert up.returncode == 0, up.stderr
         check = flask_db(["check"], url)
@@ -57,5 +59,5 @@ def test_upgrade_from_empty_and_no_drift_on_postgres():
         assert down.returncode == 0, down.stderr
     finally:
         with admin.connect() as conn:
-            conn.execute(sa.text('DROP DATABASE IF EXISTS "vigil_migrate_test"'))
+            conn.execute(sa.text('DROP DATABASE IF EXISTS MIGRATE_DB'))
         admin.dispose()
