@@ -47,8 +47,8 @@ def test_upgrade_from_empty_and_no_drift_on_postgres():
     base = sa.make_url(BACKEND.database_url)
     admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text('DROP DATABASE IF EXISTS MIGRATE_DB'))
-        conn.execute(sa.text('CREATE DATABASE MIGRATE_DB'))
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{MIGRATE_DB}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{MIGRATE_DB}"'))
     try:
         url = base.set(database=MIGRATE_DB).render_as_string(hide_password=False)
         up = flask_db(["upgrade"], url)
@@ -59,5 +59,5 @@ def test_upgrade_from_empty_and_no_drift_on_postgres():
         assert down.returncode == 0, down.stderr
     finally:
         with admin.connect() as conn:
-            conn.execute(sa.text('DROP DATABASE IF EXISTS MIGRATE_DB'))
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{MIGRATE_DB}"'))
         admin.dispose()
