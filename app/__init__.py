@@ -35,6 +35,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     for warning in app.config.get("WARNINGS", []):
         app.logger.warning(warning)
 
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Client IPs (lockout, audit, sessions) come from X-Forwarded-For set by our proxies.
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     register_extensions(app)
     register_blueprints(app)
     register_errors(app)

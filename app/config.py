@@ -88,7 +88,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "NOTIFY_MAX_FAILURES": env_int("VIGIL_NOTIFY_MAX_FAILURES", 5),
         "SMTP_TIMEOUT_SECONDS": env_int("VIGIL_SMTP_TIMEOUT", 10),
         "PUBLIC_BASE_URL": env_str("VIGIL_PUBLIC_URL", "http://127.0.0.1:5000"),
-        "EMBEDDED_WORKER": False,
+        # Reverse proxies in front of Vigil whose X-Forwarded-* headers are trusted (0: none).
+        "PROXY_HOPS": env_int("VIGIL_PROXY_HOPS", 0),
     }
 
 

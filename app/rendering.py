@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app, redirect, url_for
 from jinja2_fragments import render_block
 
-from app.htmx import is_htmx, hx_redirect, wants_fragment
+from app.htmx import hx_redirect, is_htmx, wants_fragment
 
 # Invalid forms come back with this status; htmx is configured (static/js/app.js) to swap it.
 INVALID_FORM_STATUS = 422

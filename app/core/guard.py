@@ -65,8 +65,9 @@ CSP = "; ".join(
 @bp.after_app_request
 def security_headers(response):
     """Strict CSP (no inline script or style), no framing, no sniffing."""
-    from app.htmx import add_vary
     from flask import current_app
+
+    from app.htmx import add_vary
 
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

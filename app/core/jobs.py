@@ -28,7 +28,12 @@ def prune(ctx, **_params) -> dict:
     ctx.progress(50, "login attempts pruned")
     counts["job_runs"] = db.session.execute(
         sa.delete(JobRun).where(
-            JobRun.finished_at < now - timedelta(days=90), JobRun.id != ctx.run_id
+            JobRun.id != ctx.run_id,
+            sa.or_(
+                JobRun.finished_at < now - timedelta(days=90),
+                # Periodic housekeeping runs (no organization) are kept for a week.
+                sa.and_(JobRun.org_id.is_(None), JobRun.finished_at < now - timedelta(days=7)),
+            ),
         )
     ).rowcount
     ctx.progress(75, "job runs pruned")

@@ -6,7 +6,17 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.models import AuditLog, JobRun, LoginAttempt, Notification, Site, User, UserSession, db, utcnow
+from app.models import (
+    AuditLog,
+    JobRun,
+    LoginAttempt,
+    Notification,
+    Site,
+    User,
+    UserSession,
+    db,
+    utcnow,
+)
 
 
 def summary(org_id: int, user_id: int) -> dict[str, int]:

@@ -23,7 +23,7 @@ class PeriodicJob:
 
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("audit.verify", cron="17 3 * * *"),
-    PeriodicJob("notifications.retry_due", queue="default", interval=60),
+    PeriodicJob("notifications.retry_due", queue="default", interval=120),
     PeriodicJob("platform.prune", cron="41 4 * * *"),
 )
 
@@ -39,8 +39,18 @@ def start_periodic(kind: str) -> None:
     if not has_app_context():
         with _app().app_context():
             return start_periodic(kind)
-    enqueue(kind, org_id=None)
-    db.session.commit()
+    import sqlalchemy as sa
+
+    from app.models import JobRun
+
+    # A run of this kind still waiting or working makes another one pointless.
+    busy = db.session.scalar(
+        sa.select(JobRun.id).where(JobRun.kind == kind, JobRun.org_id.is_(None),
+                                   JobRun.status.in_(("queued", "running"))).limit(1)
+    )
+    if busy is None:
+        enqueue(kind, org_id=None)
+        db.session.commit()
     return None
 
 

@@ -10,11 +10,26 @@ from app.jobs.runner import request_cancel
 from app.models import JobRun, db
 
 
-def runs_for_org(org_id: int, page: int, per_page: int = 25, status: str | None = None):
-    stmt = sa.select(JobRun).where(JobRun.org_id == org_id)
+def runs_for_org(org_id: int, page: int, per_page: int = 25, status: str | None = None,
+                 include_system: bool = False):
+    """Runs of one organization (and, for super admins, the org-less periodic runs)."""
+    owner = JobRun.org_id == org_id
+    if include_system:
+        owner = sa.or_(owner, JobRun.org_id.is_(None))
+    stmt = sa.select(JobRun).where(owner)
     if status:
         stmt = stmt.where(JobRun.status == status)
     return db.paginate(stmt.order_by(JobRun.id.desc()), page=page, per_page=per_page, error_out=False)
+
+
+def visible_run_or_404(run_id: int, user) -> JobRun:
+    """A run of the current organization; super admins also reach org-less system runs."""
+    from app.tenancy import get_scoped_or_404
+
+    run = db.session.get(JobRun, run_id)
+    if run is not None and run.org_id is None and user.is_super_admin:
+        return run
+    return get_scoped_or_404(JobRun, run_id)
 
 
 def cancel(run: JobRun) -> bool:

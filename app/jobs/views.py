@@ -7,11 +7,11 @@ from flask_login import current_user
 
 from app.jobs import bp, job_title, services
 from app.jobs.runner import live_progress
-from app.models import JobRun, db
+from app.models import db
 from app.models.platform import JOB_STATUSES
 from app.permissions import require
 from app.rendering import redirect_after_post, render_page
-from app.tenancy import get_scoped_or_404, require_org_id
+from app.tenancy import require_org_id
 
 
 @bp.get("/")
@@ -22,7 +22,8 @@ def index():
     if status and status not in JOB_STATUSES:
         abort(400, "Unknown status filter.")
     page = request.args.get("page", 1, type=int)
-    runs = services.runs_for_org(require_org_id(), page, status=status)
+    runs = services.runs_for_org(require_org_id(), page, status=status,
+                                 include_system=current_user.is_super_admin)
     return render_page("jobs/index.html", block="runs_table", runs=runs, status=status,
                        statuses=JOB_STATUSES, job_title=job_title, live_progress=live_progress)
 
@@ -31,7 +32,7 @@ def index():
 @require("jobs.view")
 def detail(run_id: int):
     """One run: its progress (an htmx fragment that polls until the run ends), result and error."""
-    run = get_scoped_or_404(JobRun, run_id)
+    run = services.visible_run_or_404(run_id, current_user)
     return render_page("jobs/detail.html", block="job_status", run=run, job_title=job_title,
                        live_progress=live_progress)
 
@@ -40,7 +41,7 @@ def detail(run_id: int):
 @require("jobs.manage")
 def cancel(run_id: int):
     """Cancel a queued run, or ask a running one to stop."""
-    run = get_scoped_or_404(JobRun, run_id)
+    run = services.visible_run_or_404(run_id, current_user)
     if services.cancel(run):
         db.session.commit()
         flash("Cancellation requested.", "info")
@@ -53,7 +54,7 @@ def cancel(run_id: int):
 @require("jobs.manage")
 def retry(run_id: int):
     """Run a failed or cancelled job again with the same parameters."""
-    run = get_scoped_or_404(JobRun, run_id)
+    run = services.visible_run_or_404(run_id, current_user)
     new = services.retry(run, current_user.id)
     if new is None:
         flash("Only failed or cancelled runs can be retried.", "warning")
