@@ -59,6 +59,9 @@ def load_config(instance_path: str) -> dict[str, Any]:
     return {
         "VIGIL_ENV": env,
         "SECRET_KEY": env_str("SECRET_KEY"),
+        # Fernet key(s) sealing stored secrets; comma-separated to rotate (the first encrypts).
+        # Unset: derived from SECRET_KEY (see validate_config).
+        "ENCRYPTION_KEY": env_str("VIGIL_ENCRYPTION_KEY"),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             env_str("DATABASE_URL") or sqlite_url(instance_path)
         ),
@@ -102,9 +105,28 @@ def validate_config(config: dict[str, Any], instance_path: str) -> None:
         if env == "production":
             raise ConfigError("SECRET_KEY is required when VIGIL_ENV=production")
         config["SECRET_KEY"] = development_secret_key(instance_path)
+    validate_encryption_key(config)
     if env == "production" and config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Allowed (a single host can run on SQLite) but the operator should know.
         config.setdefault("WARNINGS", []).append("production is running on SQLite")
+
+
+def validate_encryption_key(config: dict[str, Any]) -> None:
+    """Check an explicit ENCRYPTION_KEY, or derive one from SECRET_KEY (warned in production)."""
+    from app import crypto
+
+    if config.get("ENCRYPTION_KEY"):
+        try:
+            crypto.check_keys(config["ENCRYPTION_KEY"])
+        except ValueError as exc:
+            raise ConfigError(f"VIGIL_ENCRYPTION_KEY is not valid: {exc}") from exc
+        return
+    config["ENCRYPTION_KEY"] = crypto.derive_key(config["SECRET_KEY"])
+    if config["VIGIL_ENV"] == "production":
+        config.setdefault("WARNINGS", []).append(
+            "VIGIL_ENCRYPTION_KEY is not set: stored secrets are encrypted with a key derived from "
+            "SECRET_KEY, so changing SECRET_KEY makes them unreadable. Set VIGIL_ENCRYPTION_KEY."
+        )
 
 
 def development_secret_key(instance_path: str) -> str:

@@ -21,7 +21,7 @@ from app.passwords import hash_password, needs_rehash, verify_password
 GENERIC_FAILURE = "Email or password is not correct."
 LOCKED_MESSAGE = "Too many failed sign-ins. This account is locked for a while; try again later or ask an admin."
 INACTIVE_MESSAGE = "This account is not active. Ask an admin of your organization."
-MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_LENGTH = 12  # the default; organizations may ask for more (policy.py)
 
 
 @dataclass
@@ -72,43 +72,74 @@ def recent_failures(user: User, now: datetime) -> int:
     ) or 0
 
 
-def authenticate(login: str, password: str, ip: str, user_agent: str | None) -> SignInResult:
-    """Check a sign-in, apply lockout, record the attempt; on success open a session.
+def register_failure(user: User | None, login: str, ip: str, user_agent: str | None, reason: str) -> str:
+    """Record a failed attempt (password or second factor) and lock the account when the
+    failures in the window reach the threshold. Returns the message to show."""
+    from app.auth.events import record_event
 
-    The caller commits. Every outcome writes one login_attempts row.
-    """
     now = utcnow()
+    _record_attempt(login, user, ip, user_agent, False, reason)
+    event = "mfa_failed" if reason == "mfa_failed" else "login_failed"
+    record_event(event, f"Sign-in failed ({reason})", user=user, email=login[:255], details={"reason": reason})
+    if user is None:
+        return GENERIC_FAILURE
+    db.session.flush()
+    user.failed_login_attempts = recent_failures(user, now)
+    if user.failed_login_attempts < current_app.config["LOCKOUT_THRESHOLD"]:
+        return GENERIC_FAILURE
+    user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
+    audit.record(
+        "user.locked", resource_type="user", resource_id=user.id, org_id=user.org_id,
+        actor_type="system", actor_label="lockout policy",
+        details={"failures": user.failed_login_attempts, "until": user.locked_until.isoformat()},
+    )
+    record_event("account_locked", f"Locked after {user.failed_login_attempts} failed sign-ins", user=user,
+                 action="lock", details={"until": user.locked_until.isoformat()})
+    return LOCKED_MESSAGE
+
+
+def check_credentials(login: str, password: str, ip: str, user_agent: str | None) -> SignInResult:
+    """The password step: lockout, password, account status. Opens no session.
+
+    Failures are recorded here; a success is recorded when the sign-in completes
+    (after the second factor, if any). The caller commits.
+    """
     user = find_user(login)
-    if user is not None and user.is_locked(now):
+    if user is not None and user.is_locked():
         _record_attempt(login, user, ip, user_agent, False, "locked")
         return SignInResult(None, error=LOCKED_MESSAGE)
     if user is None or not verify_password(user.password_hash, password):
-        _record_attempt(login, user, ip, user_agent, False, "bad_credentials")
-        if user is not None:
-            db.session.flush()
-            user.failed_login_attempts = recent_failures(user, now)
-            if user.failed_login_attempts >= current_app.config["LOCKOUT_THRESHOLD"]:
-                user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
-                audit.record(
-                    "user.locked", resource_type="user", resource_id=user.id, org_id=user.org_id,
-                    actor_type="system", actor_label="lockout policy",
-                    details={"failures": user.failed_login_attempts, "until": user.locked_until.isoformat()},
-                )
-                return SignInResult(None, error=LOCKED_MESSAGE)
-        return SignInResult(None, error=GENERIC_FAILURE)
-    if not user.is_active:
+        return SignInResult(None, error=register_failure(user, login, ip, user_agent, "bad_credentials"))
+    if not user.is_active or (user.org is not None and user.org.deleted_at is not None):
         _record_attempt(login, user, ip, user_agent, False, f"status_{user.status}")
         return SignInResult(None, error=INACTIVE_MESSAGE)
-
     if needs_rehash(user.password_hash or ""):
         user.password_hash = hash_password(password)
+    return SignInResult(user)
+
+
+def complete_sign_in(user: User, ip: str, user_agent: str | None, method: str = "password") -> str:
+    """Open the session after every factor passed; returns the browser's session token."""
+    from app.auth.events import record_event
+
+    now = utcnow()
     user.failed_login_attempts = 0
     user.last_login_at = now
     user.last_login_ip = ip
-    _record_attempt(login, user, ip, user_agent, True, None)
+    _record_attempt(user.email, user, ip, user_agent, True, None)
     token = open_session(user, ip, user_agent)
-    audit.record("auth.login", resource_type="user", resource_id=user.id, actor=user, org_id=user.org_id)
-    return SignInResult(user, token=token)
+    audit.record("auth.login", resource_type="user", resource_id=user.id, actor=user, org_id=user.org_id,
+                 details={"method": method})
+    record_event("login_success", f"Signed in ({method})", user=user, action="allow", details={"method": method})
+    return token
+
+
+def authenticate(login: str, password: str, ip: str, user_agent: str | None) -> SignInResult:
+    """Password-only sign-in (no second factor): check, then open the session."""
+    result = check_credentials(login, password, ip, user_agent)
+    if result.user is None:
+        return result
+    return SignInResult(result.user, token=complete_sign_in(result.user, ip, user_agent))
 
 
 def device_name(user_agent: str | None) -> str:
@@ -145,7 +176,8 @@ def load_session_user(token: str) -> User | None:
     if row is None:
         return None
     idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
-    if not row.is_valid(now, idle) or not row.user.is_active:
+    user = row.user
+    if not row.is_valid(now, idle) or not user.is_active or (user.org is not None and user.org.deleted_at is not None):
         return None
     if (now - row.last_activity).total_seconds() > 60:
         # Touch at most once a minute, with its own small commit.
@@ -153,7 +185,6 @@ def load_session_user(token: str) -> User | None:
             sa.update(UserSession).where(UserSession.id == row.id).values(last_activity=now)
         )
         db.session.commit()
-    user = row.user
     user.session_token = token
     return user
 
@@ -221,11 +252,30 @@ def user_for_set_password_token(token: str) -> tuple[User | None, str | None]:
 
 
 def set_password(user: User, password: str) -> None:
-    """Set a new password, activate an invited user, end every other session."""
-    user.password_hash = hash_password(password)
-    user.password_changed_at = utcnow()
-    user.must_change_password = False
-    if user.status == "invited":
+    """Set a password from a one-time link: activate an invited user, end every session.
+
+    The caller has checked `policy.password_problems` first.
+    """
+    from app.auth.events import record_event
+    from app.auth.policy import apply_new_password
+
+    was_invited = user.status == "invited"
+    apply_new_password(user, password)
+    if was_invited:
         user.status = "active"
     revoke_all_sessions(user, "password_set")
     audit.record("user.password_set", resource_type="user", resource_id=user.id, actor=user, org_id=user.org_id)
+    record_event("password_reset", "Password set from a one-time link", user=user,
+                 details={"invitation": was_invited})
+
+
+def change_password(user: User, new_password: str, keep_token: str | None) -> int:
+    """Change a signed-in user's password; every other session of theirs ends."""
+    from app.auth.events import record_event
+    from app.auth.policy import apply_new_password
+
+    apply_new_password(user, new_password)
+    ended = revoke_all_sessions(user, "password_changed", except_token=keep_token)
+    audit.record("user.password_changed", resource_type="user", resource_id=user.id, details={"sessions_ended": ended})
+    record_event("password_changed", "Password changed", user=user, details={"sessions_ended": ended})
+    return ended

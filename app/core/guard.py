@@ -17,8 +17,11 @@ PUBLIC_ENDPOINTS = frozenset(
         "core.health",
         "auth.login",
         "auth.set_password",
+        "auth.mfa_challenge",
     }
 )
+# Reachable by a signed-in user who still has to enrol MFA (policy) before anything else.
+ENROLMENT_ENDPOINTS = frozenset({"auth.mfa_enrol", "auth.logout", "static", "core.health"})
 
 
 def is_public(endpoint: str | None) -> bool:
@@ -32,8 +35,10 @@ def wants_json() -> bool:
 @bp.before_app_request
 def require_sign_in():
     """Send anonymous requests to sign in (or 401 for the JSON API)."""
-    if is_public(request.endpoint) or current_user.is_authenticated:
+    if is_public(request.endpoint):
         return None
+    if current_user.is_authenticated:
+        return enforce_mfa_enrolment()
     if wants_json():
         return jsonify(error={"code": "unauthenticated", "message": "Sign in or send an API key."}), 401
     from app.htmx import hx_redirect, is_htmx
@@ -44,6 +49,19 @@ def require_sign_in():
         response.status_code = 401
         return hx_redirect(response, login_url)
     return redirect(login_url)
+
+
+def enforce_mfa_enrolment():
+    """Send a user whose organization requires MFA to enrolment until it is done."""
+    if current_user.mfa_enabled or request.endpoint in ENROLMENT_ENDPOINTS:
+        return None
+    from app.auth.policy import mfa_required
+
+    if not mfa_required(current_user):
+        return None
+    if wants_json():
+        return jsonify(error={"code": "mfa_enrolment_required", "message": "Enrol MFA first."}), 403
+    return redirect(url_for("auth.mfa_enrol"))
 
 
 CSP = "; ".join(

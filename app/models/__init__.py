@@ -4,6 +4,7 @@ from app.models.base import JSONType, db, utcnow
 from app.models.identity import ROLES, LoginAttempt, User, UserSession
 from app.models.notifications import Notification, NotificationChannel, NotificationDelivery
 from app.models.platform import AuditLog, JobRun, Setting
+from app.models.security import MfaBackupCode, PasswordHistory, SecurityEvent, TrustedDevice
 from app.models.tenancy import Organization, Site
 
 __all__ = [
@@ -22,4 +23,8 @@ __all__ = [
     "Setting",
     "Organization",
     "Site",
+    "MfaBackupCode",
+    "PasswordHistory",
+    "SecurityEvent",
+    "TrustedDevice",
 ]

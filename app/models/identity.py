@@ -51,6 +51,8 @@ class User(TimestampMixin, SoftDeleteMixin, db.Model):
     mfa_enabled: Mapped[bool] = mapped_column(default=False)
     mfa_secret_encrypted: Mapped[str | None] = mapped_column(sa.Text)
     mfa_enrolled_at: Mapped[datetime | None] = mapped_column()
+    # The last TOTP time step accepted: a code of that step or earlier is a replay.
+    mfa_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     # Lockout and password lifecycle.
     failed_login_attempts: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column()
