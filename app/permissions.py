@@ -34,6 +34,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "jobs.view": ALL,
     "jobs.manage": ADMINS,
     "notifications.channels": ADMINS,
+    # identity and threat operations
+    "threats.view": frozenset({"super_admin", "admin", "analyst"}),
+    "threats.manage": frozenset({"super_admin", "admin", "analyst"}),
     # domain data: read for everyone, change for analysts and operators upward
     "data.read": ALL,
     "data.write": WRITERS,

@@ -211,3 +211,22 @@ def test_nobody_reaches_another_users_sessions_or_devices(client, orgs):
     ])
     db.session.refresh(victim_session)
     assert victim_session.revoked_at is None
+
+
+def test_risky_sign_in_asks_for_the_code_even_on_a_trusted_browser(client, orgs):
+    from decimal import Decimal
+
+    from app.threats.intel import add_indicator
+
+    user = orgs.a.users["analyst"]
+    client.login(user.email)
+    secret, _ = enrol(client)
+    client.post("/auth/logout")
+    client.login(user.email)
+    client.post("/auth/mfa", data={"code": code_at(secret, 1), "trust_browser": "y"})
+    client.post("/auth/logout")
+    db.session.get(User, user.id).trust_score = Decimal("0")
+    add_indicator(orgs.a.org.id, "ip", "127.0.0.1", confidence=100)
+    db.session.commit()
+    response = client.login(user.email)
+    assert response.headers["Location"].endswith("/auth/mfa")  # challenged, not denied, not let through

@@ -1,7 +1,7 @@
 """Recording security events (login, lockout, MFA, password, session changes).
 
-Risk scoring and threat-intelligence matching of these events arrive with the threats
-domain; until then every event is stored with its inputs so it can be scored.
+Every event gets its risk score from app.threats.risk (the one scorer) and is matched
+against the organization's threat intelligence; a match is recorded as a sighting.
 """
 
 from __future__ import annotations
@@ -25,25 +25,44 @@ SEVERITY_OF = {
     "session_revoked": "info",
     "device_trusted": "info",
     "device_revoked": "info",
+    "login_denied": "high",
 }
 
 
 def record_event(event_type: str, description: str, *, user: User | None = None, email: str | None = None,
                  org_id: int | None = None, severity: str | None = None, action: str = "none",
-                 details: dict[str, Any] | None = None, device_fingerprint: str | None = None) -> SecurityEvent:
-    """Add one security event to the current transaction."""
+                 details: dict[str, Any] | None = None, device_fingerprint: str | None = None,
+                 assessment: Any = None) -> SecurityEvent:
+    """Add one risk-scored security event to the current transaction."""
+    from app.threats import risk, trust
+    from app.threats.intel import record_sighting
+
+    ip = request.remote_addr if has_request_context() else None
+    user_agent = request.headers.get("User-Agent", "")[:1000] if has_request_context() else None
+    scope_org = org_id if org_id is not None else (user.org_id if user else None)
+    if assessment is None:
+        assessment = risk.assess(user, ip, user_agent, org_id=scope_org)
     event = SecurityEvent(
         org_id=org_id if org_id is not None else (user.org_id if user else None),
         user_id=user.id if user else None,
         email=email or (user.email if user else None),
         event_type=event_type,
         severity=severity or SEVERITY_OF.get(event_type, "info"),
-        ip_address=request.remote_addr if has_request_context() else None,
-        user_agent=request.headers.get("User-Agent", "")[:1000] if has_request_context() else None,
+        ip_address=ip,
+        user_agent=user_agent,
         device_fingerprint=device_fingerprint,
         description=description,
         details=details,
         action_taken=action,
+        risk_score=assessment.score,
+        risk_factors=assessment.factors,
     )
     db.session.add(event)
+    if assessment.score >= risk.DENY_AT and user is not None and event_type != "login_denied":
+        trust.apply("high_risk_event", user=user)
+    if assessment.inputs is not None and assessment.inputs.intel_id is not None:
+        from app.models import ThreatIntelligence
+
+        db.session.flush()
+        record_sighting(db.session.get(ThreatIntelligence, assessment.inputs.intel_id), event, ip or "")
     return event

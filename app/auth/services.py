@@ -79,10 +79,13 @@ def register_failure(user: User | None, login: str, ip: str, user_agent: str | N
 
     now = utcnow()
     _record_attempt(login, user, ip, user_agent, False, reason)
+    from app.threats import trust
+
     event = "mfa_failed" if reason == "mfa_failed" else "login_failed"
     record_event(event, f"Sign-in failed ({reason})", user=user, email=login[:255], details={"reason": reason})
     if user is None:
         return GENERIC_FAILURE
+    trust.apply("failure", user=user)
     db.session.flush()
     user.failed_login_attempts = recent_failures(user, now)
     if user.failed_login_attempts < current_app.config["LOCKOUT_THRESHOLD"]:
@@ -118,10 +121,14 @@ def check_credentials(login: str, password: str, ip: str, user_agent: str | None
     return SignInResult(user)
 
 
-def complete_sign_in(user: User, ip: str, user_agent: str | None, method: str = "password") -> str:
+def complete_sign_in(user: User, ip: str, user_agent: str | None, method: str = "password",
+                     device=None, assessment=None) -> str:
     """Open the session after every factor passed; returns the browser's session token."""
     from app.auth.events import record_event
+    from app.threats import trust
 
+    trust.apply("mfa_success" if "totp" in method or "backup" in method or device is not None
+                else "password_success", user=user, device=device)
     now = utcnow()
     user.failed_login_attempts = 0
     user.last_login_at = now
@@ -130,8 +137,28 @@ def complete_sign_in(user: User, ip: str, user_agent: str | None, method: str = 
     token = open_session(user, ip, user_agent)
     audit.record("auth.login", resource_type="user", resource_id=user.id, actor=user, org_id=user.org_id,
                  details={"method": method})
-    record_event("login_success", f"Signed in ({method})", user=user, action="allow", details={"method": method})
+    record_event("login_success", f"Signed in ({method})", user=user, action="allow", details={"method": method},
+                 assessment=assessment)
     return token
+
+
+DENIED_MESSAGE = ("This sign-in was blocked because it looks risky (new place, recent failures or a known bad "
+                  "address). Try again later from a usual device, or ask an admin.")
+
+
+def deny_sign_in(user: User, ip: str, user_agent: str | None, assessment) -> str:
+    """Refuse a sign-in whose risk reached the deny threshold; recorded and audited."""
+    from app.auth.events import record_event
+    from app.threats import trust
+
+    _record_attempt(user.email, user, ip, user_agent, False, "risk_denied")
+    trust.apply("risk_denied", user=user)
+    record_event("login_denied", f"Sign-in denied: risk {assessment.score}", user=user, action="deny",
+                 assessment=assessment, details={"factors": assessment.factors})
+    audit.record("auth.login_denied", resource_type="user", resource_id=user.id, org_id=user.org_id,
+                 actor_type="system", actor_label="risk policy", result="denied",
+                 details={"score": assessment.score, "factors": assessment.factors})
+    return DENIED_MESSAGE
 
 
 def authenticate(login: str, password: str, ip: str, user_agent: str | None) -> SignInResult:

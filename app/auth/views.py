@@ -16,6 +16,7 @@ from app.auth.policy import password_problems
 from app.extensions import login_manager
 from app.models import User, db
 from app.rendering import INVALID_FORM_STATUS, render_page
+from app.threats import risk
 
 PENDING_KEY = "mfa_pending"
 PENDING_SECONDS = 300
@@ -37,10 +38,11 @@ def client() -> tuple[str, str | None]:
     return request.remote_addr or "unknown", request.headers.get("User-Agent")
 
 
-def finish_sign_in(user: User, method: str, next_url: str | None, device_token: str | None = None):
+def finish_sign_in(user: User, method: str, next_url: str | None, device_token: str | None = None,
+                   device=None, assessment=None):
     """Open the server-side session, set the cookies and go on."""
     ip, ua = client()
-    services.complete_sign_in(user, ip, ua, method)
+    services.complete_sign_in(user, ip, ua, method, device=device, assessment=assessment)
     db.session.commit()
     session.clear()  # no fixation: a fresh cookie session for the new sign-in
     login_user(user)
@@ -66,17 +68,26 @@ def login():
         if user is None:
             db.session.commit()
             error = result.error
-        elif user.mfa_enabled:
-            device = mfa.trusted_device_for(user, request.cookies.get(mfa.DEVICE_COOKIE))
-            if device is not None:
+        else:
+            device = mfa.trusted_device_for(user, request.cookies.get(mfa.DEVICE_COOKIE)) if user.mfa_enabled else None
+            assessment = risk.assess(user, ip, ua, device)
+            if assessment.action == "deny":
+                error = services.deny_sign_in(user, ip, ua, assessment)
+                db.session.commit()
+            elif user.mfa_enabled and (device is None or assessment.action == "challenge"):
+                db.session.commit()
+                session[PENDING_KEY] = {"uid": user.id, "at": time.time(), "next": request.args.get("next"),
+                                        "risk": assessment.score}
+                return redirect(url_for("auth.mfa_challenge"), code=303)
+            elif device is not None:
                 device.last_seen_at = device.updated_at = services.utcnow()
                 device.last_ip_address = ip
-                return finish_sign_in(user, "password+trusted_device", request.args.get("next"))
-            db.session.commit()
-            session[PENDING_KEY] = {"uid": user.id, "at": time.time(), "next": request.args.get("next")}
-            return redirect(url_for("auth.mfa_challenge"), code=303)
-        else:
-            return finish_sign_in(user, "password", request.args.get("next"))
+                return finish_sign_in(user, "password+trusted_device", request.args.get("next"), device=device,
+                                      assessment=assessment)
+            else:
+                # A "challenge" for a user without MFA cannot ask for a code: allowed, and the
+                # event carries the score so the detection job and admins see it.
+                return finish_sign_in(user, "password", request.args.get("next"), assessment=assessment)
     status = INVALID_FORM_STATUS if (error or form.errors) else 200
     return render_page("auth/login.html", status=status, form=form, error=error)
 

@@ -14,6 +14,8 @@ from app.permissions import ROLE_LABELS, can
 # Side navigation: (endpoint, icon, label, permission). Only domains that exist are listed.
 NAV = [
     ("dashboard.index", "speedometer2", "Dashboard", "dashboard.view"),
+    ("threats.events", "shield-exclamation", "Security events", "threats.view"),
+    ("threats.intel", "bug", "Threat intel", "threats.view"),
     ("jobs.index", "list-task", "Jobs", "jobs.view"),
     ("notifications.index", "bell", "Notifications", "dashboard.view"),
 ]

@@ -6,6 +6,7 @@ from app.models.notifications import Notification, NotificationChannel, Notifica
 from app.models.platform import AuditLog, JobRun, Setting
 from app.models.security import MfaBackupCode, PasswordHistory, SecurityEvent, TrustedDevice
 from app.models.tenancy import Organization, Site
+from app.models.threats import IocSighting, ThreatIntelligence
 
 __all__ = [
     "JSONType",
@@ -27,4 +28,6 @@ __all__ = [
     "PasswordHistory",
     "SecurityEvent",
     "TrustedDevice",
+    "IocSighting",
+    "ThreatIntelligence",
 ]

@@ -1,0 +1,62 @@
+"""Threat intelligence (seed 004 `threat_intelligence`) and the sightings that match it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import OrgOwnedMixin, TimestampMixin, db, utcnow
+
+INDICATOR_TYPES = ("ip", "cidr", "domain", "url", "email", "md5", "sha1", "sha256")
+TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
+
+
+class ThreatIntelligence(OrgOwnedMixin, TimestampMixin, db.Model):
+    """One indicator of compromise. IP and CIDR indicators also carry their address range
+    as fixed-width hex (IPv4 mapped into IPv6), so "which indicator covers this address"
+    is an indexed range query on every backend."""
+
+    __tablename__ = "threat_intelligence"
+    __table_args__ = (
+        sa.UniqueConstraint("org_id", "indicator_type", "indicator_value"),
+        sa.Index("ix_threat_intelligence_range", "org_id", "range_start", "range_end"),
+        sa.Index("ix_threat_intelligence_active_expires", "is_active", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_type: Mapped[str] = mapped_column(sa.String(10))
+    indicator_value: Mapped[str] = mapped_column(sa.String(500))
+    range_start: Mapped[str | None] = mapped_column(sa.String(32))
+    range_end: Mapped[str | None] = mapped_column(sa.String(32))
+    threat_type: Mapped[str | None] = mapped_column(sa.String(100))
+    severity: Mapped[str] = mapped_column(sa.String(10), default="medium")
+    confidence: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2), default=Decimal("50"))
+    source: Mapped[str] = mapped_column(sa.String(100), default="manual")
+    source_url: Mapped[str | None] = mapped_column(sa.Text)
+    tlp: Mapped[str] = mapped_column(sa.String(12), default="amber")
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column()
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column()
+    is_active: Mapped[bool] = mapped_column(default=True)
+    sighting_count: Mapped[int] = mapped_column(default=0)
+    last_sighting_at: Mapped[datetime | None] = mapped_column()
+
+
+class IocSighting(OrgOwnedMixin, db.Model):
+    """An observed value (for now: a security event's IP) that matched an indicator."""
+
+    __tablename__ = "ioc_sightings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intel_id: Mapped[int] = mapped_column(sa.ForeignKey("threat_intelligence.id", ondelete="CASCADE"), index=True)
+    security_event_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("security_events.id", ondelete="CASCADE"), index=True
+    )
+    observed_value: Mapped[str] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

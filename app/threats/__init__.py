@@ -1,0 +1,7 @@
+"""Detection and response: security events with risk scores, threat intelligence."""
+
+from flask import Blueprint
+
+bp = Blueprint("threats", __name__, url_prefix="/threats")
+
+from app.threats import views  # noqa: E402,F401

@@ -1,0 +1,135 @@
+"""Indicators of compromise: normalising values, and matching observed IPs against them."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from app.models import IocSighting, SecurityEvent, ThreatIntelligence, db, utcnow
+
+HASH_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Confidence halves every HALF_LIFE_DAYS without a new sighting (MISP-style decay).
+HALF_LIFE_DAYS = 90
+
+
+class IndicatorError(ValueError):
+    """A value that is not a valid indicator of its type."""
+
+
+def address_hex(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """32 hex digits; IPv4 is mapped into IPv6 (::ffff:a.b.c.d) so ranges compare as text."""
+    if isinstance(address, ipaddress.IPv4Address):
+        address = ipaddress.IPv6Address("::ffff:" + str(address))
+    return f"{int(address):032x}"
+
+
+def normalise(indicator_type: str, value: str) -> tuple[str, str | None, str | None]:
+    """The canonical value and, for ip/cidr, the range (start, end) as hex."""
+    value = value.strip()
+    if indicator_type in ("ip", "cidr"):
+        try:
+            network = ipaddress.ip_network(value, strict=False)
+        except ValueError as exc:
+            raise IndicatorError(f"{value!r} is not an IP address or network") from exc
+        if indicator_type == "ip" and network.num_addresses != 1:
+            indicator_type = "cidr"
+        canonical = str(network.network_address) if network.num_addresses == 1 else str(network)
+        return canonical, address_hex(network.network_address), address_hex(network.broadcast_address)
+    lowered = value.lower()
+    if indicator_type == "domain":
+        lowered = lowered.rstrip(".")
+        if not DOMAIN_RE.match(lowered):
+            raise IndicatorError(f"{value!r} is not a domain name")
+    elif indicator_type == "email":
+        if not EMAIL_RE.match(lowered):
+            raise IndicatorError(f"{value!r} is not an email address")
+    elif indicator_type == "url":
+        if not re.match(r"^[a-z][a-z0-9+.-]*://\S+$", lowered):
+            raise IndicatorError(f"{value!r} is not a URL")
+        lowered = value  # paths are case-sensitive
+    elif indicator_type in HASH_LENGTHS:
+        if not re.fullmatch(rf"[0-9a-f]{{{HASH_LENGTHS[indicator_type]}}}", lowered):
+            raise IndicatorError(f"{value!r} is not a {indicator_type} hash")
+    else:
+        raise IndicatorError(f"unknown indicator type {indicator_type!r}")
+    return lowered, None, None
+
+
+def effective_confidence(ioc: ThreatIntelligence, now: datetime | None = None) -> float:
+    """The stored confidence decayed by the time since the indicator was last seen."""
+    now = now or utcnow()
+    age_days = max(0.0, (now - ioc.last_seen).total_seconds() / 86400)
+    return float(ioc.confidence) * 0.5 ** (age_days / HALF_LIFE_DAYS)
+
+
+def active_filter(now: datetime):
+    return sa.and_(
+        ThreatIntelligence.is_active.is_(True),
+        sa.or_(ThreatIntelligence.expires_at.is_(None), ThreatIntelligence.expires_at > now),
+    )
+
+
+def match_ip(org_id: int | None, ip: str | None) -> ThreatIntelligence | None:
+    """The most confident active ip/cidr indicator of the organization covering `ip`."""
+    if org_id is None or not ip:
+        return None
+    try:
+        key = address_hex(ipaddress.ip_address(ip))
+    except ValueError:
+        return None
+    now = utcnow()
+    candidates = db.session.scalars(
+        sa.select(ThreatIntelligence).where(
+            ThreatIntelligence.org_id == org_id,
+            ThreatIntelligence.range_start <= key,
+            ThreatIntelligence.range_end >= key,
+            active_filter(now),
+        )
+    ).all()
+    if not candidates:
+        return None
+    return max(candidates, key=lambda ioc: effective_confidence(ioc, now))
+
+
+def record_sighting(ioc: ThreatIntelligence, event: SecurityEvent, value: str) -> IocSighting:
+    """A match seen now: counted on the indicator, which is renewed (its decay restarts)."""
+    now = utcnow()
+    ioc.sighting_count += 1
+    ioc.last_sighting_at = now
+    ioc.last_seen = now
+    sighting = IocSighting(org_id=ioc.org_id, intel_id=ioc.id, security_event_id=event.id, observed_value=value)
+    db.session.add(sighting)
+    return sighting
+
+
+def add_indicator(org_id: int, indicator_type: str, value: str, **fields) -> tuple[ThreatIntelligence, bool]:
+    """Create an indicator, or renew the existing one with the same type and value.
+
+    Returns (indicator, created).
+    """
+    canonical, start, end = normalise(indicator_type, value)
+    if start and end and start == end:
+        indicator_type = "ip"
+    elif start:
+        indicator_type = "cidr"
+    existing = db.session.scalar(sa.select(ThreatIntelligence).where(
+        ThreatIntelligence.org_id == org_id, ThreatIntelligence.indicator_type == indicator_type,
+        ThreatIntelligence.indicator_value == canonical))
+    if existing is not None:
+        existing.last_seen = utcnow()
+        existing.is_active = True
+        if "confidence" in fields and fields["confidence"] is not None:
+            existing.confidence = max(existing.confidence, Decimal(str(fields["confidence"])))
+        return existing, False
+    ioc = ThreatIntelligence(org_id=org_id, indicator_type=indicator_type, indicator_value=canonical,
+                             range_start=start, range_end=end,
+                             **{k: v for k, v in fields.items() if v is not None})
+    db.session.add(ioc)
+    db.session.flush()
+    return ioc, True
