@@ -26,6 +26,9 @@ SEVERITY_OF = {
     "device_trusted": "info",
     "device_revoked": "info",
     "login_denied": "high",
+    "access_denied": "low",
+    "rate_limit_block": "medium",
+    "refresh_token_reuse": "high",
 }
 
 

@@ -41,6 +41,9 @@ def policy_for(user: User) -> SecurityPolicy:
 
 
 def mfa_required(user: User) -> bool:
+    """The organization's policy (everyone, or the user's role) or a threat response requires MFA."""
+    if user.mfa_forced:
+        return True
     policy = policy_for(user)
     return policy.mfa_required or user.role in policy.mfa_required_roles
 

@@ -28,6 +28,23 @@ def _respond(status: int, message: str, code: str):
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def record_access_denied() -> None:
+    """A refused request by a signed-in user is a security event (bursts are a threat)."""
+    from flask import request
+    from flask_login import current_user
+
+    from app.auth.events import record_event
+    from app.models import db
+
+    if not getattr(current_user, "is_authenticated", False):
+        return
+    db.session.rollback()
+    record_event("access_denied", f"{request.method} {request.path} refused for role {current_user.role}",
+                 user=current_user._get_current_object(), action="deny",
+                 details={"endpoint": request.endpoint, "method": request.method})
+    db.session.commit()
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
@@ -36,6 +53,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         status = exc.code or 500
+        if status == 403:
+            record_access_denied()
         # abort(404, "...") gives its own description; otherwise use our plain wording.
         custom = exc.description and exc.description != type(exc).description
         message = exc.description if custom else MESSAGES.get(status, exc.name)

@@ -14,7 +14,9 @@ from app.permissions import ROLE_LABELS, can
 # Side navigation: (endpoint, icon, label, permission). Only domains that exist are listed.
 NAV = [
     ("dashboard.index", "speedometer2", "Dashboard", "dashboard.view"),
+    ("threats.threats", "radar", "Threats", "threats.view"),
     ("threats.events", "shield-exclamation", "Security events", "threats.view"),
+    ("threats.blocks", "slash-circle", "Blocks", "threats.view"),
     ("threats.intel", "bug", "Threat intel", "threats.view"),
     ("jobs.index", "list-task", "Jobs", "jobs.view"),
     ("notifications.index", "bell", "Notifications", "dashboard.view"),

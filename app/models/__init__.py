@@ -6,7 +6,7 @@ from app.models.notifications import Notification, NotificationChannel, Notifica
 from app.models.platform import AuditLog, JobRun, Setting
 from app.models.security import MfaBackupCode, PasswordHistory, SecurityEvent, TrustedDevice
 from app.models.tenancy import Organization, Site
-from app.models.threats import IocSighting, ThreatIntelligence
+from app.models.threats import IocSighting, RateLimitEntry, ThreatEvent, ThreatIntelligence
 
 __all__ = [
     "JSONType",
@@ -30,4 +30,6 @@ __all__ = [
     "TrustedDevice",
     "IocSighting",
     "ThreatIntelligence",
+    "RateLimitEntry",
+    "ThreatEvent",
 ]

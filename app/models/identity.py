@@ -51,6 +51,8 @@ class User(TimestampMixin, SoftDeleteMixin, db.Model):
     mfa_enabled: Mapped[bool] = mapped_column(default=False)
     mfa_secret_encrypted: Mapped[str | None] = mapped_column(sa.Text)
     mfa_enrolled_at: Mapped[datetime | None] = mapped_column()
+    # Set by threat response (e.g. credential stuffing): this user must enrol MFA.
+    mfa_forced: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # The last TOTP time step accepted: a code of that step or earlier is a replay.
     mfa_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     # Lockout and password lifecycle.

@@ -60,3 +60,69 @@ class IocSighting(OrgOwnedMixin, db.Model):
     )
     observed_value: Mapped[str] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+THREAT_STATUSES = ("detected", "investigating", "mitigated", "resolved")
+THREAT_OPEN = ("detected", "investigating")
+
+
+class ThreatEvent(OrgOwnedMixin, db.Model):
+    """A detected threat (seed 004 `threat_events`). A repeated finding updates the open
+    threat with the same `dedupe_key` instead of creating another."""
+
+    __tablename__ = "threat_events"
+    __table_args__ = (
+        sa.Index("ix_threat_events_org_status", "org_id", "status"),
+        sa.Index("ix_threat_events_dedupe", "org_id", "dedupe_key", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    threat_type: Mapped[str] = mapped_column(sa.String(50), index=True)
+    severity: Mapped[str] = mapped_column(sa.String(10))
+    status: Mapped[str] = mapped_column(sa.String(15), default="detected")
+    description: Mapped[str] = mapped_column(sa.Text)
+    indicators: Mapped[list[Any]] = mapped_column(default=list)
+    affected_user_ids: Mapped[list[Any]] = mapped_column(default=list)
+    detection_method: Mapped[str] = mapped_column(sa.String(30), default="rule_based")
+    confidence: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2), default=Decimal("50"))
+    response_action: Mapped[str] = mapped_column(sa.String(20))
+    response_status: Mapped[str] = mapped_column(sa.String(10), default="pending")
+    response_details: Mapped[dict[str, Any] | None] = mapped_column()
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200))
+    occurrences: Mapped[int] = mapped_column(default=1)
+    detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    mitigated_at: Mapped[datetime | None] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column()
+
+
+class RateLimitEntry(db.Model):
+    """A rate-limit window for one (user or IP, endpoint group), and blocks (seed 004).
+
+    org_id is null for anonymous traffic (an IP before sign-in)."""
+
+    __tablename__ = "rate_limit_entries"
+    __table_args__ = (
+        sa.Index("ix_rate_limit_ip_endpoint", "ip_address", "endpoint"),
+        sa.Index("ix_rate_limit_user_endpoint", "user_id", "endpoint"),
+        sa.Index("ix_rate_limit_blocked", "is_blocked", "blocked_until"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+    endpoint: Mapped[str] = mapped_column(sa.String(100))
+    request_count: Mapped[int] = mapped_column(default=0)
+    window_start: Mapped[datetime] = mapped_column(default=utcnow)
+    window_end: Mapped[datetime] = mapped_column(default=utcnow)
+    base_limit: Mapped[int] = mapped_column(default=0)
+    adaptive_limit: Mapped[int] = mapped_column(default=0)
+    trust_multiplier: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2), default=Decimal("1"))
+    threat_multiplier: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2), default=Decimal("1"))
+    is_blocked: Mapped[bool] = mapped_column(default=False)
+    blocked_until: Mapped[datetime | None] = mapped_column()
+    reason: Mapped[str | None] = mapped_column(sa.String(255))
+    threat_event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("threat_events.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -9,11 +9,22 @@ from flask import abort, flash, request
 from flask_login import current_user
 
 from app import audit
-from app.models import IocSighting, SecurityEvent, ThreatIntelligence, db, utcnow
+from app.models import (
+    IocSighting,
+    RateLimitEntry,
+    SecurityEvent,
+    ThreatEvent,
+    ThreatIntelligence,
+    User,
+    db,
+    utcnow,
+)
+from app.models.threats import THREAT_OPEN, THREAT_STATUSES
 from app.permissions import can, require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
 from app.threats import bp
+from app.threats.blocks import unblock as unblocks
 from app.threats.forms import EventFilterForm, IndicatorForm
 from app.threats.intel import add_indicator, effective_confidence
 from app.threats.risk import CHALLENGE_AT, DENY_AT
@@ -125,3 +136,80 @@ def intel_deactivate(intel_id: int):
                      old={"is_active": True}, new={"is_active": False})
         db.session.commit()
     return redirect_after_post("threats.intel")
+
+
+@bp.get("/")
+@require("threats.view")
+def threats():
+    """Detected threats, open ones first, with their response."""
+    status = request.args.get("status") or None
+    if status and status not in THREAT_STATUSES:
+        abort(400, "Unknown status filter.")
+    stmt = scoped(ThreatEvent)
+    if status:
+        stmt = stmt.where(ThreatEvent.status == status)
+    order = sa.case((ThreatEvent.status.in_(THREAT_OPEN), 0), else_=1)
+    rows = db.paginate(stmt.order_by(order, ThreatEvent.last_detected_at.desc()),
+                       page=request.args.get("page", 1, type=int), per_page=30, error_out=False)
+    return render_page("threats/threats.html", block="threat_rows", rows=rows, status=status,
+                       statuses=THREAT_STATUSES)
+
+
+@bp.route("/<int:threat_id>", methods=["GET", "POST"])
+@require("threats.view")
+def threat_detail(threat_id: int):
+    """One threat: indicators, affected users, the response, and its status."""
+    threat = get_scoped_or_404(ThreatEvent, threat_id)
+    if request.method == "POST":
+        if not can("threats.manage"):
+            abort(403)
+        new_status = request.form.get("status", "")
+        if new_status not in THREAT_STATUSES:
+            abort(400, "Unknown status.")
+        old = threat.status
+        if new_status != old:
+            threat.status = new_status
+            now = utcnow()
+            if new_status == "mitigated" and threat.mitigated_at is None:
+                threat.mitigated_at = now
+            if new_status == "resolved":
+                threat.resolved_at = now
+            audit.record("threat.status_changed", resource_type="threat_event", resource_id=threat.id,
+                         old={"status": old}, new={"status": new_status})
+            db.session.commit()
+        return redirect_after_post("threats.threat_detail", threat_id=threat.id)
+    users = db.session.scalars(sa.select(User).where(User.id.in_(threat.affected_user_ids or [-1]),
+                                                     User.org_id == threat.org_id)).all()
+    return render_page("threats/threat_detail.html", threat=threat, users=users, statuses=THREAT_STATUSES)
+
+
+@bp.get("/blocks")
+@require("threats.view")
+def blocks():
+    """Addresses and users blocked now (threat responses and rate limits)."""
+    now = utcnow()
+    rows = db.session.scalars(
+        sa.select(RateLimitEntry).where(
+            RateLimitEntry.is_blocked.is_(True), RateLimitEntry.blocked_until > now,
+            RateLimitEntry.org_id == require_org_id(),
+        ).order_by(RateLimitEntry.blocked_until.desc())
+    ).all()
+    return render_page("threats/blocks.html", rows=rows)
+
+
+@bp.post("/blocks/<int:entry_id>/unblock")
+@require("threats.manage")
+def unblock(entry_id: int):
+    """Lift a block before it runs out."""
+    entry = db.session.scalar(sa.select(RateLimitEntry).where(RateLimitEntry.id == entry_id,
+                                                               RateLimitEntry.org_id == require_org_id()))
+    if entry is None:
+        abort(404)
+    old_until = entry.blocked_until
+    unblocks(entry)
+    audit.record("block.lifted", resource_type="rate_limit_entry", resource_id=entry.id,
+                 old={"blocked_until": old_until.isoformat()}, new={"is_blocked": False},
+                 details={"ip": entry.ip_address, "endpoint": entry.endpoint})
+    db.session.commit()
+    flash(f"{entry.ip_address or 'The user'} is no longer blocked.", "success")
+    return redirect_after_post("threats.blocks")
