@@ -18,7 +18,9 @@ from app import audit as audit_trail
 
 
 def register(app: Flask) -> None:
-    for command in (create_admin, seed_demo, worker, scheduler, audit_group, serve):
+    from app.threats.cli import threats_cli
+
+    for command in (create_admin, seed_demo, worker, scheduler, audit_group, serve, threats_cli):
         app.cli.add_command(command)
 
 

@@ -226,7 +226,8 @@ def test_risky_sign_in_asks_for_the_code_even_on_a_trusted_browser(client, orgs)
     client.post("/auth/mfa", data={"code": code_at(secret, 1), "trust_browser": "y"})
     client.post("/auth/logout")
     db.session.get(User, user.id).trust_score = Decimal("0")
-    add_indicator(orgs.a.org.id, "ip", "127.0.0.1", confidence=100)
+    add_indicator(orgs.a.org.id, "cidr", "203.0.113.0/24", confidence=100)
+    client.environ_base["REMOTE_ADDR"] = "203.0.113.10"
     db.session.commit()
     response = client.login(user.email)
     assert response.headers["Location"].endswith("/auth/mfa")  # challenged, not denied, not let through

@@ -67,7 +67,8 @@ def test_cidr_and_exact_matches(db_session, orgs):
 def test_a_known_bad_ip_denies_a_risky_sign_in_and_is_recorded_as_a_sighting(client, orgs):
     user = orgs.a.users["analyst"]
     db.session.get(User, user.id).trust_score = Decimal("0")
-    add_indicator(orgs.a.org.id, "ip", "127.0.0.1", confidence=100, threat_type="botnet")
+    client.environ_base["REMOTE_ADDR"] = "203.0.113.10"  # loopback is allowlisted, so use a public address
+    add_indicator(orgs.a.org.id, "ip", "203.0.113.10", confidence=100, threat_type="botnet")
     db.session.commit()
     response = client.login(user.email)
     assert response.status_code == 422 and "looks risky" in response.get_data(as_text=True)
@@ -123,3 +124,14 @@ def test_intel_page_adds_validates_and_is_scoped(client, orgs):
     client.post("/auth/logout")
     client.login(orgs.a.users["read_only"].email)
     assert client.get("/threats/events").status_code == 403
+
+
+def test_private_addresses_and_own_domains_are_allowlisted(db_session, orgs):
+    from app.models import Organization
+
+    db.session.get(Organization, orgs.a.org.id).domains = ["corp.example"]
+    for kind, value in (("ip", "10.1.2.3"), ("cidr", "192.168.0.0/16"), ("ip", "127.0.0.1"),
+                        ("domain", "mail.corp.example"), ("email", "ceo@corp.example")):
+        with pytest.raises(IndicatorError, match="allowlisted"):
+            add_indicator(orgs.a.org.id, kind, value)
+    assert add_indicator(orgs.b.org.id, "domain", "mail.corp.example")[1] is True  # not B's domain

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("threats", __name__, url_prefix="/threats")
 
-from app.threats import jobs, views  # noqa: E402,F401
+from app.threats import cli, jobs, views, views_import  # noqa: E402,F401

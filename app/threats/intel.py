@@ -108,12 +108,38 @@ def record_sighting(ioc: ThreatIntelligence, event: SecurityEvent, value: str) -
     return sighting
 
 
+def benign_reason(org_id: int, indicator_type: str, canonical: str) -> str | None:
+    """Why a value is known-benign for this organization (so it must not become an
+    indicator), or None. Private, loopback, link-local and reserved addresses, and the
+    organization's own domains, would otherwise flag everyday traffic."""
+    from app.models import Organization
+
+    if indicator_type in ("ip", "cidr"):
+        network = ipaddress.ip_network(canonical, strict=False)
+        address = network.network_address
+        if address.is_private or address.is_loopback or address.is_link_local or address.is_multicast \
+                or address.is_reserved or address.is_unspecified:
+            return f"{canonical} is a private or reserved address (allowlisted)"
+    if indicator_type in ("domain", "email", "url"):
+        org = db.session.get(Organization, org_id)
+        own = {d.lower() for d in [*(org.domains or []), org.primary_domain or ""] if d} if org else set()
+        host = canonical.split("@")[-1] if indicator_type == "email" else canonical
+        if indicator_type == "url":
+            host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", canonical.lower()).split("/")[0].split(":")[0]
+        if any(host == d or host.endswith("." + d) for d in own):
+            return f"{host} is one of the organization's own domains (allowlisted)"
+    return None
+
+
 def add_indicator(org_id: int, indicator_type: str, value: str, **fields) -> tuple[ThreatIntelligence, bool]:
     """Create an indicator, or renew the existing one with the same type and value.
 
-    Returns (indicator, created).
+    Returns (indicator, created). Raises IndicatorError for invalid or allowlisted values.
     """
     canonical, start, end = normalise(indicator_type, value)
+    reason = benign_reason(org_id, indicator_type, canonical)
+    if reason:
+        raise IndicatorError(reason)
     if start and end and start == end:
         indicator_type = "ip"
     elif start:
@@ -133,3 +159,26 @@ def add_indicator(org_id: int, indicator_type: str, value: str, **fields) -> tup
     db.session.add(ioc)
     db.session.flush()
     return ioc, True
+
+
+def save_parsed(org_id: int, parsed) -> dict[str, int]:
+    """Save a parsed import (importers.ParseResult): new indicators and renewals.
+
+    Allowlisted values become rejections. Returns the counts; the caller commits.
+    """
+    from app.threats.importers import Rejection
+
+    counts = {"read": parsed.read, "imported": 0, "updated": 0, "rejected": len(parsed.rejections)}
+    for item in parsed.indicators:
+        try:
+            _, created = add_indicator(
+                org_id, item.indicator_type, item.value, severity=item.severity, confidence=item.confidence,
+                tlp=item.tlp, source=item.source, threat_type=item.threat_type,
+                description=item.description, expires_at=item.expires_at, first_seen=item.first_seen,
+            )
+        except IndicatorError as exc:
+            parsed.rejections.append(Rejection(item.row, str(exc)))
+            counts["rejected"] += 1
+            continue
+        counts["imported" if created else "updated"] += 1
+    return counts
