@@ -93,11 +93,13 @@ def _timestamp(value: Any) -> datetime | None:
 
 def _accept(result: ParseResult, candidate: ParsedIndicator) -> None:
     try:
-        canonical, _, _ = normalise(candidate.indicator_type, candidate.value)
+        canonical, start, end = normalise(candidate.indicator_type, candidate.value)
     except IndicatorError as exc:
         result.rejections.append(Rejection(candidate.row, str(exc)))
         return
     candidate.value = canonical
+    if start is not None:
+        candidate.indicator_type = "ip" if start == end else "cidr"
     result.indicators.append(candidate)
 
 
