@@ -27,6 +27,7 @@ from app.threats import bp
 from app.threats.blocks import unblock as unblocks
 from app.threats.forms import EventFilterForm, IndicatorForm
 from app.threats.intel import add_indicator, effective_confidence
+from app.threats.ratelimit import lift as lift_rate_limit
 from app.threats.risk import CHALLENGE_AT, DENY_AT
 
 FACTOR_LABELS = {
@@ -207,6 +208,7 @@ def unblock(entry_id: int):
         abort(404)
     old_until = entry.blocked_until
     unblocks(entry)
+    lift_rate_limit(entry)
     audit.record("block.lifted", resource_type="rate_limit_entry", resource_id=entry.id,
                  old={"blocked_until": old_until.isoformat()}, new={"is_blocked": False},
                  details={"ip": entry.ip_address, "endpoint": entry.endpoint})

@@ -1,0 +1,166 @@
+"""Adaptive rate limiting: per (user or IP, endpoint group) fixed one-minute windows.
+
+    limit = clamp(round_half_up(base x f(trust) x g(threat)), floor = ceil(base / 5), ceiling = 2 x base)
+    f(trust)  = 0.5 + trust / 100          user trust 0..100 -> 0.5..1.5 (anonymous: 50 -> 1.0)
+    g(threat) = 1 - 0.75 x confidence/100  decayed confidence of a threat-intel hit on the IP
+                                           (no hit -> 1.0; a certain hit -> 0.25)
+
+Counting happens in Redis (fakeredis in embedded mode): one INCR per request on a key
+that expires with its window. A window that goes over its limit is recorded in
+rate_limit_entries as a block until the end of the window plus a penalty, with a
+security event; the block is mirrored in Redis so later requests are refused without
+touching the database. Admins lift blocks on the Blocks page.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, jsonify, render_template, request
+from flask_login import current_user
+
+from app.models import RateLimitEntry, db, utcnow
+
+WINDOW_SECONDS = 60
+# group: (base requests per window, penalty minutes after going over)
+GROUPS = {
+    "auth": (10, 15),
+    "write": (120, 5),
+    "read": (600, 2),
+}
+AUTH_ENDPOINTS = frozenset({"auth.login", "auth.mfa_challenge", "auth.set_password"})
+EXEMPT_ENDPOINTS = frozenset({"static", "core.health"})
+MULTIPLIER_TTL = 60
+
+
+@dataclass
+class Decision:
+    group: str
+    subject: str
+    count: int
+    limit: int
+    trust_multiplier: float
+    threat_multiplier: float
+
+    @property
+    def over(self) -> bool:
+        return self.count > self.limit
+
+
+def adaptive_limit(base: int, trust: float, intel_confidence: float | None) -> tuple[int, float, float]:
+    """The documented formula; returns (limit, f(trust), g(threat))."""
+    f = 0.5 + max(0.0, min(100.0, trust)) / 100
+    g = 1 - 0.75 * max(0.0, min(100.0, intel_confidence or 0.0)) / 100
+    floor, ceiling = math.ceil(base / 5), 2 * base
+    limit = math.floor(base * f * g + 0.5)  # half up, so 2.5 -> 3
+    return max(floor, min(ceiling, limit)), round(f, 2), round(g, 2)
+
+
+def group_of(endpoint: str | None, method: str) -> str | None:
+    if endpoint is None or endpoint in EXEMPT_ENDPOINTS:
+        return None
+    if endpoint in AUTH_ENDPOINTS and method == "POST":
+        return "auth"
+    return "read" if method in ("GET", "HEAD", "OPTIONS") else "write"
+
+
+def _redis():
+    return current_app.extensions["vigil_redis"]
+
+
+def block_key(group: str, subject: str) -> str:
+    return f"vigil:rl:block:{group}:{subject}"
+
+
+def _threat_multiplier_confidence(ip: str, org_id: int | None) -> float | None:
+    """Decayed intel confidence for this IP in this org, cached for a minute."""
+    from app.threats.intel import effective_confidence, match_ip
+
+    if org_id is None:
+        return None
+    key = f"vigil:rl:intel:{org_id}:{ip}"
+    cached = _redis().get(key)
+    if cached is not None:
+        value = float(cached)
+        return value or None
+    hit = match_ip(org_id, ip)
+    value = effective_confidence(hit) if hit else 0.0
+    _redis().set(key, value, ex=MULTIPLIER_TTL)
+    return value or None
+
+
+def check(group: str, ip: str, user=None) -> Decision:
+    base, _ = GROUPS[group]
+    subject = f"user:{user.id}" if (user is not None and group != "auth") else f"ip:{ip}"
+    trust = float(user.trust_score) if user is not None else 50.0
+    confidence = _threat_multiplier_confidence(ip, getattr(user, "org_id", None))
+    limit, f, g = adaptive_limit(base, trust, confidence)
+    window = int(utcnow().timestamp()) // WINDOW_SECONDS
+    key = f"vigil:rl:{group}:{subject}:{window}"
+    pipe = _redis().pipeline()
+    pipe.incr(key)
+    pipe.expire(key, WINDOW_SECONDS * 2)
+    count = int(pipe.execute()[0])
+    return Decision(group, subject, count, limit, f, g)
+
+
+def record_block(decision: Decision, ip: str, user=None) -> RateLimitEntry:
+    """Write the window that went over as a block (database and Redis) with a security event."""
+    from app.auth.events import record_event
+
+    base, penalty = GROUPS[decision.group]
+    now = utcnow()
+    window_start = now.replace(second=0, microsecond=0)
+    until = window_start + timedelta(seconds=WINDOW_SECONDS) + timedelta(minutes=penalty)
+    entry = RateLimitEntry(
+        org_id=getattr(user, "org_id", None), user_id=getattr(user, "id", None), ip_address=ip,
+        endpoint=decision.group, request_count=decision.count, window_start=window_start,
+        window_end=window_start + timedelta(seconds=WINDOW_SECONDS), base_limit=base, adaptive_limit=decision.limit,
+        trust_multiplier=decision.trust_multiplier, threat_multiplier=decision.threat_multiplier,
+        is_blocked=True, blocked_until=until, reason=f"{decision.count} requests in a minute (limit {decision.limit})",
+    )
+    db.session.add(entry)
+    record_event("rate_limit_block", f"Rate limit: {decision.group} blocked until {until:%H:%M} UTC", user=user,
+                 action="block", details={"count": decision.count, "limit": decision.limit, "group": decision.group})
+    db.session.commit()
+    _redis().set(block_key(decision.group, decision.subject), entry.id,
+                 ex=max(1, int((until - now).total_seconds())))
+    return entry
+
+
+def too_many(retry_after: int):
+    message = f"Too many requests. Try again in {max(1, math.ceil(retry_after / 60))} minute(s)."
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        response = jsonify(error={"code": "rate_limited", "message": message, "retry_after": retry_after})
+        response.status_code = 429
+    else:
+        response = current_app.response_class(render_template("errors/error.html", status=429, message=message),
+                                              status=429)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def enforce():
+    """before_request: refuse blocked subjects; count this request; block when over."""
+    group = group_of(request.endpoint, request.method)
+    if group is None or current_app.config.get("RATE_LIMITS_ENABLED") is False:
+        return None
+    ip = request.remote_addr or "unknown"
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    subject = f"user:{user.id}" if (user is not None and group != "auth") else f"ip:{ip}"
+    ttl = _redis().ttl(block_key(group, subject))
+    if ttl and ttl > 0:
+        return too_many(ttl)
+    decision = check(group, ip, user)
+    if not decision.over:
+        return None
+    entry = record_block(decision, ip, user)
+    return too_many(max(1, int((entry.blocked_until - utcnow()).total_seconds())))
+
+
+def lift(entry: RateLimitEntry) -> None:
+    """Remove the Redis mirror of a block that an admin lifted."""
+    subject = f"user:{entry.user_id}" if (entry.user_id and entry.endpoint != "auth") else f"ip:{entry.ip_address}"
+    _redis().delete(block_key(entry.endpoint, subject))

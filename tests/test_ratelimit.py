@@ -1,0 +1,60 @@
+"""Adaptive rate limits: the formula, blocks with Retry-After, the record, and unblocking."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from app.models import RateLimitEntry, SecurityEvent, db
+from app.threats.ratelimit import adaptive_limit
+
+
+@pytest.mark.parametrize("base, trust, confidence, expected", [
+    (10, 50, None, 10),      # neutral user, no intel: the base
+    (10, 100, None, 15),     # fully trusted: x1.5
+    (10, 0, None, 5),        # distrusted: x0.5
+    (10, 50, 100, 3),        # a certain intel hit: x0.25 -> 2.5, rounded half up
+    (120, 100, None, 180),
+    (600, 100, 0, 900),
+    (10, 0, 100, 2),         # 10 x 0.5 x 0.25 = 1.25 -> the floor, 2
+])
+def test_the_formula(base, trust, confidence, expected):
+    limit, f, g = adaptive_limit(base, trust, confidence)
+    assert limit == expected
+    assert 0.5 <= f <= 1.5 and 0.25 <= g <= 1
+
+
+def test_too_many_sign_in_attempts_are_blocked_with_retry_after(client, orgs):
+    email = orgs.a.users["analyst"].email
+    statuses = [client.post("/auth/login", data={"email": email, "password": "x" * 12}).status_code
+                for _ in range(11)]
+    assert statuses[:10] == [422] * 10 and statuses[10] == 429
+    blocked = client.post("/auth/login", data={"email": email, "password": "x" * 12})
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 60
+    entry = db.session.scalar(sa.select(RateLimitEntry).where(RateLimitEntry.endpoint == "auth"))
+    assert entry.request_count == 11 and entry.adaptive_limit == 10 and entry.ip_address == "127.0.0.1"
+    assert db.session.scalar(sa.select(SecurityEvent).where(SecurityEvent.event_type == "rate_limit_block"))
+    json_blocked = client.post("/auth/login", data={}, headers={"Accept": "application/json"})
+    assert json_blocked.status_code == 429 and json_blocked.json["error"]["code"] == "rate_limited"
+
+
+def test_an_admin_lifts_a_user_block(app, client, orgs):
+    user = orgs.a.users["read_only"]
+    client.login(user.email)
+    app.config["RATE_LIMITS_ENABLED"] = True
+    from app.threats import ratelimit
+
+    original = ratelimit.GROUPS["read"]
+    ratelimit.GROUPS["read"] = (5, 2)
+    try:
+        codes = [client.get("/").status_code for _ in range(6)]
+    finally:
+        ratelimit.GROUPS["read"] = original
+    assert codes[-1] == 429
+    entry = db.session.scalar(sa.select(RateLimitEntry).where(RateLimitEntry.user_id == user.id))
+    assert entry.org_id == orgs.a.org.id and entry.endpoint == "read"
+    admin = app.test_client()
+    admin.login(orgs.a.users["admin"].email)
+    assert str(entry.id) in admin.get("/threats/blocks").get_data(as_text=True)
+    assert admin.post(f"/threats/blocks/{entry.id}/unblock").status_code == 303
+    assert client.get("/").status_code == 200
