@@ -15,6 +15,7 @@ from app.permissions import ROLE_LABELS, can
 NAV = [
     ("dashboard.index", "speedometer2", "Dashboard", "dashboard.view"),
     ("threats.threats", "radar", "Threats", "threats.view"),
+    ("threats.incident_list", "clipboard2-pulse", "Incidents", "threats.view"),
     ("threats.events", "shield-exclamation", "Security events", "threats.view"),
     ("threats.blocks", "slash-circle", "Blocks", "threats.view"),
     ("threats.intel", "bug", "Threat intel", "threats.view"),
@@ -56,6 +57,19 @@ def switchable_orgs() -> list:
     ).all()
 
 
+def nav_stem(endpoint: str) -> str:
+    """The prefix of the endpoints a nav entry covers: jobs.index -> "jobs.", admin.users -> "admin.user"."""
+    if endpoint.endswith(".index"):
+        return endpoint[: -len("index")]
+    return endpoint.removesuffix("_list").rstrip("s")
+
+
+def active_nav(current: str) -> str | None:
+    """The nav entry the current page belongs to: the one with the longest matching stem."""
+    matches = [e for e, *_ in NAV + ADMIN_NAV if current == e or current.startswith(nav_stem(e))]
+    return max(matches, key=lambda e: len(nav_stem(e)), default=None)
+
+
 def visible(app: Flask, items: list[tuple[str, str, str, str]]) -> list[tuple[str, str, str, str]]:
     """Navigation entries whose page exists and whose permission the user holds."""
     return [item for item in items if item[0] in app.view_functions and can(item[3])]
@@ -80,4 +94,5 @@ def register(app: Flask) -> None:
             "admin_nav_items": visible(app, ADMIN_NAV),
             "role_labels": ROLE_LABELS,
             "active_endpoint": request.endpoint or "",
+            "active_nav": active_nav(request.endpoint or ""),
         }

@@ -2,6 +2,7 @@
 
 from app.models.base import JSONType, db, utcnow
 from app.models.identity import ROLES, LoginAttempt, User, UserSession
+from app.models.incidents import IncidentUpdate, SecurityIncident
 from app.models.notifications import Notification, NotificationChannel, NotificationDelivery
 from app.models.platform import AuditLog, JobRun, Setting
 from app.models.security import MfaBackupCode, PasswordHistory, SecurityEvent, TrustedDevice
@@ -32,4 +33,6 @@ __all__ = [
     "ThreatIntelligence",
     "RateLimitEntry",
     "ThreatEvent",
+    "IncidentUpdate",
+    "SecurityIncident",
 ]

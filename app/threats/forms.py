@@ -48,3 +48,56 @@ class IndicatorForm(FlaskForm):
             normalise(self.indicator_type.data, field.data or "")
         except IndicatorError as exc:
             raise ValidationError(str(exc)) from exc
+
+
+INCIDENT_TYPES = ("account_compromise", "brute_force", "credential_stuffing", "malware", "phishing",
+                  "data_exposure", "insider", "policy_violation", "other")
+
+
+def _ids(text: str | None) -> list[int]:
+    return [int(p) for p in (text or "").replace(" ", "").split(",") if p]
+
+
+class IncidentForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=500)])
+    incident_type = SelectField("Type", choices=options((t, t.replace("_", " ")) for t in INCIDENT_TYPES))
+    severity = SelectField("Severity", choices=options((s, s) for s in ("low", "medium", "high", "critical")),
+                           default="medium")
+    priority = SelectField("Priority", choices=options((s, s) for s in ("low", "medium", "high", "critical")),
+                           default="medium")
+    assigned_to = SelectField("Assignee", coerce=str, validators=[Optional()])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=20000)])
+    threat_ids = StringField("Linked threats (ids)", validators=[Optional(), Length(max=1000)])
+    event_ids = StringField("Linked security events (ids)", validators=[Optional(), Length(max=1000)])
+
+    def __init__(self, *args, people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.assigned_to.choices = options([("", "Nobody yet"), *((str(u.id), u.email) for u in people)])
+
+    def validate_threat_ids(self, field: StringField) -> None:
+        try:
+            _ids(field.data)
+        except ValueError as exc:
+            raise ValidationError("Use numbers separated by commas.") from exc
+
+    validate_event_ids = validate_threat_ids
+
+    def parsed(self, name: str) -> list[int]:
+        return _ids(getattr(self, name).data)
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField("Comment", validators=[DataRequired(), Length(max=20000)])
+
+
+class IncidentStatusForm(FlaskForm):
+    status = SelectField("Status", choices=options((s, s) for s in ("open", "investigating", "resolved", "closed")))
+    note = StringField("Note", validators=[Optional(), Length(max=2000)])
+
+
+class AssignForm(FlaskForm):
+    assigned_to = SelectField("Assignee", coerce=str, validators=[Optional()])
+
+    def __init__(self, *args, people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.assigned_to.choices = options([("", "Nobody"), *((str(u.id), u.email) for u in people)])
