@@ -19,12 +19,17 @@ class PeriodicJob:
     queue: str = "low"
     interval: int | None = None  # seconds
     cron: str | None = None  # crontab expression, UTC
+    # "module:function" answering whether there is work; False records no run at all.
+    only_if: str | None = None
 
 
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("audit.verify", cron="17 3 * * *"),
-    PeriodicJob("notifications.retry_due", queue="default", interval=120),
+    PeriodicJob("notifications.retry_due", queue="default", interval=60,
+                only_if="app.notifications.delivery:has_due"),
     PeriodicJob("platform.prune", cron="41 4 * * *"),
+    PeriodicJob("threats.detect", queue="high", interval=60,
+                only_if="app.threats.detection:has_recent_activity"),
 )
 
 
@@ -48,10 +53,20 @@ def start_periodic(kind: str) -> None:
         sa.select(JobRun.id).where(JobRun.kind == kind, JobRun.org_id.is_(None),
                                    JobRun.status.in_(("queued", "running"))).limit(1)
     )
-    if busy is None:
+    if busy is None and _has_work(kind):
         enqueue(kind, org_id=None)
         db.session.commit()
     return None
+
+
+def _has_work(kind: str) -> bool:
+    import importlib
+
+    item = next((p for p in PERIODIC_JOBS if p.kind == kind), None)
+    if item is None or item.only_if is None:
+        return True
+    module, _, name = item.only_if.partition(":")
+    return bool(getattr(importlib.import_module(module), name)())
 
 
 def build_cron_scheduler(connection: Redis) -> CronScheduler:

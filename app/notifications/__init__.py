@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
-from app.notifications import delivery, views  # noqa: E402,F401
+from app.notifications import delivery, views, views_channels  # noqa: E402,F401
