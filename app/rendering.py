@@ -17,9 +17,12 @@ def render_page(template: str, block: str | None = None, status: int = 200, **co
     """The full page, or only `block` for an htmx fragment request.
 
     The view names the single block it allows; permission checks happen in the view.
+    `status` is the HTTP status only: pass filter values under other names.
     """
     from flask import render_template
 
+    if not isinstance(status, int):
+        raise TypeError(f"render_page status must be an HTTP status code, got {status!r}")
     if block and wants_fragment():
         html = render_block(current_app.jinja_env, template, block, **_with_globals(context))
         return html, status

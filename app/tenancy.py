@@ -27,7 +27,8 @@ def current_org_id() -> int | None:
     if getattr(current_user, "is_authenticated", False):
         if current_user.is_super_admin:
             org_id = session.get(ORG_SESSION_KEY)
-            if org_id is None or db.session.get(Organization, org_id) is None:
+            chosen = db.session.get(Organization, org_id) if org_id is not None else None
+            if chosen is None or chosen.deleted_at is not None:
                 first = db.session.scalar(
                     sa.select(Organization.id)
                     .where(Organization.deleted_at.is_(None))

@@ -75,8 +75,22 @@ def visible(app: Flask, items: list[tuple[str, str, str, str]]) -> list[tuple[st
     return [item for item in items if item[0] in app.view_functions and can(item[3])]
 
 
+# Macro files whose macros are also template globals: a block rendered alone as an htmx
+# fragment does not run its template's top-level {% from ... import %} lines.
+GLOBAL_MACRO_FILES = ("_macros/forms.html",)
+
+
+def register_macros(app: Flask) -> None:
+    for name in GLOBAL_MACRO_FILES:
+        module = app.jinja_env.get_template(name).make_module({"csrf_token": generate_csrf})
+        for attr in dir(module):
+            if not attr.startswith("_") and callable(getattr(module, attr)):
+                app.jinja_env.globals.setdefault(attr, getattr(module, attr))
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
+    register_macros(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -24,7 +24,7 @@ def index():
     page = request.args.get("page", 1, type=int)
     runs = services.runs_for_org(require_org_id(), page, status=status,
                                  include_system=current_user.is_super_admin)
-    return render_page("jobs/index.html", block="runs_table", runs=runs, status=status,
+    return render_page("jobs/index.html", block="runs_table", runs=runs, status_filter=status,
                        statuses=JOB_STATUSES, job_title=job_title, live_progress=live_progress)
 
 

@@ -152,7 +152,7 @@ def threats():
     order = sa.case((ThreatEvent.status.in_(THREAT_OPEN), 0), else_=1)
     rows = db.paginate(stmt.order_by(order, ThreatEvent.last_detected_at.desc()),
                        page=request.args.get("page", 1, type=int), per_page=30, error_out=False)
-    return render_page("threats/threats.html", block="threat_rows", rows=rows, status=status,
+    return render_page("threats/threats.html", block="threat_rows", rows=rows, status_filter=status,
                        statuses=THREAT_STATUSES)
 
 
