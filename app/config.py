@@ -90,6 +90,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "WEBHOOK_TIMEOUT_SECONDS": env_int("VIGIL_WEBHOOK_TIMEOUT", 10),
         "NOTIFY_MAX_FAILURES": env_int("VIGIL_NOTIFY_MAX_FAILURES", 5),
         "SMTP_TIMEOUT_SECONDS": env_int("VIGIL_SMTP_TIMEOUT", 10),
+        # Private networks outgoing requests may reach anyway (comma-separated CIDRs).
+        "OUTBOUND_ALLOW": env_str("VIGIL_OUTBOUND_ALLOW", ""),
         "PUBLIC_BASE_URL": env_str("VIGIL_PUBLIC_URL", "http://127.0.0.1:5000"),
         # Reverse proxies in front of Vigil whose X-Forwarded-* headers are trusted (0: none).
         "PROXY_HOPS": env_int("VIGIL_PROXY_HOPS", 0),

@@ -105,6 +105,8 @@ def app() -> Iterator[Flask]:
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 64,
         "SERVER_NAME": None,
+        # The fake webhook and SMTP servers listen on loopback.
+        "OUTBOUND_ALLOW": "127.0.0.0/8",
     })
     app.test_client_class = VigilTestClient
     reset_schema(app)

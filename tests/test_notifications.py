@@ -740,3 +740,27 @@ def test_channel_pages_have_no_inline_script_or_style(client, orgs):
         html = response.get_data(as_text=True)
         assert response.status_code == 200, url
         assert "style=" not in html and not re.search(r"<script(?![^>]*\bsrc=)", html), url
+
+
+def test_webhooks_to_private_addresses_are_refused_unless_allowed(app, db_session):
+    from app.notifications.delivery import DeliveryFailed, Outgoing, send_webhook
+    from app.outbound import OutboundRefused, check_host
+
+    original = app.config["OUTBOUND_ALLOW"]
+    app.config["OUTBOUND_ALLOW"] = ""
+    try:
+        with app.app_context():
+            for host in ("127.0.0.1", "10.1.2.3", "169.254.169.254", "::1"):
+                with pytest.raises(OutboundRefused, match="private or reserved"):
+                    check_host(host, 80)
+            from app.models import utcnow
+
+            message = Outgoing(kind="webhook", settings={"url": "http://169.254.169.254/latest"}, delivery_id="1",
+                               event="test", created_at=utcnow(), payload={"title": "x"})
+            with pytest.raises(DeliveryFailed, match="refused"):
+                send_webhook(message)
+        app.config["OUTBOUND_ALLOW"] = "127.0.0.0/8"
+        with app.app_context():
+            check_host("127.0.0.1", 80)  # allowed explicitly
+    finally:
+        app.config["OUTBOUND_ALLOW"] = original

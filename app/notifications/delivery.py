@@ -37,6 +37,7 @@ from app import audit
 from app.crypto import DecryptionError, decrypt_text
 from app.jobs import enqueue, job
 from app.models import NotificationChannel, NotificationDelivery, db, utcnow
+from app.outbound import OutboundRefused, check_host
 
 MAX_ATTEMPTS = 6
 # Wait after the 1st, 2nd, ... failed attempt (the last value repeats).
@@ -140,6 +141,11 @@ def send_webhook(message: Outgoing) -> None:
     secret = message.settings.get("secret")
     if secret:
         headers[SIGNATURE_HEADER] = sign(secret, body)
+    parts = urlsplit(url)
+    try:
+        check_host(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+    except OutboundRefused as exc:
+        raise DeliveryFailed(f"refused: {exc}") from exc
     req = urllib.request.Request(url, data=body, headers=headers, method="POST")
     opener = urllib.request.build_opener(_NoRedirects)
     try:

@@ -10,16 +10,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from app.models import IocSighting, SecurityEvent, ThreatIntelligence, db, utcnow
+from app.outbound import is_private
 
 HASH_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Never indicators: RFC 1918, loopback, link-local, CGNAT, unique-local, multicast, reserved.
-# (Python's is_private also covers the documentation ranges, which stay matchable.)
-BENIGN_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4", "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8",
-))
 # Confidence halves every HALF_LIFE_DAYS without a new sighting (MISP-style decay).
 HALF_LIFE_DAYS = 90
 
@@ -122,7 +117,7 @@ def benign_reason(org_id: int, indicator_type: str, canonical: str) -> str | Non
 
     if indicator_type in ("ip", "cidr"):
         network = ipaddress.ip_network(canonical, strict=False)
-        if any(network.version == benign.version and network.subnet_of(benign) for benign in BENIGN_NETWORKS):
+        if is_private(network):
             return f"{canonical} is a private or reserved address (allowlisted)"
     if indicator_type in ("domain", "email", "url"):
         org = db.session.get(Organization, org_id)
