@@ -29,6 +29,8 @@ SEVERITY_OF = {
     "access_denied": "low",
     "rate_limit_block": "medium",
     "refresh_token_reuse": "high",
+    "api_key_created": "info",
+    "api_key_revoked": "info",
 }
 
 

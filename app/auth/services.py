@@ -122,8 +122,9 @@ def check_credentials(login: str, password: str, ip: str, user_agent: str | None
 
 
 def complete_sign_in(user: User, ip: str, user_agent: str | None, method: str = "password",
-                     device=None, assessment=None) -> str:
-    """Open the session after every factor passed; returns the browser's session token."""
+                     device=None, assessment=None, open_web_session: bool = True) -> str | None:
+    """Record a sign-in that passed every factor and (for the web) open the session;
+    returns the browser's session token."""
     from app.auth.events import record_event
     from app.threats import trust
 
@@ -134,7 +135,7 @@ def complete_sign_in(user: User, ip: str, user_agent: str | None, method: str = 
     user.last_login_at = now
     user.last_login_ip = ip
     _record_attempt(user.email, user, ip, user_agent, True, None)
-    token = open_session(user, ip, user_agent)
+    token = open_session(user, ip, user_agent) if open_web_session else None
     audit.record("auth.login", resource_type="user", resource_id=user.id, actor=user, org_id=user.org_id,
                  details={"method": method})
     record_event("login_success", f"Signed in ({method})", user=user, action="allow", details={"method": method},

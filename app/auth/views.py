@@ -188,4 +188,4 @@ def set_password(token: str):
     return render_page("auth/set_password.html", status=status, form=form, problem=None, user=user)
 
 
-from app.auth import views_account  # noqa: E402,F401  (account security pages)
+from app.auth import views_account, views_keys  # noqa: E402,F401  (account pages)

@@ -18,6 +18,10 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.login",
         "auth.set_password",
         "auth.mfa_challenge",
+        "api.openapi",
+        "api.token",
+        "api.refresh",
+        "api.revoke",
     }
 )
 # Reachable by a signed-in user who still has to enrol MFA (policy) before anything else.
@@ -37,6 +41,10 @@ def require_sign_in():
     """Send anonymous requests to sign in (or 401 for the JSON API)."""
     if is_public(request.endpoint):
         return None
+    if request.blueprint == "api":
+        from app.api.auth import authenticate
+
+        return authenticate()  # bearer credentials only: a browser session is not an API credential
     if current_user.is_authenticated:
         return enforce_mfa_enrolment()
     if wants_json():

@@ -1,5 +1,6 @@
 """The shared model package: every table of every domain, re-exported so Alembic sees them."""
 
+from app.models.api import ApiKey, RefreshToken
 from app.models.base import JSONType, db, utcnow
 from app.models.identity import ROLES, LoginAttempt, User, UserSession
 from app.models.incidents import IncidentUpdate, SecurityIncident
@@ -35,4 +36,6 @@ __all__ = [
     "ThreatEvent",
     "IncidentUpdate",
     "SecurityIncident",
+    "ApiKey",
+    "RefreshToken",
 ]

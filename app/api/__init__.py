@@ -1,0 +1,7 @@
+"""The JSON API for integrations and agents: bearer API keys or access tokens, OpenAPI spec."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+from app.api import views  # noqa: E402,F401

@@ -1,0 +1,101 @@
+"""The OpenAPI 3.1 document of /api, written by hand next to the code it describes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.models.api import API_SCOPES
+
+
+def _error() -> dict[str, Any]:
+    return {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _list(item: str) -> dict[str, Any]:
+    return {"description": "OK", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}}}}}}}
+
+
+def _get(summary: str, scope: str, item: str) -> dict[str, Any]:
+    return {"get": {"summary": summary, "security": [{"bearer": [scope]}],
+                    "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                             "maximum": 500, "default": 100}}],
+                    "responses": {"200": _list(item), "401": _error(), "403": _error()}}}
+
+
+def spec() -> dict[str, Any]:
+    tokens = {"$ref": "#/components/schemas/Tokens"}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Vigil API", "version": "1",
+                 "description": "Integrations authenticate with an API key (`Authorization: Bearer vgl_...`) or "
+                                "with an access token from /api/auth/token. Access tokens last 15 minutes; "
+                                "refresh tokens rotate on every use, and presenting a used one revokes its family."},
+        "servers": [{"url": "/api"}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "Scopes: " + ", ".join(API_SCOPES)}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                    "type": "object", "required": ["code", "message"],
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                                   "fields": {"type": "object"}}}}},
+                "Tokens": {"type": "object", "properties": {
+                    "access_token": {"type": "string"}, "token_type": {"const": "Bearer"},
+                    "expires_in": {"type": "integer"}, "refresh_token": {"type": "string"}}},
+                "SecurityEvent": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "type": {"type": "string"}, "severity": {"type": "string"},
+                    "user_id": {"type": ["integer", "null"]}, "email": {"type": ["string", "null"]},
+                    "ip_address": {"type": ["string", "null"]}, "risk_score": {"type": "number"},
+                    "risk_factors": {"type": "object"}, "action": {"type": "string"},
+                    "created_at": {"type": "string", "format": "date-time"}}},
+                "Threat": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "type": {"type": "string"}, "severity": {"type": "string"},
+                    "status": {"type": "string"}, "confidence": {"type": "number"},
+                    "indicators": {"type": "array", "items": {"type": "string"}},
+                    "response_action": {"type": "string"}, "response_status": {"type": "string"},
+                    "occurrences": {"type": "integer"}, "last_detected_at": {"type": "string", "format": "date-time"}}},
+                "Indicator": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "type": {"type": "string"}, "value": {"type": "string"},
+                    "severity": {"type": "string"}, "confidence": {"type": "number"}, "tlp": {"type": "string"},
+                    "source": {"type": "string"}, "is_active": {"type": "boolean"}, "sightings": {"type": "integer"},
+                    "last_seen": {"type": "string", "format": "date-time"}}},
+            },
+        },
+        "paths": {
+            "/auth/token": {"post": {
+                "summary": "Sign in for tokens", "security": [],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["email", "password"],
+                    "properties": {"email": {"type": "string"}, "password": {"type": "string"},
+                                   "code": {"type": "string", "description": "TOTP or backup code when MFA is on"}}}}}},
+                "responses": {"200": {"description": "Tokens", "content": {"application/json": {"schema": tokens}}},
+                              "401": _error(), "403": _error(), "422": _error(), "429": _error()}}},
+            "/auth/refresh": {"post": {
+                "summary": "Rotate a refresh token", "security": [],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["refresh_token"], "properties": {"refresh_token": {"type": "string"}}}}}},
+                "responses": {"200": {"description": "New tokens", "content": {"application/json": {"schema": tokens}}},
+                              "401": _error(), "422": _error()}}},
+            "/auth/revoke": {"post": {
+                "summary": "Revoke a token family", "security": [],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["refresh_token"], "properties": {"refresh_token": {"type": "string"}}}}}},
+                "responses": {"200": {"description": "Revoked"}, "404": _error()}}},
+            "/me": {"get": {"summary": "The credential's user, organization and scopes", "security": [{"bearer": []}],
+                            "responses": {"200": {"description": "OK"}, "401": _error()}}},
+            "/security-events": _get("Security events, newest first", "events:read", "SecurityEvent"),
+            "/threats": _get("Detected threats", "threats:read", "Threat"),
+            "/intel": {**_get("Indicators of compromise", "intel:read", "Indicator"), "post": {
+                "summary": "Add or renew an indicator", "security": [{"bearer": ["intel:write"]}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["type", "value"],
+                    "properties": {"type": {"enum": ["ip", "cidr", "domain", "url", "email", "md5", "sha1", "sha256"]},
+                                   "value": {"type": "string"}, "severity": {"type": "string"},
+                                   "confidence": {"type": "number", "minimum": 0, "maximum": 100},
+                                   "source": {"type": "string"}, "description": {"type": "string"}}}}}},
+                "responses": {"201": {"description": "Created", "content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/Indicator"}}}}, "200": {"description": "Renewed"},
+                    "401": _error(), "403": _error(), "422": _error()}}},
+        },
+    }
