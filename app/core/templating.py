@@ -14,6 +14,7 @@ from app.permissions import ROLE_LABELS, can
 # Side navigation: (endpoint, icon, label, permission). Only domains that exist are listed.
 NAV = [
     ("dashboard.index", "speedometer2", "Dashboard", "dashboard.view"),
+    ("threats.overview", "activity", "Security overview", "threats.view"),
     ("threats.threats", "radar", "Threats", "threats.view"),
     ("threats.incident_list", "clipboard2-pulse", "Incidents", "threats.view"),
     ("threats.events", "shield-exclamation", "Security events", "threats.view"),

@@ -215,3 +215,13 @@ def unblock(entry_id: int):
     db.session.commit()
     flash(f"{entry.ip_address or 'The user'} is no longer blocked.", "success")
     return redirect_after_post("threats.blocks")
+
+
+@bp.get("/overview")
+@require("threats.view")
+def overview():
+    """Security overview: events over time, risky users and IPs, open threats and incidents,
+    blocks and intel sightings; the panel refreshes itself."""
+    from app.threats.overview import summary
+
+    return render_page("threats/overview.html", block="overview_panel", data=summary(require_org_id()))

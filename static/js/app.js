@@ -47,10 +47,36 @@
     if (message && !window.confirm(message)) event.preventDefault();
   }, true);
 
+  // <canvas data-chart="stacked-bar" data-chart-data='{"labels": [...], "series": {...}}'>
+  var SEVERITY_COLOURS = { critical: "#dc3545", high: "#fd7e14", medium: "#ffc107", low: "#0dcaf0", info: "#6c757d" };
+  function drawCharts(scope) {
+    if (!window.Chart) return;
+    scope.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      var data = JSON.parse(canvas.getAttribute("data-chart-data"));
+      var existing = window.Chart.getChart(canvas);
+      if (existing) existing.destroy();
+      new window.Chart(canvas, {
+        type: "bar",
+        data: {
+          labels: data.labels,
+          datasets: Object.keys(data.series).map(function (name) {
+            return { label: name, data: data.series[name], backgroundColor: SEVERITY_COLOURS[name] || "#6c757d" };
+          })
+        },
+        options: {
+          animation: false, maintainAspectRatio: false,
+          scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } }
+        }
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     applyTheme();
     showToasts(document);
+    drawCharts(document);
   });
+  document.addEventListener("htmx:afterSettle", function (event) { drawCharts(event.target); });
 
   // Server events: HX-Trigger {"vigil-toast": {"message": "...", "kind": "success"}}.
   document.body && document.body.addEventListener("vigil-toast", function (event) {
