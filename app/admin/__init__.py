@@ -4,4 +4,12 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from app.admin import jobs, views_audit, views_orgs, views_settings, views_sites, views_users  # noqa: E402,F401
+from app.admin import (  # noqa: E402,F401
+    jobs,
+    views_audit,
+    views_orgs,
+    views_policy,
+    views_settings,
+    views_sites,
+    views_users,
+)

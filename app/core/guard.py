@@ -24,8 +24,9 @@ PUBLIC_ENDPOINTS = frozenset(
         "api.revoke",
     }
 )
-# Reachable by a signed-in user who still has to enrol MFA (policy) before anything else.
+# Reachable by a signed-in user who still has to enrol MFA or change an expired password.
 ENROLMENT_ENDPOINTS = frozenset({"auth.mfa_enrol", "auth.logout", "static", "core.health"})
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static", "core.health"})
 
 
 def is_public(endpoint: str | None) -> bool:
@@ -46,7 +47,7 @@ def require_sign_in():
 
         return authenticate()  # bearer credentials only: a browser session is not an API credential
     if current_user.is_authenticated:
-        return enforce_mfa_enrolment()
+        return enforce_password_change() or enforce_mfa_enrolment()
     if wants_json():
         return jsonify(error={"code": "unauthenticated", "message": "Sign in or send an API key."}), 401
     from app.htmx import hx_redirect, is_htmx
@@ -57,6 +58,19 @@ def require_sign_in():
         response.status_code = 401
         return hx_redirect(response, login_url)
     return redirect(login_url)
+
+
+def enforce_password_change():
+    """An expired password (policy) or an admin's demand must be dealt with first."""
+    from app.models import utcnow
+
+    user = current_user
+    expired = user.password_expires_at is not None and user.password_expires_at <= utcnow()
+    if not (expired or user.must_change_password) or request.endpoint in PASSWORD_CHANGE_ENDPOINTS:
+        return None
+    if wants_json():
+        return jsonify(error={"code": "password_change_required", "message": "Change your password first."}), 403
+    return redirect(url_for("auth.change_password"))
 
 
 def enforce_mfa_enrolment():

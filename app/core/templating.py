@@ -27,6 +27,7 @@ ADMIN_NAV = [
     ("admin.orgs", "buildings", "Organizations", "org.edit_own"),
     ("admin.sites", "geo-alt", "Sites", "site.view"),
     ("admin.users", "people", "Users", "user.view"),
+    ("admin.policy", "shield-lock", "Security policy", "org.edit_own"),
     ("notifications.channels", "broadcast", "Channels", "notifications.channels"),
     ("admin.audit", "journal-check", "Audit log", "audit.view"),
     ("admin.settings", "sliders", "Settings", "settings.manage"),
