@@ -18,8 +18,8 @@ from itsdangerous import URLSafeTimedSerializer
 
 from app import create_app
 from app.models import db
+from tests import audit_guard, factories
 from tests import backend as backend_mod
-from tests import factories
 
 BACKEND = backend_mod.detect()
 PASSWORD = factories.PASSWORD
@@ -109,6 +109,7 @@ def app() -> Iterator[Flask]:
         "OUTBOUND_ALLOW": "127.0.0.0/8",
     })
     app.test_client_class = VigilTestClient
+    audit_guard.install(app)
     reset_schema(app)
     yield app
     with app.app_context():
@@ -144,8 +145,10 @@ def redis_conn(app: Flask):
 
 
 @pytest.fixture()
-def client(app: Flask, db_session, redis_conn) -> VigilTestClient:
-    return app.test_client()
+def client(app: Flask, db_session, redis_conn) -> Iterator[VigilTestClient]:
+    audit_guard.violations.clear()
+    yield app.test_client()
+    assert not audit_guard.violations, "state changed without an audit row:\n" + "\n".join(audit_guard.violations)
 
 
 @pytest.fixture()

@@ -45,6 +45,13 @@ def test_token_refresh_rotation_and_reuse_revokes_the_family(client, orgs):
     assert db.session.scalar(sa.select(sa.func.count(RefreshToken.id)).where(RefreshToken.revoked_at.is_(None))) == 0
 
 
+def test_revoke_ends_a_family(client, orgs):
+    pair = tokens(client, orgs.a.users["analyst"].email).json
+    assert client.post("/api/auth/revoke", json={"refresh_token": pair["refresh_token"]}).json == {"revoked": 1}
+    assert client.get("/api/me", headers=bearer(pair["access_token"])).status_code == 401
+    assert client.post("/api/auth/revoke", json={"refresh_token": "nope"}).status_code == 404
+
+
 def test_token_needs_the_second_factor_when_mfa_is_on(client, orgs):
     import pyotp
 

@@ -135,6 +135,8 @@ def rotate(refresh: str, ip: str | None, user_agent: str | None) -> dict:
     if user is None or not user.is_active:
         raise TokenError("invalid_refresh_token", "The account is not active.")
     token.used_at = now
+    audit.record("api_token.refreshed", resource_type="refresh_token", resource_id=token.id, org_id=token.org_id,
+                 actor=user, details={"family": token.family_id})
     return issue_pair(user, ip, user_agent, family_id=token.family_id, parent=token)
 
 

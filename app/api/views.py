@@ -10,7 +10,7 @@ from app.api.auth import api_error, principal, require_scope
 from app.api.openapi import spec
 from app.api.tokens import TokenError, issue_pair, revoke_family, rotate
 from app.extensions import csrf
-from app.models import SecurityEvent, ThreatEvent, ThreatIntelligence, db
+from app.models import SecurityEvent, ThreatEvent, ThreatIntelligence, User, db
 from app.threats.intel import IndicatorError, add_indicator
 
 csrf.exempt(bp)  # bearer credentials, not cookies: no cross-site request forgery to defend against
@@ -107,6 +107,10 @@ def revoke():
     if token is None:
         return api_error(404, "not_found", "Unknown refresh token.")
     ended = revoke_family(token.family_id, "revoked")
+    from app import audit
+
+    audit.record("api_token.revoked", resource_type="refresh_token", resource_id=token.id, org_id=token.org_id,
+                 actor=db.session.get(User, token.user_id), details={"family": token.family_id, "revoked": ended})
     db.session.commit()
     return {"revoked": ended}
 

@@ -1,0 +1,7 @@
+"""Vigil's benchmarks: `make bench` (or `python -m bench`).
+
+Not tests: nothing here asserts a timing, and pytest never collects this package
+(`testpaths = ["tests"]`). Every number comes with a baseline measured in the same run,
+because the machines are shared and noisy; a ratio to that baseline is what to compare
+between runs. Results are printed and written to bench/results/latest.json.
+"""

@@ -1,0 +1,85 @@
+"""`python -m bench`: run every benchmark, print the table, write bench/results/latest.json.
+
+    python -m bench                 # SQLite in a temporary directory
+    BENCH_DATABASE_URL=postgresql+psycopg://user:pw@127.0.0.1/vigil_bench python -m bench
+    python -m bench --reps 3 --only audit
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import audit_bench, env, report, request_bench
+from bench.timing import Measure
+
+SECTIONS = ("audit", "requests")
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent, check=False)
+    except OSError:
+        return None
+    return out.stdout.strip() or None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=5, help="repetitions of each audit loop (the median is reported; request counts are fixed)")
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only this section (repeatable)")
+    args = parser.parse_args(argv)
+    sections = args.only or list(SECTIONS)
+
+    started = time.perf_counter()
+    try:
+        bench_env = env.build()
+    except env.BenchSetupError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    log(f"database: {bench_env.database}")
+    measures: list[Measure] = []
+    try:
+        if "audit" in sections:
+            measures += audit_bench.run(bench_env, args.reps, log)
+        if "requests" in sections:
+            measures += request_bench.run(bench_env, log)
+    finally:
+        bench_env.close()
+
+    meta = {
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "backend": bench_env.backend,
+        "database": bench_env.database,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "repetitions": args.reps,
+        "duration_seconds": round(time.perf_counter() - started, 1),
+    }
+    print(f"Vigil benchmarks: {bench_env.backend} ({bench_env.database}), python {meta['python']}, "
+          f"{meta['cpus']} cpus, load {', '.join(f'{x:.1f}' for x in meta['load_average'] or [])}")
+    print()
+    print(report.table(measures))
+    path = report.write_json(meta, measures)
+    print()
+    print(f"written: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path} "
+          f"({meta['duration_seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
