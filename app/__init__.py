@@ -54,6 +54,7 @@ def register_extensions(app: Flask) -> None:
     from app.jobs.queue import make_redis
 
     db.init_app(app)
+    _sqlite_foreign_keys()
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -85,3 +86,31 @@ def register_cli(app: Flask) -> None:
     from app.cli import register
 
     register(app)
+
+
+def _sqlite_foreign_keys() -> None:
+    """Make SQLite behave like a database: foreign keys (and ON DELETE rules) enforced,
+    and transactions begun by SQLAlchemy rather than by the driver, so SAVEPOINTs and
+    rollbacks work (the pysqlite recipe in SQLAlchemy's SQLite dialect documentation)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if getattr(_sqlite_foreign_keys, "installed", False):
+        return
+
+    @event.listens_for(Engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        import sqlite3
+
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.isolation_level = None  # the driver must not BEGIN on its own
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    @event.listens_for(Engine, "begin")
+    def _on_begin(connection) -> None:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN")
+
+    _sqlite_foreign_keys.installed = True  # type: ignore[attr-defined]

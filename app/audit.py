@@ -53,9 +53,14 @@ def client_ip() -> str | None:
 
 
 def _last_hash() -> str:
+    """The hash to chain onto, read under a lock held until this transaction ends."""
     bind = db.session.get_bind()
     if bind.dialect.name == "postgresql":
         db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
+    elif bind.dialect.name == "sqlite":
+        # A write statement (touching no row) takes SQLite's single write lock now, so no
+        # other connection can append between our read and our commit.
+        db.session.execute(sa.text("UPDATE audit_log SET id = id WHERE 0"))
     last = db.session.scalar(sa.select(AuditLog.row_hash).order_by(AuditLog.id.desc()).limit(1))
     return last or GENESIS_HASH
 
@@ -146,7 +151,9 @@ def verify_chain(
     prev = GENESIS_HASH
     checked = 0
     last_id = 0
+    rows: list[AuditLog] = []
     while True:
+        rows.clear()  # release the previous batch before the next one is loaded
         rows = db.session.scalars(
             sa.select(AuditLog).where(AuditLog.id > last_id).order_by(AuditLog.id).limit(batch_size)
         ).all()

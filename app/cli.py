@@ -112,7 +112,16 @@ def scheduler() -> None:
 
     if is_embedded():
         raise click.UsageError("REDIS_URL is not set: the embedded worker schedules periodic jobs itself")
+    use_utc()
     build_cron_scheduler(get_redis()).start()
+
+
+def use_utc() -> None:
+    """RQ's cron scheduler reads cron expressions in the process's local time; ours are UTC."""
+    import time
+
+    os.environ["TZ"] = "UTC"
+    time.tzset()
 
 
 @click.group("audit")
@@ -150,6 +159,8 @@ def serve(host: str, port: int, no_demo: bool) -> None:
 
     app = current_app._get_current_object()
     upgrade()
+    if app.config["VIGIL_ENV"] == "production":
+        no_demo = True  # published demo passwords never reach a production database
     if not no_demo and db.session.scalar(sa.select(sa.func.count(Organization.id))) == 0:
         run_seed()
         db.session.commit()
@@ -157,6 +168,7 @@ def serve(host: str, port: int, no_demo: bool) -> None:
     if not no_demo:
         print_logins(demo_logins(), DEMO_PASSWORD)
     if is_embedded():
+        use_utc()
         EmbeddedWorker(app).start()
         click.echo("Embedded queue: jobs run in a worker thread of this process.")
     click.echo(f"Vigil is serving on http://{host}:{port}")

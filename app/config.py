@@ -67,7 +67,6 @@ def load_config(instance_path: str) -> dict[str, Any]:
         ),
         # No REDIS_URL means the embedded queue: fakeredis + a worker thread in the web process.
         "REDIS_URL": env_str("REDIS_URL"),
-        "RQ_DEFAULT_TIMEOUT": env_int("VIGIL_JOB_TIMEOUT", 1800),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         # Sign-in and sessions.

@@ -9,7 +9,8 @@ from jinja2_fragments import render_block
 
 from app.htmx import hx_redirect, is_htmx, wants_fragment
 
-# Invalid forms come back with this status; htmx is configured (static/js/app.js) to swap it.
+# Invalid forms come back with this status; htmx is told to swap it by the htmx-config meta
+# tag in templates/base.html.
 INVALID_FORM_STATUS = 422
 
 

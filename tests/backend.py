@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 DEFAULT_PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
-# Parallel runs (several checkouts on one machine) pick their own database and Redis db.
+# Parallel runs (several checkouts on one machine) pick their own database with
+# VIGIL_TEST_DB and their own Redis db with REDIS_URL (e.g. redis://127.0.0.1:6379/11).
 TEST_DB_NAME = os.environ.get("VIGIL_TEST_DB", "vigil_test")
 
 

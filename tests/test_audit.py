@@ -99,3 +99,34 @@ def test_state_changes_write_one_audit_row_with_ip(client, orgs):
     row = rows[0]
     assert row.action == "user.profile_updated" and row.user_id == user.id and row.ip_address == "127.0.0.1"
     assert row.new_values["timezone"] == "Europe/Paris" and row.old_values["timezone"] == "UTC"
+
+
+def test_concurrent_appends_never_fork_the_chain_on_sqlite(tmp_path):
+    """Embedded mode: a threaded web server and the worker thread append at once."""
+    import threading
+
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    app = create_app({"VIGIL_ENV": "testing", "SECRET_KEY": "x", "REDIS_URL": None,
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'chain.db'}"})
+    with app.app_context():
+        upgrade()
+
+    def writer(n: int) -> None:
+        for i in range(40):
+            with app.app_context():
+                audit.record("test.concurrent", resource_id=f"{n}-{i}", actor_type="system", actor_label="t")
+                db.session.commit()
+                db.session.remove()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with app.app_context():
+        report = audit.verify_chain()
+        assert report.ok and report.checked == 160, report.as_dict()
+        db.engine.dispose()

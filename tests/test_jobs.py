@@ -118,3 +118,46 @@ def test_another_orgs_job_runs_are_404(client, orgs):
 def test_registry_declares_queue_and_timeout_for_every_job():
     for spec in REGISTRY.values():
         assert spec.queue in ("high", "default", "low") and spec.timeout > 0
+
+
+def test_recovery_requeues_lost_runs_and_fails_dead_ones(app, db_session, redis_conn, orgs):
+    from datetime import timedelta
+
+    from app.jobs.queue import get_queue
+    from app.jobs.recovery import has_lost_runs
+    from app.models import utcnow
+
+    with app.app_context():
+        lost = enqueue("test.make_sites", org_id=orgs.a.org.id, count=1)
+        db.session.commit()
+        redis_conn.flushdb()  # Redis lost the queue
+        lost.created_at = utcnow() - timedelta(minutes=5)
+        dead = enqueue("test.make_sites", org_id=orgs.a.org.id, count=1)
+        dead.status, dead.started_at = "running", utcnow() - timedelta(hours=2)
+        db.session.commit()
+        redis_conn.flushdb()
+        assert has_lost_runs()
+        recover = enqueue("jobs.recover", org_id=None)
+        db.session.commit()
+        run_jobs(app)  # runs the recovery, which re-queues the lost run ...
+        run_jobs(app)  # ... which a worker then completes
+        for run in (lost, dead, recover):
+            db.session.refresh(run)
+        assert recover.status == "succeeded" and recover.result["requeued"] == [lost.id]
+        assert lost.status == "succeeded" and dead.status == "failed" and "worker stopped" in dead.error
+        assert get_queue().count == 0 and not has_lost_runs()
+
+
+def test_a_queue_outage_at_commit_does_not_fail_the_request(app, db_session, orgs, monkeypatch):
+    import redis
+
+    from app.jobs import queue
+
+    def down(*_a, **_k):
+        raise redis.exceptions.ConnectionError("down")
+
+    monkeypatch.setattr(queue, "push_run", down)
+    with app.app_context():
+        run = enqueue("test.make_sites", org_id=orgs.a.org.id, count=1)
+        db.session.commit()  # must not raise: the run stays queued for jobs.recover
+        assert db.session.get(JobRun, run.id).status == "queued"

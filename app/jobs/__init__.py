@@ -12,6 +12,7 @@ leaves a job pointing at nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -94,7 +95,12 @@ def _push_pending_jobs(session: Session) -> None:
 
     # No SQL may run here (the transaction is over): everything needed travels in `pending`.
     for run_id, kind in pending:
-        push_run(run_id, kind)
+        try:
+            push_run(run_id, kind)
+        except Exception:  # noqa: BLE001 - the data is saved; the run stays queued
+            # The request must not fail after its data committed: jobs.recover pushes the
+            # run again once the queue answers.
+            logging.getLogger(__name__).exception("could not queue job run %s (%s)", run_id, kind)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -107,4 +113,4 @@ from flask import Blueprint  # noqa: E402
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
-from app.jobs import views  # noqa: E402,F401
+from app.jobs import recovery, views  # noqa: E402,F401

@@ -33,7 +33,9 @@ def get_redis() -> redis.Redis:
 
 
 def get_queue(name: str = "default") -> Queue:
-    return Queue(name, connection=get_redis(), default_timeout=current_app.config["RQ_DEFAULT_TIMEOUT"])
+    # Every Vigil job declares its own timeout (@job); this default only covers the
+    # scheduler's own small enqueue jobs.
+    return Queue(name, connection=get_redis(), default_timeout=600)
 
 
 def push_run(run_id: int, kind: str) -> None:
