@@ -16,10 +16,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import audit_bench, env, report, request_bench
+from bench import audit_bench, env, report, request_bench, threats_bench
 from bench.timing import Measure
 
-SECTIONS = ("audit", "requests")
+SECTIONS = ("audit", "requests", "threats")
 
 
 def log(message: str) -> None:
@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             measures += audit_bench.run(bench_env, args.reps, log)
         if "requests" in sections:
             measures += request_bench.run(bench_env, log)
+        if "threats" in sections:
+            measures += threats_bench.run(bench_env, args.reps, log)
     finally:
         bench_env.close()
 

@@ -76,23 +76,34 @@ def active_filter(now: datetime):
     )
 
 
+def covering_starts(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[str]:
+    """The network address (as range hex) of every network that can contain `address`:
+    one per prefix length. A covering indicator must start at one of them, which turns
+    "which range contains this address" into indexed equality lookups."""
+    bits = address.max_prefixlen
+    return sorted({address_hex(ipaddress.ip_network(f"{address}/{p}", strict=False).network_address)
+                   for p in range(bits + 1)})
+
+
 def match_ip(org_id: int | None, ip: str | None) -> ThreatIntelligence | None:
     """The most confident active ip/cidr indicator of the organization covering `ip`."""
     if org_id is None or not ip:
         return None
     try:
-        key = address_hex(ipaddress.ip_address(ip))
+        address = ipaddress.ip_address(ip)
     except ValueError:
         return None
+    key = address_hex(address)
     now = utcnow()
-    candidates = db.session.scalars(
+    # Only the range index in SQL (a planner offered the active/expiry index as well may
+    # scan every indicator); the few candidates are filtered for activity here.
+    candidates = [ioc for ioc in db.session.scalars(
         sa.select(ThreatIntelligence).where(
             ThreatIntelligence.org_id == org_id,
-            ThreatIntelligence.range_start <= key,
+            ThreatIntelligence.range_start.in_(covering_starts(address)),
             ThreatIntelligence.range_end >= key,
-            active_filter(now),
         )
-    ).all()
+    ) if ioc.is_active and (ioc.expires_at is None or ioc.expires_at > now)]
     if not candidates:
         return None
     return max(candidates, key=lambda ioc: effective_confidence(ioc, now))
