@@ -89,6 +89,14 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "WEBHOOK_TIMEOUT_SECONDS": env_int("VIGIL_WEBHOOK_TIMEOUT", 10),
         "NOTIFY_MAX_FAILURES": env_int("VIGIL_NOTIFY_MAX_FAILURES", 5),
         "SMTP_TIMEOUT_SECONDS": env_int("VIGIL_SMTP_TIMEOUT", 10),
+        # Vigil's own e-mail (password reset); unset: reset by e-mail is off.
+        "SMTP_HOST": env_str("VIGIL_SMTP_HOST"),
+        "SMTP_PORT": env_int("VIGIL_SMTP_PORT", 25),
+        "SMTP_STARTTLS": env_bool("VIGIL_SMTP_STARTTLS", False),
+        "SMTP_USERNAME": env_str("VIGIL_SMTP_USERNAME"),
+        "SMTP_PASSWORD": env_str("VIGIL_SMTP_PASSWORD"),
+        "SMTP_SENDER": env_str("VIGIL_SMTP_SENDER", "vigil@localhost"),
+        "RESET_MINUTES": env_int("VIGIL_RESET_MINUTES", 60),
         # Private networks outgoing requests may reach anyway (comma-separated CIDRs).
         "OUTBOUND_ALLOW": env_str("VIGIL_OUTBOUND_ALLOW", ""),
         "PUBLIC_BASE_URL": env_str("VIGIL_PUBLIC_URL", "http://127.0.0.1:5000"),

@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import re
-import socket
 import threading
 from datetime import timedelta
 from email import message_from_bytes
@@ -19,8 +18,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 
 from app.crypto import decrypt_text
 from app.jobs import enqueue
@@ -38,10 +35,10 @@ from app.notifications import delivery as delivery_mod
 from app.notifications import services
 from tests import factories
 from tests.conftest import run_jobs
+from tests.fakes import SMTP_PASSWORD, free_port, start_smtp
 from tests.tenancy import assert_other_org_cannot_reach
 
 SECRET = "a-known-webhook-secret-0123456789"
-SMTP_PASSWORD = "smtp-pass-Xy7-never-shown"
 
 
 # ---------------------------------------------------------------- local servers
@@ -51,12 +48,6 @@ def no_proxies(monkeypatch):
     """urllib honours *_proxy variables: make sure nothing is routed off this machine."""
     for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class WebhookReceiver:
@@ -103,29 +94,9 @@ def closed_port_url():
     return f"http://127.0.0.1:{free_port()}/hooks/vigil"
 
 
-class SmtpSink:
-    def __init__(self) -> None:
-        self.envelopes: list = []
-        self.logins: list[tuple[str, str]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's naming
-        self.envelopes.append(envelope)
-        return "250 Message accepted"
-
-    def authenticate(self, server, session, envelope, mechanism, auth_data):
-        login, password = auth_data.login.decode(), auth_data.password.decode()
-        self.logins.append((login, password))
-        # handled=False: aiosmtpd itself answers 535 on a refusal.
-        return AuthResult(success=(login, password) == ("mailer", SMTP_PASSWORD), handled=False)
-
-
 @pytest.fixture()
 def smtp_server():
-    sink = SmtpSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port(), server_hostname="smtp.vigil.local",
-                            authenticator=sink.authenticate, auth_require_tls=False)
-    controller.start()
-    sink.port = controller.port  # type: ignore[attr-defined]
+    sink, controller = start_smtp()
     try:
         yield sink
     finally:

@@ -30,6 +30,7 @@ SEVERITY_OF = {
     "rate_limit_block": "medium",
     "refresh_token_reuse": "high",
     "api_key_created": "info",
+    "password_reset_requested": "low",
     "api_key_revoked": "info",
 }
 

@@ -54,3 +54,7 @@ class ChangePasswordForm(FlaskForm):
     confirm = PasswordField(
         "Repeat the new password", validators=[DataRequired(), EqualTo("password", "The two passwords differ.")]
     )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = StringField("Your e-mail address", validators=[DataRequired(), Length(max=255)])

@@ -258,8 +258,9 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256(f"{user.id}:{user.password_hash or ''}".encode()).hexdigest()[:20]
 
 
-def make_set_password_token(user: User) -> str:
-    return _serializer().dumps({"uid": user.id, "fp": _fingerprint(user)})
+def make_set_password_token(user: User, purpose: str = "invite") -> str:
+    """A one-time link token; "reset" links (self-service) live RESET_MINUTES, others INVITE_HOURS."""
+    return _serializer().dumps({"uid": user.id, "fp": _fingerprint(user), "p": purpose})
 
 
 def user_for_set_password_token(token: str) -> tuple[User | None, str | None]:
@@ -271,6 +272,11 @@ def user_for_set_password_token(token: str) -> tuple[User | None, str | None]:
         return None, "This link has expired. Ask an admin for a new one."
     except BadSignature:
         return None, "This link is not valid."
+    if data.get("p") == "reset":
+        try:
+            _serializer().loads(token, max_age=current_app.config["RESET_MINUTES"] * 60)
+        except SignatureExpired:
+            return None, "This reset link has expired. Ask for a new one from the sign-in page."
     user = db.session.get(User, data.get("uid"))
     if user is None or user.deleted_at is not None or data.get("fp") != _fingerprint(user):
         return None, "This link has already been used or is no longer valid."
@@ -307,3 +313,32 @@ def change_password(user: User, new_password: str, keep_token: str | None) -> in
     audit.record("user.password_changed", resource_type="user", resource_id=user.id, details={"sessions_ended": ended})
     record_event("password_changed", "Password changed", user=user, details={"sessions_ended": ended})
     return ended
+
+
+RESET_SENT_MESSAGE = ("If an account with that address exists, a link to choose a new password is on its way. "
+                      "It works once, for a limited time.")
+
+
+def request_password_reset(email: str, link_for) -> None:
+    """Mail a one-time reset link to an active account; the caller shows the same message
+    whether or not the account exists (no account discovery)."""
+    from app.auth.events import record_event
+    from app.mailer import MailError, send_system_mail
+
+    user = find_user(email)
+    if user is None or not user.is_active or user.deleted_at is not None:
+        record_event("password_reset_requested", "Reset asked for an unknown or inactive account",
+                     email=email[:255], details={"sent": False})
+        return
+    link = link_for(make_set_password_token(user, purpose="reset"))
+    minutes = current_app.config["RESET_MINUTES"]
+    try:
+        send_system_mail(user.email, "Vigil: choose a new password",
+                         f"Someone (hopefully you) asked to reset the Vigil password of {user.email}.\n\n"
+                         f"Choose a new one here within {minutes} minutes (the link works once):\n{link}\n\n"
+                         "If it was not you, ignore this message; your password is unchanged.")
+        sent = True
+    except MailError as exc:
+        current_app.logger.error("password reset mail to user %s failed: %s", user.id, exc)
+        sent = False
+    record_event("password_reset_requested", "Password reset link requested", user=user, details={"sent": sent})

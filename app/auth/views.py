@@ -11,7 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from app import audit
 from app.auth import bp, mfa, services
 from app.auth.events import record_event
-from app.auth.forms import LoginForm, MfaChallengeForm, SetPasswordForm
+from app.auth.forms import ForgotPasswordForm, LoginForm, MfaChallengeForm, SetPasswordForm
 from app.auth.policy import password_problems
 from app.extensions import login_manager
 from app.models import User, db
@@ -153,6 +153,26 @@ def mfa_challenge():
         error = "That code is not valid. Codes change every 30 seconds; a code works once."
     status = INVALID_FORM_STATUS if (error or form.errors) else 200
     return render_page("auth/mfa_challenge.html", status=status, form=form, error=error)
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a one-time password reset link by e-mail (when Vigil's e-mail is set up)."""
+    from app.mailer import system_settings
+
+    form = ForgotPasswordForm()
+    enabled = system_settings() is not None
+    sent = False
+    if request.method == "POST" and (blocked := blocked_response()) is not None:
+        return blocked
+    if enabled and form.validate_on_submit():
+        services.request_password_reset(
+            form.email.data, lambda token: url_for("auth.set_password", token=token, _external=True))
+        db.session.commit()
+        sent = True
+    status = INVALID_FORM_STATUS if form.errors else 200
+    return render_page("auth/forgot.html", status=status, form=form, enabled=enabled, sent=sent,
+                       message=services.RESET_SENT_MESSAGE)
 
 
 @bp.post("/logout")

@@ -18,6 +18,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.login",
         "auth.set_password",
         "auth.mfa_challenge",
+        "auth.forgot_password",
         "api.openapi",
         "api.token",
         "api.refresh",

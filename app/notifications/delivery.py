@@ -18,10 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
-import ipaddress
 import json
-import smtplib
-import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -33,9 +30,10 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 
-from app import audit
+from app import audit, mailer
 from app.crypto import DecryptionError, decrypt_text
 from app.jobs import enqueue, job
+from app.mailer import MailError, SmtpSettings, one_line
 from app.models import NotificationChannel, NotificationDelivery, db, utcnow
 from app.outbound import OutboundRefused, check_host
 
@@ -160,21 +158,6 @@ def send_webhook(message: Outgoing) -> None:
         raise DeliveryFailed(f"connection failed: {type(exc).__name__}: {exc}") from exc
 
 
-def one_line(text: str) -> str:
-    """Header-safe: a title with line breaks must not end or inject e-mail headers."""
-    return " ".join(str(text).split())
-
-
-def ehlo_name() -> str:
-    """Greet SMTP servers as Vigil's public host (not socket.getfqdn(): a DNS lookup per mail)."""
-    host = urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "localhost"
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    return f"[IPv6:{ip}]" if ip.version == 6 else f"[{ip}]"  # address literals, as RFC 5321 writes them
-
-
 def send_email(message: Outgoing) -> None:
     cfg = message.settings
     p = message.payload
@@ -186,17 +169,12 @@ def send_email(message: Outgoing) -> None:
     link = absolute_link(p.get("link"))
     text = "\n\n".join(x for x in (p.get("body") or "", f"Open in Vigil: {link}" if link else "") if x)
     msg.set_content(text or message.event)
+    settings = SmtpSettings(cfg.get("smtp_host") or "127.0.0.1", int(cfg.get("smtp_port") or 25),
+                            bool(cfg.get("starttls")), cfg.get("smtp_username"), cfg.get("smtp_password"))
     try:
-        with smtplib.SMTP(cfg.get("smtp_host") or "127.0.0.1", int(cfg.get("smtp_port") or 25),
-                          local_hostname=ehlo_name(), timeout=current_app.config["SMTP_TIMEOUT_SECONDS"]) as smtp:
-            if cfg.get("starttls"):
-                # The default context verifies the server's certificate and name.
-                smtp.starttls(context=ssl.create_default_context())
-            if cfg.get("smtp_username"):
-                smtp.login(cfg["smtp_username"], cfg.get("smtp_password") or "")
-            smtp.send_message(msg)
-    except (smtplib.SMTPException, OSError, ValueError) as exc:
-        raise DeliveryFailed(f"SMTP: {type(exc).__name__}: {exc}") from exc
+        mailer.send(settings, msg)
+    except MailError as exc:
+        raise DeliveryFailed(str(exc)) from exc
 
 
 SENDERS = {"webhook": send_webhook, "email": send_email}

@@ -30,7 +30,7 @@ GROUPS = {
     "write": (120, 5),
     "read": (600, 2),
 }
-AUTH_ENDPOINTS = frozenset({"auth.login", "auth.mfa_challenge", "auth.set_password"})
+AUTH_ENDPOINTS = frozenset({"auth.login", "auth.mfa_challenge", "auth.set_password", "auth.forgot_password"})
 EXEMPT_ENDPOINTS = frozenset({"static", "core.health"})
 MULTIPLIER_TTL = 60
 
