@@ -14,14 +14,16 @@ from app.permissions import ROLE_LABELS, can
 # Side navigation: (endpoint, icon, label, permission). Only domains that exist are listed.
 NAV = [
     ("dashboard.index", "speedometer2", "Dashboard", "dashboard.view"),
+    ("jobs.index", "list-task", "Jobs", "jobs.view"),
+    ("notifications.index", "bell", "Notifications", "dashboard.view"),
+]
+THREAT_NAV = [
     ("threats.overview", "activity", "Security overview", "threats.view"),
     ("threats.threats", "radar", "Threats", "threats.view"),
     ("threats.incident_list", "clipboard2-pulse", "Incidents", "threats.view"),
     ("threats.events", "shield-exclamation", "Security events", "threats.view"),
     ("threats.blocks", "slash-circle", "Blocks", "threats.view"),
     ("threats.intel", "bug", "Threat intel", "threats.view"),
-    ("jobs.index", "list-task", "Jobs", "jobs.view"),
-    ("notifications.index", "bell", "Notifications", "dashboard.view"),
 ]
 ADMIN_NAV = [
     ("admin.orgs", "buildings", "Organizations", "org.edit_own"),
@@ -68,7 +70,7 @@ def nav_stem(endpoint: str) -> str:
 
 def active_nav(current: str) -> str | None:
     """The nav entry the current page belongs to: the one with the longest matching stem."""
-    matches = [e for e, *_ in NAV + ADMIN_NAV if current == e or current.startswith(nav_stem(e))]
+    matches = [e for e, *_ in NAV + THREAT_NAV + ADMIN_NAV if current == e or current.startswith(nav_stem(e))]
     return max(matches, key=lambda e: len(nav_stem(e)), default=None)
 
 
@@ -106,8 +108,9 @@ def register(app: Flask) -> None:
             "can": can,
             "csrf_token": generate_csrf,
             "current_org": org,
-            "nav_items": visible(app, NAV),
-            "admin_nav_items": visible(app, ADMIN_NAV),
+            "nav_sections": [(title, entries) for title, entries in (
+                ("", visible(app, NAV)), ("Threat operations", visible(app, THREAT_NAV)),
+                ("Administration", visible(app, ADMIN_NAV))) if entries],
             "role_labels": ROLE_LABELS,
             "active_endpoint": request.endpoint or "",
             "active_nav": active_nav(request.endpoint or ""),
