@@ -95,3 +95,13 @@ def test_overdue_filter_and_isolation(client, orgs):
     client.post("/auth/logout")
     client.login(orgs.a.users["read_only"].email)
     assert client.post(f"/threats/incidents/{incident.id}/comment", data={"body": "x"}).status_code == 403
+
+
+def test_open_from_a_security_event(client, orgs):
+    from app.models import SecurityEvent
+
+    client.login(orgs.a.users["analyst"].email)
+    event = db.session.scalar(sa.select(SecurityEvent).where(SecurityEvent.org_id == orgs.a.org.id))
+    assert f"event_ids={event.id}" in client.get("/threats/events").get_data(as_text=True)
+    assert open_incident(client, event_ids=str(event.id)).status_code == 303
+    assert db.session.scalar(sa.select(SecurityIncident)).related_event_ids == [event.id]
