@@ -45,6 +45,17 @@ def test_token_refresh_rotation_and_reuse_revokes_the_family(client, orgs):
     assert db.session.scalar(sa.select(sa.func.count(RefreshToken.id)).where(RefreshToken.revoked_at.is_(None))) == 0
 
 
+def test_a_password_change_ends_api_token_families(client, orgs):
+    user = orgs.a.users["analyst"]
+    pair = tokens(client, user.email).json
+    client.login(user.email)
+    assert client.post("/auth/password", data={"current_password": factories.PASSWORD,
+                                               "password": "another long phrase", "confirm": "another long phrase"}
+                       ).status_code == 303
+    assert client.get("/api/me", headers=bearer(pair["access_token"])).status_code == 401
+    assert client.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]}).status_code == 401
+
+
 def test_revoke_ends_a_family(client, orgs):
     pair = tokens(client, orgs.a.users["analyst"].email).json
     assert client.post("/api/auth/revoke", json={"refresh_token": pair["refresh_token"]}).json == {"revoked": 1}

@@ -79,6 +79,10 @@ def test_a_known_bad_ip_denies_a_risky_sign_in_and_is_recorded_as_a_sighting(cli
     assert db.session.scalar(sa.select(sa.func.count(IocSighting.id)).where(IocSighting.security_event_id == event.id)) == 1
     ioc = db.session.scalar(sa.select(ThreatIntelligence))
     assert ioc.sighting_count >= 1
+    client.environ_base["REMOTE_ADDR"] = "127.0.0.1"
+    client.login(orgs.a.users["admin"].email)
+    page = client.get("/threats/events?event_type=login_denied").get_data(as_text=True)
+    assert f"/threats/intel/{ioc.id}" in page and "IOC 203.0.113.10" in page  # the sighting, event side
     attempt = db.session.scalar(sa.select(LoginAttempt).where(LoginAttempt.user_id == user.id))
     assert attempt.failure_reason == "risk_denied"
 

@@ -67,6 +67,10 @@ def create_api_key(user: User, org_id: int, name: str, scopes: list[str], expire
     db.session.flush()
     audit.record("api_key.created", resource_type="api_key", resource_id=key.id,
                  new={"name": name, "scopes": key.scopes, "prefix": key.key_prefix})
+    from app.auth.events import record_event
+
+    record_event("api_key_created", f"API key {key.key_prefix} created", user=user,
+                 details={"key_id": key.id, "scopes": key.scopes})
     return secret, key
 
 

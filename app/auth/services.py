@@ -231,6 +231,16 @@ def revoke_token(token: str | None, reason: str) -> None:
         revoke_session(row, reason)
 
 
+def revoke_api_tokens(user: User, reason: str) -> int:
+    """End every refresh-token family of a user (their access tokens die with them)."""
+    from app.models import RefreshToken
+
+    return db.session.execute(
+        sa.update(RefreshToken).where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    ).rowcount
+
+
 def revoke_all_sessions(user: User, reason: str, except_token: str | None = None) -> int:
     """End every live session of a user (optionally keeping the current one)."""
     stmt = sa.update(UserSession).where(
@@ -298,6 +308,7 @@ def set_password(user: User, password: str) -> None:
     if was_invited:
         user.status = "active"
     revoke_all_sessions(user, "password_set")
+    revoke_api_tokens(user, "password_set")
     audit.record("user.password_set", resource_type="user", resource_id=user.id, actor=user, org_id=user.org_id)
     record_event("password_reset", "Password set from a one-time link", user=user,
                  details={"invitation": was_invited})
@@ -310,6 +321,7 @@ def change_password(user: User, new_password: str, keep_token: str | None) -> in
 
     apply_new_password(user, new_password)
     ended = revoke_all_sessions(user, "password_changed", except_token=keep_token)
+    ended += revoke_api_tokens(user, "password_changed")
     audit.record("user.password_changed", resource_type="user", resource_id=user.id, details={"sessions_ended": ended})
     record_event("password_changed", "Password changed", user=user, details={"sessions_ended": ended})
     return ended

@@ -65,8 +65,12 @@ def events():
     rows = db.paginate(stmt.order_by(SecurityEvent.id.desc()), page=request.args.get("page", 1, type=int),
                        per_page=50, error_out=False)
     filters = {k: v for k, v in request.args.items() if k != "page" and v}
+    ids = [e.id for e in rows.items]
+    hits = {s.security_event_id: ioc for s, ioc in db.session.execute(
+        sa.select(IocSighting, ThreatIntelligence).join(ThreatIntelligence, ThreatIntelligence.id == IocSighting.intel_id)
+        .where(IocSighting.security_event_id.in_(ids or [-1])))}
     return render_page("threats/events.html", block="event_rows", status=status, form=form, rows=rows,
-                       filters=filters, labels=FACTOR_LABELS, challenge_at=CHALLENGE_AT, deny_at=DENY_AT)
+                       filters=filters, labels=FACTOR_LABELS, challenge_at=CHALLENGE_AT, deny_at=DENY_AT, hits=hits)
 
 
 @bp.post("/events/<int:event_id>/acknowledge")
