@@ -106,6 +106,9 @@ def _sqlite_foreign_keys() -> None:
             dbapi_connection.isolation_level = None  # the driver must not BEGIN on its own
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
+            # WAL: readers never block the writer (the web threads and the embedded worker
+            # share one file); a no-op for in-memory databases.
+            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
 
     @event.listens_for(Engine, "begin")

@@ -59,6 +59,7 @@ def _plain_table() -> sa.Table:
 def _map_plain() -> sa.Table:
     table = _plain_table()
     registry().map_imperatively(PlainAudit, table)
+    db.session.close()  # DDL on SQLite must not wait on this session's open transaction
     table.create(db.engine, checkfirst=True)
     return table
 
