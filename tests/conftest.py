@@ -88,7 +88,7 @@ def reset_schema(app: Flask) -> None:
                 for table in reversed(db.metadata.sorted_tables):
                     conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table.name}"'))
                 conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-        upgrade()
+        upgrade(revision="heads")  # "heads": also works while a branch is being merged
         db.session.remove()
         engine.dispose()
 
