@@ -76,6 +76,8 @@ SETTINGS: dict[str, SettingSpec] = {
                     "Colour theme for users who have not chosen one.", choices=("light", "dark", "auto")),
         _int("notifications.max_failures", 5, 1, 100,
              "Consecutive delivery failures after which a notification channel is disabled."),
+        _int("fleet.online_minutes", 3, 1, 60,
+             "A device counts as online while its last heartbeat is at most this old.", "minutes"),
     )
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.models.api import API_SCOPES
+from app.models.fleet import DEVICE_SCOPES
 
 
 def _error() -> dict[str, Any]:
@@ -34,7 +35,8 @@ def spec() -> dict[str, Any]:
         "servers": [{"url": "/api"}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "Scopes: " + ", ".join(API_SCOPES)}},
+                                           "description": "Scopes: " + ", ".join(API_SCOPES)
+                                           + "; device keys: " + ", ".join(DEVICE_SCOPES)}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                     "type": "object", "required": ["code", "message"],
@@ -55,6 +57,33 @@ def spec() -> dict[str, Any]:
                     "indicators": {"type": "array", "items": {"type": "string"}},
                     "response_action": {"type": "string"}, "response_status": {"type": "string"},
                     "occurrences": {"type": "integer"}, "last_detected_at": {"type": "string", "format": "date-time"}}},
+                "Enrolment": {"type": "object", "required": ["claim_code", "hostname", "facts", "wireguard_public_key"],
+                              "properties": {
+                    "claim_code": {"type": "string"}, "hostname": {"type": "string"},
+                    "wireguard_public_key": {"type": "string", "description": "base64, 32 bytes"},
+                    "facts": {"type": "object", "required": ["cpu_model", "cores", "ram_mb", "disk_gb",
+                                                             "mac_addresses", "serial"], "properties": {
+                        "cpu_model": {"type": "string"}, "cores": {"type": "integer"}, "ram_mb": {"type": "integer"},
+                        "disk_gb": {"type": "integer"}, "os": {"type": "string"}, "kernel": {"type": "string"},
+                        "mac_addresses": {"type": "array", "items": {"type": "string"}},
+                        "serial": {"type": "string"}}}}},
+                "Enrolled": {"type": "object", "properties": {
+                    "device_id": {"type": "integer"}, "api_key": {"type": "string", "description": "shown once"},
+                    "heartbeat_interval": {"type": "integer"}, "overlay_ip": {"type": "string"},
+                    "wireguard_config": {"type": "string"}}},
+                "Heartbeat": {"type": "object", "required": ["cpu_percent", "ram_percent"], "properties": {
+                    "device_id": {"type": "integer", "description": "must be the key's own device"},
+                    "timestamp": {"type": "string", "format": "date-time"},
+                    "uptime_seconds": {"type": "integer"}, "cpu_percent": {"type": "number"},
+                    "ram_percent": {"type": "number"}, "ram_used_gb": {"type": "number"},
+                    "ram_total_gb": {"type": "number"}, "load_1m": {"type": "number"},
+                    "failed_login_count_24h": {"type": "integer"},
+                    "network": {"type": "object", "properties": {"rx_bytes_per_sec": {"type": "integer"},
+                                                                 "tx_bytes_per_sec": {"type": "integer"}}},
+                    "filesystems": {"type": "array", "items": {"type": "object", "required": ["mount", "used_percent"]}},
+                    "services": {"type": "array", "items": {"type": "object", "required": ["name", "status"]}},
+                    "containers": {"type": "array", "items": {"type": "object", "required": ["name", "status"]}},
+                    "scanner_stats": {"type": "object"}}},
                 "Indicator": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "type": {"type": "string"}, "value": {"type": "string"},
                     "severity": {"type": "string"}, "confidence": {"type": "number"}, "tlp": {"type": "string"},
@@ -97,5 +126,19 @@ def spec() -> dict[str, Any]:
                 "responses": {"201": {"description": "Created", "content": {"application/json": {"schema": {
                     "$ref": "#/components/schemas/Indicator"}}}}, "200": {"description": "Renewed"},
                     "401": _error(), "403": _error(), "422": _error()}}},
+            "/agent/enrol": {"post": {
+                "summary": "Enrol a fleet device with its one-time claim code", "security": [],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/Enrolment"}}}},
+                "responses": {"201": {"description": "Enrolled", "content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/Enrolled"}}}},
+                    "401": _error(), "409": _error(), "422": _error()}}},
+            "/agent/heartbeat": {"post": {
+                "summary": "Report a device's health (every heartbeat_interval seconds)",
+                "security": [{"bearer": ["heartbeat"]}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/Heartbeat"}}}},
+                "responses": {"202": {"description": "Stored"}, "401": _error(), "403": _error(),
+                              "422": _error()}}},
         },
     }

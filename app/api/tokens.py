@@ -40,11 +40,12 @@ class TokenError(Exception):
 class Principal:
     """Who an API request acts for."""
 
-    user: User
+    user: User | None  # None for a fleet agent's device key
     org_id: int
     scopes: frozenset[str]
-    via: str  # "api_key" or "access_token"
+    via: str  # "api_key", "device_key" or "access_token"
     api_key: ApiKey | None = None
+    device_id: int | None = None
 
 
 def digest(value: str) -> str:
@@ -78,6 +79,8 @@ def principal_from_api_key(secret: str, ip: str | None) -> Principal:
     key = db.session.scalar(sa.select(ApiKey).where(ApiKey.key_hash == digest(secret)))
     if key is None or not key.is_valid(utcnow()):
         raise TokenError("invalid_api_key", "The API key is unknown, revoked or expired.")
+    if key.device_id is not None:
+        return _device_principal(key, ip)
     user = key.user
     if user is None or not user.is_active:
         raise TokenError("invalid_api_key", "The API key's owner is not active.")
@@ -85,6 +88,20 @@ def principal_from_api_key(secret: str, ip: str | None) -> Principal:
     key.last_used_ip = ip
     key.usage_count += 1
     return Principal(user, key.org_id, frozenset(key.scopes), "api_key", key)
+
+
+def _device_principal(key: ApiKey, ip: str | None) -> Principal:
+    """A fleet agent's key acts for its device, only while the device is in service."""
+    from app.models import Device
+
+    device = db.session.get(Device, key.device_id)
+    if device is None or device.deleted_at is not None or device.org_id != key.org_id \
+            or device.status in ("suspended", "decommissioned"):
+        raise TokenError("invalid_api_key", "The device of this key is removed or suspended.")
+    key.last_used_at = utcnow()
+    key.last_used_ip = ip
+    key.usage_count += 1
+    return Principal(None, key.org_id, frozenset(key.scopes), "device_key", key, device.id)
 
 
 # Access and refresh tokens --------------------------------------------------------------------

@@ -120,8 +120,8 @@ def me():
     """Who this credential acts for."""
     p = principal()
     db.session.commit()  # usage counters of API keys
-    return {"user": {"id": p.user.id, "email": p.user.email, "role": p.user.role}, "org_id": p.org_id,
-            "scopes": sorted(p.scopes), "via": p.via}
+    user = {"id": p.user.id, "email": p.user.email, "role": p.user.role} if p.user is not None else None
+    return {"user": user, "device_id": p.device_id, "org_id": p.org_id, "scopes": sorted(p.scopes), "via": p.via}
 
 
 @bp.get("/security-events")

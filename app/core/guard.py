@@ -23,6 +23,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "api.token",
         "api.refresh",
         "api.revoke",
+        "api.agent_enrol",  # authenticated by its one-time claim code
     }
 )
 # Reachable by a signed-in user who still has to enrol MFA or change an expired password.

@@ -25,6 +25,16 @@ THREAT_NAV = [
     ("threats.blocks", "slash-circle", "Blocks", "threats.view"),
     ("threats.intel", "bug", "Threat intel", "threats.view"),
 ]
+METRICS_NAV = [
+    ("metrics.index", "graph-up", "Security scores", "data.read"),
+    ("metrics.metric_list", "list-check", "Metrics", "data.read"),
+    ("metrics.framework", "diagram-3", "NIST CSF 2.0", "data.read"),
+    ("metrics.method", "calculator", "How scores work", "data.read"),
+]
+FLEET_NAV = [
+    ("fleet.index", "hdd-network", "Fleet inventory", "data.read"),
+    ("fleet.subscriptions", "receipt", "Subscriptions", "data.read"),
+]
 ADMIN_NAV = [
     ("admin.orgs", "buildings", "Organizations", "org.edit_own"),
     ("admin.sites", "geo-alt", "Sites", "site.view"),
@@ -70,7 +80,7 @@ def nav_stem(endpoint: str) -> str:
 
 def active_nav(current: str) -> str | None:
     """The nav entry the current page belongs to: the one with the longest matching stem."""
-    matches = [e for e, *_ in NAV + THREAT_NAV + ADMIN_NAV if current == e or current.startswith(nav_stem(e))]
+    matches = [e for e, *_ in NAV + THREAT_NAV + METRICS_NAV + FLEET_NAV + ADMIN_NAV if current == e or current.startswith(nav_stem(e))]
     return max(matches, key=lambda e: len(nav_stem(e)), default=None)
 
 
@@ -110,6 +120,7 @@ def register(app: Flask) -> None:
             "current_org": org,
             "nav_sections": [(title, entries) for title, entries in (
                 ("", visible(app, NAV)), ("Threat operations", visible(app, THREAT_NAV)),
+                ("Security metrics", visible(app, METRICS_NAV)), ("Fleet", visible(app, FLEET_NAV)),
                 ("Administration", visible(app, ADMIN_NAV))) if entries],
             "role_labels": ROLE_LABELS,
             "active_endpoint": request.endpoint or "",

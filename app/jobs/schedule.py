@@ -31,6 +31,9 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("jobs.recover", queue="high", interval=300, only_if="app.jobs.recovery:has_lost_runs"),
     PeriodicJob("threats.detect", queue="high", interval=60,
                 only_if="app.threats.detection:has_recent_activity"),
+    PeriodicJob("metrics.snapshot_all", cron="23 2 * * *", only_if="app.metrics.services:has_metrics"),
+    PeriodicJob("metrics.refresh_live", interval=3600, only_if="app.metrics.live:has_live_metrics"),
+    PeriodicJob("fleet.mark_offline", queue="high", interval=60, only_if="app.fleet.offline:has_newly_offline"),
 )
 
 

@@ -2,8 +2,28 @@
 
 from app.models.api import ApiKey, RefreshToken
 from app.models.base import JSONType, db, utcnow
+from app.models.fleet import (
+    Device,
+    DeviceClaimCode,
+    DockerContainer,
+    Heartbeat,
+    MetricRollup,
+    ScannerStats,
+    ServiceStatus,
+    Subscription,
+)
 from app.models.identity import ROLES, LoginAttempt, User, UserSession
 from app.models.incidents import IncidentUpdate, SecurityIncident
+from app.models.metrics import (
+    Framework,
+    FrameworkCategory,
+    FrameworkFunction,
+    FrameworkScore,
+    FrameworkSubcategory,
+    FunctionScore,
+    Metric,
+    MetricHistory,
+)
 from app.models.notifications import Notification, NotificationChannel, NotificationDelivery
 from app.models.platform import AuditLog, JobRun, Setting
 from app.models.security import MfaBackupCode, PasswordHistory, SecurityEvent, TrustedDevice
@@ -38,4 +58,20 @@ __all__ = [
     "SecurityIncident",
     "ApiKey",
     "RefreshToken",
+    "Device",
+    "DeviceClaimCode",
+    "Heartbeat",
+    "MetricRollup",
+    "ServiceStatus",
+    "DockerContainer",
+    "ScannerStats",
+    "Subscription",
+    "Framework",
+    "FrameworkFunction",
+    "FrameworkCategory",
+    "FrameworkSubcategory",
+    "Metric",
+    "MetricHistory",
+    "FunctionScore",
+    "FrameworkScore",
 ]

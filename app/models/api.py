@@ -21,6 +21,8 @@ class ApiKey(OrgOwnedMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Set for a fleet agent's key (seed 002): the key acts for that device, not for a user.
+    device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("devices.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     key_prefix: Mapped[str] = mapped_column(sa.String(16), index=True)
     key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)

@@ -47,23 +47,30 @@
     if (message && !window.confirm(message)) event.preventDefault();
   }, true);
 
-  // <canvas data-chart="stacked-bar" data-chart-data='{"labels": [...], "series": {...}}'>
+  // <canvas data-chart="stacked-bar|line" data-chart-data='{"labels": [...], "series": {...}}'>
   var SEVERITY_COLOURS = { critical: "#dc3545", high: "#fd7e14", medium: "#ffc107", low: "#0dcaf0", info: "#6c757d" };
+  var LINE_COLOURS = ["#0d6efd", "#198754", "#6f42c1", "#fd7e14", "#20c997", "#dc3545", "#6c757d"];
   function drawCharts(scope) {
     if (!window.Chart) return;
     scope.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       var data = JSON.parse(canvas.getAttribute("data-chart-data"));
+      var line = canvas.getAttribute("data-chart") === "line";
       var existing = window.Chart.getChart(canvas);
       if (existing) existing.destroy();
       new window.Chart(canvas, {
-        type: "bar",
+        type: line ? "line" : "bar",
         data: {
           labels: data.labels,
-          datasets: Object.keys(data.series).map(function (name) {
-            return { label: name, data: data.series[name], backgroundColor: SEVERITY_COLOURS[name] || "#6c757d" };
+          datasets: Object.keys(data.series).map(function (name, i) {
+            var colour = line ? LINE_COLOURS[i % LINE_COLOURS.length] : SEVERITY_COLOURS[name] || "#6c757d";
+            return { label: name, data: data.series[name], backgroundColor: colour, borderColor: colour,
+                     spanGaps: true, borderWidth: line && i === 0 ? 3 : line ? 1.5 : 0 };
           })
         },
-        options: {
+        options: line ? {
+          animation: false, maintainAspectRatio: false,
+          scales: { y: { min: 0, max: 100 } }
+        } : {
           animation: false, maintainAspectRatio: false,
           scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } }
         }

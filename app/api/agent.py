@@ -1,0 +1,65 @@
+"""The fleet agent's endpoints: enrol with a claim code, then heartbeats with the device key.
+
+The fleet services are imported inside the views: app.fleet imports app.api.tokens.
+"""
+
+from __future__ import annotations
+
+from flask import request
+
+from app.api import bp
+from app.api.auth import api_error, principal, require_scope
+from app.models import Device, db
+
+
+def _body() -> dict | None:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else None
+
+
+@bp.post("/agent/enrol")
+def agent_enrol():
+    """Enrol a device: claim code and facts in; device id, key, overlay IP and WireGuard config out."""
+    from app.fleet import services
+
+    data = _body()
+    if data is None:
+        return api_error(422, "validation_error", "Send a JSON object.", fields={"body": "a JSON object"})
+    try:
+        result = services.enrol(data, request.remote_addr)
+    except services.FleetError as exc:
+        db.session.rollback()
+        extra = {"fields": exc.fields} if exc.fields else {}
+        return api_error(exc.status, exc.code, str(exc), **extra)
+    db.session.commit()
+    device = result.device
+    return {"device_id": device.id, "api_key": result.api_key, "heartbeat_interval": device.heartbeat_interval,
+            "overlay_ip": device.overlay_ip, "wireguard_config": result.wireguard_config}, 201
+
+
+@bp.post("/agent/heartbeat")
+@require_scope("heartbeat")
+def agent_heartbeat():
+    """Store one heartbeat of the key's own device (another device's id is refused)."""
+    from app.fleet import ingest
+
+    p = principal()
+    if p.device_id is None:
+        return api_error(403, "device_key_required", "Heartbeats are sent with a device's own key.")
+    data = _body()
+    if data is None:
+        db.session.rollback()
+        return api_error(422, "validation_error", "Send a JSON object.", fields={"body": "a JSON object"})
+    claimed = data.get("device_id")
+    if claimed is not None and claimed != p.device_id:
+        db.session.rollback()
+        return api_error(403, "wrong_device", "This key belongs to another device.")
+    device = db.session.get(Device, p.device_id)
+    try:
+        heartbeat = ingest.ingest(device, data)
+    except ingest.PayloadError as exc:
+        db.session.rollback()
+        return api_error(422, "validation_error", str(exc), fields=exc.fields)
+    db.session.commit()
+    return {"ok": True, "device_id": device.id, "received_at": heartbeat.received_at.isoformat(),
+            "heartbeat_interval": device.heartbeat_interval}, 202

@@ -1,0 +1,178 @@
+"""Fleet pages: inventory with filters, device detail, create (with claim code), delete,
+and the organization's subscriptions."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, request
+from flask_login import current_user
+
+from app import audit
+from app.fleet import bp, services
+from app.fleet.forms import DeviceForm, SubscriptionForm, split_tags
+from app.models import (
+    Device,
+    DockerContainer,
+    Heartbeat,
+    MetricRollup,
+    ScannerStats,
+    ServiceStatus,
+    Site,
+    Subscription,
+    db,
+    utcnow,
+)
+from app.models.base import as_dict
+from app.models.fleet import DEVICE_STATUSES, DEVICE_TYPES
+from app.permissions import require
+from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
+from app.tenancy import get_scoped_or_404, require_org_id, scoped
+
+
+def org_sites() -> list[Site]:
+    return db.session.scalars(scoped(Site).order_by(Site.name)).all()
+
+
+def tag_filter(tag: str):
+    """Devices carrying `tag` in their JSON tag list, on PostgreSQL and SQLite."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return Device.tags.op("@>")(sa.cast(sa.literal(f'["{tag}"]'), Device.tags.type))
+    each = sa.func.json_each(Device.tags).table_valued("value")
+    return sa.exists(sa.select(1).select_from(each).where(each.c.value == tag))
+
+
+@bp.get("/")
+@require("data.read")
+def index():
+    """Device inventory with filters (site, type, status, online, tag)."""
+    stmt = scoped(Device)
+    args = request.args
+    site, device_type, status, tag = (args.get(k) or None for k in ("site", "type", "status", "tag"))
+    if device_type and device_type not in DEVICE_TYPES or status and status not in (*DEVICE_STATUSES, "online"):
+        abort(400, "Unknown filter value.")
+    if site:
+        if not site.isdigit():
+            abort(400, "Unknown site.")
+        stmt = stmt.where(Device.site_id == int(site))
+    if device_type:
+        stmt = stmt.where(Device.device_type == device_type)
+    cutoff = services.online_cutoff()
+    if status == "online":
+        stmt = stmt.where(Device.last_seen_at >= cutoff)
+    elif status:
+        stmt = stmt.where(Device.status == status)
+    if tag:
+        stmt = stmt.where(tag_filter(tag.strip().lower()[:50]))
+    rows = db.paginate(stmt.order_by(Device.device_name, Device.id), page=args.get("page", 1, type=int),
+                       per_page=50, error_out=False)
+    filters = {k: v for k, v in args.items() if k != "page" and v}
+    subscription = services.active_subscription(require_org_id())
+    return render_page("fleet/index.html", block="device_rows", rows=rows, filters=filters, sites=org_sites(),
+                       types=DEVICE_TYPES, statuses=DEVICE_STATUSES, cutoff=cutoff, subscription=subscription,
+                       device_total=services.device_count(require_org_id()))
+
+
+@bp.route("/devices/new", methods=["GET", "POST"])
+@require("data.write")
+def device_new():
+    """Add a device; answers with its one-time claim code and the install command."""
+    sites = org_sites()
+    form = DeviceForm(sites=sites)
+    if form.validate_on_submit():
+        site_id = int(form.site_id.data) if form.site_id.data else None
+        if site_id is not None and site_id not in {s.id for s in sites}:
+            abort(404)
+        try:
+            device, code = services.create_device(
+                require_org_id(), name=form.name.data, device_type=form.device_type.data, site_id=site_id,
+                environment=form.environment.data, tags=split_tags(form.tags.data), notes=form.notes.data or None,
+                actor=current_user._get_current_object())
+        except services.FleetError as exc:
+            db.session.rollback()
+            form.name.errors = [*form.name.errors, str(exc)]
+        else:
+            db.session.commit()
+            return render_page("fleet/claim_code.html", device=device, code=code,
+                               command=services.install_command(code), hours=services.CLAIM_CODE_HOURS)
+    status = INVALID_FORM_STATUS if form.errors else 200
+    return render_page("fleet/device_form.html", status=status, form=form)
+
+
+@bp.get("/devices/<int:device_id>")
+@require("data.read")
+def device_detail(device_id: int):
+    """One device: overview, last heartbeat, services, containers, scanner stats, recent rollups."""
+    device = get_scoped_or_404(Device, device_id)
+    last = db.session.scalar(sa.select(Heartbeat).where(Heartbeat.device_id == device.id)
+                             .order_by(Heartbeat.timestamp.desc()).limit(1))
+    services_ = db.session.scalars(sa.select(ServiceStatus).where(ServiceStatus.device_id == device.id)
+                                   .order_by(ServiceStatus.service_name)).all()
+    containers = db.session.scalars(sa.select(DockerContainer).where(DockerContainer.device_id == device.id)
+                                    .order_by(DockerContainer.container_name)).all()
+    scanner = db.session.scalar(sa.select(ScannerStats).where(ScannerStats.device_id == device.id)
+                                .order_by(ScannerStats.collected_at.desc()).limit(1))
+    rollups = db.session.scalars(sa.select(MetricRollup).where(MetricRollup.device_id == device.id)
+                                 .order_by(MetricRollup.bucket_start.desc(), MetricRollup.metric).limit(60)).all()
+    return render_page("fleet/device_detail.html", block="live", device=device, last=last, services=services_,
+                       containers=containers, scanner=scanner, rollups=rollups,
+                       online=services.is_online(device), now=utcnow())
+
+
+@bp.post("/devices/<int:device_id>/claim-code")
+@require("data.write")
+def device_claim_code(device_id: int):
+    """Issue a fresh claim code for a device that has not enrolled yet."""
+    device = get_scoped_or_404(Device, device_id)
+    try:
+        code = services.reissue_claim_code(device, current_user._get_current_object())
+    except services.FleetError as exc:
+        abort(409, str(exc))
+    db.session.commit()
+    return render_page("fleet/claim_code.html", device=device, code=code,
+                       command=services.install_command(code), hours=services.CLAIM_CODE_HOURS)
+
+
+@bp.post("/devices/<int:device_id>/delete")
+@require("data.write")
+def device_delete(device_id: int):
+    """Soft-delete a device (its agent key stops working, its overlay IP is freed)."""
+    device = get_scoped_or_404(Device, device_id)
+    services.delete_device(device, current_user._get_current_object())
+    db.session.commit()
+    flash(f"Device {device.label} removed.", "success")
+    return redirect_after_post("fleet.index")
+
+
+SUBSCRIPTION_FIELDS = ["plan_name", "plan_tier", "billing_cycle", "price_cents", "currency", "status",
+                       "start_date", "end_date", "next_payment_date", "max_devices", "max_scans_per_month", "notes"]
+
+
+@bp.get("/subscriptions")
+@require("data.read")
+def subscriptions():
+    """The organization's subscriptions and how many devices the active one allows."""
+    rows = db.session.scalars(scoped(Subscription).order_by(Subscription.start_date.desc())).all()
+    org_id = require_org_id()
+    return render_page("fleet/subscriptions.html", rows=rows, active=services.active_subscription(org_id),
+                       device_total=services.device_count(org_id))
+
+
+@bp.route("/subscriptions/new", methods=["GET", "POST"])
+@require("org.edit_own")
+def subscription_new():
+    """Record a subscription of the organization (admins)."""
+    form = SubscriptionForm()
+    if form.validate_on_submit():
+        subscription = Subscription(org_id=require_org_id())
+        form.populate_obj(subscription)
+        subscription.notes = subscription.notes or None
+        subscription.plan_tier = subscription.plan_tier or None
+        db.session.add(subscription)
+        db.session.flush()
+        audit.record("subscription.created", resource_type="subscription", resource_id=subscription.id,
+                     new=as_dict(subscription, SUBSCRIPTION_FIELDS))
+        db.session.commit()
+        flash("Subscription saved.", "success")
+        return redirect_after_post("fleet.subscriptions")
+    status = INVALID_FORM_STATUS if form.errors else 200
+    return render_page("fleet/subscription_form.html", status=status, form=form)

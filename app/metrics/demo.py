@@ -1,0 +1,59 @@
+"""Demo metrics for both demo organizations (registered in app.demo.DEMO_EXTENSIONS)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from app.demo import DEMO_EXTENSIONS
+from app.metrics import services
+from app.models import FrameworkCategory, FrameworkFunction, Organization, db
+
+# (function, category, name, direction, current by org, target, lower, upper, unit, priority)
+DEMO_METRICS = (
+    ("PR", "PR.AA", "MFA coverage of active users", "higher_is_better", {"northwind": 92, "globex": 61},
+     100, None, None, "%", "High"),
+    ("PR", "PR.PS", "Endpoints patched within 30 days", "higher_is_better", {"northwind": 88, "globex": 70},
+     95, None, None, "%", "High"),
+    ("DE", "DE.CM", "Mean time to detect", "lower_is_better", {"northwind": 6, "globex": 30}, 4, None, None,
+     "hours", "High"),
+    ("RS", "RS.MA", "Mean time to resolve critical incidents", "lower_is_better", {"northwind": 20, "globex": 50},
+     24, None, None, "hours", "Medium"),
+    ("ID", "ID.AM", "Assets with a known owner", "higher_is_better", {"northwind": 97, "globex": 80}, 100, None,
+     None, "%", "Medium"),
+    ("GV", "GV.PO", "Policies reviewed this year", "higher_is_better", {"northwind": 12, "globex": 7}, 14, None,
+     None, "policies", "Low"),
+    ("RC", "RC.RP", "Backup restore test passed", "binary", {"northwind": 1, "globex": 0}, 1, None, None, None,
+     "High"),
+    ("DE", "DE.AE", "Alerts per analyst per day", "target_range", {"northwind": 45, "globex": 80}, None, 20, 60,
+     "alerts", "Low"),
+)
+
+
+def _dec(value: float | int | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def seed_metrics(orgs: dict[str, Organization]) -> None:
+    """Load NIST CSF 2.0, add the demo metrics with values, and write a first score snapshot."""
+    services.load_framework()
+    framework = services.current_framework()
+    for slug, org in orgs.items():
+        for fn_code, cat_code, name, direction, current, target, lower, upper, unit, priority in DEMO_METRICS:
+            function = db.session.scalar(sa.select(FrameworkFunction).where(
+                FrameworkFunction.framework_id == framework.id, FrameworkFunction.code == fn_code))
+            category = db.session.scalar(sa.select(FrameworkCategory).where(
+                FrameworkCategory.function_id == function.id, FrameworkCategory.code == cat_code))
+            metric = services.Metric(
+                org_id=org.id, metric_number=services.next_number(org.id, function), name=name,
+                direction=direction, target_value=_dec(target), target_lower=_dec(lower), target_upper=_dec(upper),
+                unit=unit, priority=priority, function_id=function.id, category_id=category.id)
+            db.session.add(metric)
+            db.session.flush()
+            services._history(metric, Decimal(current.get(slug, 0)), "demo value", None)
+        services.snapshot(org.id)
+
+
+if seed_metrics not in DEMO_EXTENSIONS:
+    DEMO_EXTENSIONS.append(seed_metrics)
