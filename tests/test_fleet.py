@@ -198,8 +198,10 @@ def test_heartbeat_is_stored_and_updates_everything(client, orgs):
     assert (ct.image_name, ct.image_tag, ct.restart_count) == ("greenbone/ospd", "22.4", 1)
     stats = db.session.scalar(sa.select(ScannerStats).where(ScannerStats.device_id == device.id))
     assert (stats.scans_running, stats.vulns_critical) == (3, 2)
-    audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "device.heartbeat"))
+    # its services appeared: a change of state, audited once as the agent
+    [audit] = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "device.state_changed")).all()
     assert audit.actor_type == "agent" and audit.org_id == orgs.a.org.id
+    assert audit.details["service_changes"][0]["service"] == "gvmd"
 
 
 def test_service_status_changed_at_moves_only_on_change(client, orgs):
@@ -454,3 +456,12 @@ def test_the_offline_job_marks_silent_devices_and_notifies_once(app, client, org
     db.session.expire_all()
     assert db.session.get(Device, agent["device_id"]).status == "active"
     assert db.session.get(JobRun, run.id).result["offline"] == 1
+
+
+def test_a_steady_heartbeat_is_telemetry_not_an_audit_row(client, orgs):
+    agent = enrolled(client, orgs.a.org.id)
+    assert client.post("/api/agent/heartbeat", headers=bearer(agent["api_key"]), json=heartbeat()).status_code == 202
+    audits = count(AuditLog)
+    for _ in range(3):  # nothing changes: the heartbeat rows are the record
+        assert client.post("/api/agent/heartbeat", headers=bearer(agent["api_key"]), json=heartbeat()).status_code == 202
+    assert count(AuditLog) == audits and count(Heartbeat) == 4

@@ -266,7 +266,8 @@ def ingest(device: Device, data: dict[str, Any]) -> Heartbeat:
     device.last_seen_at = now
     if clean["uptime_seconds"] is not None:
         device.uptime_seconds = clean["uptime_seconds"]
-    if device.status in ("pending", "offline"):
+    came_back = device.status if device.status in ("pending", "offline") else None
+    if came_back:
         device.status = "active"
     if clean["containers"]:
         device.docker_present = True
@@ -278,8 +279,14 @@ def ingest(device: Device, data: dict[str, Any]) -> Heartbeat:
                 ["device_id", "collected_at"], lambda excluded: {k: getattr(excluded, k) for k in stats})
     update_rollups(device.id, ts, {"cpu": clean["cpu"], "ram": clean["ram"], "disk_root": clean["disk_root"],
                                    "load_1m": clean["load_1m"], "net_rx": clean["net_rx"], "net_tx": clean["net_tx"]})
-    audit.record("device.heartbeat", resource_type="device", resource_id=device.id, org_id=device.org_id,
-                 actor_type="agent", actor_label=f"agent {device.hostname}",
-                 details={"timestamp": ts.isoformat(),
-                          "service_changes": [{"service": n, "from": o, "to": s} for n, o, s in changes]})
+    # A heartbeat is telemetry: its own row is the record. Only a change of state (the
+    # device coming back, a service changing) is audited, so ingest does not serialise on
+    # the audit chain's lock once per heartbeat.
+    if came_back or changes:
+        audit.record("device.state_changed", resource_type="device", resource_id=device.id, org_id=device.org_id,
+                     actor_type="agent", actor_label=f"agent {device.hostname}",
+                     old={"status": came_back} if came_back else None,
+                     new={"status": "active"} if came_back else None,
+                     details={"timestamp": ts.isoformat(),
+                              "service_changes": [{"service": n, "from": o, "to": s} for n, o, s in changes]})
     return heartbeat
