@@ -97,6 +97,9 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "SMTP_PASSWORD": env_str("VIGIL_SMTP_PASSWORD"),
         "SMTP_SENDER": env_str("VIGIL_SMTP_SENDER", "vigil@localhost"),
         "RESET_MINUTES": env_int("VIGIL_RESET_MINUTES", 60),
+        # The fleet's WireGuard hub, written into each enrolled device's peer config.
+        "FLEET_WG_SERVER_PUBLIC_KEY": env_str("VIGIL_FLEET_WG_PUBLIC_KEY"),
+        "FLEET_WG_ENDPOINT": env_str("VIGIL_FLEET_WG_ENDPOINT"),
         # Private networks outgoing requests may reach anyway (comma-separated CIDRs).
         "OUTBOUND_ALLOW": env_str("VIGIL_OUTBOUND_ALLOW", ""),
         "PUBLIC_BASE_URL": env_str("VIGIL_PUBLIC_URL", "http://127.0.0.1:5000"),

@@ -117,7 +117,7 @@ def reissue_claim_code(device: Device, actor: User | None) -> str:
 
 
 def install_command(code: str) -> str:
-    server = current_app.config.get("FLEET_PUBLIC_URL") or "https://vigil.example"
+    server = current_app.config["PUBLIC_BASE_URL"]
     return f"vigil agent run --server {server} --claim-code {code}"
 
 
