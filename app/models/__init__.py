@@ -29,6 +29,28 @@ from app.models.platform import AuditLog, JobRun, Setting
 from app.models.security import MfaBackupCode, PasswordHistory, SecurityEvent, TrustedDevice
 from app.models.tenancy import Organization, Site
 from app.models.threats import IocSighting, RateLimitEntry, ThreatEvent, ThreatIntelligence
+from app.models.wireless import (
+    AgencyOffice,
+    DeviceSource,
+    GeocodingCache,
+    LocationMarker,
+    MlModelMetadata,
+    MlTrainingHistory,
+    Network,
+    NetworkMedia,
+    NetworkNote,
+    NetworkTag,
+    NetworkThreatScore,
+    Observation,
+    ProviderCredential,
+    RadioManufacturer,
+    Route,
+    SsidHistory,
+    WigleApiCall,
+    WigleV3NetworkDetail,
+    WigleV3Observation,
+    WirelessImport,
+)
 
 __all__ = [
     "JSONType",
@@ -74,4 +96,24 @@ __all__ = [
     "MetricHistory",
     "FunctionScore",
     "FrameworkScore",
+    "AgencyOffice",
+    "DeviceSource",
+    "GeocodingCache",
+    "LocationMarker",
+    "MlModelMetadata",
+    "MlTrainingHistory",
+    "Network",
+    "NetworkMedia",
+    "NetworkNote",
+    "NetworkTag",
+    "NetworkThreatScore",
+    "Observation",
+    "ProviderCredential",
+    "RadioManufacturer",
+    "Route",
+    "SsidHistory",
+    "WigleApiCall",
+    "WigleV3NetworkDetail",
+    "WigleV3Observation",
+    "WirelessImport",
 ]
