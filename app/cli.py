@@ -21,9 +21,10 @@ def register(app: Flask) -> None:
     from app.fleet.cli import fleet_cli
     from app.metrics.cli import metrics_cli
     from app.threats.cli import threats_cli
+    from app.wireless.cli import wireless_cli
 
     for command in (create_admin, seed_demo, worker, scheduler, audit_group, serve, threats_cli, metrics_cli,
-                    fleet_cli):
+                    fleet_cli, wireless_cli):
         app.cli.add_command(command)
 
 

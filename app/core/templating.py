@@ -35,6 +35,8 @@ FLEET_NAV = [
     ("fleet.index", "hdd-network", "Fleet inventory", "data.read"),
     ("fleet.subscriptions", "receipt", "Subscriptions", "data.read"),
 ]
+# Filled by the wireless domain's pages as they land.
+WIRELESS_NAV: list[tuple[str, str, str, str]] = []
 ADMIN_NAV = [
     ("admin.orgs", "buildings", "Organizations", "org.edit_own"),
     ("admin.sites", "geo-alt", "Sites", "site.view"),
@@ -80,7 +82,7 @@ def nav_stem(endpoint: str) -> str:
 
 def active_nav(current: str) -> str | None:
     """The nav entry the current page belongs to: the one with the longest matching stem."""
-    matches = [e for e, *_ in NAV + THREAT_NAV + METRICS_NAV + FLEET_NAV + ADMIN_NAV if current == e or current.startswith(nav_stem(e))]
+    matches = [e for e, *_ in NAV + THREAT_NAV + METRICS_NAV + FLEET_NAV + WIRELESS_NAV + ADMIN_NAV if current == e or current.startswith(nav_stem(e))]
     return max(matches, key=lambda e: len(nav_stem(e)), default=None)
 
 
@@ -121,6 +123,7 @@ def register(app: Flask) -> None:
             "nav_sections": [(title, entries) for title, entries in (
                 ("", visible(app, NAV)), ("Threat operations", visible(app, THREAT_NAV)),
                 ("Security metrics", visible(app, METRICS_NAV)), ("Fleet", visible(app, FLEET_NAV)),
+                ("Wireless", visible(app, WIRELESS_NAV)),
                 ("Administration", visible(app, ADMIN_NAV))) if entries],
             "role_labels": ROLE_LABELS,
             "active_endpoint": request.endpoint or "",
