@@ -16,10 +16,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import audit_bench, env, report, request_bench, threats_bench
+from bench import audit_bench, env, fleet_bench, report, request_bench, threats_bench
 from bench.timing import Measure
 
-SECTIONS = ("audit", "requests", "threats")
+SECTIONS = ("audit", "requests", "threats", "fleet")
 
 
 def log(message: str) -> None:
@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             measures += request_bench.run(bench_env, log)
         if "threats" in sections:
             measures += threats_bench.run(bench_env, args.reps, log)
+        if "fleet" in sections:
+            measures += fleet_bench.run(bench_env, log)
     finally:
         bench_env.close()
 

@@ -58,3 +58,39 @@ def test_an_admin_lifts_a_user_block(app, client, orgs):
     assert str(entry.id) in admin.get("/threats/blocks").get_data(as_text=True)
     assert admin.post(f"/threats/blocks/{entry.id}/unblock").status_code == 303
     assert client.get("/").status_code == 200
+
+
+def test_fleet_agents_are_limited_per_key_not_per_shared_address(app, client, orgs):
+    """Many scanners behind one customer NAT: one noisy agent is blocked, its neighbours are not."""
+    from app.fleet import services
+    from app.models import Device, utcnow
+    from app.threats import ratelimit
+
+    keys = []
+    for n in range(2):
+        device = Device(org_id=orgs.a.org.id, hostname=f"nat-{n}", device_name=f"nat-{n}", device_type="scanner",
+                        billing_type="customer", status="active", heartbeat_interval=60, enrolled_at=utcnow(), tags=[])
+        db.session.add(device)
+        db.session.flush()
+        keys.append(services.create_device_key(device))
+    db.session.commit()
+    app.config["RATE_LIMITS_ENABLED"] = True
+    original = ratelimit.GROUPS["agent"]
+    ratelimit.GROUPS["agent"] = (5, 2)
+    body = {"cpu_percent": 1.0, "ram_percent": 1.0}
+    try:
+        noisy = [client.post("/api/agent/heartbeat", json=body, headers={"Authorization": f"Bearer {keys[0]}"}).status_code
+                 for _ in range(7)]
+        quiet = client.post("/api/agent/heartbeat", json=body, headers={"Authorization": f"Bearer {keys[1]}"})
+    finally:
+        ratelimit.GROUPS["agent"] = original
+    assert noisy[:5] == [202] * 5 and noisy[5:] == [429, 429]
+    assert quiet.status_code == 202  # same address, its own budget
+    entry = db.session.scalar(sa.select(RateLimitEntry).where(RateLimitEntry.endpoint == "agent"))
+    assert entry.request_count == 6
+    assert entry.org_id == orgs.a.org.id and "agent key" in entry.reason
+    root = app.test_client()
+    root.login(orgs.a.users["admin"].email)
+    assert root.post(f"/threats/blocks/{entry.id}/unblock").status_code == 303
+    again = client.post("/api/agent/heartbeat", json=body, headers={"Authorization": f"Bearer {keys[0]}"})
+    assert again.status_code == 202  # the per-key mirror in Redis was found and removed

@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
+import sqlalchemy as sa
 from flask import current_app, jsonify, render_template, request
 from flask_login import current_user
 
@@ -29,6 +30,12 @@ GROUPS = {
     "auth": (10, 15),
     "write": (120, 5),
     "read": (600, 2),
+    # Fleet agents, counted per device key: a customer site with hundreds of scanners behind
+    # one NAT address must not share one address's budget. Heartbeats come every 60 s and
+    # command polls every 15 s or so; 30 a minute leaves room for retries.
+    "agent": (30, 2),
+    # ...and a ceiling per address, so made-up keys from one host are still bounded.
+    "agent_ip": (6000, 2),
 }
 AUTH_ENDPOINTS = frozenset({"auth.login", "auth.mfa_challenge", "auth.set_password", "auth.forgot_password"})
 EXEMPT_ENDPOINTS = frozenset({"static", "core.health"})
@@ -58,9 +65,24 @@ def adaptive_limit(base: int, trust: float, intel_confidence: float | None) -> t
     return max(floor, min(ceiling, limit)), round(f, 2), round(g, 2)
 
 
+def is_agent_endpoint(endpoint: str | None) -> bool:
+    return bool(endpoint) and endpoint.startswith("api.agent_") and endpoint != "api.agent_enrol"
+
+
+def agent_key_prefix() -> str | None:
+    """The public prefix of the bearer key ("vgl_ab12cd34"), read without a database lookup."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    parts = header[7:].strip().split("_")
+    return "_".join(parts[:2])[:40] if len(parts) >= 3 else None
+
+
 def group_of(endpoint: str | None, method: str) -> str | None:
     if endpoint is None or endpoint in EXEMPT_ENDPOINTS:
         return None
+    if is_agent_endpoint(endpoint):
+        return "agent"
     if endpoint in AUTH_ENDPOINTS and method == "POST":
         return "auth"
     return "read" if method in ("GET", "HEAD", "OPTIONS") else "write"
@@ -91,9 +113,16 @@ def _threat_multiplier_confidence(ip: str, org_id: int | None) -> float | None:
     return value or None
 
 
+def subject_of(group: str, ip: str, user=None) -> str:
+    if group == "agent":
+        prefix = agent_key_prefix()
+        return f"key:{prefix}" if prefix else f"ip:{ip}"
+    return f"user:{user.id}" if (user is not None and group != "auth") else f"ip:{ip}"
+
+
 def check(group: str, ip: str, user=None) -> Decision:
     base, _ = GROUPS[group]
-    subject = f"user:{user.id}" if (user is not None and group != "auth") else f"ip:{ip}"
+    subject = subject_of(group, ip, user)
     trust = float(user.trust_score) if user is not None else 50.0
     confidence = _threat_multiplier_confidence(ip, getattr(user, "org_id", None))
     limit, f, g = adaptive_limit(base, trust, confidence)
@@ -114,12 +143,22 @@ def record_block(decision: Decision, ip: str, user=None) -> RateLimitEntry:
     now = utcnow()
     window_start = now.replace(second=0, microsecond=0)
     until = window_start + timedelta(seconds=WINDOW_SECONDS) + timedelta(minutes=penalty)
+    org_id = getattr(user, "org_id", None)
+    reason = f"{decision.count} requests in a minute (limit {decision.limit})"
+    if decision.group == "agent":
+        # Rare (only when blocking): name the device so its organization's admins see the block.
+        from app.models import ApiKey
+
+        key = db.session.scalar(sa.select(ApiKey).where(ApiKey.key_prefix == decision.subject.removeprefix("key:")))
+        if key is not None:
+            org_id = key.org_id
+            reason = f"device {key.device_id} agent key {key.key_prefix}: {reason}"
     entry = RateLimitEntry(
-        org_id=getattr(user, "org_id", None), user_id=getattr(user, "id", None), ip_address=ip,
+        org_id=org_id, user_id=getattr(user, "id", None), ip_address=ip,
         endpoint=decision.group, request_count=decision.count, window_start=window_start,
         window_end=window_start + timedelta(seconds=WINDOW_SECONDS), base_limit=base, adaptive_limit=decision.limit,
         trust_multiplier=decision.trust_multiplier, threat_multiplier=decision.threat_multiplier,
-        is_blocked=True, blocked_until=until, reason=f"{decision.count} requests in a minute (limit {decision.limit})",
+        is_blocked=True, blocked_until=until, reason=reason,
     )
     db.session.add(entry)
     record_event("rate_limit_block", f"Rate limit: {decision.group} blocked until {until:%H:%M} UTC", user=user,
@@ -149,18 +188,26 @@ def enforce():
         return None
     ip = request.remote_addr or "unknown"
     user = current_user._get_current_object() if current_user.is_authenticated else None
-    subject = f"user:{user.id}" if (user is not None and group != "auth") else f"ip:{ip}"
-    ttl = _redis().ttl(block_key(group, subject))
-    if ttl and ttl > 0:
-        return too_many(ttl)
-    decision = check(group, ip, user)
-    if not decision.over:
-        return None
-    entry = record_block(decision, ip, user)
-    return too_many(max(1, int((entry.blocked_until - utcnow()).total_seconds())))
+    groups = (group, "agent_ip") if group == "agent" else (group,)
+    for each in groups:
+        ttl = _redis().ttl(block_key(each, subject_of(each, ip, user)))
+        if ttl and ttl > 0:
+            return too_many(ttl)
+    for each in groups:
+        decision = check(each, ip, user)
+        if decision.over:
+            entry = record_block(decision, ip, user)
+            return too_many(max(1, int((entry.blocked_until - utcnow()).total_seconds())))
+    return None
 
 
 def lift(entry: RateLimitEntry) -> None:
     """Remove the Redis mirror of a block that an admin lifted."""
+    if entry.endpoint == "agent":
+        # Agent blocks are per device key, which the entry does not hold: find the mirror by id.
+        for key in _redis().scan_iter(match=block_key("agent", "*"), count=500):
+            if _redis().get(key) in (str(entry.id).encode(), str(entry.id)):
+                _redis().delete(key)
+        return
     subject = f"user:{entry.user_id}" if (entry.user_id and entry.endpoint != "auth") else f"ip:{entry.ip_address}"
     _redis().delete(block_key(entry.endpoint, subject))

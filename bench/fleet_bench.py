@@ -1,0 +1,197 @@
+"""Fleet heartbeat ingest through a real server: gunicorn on PostgreSQL + Redis.
+
+N enrolled devices (500, then 5,000) each with its own key and its own address (sent as
+X-Forwarded-For, the server trusting one proxy hop, as behind a real reverse proxy); client threads on keep-alive
+connections post heartbeats for randomly chosen devices, so the server sees the key lookup,
+validation, the heartbeat row, rollup upserts, services, containers, scanner stats and
+whatever evaluation runs on ingest. The baseline, in the same run against the same server,
+is the cheapest authenticated endpoint there is: GET /api/me with the same device keys
+(key lookup, usage counter, commit). The ratio is the cost of ingest itself.
+
+The load generator runs on the same two-core machine as the server, so absolute numbers
+are a floor; the ratio is what to compare between commits.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bench.env import BenchEnv
+from bench.timing import Measure
+
+DEVICE_COUNTS = (500, 5000)
+CLIENT_THREADS = 16
+REQUESTS_PER_ROUND = 4000
+REDIS_DB = 9
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _enrol_devices(env: BenchEnv, total: int) -> list[str]:
+    """Create `total` enrolled devices (beyond those already made) and return all keys."""
+    from app.fleet import services
+    from app.models import Device, Organization, db
+
+    with env.app.app_context():
+        org = db.session.scalar(sa.select(Organization).where(Organization.slug == "northwind"))
+        keys: list[str] = env.__dict__.setdefault("_fleet_keys", [])
+        have = len(keys)
+        for i in range(have, total):
+            device = Device(org_id=org.id, hostname=f"bench-{i:05d}", device_name=f"bench-{i:05d}",
+                            device_type="scanner" if i % 3 else "server", environment="production",
+                            billing_type="customer", status="active", heartbeat_interval=60,
+                            enrolled_at=datetime.now(UTC), tags=[])
+            db.session.add(device)
+            db.session.flush()
+            keys.append(services.create_device_key(device))
+            if i % 500 == 499:
+                db.session.commit()
+        db.session.commit()
+        db.session.remove()
+        return keys
+
+
+def _payload(rng: random.Random) -> bytes:
+    cpu = max(0.0, min(100.0, rng.gauss(35, 20)))
+    return json.dumps({
+        "cpu_percent": round(cpu, 1), "ram_percent": round(rng.uniform(20, 90), 1),
+        "uptime_seconds": rng.randint(600, 10_000_000), "load_1m": round(rng.uniform(0, 4), 2),
+        "filesystems": [{"mount": "/", "used_percent": round(rng.uniform(20, 97), 1), "size_gb": 100,
+                         "used_gb": 50}, {"mount": "/var", "used_percent": 40.0, "size_gb": 200, "used_gb": 80}],
+        "network": {"rx_bytes_per_sec": rng.randint(0, 10**6), "tx_bytes_per_sec": rng.randint(0, 10**6)},
+        "services": [{"name": "gvmd", "status": "active", "enabled": True},
+                     {"name": "ospd-openvas", "status": rng.choice(["active"] * 19 + ["failed"]), "enabled": True}],
+        "containers": [{"name": "redis", "id": "c1", "image": "redis:7", "status": "running", "restarts": 0}],
+        "scanner_stats": {"tasks_total": 24, "scans_running": rng.randint(0, 4), "scans_queued": rng.randint(0, 3),
+                          "vulns_critical": rng.randint(0, 5)},
+    }).encode()
+
+
+def _drive(port: int, keys: list[str], n: int, make_request: Callable[[random.Random, str], tuple]) -> tuple[list[float], float, int]:
+    """Send n requests from CLIENT_THREADS threads; (latencies ms, wall seconds, errors)."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    per_thread = n // CLIENT_THREADS
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        bad = 0
+        for _ in range(per_thread):
+            index = rng.randrange(len(keys))
+            key = keys[index]
+            method, path, body = make_request(rng, key)
+            # Each device at its own site address, as seen through the reverse proxy.
+            headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json",
+                       "X-Forwarded-For": f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}"}
+            start = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                ok = response.status in (200, 202)
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                ok = False
+            mine.append(1000 * (time.perf_counter() - start))
+            bad += not ok
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(CLIENT_THREADS)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, time.perf_counter() - started, errors[0]
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+def _start_server(port: int) -> subprocess.Popen:
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, DATABASE_URL=os.environ["BENCH_DATABASE_URL"],
+               REDIS_URL=f"redis://127.0.0.1:6379/{REDIS_DB}", VIGIL_ENV="production",
+               SECRET_KEY="bench-secret-key-not-for-production", VIGIL_SECURE_COOKIES="0", VIGIL_PROXY_HOPS="1")
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    proc = subprocess.Popen(
+        [gunicorn, "-k", "gthread", "-w", "2", "--threads", "8", "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning", "wsgi:app"], cwd=root, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("gunicorn did not answer /health within 30 s")
+
+
+def run(env: BenchEnv, log) -> list[Measure]:
+    if env.backend != "postgresql" or not os.environ.get("BENCH_DATABASE_URL"):
+        log("fleet: skipped (needs BENCH_DATABASE_URL on PostgreSQL and Redis on 127.0.0.1:6379)")
+        return []
+    import redis
+
+    redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB}").flushdb()
+    measures: list[Measure] = []
+    port = _free_port()
+    for count in DEVICE_COUNTS:
+        keys = _enrol_devices(env, count)[:count]
+        log(f"fleet: {count} devices enrolled; starting gunicorn")
+        proc = _start_server(port)
+        try:
+            heartbeat = lambda rng, key: ("POST", "/api/agent/heartbeat", _payload(rng))  # noqa: E731
+            me = lambda rng, key: ("GET", "/api/me", None)  # noqa: E731
+            _drive(port, keys, 400, heartbeat)  # warm-up: connections, statement caches
+            _drive(port, keys, 400, me)
+            hb_lat, hb_wall, hb_err = _drive(port, keys, REQUESTS_PER_ROUND, heartbeat)
+            me_lat, me_wall, me_err = _drive(port, keys, REQUESTS_PER_ROUND, me)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        if hb_err or me_err:
+            raise RuntimeError(f"fleet bench: {hb_err} heartbeat and {me_err} /api/me requests failed")
+        hb_rate, me_rate = len(hb_lat) / hb_wall, len(me_lat) / me_wall
+        note = f"gunicorn gthread 2x8, {CLIENT_THREADS} client threads, {len(hb_lat)} requests"
+        measures.append(Measure("fleet", f"heartbeat ingest, {count} devices (throughput)", round(hb_rate, 1),
+                                "req/s", "GET /api/me (same keys, same server)", round(me_rate, 1),
+                                round(me_rate / hb_rate, 2), note=note))
+        measures.append(Measure("fleet", f"heartbeat ingest, {count} devices (p95 latency)",
+                                round(_p95(hb_lat), 2), "ms", "GET /api/me p95", round(_p95(me_lat), 2),
+                                round(_p95(hb_lat) / _p95(me_lat), 2),
+                                samples=[round(statistics.median(hb_lat), 2)],
+                                baseline_samples=[round(statistics.median(me_lat), 2)], note=note))
+        log(f"fleet: {count} devices: {hb_rate:.0f} heartbeats/s (p95 {_p95(hb_lat):.1f} ms) vs "
+            f"/api/me {me_rate:.0f}/s (p95 {_p95(me_lat):.1f} ms)")
+    return measures
