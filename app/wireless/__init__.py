@@ -8,4 +8,4 @@ from flask import Blueprint
 
 bp = Blueprint("wireless", __name__, url_prefix="/wireless")
 
-from app.wireless import cli, jobs, jobs_ml, views_ml  # noqa: E402,F401
+from app.wireless import cli, cli_score, jobs, jobs_ml, jobs_score, views_ml, views_score  # noqa: E402,F401

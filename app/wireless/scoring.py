@@ -1,0 +1,798 @@
+"""The ONE threat scorer of ShadowCheck: does this radio follow the user? Pure, no database.
+
+`score_network(sightings, network, context, config)` turns one network's sightings into a
+0..100 score, a level and a list of explained factors (stored as the network's
+`threat_factors`). Every factor, its points and the reasoning behind them are documented in
+docs/wireless-scoring.md; the order of operations is:
+
+1. Hygiene: fixes without a position, with accuracy worse than `max_accuracy_m`, or dated
+   more than `future_tolerance_hours` after `context.now` are dropped; sightings are sorted
+   by time; above `max_sightings` an evenly spaced sample (first and last kept) is scored.
+2. Cellular radios (GSM, CDMA, WCDMA, LTE, NR) stop here with 0 points: towers are fixed
+   infrastructure that every phone sees everywhere, so they never score.
+3. Additive factors: follow legs, parked surveillance, home correlation, fleet bonus,
+   equipment profile, temporal persistence, agency-office proximity. Their sum is clamped
+   at 100.
+4. Discounts, each a factor with negative points so the breakdown adds up to the score:
+   own-gadget signal (consistently very strong RSSI), then the AirGuard-style minimums cap.
+5. The tag overlay, applied last (see `apply_tags`).
+
+Everything is O(n log n) in the number of sightings (one sort, then single passes with
+grid look-ups), so 100,000 networks can be rescored in one job.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, tzinfo
+from fnmatch import fnmatchcase
+from typing import Any
+
+from app.wireless.geo import PlaceIndex, PointIndex, haversine_m
+
+SCORING_VERSION = "rules-1"
+LEVELS = ("NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+CELLULAR_TYPES = frozenset("GCDLN")  # GSM, CDMA, WCDMA, LTE, NR
+RADIO_NAMES = {"W": "Wi-Fi", "B": "Bluetooth", "E": "BLE", "G": "GSM", "C": "CDMA",
+               "D": "WCDMA", "L": "LTE", "N": "NR (5G)"}
+DISMISS_TAGS = frozenset({"FALSE_POSITIVE", "LEGIT"})
+THREAT_TAG = "THREAT"
+NOTE_TAGS = frozenset({"SUSPECT", "INVESTIGATE"})
+
+DEFAULT_EQUIPMENT_MAKERS = (
+    "Sierra Wireless", "Cradlepoint", "Digi International", "Peplink", "Pepwave", "Inseego",
+    "Novatel", "Teltonika", "CalAmp", "Geotab", "Digi",
+)
+DEFAULT_EQUIPMENT_SSIDS = (
+    "mychevrolet", "mygmc", "mybuick", "mycadillac", "fordpass", "sync ", "audi_mmi",
+    "audi mmi", "vw_wlan", "vw wlan", "toyota", "tesla", "huawei-e5", "mifi", "jetpack",
+    "uconnect", "bmw", "mercedes", "wifi-car",
+)
+
+
+# ---------------------------------------------------------------- inputs and outputs
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One observation of a radio: where the sensor was, when, and how strong the signal was.
+
+    `time` should be timezone-aware (a naive datetime is taken as UTC); `level` is dBm
+    (None when unknown); `accuracy` is the GPS accuracy in metres (None or 0: unknown).
+    """
+
+    time: datetime
+    lat: float
+    lon: float
+    level: float | None = None
+    accuracy: float | None = None
+    ssid: str = ""
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    """What is known about the radio itself.
+
+    radio_type: W Wi-Fi, B Bluetooth classic, E BLE, G GSM, C CDMA, D WCDMA, L LTE, N NR.
+    tags: the network's classification tags (THREAT, SUSPECT, INVESTIGATE,
+    FALSE_POSITIVE, LEGIT), any case.
+    """
+
+    bssid: str
+    ssid: str = ""
+    radio_type: str = "W"
+    manufacturer: str | None = None
+    tags: Sequence[str] = ()
+
+
+@dataclass
+class ScoringContext:
+    """What the user has told us (home, agency offices) and what the last run learned.
+
+    home: (lat, lon, radius_km) of the home marker, or None.
+    agency_offices: (name, lat, lon) per office.
+    fleet_manufacturers / fleet_ssid_patterns: manufacturers and SSID globs (fnmatch, case
+    insensitive, e.g. "Jetpack-*") of networks that already score HIGH or above.
+    now: the scoring time (sightings far in its future are bad clocks); defaults to now.
+    tz: the user's time zone, which decides where one day ends (default UTC).
+    """
+
+    home: tuple[float, float, float] | None = None
+    agency_offices: Sequence[tuple[str, float, float]] = ()
+    fleet_manufacturers: Sequence[str] = ()
+    fleet_ssid_patterns: Sequence[str] = ()
+    now: datetime | None = None
+    tz: tzinfo = UTC
+    # Built once per context and reused for every network of a rescoring run.
+    _agency_index: dict[float, PointIndex] = field(default_factory=dict, init=False,
+                                                   repr=False, compare=False)
+    _fleet_makers: frozenset[str] | None = field(default=None, init=False, repr=False,
+                                                  compare=False)
+
+    def agency_index(self, radius_m: float) -> PointIndex:
+        """The offices in a grid sized for radius_m (cached)."""
+        idx = self._agency_index.get(radius_m)
+        if idx is None:
+            idx = self._agency_index[radius_m] = PointIndex(self.agency_offices, radius_m)
+        return idx
+
+    def fleet_makers(self) -> frozenset[str]:
+        """Fleet manufacturers, lower-cased (cached)."""
+        if self._fleet_makers is None:
+            self._fleet_makers = frozenset(m.strip().lower() for m in self.fleet_manufacturers
+                                           if m and m.strip())
+        return self._fleet_makers
+
+
+@dataclass
+class ScoringConfig:
+    """Every weight and threshold of the scorer, with its default (see the docs for why).
+
+    Settings store `to_mapping()`; `from_mapping()` validates and raises ValueError naming
+    every bad key or value.
+    """
+
+    # Levels: score >= threshold (checked from the top).
+    level_critical: float = 81.0
+    level_high: float = 61.0
+    level_medium: float = 41.0
+    level_low: float = 21.0
+    # Hygiene.
+    max_accuracy_m: float = 100.0
+    max_sightings: int = 20_000
+    future_tolerance_hours: float = 24.0
+    place_radius_m: float = 400.0
+    # AirGuard-style minimums.
+    min_tracked_minutes: float = 30.0
+    min_places: int = 3
+    minimums_cap: float = 20.0
+    # Follow legs.
+    leg_min_distance_m: float = 500.0
+    leg_points_each: float = 1.5
+    leg_points_max: float = 15.0
+    leg_km_per_point: float = 10.0
+    leg_distance_points_max: float = 10.0
+    leg_day_points_each: float = 2.5
+    leg_day_points_max: float = 10.0
+    follow_points_max: float = 35.0
+    max_speed_kmh: float = 250.0
+    radio_range_m: dict[str, float] = field(
+        default_factory=lambda: {"W": 150.0, "B": 100.0, "E": 50.0})
+    # Parked surveillance.
+    parked_radius_m: float = 100.0
+    parked_min_days: int = 3
+    parked_day_points_each: float = 2.5
+    parked_day_points_max: float = 25.0
+    parked_time_bucket_hours: int = 3
+    parked_time_points_each: float = 2.5
+    parked_time_points_max: float = 10.0
+    parked_far_weight: float = 0.3
+    parked_home_decay_km: float = 5.0
+    parked_fixed_weight: float = 0.3
+    # Home correlation.
+    home_points: float = 15.0
+    # Fleet bonus.
+    fleet_points: float = 10.0
+    # Equipment profile.
+    equipment_maker_points: float = 15.0
+    equipment_ssid_points: float = 15.0
+    equipment_points_max: float = 20.0
+    equipment_makers: list[str] = field(default_factory=lambda: list(DEFAULT_EQUIPMENT_MAKERS))
+    equipment_ssid_patterns: list[str] = field(
+        default_factory=lambda: list(DEFAULT_EQUIPMENT_SSIDS))
+    # Temporal persistence.
+    persistence_day_points: float = 1.5
+    persistence_points_max: float = 15.0
+    passing_window_minutes: float = 10.0
+    passing_speed_kmh: float = 20.0
+    # Own-gadget signal.
+    strong_rssi_dbm: float = -55.0
+    strong_rssi_fraction: float = 0.8
+    strong_rssi_min_sightings: int = 5
+    strong_rssi_multiplier: float = 0.2
+    strong_rssi_types: str = "WBE"
+    # Agency-office proximity.
+    agency_radius_km: float = 1.0
+    agency_points: float = 10.0
+
+    def to_mapping(self) -> dict[str, Any]:
+        """Plain JSON-able values, one key per field (what settings store)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v
+        return out
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> ScoringConfig:
+        """A config from stored settings: missing keys keep defaults, bad ones raise ValueError."""
+        data = dict(data or {})
+        defaults = cls()
+        known = {f.name for f in fields(cls)}
+        errors: list[str] = [f"unknown setting {k!r}" for k in sorted(set(data) - known)]
+        values: dict[str, Any] = {}
+        for name in sorted(set(data) & known):
+            value, problem = _coerce(name, data[name], getattr(defaults, name))
+            if problem:
+                errors.append(f"{name}: {problem}")
+            else:
+                values[name] = value
+        config = cls(**values) if not errors else defaults
+        if not errors:
+            errors.extend(config.problems())
+        if errors:
+            raise ValueError("invalid scoring settings: " + "; ".join(errors))
+        return config
+
+    def problems(self) -> list[str]:
+        """Range and consistency errors of an assembled config (empty when valid)."""
+        out: list[str] = []
+        lv = (self.level_low, self.level_medium, self.level_high, self.level_critical)
+        if not (0 < lv[0] < lv[1] < lv[2] < lv[3] <= 100):
+            out.append("levels must rise: 0 < level_low < level_medium < level_high < "
+                       "level_critical <= 100")
+        for name in ("strong_rssi_fraction", "strong_rssi_multiplier", "parked_far_weight",
+                     "parked_fixed_weight"):
+            if not 0 <= getattr(self, name) <= 1:
+                out.append(f"{name}: must be between 0 and 1")
+        for name in ("max_accuracy_m", "place_radius_m", "leg_min_distance_m",
+                     "leg_km_per_point", "max_speed_kmh", "parked_radius_m",
+                     "parked_home_decay_km", "passing_speed_kmh", "agency_radius_km",
+                     "max_sightings", "parked_time_bucket_hours"):
+            if getattr(self, name) <= 0:
+                out.append(f"{name}: must be greater than 0")
+        if not 0 <= self.minimums_cap <= 100:
+            out.append("minimums_cap: must be between 0 and 100")
+        if 24 % self.parked_time_bucket_hours:
+            out.append("parked_time_bucket_hours: must divide 24")
+        bad = set(self.strong_rssi_types) - set(RADIO_NAMES)
+        if bad:
+            out.append(f"strong_rssi_types: unknown radio types {''.join(sorted(bad))!r}")
+        for k in self.radio_range_m:
+            if k not in RADIO_NAMES:
+                out.append(f"radio_range_m: unknown radio type {k!r}")
+        return out
+
+
+def _coerce(name: str, value: Any, default: Any) -> tuple[Any, str | None]:
+    """Check one setting against its default's type; (value, None) or (None, problem)."""
+    if isinstance(default, bool):  # pragma: no cover - no boolean settings today
+        return (value, None) if isinstance(value, bool) else (None, "must be true or false")
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            return None, "must be a whole number"
+        try:
+            number = float(value)
+        except ValueError:
+            return None, f"must be a whole number, not {value!r}"
+        if not number.is_integer() or number < 0:
+            return None, f"must be a whole number >= 0, not {value!r}"
+        return int(number), None
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            return None, "must be a number"
+        try:
+            number = float(value)
+        except ValueError:
+            return None, f"must be a number, not {value!r}"
+        if not math.isfinite(number):
+            return None, "must be a finite number"
+        if number < 0 and name != "strong_rssi_dbm":
+            return None, f"must be >= 0, not {value!r}"
+        return number, None
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            return None, "must be text"
+        return value.strip().upper(), None
+    if isinstance(default, list):
+        if isinstance(value, str):
+            value = [v for v in (p.strip() for p in value.split(",")) if v]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            return None, "must be a list of text"
+        return [v for v in value if v.strip()], None
+    if isinstance(default, dict):
+        if not isinstance(value, Mapping):
+            return None, "must be a mapping of radio type to metres"
+        out: dict[str, float] = {}
+        for k, v in value.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                return None, f"{k!r} must be a number of metres >= 0"
+            out[str(k).upper()] = float(v)
+        return out, None
+    return None, "unsupported setting"  # pragma: no cover
+
+
+@dataclass
+class ScoreResult:
+    """The score (0..100, one decimal), its level and the explained factors.
+
+    factors: [{"code", "points", "explanation", "details"}], in the order applied; the
+    points add up to the score (discounts and the overlay appear with negative or
+    positive points of their own).
+    """
+
+    score: float
+    level: str
+    factors: list[dict[str, Any]]
+    version: str = SCORING_VERSION
+
+    def factor(self, code: str) -> dict[str, Any] | None:
+        """The factor with this code, or None."""
+        return next((f for f in self.factors if f["code"] == code), None)
+
+    def explain(self) -> str:
+        """A human-readable breakdown, one line per factor."""
+        lines = [f"Score {self.score:.1f} ({self.level})"]
+        for f in self.factors:
+            lines.append(f"{f['points']:+6.1f}  {f['code']}: {f['explanation']}")
+        return "\n".join(lines)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """JSON for networks.threat_factors / network_threat_scores.factors."""
+        return {"version": self.version, "score": self.score, "level": self.level,
+                "factors": self.factors}
+
+
+# ---------------------------------------------------------------- small public helpers
+
+
+def level_for(score: float, config: ScoringConfig | None = None) -> str:
+    """CRITICAL, HIGH, MEDIUM, LOW or NONE for a score, by the config's thresholds."""
+    c = config or ScoringConfig()
+    if score >= c.level_critical:
+        return "CRITICAL"
+    if score >= c.level_high:
+        return "HIGH"
+    if score >= c.level_medium:
+        return "MEDIUM"
+    if score >= c.level_low:
+        return "LOW"
+    return "NONE"
+
+
+def blend(rule_score: float, ml_probability: float | None, ml_weight: float = 0.3) -> float:
+    """Combine the rule score with an ML threat probability: (1-w)*rule + w*100*p.
+
+    No probability means the rule score alone. Rounded to one decimal, clamped to 0..100.
+    """
+    if not 0 <= ml_weight <= 1:
+        raise ValueError("ml_weight must be between 0 and 1")
+    if ml_probability is None:
+        return _clamp(rule_score)
+    if not 0 <= ml_probability <= 1:
+        raise ValueError("ml_probability must be between 0 and 1")
+    return _clamp((1 - ml_weight) * rule_score + ml_weight * 100.0 * ml_probability)
+
+
+def _clamp(x: float) -> float:
+    return round(min(100.0, max(0.0, x)), 1)
+
+
+def _factor(code: str, points: float, explanation: str, **details: Any) -> dict[str, Any]:
+    return {"code": code, "points": round(points, 1), "explanation": explanation,
+            "details": details}
+
+
+def _plural(n: int | float, word: str) -> str:
+    return f"{n:g} {word}" if n == 1 else f"{n:g} {word}s"
+
+
+# ---------------------------------------------------------------- the scorer
+
+
+@dataclass(slots=True)
+class _Fix:
+    ts: float  # epoch seconds
+    lat: float
+    lon: float
+    level: float | None
+    acc: float
+    day: date  # local date in the context's time zone
+    sod: int  # local seconds since midnight
+
+
+def _prepare(sightings: Iterable[Sighting], ctx: ScoringContext, c: ScoringConfig,
+             now: datetime) -> tuple[list[_Fix], dict[str, int]]:
+    """Usable fixes in time order, and how many were dropped or sampled away, by reason."""
+    limit = now.timestamp() + c.future_tolerance_hours * 3600
+    dropped = {"no_position": 0, "inaccurate": 0, "future": 0, "sampled_out": 0}
+    raw: list[tuple[float, Sighting]] = []
+    for s in sightings:
+        lat, lon = s.lat, s.lon
+        if (lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180)
+                or (lat == 0 and lon == 0) or lat != lat or lon != lon):
+            dropped["no_position"] += 1
+            continue
+        if s.accuracy and s.accuracy > c.max_accuracy_m:
+            dropped["inaccurate"] += 1
+            continue
+        t = s.time if s.time.tzinfo else s.time.replace(tzinfo=UTC)
+        ts = t.timestamp()
+        if ts > limit:
+            dropped["future"] += 1
+            continue
+        raw.append((ts, s))
+    raw.sort(key=lambda p: p[0])
+    if len(raw) > c.max_sightings:
+        # Even stride keeps the time shape (days, legs) of the series; first and last stay.
+        stride = math.ceil(len(raw) / c.max_sightings)
+        kept = raw[::stride]
+        if kept[-1] is not raw[-1]:
+            kept.append(raw[-1])
+        dropped["sampled_out"] = len(raw) - len(kept)
+        raw = kept
+    tz = ctx.tz
+    fixes = []
+    for ts, s in raw:
+        local = datetime.fromtimestamp(ts, tz)
+        fixes.append(_Fix(ts, s.lat, s.lon, s.level, float(s.accuracy or 0.0), local.date(),
+                          local.hour * 3600 + local.minute * 60 + local.second))
+    return fixes, dropped
+
+
+def score_network(sightings: Iterable[Sighting], network: NetworkInfo,
+                  context: ScoringContext | None = None,
+                  config: ScoringConfig | None = None) -> ScoreResult:
+    """Score one radio from its sightings (see the module docstring and the docs)."""
+    ctx = context or ScoringContext()
+    c = config or ScoringConfig()
+    now = ctx.now or datetime.now(UTC)
+    rtype = (network.radio_type or "W").strip().upper()[:1] or "W"
+    factors: list[dict[str, Any]] = []
+
+    if rtype in CELLULAR_TYPES:
+        factors.append(_factor(
+            "cellular", 0.0,
+            f"{RADIO_NAMES[rtype]} cell towers are fixed infrastructure that every phone sees "
+            "wherever it goes; they never score (x0)."))
+        return _finish(0.0, factors, network, c)
+
+    fixes, dropped = _prepare(sightings, ctx, c, now)
+    if any(dropped.values()):
+        parts = [f"{n} {k.replace('_', ' ')}" for k, n in dropped.items() if n]
+        factors.append(_factor(
+            "data_quality", 0.0,
+            "Sightings set aside before scoring: " + ", ".join(parts)
+            + f" (accuracy limit {c.max_accuracy_m:g} m, sample limit {c.max_sightings}).",
+            **dropped, used=len(fixes)))
+    if not fixes:
+        factors.append(_factor("no_data", 0.0, "No usable sightings to score."))
+        return _finish(0.0, factors, network, c)
+
+    places = PlaceIndex(c.place_radius_m)
+    place_of = [places.add(f.lat, f.lon) for f in fixes]
+    n_places = len(places.places)
+
+    follow = _follow_legs(fixes, rtype, c)
+    equipment = _equipment(network, c)
+    fleet = _fleet(network, ctx, c)
+    mobile = bool(follow["details"]["legs"] or equipment["points"] or fleet["points"])
+    parked = _parked(fixes, ctx, c, mobile)
+    home = _home_correlation(fixes, place_of, ctx, c)
+    persistence = _persistence(fixes, c)
+    agency = _agency(fixes, ctx, c)
+    factors += [follow, parked, home, fleet, equipment, persistence, agency]
+
+    total = sum(f["points"] for f in (follow, parked, home, fleet, equipment, persistence,
+                                      agency))
+    if total > 100:
+        factors.append(_factor("clamp", 100 - total,
+                               f"Factors add up to {total:.1f}; the score stops at 100."))
+        total = 100.0
+
+    strong = _strong_signal(fixes, rtype, c, total)
+    if strong:
+        factors.append(strong)
+        total += strong["points"]
+
+    tracked_min = (fixes[-1].ts - fixes[0].ts) / 60.0
+    parked_established = parked["details"].get("established", False)
+    short = []
+    if tracked_min < c.min_tracked_minutes:
+        short.append(f"tracked for {tracked_min:.0f} min (< {c.min_tracked_minutes:g})")
+    if n_places < c.min_places:
+        short.append(f"seen at {_plural(n_places, 'distinct place')} (< {c.min_places})")
+    if short and parked_established:
+        factors.append(_factor(
+            "minimums", 0.0,
+            "Below the following minimums (" + "; ".join(short) + ") but not capped: a "
+            "parked watcher stays in one place by definition and its own minimum "
+            f"({c.parked_min_days} days) is met.",
+            tracked_minutes=round(tracked_min, 1), places=n_places, capped=False))
+    elif short and total > c.minimums_cap:
+        factors.append(_factor(
+            "minimums", c.minimums_cap - total,
+            "Not enough evidence of following: " + "; ".join(short)
+            + f", so the score is capped at {c.minimums_cap:g}.",
+            tracked_minutes=round(tracked_min, 1), places=n_places, capped=True))
+        total = c.minimums_cap
+    else:
+        factors.append(_factor(
+            "minimums", 0.0,
+            f"Tracked for {tracked_min:.0f} min at {_plural(n_places, 'distinct place')}"
+            + ("; minimums met." if not short else "; below minimums but already low."),
+            tracked_minutes=round(tracked_min, 1), places=n_places, capped=False))
+    return _finish(total, factors, network, c)
+
+
+def _finish(total: float, factors: list[dict[str, Any]], network: NetworkInfo,
+            c: ScoringConfig) -> ScoreResult:
+    score = _clamp(total)
+    score, factor = apply_tags(score, network.tags, c)
+    if factor:
+        factors.append(factor)
+    return ScoreResult(score=score, level=level_for(score, c), factors=factors)
+
+
+def apply_tags(score: float, tags: Iterable[str], config: ScoringConfig | None = None
+               ) -> tuple[float, dict[str, Any] | None]:
+    """The tag overlay, applied last: returns (score, overlay factor or None).
+
+    FALSE_POSITIVE or LEGIT force 0 (level NONE) and win over every other tag, because a
+    dismissal is an analyst's decision about this very radio; otherwise THREAT lifts the
+    score to at least the HIGH threshold (never lowers it); SUSPECT and INVESTIGATE leave
+    the score alone and are only named in the explanation.
+    """
+    c = config or ScoringConfig()
+    tagset = {str(t).strip().upper() for t in tags or () if t}
+    if tagset & DISMISS_TAGS:
+        which = ", ".join(sorted(tagset & DISMISS_TAGS))
+        return 0.0, _factor("tag_overlay", -score,
+                            f"Tagged {which}: dismissed by an analyst, score forced to 0.",
+                            tags=sorted(tagset))
+    if THREAT_TAG in tagset:
+        new = max(score, c.level_high)
+        return round(new, 1), _factor(
+            "tag_overlay", new - score,
+            f"Tagged THREAT: never below the HIGH threshold ({c.level_high:g}).",
+            tags=sorted(tagset))
+    if tagset & NOTE_TAGS:
+        which = ", ".join(sorted(tagset & NOTE_TAGS))
+        return score, _factor("tag_overlay", 0.0,
+                              f"Tagged {which}: noted for review; the score is unchanged.",
+                              tags=sorted(tagset))
+    return score, None
+
+
+# ---------------------------------------------------------------- factors
+
+
+def _follow_legs(fixes: list[_Fix], rtype: str, c: ScoringConfig) -> dict[str, Any]:
+    """Consecutive sightings far apart: the radio was here, then there, as the user was."""
+    radio_range = c.radio_range_m.get(rtype, 150.0)
+    legs = implausible = 0
+    km = 0.0
+    max_kmh = 0.0
+    worst_kmh = 0.0
+    days: set[date] = set()
+    for a, b in zip(fixes, fixes[1:], strict=False):
+        d = haversine_m(a.lat, a.lon, b.lat, b.lon)
+        if d < c.leg_min_distance_m:
+            continue
+        # The sensor's fix is where the user was; the radio itself may sit up to its range
+        # away at each end, plus the GPS error, before any movement has to be explained.
+        slack = 2 * radio_range + a.acc + b.acc
+        dt = b.ts - a.ts
+        moved = max(0.0, d - slack)
+        kmh = math.inf if dt <= 0 and moved > 0 else (moved / dt * 3.6 if dt > 0 else 0.0)
+        if kmh > c.max_speed_kmh:
+            implausible += 1
+            worst_kmh = max(worst_kmh, kmh)
+            continue
+        legs += 1
+        km += d / 1000.0
+        if dt > 0:
+            max_kmh = max(max_kmh, d / dt * 3.6)
+        days.add(b.day)
+    p_legs = min(c.leg_points_max, c.leg_points_each * legs)
+    p_km = min(c.leg_distance_points_max, km / c.leg_km_per_point)
+    p_days = min(c.leg_day_points_max, c.leg_day_points_each * len(days))
+    points = min(c.follow_points_max, p_legs + p_km + p_days)
+    if legs:
+        text = (f"{_plural(legs, 'leg')} of >= {c.leg_min_distance_m:g} m between consecutive "
+                f"sightings, {km:.1f} km in all, on {_plural(len(days), 'day')} "
+                f"(fastest {max_kmh:.0f} km/h).")
+    else:
+        text = "Never seen moving: no two consecutive sightings are far apart."
+    if implausible:
+        worst = "instant" if math.isinf(worst_kmh) else f"{worst_kmh:.0f} km/h"
+        text += (f" {_plural(implausible, 'jump')} would need more than {c.max_speed_kmh:g} "
+                 f"km/h for a {RADIO_NAMES.get(rtype, rtype)} radio (worst: {worst}) even "
+                 f"allowing for its ~{radio_range:g} m range: likely a reused or spoofed "
+                 "address or a bad fix, so not counted.")
+    return _factor("follow_legs", points, text, legs=legs, km=round(km, 2),
+                   days=len(days), max_kmh=round(max_kmh, 1), implausible=implausible,
+                   leg_points=round(p_legs, 1), distance_points=round(p_km, 1),
+                   day_points=round(p_days, 1))
+
+
+def _parked(fixes: list[_Fix], ctx: ScoringContext, c: ScoringConfig, mobile: bool
+            ) -> dict[str, Any]:
+    """Repeated detections on many days within parked_radius_m of one spot (a stake-out)."""
+    spots = PlaceIndex(c.parked_radius_m)
+    days: list[set[date]] = []
+    buckets: list[set[int]] = []
+    bucket_s = c.parked_time_bucket_hours * 3600
+    for f in fixes:
+        i = spots.add(f.lat, f.lon)
+        if i == len(days):
+            days.append(set())
+            buckets.append(set())
+        days[i].add(f.day)
+        buckets[i].add(f.sod // bucket_s)
+    best = max(range(len(days)), key=lambda i: (len(days[i]), -i))
+    n_days, n_buckets = len(days[best]), len(buckets[best])
+    spot = spots.places[best]
+    if n_days < c.parked_min_days:
+        return _factor("parked", 0.0,
+                       f"Not parked: at most {_plural(n_days, 'day')} at any one spot "
+                       f"(needs {c.parked_min_days}).", days=n_days, established=False)
+    base = (min(c.parked_day_points_max, c.parked_day_points_each * n_days)
+            + min(c.parked_time_points_max, c.parked_time_points_each * (n_buckets - 1)))
+    if ctx.home:
+        hlat, hlon, hr = ctx.home
+        dist_km = haversine_m(spot.lat, spot.lon, hlat, hlon) / 1000.0
+        over = max(0.0, dist_km - hr)
+        weight = max(c.parked_far_weight,
+                     1.0 - (1.0 - c.parked_far_weight) * over / c.parked_home_decay_km)
+        where = (f"{dist_km * 1000:.0f} m from home" if over == 0
+                 else f"{dist_km:.1f} km from home")
+    else:
+        dist_km, weight, where = None, c.parked_far_weight, "no home set"
+    text = (f"Seen within {c.parked_radius_m:g} m of one spot ({where}) on "
+            f"{_plural(n_days, 'day')} in {_plural(n_buckets, 'time-of-day slot')} of "
+            f"{c.parked_time_bucket_hours} h; weight {weight:.2f} for closeness to home.")
+    if not mobile:
+        weight *= c.parked_fixed_weight
+        text += (f" The radio never moved and looks like ordinary fixed equipment (a "
+                 f"neighbour's access point), so this counts x{c.parked_fixed_weight:g}.")
+    return _factor("parked", base * weight, text, days=n_days, time_slots=n_buckets,
+                   home_km=None if dist_km is None else round(dist_km, 3),
+                   weight=round(weight, 3), mobile=mobile, established=mobile,
+                   lat=round(spot.lat, 6), lon=round(spot.lon, 6))
+
+
+def _home_correlation(fixes: list[_Fix], place_of: list[int], ctx: ScoringContext,
+                      c: ScoringConfig) -> dict[str, Any]:
+    """Seen both at home and well away from it: it goes where the user goes."""
+    if not ctx.home:
+        return _factor("home_correlation", 0.0, "No home location set.", home=0, away=0)
+    hlat, hlon, hr = ctx.home
+    home_m = hr * 1000.0
+    # "Away" must clear the home radius by a place radius, so one noisy fix at the edge of
+    # home does not count as a trip.
+    away_m = home_m + c.place_radius_m
+    at_home = away = 0
+    away_places: set[int] = set()
+    for f, p in zip(fixes, place_of, strict=True):
+        d = haversine_m(f.lat, f.lon, hlat, hlon)
+        if d <= home_m:
+            at_home += 1
+        elif d > away_m:
+            away += 1
+            away_places.add(p)
+    if at_home and away:
+        return _factor("home_correlation", c.home_points,
+                       f"Seen at home ({_plural(at_home, 'sighting')}) and away from it "
+                       f"({_plural(away, 'sighting')} at {_plural(len(away_places), 'place')}).",
+                       home=at_home, away=away, away_places=len(away_places))
+    where = "only at home" if at_home else "only away from home" if away else "near home"
+    return _factor("home_correlation", 0.0, f"Seen {where}; no home-and-away pattern.",
+                   home=at_home, away=away, away_places=len(away_places))
+
+
+def _fleet(network: NetworkInfo, ctx: ScoringContext, c: ScoringConfig) -> dict[str, Any]:
+    """Shares a manufacturer or SSID pattern with radios already scoring high."""
+    maker = (network.manufacturer or "").strip().lower()
+    ssid = (network.ssid or "").lower()
+    if maker and maker in ctx.fleet_makers():
+        return _factor("fleet", c.fleet_points,
+                       f"Same manufacturer ({network.manufacturer}) as radios already "
+                       "scoring high.", match="manufacturer", value=network.manufacturer)
+    for pattern in ctx.fleet_ssid_patterns:
+        if ssid and pattern and fnmatchcase(ssid, pattern.lower()):
+            return _factor("fleet", c.fleet_points,
+                           f"SSID matches {pattern!r}, a pattern of radios already scoring "
+                           "high.", match="ssid", value=pattern)
+    return _factor("fleet", 0.0, "No manufacturer or SSID shared with high scorers.")
+
+
+def _equipment(network: NetworkInfo, c: ScoringConfig) -> dict[str, Any]:
+    """Vehicle/industrial modem makers and car or mobile hotspot SSIDs."""
+    maker = (network.manufacturer or "").lower()
+    ssid = (network.ssid or "").lower()
+    hit_maker = next((m for m in c.equipment_makers if m and m.lower() in maker), None)
+    hit_ssid = next((p for p in c.equipment_ssid_patterns if p and p.lower() in ssid), None)
+    points = min(c.equipment_points_max,
+                 (c.equipment_maker_points if hit_maker else 0.0)
+                 + (c.equipment_ssid_points if hit_ssid else 0.0))
+    parts = []
+    if hit_maker:
+        parts.append(f"made by a vehicle/industrial modem maker ({network.manufacturer})")
+    if hit_ssid:
+        parts.append(f"SSID {network.ssid!r} looks like a car or mobile hotspot "
+                     f"({hit_ssid.strip()!r})")
+    text = ("Equipment " + " and ".join(parts) + "." if parts
+            else "Ordinary equipment: no vehicle-modem maker or hotspot SSID.")
+    return _factor("equipment", points, text, maker=hit_maker, ssid_pattern=hit_ssid)
+
+
+def _persistence(fixes: list[_Fix], c: ScoringConfig) -> dict[str, Any]:
+    """Days on which the radio stayed around, not days it was only passed on the road."""
+    persistent = passing = 0
+    window = c.passing_window_minutes * 60
+    i = 0
+    n = len(fixes)
+    while i < n:  # fixes are in time order, so each local day is one run
+        j = i
+        while j + 1 < n and fixes[j + 1].day == fixes[i].day:
+            j += 1
+        first, last = fixes[i], fixes[j]
+        span = last.ts - first.ts
+        if span <= window:
+            # A brief encounter: a single glimpse, or the user covering ground fast.
+            if span <= 0:
+                passing += 1
+            else:
+                kmh = haversine_m(first.lat, first.lon, last.lat, last.lon) / span * 3.6
+                if kmh >= c.passing_speed_kmh:
+                    passing += 1
+                else:
+                    persistent += 1
+        else:
+            persistent += 1
+        i = j + 1
+    points = min(c.persistence_points_max, c.persistence_day_points * persistent)
+    text = f"Around on {_plural(persistent, 'day')}"
+    if passing:
+        text += (f"; {_plural(passing, 'day')} discounted as only passed while travelling "
+                 f"(all sightings within {c.passing_window_minutes:g} min, a single glimpse "
+                 f"or moving at >= {c.passing_speed_kmh:g} km/h)")
+    return _factor("persistence", points, text + ".", days=persistent, passing_days=passing)
+
+
+def _agency(fixes: list[_Fix], ctx: ScoringContext, c: ScoringConfig) -> dict[str, Any]:
+    """Seen near an agency office: stated so the user can weigh it."""
+    if not ctx.agency_offices:
+        return _factor("agency", 0.0, "No agency offices loaded.", office=None)
+    radius = c.agency_radius_km * 1000.0
+    index = ctx.agency_index(radius)
+    best: tuple[str, float] | None = None
+    hits = 0
+    for f in fixes:
+        near = index.nearest_within(f.lat, f.lon, radius)
+        if near:
+            hits += 1
+            if best is None or near[1] < best[1]:
+                best = near
+    if not best:
+        return _factor("agency", 0.0,
+                       f"Never seen within {c.agency_radius_km:g} km of an agency office.",
+                       office=None)
+    return _factor("agency", c.agency_points,
+                   f"Seen {_plural(hits, 'time')} within {c.agency_radius_km:g} km of the "
+                   f"agency office {best[0]!r} (closest {best[1]:.0f} m).",
+                   office=best[0], distance_m=round(best[1], 1), sightings=hits)
+
+
+def _strong_signal(fixes: list[_Fix], rtype: str, c: ScoringConfig, total: float
+                   ) -> dict[str, Any] | None:
+    """Consistently very strong: carried on the user's body, i.e. their own gadget."""
+    if rtype not in c.strong_rssi_types or total <= 0:
+        return None
+    levels = [f.level for f in fixes if f.level is not None]
+    if len(levels) < c.strong_rssi_min_sightings:
+        return None
+    strong = sum(1 for lv in levels if lv >= c.strong_rssi_dbm)
+    share = strong / len(levels)
+    if share < c.strong_rssi_fraction:
+        return None
+    new = total * c.strong_rssi_multiplier
+    return _factor(
+        "own_device", new - total,
+        f"{share:.0%} of {len(levels)} sightings at >= {c.strong_rssi_dbm:g} dBm: a radio this "
+        "close all the time is carried by the user (their phone, watch or earbuds), so the "
+        f"score counts x{c.strong_rssi_multiplier:g}.",
+        strong_share=round(share, 3), sightings=len(levels))
