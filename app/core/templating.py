@@ -37,6 +37,7 @@ FLEET_NAV = [
 ]
 # Filled by the wireless domain's pages as they land.
 WIRELESS_NAV: list[tuple[str, str, str, str]] = [
+    ("wireless.scoring_settings", "sliders2", "Threat scoring", "data.read"),
     ("wireless.ml_models", "cpu", "Threat models", "data.read"),
 ]
 ADMIN_NAV = [

@@ -33,6 +33,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
                 only_if="app.threats.detection:has_recent_activity"),
     PeriodicJob("metrics.snapshot_all", cron="23 2 * * *", only_if="app.metrics.services:has_metrics"),
     PeriodicJob("metrics.refresh_live", interval=3600, only_if="app.metrics.live:has_live_metrics"),
+    PeriodicJob("wireless.rescore_dirty", interval=300, only_if="app.wireless.rescore:has_dirty_networks"),
     PeriodicJob("fleet.mark_offline", queue="high", interval=60, only_if="app.fleet.offline:has_newly_offline"),
 )
 
