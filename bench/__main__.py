@@ -16,10 +16,18 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import audit_bench, env, fleet_bench, report, request_bench, threats_bench
+from bench import (
+    audit_bench,
+    env,
+    fleet_bench,
+    report,
+    request_bench,
+    threats_bench,
+    wireless_bench,
+)
 from bench.timing import Measure
 
-SECTIONS = ("audit", "requests", "threats", "fleet")
+SECTIONS = ("audit", "requests", "threats", "fleet", "wireless")
 
 
 def log(message: str) -> None:
@@ -59,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             measures += threats_bench.run(bench_env, args.reps, log)
         if "fleet" in sections:
             measures += fleet_bench.run(bench_env, log)
+        if "wireless" in sections:
+            measures += wireless_bench.run(bench_env, log)
     finally:
         bench_env.close()
 

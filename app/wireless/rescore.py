@@ -160,7 +160,8 @@ def score_batch(org_id: int, networks: list[Network], ctx: ScoringContext, confi
                         "combined_score": combined, "threat_level": level, "calculated_at": now,
                         "model_version": model_version, "factors": factors})
     if updates:
-        db.session.execute(sa.update(Network), updates)
+        # By primary key, without re-evaluating the batch's objects in the session.
+        db.session.execute(sa.update(Network).execution_options(synchronize_session=False), updates)
         db.session.execute(sa.insert(NetworkThreatScore), history)
     return levels
 
