@@ -392,37 +392,39 @@ def write_wigle_csv(sightings: Iterable[dict[str, Any]], out: str | Path | IO[st
 def _large_rows(rows: int, seed: int, networks: int, city: tuple[float, float]
                 ) -> Iterator[list[Any]]:
     rng = random.Random(seed)
+    rand, randrange = rng.random, rng.randrange
     lat, lon = city
     t = DEMO_START
     mask = (1 << 40) - 1
     kinds = ("WIFI",) * 14 + ("BLE",) * 3 + ("BT", "LTE", "GSM")
+    stamp = slat = slon = ""
     for i in range(rows):
         if i % 20 == 0:  # the sensor moves a little between scans of ~20 radios
             lat += rng.uniform(-0.0015, 0.0015)
             lon += rng.uniform(-0.0015, 0.0015)
             t += timedelta(seconds=15)
+            stamp = t.strftime("%Y-%m-%d %H:%M:%S")
+            slat, slon = f"{lat:.7f}", f"{lon:.7f}"
         # Popular radios are seen more often: a skewed pick over the network pool.
-        k = int(networks * rng.random() ** 2)
+        k = int(networks * rand() ** 2)
         kind = kinds[k % len(kinds)]
-        stamp = t.strftime("%Y-%m-%d %H:%M:%S")
-        level = -35 - rng.randrange(60)
-        acc = f"{rng.uniform(2, 30):.1f}"
+        level = -35 - randrange(60)
+        acc = f"{2 + 28 * rand():.1f}"
         if kind in ("LTE", "GSM"):
-            mac = f"310260_{k % 60000}_{k}"
-            yield [mac, "T-Mobile", f"{kind};310260", stamp, 2145, "", level, f"{lat:.7f}",
-                   f"{lon:.7f}", "1609.0", acc, "", "", kind]
+            yield [f"310260_{k % 60000}_{k}", "T-Mobile", f"{kind};310260", stamp, 2145, "",
+                   level, slat, slon, "1609.0", acc, "", "", kind]
             continue
         # A bijection of k onto 40 bits (odd multiplier), behind a locally administered
         # first octet: distinct, stable, and not sequential like real MACs.
-        x = ((k + seed * 1_000_003) * 0x9E3779B97F4B) & mask
-        mac = "02:" + ":".join(f"{(x >> s) & 0xFF:02X}" for s in (32, 24, 16, 8, 0))
+        h = f"{((k + seed * 1_000_003) * 0x9E3779B97F4B) & mask:010X}"
+        mac = f"02:{h[0:2]}:{h[2:4]}:{h[4:6]}:{h[6:8]}:{h[8:10]}"
         if kind == "WIFI":
             freq = 2412 + 5 * (k % 11) if k % 3 else 5180 + 20 * (k % 8)
             yield [mac, f"Net-{k:06d}", "[WPA2-PSK-CCMP][ESS]", stamp, wifi_channel(freq),
-                   freq, level, f"{lat:.7f}", f"{lon:.7f}", "1609.0", acc, "", "", kind]
+                   freq, level, slat, slon, "1609.0", acc, "", "", kind]
         else:
-            yield [mac, "", f"Misc [{kind}]", stamp, 0, "", level, f"{lat:.7f}", f"{lon:.7f}",
-                   "1609.0", acc, "", "", kind]
+            yield [mac, "", f"Misc [{kind}]", stamp, 0, "", level, slat, slon, "1609.0", acc,
+                   "", "", kind]
 
 
 def large_wigle_csv(path: str | Path, rows: int = 1_000_000, seed: int = 0,
@@ -441,7 +443,7 @@ def large_wigle_csv(path: str | Path, rows: int = 1_000_000, seed: int = 0,
         batch: list[list[Any]] = []
         for row in _large_rows(rows, seed, networks, city):
             batch.append(row)
-            if len(batch) >= 10_000:
+            if len(batch) >= 2_000:
                 writer.writerows(batch)
                 batch.clear()
         writer.writerows(batch)

@@ -240,7 +240,8 @@ class ScoringConfig:
                 out.append(f"{name}: must be between 0 and 1")
         for name in ("max_accuracy_m", "place_radius_m", "leg_min_distance_m",
                      "leg_km_per_point", "max_speed_kmh", "parked_radius_m",
-                     "parked_home_decay_km", "passing_speed_kmh", "agency_radius_km",
+                     "parked_home_decay_km", "passing_speed_kmh", "passing_gap_minutes",
+                     "agency_radius_km",
                      "max_sightings", "parked_time_bucket_hours"):
             if getattr(self, name) <= 0:
                 out.append(f"{name}: must be greater than 0")
