@@ -45,10 +45,9 @@ DEFAULT_EQUIPMENT_MAKERS = (
     "Sierra Wireless", "Cradlepoint", "Digi International", "Peplink", "Pepwave", "Inseego",
     "Novatel", "Teltonika", "CalAmp", "Geotab",
 )
-DEFAULT_EQUIPMENT_SSIDS = (
-    "mychevrolet", "mygmc", "mybuick", "mycadillac", "fordpass", "sync ", "audi_mmi",
-    "audi mmi", "vw_wlan", "vw wlan", "toyota", "tesla", "huawei-e5", "mifi", "jetpack",
-    "uconnect", "bmw", "mercedes", "wifi-car",
+DEFAULT_EQUIPMENT_SSIDS = (  # substrings, case-insensitive
+    "mychevrolet", "mygmc", "mybuick", "mycadillac", "fordpass", "audi_mmi", "vw_wlan",
+    "toyota", "tesla", "uconnect", "huawei-e5", "mifi", "jetpack",
 )
 
 
