@@ -260,6 +260,14 @@ def test_persistence_discounts_days_only_passed_while_travelling():
     assert "passed while travelling" in f["explanation"]
 
 
+def test_radio_codes_accept_wigle_type_names():
+    assert [scoring.radio_code(v) for v in ("WIFI", "BLE", "bt", "WCDMA", "LTE", "NR", "E",
+                                            "", None)] == ["W", "E", "B", "D", "L", "N", "E",
+                                                           "W", "W"]
+    wcdma = [s(10 * i, at(0, 1200 * i)) for i in range(8)]
+    assert score_network(wcdma, net(radio_type="WCDMA"), CTX).factor("cellular")
+
+
 def test_cellular_never_scores():
     walk = [s(10 * i, at(0, 1200 * i), day=i % 5) for i in range(40)]
     for rtype in "GCDLN":

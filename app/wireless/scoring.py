@@ -37,6 +37,10 @@ LEVELS = ("NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 CELLULAR_TYPES = frozenset("GCDLN")  # GSM, CDMA, WCDMA, LTE, NR
 RADIO_NAMES = {"W": "Wi-Fi", "B": "Bluetooth", "E": "BLE", "G": "GSM", "C": "CDMA",
                "D": "WCDMA", "L": "LTE", "N": "NR (5G)"}
+# WiGLE's Type column and other spellings importers may hand over, to the one-letter code.
+RADIO_ALIASES = {"WIFI": "W", "WI-FI": "W", "WLAN": "W", "BT": "B", "BLUETOOTH": "B",
+                 "BLE": "E", "GSM": "G", "CDMA": "C", "WCDMA": "D", "UMTS": "D", "LTE": "L",
+                 "NR": "N", "5G": "N"}
 DISMISS_TAGS = frozenset({"FALSE_POSITIVE", "LEGIT"})
 THREAT_TAG = "THREAT"
 NOTE_TAGS = frozenset({"SUSPECT", "INVESTIGATE"})
@@ -367,6 +371,14 @@ def blend(rule_score: float, ml_probability: float | None, ml_weight: float = 0.
     return _clamp((1 - ml_weight) * rule_score + ml_weight * 100.0 * ml_probability)
 
 
+def radio_code(value: str | None) -> str:
+    """The one-letter radio type (W B E G C D L N) of a code or a name like "BLE"/"WCDMA"."""
+    v = (value or "").strip().upper()
+    if v in RADIO_ALIASES:
+        return RADIO_ALIASES[v]
+    return v if v in RADIO_NAMES else "W" if not v else v[:1]
+
+
 def _clamp(x: float) -> float:
     return round(min(100.0, max(0.0, x)), 1)
 
@@ -440,7 +452,7 @@ def score_network(sightings: Iterable[Sighting], network: NetworkInfo,
     ctx = context or ScoringContext()
     c = config or ScoringConfig()
     now = ctx.now or datetime.now(UTC)
-    rtype = (network.radio_type or "W").strip().upper()[:1] or "W"
+    rtype = radio_code(network.radio_type)
     factors: list[dict[str, Any]] = []
 
     if rtype in CELLULAR_TYPES:
