@@ -105,8 +105,9 @@ class Place:
 class PlaceIndex:
     """Greedy "leader" clustering of points into distinct places, in O(1) per point.
 
-    A point joins the place whose founding point is nearest and within radius_m, else it
-    founds a new place. Founders sit in a grid of cells about radius_m wide, so only the
+    A point joins the place of the point before it when that founder is still within
+    radius_m (consecutive sightings mostly stay put, so this is the cheap common case),
+    else the place whose founder is nearest and within radius_m, else it founds a new place. Founders sit in a grid of cells about radius_m wide, so only the
     neighbouring cells are searched: since founders are at least radius_m apart, each cell
     holds a handful of them and the whole pass is linear in the number of points.
     The result depends on point order (the usual price of greedy clustering); callers feed
@@ -121,36 +122,55 @@ class PlaceIndex:
         self._cell_deg = radius_m / M_PER_DEG
         self._grid: dict[tuple[int, int], list[int]] = {}
         self._coslat: float | None = None
+        self._last = -1
+        self.checks = 0  # candidate distance checks, so tests can pin the linear cost
 
     def _cell(self, lat: float, lon: float) -> tuple[int, int]:
-        # Longitude cells are scaled by cos(latitude of the first point) so a cell is about
-        # radius_m wide there; one fixed scale keeps the grid consistent for every point.
+        # Longitude cells are scaled by the cosine of the first point's latitude (2 degrees
+        # poleward, so nearby points see cells slightly wider than radius_m and need only
+        # one neighbour each side); one fixed scale keeps the grid consistent.
         if self._coslat is None:
-            self._coslat = max(math.cos(math.radians(lat)), 1e-6)
+            self._coslat = max(math.cos(math.radians(min(89.0, abs(lat) + 2.0))), 1e-6)
         return (int(math.floor(lat / self._cell_deg)),
                 int(math.floor(lon * self._coslat / self._cell_deg)))
 
     def add(self, lat: float, lon: float) -> int:
         """Assign a point to a place and return that place's index."""
+        # Within a cluster radius (metres to a few km) the flat-Earth distance is within
+        # 0.1 % of the great circle, and it needs no trigonometry per candidate.
+        kx = M_PER_DEG * math.cos(math.radians(lat))
+        r2 = self.radius_m * self.radius_m
+        if self._last >= 0:
+            self.checks += 1
+            p = self.places[self._last]
+            if ((lat - p.lat) * M_PER_DEG) ** 2 + ((lon - p.lon) * kx) ** 2 <= r2:
+                p.count += 1
+                return self._last
+        self._last = self._find_or_found(lat, lon, kx, r2)
+        return self._last
+
+    def _find_or_found(self, lat: float, lon: float, kx: float, r2: float) -> int:
         cy, cx = self._cell(lat, lon)
         assert self._coslat is not None
         # Poleward of the first point a longitude cell is narrower than radius_m in metres,
         # so search as many cells sideways as it takes to cover radius_m (1 near the start).
         nx = min(1000, math.ceil(self._coslat / max(math.cos(math.radians(lat)), 1e-6)))
-        best, best_d = -1, self.radius_m
+        best, best_d = -1, r2
+        places, grid = self.places, self._grid
         for dy in (-1, 0, 1):
             for dx in range(-nx, nx + 1):
-                for idx in self._grid.get((cy + dy, cx + dx), ()):
-                    p = self.places[idx]
-                    d = haversine_m(lat, lon, p.lat, p.lon)
+                for idx in grid.get((cy + dy, cx + dx), ()):
+                    self.checks += 1
+                    p = places[idx]
+                    d = ((lat - p.lat) * M_PER_DEG) ** 2 + ((lon - p.lon) * kx) ** 2
                     if d <= best_d:
                         best, best_d = idx, d
         if best >= 0:
-            self.places[best].count += 1
+            places[best].count += 1
             return best
-        self.places.append(Place(lat, lon))
-        idx = len(self.places) - 1
-        self._grid.setdefault((cy, cx), []).append(idx)
+        places.append(Place(lat, lon))
+        idx = len(places) - 1
+        grid.setdefault((cy, cx), []).append(idx)
         return idx
 
 

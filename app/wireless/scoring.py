@@ -37,18 +37,21 @@ LEVELS = ("NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 CELLULAR_TYPES = frozenset("GCDLN")  # GSM, CDMA, WCDMA, LTE, NR
 RADIO_NAMES = {"W": "Wi-Fi", "B": "Bluetooth", "E": "BLE", "G": "GSM", "C": "CDMA",
                "D": "WCDMA", "L": "LTE", "N": "NR (5G)"}
+# WiGLE's Type column and other spellings importers may hand over, to the one-letter code.
+RADIO_ALIASES = {"WIFI": "W", "WI-FI": "W", "WLAN": "W", "BT": "B", "BLUETOOTH": "B",
+                 "BLE": "E", "GSM": "G", "CDMA": "C", "WCDMA": "D", "UMTS": "D", "LTE": "L",
+                 "NR": "N", "5G": "N"}
 DISMISS_TAGS = frozenset({"FALSE_POSITIVE", "LEGIT"})
 THREAT_TAG = "THREAT"
 NOTE_TAGS = frozenset({"SUSPECT", "INVESTIGATE"})
 
 DEFAULT_EQUIPMENT_MAKERS = (
     "Sierra Wireless", "Cradlepoint", "Digi International", "Peplink", "Pepwave", "Inseego",
-    "Novatel", "Teltonika", "CalAmp", "Geotab", "Digi",
+    "Novatel", "Teltonika", "CalAmp", "Geotab",
 )
-DEFAULT_EQUIPMENT_SSIDS = (
-    "mychevrolet", "mygmc", "mybuick", "mycadillac", "fordpass", "sync ", "audi_mmi",
-    "audi mmi", "vw_wlan", "vw wlan", "toyota", "tesla", "huawei-e5", "mifi", "jetpack",
-    "uconnect", "bmw", "mercedes", "wifi-car",
+DEFAULT_EQUIPMENT_SSIDS = (  # substrings, case-insensitive
+    "mychevrolet", "mygmc", "mybuick", "mycadillac", "fordpass", "audi_mmi", "vw_wlan",
+    "toyota", "tesla", "uconnect", "huawei-e5", "mifi", "jetpack",
 )
 
 
@@ -163,8 +166,8 @@ class ScoringConfig:
     # Parked surveillance.
     parked_radius_m: float = 100.0
     parked_min_days: int = 3
-    parked_day_points_each: float = 2.5
-    parked_day_points_max: float = 25.0
+    parked_day_points_each: float = 4.0
+    parked_day_points_max: float = 30.0
     parked_time_bucket_hours: int = 3
     parked_time_points_each: float = 2.5
     parked_time_points_max: float = 10.0
@@ -186,6 +189,7 @@ class ScoringConfig:
     persistence_day_points: float = 1.5
     persistence_points_max: float = 15.0
     passing_window_minutes: float = 10.0
+    passing_gap_minutes: float = 30.0
     passing_speed_kmh: float = 20.0
     # Own-gadget signal.
     strong_rssi_dbm: float = -55.0
@@ -239,7 +243,8 @@ class ScoringConfig:
                 out.append(f"{name}: must be between 0 and 1")
         for name in ("max_accuracy_m", "place_radius_m", "leg_min_distance_m",
                      "leg_km_per_point", "max_speed_kmh", "parked_radius_m",
-                     "parked_home_decay_km", "passing_speed_kmh", "agency_radius_km",
+                     "parked_home_decay_km", "passing_speed_kmh", "passing_gap_minutes",
+                     "agency_radius_km",
                      "max_sightings", "parked_time_bucket_hours"):
             if getattr(self, name) <= 0:
                 out.append(f"{name}: must be greater than 0")
@@ -366,6 +371,14 @@ def blend(rule_score: float, ml_probability: float | None, ml_weight: float = 0.
     return _clamp((1 - ml_weight) * rule_score + ml_weight * 100.0 * ml_probability)
 
 
+def radio_code(value: str | None) -> str:
+    """The one-letter radio type (W B E G C D L N) of a code or a name like "BLE"/"WCDMA"."""
+    v = (value or "").strip().upper()
+    if v in RADIO_ALIASES:
+        return RADIO_ALIASES[v]
+    return v if v in RADIO_NAMES else "W" if not v else v[:1]
+
+
 def _clamp(x: float) -> float:
     return round(min(100.0, max(0.0, x)), 1)
 
@@ -439,7 +452,7 @@ def score_network(sightings: Iterable[Sighting], network: NetworkInfo,
     ctx = context or ScoringContext()
     c = config or ScoringConfig()
     now = ctx.now or datetime.now(UTC)
-    rtype = (network.radio_type or "W").strip().upper()[:1] or "W"
+    rtype = radio_code(network.radio_type)
     factors: list[dict[str, Any]] = []
 
     if rtype in CELLULAR_TYPES:
@@ -720,27 +733,40 @@ def _equipment(network: NetworkInfo, c: ScoringConfig) -> dict[str, Any]:
 
 
 def _persistence(fixes: list[_Fix], c: ScoringConfig) -> dict[str, Any]:
-    """Days on which the radio stayed around, not days it was only passed on the road."""
+    """Days on which the radio stayed around, not days it was only passed on the road.
+
+    A day's sightings split into encounters wherever two are more than
+    passing_gap_minutes apart. An encounter is "passing" when it lasts at most
+    passing_window_minutes and is a single glimpse or the sensor covered ground at
+    passing_speed_kmh or more. A day whose encounters are all passing is discounted (it is
+    what a commuter sees of every roadside access point, twice a day).
+    """
     persistent = passing = 0
     window = c.passing_window_minutes * 60
-    i = 0
+    gap = c.passing_gap_minutes * 60
     n = len(fixes)
+    i = 0
     while i < n:  # fixes are in time order, so each local day is one run
-        j = i
-        while j + 1 < n and fixes[j + 1].day == fixes[i].day:
-            j += 1
-        first, last = fixes[i], fixes[j]
-        span = last.ts - first.ts
-        if span <= window:
-            # A brief encounter: a single glimpse, or the user covering ground fast.
-            if span <= 0:
-                passing += 1
-            else:
-                kmh = haversine_m(first.lat, first.lon, last.lat, last.lon) / span * 3.6
-                if kmh >= c.passing_speed_kmh:
-                    passing += 1
-                else:
-                    persistent += 1
+        day_is_passing = True
+        while True:  # one encounter per turn, from i to j
+            j = i
+            while (j + 1 < n and fixes[j + 1].day == fixes[i].day
+                   and fixes[j + 1].ts - fixes[j].ts <= gap):
+                j += 1
+            span = fixes[j].ts - fixes[i].ts
+            if span > window:
+                day_is_passing = False
+            elif span > 0:
+                kmh = haversine_m(fixes[i].lat, fixes[i].lon, fixes[j].lat, fixes[j].lon) \
+                    / span * 3.6
+                if kmh < c.passing_speed_kmh:
+                    day_is_passing = False
+            nxt = j + 1
+            if nxt >= n or fixes[nxt].day != fixes[i].day:
+                break
+            i = nxt
+        if day_is_passing:
+            passing += 1
         else:
             persistent += 1
         i = j + 1
@@ -748,8 +774,8 @@ def _persistence(fixes: list[_Fix], c: ScoringConfig) -> dict[str, Any]:
     text = f"Around on {_plural(persistent, 'day')}"
     if passing:
         text += (f"; {_plural(passing, 'day')} discounted as only passed while travelling "
-                 f"(all sightings within {c.passing_window_minutes:g} min, a single glimpse "
-                 f"or moving at >= {c.passing_speed_kmh:g} km/h)")
+                 f"(every encounter that day under {c.passing_window_minutes:g} min, a single "
+                 f"glimpse or at >= {c.passing_speed_kmh:g} km/h)")
     return _factor("persistence", points, text + ".", days=persistent, passing_days=passing)
 
 
