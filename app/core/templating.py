@@ -36,7 +36,9 @@ FLEET_NAV = [
     ("fleet.subscriptions", "receipt", "Subscriptions", "data.read"),
 ]
 # Filled by the wireless domain's pages as they land.
-WIRELESS_NAV: list[tuple[str, str, str, str]] = []
+WIRELESS_NAV: list[tuple[str, str, str, str]] = [
+    ("wireless.providers", "key", "Providers", "org.edit_own"),
+]
 ADMIN_NAV = [
     ("admin.orgs", "buildings", "Organizations", "org.edit_own"),
     ("admin.sites", "geo-alt", "Sites", "site.view"),

@@ -8,4 +8,4 @@ from flask import Blueprint
 
 bp = Blueprint("wireless", __name__, url_prefix="/wireless")
 
-from app.wireless import cli, jobs  # noqa: E402,F401
+from app.wireless import cli, cli_enrich, jobs, jobs_enrich, views_providers  # noqa: E402,F401
