@@ -37,6 +37,7 @@ DEFAULT_URLS = {
     "locationiq": "https://us1.locationiq.com",
     "overpass": "https://overpass-api.de",
 }
+LABELS = {"nominatim": "Nominatim", "opencage": "OpenCage", "locationiq": "LocationIQ", "overpass": "Overpass"}
 VENUE_KEYS = ("amenity", "shop", "office", "tourism", "leisure", "craft", "healthcare", "building")
 
 
@@ -75,7 +76,7 @@ class _Online:
         self.url = base_url(self.name)
 
     def _common_errors(self, result: HttpResult) -> None:
-        label = self.name.capitalize()
+        label = LABELS[self.name]
         if result.status == 402:
             raise QuotaExceeded(f"{label}: quota exceeded ({_error_text(result)})")
         if result.status == 429:
@@ -114,9 +115,9 @@ class OpenCageProvider(_Online):
         body = result.body
         code = (body.get("status") or {}).get("code") if isinstance(body, dict) else None
         if code in (402, 429):
-            raise QuotaExceeded(f"Opencage: quota exceeded ({_error_text(result)})")
+            raise QuotaExceeded(f"OpenCage: quota exceeded ({_error_text(result)})")
         if code in (401, 403):
-            raise AuthFailed(f"Opencage: refused ({_error_text(result)})")
+            raise AuthFailed(f"OpenCage: refused ({_error_text(result)})")
         results = body.get("results") if isinstance(body, dict) else None
         if result.status >= 400 or not results:
             raise NoResult(f"OpenCage: {_error_text(result) if result.status >= 400 else 'no result'}")
