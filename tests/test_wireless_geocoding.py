@@ -304,6 +304,7 @@ def test_geocode_routes_validate_and_refuse_unset_providers(app, client, orgs):
 
 def test_admin_enables_and_tests_a_geocoder_and_org_b_cannot_see_it(app, client, orgs, geo):
     client.login(orgs.a.users["admin"].email)
+    assert '<option value="opencage"' not in client.get("/wireless/providers").get_data(as_text=True)
     response = client.post("/wireless/providers/opencage/credential", data={"opencage-secret": KEY})
     assert response.status_code == 303
     geo.script("/geocode/v1/json", Reply(200, OPENCAGE_OK))
@@ -312,7 +313,7 @@ def test_admin_enables_and_tests_a_geocoder_and_org_b_cannot_see_it(app, client,
     assert row.options["last_test"]["ok"] and "Flint Crepe Company" in row.options["last_test"]["message"]
     assert geo.requests[0].query["q"] == ["51.500700+-0.124600"]  # a fixed public point, no org data
     page = client.get("/wireless/providers").get_data(as_text=True)
-    assert KEY not in page and "Last test: passed" in page
+    assert KEY not in page and "Last test: passed" in page and '<option value="opencage"' in page
     client.post("/auth/logout")
     client.login(orgs.b.users["admin"].email)
     page = client.get("/wireless/providers").get_data(as_text=True)

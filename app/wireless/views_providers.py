@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import abort, flash, request
 from flask_login import current_user
 
+from app import crypto
 from app.models import GeocodingCache, Network, db
 from app.permissions import can, require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
@@ -31,18 +32,33 @@ def _provider_or_404(provider: str) -> creds.ProviderSpec:
     return spec
 
 
+def _credential_form(key: str, row, submitted: CredentialForm | None) -> CredentialForm:
+    """The provider's form, labelled for what it holds, showing the stored API name (never the secret)."""
+    spec = creds.PROVIDERS[key]
+    form = submitted or CredentialForm(prefix=key)
+    form.api_name.label.text = spec.name_label or "API name"
+    form.secret.label.text = spec.secret_label
+    if submitted is None and row is not None:
+        form.api_name.data = row.api_name
+    return form
+
+
 def _page(status: int = 200, forms: dict | None = None, **extra):
     org_id = require_org_id()
     forms = forms or {}
+    stored = creds.org_credentials(org_id)
+    geocode_form = extra.pop("geocode_form", None) or GeocodeForm(prefix="geocode")
+    # Only the providers this organization has set up (offline needs nothing).
+    geocode_form.provider.choices = [c for c in geocode_form.provider.choices
+                                     if c.value == "offline" or c.value in stored]
     cache_count = db.session.scalar(sa.select(sa.func.count()).select_from(scoped(GeocodingCache).subquery()))
     never = db.session.scalar(sa.select(sa.func.count()).select_from(
         scoped(Network).where(Network.wigle_enriched_at.is_(None), Network.type.in_(("W", "B", "E"))).subquery()))
     return render_page(
         "wireless/providers.html", block="provider_body", status=status,
-        providers=creds.PROVIDERS, stored=creds.org_credentials(org_id),
-        forms={key: forms.get(key) or CredentialForm(prefix=key) for key in creds.PROVIDERS},
-        enrich_form=extra.pop("enrich_form", None) or EnrichForm(prefix="enrich"),
-        geocode_form=extra.pop("geocode_form", None) or GeocodeForm(prefix="geocode"),
+        providers=creds.PROVIDERS, stored=stored,
+        forms={key: _credential_form(key, stored.get(key), forms.get(key)) for key in creds.PROVIDERS},
+        enrich_form=extra.pop("enrich_form", None) or EnrichForm(prefix="enrich"), geocode_form=geocode_form,
         quota=quota_state(org_id), calls=recent_calls(org_id), cache_count=cache_count, never_enriched=never,
         **extra)
 
@@ -106,7 +122,7 @@ def provider_test(provider: str):
             place = online.for_org(provider, org_id).reverse(*TEST_POINT)
             message = f"{spec.label} answered: {place.venue_name or place.address or 'a place'}"
         ok = True
-    except (wc.WigleError, GeocoderError, EnrichError) as exc:
+    except (wc.WigleError, GeocoderError, EnrichError, crypto.DecryptionError) as exc:
         ok, message = False, str(exc)
     row = creds.get_credential(org_id, provider)
     creds.record_test(row, ok, message, actor=current_user._get_current_object())
