@@ -332,3 +332,22 @@ def test_geocode_command(app, orgs):
     assert len(cache_rows(orgs.a.org.id, "offline")) == 1
     unset = runner.invoke(args=["wireless", "geocode", "--org", orgs.a.org.slug, "--provider", "opencage"])
     assert unset.exit_code == 2 and "not set up" in unset.output
+
+
+def test_sighting_positions_can_be_geocoded_too(app, orgs):
+    from app.models import DeviceSource, Observation
+
+    org_id = orgs.a.org.id
+    net = make_network(org_id, lat=0, lon=0)
+    source = DeviceSource(org_id=org_id, code="phone-1", name="Phone")
+    db.session.add(source)
+    db.session.flush()
+    for i, (lat, lon) in enumerate(((43.01391, -83.68471), (43.013912, -83.684712), (35.6895, 139.6917))):
+        db.session.add(Observation(org_id=org_id, network_id=net.id, source_id=source.id, bssid=net.bssid, level=-60,
+                                   lat=lat, lon=lon, time=utcnow(), observed_at_ms=i, time_ms=i))
+    db.session.commit()
+    assert geocode_networks(org_id, "offline", scope="networks").positions == 0  # the network has no position
+    report = geocode_networks(org_id, "offline", scope="sightings")
+    assert report.positions == 2 and report.geocoded == 2
+    with pytest.raises(GeocoderError, match="scope"):
+        geocode_networks(org_id, "offline", scope="everything")

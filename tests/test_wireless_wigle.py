@@ -405,3 +405,41 @@ def test_other_organizations_credentials_quota_and_networks_are_invisible(app, c
     run = db.session.scalar(sa.select(JobRun).where(JobRun.kind == "wireless.wigle_enrich"))
     assert run.org_id == b and run.status == "failed" and wigle.count() == 0
     assert db.session.get(Network, net.id).wigle_enriched_at is None
+
+
+def test_a_second_background_batch_is_refused_while_one_is_pending(app, client, orgs):
+    client.login(orgs.a.users["admin"].email)
+    data = {"enrich-limit": "5", "enrich-api": "v3"}
+    assert client.post("/wireless/wigle/enrich", data=data).status_code == 303
+    assert client.post("/wireless/wigle/enrich", data=data).status_code == 303
+    runs = db.session.scalars(sa.select(JobRun).where(JobRun.kind == "wireless.wigle_enrich")).all()
+    assert len(runs) == 1
+    assert "already queued or running" in client.get("/wireless/providers").get_data(as_text=True)
+    # Org B is not held up by org A's batch.
+    client.post("/auth/logout")
+    client.login(orgs.b.users["admin"].email)
+    client.post("/wireless/wigle/enrich", data=data)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)
+                             .where(JobRun.kind == "wireless.wigle_enrich")) == 2
+
+
+def test_private_addresses_are_refused_unless_allowed(app, orgs, wigle, monkeypatch):
+    org_id = orgs.a.org.id
+    with_credential(org_id)
+    net = make_network(org_id)
+    monkeypatch.setitem(app.config, "OUTBOUND_ALLOW", "")
+    report = enrich(org_id, [net.id], user_requested=True)
+    assert "refused" in report.stopped and wigle.count() == 0
+    assert [c.outcome for c in ledger(org_id)] == ["refused"] and quota_state(org_id).used == 0
+
+
+def test_an_unreadable_answer_skips_that_network_only(app, orgs, wigle):
+    org_id = orgs.a.org.id
+    with_credential(org_id)
+    bad, good = make_network(org_id), make_network(org_id)
+    wigle.script(v3_path(bad.bssid), Reply(200, "<html>maintenance</html>", {"Content-Type": "text/html"}))
+    wigle.script(v3_path(good.bssid), Reply(200, sample("v3_detail_wifi_single_cluster.json")))
+    report = enrich(org_id, [bad.id, good.id], user_requested=True)
+    assert (report.failed, report.enriched, report.stopped) == (1, 1, None)
+    assert bad.wigle_enriched_at is None and good.wigle_enriched_at is not None
+    assert [c.outcome for c in ledger(org_id)] == ["bad_response", "ok"]

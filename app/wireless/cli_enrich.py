@@ -65,14 +65,16 @@ def enrich_command(org_slug: str, limit: int, api: str) -> None:
               help="At most this many uncached positions.")
 @click.option("--provider", default="offline", show_default=True, type=click.Choice(PROVIDER_NAMES),
               help="Geocoder (online ones must be set up for the organization).")
-def geocode_command(org_slug: str, limit: int, provider: str) -> None:
-    """Reverse-geocode network positions that have no cached answer yet."""
+@click.option("--scope", default="networks", show_default=True, type=click.Choice(("networks", "sightings")),
+              help="Networks' best positions, or every sighting's position.")
+def geocode_command(org_slug: str, limit: int, provider: str, scope: str) -> None:
+    """Reverse-geocode network (or sighting) positions that have no cached answer yet."""
     org = org_by_slug(org_slug)
     audit.record("wireless.geocode_started", org_id=org.id, actor_type="cli", actor_label="cli wireless geocode",
-                 details={"provider": provider, "limit": limit})
+                 details={"provider": provider, "limit": limit, "scope": scope})
     db.session.commit()
     try:
-        report = geocode_networks(org.id, provider, limit=limit, progress=_echo_progress)
+        report = geocode_networks(org.id, provider, limit=limit, progress=_echo_progress, scope=scope)
     except GeocoderError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+
 from app import audit
 from app.jobs import enqueue, job
 from app.jobs.runner import JobError
-from app.models import JobRun
+from app.models import JobRun, db
 from app.wireless.geocoding import PROVIDER_NAMES, GeocoderError
-from app.wireless.geocoding.batch import geocode_networks
+from app.wireless.geocoding.batch import SCOPES, geocode_networks
 from app.wireless.wigle.enrich import APIS, EnrichError, enrich, never_enriched_ids
 
 MAX_BATCH = 1000
@@ -48,10 +50,11 @@ def wigle_enrich(ctx, network_ids: list[int] | None = None, limit: int = 50, use
 
 
 @job("wireless.geocode", title="Reverse-geocode network positions", queue="low", timeout=3600)
-def geocode(ctx, provider: str = "offline", limit: int = 200, **_params: Any) -> dict:
-    """Reverse-geocode the organization's network positions that have no cached answer."""
+def geocode(ctx, provider: str = "offline", limit: int = 200, scope: str = "networks", **_params: Any) -> dict:
+    """Reverse-geocode the organization's network (or sighting) positions that have no cached answer."""
     try:
-        report = geocode_networks(ctx.org_id, provider, limit=_limit(limit, 200), progress=ctx.progress)
+        report = geocode_networks(ctx.org_id, provider, limit=_limit(limit, 200), progress=ctx.progress,
+                                  scope=scope)
     except GeocoderError as exc:
         raise JobError(str(exc)) from exc
     result = report.as_dict()
@@ -62,11 +65,21 @@ def geocode(ctx, provider: str = "offline", limit: int = 200, **_params: Any) ->
     return result
 
 
+def background_batch_pending(org_id: int) -> bool:
+    """A never-enriched batch of this organization is queued or running."""
+    runs = db.session.scalars(sa.select(JobRun.params).where(
+        JobRun.org_id == org_id, JobRun.kind == "wireless.wigle_enrich", JobRun.status.in_(("queued", "running"))))
+    return any(not (params or {}).get("network_ids") for params in runs)
+
+
 def start_wigle_enrich(org_id: int, *, actor: Any = None, actor_label: str | None = None,
                        network_ids: list[int] | None = None, limit: int = 50, api: str = "v3") -> JobRun:
     """Queue a WiGLE enrichment (a user's selection counts as user-requested) and audit it."""
     if api not in APIS:
         raise EnrichError(f"Unknown WiGLE API {api!r}.")
+    if not network_ids and background_batch_pending(org_id):
+        # Two batches would check the same quota and both spend it.
+        raise EnrichError("A WiGLE enrichment batch is already queued or running for this organization.")
     params: dict[str, Any] = {"limit": _limit(limit, 50), "api": api}
     if network_ids:
         params.update(network_ids=[int(i) for i in network_ids][:MAX_BATCH], user_requested=actor is not None)
@@ -77,14 +90,16 @@ def start_wigle_enrich(org_id: int, *, actor: Any = None, actor_label: str | Non
     return run
 
 
-def start_geocode(org_id: int, *, provider: str = "offline", limit: int = 200, actor: Any = None,
-                  actor_label: str | None = None) -> JobRun:
+def start_geocode(org_id: int, *, provider: str = "offline", limit: int = 200, scope: str = "networks",
+                  actor: Any = None, actor_label: str | None = None) -> JobRun:
     """Queue a reverse-geocoding batch and audit it."""
     if provider not in PROVIDER_NAMES:
         raise GeocoderError(f"Unknown geocoding provider {provider!r}.")
+    if scope not in SCOPES:
+        raise GeocoderError(f"Unknown scope {scope!r}.")
     run = enqueue("wireless.geocode", org_id=org_id, requested_by_id=getattr(actor, "id", None),
-                  provider=provider, limit=_limit(limit, 200))
+                  provider=provider, limit=_limit(limit, 200), scope=scope)
     audit.record("wireless.geocode_started", resource_type="job_run", resource_id=run.id, org_id=org_id,
                  actor=actor, actor_label=actor_label, actor_type=None if actor else "system",
-                 details={"provider": provider, "limit": _limit(limit, 200)})
+                 details={"provider": provider, "limit": _limit(limit, 200), "scope": scope})
     return run

@@ -140,8 +140,13 @@ def wigle_enrich_start():
         if not can("org.edit_own"):
             abort(INVALID_FORM_STATUS, "Enter a number of networks from 1 to 1000.")
         return _page(INVALID_FORM_STATUS, enrich_form=form)
-    run = jobs.start_wigle_enrich(require_org_id(), actor=current_user._get_current_object(),
-                                  limit=form.limit.data, api=form.api.data)
+    try:
+        run = jobs.start_wigle_enrich(require_org_id(), actor=current_user._get_current_object(),
+                                      limit=form.limit.data, api=form.api.data)
+    except EnrichError as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return redirect_after_post("wireless.providers")
     db.session.commit()
     return redirect_after_post("jobs.detail", run_id=run.id)
 
@@ -194,7 +199,7 @@ def geocode_start():
         abort(400, f"{form.provider.data} is not set up for this organization.")
     try:
         run = jobs.start_geocode(require_org_id(), provider=form.provider.data, limit=form.limit.data,
-                                 actor=current_user._get_current_object())
+                                 scope=form.scope.data, actor=current_user._get_current_object())
     except GeocoderError as exc:
         abort(400, str(exc))
     db.session.commit()

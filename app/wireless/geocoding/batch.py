@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.models import Network, db
+from app.models import Network, Observation, db
 from app.wireless.geocoding import GeocoderError, NoResult, Place, Provider, get_provider
 from app.wireless.geocoding import cache as gc
 
@@ -47,20 +47,34 @@ def position(network: Network) -> tuple[float, float] | None:
     return None
 
 
-def uncached_positions(org_id: int, source: str, limit: int) -> list[tuple[float, float]]:
-    """Distinct rounded positions of the org's networks with no fresh answer, highest threat first."""
+def _network_points(org_id: int, offset: int) -> list[tuple[float, float] | None]:
+    stmt = (sa.select(Network).where(Network.org_id == org_id)
+            .order_by(Network.threat_score_v2.desc().nulls_last(), Network.id).offset(offset).limit(SCAN_CHUNK))
+    return [position(network) for network in db.session.scalars(stmt)]
+
+
+def _sighting_points(org_id: int, offset: int) -> list[tuple[float, float] | None]:
+    stmt = (sa.select(Observation.lat, Observation.lon).where(Observation.org_id == org_id)
+            .order_by(Observation.time.desc(), Observation.id.desc()).offset(offset).limit(SCAN_CHUNK))
+    return [(float(lat), float(lon)) if lat and lon else None for lat, lon in db.session.execute(stmt)]
+
+
+SCOPES = {"networks": _network_points, "sightings": _sighting_points}
+
+
+def uncached_positions(org_id: int, source: str, limit: int, scope: str = "networks") -> list[tuple[float, float]]:
+    """Distinct rounded positions with no fresh answer: networks' best positions (highest
+    threat first) or the organization's sightings (newest first)."""
     wanted: dict[tuple[int, int], tuple[float, float]] = {}
     offset = 0
-    stmt = (sa.select(Network).where(Network.org_id == org_id)
-            .order_by(Network.threat_score_v2.desc().nulls_last(), Network.id))
+    read = SCOPES[scope]
     while len(wanted) < limit:
-        chunk = db.session.scalars(stmt.offset(offset).limit(SCAN_CHUNK)).all()
+        chunk = read(org_id, offset)
         if not chunk:
             break
         offset += SCAN_CHUNK
         points = {}
-        for network in chunk:
-            pos = position(network)
+        for pos in chunk:
             if pos:
                 points.setdefault((gc.key(pos[0]), gc.key(pos[1])), pos)
         done = gc.cached_keys(org_id, source, points)
@@ -87,11 +101,13 @@ def reverse_cached(org_id: int, lat: float, lon: float, provider: Provider) -> P
 
 def geocode_networks(org_id: int, provider_name: str = "offline", *, limit: int = 200,
                      progress: Callable[[int, str], None] | None = None,
-                     provider: Provider | None = None) -> GeocodeReport:
-    """Geocode up to `limit` uncached network positions of `org_id` with one provider."""
+                     provider: Provider | None = None, scope: str = "networks") -> GeocodeReport:
+    """Geocode up to `limit` uncached positions of `org_id` (networks or sightings) with one provider."""
+    if scope not in SCOPES:
+        raise GeocoderError(f"Unknown scope {scope!r}; use networks or sightings.")
     provider = provider or get_provider(provider_name, org_id)
     report = GeocodeReport(provider=provider.name)
-    points = uncached_positions(org_id, provider.name, limit)
+    points = uncached_positions(org_id, provider.name, limit, scope)
     report.positions = len(points)
     db.session.commit()
     for index, (lat, lon) in enumerate(points):

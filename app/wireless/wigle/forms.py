@@ -30,3 +30,5 @@ class EnrichForm(FlaskForm):
 class GeocodeForm(FlaskForm):
     provider = SelectField("Provider", default="offline", choices=options((p, p) for p in PROVIDER_NAMES))
     limit = IntegerField("Positions", default=200, validators=[InputRequired(), NumberRange(1, 1000)])
+    scope = SelectField("Positions of", default="networks", choices=options(
+        (("networks", "networks (best position)"), ("sightings", "sightings"))))
