@@ -113,13 +113,14 @@ def provider_test(provider: str):
     if row is None:
         flash(f"Set a {spec.label} credential first.", "warning")
         return redirect_after_post("wireless.providers")
-    db.session.commit()  # nothing held open while the provider answers
     try:
+        service = make_client(org_id) if provider == "wigle" else online.for_org(provider, org_id)
+        db.session.commit()  # nothing held open while the provider answers
         if provider == "wigle":
-            profile = make_client(org_id).profile()
+            profile = service.profile()
             message = f"WiGLE accepted the credential (user {profile.get('userid') or '?'})"
         else:
-            place = online.for_org(provider, org_id).reverse(*TEST_POINT)
+            place = service.reverse(*TEST_POINT)
             message = f"{spec.label} answered: {place.venue_name or place.address or 'a place'}"
         ok = True
     except (wc.WigleError, GeocoderError, EnrichError, crypto.DecryptionError) as exc:

@@ -89,21 +89,25 @@ def store(network: Network, detail: dict[str, Any], observations: list[dict[str,
     return count
 
 
-def lookup(client: wc.WigleClient, network: Network, api: str) -> tuple[dict, list | None, dict]:
-    """One network through the chosen API: (detail fields, sightings or None, raw answer)."""
-    kind = "wifi" if network.type == "W" else "bt"
-    if api == "v3" or network.type != "W":
-        body = client.v3_detail(kind, network.bssid)
-        detail, observations = parse.parse_v3_detail(body, network.bssid)
+def lookup(client: wc.WigleClient, bssid: str, radio: str, api: str) -> tuple[dict, list | None, dict]:
+    """One network through the chosen API: (detail fields, sightings or None, raw answer).
+
+    Takes plain values, not the ORM row: reading an expired row would open a transaction
+    that then stays open while WiGLE answers.
+    """
+    kind = "wifi" if radio == "W" else "bt"
+    if api == "v3" or radio != "W":
+        body = client.v3_detail(kind, bssid)
+        detail, observations = parse.parse_v3_detail(body, bssid)
         return detail, observations, body
     if api == "v2":
-        body = client.v2_detail(network.bssid)
-        parsed = parse.parse_v2_detail(body, network.bssid)
+        body = client.v2_detail(bssid)
+        parsed = parse.parse_v2_detail(body, bssid)
         if parsed is None:
             raise wc.NotFound("WiGLE returned no result for this network")
         return parsed[0], parsed[1], body
-    body = client.v2_search(network.bssid)
-    found = parse.parse_v2_search(body, network.bssid)
+    body = client.v2_search(bssid)
+    found = parse.parse_v2_search(body, bssid)
     if found is None:
         raise wc.NotFound("WiGLE returned no result for this network")
     return found, None, body
@@ -134,14 +138,15 @@ def enrich(org_id: int, network_ids: list[int], *, user_requested: bool, api: st
         if reason:
             report.stopped = reason
             break
+        bssid, radio = network.bssid, network.type
         db.session.commit()
         try:
-            detail, observations, raw = lookup(client, network, api)
+            detail, observations, raw = lookup(client, bssid, radio, api)
         except wc.NotFound:
             network.wigle_enriched_at = utcnow()  # asked: a background batch should not ask again
             report.not_found += 1
         except wc.WigleError as exc:
-            report.errors.append(f"{network.bssid}: {exc}")
+            report.errors.append(f"{bssid}: {exc}")
             if exc.stops_batch:
                 report.stopped = str(exc)
                 db.session.commit()
