@@ -78,6 +78,13 @@ SETTINGS: dict[str, SettingSpec] = {
              "Consecutive delivery failures after which a notification channel is disabled."),
         _int("fleet.online_minutes", 3, 1, 60,
              "A device counts as online while its last heartbeat is at most this old.", "minutes"),
+        _int("wireless.wigle_soft_limit", 80, 1, 100000,
+             "WiGLE lookups per organization in 24 hours after which only lookups a user asked "
+             "for run (background enrichment waits).", "requests"),
+        _int("wireless.wigle_hard_limit", 100, 1, 100000,
+             "WiGLE lookups per organization in 24 hours after which no lookup runs.", "requests"),
+        _int("wireless.geocode_cache_days", 90, 1, 3650,
+             "How long a reverse-geocoding answer is reused before it is asked again.", "days"),
     )
 }
 

@@ -39,6 +39,7 @@ FLEET_NAV = [
 WIRELESS_NAV: list[tuple[str, str, str, str]] = [
     ("wireless.scoring_settings", "sliders2", "Threat scoring", "data.read"),
     ("wireless.ml_models", "cpu", "Threat models", "data.read"),
+    ("wireless.providers", "key", "Providers", "org.edit_own"),
 ]
 ADMIN_NAV = [
     ("admin.orgs", "buildings", "Organizations", "org.edit_own"),

@@ -8,4 +8,15 @@ from flask import Blueprint
 
 bp = Blueprint("wireless", __name__, url_prefix="/wireless")
 
-from app.wireless import cli, cli_score, jobs, jobs_ml, jobs_score, views_ml, views_score  # noqa: E402,F401
+from app.wireless import (  # noqa: E402,F401
+    cli,
+    cli_enrich,
+    cli_score,
+    jobs,
+    jobs_enrich,
+    jobs_ml,
+    jobs_score,
+    views_ml,
+    views_providers,
+    views_score,
+)
