@@ -209,16 +209,20 @@ def run(rules: list[AlertRule], ctx: DeviceContext, data: dict[str, Any], now: d
 
 
 def on_heartbeat(device: Device, clean: dict[str, Any], now: datetime, *, came_back: bool = False) -> int:
-    """Evaluate the device's value rules on one heartbeat (and its absence rules when it came back)."""
+    """Evaluate the device's value rules on one heartbeat (and its absence rules when it came back).
+
+    Value rules run on the heartbeat's own timestamp (when the numbers were measured, at
+    most 5 minutes ahead of the server), absence rules on the server's clock.
+    """
     rules = rules_for(device, VALUE)
-    if came_back:
-        rules += rules_for(device, ABSENCE)
-    if not rules:
+    absence = rules_for(device, ABSENCE) if came_back else []
+    if not rules and not absence:
         return 0
     ctx = DeviceContext.of(device)
-    states = load_states([r.id for r in rules], device_id=device.id)
+    states = load_states([r.id for r in rules + absence], device_id=device.id)
     feed = (clean.get("scanner_stats") or {}).get("feed_updated_at")
-    return run(rules, ctx, {**clean, "now": now, "feed_updated_at": feed}, now, states)
+    data = {**clean, "now": now, "feed_updated_at": feed}
+    return run(rules, ctx, data, clean.get("timestamp") or now, states) + run(absence, ctx, data, now, states)
 
 
 # ---------------------------------------------------------------- absence rules (scheduled)
