@@ -106,7 +106,7 @@ class MaintenanceWindowForm(FlaskForm):
     timezone = StringField("Time zone", default="UTC", validators=[DataRequired(), Length(max=64)])
     starts_at = DateTimeLocalField("Starts (local time)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
     ends_at = DateTimeLocalField("Ends (local time)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    weekdays = SelectMultipleField("Weekdays", coerce=int, choices=list(enumerate(WEEKDAY_NAMES)),
+    weekdays = SelectMultipleField("Weekdays", coerce=int, choices=options(enumerate(WEEKDAY_NAMES)),
                                    validators=[Optional()])
     start_time = StringField("Starts at (HH:MM)", validators=[Optional(), Regexp(
         r"^([01]\d|2[0-3]):[0-5]\d$", message="A time as HH:MM, 00:00 to 23:59.")])
