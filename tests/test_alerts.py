@@ -385,3 +385,19 @@ def test_webhook_delivery_carries_the_alert_to_a_local_server(app, client, orgs,
     statuses = db.session.scalars(sa.select(NotificationDelivery.status).where(
         NotificationDelivery.channel_id == channel.id)).all()
     assert statuses == ["sent", "sent"]
+
+
+def test_seed_demo_and_the_alert_defaults_command_give_organizations_the_default_rules(app, orgs):
+    from app.demo import seed_demo
+
+    assert seed_demo() is True
+    db.session.commit()
+    demo_orgs = db.session.scalars(sa.select(MaintenanceWindow.org_id)).all()
+    assert demo_orgs and all(rule_of(org_id, "device_offline") for org_id in demo_orgs)
+    assert rule_of(orgs.a.org.id, "cpu_high") is None
+    result = app.test_cli_runner().invoke(args=["fleet", "alert-defaults", "--org", orgs.a.org.slug])
+    assert result.exit_code == 0 and "8 rule(s) added" in result.output, result.output
+    assert rule_of(orgs.a.org.id, "cpu_high") is not None and rule_of(orgs.b.org.id, "cpu_high") is None
+    again = app.test_cli_runner().invoke(args=["fleet", "alert-defaults", "--org", orgs.a.org.slug])
+    assert "already has rules" in again.output
+    assert app.test_cli_runner().invoke(args=["fleet", "alert-defaults", "--org", "nope"]).exit_code != 0

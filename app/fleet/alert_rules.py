@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -271,9 +271,12 @@ def evaluate_absence(device_ids: list[int] | None = None, now: datetime | None =
 
 
 def has_absence_work() -> bool:
-    """The job's only_if: an absence rule is enabled and some enrolled device could be silent or stale."""
-    from app.models import AlertRuleState
+    """The job's only_if: a mute has run out, or an absence rule is enabled and some enrolled
+    device could be silent or stale."""
+    from app.models import Alert, AlertRuleState
 
+    if db.session.scalar(sa.select(Alert.id).where(Alert.status == "muted", Alert.muted_until <= utcnow()).limit(1)):
+        return True
     rules = _absence_rules()
     if not rules:
         return False
@@ -283,8 +286,6 @@ def has_absence_work() -> bool:
     now = utcnow()
     offline = [r.threshold_value or 0 for r in rules if r.rule_type == "device_offline"]
     if offline:
-        from datetime import timedelta
-
         cutoff = now - timedelta(minutes=min(offline))
         silent = _watched_devices(None).where(Device.last_seen_at < cutoff).with_only_columns(Device.id).limit(1)
         if db.session.scalar(silent) is not None:
