@@ -401,3 +401,15 @@ def test_seed_demo_and_the_alert_defaults_command_give_organizations_the_default
     again = app.test_cli_runner().invoke(args=["fleet", "alert-defaults", "--org", orgs.a.org.slug])
     assert "already has rules" in again.output
     assert app.test_cli_runner().invoke(args=["fleet", "alert-defaults", "--org", "nope"]).exit_code != 0
+
+
+def test_an_alert_inside_the_cooldown_opens_quietly_and_says_why(client, orgs, agent):
+    tune(orgs.a.org.id, "ram_high", threshold_duration_seconds=0, cooldown_seconds=3600)
+    send(client, agent, 3, ram_percent=95)
+    send(client, agent, 2, ram_percent=10)
+    send(client, agent, 1, ram_percent=96)
+    first, second = alerts_of(orgs.a.org.id, "ram_high")
+    assert (first.status, first.notify_count) == ("resolved", 1)
+    assert (second.status, second.notify_count) == ("open", 0)
+    assert second.suppressed_reason == "cooldown (3600 s since the last notification)"
+    assert len(notes_of(orgs.a.org.id, "ram_high")) == 1

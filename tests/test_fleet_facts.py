@@ -9,7 +9,17 @@ import sqlalchemy as sa
 
 from app.fleet import facts, queries, retention
 from app.fleet.ingest import bucket_start
-from app.models import Alert, AuditLog, Device, DeviceFacts, MetricRollup, ScannerStats, Setting, db, utcnow
+from app.models import (
+    Alert,
+    AuditLog,
+    Device,
+    DeviceFacts,
+    MetricRollup,
+    ScannerStats,
+    Setting,
+    db,
+    utcnow,
+)
 from tests.conftest import run_jobs
 from tests.test_fleet import bearer, enrolled, heartbeat, new_device
 

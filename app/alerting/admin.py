@@ -16,55 +16,51 @@ WINDOW_FIELDS = ["site_id", "device_id", "name", "reason", "recurrence", "starts
                  "start_time", "cron", "duration_minutes", "timezone", "enabled"]
 
 
-def save_rule(rule: AlertRule, values: dict[str, Any], actor: Any) -> bool:
-    """Create (no id yet) or change a rule. Disabling it, or changing what it watches, resolves
-    its active alerts and forgets its states, so nothing stays open that the rule no longer means."""
-    before = as_dict(rule, RULE_FIELDS) if rule.id else None
+def _save(row: Any, values: dict[str, Any], fields: list[str], kind: str, actor: Any) -> dict[str, Any] | None:
+    """Create (no id yet) or change a row, audited as `<kind>.created|updated`; returns the changed values."""
+    before = as_dict(row, fields) if row.id else None
     for key, value in values.items():
-        setattr(rule, key, value)
+        setattr(row, key, value)
     if before is None:
-        rule.created_by_id = getattr(actor, "id", None)
-        db.session.add(rule)
+        row.created_by_id = getattr(actor, "id", None)
+        db.session.add(row)
         db.session.flush()
-        audit.record("alert_rule.created", resource_type="alert_rule", resource_id=rule.id, org_id=rule.org_id,
-                     actor=actor, new=as_dict(rule, RULE_FIELDS))
-        return True
-    old, new = audit.changes(before, as_dict(rule, RULE_FIELDS))
-    if not new:
-        return False
-    audit.record("alert_rule.updated", resource_type="alert_rule", resource_id=rule.id, org_id=rule.org_id,
-                 actor=actor, old=old, new=new)
-    if not rule.enabled or set(new) & {"rule_type", "device_id", "org_id", "direction", "params"}:
+        new = as_dict(row, fields)
+        audit.record(f"{kind}.created", resource_type=kind, resource_id=row.id, org_id=row.org_id, actor=actor,
+                     new=new)
+        return new
+    old, new = audit.changes(before, as_dict(row, fields))
+    if new:
+        audit.record(f"{kind}.updated", resource_type=kind, resource_id=row.id, org_id=row.org_id, actor=actor,
+                     old=old, new=new)
+    return new or None
+
+
+def _delete(row: Any, fields: list[str], kind: str, actor: Any) -> None:
+    audit.record(f"{kind}.deleted", resource_type=kind, resource_id=row.id, org_id=row.org_id, actor=actor,
+                 old=as_dict(row, fields))
+    db.session.delete(row)
+
+
+def save_rule(rule: AlertRule, values: dict[str, Any], actor: Any) -> bool:
+    """Create or change a rule. Disabling it, or changing what it watches, resolves its
+    active alerts and forgets its states, so nothing stays open that the rule no longer means."""
+    existed = rule.id is not None
+    changed = _save(rule, values, RULE_FIELDS, "alert_rule", actor)
+    if existed and changed and (not rule.enabled or set(changed) & {"rule_type", "device_id", "org_id",
+                                                                     "direction", "params"}):
         close_rule_alerts(rule, "The rule was disabled or changed.", actor)
-    return True
+    return changed is not None
 
 
 def delete_rule(rule: AlertRule, actor: Any) -> None:
     close_rule_alerts(rule, "The rule was deleted.", actor)
-    audit.record("alert_rule.deleted", resource_type="alert_rule", resource_id=rule.id, org_id=rule.org_id,
-                 actor=actor, old=as_dict(rule, RULE_FIELDS))
-    db.session.delete(rule)
+    _delete(rule, RULE_FIELDS, "alert_rule", actor)
 
 
 def save_window(window: MaintenanceWindow, values: dict[str, Any], actor: Any) -> bool:
-    before = as_dict(window, WINDOW_FIELDS) if window.id else None
-    for key, value in values.items():
-        setattr(window, key, value)
-    if before is None:
-        window.created_by_id = getattr(actor, "id", None)
-        db.session.add(window)
-        db.session.flush()
-        audit.record("maintenance_window.created", resource_type="maintenance_window", resource_id=window.id,
-                     org_id=window.org_id, actor=actor, new=as_dict(window, WINDOW_FIELDS))
-        return True
-    old, new = audit.changes(before, as_dict(window, WINDOW_FIELDS))
-    if new:
-        audit.record("maintenance_window.updated", resource_type="maintenance_window", resource_id=window.id,
-                     org_id=window.org_id, actor=actor, old=old, new=new)
-    return bool(new)
+    return _save(window, values, WINDOW_FIELDS, "maintenance_window", actor) is not None
 
 
 def delete_window(window: MaintenanceWindow, actor: Any) -> None:
-    audit.record("maintenance_window.deleted", resource_type="maintenance_window", resource_id=window.id,
-                 org_id=window.org_id, actor=actor, old=as_dict(window, WINDOW_FIELDS))
-    db.session.delete(window)
+    _delete(window, WINDOW_FIELDS, "maintenance_window", actor)

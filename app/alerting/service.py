@@ -90,8 +90,8 @@ def observe(rule: AlertRule, obs: Observation, t: datetime, states: StateMap) ->
         reason = quiet_reason(rule, obs, alert, t)
         if reason is not None:
             after, actions = engine.step(th, before, t, obs.value, quiet=True)
-    elif engine.OPEN in actions:
-        reason = quiet_reason(rule, obs, None, t)  # opened inside the cooldown: say why if also quiet
+    elif engine.OPEN in actions:  # opened without a notification: inside the cooldown
+        reason = quiet_reason(rule, obs, None, t) or f"cooldown ({th.cooldown_seconds} s since the last notification)"
     if replace(after, last_value=None) == replace(before, last_value=None) and not actions:
         return []  # the common case on ingest: nothing changed, nothing written
     if row is None:

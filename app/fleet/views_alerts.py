@@ -89,6 +89,16 @@ def _detail(alert: Alert, *, resolve_form=None, mute_form=None, status: int = 20
                        mute_form=mute_form or MuteForm())
 
 
+def _refuse_unless_active(alert: Alert, form, name: str):
+    """The answer when an action cannot go ahead: the alert is resolved, or the form is invalid."""
+    if not alert.is_active:
+        flash("This alert is already resolved.", "warning")
+        return redirect_after_post("fleet.alert_detail", alert_id=alert.id)
+    if not form.validate_on_submit():
+        return _detail(alert, status=INVALID_FORM_STATUS, **{name: form})
+    return None
+
+
 @bp.get("/alerts/<int:alert_id>")
 @require("data.read")
 def alert_detail(alert_id: int):
@@ -114,12 +124,10 @@ def alert_ack(alert_id: int):
 def alert_resolve(alert_id: int):
     """Resolve an alert with a note of what was done."""
     alert = get_scoped_or_404(Alert, alert_id)
-    if not alert.is_active:
-        flash("This alert is already resolved.", "warning")
-        return redirect_after_post("fleet.alert_detail", alert_id=alert.id)
     form = ResolveForm()
-    if not form.validate_on_submit():
-        return _detail(alert, resolve_form=form, status=INVALID_FORM_STATUS)
+    refused = _refuse_unless_active(alert, form, "resolve_form")
+    if refused is not None:
+        return refused
     service.resolve(alert, utcnow(), note=form.note.data.strip(), actor=current_user._get_current_object())
     db.session.commit()
     flash("Alert resolved.", "success")
@@ -131,12 +139,10 @@ def alert_resolve(alert_id: int):
 def alert_mute(alert_id: int):
     """Mute an alert's notifications until a time (it still resolves on recovery)."""
     alert = get_scoped_or_404(Alert, alert_id)
-    if not alert.is_active:
-        flash("A resolved alert cannot be muted.", "warning")
-        return redirect_after_post("fleet.alert_detail", alert_id=alert.id)
     form = MuteForm()
-    if not form.validate_on_submit():
-        return _detail(alert, mute_form=form, status=INVALID_FORM_STATUS)
+    refused = _refuse_unless_active(alert, form, "mute_form")
+    if refused is not None:
+        return refused
     until = utcnow() + timedelta(hours=int(form.hours.data))
     service.mute(alert, until, current_user._get_current_object())
     db.session.commit()
