@@ -240,12 +240,13 @@ def _watched_devices(device_ids: list[int] | None) -> sa.Select:
 
 def latest_feed_dates(device_ids: list[int]) -> dict[int, datetime]:
     """Each scanner's feed_updated_at from its newest scanner_stats row."""
+    from app.fleet.queries import latest_stats_id
+
     if not device_ids:
         return {}
-    newest = (sa.select(ScannerStats.device_id, sa.func.max(ScannerStats.collected_at).label("at"))
-              .where(ScannerStats.device_id.in_(device_ids)).group_by(ScannerStats.device_id).subquery())
-    rows = db.session.execute(sa.select(ScannerStats.device_id, ScannerStats.feed_updated_at).join(
-        newest, sa.and_(newest.c.device_id == ScannerStats.device_id, newest.c.at == ScannerStats.collected_at)))
+    rows = db.session.execute(sa.select(Device.id, ScannerStats.feed_updated_at)
+                              .join(ScannerStats, ScannerStats.id == latest_stats_id(Device.id))
+                              .where(Device.id.in_(device_ids)))
     return {device_id: feed for device_id, feed in rows if feed is not None}
 
 

@@ -69,15 +69,22 @@ def online_counts(org_id: int | None, now: datetime | None = None) -> dict[str, 
     return {"total": total, "online": up, "scanners_online": scanners, "servers_online": servers}
 
 
+def latest_stats_id(device_id_column) -> sa.ScalarSelect:
+    """The id of a device's newest scanner_stats row, as a correlated subquery.
+
+    The seed's LATERAL ... LIMIT 1, in a form SQLite runs too; on PostgreSQL each device
+    is one backward probe of the (device_id, collected_at) unique index.
+    """
+    return (sa.select(ScannerStats.id).where(ScannerStats.device_id == device_id_column)
+            .order_by(ScannerStats.collected_at.desc()).limit(1).correlate_except(ScannerStats).scalar_subquery())
+
+
 def scanner_summary(org_id: int | None) -> list[ScannerRow]:
     """Each live scanner with its organization and its newest scanner_stats (None when it never sent any)."""
-    newest = (sa.select(ScannerStats.device_id, sa.func.max(ScannerStats.collected_at).label("at"))
-              .group_by(ScannerStats.device_id).subquery())
     stats = aliased(ScannerStats)
     stmt = (sa.select(Device, Organization.name, stats)
             .join(Organization, Organization.id == Device.org_id)
-            .outerjoin(newest, newest.c.device_id == Device.id)
-            .outerjoin(stats, sa.and_(stats.device_id == Device.id, stats.collected_at == newest.c.at))
+            .outerjoin(stats, stats.id == latest_stats_id(Device.id))
             .where(Device.device_type == "scanner", Device.deleted_at.is_(None))
             .order_by(Device.device_name, Device.id))
     if org_id is not None:
