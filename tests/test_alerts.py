@@ -252,6 +252,8 @@ def test_a_maintenance_window_keeps_an_alert_quiet_and_the_page_says_so(client, 
     page = client.get("/fleet/alerts").get_data(as_text=True)
     assert "maintenance: Patch night" in page and 'id="maintenance-now"' in page
     assert "In maintenance window" in client.get(f"/fleet/alerts/{alert.id}").get_data(as_text=True)
+    section = client.get(f"/fleet/devices/{device.id}/alerts", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in section and alert.message in section and "Patch night" in section
     # The window ends while the alert still fires: the held-back notification goes out.
     window.ends_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
@@ -354,6 +356,7 @@ def test_other_organizations_alerts_are_unreachable(client, orgs, agent):
         ("POST", f"/fleet/alerts/{alert.id}/resolve"),
         ("POST", f"/fleet/alerts/{alert.id}/mute"),
         ("GET", f"/fleet/devices/{agent['device_id']}/facts"),
+        ("GET", f"/fleet/devices/{agent['device_id']}/alerts"),
     ], data={"note": "mine now", "hours": "1"})
     assert alert.message not in client.get("/fleet/alerts").get_data(as_text=True)
     assert alerts_of(orgs.a.org.id, "ram_high")[0].status == "open"

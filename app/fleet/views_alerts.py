@@ -148,3 +148,14 @@ def alert_mute(alert_id: int):
     db.session.commit()
     flash("Alert muted.", "success")
     return redirect_after_post("fleet.alert_detail", alert_id=alert.id)
+
+
+@bp.get("/devices/<int:device_id>/alerts")
+@require("data.read")
+def device_alerts(device_id: int):
+    """The device page's Alerts section: what is firing on it now, and whether maintenance keeps it quiet."""
+    device = get_scoped_or_404(Device, device_id)
+    active = db.session.scalars(scoped(Alert).where(Alert.device_id == device.id, Alert.status != "resolved")
+                                .order_by(Alert.fired_at.desc())).all()
+    return render_page("fleet/device_alerts.html", block="device_alerts", device=device, active=active,
+                       window=covering(open_windows(), device))
