@@ -27,7 +27,7 @@ from app.models import (
 from tests.conftest import run_jobs
 from tests.tenancy import assert_other_org_cannot_reach
 from tests.test_fleet import bearer, enrolled, heartbeat
-from tests.test_notifications import webhook_channel, webhook_server  # noqa: F401 - the fixture
+from tests.test_notifications import no_proxies, webhook_channel, webhook_server  # noqa: F401 - fixtures (no_proxies is autouse)
 
 
 def rule_of(org_id: int, rule_type: str) -> AlertRule:
