@@ -40,6 +40,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # domain data: read for everyone, change for analysts and operators upward
     "data.read": ALL,
     "data.write": WRITERS,
+    # fleet alerting: everyone sees alerts (data.read), writers act on them (data.write)
+    "alert_rules.manage": ADMINS,
 }
 
 ROLE_LABELS = {

@@ -53,6 +53,9 @@ def _enrol_devices(env: BenchEnv, total: int) -> list[str]:
 
     with env.app.app_context():
         org = db.session.scalar(sa.select(Organization).where(Organization.slug == "northwind"))
+        from app.fleet.alert_rules import ensure_default_rules
+
+        ensure_default_rules(org.id)  # ingest runs with the default alert rules evaluated
         keys: list[str] = env.__dict__.setdefault("_fleet_keys", [])
         have = len(keys)
         for i in range(have, total):

@@ -17,11 +17,11 @@ RECORD_TABLES = frozenset({
     "notifications", "notification_deliveries",
 })
 # Endpoints whose writes are recorded as login attempts and security events, are a user's
-# own read markers, or are telemetry whose rows are their own record (agent heartbeats:
-# a change of device or service state is audited by the ingest itself).
+# own read markers, or are telemetry whose rows are their own record (agent heartbeats and
+# facts: a change of device or service state, or of the facts, is audited by the ingest itself).
 EXEMPT_ENDPOINTS = frozenset({
     "auth.login", "auth.mfa_challenge", "notifications.mark_read", "notifications.mark_all_read",
-    "api.agent_heartbeat",
+    "api.agent_heartbeat", "api.agent_facts",
 })
 
 violations: list[str] = []

@@ -78,6 +78,12 @@ SETTINGS: dict[str, SettingSpec] = {
              "Consecutive delivery failures after which a notification channel is disabled."),
         _int("fleet.online_minutes", 3, 1, 60,
              "A device counts as online while its last heartbeat is at most this old.", "minutes"),
+        _int("fleet.rollup_retention_days", 90, 1, 3650,
+             "5-minute metric rollups older than this are deleted.", "days"),
+        _int("fleet.facts_keep", 30, 1, 1000,
+             "Facts snapshots kept per device (the oldest beyond this are deleted).", "snapshots"),
+        _int("alerts.resolved_retention_days", 180, 1, 3650,
+             "Resolved alerts older than this are deleted.", "days"),
         _int("wireless.wigle_soft_limit", 80, 1, 100000,
              "WiGLE lookups per organization in 24 hours after which only lookups a user asked "
              "for run (background enrichment waits).", "requests"),

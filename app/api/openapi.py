@@ -84,6 +84,12 @@ def spec() -> dict[str, Any]:
                     "services": {"type": "array", "items": {"type": "object", "required": ["name", "status"]}},
                     "containers": {"type": "array", "items": {"type": "object", "required": ["name", "status"]}},
                     "scanner_stats": {"type": "object"}}},
+                "Facts": {"type": "object", "required": ["facts"], "properties": {
+                    "device_id": {"type": "integer", "description": "must be the key's own device"},
+                    "collected_at": {"type": "string", "format": "date-time"},
+                    "facts": {"type": "object", "description": "any JSON object up to 256 KB, nested at most "
+                              "8 levels: hostname, os, cpu, memory, disks, network_interfaces, "
+                              "installed_packages, docker_version, greenbone_version..."}}},
                 "Indicator": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "type": {"type": "string"}, "value": {"type": "string"},
                     "severity": {"type": "string"}, "confidence": {"type": "number"}, "tlp": {"type": "string"},
@@ -140,5 +146,12 @@ def spec() -> dict[str, Any]:
                     "$ref": "#/components/schemas/Heartbeat"}}}},
                 "responses": {"202": {"description": "Stored"}, "401": _error(), "403": _error(),
                               "422": _error()}}},
+            "/agent/facts": {"post": {
+                "summary": "Send an inventory snapshot of the key's own device (the newest 30 are kept)",
+                "security": [{"bearer": ["facts"]}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/Facts"}}}},
+                "responses": {"201": {"description": "Stored; counts of added, removed and changed keys"},
+                              "401": _error(), "403": _error(), "422": _error()}}},
         },
     }

@@ -34,6 +34,9 @@ METRICS_NAV = [
 FLEET_NAV = [
     ("fleet.index", "hdd-network", "Fleet inventory", "data.read"),
     ("fleet.subscriptions", "receipt", "Subscriptions", "data.read"),
+    ("fleet.alerts", "bell", "Alerts", "data.read"),
+    ("fleet.alert_rules", "sliders2-vertical", "Alert rules", "data.read"),
+    ("fleet.maintenance_windows", "cone-striped", "Maintenance windows", "data.read"),
 ]
 # Filled by the wireless domain's pages as they land.
 WIRELESS_NAV: list[tuple[str, str, str, str]] = [

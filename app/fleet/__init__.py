@@ -8,4 +8,4 @@ from flask import Blueprint
 
 bp = Blueprint("fleet", __name__, url_prefix="/fleet")
 
-from app.fleet import cli, jobs, views  # noqa: E402,F401
+from app.fleet import cli, cli_alerts, demo, jobs, views, views_alerts, views_facts, views_rules  # noqa: E402,F401  # noqa: E402,F401

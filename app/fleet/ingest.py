@@ -289,4 +289,8 @@ def ingest(device: Device, data: dict[str, Any]) -> Heartbeat:
                      new={"status": "active"} if came_back else None,
                      details={"timestamp": ts.isoformat(),
                               "service_changes": [{"service": n, "from": o, "to": s} for n, o, s in changes]})
+    # Alert rules see the same clean numbers; an alert opening or resolving is audited there.
+    from app.fleet.alert_rules import on_heartbeat
+
+    on_heartbeat(device, clean, now, came_back=came_back == "offline")
     return heartbeat

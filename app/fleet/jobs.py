@@ -11,3 +11,41 @@ def mark_offline(ctx, **_params) -> dict:
     """Mark devices without a recent heartbeat offline and raise a device_offline notification."""
     count = offline.mark_offline()
     return {"message": f"{count} device(s) went offline", "offline": count}
+
+
+@job("fleet.evaluate_alerts", title="Evaluate absence alert rules", queue="high", timeout=300)
+def evaluate_alerts(ctx, **_params) -> dict:
+    """Run device_offline and scanner_feed_stale rules over the fleet; end expired mutes."""
+    from app.alerting.service import end_expired_mutes
+    from app.fleet.alert_rules import evaluate_absence
+
+    unmuted = end_expired_mutes()
+    decisions = evaluate_absence()
+    return {"message": f"{decisions} alert decision(s), {unmuted} mute(s) ended", "decisions": decisions}
+
+
+@job("fleet.prune_rollups", title="Delete old metric rollups", timeout=600)
+def prune_rollups(ctx, **_params) -> dict:
+    """Delete 5-minute rollups older than the retention setting."""
+    from app.fleet.retention import prune_rollups as prune
+
+    count = prune()
+    return {"message": f"Deleted {count} rollup row(s)", "deleted": count}
+
+
+@job("fleet.prune_facts", title="Keep the newest facts snapshots", timeout=600)
+def prune_facts(ctx, **_params) -> dict:
+    """Delete facts snapshots beyond the newest N per device."""
+    from app.fleet.retention import prune_facts as prune
+
+    count = prune()
+    return {"message": f"Deleted {count} facts snapshot(s)", "deleted": count}
+
+
+@job("alerts.prune_resolved", title="Delete old resolved alerts", timeout=600)
+def prune_resolved_alerts(ctx, **_params) -> dict:
+    """Delete alerts resolved longer ago than the retention setting."""
+    from app.fleet.retention import prune_alerts
+
+    count = prune_alerts()
+    return {"message": f"Deleted {count} resolved alert(s)", "deleted": count}

@@ -1,6 +1,6 @@
 """device_offline: an enrolled, active device whose last heartbeat is older than the online
-window is marked offline and its organization notified, once per outage (the next
-heartbeat marks it active again, see app.fleet.ingest)."""
+window is marked offline, and the device_offline alert rules are evaluated for it (the next
+heartbeat marks it active again and resolves the alert, see app.fleet.ingest)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,12 @@ def has_newly_offline() -> bool:
 
 
 def mark_offline() -> int:
-    """Mark silent devices offline, audit it and notify each organization's admins."""
-    from app.notifications.services import app_path, notify
+    """Mark silent devices offline (audited), then run the absence rules for them at once.
+
+    The organization hears about it through its device_offline alert rule (one alert per
+    outage, with its thresholds, cooldown and maintenance windows), not from here.
+    """
+    from app.fleet.alert_rules import evaluate_absence
 
     devices = db.session.scalars(_newly_offline().order_by(Device.org_id, Device.id).with_for_update(skip_locked=True)).all()
     for device in devices:
@@ -31,9 +35,6 @@ def mark_offline() -> int:
         audit.record("device.offline", resource_type="device", resource_id=device.id, org_id=device.org_id,
                      actor_type="system", actor_label="fleet.offline",
                      details={"last_seen_at": device.last_seen_at.isoformat()})
-        notify(device.org_id, "device_offline", f"Device {device.label} is offline",
-               body=f"No heartbeat since {device.last_seen_at:%Y-%m-%d %H:%M} UTC.", severity="critical",
-               link=app_path("fleet.device_detail", device_id=device.id),
-               payload={"device_id": device.id, "hostname": device.hostname, "overlay_ip": device.overlay_ip,
-                        "last_seen_at": device.last_seen_at.isoformat()})
+    if devices:
+        evaluate_absence([d.id for d in devices])
     return len(devices)

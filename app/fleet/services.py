@@ -96,6 +96,9 @@ def create_device(org_id: int, *, name: str, device_type: str, site_id: int | No
     db.session.add(device)
     db.session.flush()
     code = new_claim_code(device, actor)
+    from app.fleet.alert_rules import ensure_default_rules
+
+    ensure_default_rules(org_id, actor)  # an organization's first device brings the default alert rules
     audit.record("device.created", resource_type="device", resource_id=device.id, org_id=org_id, actor=actor,
                  actor_type=None if actor else "system", actor_label=actor_label,
                  new={"name": name, "device_type": device_type, "site_id": site_id, "environment": environment,

@@ -35,6 +35,10 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("metrics.refresh_live", interval=3600, only_if="app.metrics.live:has_live_metrics"),
     PeriodicJob("wireless.rescore_dirty", interval=300, only_if="app.wireless.rescore:has_dirty_networks"),
     PeriodicJob("fleet.mark_offline", queue="high", interval=60, only_if="app.fleet.offline:has_newly_offline"),
+    PeriodicJob("fleet.evaluate_alerts", queue="high", interval=60, only_if="app.fleet.alert_rules:has_absence_work"),
+    PeriodicJob("fleet.prune_rollups", cron="7 3 * * *", only_if="app.fleet.retention:has_old_rollups"),
+    PeriodicJob("fleet.prune_facts", cron="12 3 * * *", only_if="app.fleet.retention:has_excess_facts"),
+    PeriodicJob("alerts.prune_resolved", cron="27 3 * * *", only_if="app.fleet.retention:has_old_alerts"),
 )
 
 

@@ -1,10 +1,12 @@
 """The shared model package: every table of every domain, re-exported so Alembic sees them."""
 
+from app.models.alerting import Alert, AlertRule, AlertRuleState, MaintenanceWindow
 from app.models.api import ApiKey, RefreshToken
 from app.models.base import JSONType, db, utcnow
 from app.models.fleet import (
     Device,
     DeviceClaimCode,
+    DeviceFacts,
     DockerContainer,
     Heartbeat,
     MetricRollup,
@@ -53,6 +55,11 @@ from app.models.wireless import (
 )
 
 __all__ = [
+    "Alert",
+    "AlertRule",
+    "AlertRuleState",
+    "MaintenanceWindow",
+    "DeviceFacts",
     "JSONType",
     "db",
     "utcnow",

@@ -236,3 +236,16 @@ class ScannerStats(db.Model):
     vulns_low: Mapped[int] = mapped_column(default=0)
     top_vulns: Mapped[list[Any]] = mapped_column(default=list)
     collected_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeviceFacts(db.Model):
+    """One inventory snapshot an agent sent (the latest N per device are kept)."""
+
+    __tablename__ = "device_facts"
+    __table_args__ = (sa.Index("ix_device_facts_device_collected", "device_id", "collected_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(sa.ForeignKey("devices.id", ondelete="CASCADE"))
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    collected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

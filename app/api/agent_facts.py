@@ -1,0 +1,37 @@
+"""The fleet agent's facts endpoint: an inventory snapshot of the key's own device."""
+
+from __future__ import annotations
+
+from flask import request
+
+from app.api import bp
+from app.api.auth import api_error, principal, require_scope
+from app.models import Device, db
+
+
+@bp.post("/agent/facts")
+@require_scope("facts")
+def agent_facts():
+    """Store one facts snapshot of the key's own device (the newest N are kept)."""
+    from app.fleet import facts, ingest
+
+    p = principal()
+    if p.device_id is None:
+        return api_error(403, "device_key_required", "Facts are sent with a device's own key.")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        db.session.rollback()
+        return api_error(422, "validation_error", "Send a JSON object.", fields={"body": "a JSON object"})
+    claimed = data.get("device_id")
+    if claimed is not None and claimed != p.device_id:
+        db.session.rollback()
+        return api_error(403, "wrong_device", "This key belongs to another device.")
+    device = db.session.get(Device, p.device_id)
+    try:
+        row, changes = facts.store(device, data)
+    except ingest.PayloadError as exc:
+        db.session.rollback()
+        return api_error(422, "validation_error", "The facts payload is not valid.", fields=exc.fields)
+    db.session.commit()
+    return {"ok": True, "device_id": device.id, "snapshot_id": row.id,
+            "changes": {kind: len(items) for kind, items in changes.items()}}, 201

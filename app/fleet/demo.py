@@ -1,0 +1,21 @@
+"""Demo alerting for the demo organizations (registered in app.demo.DEMO_EXTENSIONS):
+the default alert rules and a weekly maintenance window, so the pages are not empty."""
+
+from __future__ import annotations
+
+from app.demo import DEMO_EXTENSIONS
+from app.models import MaintenanceWindow, Organization, db
+
+
+def seed_alerting(orgs: dict[str, Organization]) -> None:
+    from app.fleet.alert_rules import ensure_default_rules
+
+    for org in orgs.values():
+        ensure_default_rules(org.id)
+        db.session.add(MaintenanceWindow(org_id=org.id, name="Sunday patching", recurrence="weekly",
+                                         weekdays=[6], start_time="02:00", duration_minutes=120,
+                                         timezone="Australia/Perth", reason="OS and scanner feed updates"))
+
+
+if seed_alerting not in DEMO_EXTENSIONS:
+    DEMO_EXTENSIONS.append(seed_alerting)

@@ -1,0 +1,96 @@
+"""The seed's two views as query functions: devices_online and scanner_summary.
+
+Vigil keeps every heartbeat, so "the last heartbeat" is the device's last_seen_at (the
+server's receive time, the same clock the online badge uses). Both take an organization
+id (None: every organization, for platform-wide use) and return plain rows that pages,
+the dashboard and jobs can share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from app.fleet.services import online_cutoff
+from app.models import Device, Organization, ScannerStats, db, utcnow
+
+
+@dataclass(frozen=True)
+class OnlineRow:
+    device: Device
+    last_heartbeat: datetime | None
+    is_online: bool
+    seconds_since_heartbeat: float | None
+
+
+@dataclass(frozen=True)
+class ScannerRow:
+    device_id: int
+    device_name: str
+    org_id: int
+    org_name: str
+    status: str
+    last_seen: datetime | None
+    scans_running: int | None
+    scans_queued: int | None
+    vulns_critical: int | None
+    vulns_high: int | None
+    feed_updated_at: datetime | None
+
+
+def devices_online(org_id: int | None, now: datetime | None = None) -> list[OnlineRow]:
+    """Every live device with its last heartbeat, whether it is online and how long it has been quiet."""
+    now = now or utcnow()
+    cutoff = online_cutoff(now)
+    stmt = sa.select(Device).where(Device.deleted_at.is_(None)).order_by(Device.device_name, Device.id)
+    if org_id is not None:
+        stmt = stmt.where(Device.org_id == org_id)
+    return [OnlineRow(d, d.last_seen_at, d.last_seen_at is not None and d.last_seen_at >= cutoff,
+                      (now - d.last_seen_at).total_seconds() if d.last_seen_at else None)
+            for d in db.session.scalars(stmt)]
+
+
+def online_counts(org_id: int | None, now: datetime | None = None) -> dict[str, int]:
+    """Online and total devices, by type: {"online", "total", "scanners_online", "servers_online"}."""
+    cutoff = online_cutoff(now)
+    online = Device.last_seen_at >= cutoff
+    stmt = sa.select(
+        sa.func.count(Device.id),
+        sa.func.count(Device.id).filter(online),
+        sa.func.count(Device.id).filter(online, Device.device_type == "scanner"),
+        sa.func.count(Device.id).filter(online, Device.device_type == "server"),
+    ).where(Device.deleted_at.is_(None))
+    if org_id is not None:
+        stmt = stmt.where(Device.org_id == org_id)
+    total, up, scanners, servers = db.session.execute(stmt).one()
+    return {"total": total, "online": up, "scanners_online": scanners, "servers_online": servers}
+
+
+def latest_stats_id(device_id_column) -> sa.ScalarSelect:
+    """The id of a device's newest scanner_stats row, as a correlated subquery.
+
+    The seed's LATERAL ... LIMIT 1, in a form SQLite runs too; on PostgreSQL each device
+    is one backward probe of the (device_id, collected_at) unique index.
+    """
+    return (sa.select(ScannerStats.id).where(ScannerStats.device_id == device_id_column)
+            .order_by(ScannerStats.collected_at.desc()).limit(1).correlate_except(ScannerStats).scalar_subquery())
+
+
+def scanner_summary(org_id: int | None) -> list[ScannerRow]:
+    """Each live scanner with its organization and its newest scanner_stats (None when it never sent any)."""
+    stats = aliased(ScannerStats)
+    stmt = (sa.select(Device, Organization.name, stats)
+            .join(Organization, Organization.id == Device.org_id)
+            .outerjoin(stats, stats.id == latest_stats_id(Device.id))
+            .where(Device.device_type == "scanner", Device.deleted_at.is_(None))
+            .order_by(Device.device_name, Device.id))
+    if org_id is not None:
+        stmt = stmt.where(Device.org_id == org_id)
+    return [ScannerRow(d.id, d.label, d.org_id, org_name, d.status, d.last_seen_at,
+                       s.scans_running if s else None, s.scans_queued if s else None,
+                       s.vulns_critical if s else None, s.vulns_high if s else None,
+                       s.feed_updated_at if s else None)
+            for d, org_name, s in db.session.execute(stmt)]
