@@ -40,6 +40,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # domain data: read for everyone, change for analysts and operators upward
     "data.read": ALL,
     "data.write": WRITERS,
+    # fleet commands by tier (app/fleet/commands.py); recovery also needs a second admin's approval
+    "fleet.command_safe": frozenset({"super_admin", "admin", "operator"}),
+    "fleet.command_system": ADMINS,
+    "fleet.command_recovery": ADMINS,
+    "fleet.backups_manage": frozenset({"super_admin", "admin", "operator"}),
 }
 
 ROLE_LABELS = {

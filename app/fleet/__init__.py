@@ -8,4 +8,4 @@ from flask import Blueprint
 
 bp = Blueprint("fleet", __name__, url_prefix="/fleet")
 
-from app.fleet import cli, jobs, views  # noqa: E402,F401
+from app.fleet import cli, jobs, views, views_ops  # noqa: E402,F401

@@ -11,3 +11,30 @@ def mark_offline(ctx, **_params) -> dict:
     """Mark devices without a recent heartbeat offline and raise a device_offline notification."""
     count = offline.mark_offline()
     return {"message": f"{count} device(s) went offline", "offline": count}
+
+
+@job("fleet.expire_commands", title="Expire stale fleet commands", queue="high", timeout=120)
+def expire_commands(ctx, **_params) -> dict:
+    """Mark commands past their expiry (unfetched, or never approved) expired."""
+    from app.fleet import commands
+
+    count = commands.expire_stale()
+    return {"message": f"{count} command(s) expired", "expired": count}
+
+
+@job("fleet.backups_schedule", title="Send scheduled backups", queue="default", timeout=300)
+def backups_schedule(ctx, **_params) -> dict:
+    """Send run_backup to every device whose backup schedule is due and record its next run."""
+    from app.fleet import backups
+
+    sent = backups.schedule_due()
+    return {"message": f"{len(sent)} backup command(s) sent", "sent": len(sent)}
+
+
+@job("fleet.backups_retention", title="Expire backups by retention policy", queue="low", timeout=600)
+def backups_retention(ctx, **_params) -> dict:
+    """Expire snapshots each device's keep-last + daily/weekly/monthly policy no longer keeps."""
+    from app.fleet import backups
+
+    count = backups.apply_all_retention()
+    return {"message": f"{count} snapshot(s) expired", "expired": count}

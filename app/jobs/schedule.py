@@ -35,6 +35,9 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("metrics.refresh_live", interval=3600, only_if="app.metrics.live:has_live_metrics"),
     PeriodicJob("wireless.rescore_dirty", interval=300, only_if="app.wireless.rescore:has_dirty_networks"),
     PeriodicJob("fleet.mark_offline", queue="high", interval=60, only_if="app.fleet.offline:has_newly_offline"),
+    PeriodicJob("fleet.expire_commands", queue="high", interval=60, only_if="app.fleet.commands:has_stale_commands"),
+    PeriodicJob("fleet.backups_schedule", queue="default", interval=60, only_if="app.fleet.backups:has_due_backups"),
+    PeriodicJob("fleet.backups_retention", interval=3600, only_if="app.fleet.backups:has_retention_work"),
 )
 
 

@@ -12,6 +12,7 @@ from app.models.fleet import (
     ServiceStatus,
     Subscription,
 )
+from app.models.fleet_ops import BackupConfig, BackupSnapshot, Command
 from app.models.identity import ROLES, LoginAttempt, User, UserSession
 from app.models.incidents import IncidentUpdate, SecurityIncident
 from app.models.metrics import (
@@ -116,4 +117,7 @@ __all__ = [
     "WigleV3NetworkDetail",
     "WigleV3Observation",
     "WirelessImport",
+    "BackupConfig",
+    "BackupSnapshot",
+    "Command",
 ]
