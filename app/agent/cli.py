@@ -57,7 +57,9 @@ def run(server: str, claim_code: str | None, once: bool, config_path: str | None
 @click.option("--claim-code", "codes", multiple=True, help="Use existing claim codes instead (type:CODE or CODE).")
 @click.option("--failure-rate", type=click.FloatRange(0, 1), default=0.05, show_default=True)
 @click.option("--seed", type=int, default=None)
-def simulate(count, interval, duration, ticks, server, org_slug, codes, failure_rate, seed) -> None:
+@click.option("--workers", type=click.IntRange(1, 256), default=16, show_default=True,
+              help="Devices sending at once (use 1 against a SQLite server, which allows one writer).")
+def simulate(count, interval, duration, ticks, server, org_slug, codes, failure_rate, seed, workers) -> None:
     """Drive N simulated devices with drifting metrics and injected failures."""
     import sqlalchemy as sa
     from flask import current_app
@@ -88,5 +90,5 @@ def simulate(count, interval, duration, ticks, server, org_slug, codes, failure_
     if ticks is None and duration is None:
         raise click.UsageError("give --ticks or --duration")
     stats = run_simulation(server or current_app.config["PUBLIC_BASE_URL"], pairs, interval, ticks=ticks,
-                           duration=duration, failure_rate=failure_rate, seed=seed)
+                           duration=duration, failure_rate=failure_rate, seed=seed, workers=workers)
     click.echo(json.dumps(stats.as_dict(), sort_keys=True))

@@ -149,6 +149,8 @@ class HostCollector:
     """Heartbeats from this host. CPU percent and network rates are measured between two
     calls, so the first numbers are primed when the collector is made."""
 
+    MIN_WINDOW = 1.0  # seconds: shorter windows (a --once run right after enrolling) give noise, not numbers
+
     def __init__(self) -> None:
         psutil.cpu_percent(interval=None)
         self._net = self._net_totals()
@@ -170,6 +172,9 @@ class HostCollector:
         return rates
 
     def heartbeat(self) -> dict[str, Any]:
+        waited = time.monotonic() - self._net_at
+        if waited < self.MIN_WINDOW:
+            time.sleep(self.MIN_WINDOW - waited)
         memory = psutil.virtual_memory()
         payload: dict[str, Any] = {
             "timestamp": datetime.now(UTC).isoformat(),

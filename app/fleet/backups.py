@@ -63,6 +63,11 @@ def timezone_names() -> list[str]:
     return sorted(available_timezones())
 
 
+def in_zone(when: datetime, tz: str) -> datetime:
+    """`when` on the device's wall clock (what its schedule reads)."""
+    return when.astimezone(ZoneInfo(tz))
+
+
 def next_run(expr: str, tz: str, after: datetime) -> datetime:
     """The first time after `after` the cron fires, read in the device's time zone, as UTC."""
     from datetime import UTC

@@ -94,7 +94,9 @@ def _backups_page(device: Device, form: BackupConfigForm | None = None, status: 
         form.full_disk_method.data = form.full_disk_method.data or ""
     snapshots = db.session.scalars(sa.select(BackupSnapshot).where(BackupSnapshot.device_id == device.id)
                                    .order_by(BackupSnapshot.started_at.desc()).limit(100)).all()
+    next_local = backups.in_zone(config.next_scheduled_at, config.timezone) if config and config.next_scheduled_at else None
     return render_page("fleet/device_backups.html", block="backups", status=status, device=device, config=config,
+                       next_local=next_local,
                        form=form, snapshots=snapshots, plan=backups.retention_plan(device, config),
                        restore_form=RestoreTestForm(), latest=backups.latest_backup_status(device.id))
 
