@@ -49,14 +49,19 @@ def public_key_text(key: Ed25519PublicKey) -> str:
     return base64.b64encode(raw).decode()
 
 
-def load_public_key(text: str) -> Ed25519PublicKey:
+def key_bytes(text: str, what: str) -> bytes:
+    """A 32-byte Ed25519 key (public, or a private seed) from base64; ValueError naming `what`."""
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ValueError("the signing public key is not base64") from exc
+        raise ValueError(f"{what} is not base64") from exc
     if len(raw) != 32:
-        raise ValueError("the signing public key is not 32 bytes")
-    return Ed25519PublicKey.from_public_bytes(raw)
+        raise ValueError(f"{what} is not 32 bytes")
+    return raw
+
+
+def load_public_key(text: str) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(key_bytes(text, "the signing public key"))
 
 
 def sign(private_key: Ed25519PrivateKey, envelope: dict[str, Any]) -> str:

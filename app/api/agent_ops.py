@@ -44,12 +44,8 @@ def agent_commands():
             "commands": [{**commands.envelope(c), "signature": c.command_signature} for c in rows]}
 
 
-@bp.post("/agent/commands/<int:command_id>/result")
-@require_scope("commands")
-def agent_command_result(command_id: int):
-    """The agent reports a command in progress, completed (with a result) or failed (with an error)."""
-    from app.fleet import commands
-
+def _apply(error_type: type[Exception], change, success_status: int = 200):
+    """Run `change(device, body)` for the key's own device; its rule errors become JSON errors."""
     device = _device()
     if device is None:
         return _no_device()
@@ -57,13 +53,26 @@ def agent_command_result(command_id: int):
     if data is None:
         return api_error(422, "validation_error", "Send a JSON object.", fields={"body": "a JSON object"})
     try:
-        command = commands.report(device, command_id, data)
-    except commands.CommandError as exc:
+        answer = change(device, data)
+    except error_type as exc:
         db.session.rollback()
         extra = {"fields": exc.fields} if exc.fields else {}
         return api_error(exc.status, exc.code, str(exc), **extra)
     db.session.commit()
-    return {"id": command.id, "status": command.status}
+    return answer, success_status
+
+
+@bp.post("/agent/commands/<int:command_id>/result")
+@require_scope("commands")
+def agent_command_result(command_id: int):
+    """The agent reports a command in progress, completed (with a result) or failed (with an error)."""
+    from app.fleet import commands
+
+    def change(device, data):
+        command = commands.report(device, command_id, data)
+        return {"id": command.id, "status": command.status}
+
+    return _apply(commands.CommandError, change)
 
 
 @bp.post("/agent/backups")
@@ -72,17 +81,8 @@ def agent_backup_report():
     """The agent reports one backup snapshot (new, or an update of the same snapshot id)."""
     from app.fleet import backups
 
-    device = _device()
-    if device is None:
-        return _no_device()
-    data = _json()
-    if data is None:
-        return api_error(422, "validation_error", "Send a JSON object.", fields={"body": "a JSON object"})
-    try:
+    def change(device, data):
         row = backups.ingest_report(device, data)
-    except backups.BackupError as exc:
-        db.session.rollback()
-        extra = {"fields": exc.fields} if exc.fields else {}
-        return api_error(exc.status, exc.code, str(exc), **extra)
-    db.session.commit()
-    return {"id": row.id, "snapshot_id": row.snapshot_id, "status": row.status}, 201
+        return {"id": row.id, "snapshot_id": row.snapshot_id, "status": row.status}
+
+    return _apply(backups.BackupError, change, 201)

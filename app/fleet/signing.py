@@ -10,7 +10,6 @@ key every enrolled agent trusts.
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -18,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
-from app.agent.protocol import public_key_text
+from app.agent.protocol import key_bytes, public_key_text
 
 HKDF_INFO = b"vigil fleet command signing v1"
 
@@ -27,13 +26,7 @@ def private_key_from_config(config: dict[str, Any]) -> Ed25519PrivateKey:
     """The configured key, or the one derived from SECRET_KEY; ValueError for a bad setting."""
     explicit = config.get("FLEET_SIGNING_KEY")
     if explicit:
-        try:
-            seed = base64.b64decode(explicit, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError("not base64") from exc
-        if len(seed) != 32:
-            raise ValueError("not a 32-byte Ed25519 seed")
-        return Ed25519PrivateKey.from_private_bytes(seed)
+        return Ed25519PrivateKey.from_private_bytes(key_bytes(explicit, "the Ed25519 seed"))
     seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO).derive(
         str(config["SECRET_KEY"]).encode())
     return Ed25519PrivateKey.from_private_bytes(seed)
