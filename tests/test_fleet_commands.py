@@ -233,3 +233,27 @@ def test_cancel_and_tenancy_of_the_pages(client, orgs):
     ])
     db.session.expire_all()
     assert db.session.get(Command, theirs.id).status == "awaiting_approval"
+
+
+def test_old_finished_commands_are_pruned_and_their_audit_stays(app, client, orgs):
+    from app.jobs import enqueue
+
+    agent = enrolled(client, orgs.a.org.id)
+    old_done, old_pending, recent_done = (queue(agent, orgs.a.users["operator"], kind).id
+                                          for kind in ("collect_diagnostics", "docker_prune", "run_backup"))
+    long_ago = utcnow() - timedelta(days=91)
+    db.session.execute(sa.update(Command).where(Command.id.in_([old_done, old_pending]))
+                       .values(created_at=long_ago))
+    db.session.execute(sa.update(Command).where(Command.id.in_([old_done, recent_done]))
+                       .values(status="completed"))
+    db.session.commit()
+    assert commands.has_old_commands()
+    enqueue("fleet.prune_commands", org_id=None)
+    db.session.commit()
+    run_jobs(app)
+    db.session.expire_all()
+    left = db.session.scalars(sa.select(Command.id).where(Command.device_id == agent["device_id"])).all()
+    assert sorted(left) == sorted([old_pending, recent_done])  # a pending command is never pruned
+    assert db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "command.issued",
+                                                       AuditLog.resource_id == str(old_done))) is not None
+    assert not commands.has_old_commands()

@@ -78,6 +78,9 @@ SETTINGS: dict[str, SettingSpec] = {
              "Consecutive delivery failures after which a notification channel is disabled."),
         _int("fleet.online_minutes", 3, 1, 60,
              "A device counts as online while its last heartbeat is at most this old.", "minutes"),
+        _int("fleet.commands_keep_days", 90, 7, 3650,
+             "Finished fleet commands (completed, failed, expired, canceled) older than this are deleted "
+             "(their audit rows stay).", "days"),
         _int("wireless.wigle_soft_limit", 80, 1, 100000,
              "WiGLE lookups per organization in 24 hours after which only lookups a user asked "
              "for run (background enrichment waits).", "requests"),

@@ -236,6 +236,32 @@ def expire_stale() -> int:
     return len(rows)
 
 
+FINISHED = ("completed", "failed", "expired", "canceled")
+
+
+def _old_finished() -> sa.Select:
+    from app.admin.settings_registry import get_setting
+
+    cutoff = utcnow() - timedelta(days=get_setting("fleet.commands_keep_days"))
+    return sa.select(Command.id).where(Command.status.in_(FINISHED), Command.created_at < cutoff)
+
+
+def has_old_commands() -> bool:
+    """The prune job's only_if."""
+    return db.session.scalar(_old_finished().limit(1)) is not None
+
+
+def prune_finished() -> int:
+    """Delete finished commands older than `fleet.commands_keep_days` (one audit row per run;
+    each command's own audit rows stay, so its history outlives it)."""
+    ids = db.session.scalars(_old_finished()).all()
+    if ids:
+        db.session.execute(sa.delete(Command).where(Command.id.in_(ids)))
+        audit.record("command.pruned", resource_type="command", actor_type="system", actor_label="fleet.prune_commands",
+                     details={"deleted": len(ids), "first_id": min(ids), "last_id": max(ids)})
+    return len(ids)
+
+
 def device_commands(device: Device, limit: int = 50) -> list[Command]:
     return db.session.scalars(sa.select(Command).where(Command.device_id == device.id, Command.org_id == device.org_id)
                               .order_by(Command.id.desc()).limit(limit)).all()

@@ -38,3 +38,12 @@ def backups_retention(ctx, **_params) -> dict:
 
     count = backups.apply_all_retention()
     return {"message": f"{count} snapshot(s) expired", "expired": count}
+
+
+@job("fleet.prune_commands", title="Delete old finished fleet commands", queue="low", timeout=600)
+def prune_commands(ctx, **_params) -> dict:
+    """Delete finished commands older than the fleet.commands_keep_days setting."""
+    from app.fleet import commands
+
+    count = commands.prune_finished()
+    return {"message": f"{count} old command(s) deleted", "deleted": count}
