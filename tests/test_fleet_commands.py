@@ -202,6 +202,11 @@ def test_expired_commands_are_not_fetched_and_the_job_expires_them(app, client, 
     assert [c["id"] for c in poll(client, agent).json["commands"]] == [fresh.id]
     late = report(client, agent, stale.id, status="completed")
     assert late.status_code == 409 and late.json["error"]["code"] == "command_expired"
+    # Fetched while valid, reported after the expiry: the report is accepted.
+    db.session.execute(sa.update(Command).where(Command.id == fresh.id).values(
+        picked_up_at=utcnow() - timedelta(seconds=10), expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert report(client, agent, fresh.id, status="in_progress").status_code == 200
     assert commands.has_stale_commands()
     from app.jobs import enqueue
 
@@ -209,7 +214,8 @@ def test_expired_commands_are_not_fetched_and_the_job_expires_them(app, client, 
     db.session.commit()
     run_jobs(app)
     db.session.expire_all()
-    assert [db.session.get(Command, c.id).status for c in (stale, fresh, unapproved)] == ["expired", "pending", "expired"]
+    assert [db.session.get(Command, c.id).status for c in (stale, fresh, unapproved)] == [
+        "expired", "in_progress", "expired"]
     assert not commands.has_stale_commands()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog)
                              .where(AuditLog.action == "command.expired")) == 2

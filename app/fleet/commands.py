@@ -195,8 +195,11 @@ def report(device: Device, command_id: int, data: dict[str, Any]) -> Command:
     if clean["status"] not in allowed:
         raise CommandError("bad_transition", f"The command is {command.status}; it cannot become {clean['status']}.")
     now = utcnow()
-    # An agent may still say it refused an expired command, but not that it ran one.
-    if command.status == "pending" and command.expires_at <= now and clean["status"] != "failed":
+    # An agent may always say it refused an expired command; it may say it ran one only if
+    # it fetched it while it was valid (its report can arrive after the expiry).
+    fetched_in_time = command.picked_up_at is not None and command.picked_up_at < command.expires_at
+    if (command.status == "pending" and command.expires_at <= now and clean["status"] != "failed"
+            and not fetched_in_time):
         raise CommandError("command_expired", "The command expired before it was started.")
     old = command.status
     command.status = clean["status"]
