@@ -230,9 +230,14 @@ def test_cancel_and_tenancy_of_the_pages(client, orgs):
     assert client.post(f"/fleet/commands/{mine.id}/cancel").status_code == 303
     db.session.expire_all()
     assert db.session.get(Command, mine.id).status == "canceled"
+    queue_html = client.get(f"/fleet/devices/{agent['device_id']}/commands/queue",
+                            headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert queue_html.lstrip().startswith('<div class="card" id="command-queue"') and "canceled" in queue_html
+    assert "Send a command" not in queue_html
     assert client.post(f"/fleet/commands/{mine.id}/cancel").status_code == 409
     assert_other_org_cannot_reach(client, [
         ("GET", f"/fleet/devices/{other['device_id']}/commands"),
+        ("GET", f"/fleet/devices/{other['device_id']}/commands/queue"),
         ("POST", f"/fleet/devices/{other['device_id']}/commands"),
         ("POST", f"/fleet/commands/{theirs.id}/approve"),
         ("POST", f"/fleet/commands/{theirs.id}/cancel"),

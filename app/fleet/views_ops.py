@@ -20,8 +20,8 @@ def _user():
     return current_user._get_current_object()
 
 
-def _commands_page(device: Device, form: CommandForm, status: int = 200):
-    return render_page("fleet/device_commands.html", block="commands", status=status, device=device, form=form,
+def _commands_page(device: Device, form: CommandForm, status: int = 200, block: str = "commands"):
+    return render_page("fleet/device_commands.html", block=block, status=status, device=device, form=form,
                        rows=commands.device_commands(device), tiers=commands.TIERS)
 
 
@@ -31,6 +31,13 @@ def device_commands(device_id: int):
     """The device's command queue and the form to send one."""
     device = get_scoped_or_404(Device, device_id)
     return _commands_page(device, CommandForm(user=_user()))
+
+
+@bp.get("/devices/<int:device_id>/commands/queue")
+@require("data.read")
+def device_command_queue(device_id: int):
+    """The queue alone, which the Commands tab polls every 10 seconds to show status changes."""
+    return _commands_page(get_scoped_or_404(Device, device_id), CommandForm(user=_user()), block="command_queue")
 
 
 @bp.post("/devices/<int:device_id>/commands")
