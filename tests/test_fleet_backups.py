@@ -236,9 +236,17 @@ def test_latest_status_and_missing_backups_for_alerting(client, orgs):
     agent = enrolled(client, orgs.a.org.id)
     device = db.session.get(Device, agent["device_id"])
     device.enrolled_at = at("2026-11-01T00:00:00")
-    configure(device, schedule_cron="0 2 * * *", timezone="UTC")
+    config = configure(device, schedule_cron="0 2 * * *", timezone="UTC")
     assert backups.latest_backup_status(device.id) is None
     now = at("2026-12-03T05:00:00")  # today's 02:00 run has had its 2 hours
+    config.schedule_changed_at = at("2026-12-03T01:00:00")
+    db.session.commit()
+    assert len(backups.devices_missing_backups(orgs.a.org.id, now)) == 1
+    config.schedule_changed_at = at("2026-12-03T02:30:00")  # set up after that run was due: not missing yet
+    db.session.commit()
+    assert backups.devices_missing_backups(orgs.a.org.id, now) == []
+    config.schedule_changed_at = at("2026-11-01T00:00:00")
+    db.session.commit()
     assert [m["device_id"] for m in backups.devices_missing_backups(orgs.a.org.id, now)] == [device.id]
     snapshot(device, at("2026-12-03T02:00:05"), status="failed")
     db.session.commit()

@@ -135,9 +135,12 @@ def save_config(device: Device, values: dict[str, Any], actor: User | None, now:
     if config is None:
         config = BackupConfig(device_id=device.id, org_id=device.org_id)
         db.session.add(config)
+    now = now or utcnow()
+    schedule_keys = ("enabled", "backup_mode", "schedule_cron", "timezone")
+    if old is None or any(old[k] != values[k] for k in schedule_keys):
+        config.schedule_changed_at = now
     for key in CONFIG_FIELDS:
         setattr(config, key, values[key])
-    now = now or utcnow()
     active = config.enabled and config.backup_mode != "off" and config.schedule_cron
     config.next_scheduled_at = next_run(config.schedule_cron, config.timezone, now) if active else None
     db.session.flush()
@@ -376,7 +379,8 @@ def latest_backup_status(device_id: int) -> dict[str, Any] | None:
 
 def devices_missing_backups(org_id: int, now: datetime | None = None) -> list[dict[str, Any]]:
     """Devices of the organization with backups on whose last scheduled run (given MISSING_GRACE to
-    finish) has no completed snapshot started since."""
+    finish) has no completed snapshot started since. A run due before the device enrolled or its
+    backup settings last changed does not count."""
     now = now or utcnow()
     rows = db.session.execute(
         sa.select(Device, BackupConfig).join(BackupConfig, BackupConfig.device_id == Device.id)
@@ -386,8 +390,8 @@ def devices_missing_backups(org_id: int, now: datetime | None = None) -> list[di
     missing = []
     for device, config in rows:
         expected = previous_run(config.schedule_cron, config.timezone, now - MISSING_GRACE)
-        if device.enrolled_at > expected:
-            continue  # enrolled after that run was due
+        if max(device.enrolled_at, config.schedule_changed_at or device.enrolled_at) > expected:
+            continue  # enrolled, or backups set up or changed, after that run was due
         last = db.session.scalar(sa.select(sa.func.max(BackupSnapshot.started_at)).where(
             BackupSnapshot.device_id == device.id, BackupSnapshot.status.in_(("completed", "deleted"))))
         if last is None or last < expected - timedelta(minutes=1):

@@ -84,6 +84,8 @@ class BackupConfig(OrgOwnedMixin, db.Model):
     last_backup_at: Mapped[datetime | None] = mapped_column()
     last_backup_status: Mapped[str | None] = mapped_column(sa.String(20))
     next_scheduled_at: Mapped[datetime | None] = mapped_column()
+    # When backups were switched on or their schedule last changed: runs due before it are not "missing".
+    schedule_changed_at: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     device: Mapped[Device] = relationship()

@@ -34,6 +34,7 @@ def upgrade():
     sa.Column('last_backup_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_backup_status', sa.String(length=20), nullable=True),
     sa.Column('next_scheduled_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('schedule_changed_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
     sa.CheckConstraint("backup_mode IN ('off', 'file', 'full_disk', 'hybrid')", name=op.f('ck_backup_configs_backup_mode')),
