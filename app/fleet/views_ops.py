@@ -41,9 +41,9 @@ def device_command_queue(device_id: int):
 
 
 @bp.post("/devices/<int:device_id>/commands")
-@require("data.read")
+@require("fleet.command_safe")
 def command_issue(device_id: int):
-    """Queue a command; the role's tier decides which types are allowed (checked in the service)."""
+    """Queue a command; the role decides which tiers of types are allowed (checked again in the service)."""
     device = get_scoped_or_404(Device, device_id)
     form = CommandForm(user=_user())
     if form.validate_on_submit():
@@ -62,8 +62,6 @@ def command_issue(device_id: int):
                   + ("waits for a second admin's approval." if command.status == "awaiting_approval" else "queued."),
                   "success")
             return redirect_after_post("fleet.device_commands", device_id=device.id)
-    elif not form.command_type.choices:
-        abort(403)
     return _commands_page(device, form, INVALID_FORM_STATUS)
 
 
@@ -86,7 +84,7 @@ def command_approve(command_id: int):
 
 
 @bp.post("/commands/<int:command_id>/cancel")
-@require("data.write")
+@require("fleet.command_safe")
 def command_cancel(command_id: int):
     """Cancel a command the agent has not picked up yet."""
     return _command_action(command_id, commands.cancel)
