@@ -18,13 +18,14 @@ from app import audit as audit_trail
 
 
 def register(app: Flask) -> None:
+    from app.agent.cli import agent_cli
     from app.fleet.cli import fleet_cli
     from app.metrics.cli import metrics_cli
     from app.threats.cli import threats_cli
     from app.wireless.cli import wireless_cli
 
     for command in (create_admin, seed_demo, worker, scheduler, audit_group, serve, threats_cli, metrics_cli,
-                    fleet_cli, wireless_cli):
+                    fleet_cli, wireless_cli, agent_cli):
         app.cli.add_command(command)
 
 

@@ -100,6 +100,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # The fleet's WireGuard hub, written into each enrolled device's peer config.
         "FLEET_WG_SERVER_PUBLIC_KEY": env_str("VIGIL_FLEET_WG_PUBLIC_KEY"),
         "FLEET_WG_ENDPOINT": env_str("VIGIL_FLEET_WG_ENDPOINT"),
+        # Ed25519 seed (base64, 32 bytes) signing fleet commands; unset: derived from SECRET_KEY.
+        "FLEET_SIGNING_KEY": env_str("VIGIL_FLEET_SIGNING_KEY"),
         # Private networks outgoing requests may reach anyway (comma-separated CIDRs).
         "OUTBOUND_ALLOW": env_str("VIGIL_OUTBOUND_ALLOW", ""),
         "PUBLIC_BASE_URL": env_str("VIGIL_PUBLIC_URL", "http://127.0.0.1:5000"),
@@ -118,6 +120,7 @@ def validate_config(config: dict[str, Any], instance_path: str) -> None:
             raise ConfigError("SECRET_KEY is required when VIGIL_ENV=production")
         config["SECRET_KEY"] = development_secret_key(instance_path)
     validate_encryption_key(config)
+    validate_signing_key(config)
     if env == "production" and config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Allowed (a single host can run on SQLite) but the operator should know.
         config.setdefault("WARNINGS", []).append("production is running on SQLite")
@@ -138,6 +141,21 @@ def validate_encryption_key(config: dict[str, Any]) -> None:
         config.setdefault("WARNINGS", []).append(
             "VIGIL_ENCRYPTION_KEY is not set: stored secrets are encrypted with a key derived from "
             "SECRET_KEY, so changing SECRET_KEY makes them unreadable. Set VIGIL_ENCRYPTION_KEY."
+        )
+
+
+def validate_signing_key(config: dict[str, Any]) -> None:
+    """Refuse a malformed VIGIL_FLEET_SIGNING_KEY; warn in production when it is derived."""
+    from app.fleet.signing import private_key_from_config
+
+    try:
+        private_key_from_config(config)
+    except ValueError as exc:
+        raise ConfigError(f"VIGIL_FLEET_SIGNING_KEY is not valid: {exc}") from exc
+    if not config.get("FLEET_SIGNING_KEY") and config["VIGIL_ENV"] == "production":
+        config.setdefault("WARNINGS", []).append(
+            "VIGIL_FLEET_SIGNING_KEY is not set: fleet commands are signed with a key derived from "
+            "SECRET_KEY, so changing SECRET_KEY makes enrolled agents refuse every command."
         )
 
 

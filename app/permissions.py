@@ -42,6 +42,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "data.write": WRITERS,
     # fleet alerting: everyone sees alerts (data.read), writers act on them (data.write)
     "alert_rules.manage": ADMINS,
+    # fleet commands by tier (app/fleet/commands.py); recovery also needs a second admin's approval
+    "fleet.command_safe": frozenset({"super_admin", "admin", "operator"}),
+    "fleet.command_system": ADMINS,
+    "fleet.command_recovery": ADMINS,
+    "fleet.backups_manage": frozenset({"super_admin", "admin", "operator"}),
 }
 
 ROLE_LABELS = {

@@ -84,6 +84,9 @@ SETTINGS: dict[str, SettingSpec] = {
              "Facts snapshots kept per device (the oldest beyond this are deleted).", "snapshots"),
         _int("alerts.resolved_retention_days", 180, 1, 3650,
              "Resolved alerts older than this are deleted.", "days"),
+        _int("fleet.commands_keep_days", 90, 7, 3650,
+             "Finished fleet commands (completed, failed, expired, canceled) older than this are deleted "
+             "(their audit rows stay).", "days"),
         _int("wireless.wigle_soft_limit", 80, 1, 100000,
              "WiGLE lookups per organization in 24 hours after which only lookups a user asked "
              "for run (background enrichment waits).", "requests"),

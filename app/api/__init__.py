@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from app.api import agent, agent_facts, views  # noqa: E402,F401
+from app.api import agent, agent_facts, agent_ops, views  # noqa: E402,F401

@@ -33,7 +33,10 @@ def agent_enrol():
         return api_error(exc.status, exc.code, str(exc), **extra)
     db.session.commit()
     device = result.device
+    from app.fleet.signing import public_key
+
     return {"device_id": device.id, "api_key": result.api_key, "heartbeat_interval": device.heartbeat_interval,
+            "command_public_key": public_key(),
             "overlay_ip": device.overlay_ip, "wireguard_config": result.wireguard_config}, 201
 
 

@@ -70,7 +70,8 @@ def spec() -> dict[str, Any]:
                 "Enrolled": {"type": "object", "properties": {
                     "device_id": {"type": "integer"}, "api_key": {"type": "string", "description": "shown once"},
                     "heartbeat_interval": {"type": "integer"}, "overlay_ip": {"type": "string"},
-                    "wireguard_config": {"type": "string"}}},
+                    "wireguard_config": {"type": "string"},
+                    "command_public_key": {"type": "string", "description": "Ed25519, base64 raw 32 bytes"}}},
                 "Heartbeat": {"type": "object", "required": ["cpu_percent", "ram_percent"], "properties": {
                     "device_id": {"type": "integer", "description": "must be the key's own device"},
                     "timestamp": {"type": "string", "format": "date-time"},
@@ -90,6 +91,30 @@ def spec() -> dict[str, Any]:
                     "facts": {"type": "object", "description": "any JSON object up to 256 KB, nested at most "
                               "8 levels: hostname, os, cpu, memory, disks, network_interfaces, "
                               "installed_packages, docker_version, greenbone_version..."}}},
+                "Command": {"type": "object", "description":
+                            "Verify `signature` (Ed25519, base64) over the canonical JSON of the other six fields "
+                            "(sorted keys, no whitespace, UTF-8) with the key from enrolment; refuse it when expired "
+                            "or when its nonce was seen before.", "properties": {
+                    "id": {"type": "integer"}, "device_id": {"type": "integer"}, "type": {"type": "string"},
+                    "payload": {"type": "object"}, "expires_at": {"type": "string", "format": "date-time"},
+                    "nonce": {"type": "string"}, "signature": {"type": "string"}}},
+                "CommandResult": {"type": "object", "required": ["status"], "properties": {
+                    "status": {"enum": ["in_progress", "completed", "failed"]}, "result": {"type": "object"},
+                    "error": {"type": "string", "description": "required when failed"}}},
+                "BackupReport": {"type": "object",
+                                 "required": ["snapshot_id", "backup_type", "storage_path", "status", "started_at"],
+                                 "properties": {
+                    "snapshot_id": {"type": "string"}, "snapshot_name": {"type": "string"},
+                    "backup_type": {"enum": ["file", "full_disk"]}, "backup_method": {"type": "string"},
+                    "storage_path": {"type": "string"}, "size_bytes": {"type": "integer"},
+                    "compressed_size_bytes": {"type": "integer"}, "encrypted": {"type": "boolean"},
+                    "encryption_key_id": {"type": "string"},
+                    "status": {"enum": ["in_progress", "completed", "failed"]},
+                    "started_at": {"type": "string", "format": "date-time"},
+                    "completed_at": {"type": "string", "format": "date-time"},
+                    "duration_seconds": {"type": "integer"}, "file_count": {"type": "integer"},
+                    "error": {"type": "string"}, "logs": {"type": "string"},
+                    "command_id": {"type": "integer", "description": "the run_backup command it answers"}}},
                 "Indicator": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "type": {"type": "string"}, "value": {"type": "string"},
                     "severity": {"type": "string"}, "confidence": {"type": "number"}, "tlp": {"type": "string"},
@@ -153,5 +178,27 @@ def spec() -> dict[str, Any]:
                     "$ref": "#/components/schemas/Facts"}}}},
                 "responses": {"201": {"description": "Stored; counts of added, removed and changed keys"},
                               "401": _error(), "403": _error(), "422": _error()}}},
+            "/agent/commands": {"get": {
+                "summary": "Poll the device's pending, approved, unexpired signed commands",
+                "security": [{"bearer": ["commands"]}],
+                "responses": {"200": {"description": "Commands", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"public_key": {"type": "string"}, "commands": {
+                        "type": "array", "items": {"$ref": "#/components/schemas/Command"}}}}}}},
+                    "401": _error(), "403": _error()}}},
+            "/agent/commands/{command_id}/result": {"post": {
+                "summary": "Report a command in progress, completed or failed (only the device's own)",
+                "security": [{"bearer": ["commands"]}],
+                "parameters": [{"name": "command_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/CommandResult"}}}},
+                "responses": {"200": {"description": "Recorded"}, "401": _error(), "403": _error(),
+                              "404": _error(), "409": _error(), "422": _error()}}},
+            "/agent/backups": {"post": {
+                "summary": "Report a backup snapshot (upserted by snapshot_id)",
+                "security": [{"bearer": ["backups"]}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/BackupReport"}}}},
+                "responses": {"201": {"description": "Stored"}, "401": _error(), "403": _error(),
+                              "409": _error(), "422": _error()}}},
         },
     }

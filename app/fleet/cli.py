@@ -36,3 +36,16 @@ def claim_code(org_slug: str, name: str, device_type: str) -> None:
     click.echo(f"device {device.id} ({name}, {device_type}) in {org.slug}")
     click.echo(f"claim code: {code}  (valid {services.CLAIM_CODE_HOURS} h, single use)")
     click.echo(f"install: {services.install_command(code)}")
+
+
+@fleet_cli.command("signing-key")
+@click.option("--generate", is_flag=True, help="Print a new private key for VIGIL_FLEET_SIGNING_KEY instead.")
+def signing_key(generate: bool) -> None:
+    """Print the public key agents verify commands with (or generate a new private key)."""
+    from app.fleet import signing
+
+    if generate:
+        click.echo(f"VIGIL_FLEET_SIGNING_KEY={signing.new_seed()}")
+        click.echo("Enrolled agents keep the public key they were given: re-enrol them after changing it.", err=True)
+        return
+    click.echo(signing.public_key())

@@ -49,3 +49,37 @@ def prune_resolved_alerts(ctx, **_params) -> dict:
 
     count = prune_alerts()
     return {"message": f"Deleted {count} resolved alert(s)", "deleted": count}
+@job("fleet.expire_commands", title="Expire stale fleet commands", queue="high", timeout=120)
+def expire_commands(ctx, **_params) -> dict:
+    """Mark commands past their expiry (unfetched, or never approved) expired."""
+    from app.fleet import commands
+
+    count = commands.expire_stale()
+    return {"message": f"{count} command(s) expired", "expired": count}
+
+
+@job("fleet.backups_schedule", title="Send scheduled backups", queue="default", timeout=300)
+def backups_schedule(ctx, **_params) -> dict:
+    """Send run_backup to every device whose backup schedule is due and record its next run."""
+    from app.fleet import backups
+
+    sent = backups.schedule_due()
+    return {"message": f"{len(sent)} backup command(s) sent", "sent": len(sent)}
+
+
+@job("fleet.backups_retention", title="Expire backups by retention policy", queue="low", timeout=600)
+def backups_retention(ctx, **_params) -> dict:
+    """Expire snapshots each device's keep-last + daily/weekly/monthly policy no longer keeps."""
+    from app.fleet import backups
+
+    count = backups.apply_all_retention()
+    return {"message": f"{count} snapshot(s) expired", "expired": count}
+
+
+@job("fleet.prune_commands", title="Delete old finished fleet commands", queue="low", timeout=600)
+def prune_commands(ctx, **_params) -> dict:
+    """Delete finished commands older than the fleet.commands_keep_days setting."""
+    from app.fleet import commands
+
+    count = commands.prune_finished()
+    return {"message": f"{count} old command(s) deleted", "deleted": count}

@@ -39,6 +39,10 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("fleet.prune_rollups", cron="7 3 * * *", only_if="app.fleet.retention:has_old_rollups"),
     PeriodicJob("fleet.prune_facts", cron="12 3 * * *", only_if="app.fleet.retention:has_excess_facts"),
     PeriodicJob("alerts.prune_resolved", cron="27 3 * * *", only_if="app.fleet.retention:has_old_alerts"),
+    PeriodicJob("fleet.expire_commands", queue="high", interval=60, only_if="app.fleet.commands:has_stale_commands"),
+    PeriodicJob("fleet.backups_schedule", queue="default", interval=60, only_if="app.fleet.backups:has_due_backups"),
+    PeriodicJob("fleet.backups_retention", interval=3600, only_if="app.fleet.backups:has_retention_work"),
+    PeriodicJob("fleet.prune_commands", cron="47 4 * * *", only_if="app.fleet.commands:has_old_commands"),
 )
 
 

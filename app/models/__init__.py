@@ -14,6 +14,7 @@ from app.models.fleet import (
     ServiceStatus,
     Subscription,
 )
+from app.models.fleet_ops import BackupConfig, BackupSnapshot, Command
 from app.models.identity import ROLES, LoginAttempt, User, UserSession
 from app.models.incidents import IncidentUpdate, SecurityIncident
 from app.models.metrics import (
@@ -123,4 +124,7 @@ __all__ = [
     "WigleV3NetworkDetail",
     "WigleV3Observation",
     "WirelessImport",
+    "BackupConfig",
+    "BackupSnapshot",
+    "Command",
 ]

@@ -1,0 +1,199 @@
+"""The agent's loop: enrol once, then heartbeats and command polls.
+
+Every command is checked before anything runs, in this order: it is for this device, its
+Ed25519 signature verifies with the key enrolment handed out, it has not expired, and its
+nonce was never accepted before (nonces are persisted, so a restart does not forget them).
+The nonce is saved before the action starts, so a crash mid-action cannot lead to running
+the same command twice. Only actions in the allowlist run; others are reported unsupported.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from app.agent import actions as real_actions
+from app.agent.client import AgentHttpError, ApiClient
+from app.agent.config import AgentState, StateFile
+from app.agent.protocol import load_public_key, parse_iso_utc, verify
+
+log = logging.getLogger("vigil.agent")
+
+
+class AgentError(Exception):
+    """The agent cannot go on (enrolment refused, key revoked)."""
+
+
+def new_wireguard_key() -> tuple[str, str]:
+    """A WireGuard (X25519) key pair as base64: (private, public)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    key = X25519PrivateKey.generate()
+    private = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(private).decode(), base64.b64encode(public).decode()
+
+
+class Agent:
+    def __init__(self, server: str, state_file: StateFile, collector: Any,
+                 actions: dict[str, Callable[..., dict[str, Any]]] | None = None,
+                 clock: Callable[[], datetime] | None = None):
+        self.state_file = state_file
+        self.state = state_file.load() or AgentState(server=server)
+        if server and self.state.server != server:
+            self.state.server = server
+        self.collector = collector
+        self.actions = real_actions.ALLOWLIST if actions is None else actions
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.current_command_id: int | None = None
+        self.client = ApiClient(self.state.server, self.state.api_key)
+
+    # Enrolment and telemetry -------------------------------------------------------------------
+
+    def ensure_enrolled(self, claim_code: str | None) -> None:
+        """Enrol with the claim code unless a saved key exists (then the code is not used again)."""
+        if self.state.enrolled:
+            return
+        if not claim_code:
+            raise AgentError("not enrolled yet: pass --claim-code")
+        private, public = new_wireguard_key()
+        status, body = ApiClient(self.state.server).post("/agent/enrol", {
+            "claim_code": claim_code, "hostname": self.collector.hostname(), "wireguard_public_key": public,
+            "facts": self.collector.facts()})
+        if status != 201:
+            error = body.get("error", {})
+            raise AgentError(f"enrolment refused ({status} {error.get('code')}): {error.get('message')}")
+        self.state.device_id, self.state.api_key = body["device_id"], body["api_key"]
+        self.state.command_public_key = body["command_public_key"]
+        self.state.heartbeat_interval = int(body.get("heartbeat_interval") or 60)
+        self.state.overlay_ip, self.state.wireguard_private_key = body.get("overlay_ip"), private
+        self.state_file.save(self.state)
+        self.client = ApiClient(self.state.server, self.state.api_key)
+        log.info("enrolled as device %s (%s)", self.state.device_id, self.state.overlay_ip)
+
+    def _check_auth(self, status: int, body: dict[str, Any]) -> None:
+        if status == 401:
+            raise AgentError(f"the server refused the device key: {body.get('error', {}).get('message')}")
+
+    def send_heartbeat(self) -> int:
+        status, body = self.client.post("/agent/heartbeat", {"device_id": self.state.device_id,
+                                                             **self.collector.heartbeat()})
+        self._check_auth(status, body)
+        if status != 202:
+            log.warning("heartbeat answered %s: %s", status, body.get("error"))
+        elif body.get("heartbeat_interval"):
+            self.state.heartbeat_interval = int(body["heartbeat_interval"])
+        return status
+
+    def report_backup(self, report: dict[str, Any]) -> int:
+        status, body = self.client.post("/agent/backups", report)
+        if status != 201:
+            log.warning("backup report answered %s: %s", status, body.get("error"))
+        return status
+
+    # Commands ------------------------------------------------------------------------------------
+
+    def refusal(self, command: dict[str, Any]) -> str | None:
+        """Why this command must not run, or None when it may."""
+        if command.get("device_id") != self.state.device_id:
+            return "refused: the command is for another device"
+        key = load_public_key(self.state.command_public_key or "")
+        if not verify(key, command, command.get("signature")):
+            return "refused: the signature does not verify"
+        try:
+            expires = parse_iso_utc(str(command["expires_at"]))
+        except ValueError:
+            return "refused: unreadable expiry"
+        if expires <= self.clock():
+            return "refused: the command expired"
+        if self.state.nonce_seen(str(command["nonce"])):
+            return "refused: nonce already used (replay)"
+        return None
+
+    def report(self, command_id: Any, status: str, result: dict[str, Any] | None = None,
+               error: str | None = None) -> int | None:
+        if not isinstance(command_id, int):
+            return None
+        body: dict[str, Any] = {"status": status}
+        if result is not None:
+            body["result"] = result
+        if error:
+            body["error"] = error[:5000]
+        answer, reply = self.client.post(f"/agent/commands/{command_id}/result", body)
+        if answer != 200:
+            log.info("result for command %s answered %s: %s", command_id, answer, reply.get("error"))
+        return answer
+
+    def handle(self, command: dict[str, Any]) -> str:
+        """Check and run one command; returns what happened (refused..., unsupported, completed, failed)."""
+        reason = self.refusal(command)
+        if reason is not None:
+            log.warning("command %s %s", command.get("id"), reason)
+            self.report(command.get("id"), "failed", error=reason)
+            return reason
+        self.state.remember_nonce(str(command["nonce"]), self.clock())
+        self.state_file.save(self.state)
+        action = self.actions.get(command["type"])
+        if action is None:
+            self.report(command["id"], "failed", error=f"unsupported: this agent does not run {command['type']}")
+            return "unsupported"
+        self.report(command["id"], "in_progress")
+        self.current_command_id = command["id"]
+        try:
+            result = action(self, command.get("payload") or {})
+        except real_actions.ActionError as exc:
+            self.report(command["id"], "failed", error=str(exc))
+            return "failed"
+        except Exception as exc:  # noqa: BLE001 - an action's bug is reported, never crashes the agent
+            log.exception("action %s failed", command["type"])
+            self.report(command["id"], "failed", error=f"{type(exc).__name__}: {exc}")
+            return "failed"
+        finally:
+            self.current_command_id = None
+        self.report(command["id"], "completed", result=result)
+        return "completed"
+
+    def poll(self) -> list[str]:
+        status, body = self.client.get("/agent/commands")
+        self._check_auth(status, body)
+        if status != 200:
+            log.warning("command poll answered %s: %s", status, body.get("error"))
+            return []
+        return [self.handle(c) for c in body.get("commands", []) if isinstance(c, dict)]
+
+    # The loop ----------------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        self.send_heartbeat()
+        self.poll()
+
+    def run(self, once: bool = False, stop: Callable[[], bool] | None = None) -> None:
+        """Heartbeat every heartbeat_interval; poll commands at least every 15 s."""
+        next_beat = next_poll = 0.0
+        backoff = 1.0
+        while True:
+            now = time.monotonic()
+            try:
+                if now >= next_beat:
+                    self.send_heartbeat()
+                    next_beat = now + self.state.heartbeat_interval
+                if now >= next_poll:
+                    self.poll()
+                    next_poll = now + min(15, self.state.heartbeat_interval)
+                backoff = 1.0
+            except AgentHttpError as exc:
+                log.warning("%s (retrying in %.0f s)", exc, backoff)
+                if once:
+                    raise
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 300)
+                continue
+            if once or (stop and stop()):
+                return
+            time.sleep(max(0.5, min(next_beat, next_poll) - time.monotonic()))

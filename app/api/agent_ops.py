@@ -1,0 +1,88 @@
+"""The agent's command and backup endpoints: poll signed commands, report their results,
+report backup snapshots. Each works only with a device key, and only on that device's
+own rows (another device's command is a 404, as if it did not exist)."""
+
+from __future__ import annotations
+
+from flask import request
+
+from app.api import bp
+from app.api.auth import api_error, principal, require_scope
+from app.models import Device, db
+
+
+def _device() -> Device | None:
+    p = principal()
+    if p.device_id is None:
+        return None
+    device = db.session.get(Device, p.device_id)
+    return device if device is not None and device.org_id == p.org_id and device.deleted_at is None else None
+
+
+def _no_device():
+    return api_error(403, "device_key_required", "This endpoint is for a device's own key.")
+
+
+def _json() -> dict | None:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else None
+
+
+@bp.get("/agent/commands")
+@require_scope("commands")
+def agent_commands():
+    """The device's pending, approved, unexpired commands, each with its Ed25519 signature."""
+    from app.fleet import commands
+    from app.fleet.signing import public_key
+
+    device = _device()
+    if device is None:
+        return _no_device()
+    rows = commands.fetch_for_agent(device)
+    db.session.commit()
+    return {"public_key": public_key(),
+            "commands": [{**commands.envelope(c), "signature": c.command_signature} for c in rows]}
+
+
+def _apply(error_type: type[Exception], change, success_status: int = 200):
+    """Run `change(device, body)` for the key's own device; its rule errors become JSON errors."""
+    device = _device()
+    if device is None:
+        return _no_device()
+    data = _json()
+    if data is None:
+        return api_error(422, "validation_error", "Send a JSON object.", fields={"body": "a JSON object"})
+    try:
+        answer = change(device, data)
+    except error_type as exc:
+        db.session.rollback()
+        extra = {"fields": exc.fields} if exc.fields else {}
+        return api_error(exc.status, exc.code, str(exc), **extra)
+    db.session.commit()
+    return answer, success_status
+
+
+@bp.post("/agent/commands/<int:command_id>/result")
+@require_scope("commands")
+def agent_command_result(command_id: int):
+    """The agent reports a command in progress, completed (with a result) or failed (with an error)."""
+    from app.fleet import commands
+
+    def change(device, data):
+        command = commands.report(device, command_id, data)
+        return {"id": command.id, "status": command.status}
+
+    return _apply(commands.CommandError, change)
+
+
+@bp.post("/agent/backups")
+@require_scope("backups")
+def agent_backup_report():
+    """The agent reports one backup snapshot (new, or an update of the same snapshot id)."""
+    from app.fleet import backups
+
+    def change(device, data):
+        row = backups.ingest_report(device, data)
+        return {"id": row.id, "snapshot_id": row.snapshot_id, "status": row.status}
+
+    return _apply(backups.BackupError, change, 201)
