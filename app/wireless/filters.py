@@ -8,8 +8,9 @@ only ever uses the `SORTS` whitelist.
 
 SSID syntax (shown on the page): `*` any run of characters, `?` one character; without a
 wildcard the text matches anywhere in the name. Alternatives are separated by `|` or ` OR `
-(a network matches if any alternative does); an alternative starting with `-` or `NOT `
-excludes names that match it. Matching ignores case. BSSIDs take the same wildcards and,
+(a network matches if any alternative does); a term starting with `-` or `NOT ` (after a
+space, a `|` or at the start) excludes names that match it, whatever the other terms say.
+So `Home* -*guest*` is "starts with Home, and no guest". Matching ignores case. BSSIDs take the same wildcards and,
 without one, match as a prefix.
 
 Distance filters ("seen within X km of home / of an agency office") look at the network's
@@ -130,12 +131,17 @@ class NetworkFilter:
         if (self.sort, self.direction) == DEFAULT_SORT:
             out.pop("sort"), out.pop("dir")
         out.update(overrides)
-        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in out.items()
-                if v not in (None, "", [])}
+        return {k: _arg(v) for k, v in out.items() if v not in (None, "", [])}
 
     def described(self) -> dict[str, Any]:
         """The filter as plain values (what an export's audit row records)."""
         return {k: v for k, v in self.args().items()}
+
+
+def _arg(value: Any) -> Any:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 # --- parsing ---------------------------------------------------------------------------
@@ -195,7 +201,9 @@ def wildcard_pattern(text: str, *, anchored_when_plain: bool) -> str:
     return body + "%" if anchored_when_plain else "%" + body + "%"
 
 
-_OR = re.compile(r"\s+OR\s+|\|")
+# Terms are split at `|`, ` OR `, and before a ` -` or ` NOT ` exclusion (upper-case OR and
+# NOT only, so a name like "Coffee or tea" stays one term).
+_SPLIT = re.compile(r"\s*\|\s*|\s+OR\s+|\s+(?=-\S)|\s+(?=NOT\s)")
 
 
 def parse_ssid(expression: str) -> list[SsidTerm]:
@@ -206,12 +214,12 @@ def parse_ssid(expression: str) -> list[SsidTerm]:
     if len(expression) > MAX_PATTERN:
         raise ValueError(f"at most {MAX_PATTERN} characters")
     terms = []
-    for part in _OR.split(expression):
+    for part in _SPLIT.split(expression):
         part = part.strip()
         negate = False
         if part.startswith("-"):
             negate, part = True, part[1:].strip()
-        elif part.upper().startswith("NOT "):
+        elif part.startswith("NOT "):
             negate, part = True, part[4:].strip()
         if not part:
             raise ValueError("an empty alternative (check for a stray |, OR, - or NOT)")
