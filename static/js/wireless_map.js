@@ -137,7 +137,7 @@
 
   function init(el) {
     var status = document.getElementById("map-status");
-    var map = L.map(el, { worldCopyJump: false, preferCanvas: false }).setView([39.5, -98.35], 4);
+    var map = L.map(el, { minZoom: 2, maxZoom: 19 }).setView([39.5, -98.35], 4);
     var control = L.control.layers(null, null, { collapsed: false }).addTo(map);
     var data = { networks: null, observations: null, heat: null };
     el.vigilMap = map;
@@ -207,7 +207,7 @@
 
     function reload() {
       return loadNetworks().then(loadObservations).then(function () { el.dataset.loaded = "true"; })
-        .catch(function (err) { showStatus(status, err.message); el.dataset.loaded = "error"; });
+        .catch(function (err) { showStatus(status, "The map data could not be loaded: " + err.message); el.dataset.loaded = "error"; el.dataset.error = String(err.stack || err); });
     }
 
     var form = document.getElementById("network-filters");
