@@ -241,3 +241,17 @@ def test_filters_never_cross_organizations(app, orgs):
     assert ids(orgs.a.org.id, ssid="shared") == {a.id}
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Network))
     assert total >= 2
+
+
+def test_distance_filter_gives_the_same_answer_past_the_id_list_cap(app, orgs, monkeypatch):
+    from app.wireless import filters
+
+    org_id = orgs.a.org.id
+    db.session.add(LocationMarker(org_id=org_id, name="Home", lat=HOME[0], lon=HOME[1], is_home=True))
+    src = source(org_id)
+    near = {network(org_id, src, points=[north_of(HOME, 100 * i)]).id for i in range(1, 5)}
+    network(org_id, src, points=[north_of(HOME, 5_000)])
+    db.session.commit()
+    assert ids(org_id, near="home", km="1") == near
+    monkeypatch.setattr(filters, "NEAR_IDS_CAP", 2)  # too many for a list: the subquery runs instead
+    assert ids(org_id, near="home", km="1") == near

@@ -52,6 +52,7 @@ MAX_KM = 1000.0
 MAX_PATTERN = 200
 MAX_ALTERNATIVES = 20
 SIGNAL_RANGE = (-150, 0)
+NEAR_IDS_CAP = 10_000
 
 
 def _active_tag(tag_col: Any = NetworkTag.tag) -> sa.Select:
@@ -74,6 +75,7 @@ SORTS: dict[str, Any] = {
     "observations": Network.observation_count,
 }
 DEFAULT_SORT = ("last_seen", "desc")
+NULLABLE_SORTS = frozenset({"score", "tag", "manufacturer"})
 
 
 class FilterError(ValueError):
@@ -116,6 +118,8 @@ class NetworkFilter:
     direction: str = DEFAULT_SORT[1]
     # Resolved by parse_filters for distance filters: the centre, when there is one.
     centre: tuple[float, float] | None = None
+    _near_key: Any = field(default=None, repr=False, compare=False)
+    _near_ids: list[int] | None = field(default=None, repr=False, compare=False)
 
     def args(self, **overrides: Any) -> dict[str, Any]:
         """The query args that give this filter back (for links: sort headers, pages, exports)."""
@@ -391,8 +395,22 @@ def conditions(f: NetworkFilter, org_id: int) -> list[Any]:
     if f.signal_max is not None:
         out.append(Network.bestlevel <= f.signal_max)
     if f.near and f.km:
-        out.append(Network.id.in_(_near_ids(f, org_id)))
+        out.append(_near_condition(f, org_id))
     return out
+
+
+def _near_condition(f: NetworkFilter, org_id: int) -> Any:
+    # The networks near a place are usually few. Reading their ids once (the box on the
+    # observations' lat/lon index does the work) and filtering by that list lets the page
+    # and the count each use it, instead of the planner probing every network's sightings
+    # in sort order. Past NEAR_IDS_CAP the subquery is left to the database.
+    key = (org_id, f.near, f.km, f.office_id, f.centre)
+    if f._near_key != key:
+        rows = db.session.scalars(_near_ids(f, org_id).distinct().limit(NEAR_IDS_CAP + 1)).all()
+        f._near_key, f._near_ids = key, (list(rows) if len(rows) <= NEAR_IDS_CAP else None)
+    if f._near_ids is None:
+        return Network.id.in_(_near_ids(f, org_id))
+    return Network.id.in_(f._near_ids)
 
 
 def apply_filters(stmt: sa.Select, f: NetworkFilter, org_id: int) -> sa.Select:
@@ -405,7 +423,11 @@ def ordering(f: NetworkFilter) -> list[Any]:
     column = SORTS[f.sort]
     first = column.desc() if f.direction == "desc" else column.asc()
     tie = Network.id.desc() if f.direction == "desc" else Network.id.asc()
-    return [first.nulls_last(), tie]
+    # NULLS LAST only where a column can be NULL: on a NOT NULL column it would stop
+    # PostgreSQL from walking the (org_id, column) index for the first page.
+    if f.sort in NULLABLE_SORTS:
+        first = first.nulls_last()
+    return [first, tie]
 
 
 def filtered_networks(f: NetworkFilter, org_id: int) -> sa.Select:
