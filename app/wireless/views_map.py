@@ -46,18 +46,31 @@ def map_view():
     return response
 
 
+def _map_query(org_id: int, default_cap: int, with_box: bool = False):
+    """(filter, box, cap) from the query, or (None, a 400 response) naming the bad argument."""
+    try:
+        f = parse_filters(request.args, org_id)
+    except FilterError as exc:
+        return None, filter_error_response(exc)
+    name = "bbox"
+    try:
+        box = map_data.parse_bbox(request.args.get("bbox")) if with_box else None
+        name = "limit"
+        cap = map_data.parse_cap(request.args.get("limit"), default_cap)
+    except ValueError as exc:
+        return None, filter_error_response(exc, name)
+    return (f, box, cap), None
+
+
 @bp.get("/map/networks.geojson")
 @require("data.read")
 def map_networks():
     """Matching networks as GeoJSON points, most threatening first, capped."""
     org_id = require_org_id()
-    try:
-        f = parse_filters(request.args, org_id)
-        cap = map_data.parse_cap(request.args.get("limit"), map_data.NETWORK_CAP)
-    except FilterError as exc:
-        return filter_error_response(exc)
-    except ValueError as exc:
-        return filter_error_response(exc, "limit")
+    parsed, error = _map_query(org_id, map_data.NETWORK_CAP)
+    if error:
+        return error
+    f, _, cap = parsed
     return _geojson(map_data.networks_geojson(f, org_id, cap, detail_url))
 
 
@@ -66,18 +79,10 @@ def map_networks():
 def map_observations():
     """Sightings of matching networks inside `bbox` (west,south,east,north), newest first, capped."""
     org_id = require_org_id()
-    try:
-        f = parse_filters(request.args, org_id)
-    except FilterError as exc:
-        return filter_error_response(exc)
-    try:
-        box = map_data.parse_bbox(request.args.get("bbox"))
-    except ValueError as exc:
-        return filter_error_response(exc, "bbox")
-    try:
-        cap = map_data.parse_cap(request.args.get("limit"), map_data.OBSERVATION_CAP)
-    except ValueError as exc:
-        return filter_error_response(exc, "limit")
+    parsed, error = _map_query(org_id, map_data.OBSERVATION_CAP, with_box=True)
+    if error:
+        return error
+    f, box, cap = parsed
     return _geojson(map_data.observations_geojson(f, org_id, box, cap))
 
 
