@@ -40,7 +40,7 @@ def test_empty_args_give_the_default_filter(app, orgs):
     ({"signal_min": "loud"}, "signal_min"), ({"signal_max": "20"}, "signal_max"),
     ({"signal_min": "-40", "signal_max": "-80"}, "signal_max"),
     ({"near": "home", "km": "nan"}, "km"), ({"near": "office"}, "km"), ({"near": "moon", "km": "1"}, "near"),
-    ({"near": "office", "km": "1", "office": "999999"}, "office"), ({"km": "-1"}, "km"),
+    ({"near": "office", "km": "1", "office": "999999"}, "office"), ({"km": "-1"}, "km"), ({"km": "2"}, "near"),
     ({"sort": "password_hash"}, "sort"), ({"sort": "ssid", "dir": "sideways"}, "dir"),
     ({"ssid": "a|"}, "ssid"), ({"ssid": "a | -"}, "ssid"), ({"ssid": "x" * 201}, "ssid"),
     ({"bssid": "AA;DROP"}, "bssid"),

@@ -289,6 +289,8 @@ def _parse_distance(args: MultiDict, f: NetworkFilter, org_id: int, errors: dict
     km = _number(args, "km", errors, float, 0.0, MAX_KM)
     office = _number(args, "office", errors, int, 1, 2**31 - 1)
     if not near:
+        if km is not None:
+            errors["near"] = "choose what the distance is measured from: home or an agency office"
         return
     if near not in NEAR_CHOICES:
         errors["near"] = "choose home or office"
