@@ -54,6 +54,9 @@ def test_htmx_request_gets_only_the_table_block(client, orgs):
     assert 'aria-sort="descending"' in html
     assert 'name="sort" value="ssid" form="network-filters"' in html
     assert "HX-Request" in response.headers.get("Vary", "")
+    # Empty fields the form sent are left out of the address pushed to the history.
+    pushed = client.get("/wireless/networks?ssid=net*&bssid=&tag=&sort=ssid&dir=asc", headers={"HX-Request": "true"})
+    assert pushed.headers["HX-Push-Url"] == "/wireless/networks?ssid=net*&sort=ssid&dir=asc"
 
 
 def test_bad_filters_answer_422_with_the_reason(client, orgs):

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, jsonify, request, stream_with_context, url_for
+from flask import Response, jsonify, make_response, request, stream_with_context, url_for
 from werkzeug.routing import BuildError
 
 from app import audit
 from app.core.templating import localtime
+from app.htmx import hx_push_url, is_htmx
 from app.models import db
 from app.models.wireless import ENCRYPTIONS, RADIO_TYPES, AgencyOffice
 from app.permissions import require
@@ -80,8 +81,14 @@ def network_list():
         return render_page("wireless/networks.html", block="table", status=INVALID_FORM_STATUS, f=f, page=None,
                            sorts=SORTS, **filter_form_context(errors))
     page = explorer.page_of(f, org_id, page_no)
-    return render_page("wireless/networks.html", block="table", f=f, page=page, sorts=SORTS,
-                       **filter_form_context())
+    body, status = render_page("wireless/networks.html", block="table", f=f, page=page, sorts=SORTS,
+                               **filter_form_context())
+    response = make_response(body, status)
+    if is_htmx():
+        # The form sends every field, empty or not; the address bar gets the short form.
+        extra = {"page": page.page} if page.page > 1 else {}
+        hx_push_url(response, url_for("wireless.network_list", **f.args(), **extra))
+    return response
 
 
 def filter_error_response(exc: FilterError | ValueError, field: str | None = None):
