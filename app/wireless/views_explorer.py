@@ -20,7 +20,6 @@ from app.tenancy import require_org_id
 from app.wireless import bp, explorer
 from app.wireless.filters import (
     LEVEL_CHOICES,
-    SORTS,
     TAG_CHOICES,
     FilterError,
     NetworkFilter,
@@ -79,9 +78,9 @@ def network_list():
     page_no = _page_number(errors)
     if errors:
         return render_page("wireless/networks.html", block="table", status=INVALID_FORM_STATUS, f=f, page=None,
-                           sorts=SORTS, **filter_form_context(errors))
+                           **filter_form_context(errors))
     page = explorer.page_of(f, org_id, page_no)
-    body, status = render_page("wireless/networks.html", block="table", f=f, page=page, sorts=SORTS,
+    body, status = render_page("wireless/networks.html", block="table", f=f, page=page,
                                **filter_form_context())
     response = make_response(body, status)
     if is_htmx():
