@@ -11,6 +11,7 @@ HX = {"HX-Request": "true"}
     "/", "/jobs/", "/jobs/?status=failed", "/admin/audit", "/admin/audit?action=auth.",
     "/threats/", "/threats/?status=resolved", "/threats/events", "/threats/incidents", "/notifications/",
     "/auth/security",
+    "/wireless/networks", "/wireless/networks?sort=ssid&level=HIGH",
 ])
 def test_fragment_requests_render_only_their_block(client, orgs, url):
     client.login(orgs.a.users["admin"].email)

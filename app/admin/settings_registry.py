@@ -8,8 +8,10 @@ limits from the environment).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -20,7 +22,7 @@ from app.models import Setting, db, utcnow
 @dataclass(frozen=True)
 class SettingSpec:
     key: str
-    kind: str  # "int" or "choice"
+    kind: str  # "int", "choice" or "tile_url"
     default: Any
     description: str
     minimum: int | None = None
@@ -45,6 +47,8 @@ class SettingSpec:
             if text not in (self.choices or ()):
                 raise ValueError(f"Choose one of: {', '.join(self.choices or ())}.")
             return text
+        if self.kind == "tile_url":
+            return parse_tile_url(text)
         raise ValueError(f"unknown setting kind {self.kind!r}")
 
     @property
@@ -53,7 +57,27 @@ class SettingSpec:
         if self.kind == "int":
             unit = f" {self.unit}" if self.unit else ""
             return f"A whole number from {self.minimum} to {self.maximum}{unit}."
+        if self.kind == "tile_url":
+            return "Empty (offline outlines), or an http(s) URL with {z}, {x} and {y} (and optionally {s})."
         return f"One of: {', '.join(self.choices or ())}."
+
+
+_TILE_HOST = re.compile(r"^(\{s\}\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def parse_tile_url(text: str) -> str:
+    """A map tile URL template, or "" for none. The host goes into the map page's CSP, so
+    it is held to plain host characters (no spaces, quotes or semicolons can get through)."""
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not _TILE_HOST.match(parts.netloc):
+        raise ValueError("Enter an http:// or https:// URL with a plain host name.")
+    if len(text) > 500 or any(ch in text for ch in " \t\"';,<>"):
+        raise ValueError("Enter at most 500 characters, without spaces, quotes, commas or semicolons.")
+    if not all(part in text for part in ("{z}", "{x}", "{y}")):
+        raise ValueError("The URL needs the {z}, {x} and {y} placeholders.")
+    return text
 
 
 def _int(key: str, default: int, low: int, high: int, description: str, unit: str | None = None) -> SettingSpec:
@@ -94,6 +118,9 @@ SETTINGS: dict[str, SettingSpec] = {
              "WiGLE lookups per organization in 24 hours after which no lookup runs.", "requests"),
         _int("wireless.geocode_cache_days", 90, 1, 3650,
              "How long a reverse-geocoding answer is reused before it is asked again.", "days"),
+        SettingSpec("wireless.map_tile_url", "tile_url", "",
+                    "Map tile URL template for online use (e.g. https://tile.example.org/{z}/{x}/{y}.png); "
+                    "empty draws the offline country and state outlines."),
     )
 }
 

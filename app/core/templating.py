@@ -40,6 +40,8 @@ FLEET_NAV = [
 ]
 # Filled by the wireless domain's pages as they land.
 WIRELESS_NAV: list[tuple[str, str, str, str]] = [
+    ("wireless.network_list", "wifi", "Networks", "data.read"),
+    ("wireless.map_view", "map", "Map", "data.read"),
     ("wireless.scoring_settings", "sliders2", "Threat scoring", "data.read"),
     ("wireless.ml_models", "cpu", "Threat models", "data.read"),
     ("wireless.providers", "key", "Providers", "org.edit_own"),

@@ -16,6 +16,8 @@ from app.wireless import (  # noqa: E402,F401
     jobs_enrich,
     jobs_ml,
     jobs_score,
+    views_explorer,
+    views_map,
     views_ml,
     views_providers,
     views_score,

@@ -1,0 +1,99 @@
+"""The map page and the GeoJSON it draws: networks, sightings in view, home/routes/offices."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import jsonify, make_response, request
+
+from app.admin.settings_registry import get_setting
+from app.core.guard import CSP
+from app.permissions import require
+from app.rendering import INVALID_FORM_STATUS, render_page
+from app.tenancy import require_org_id
+from app.wireless import bp, map_data
+from app.wireless.filters import FilterError, parse_filters
+from app.wireless.views_explorer import detail_url, filter_error_response, filter_form_context
+
+TILE_SETTING = "wireless.map_tile_url"
+
+
+def tile_source(template: str) -> str:
+    """The CSP source for a tile URL template: its scheme and host, `{s}` subdomains as `*`."""
+    parts = urlsplit(template)
+    host = parts.netloc.replace("{s}", "*")
+    return f"{parts.scheme}://{host}"
+
+
+@bp.get("/map")
+@require("data.read")
+def map_view():
+    """The map: networks and sightings by threat level, heat, home, routes and offices."""
+    org_id = require_org_id()
+    errors: dict[str, str] = {}
+    try:
+        parse_filters(request.args, org_id)
+    except FilterError as exc:
+        errors = exc.errors
+    tiles = get_setting(TILE_SETTING) or ""
+    body, status = render_page("wireless/map.html", status=INVALID_FORM_STATUS if errors else 200,
+                               tile_url=tiles, **filter_form_context(errors))
+    response = make_response(body, status)
+    if tiles:
+        # Online tiles are the only images from elsewhere; allow exactly that host.
+        response.headers["Content-Security-Policy"] = CSP.replace(
+            "img-src 'self' data:", f"img-src 'self' data: {tile_source(tiles)}")
+    return response
+
+
+def _map_query(org_id: int, default_cap: int, with_box: bool = False):
+    """(filter, box, cap) from the query, or (None, a 400 response) naming the bad argument."""
+    try:
+        f = parse_filters(request.args, org_id)
+    except FilterError as exc:
+        return None, filter_error_response(exc)
+    name = "bbox"
+    try:
+        box = map_data.parse_bbox(request.args.get("bbox")) if with_box else None
+        name = "limit"
+        cap = map_data.parse_cap(request.args.get("limit"), default_cap)
+    except ValueError as exc:
+        return None, filter_error_response(exc, name)
+    return (f, box, cap), None
+
+
+@bp.get("/map/networks.geojson")
+@require("data.read")
+def map_networks():
+    """Matching networks as GeoJSON points, most threatening first, capped."""
+    org_id = require_org_id()
+    parsed, error = _map_query(org_id, map_data.NETWORK_CAP)
+    if error:
+        return error
+    f, _, cap = parsed
+    return _geojson(map_data.networks_geojson(f, org_id, cap, detail_url))
+
+
+@bp.get("/map/observations.geojson")
+@require("data.read")
+def map_observations():
+    """Sightings of matching networks inside `bbox` (west,south,east,north), newest first, capped."""
+    org_id = require_org_id()
+    parsed, error = _map_query(org_id, map_data.OBSERVATION_CAP, with_box=True)
+    if error:
+        return error
+    f, box, cap = parsed
+    return _geojson(map_data.observations_geojson(f, org_id, box, cap))
+
+
+@bp.get("/map/layers.geojson")
+@require("data.read")
+def map_layers():
+    """Home marker (with radius), routes and agency offices as one GeoJSON collection."""
+    return _geojson(map_data.layers_geojson(require_org_id()))
+
+
+def _geojson(data: dict):
+    response = jsonify(data)
+    response.mimetype = "application/geo+json"
+    return response

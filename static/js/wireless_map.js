@@ -1,0 +1,232 @@
+/* The wireless map (templates/wireless/map.html): offline outlines or online tiles, then
+   networks and sightings clustered and coloured by threat level, a heat layer, home with its
+   radius, routes and agency offices. Every data URL comes from the page's data attributes
+   and carries the filter form's query, so the map shows exactly what the explorer lists.
+   No inline script or style anywhere: colours are set through Leaflet options and classes. */
+(function () {
+  "use strict";
+
+  var COLOURS = { CRITICAL: "#b91c1c", HIGH: "#ea580c", MEDIUM: "#ca8a04", LOW: "#2563eb", NONE: "#6b7280", UNSCORED: "#9ca3af" };
+  var RANK = { CRITICAL: 5, HIGH: 4, MEDIUM: 3, LOW: 2, NONE: 1, UNSCORED: 0 };
+
+  function levelOf(props) { return (props && COLOURS[props.level]) ? props.level : "UNSCORED"; }
+
+  /* world-atlas rings that cross the antimeridian jump from +180 to -180; Leaflet would draw
+     that jump as a stripe across the map. Unwrapping keeps each ring continuous (Chukotka
+     and Fiji continue past 180), and a ring that goes all the way round (Antarctica) is
+     closed along the pole instead of straight back across the map. */
+  function unwrapRing(ring) {
+    var out = [], offset = 0, i, lon, prev;
+    for (i = 0; i < ring.length; i++) {
+      lon = ring[i][0];
+      if (i > 0) {
+        prev = ring[i - 1][0];
+        if (lon - prev > 180) { offset -= 360; } else if (lon - prev < -180) { offset += 360; }
+      }
+      out.push([lon + offset, ring[i][1]]);
+    }
+    if (out.length && Math.abs(out[out.length - 1][0] - out[0][0]) >= 180) {
+      var pole = out[0][1] < 0 ? -90 : 90;
+      out.push([out[out.length - 1][0], pole], [out[0][0], pole], out[0]);
+    }
+    return out;
+  }
+
+  function unwrapGeometry(geometry) {
+    if (!geometry) { return geometry; }
+    if (geometry.type === "Polygon") {
+      return { type: "Polygon", coordinates: geometry.coordinates.map(unwrapRing) };
+    }
+    if (geometry.type === "MultiPolygon") {
+      return { type: "MultiPolygon", coordinates: geometry.coordinates.map(function (p) { return p.map(unwrapRing); }) };
+    }
+    return geometry;
+  }
+
+  function outlines(url, object, style) {
+    return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (topo) {
+      var fc = window.topojson.feature(topo, topo.objects[object]);
+      fc.features.forEach(function (f) { f.geometry = unwrapGeometry(f.geometry); });
+      return L.geoJSON(fc, { style: style, interactive: false });
+    });
+  }
+
+  function showStatus(el, message) {
+    if (!el) { return; }
+    el.textContent = message;
+    el.classList.toggle("d-none", !message);
+  }
+
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) { throw new Error((body && body.error && body.error.message) || ("HTTP " + r.status)); }
+        return body;
+      });
+    });
+  }
+
+  function withQuery(url, extra) {
+    var params = new URLSearchParams(window.location.search);
+    Object.keys(extra || {}).forEach(function (k) { params.set(k, extra[k]); });
+    var q = params.toString();
+    return q ? url + (url.indexOf("?") >= 0 ? "&" : "?") + q : url;
+  }
+
+  function clusterIcon(cluster) {
+    var worst = "UNSCORED";
+    cluster.getAllChildMarkers().forEach(function (m) {
+      if (RANK[m.options.threatLevel] > RANK[worst]) { worst = m.options.threatLevel; }
+    });
+    var n = cluster.getChildCount();
+    return L.divIcon({ html: "<span>" + n + "</span>", className: "threat-cluster level-" + worst,
+                       iconSize: L.point(36, 36) });
+  }
+
+  function popupFor(props) {
+    var box = document.createElement("div");
+    var title = document.createElement(props.url ? "a" : "strong");
+    if (props.url) { title.href = props.url; }
+    title.textContent = props.ssid || "(hidden)";
+    box.appendChild(title);
+    var lines = [props.bssid, (props.level || "UNSCORED") + (props.score != null ? " " + Math.round(props.score) : ""),
+                 props.manufacturer, props.time, props.signal != null ? props.signal + " dBm" : null];
+    lines.forEach(function (text) {
+      if (text) { var d = document.createElement("div"); d.className = "small"; d.textContent = text; box.appendChild(d); }
+    });
+    return box;
+  }
+
+  function pointLayer(fc, radius) {
+    var group = L.markerClusterGroup({ iconCreateFunction: clusterIcon, chunkedLoading: true, showCoverageOnHover: false });
+    var markers = [];
+    fc.features.forEach(function (f) {
+      if (!f.geometry) { return; }
+      var level = levelOf(f.properties);
+      var c = f.geometry.coordinates;
+      var m = L.circleMarker([c[1], c[0]], { radius: radius, color: COLOURS[level], fillColor: COLOURS[level],
+                                             fillOpacity: 0.8, weight: 1, threatLevel: level });
+      m.bindPopup(function () { return popupFor(f.properties); });
+      markers.push(m);
+    });
+    group.addLayers(markers);
+    return group;
+  }
+
+  function fixedLayers(fc) {
+    var home = L.layerGroup(), routes = L.layerGroup(), offices = L.layerGroup();
+    fc.features.forEach(function (f) {
+      var p = f.properties, c = f.geometry.coordinates;
+      if (p.layer === "home" || p.layer === "marker") {
+        var at = [c[1], c[0]];
+        L.circleMarker(at, { radius: 8, color: "#1d4ed8", fillColor: p.color || "#3b82f6", fillOpacity: 1, weight: 2 })
+          .bindTooltip(p.name).addTo(home);
+        if (p.radius_km) {
+          L.circle(at, { radius: p.radius_km * 1000, color: "#1d4ed8", weight: 1, fillOpacity: 0.05, interactive: false }).addTo(home);
+        }
+      } else if (p.layer === "route") {
+        L.polyline(c.map(function (pt) { return [pt[1], pt[0]]; }), { color: p.color || "#ef4444", weight: 3, opacity: 0.8 })
+          .bindTooltip(p.name + (p.distance_km ? " (" + p.distance_km.toFixed(1) + " km)" : "")).addTo(routes);
+      } else if (p.layer === "office") {
+        L.circleMarker([c[1], c[0]], { radius: 5, color: "#111827", fillColor: "#fbbf24", fillOpacity: 1, weight: 1 })
+          .bindTooltip(p.name + " (" + p.office_type + ")").addTo(offices);
+      }
+    });
+    return { home: home, routes: routes, offices: offices };
+  }
+
+  function init(el) {
+    var status = document.getElementById("map-status");
+    var map = L.map(el, { minZoom: 2, maxZoom: 19 }).setView([39.5, -98.35], 4);
+    var control = L.control.layers(null, null, { collapsed: false }).addTo(map);
+    var data = { networks: null, observations: null, heat: null };
+    el.vigilMap = map;
+
+    if (el.dataset.tileUrl) {
+      L.tileLayer(el.dataset.tileUrl, { maxZoom: 19, attribution: "Map tiles: " + new URL(el.dataset.tileUrl.replace(/\{s\}\./, "")).host }).addTo(map);
+    } else {
+      map.getContainer().classList.add("offline-basemap");
+      outlines(el.dataset.countriesUrl, "countries", { color: "#64748b", weight: 1, fillColor: "#e2e8f0", fillOpacity: 1 })
+        .then(function (layer) { layer.addTo(map); layer.bringToBack(); control.addOverlay(layer, "Countries"); })
+        .then(function () { return outlines(el.dataset.statesUrl, "states", { color: "#94a3b8", weight: 0.6, fill: false }); })
+        .then(function (layer) { layer.addTo(map); control.addOverlay(layer, "US states"); })
+        .catch(function (err) { showStatus(status, "The offline outlines could not be loaded: " + err.message); });
+    }
+
+    getJSON(el.dataset.layersUrl).then(function (fc) {
+      var layers = fixedLayers(fc);
+      layers.home.addTo(map); control.addOverlay(layers.home, "Home");
+      layers.routes.addTo(map); control.addOverlay(layers.routes, "Routes");
+      control.addOverlay(layers.offices, "Agency offices");
+      var homeFeature = fc.features.filter(function (f) { return f.properties.layer === "home"; })[0];
+      if (homeFeature && !data.fitted) { map.setView([homeFeature.geometry.coordinates[1], homeFeature.geometry.coordinates[0]], 12); }
+    }).catch(function (err) { showStatus(status, err.message); });
+
+    function loadNetworks() {
+      return getJSON(withQuery(el.dataset.networksUrl)).then(function (fc) {
+        if (data.networks) { control.removeLayer(data.networks); map.removeLayer(data.networks); }
+        data.networks = pointLayer(fc, 7).addTo(map);
+        control.addOverlay(data.networks, "Networks");
+        el.dataset.networkCount = String(fc.features.length);
+        if (fc.features.length) {
+          data.fitted = true;
+          map.fitBounds(data.networks.getBounds(), { maxZoom: 15, padding: [20, 20] });
+        }
+        showStatus(status, fc.truncated ? "Showing the " + fc.cap + " most threatening networks; filter to see the rest." : "");
+      });
+    }
+
+    function loadObservations() {
+      var b = map.getBounds();
+      var bbox = [Math.max(-180, b.getWest()), Math.max(-90, b.getSouth()), Math.min(180, b.getEast()), Math.min(90, b.getNorth())]
+        .map(function (v) { return v.toFixed(5); }).join(",");
+      return getJSON(withQuery(el.dataset.observationsUrl, { bbox: bbox })).then(function (fc) {
+        var had = data.observations && map.hasLayer(data.observations);
+        var hadHeat = !data.heat || map.hasLayer(data.heat);
+        if (data.observations) { control.removeLayer(data.observations); map.removeLayer(data.observations); }
+        if (data.heat) { control.removeLayer(data.heat); map.removeLayer(data.heat); }
+        data.observations = pointLayer(fc, 4);
+        if (had) { data.observations.addTo(map); }
+        control.addOverlay(data.observations, "Sightings");
+        var points = fc.features.map(function (f) {
+          var c = f.geometry.coordinates;
+          return [c[1], c[0], Math.max(0.2, Math.min(1, (f.properties.signal + 100) / 60))];
+        });
+        data.heat = L.heatLayer(points, { radius: 18, blur: 15, maxZoom: 17 });
+        if (hadHeat) { data.heat.addTo(map); }
+        control.addOverlay(data.heat, "Heat");
+        el.dataset.observationCount = String(fc.features.length);
+      });
+    }
+
+    var pending = null;
+    map.on("moveend", function () {
+      clearTimeout(pending);
+      pending = setTimeout(function () { loadObservations().catch(function (err) { showStatus(status, err.message); }); }, 300);
+    });
+
+    function reload() {
+      return loadNetworks().then(loadObservations).then(function () { el.dataset.loaded = "true"; })
+        .catch(function (err) { showStatus(status, "The map data could not be loaded: " + err.message); el.dataset.loaded = "error"; el.dataset.error = String(err.stack || err); });
+    }
+
+    var form = document.getElementById("network-filters");
+    if (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var params = new URLSearchParams(new FormData(form));
+        Array.from(params.keys()).forEach(function (k) { if (!params.get(k)) { params.delete(k); } });
+        var q = params.toString();
+        window.history.pushState(null, "", window.location.pathname + (q ? "?" + q : ""));
+        reload();
+      });
+    }
+    window.addEventListener("popstate", reload);
+    reload();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var el = document.getElementById("wireless-map");
+    if (el && window.L) { init(el); }
+  });
+})();

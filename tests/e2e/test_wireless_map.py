@@ -1,0 +1,90 @@
+"""Browser: the wireless map draws the offline outlines, the networks coloured by threat
+level, home with its radius and a route, with zero console errors under the strict CSP.
+
+No pixel comparison: the test reads what Leaflet put in the DOM (marker paths, cluster
+icons, the count the page script recorded) and lets the `problems` fixture fail on any
+console error, CSP violation, failed request or server exception.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from tests.e2e.conftest import sign_in
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # conftest's autouse fixture skips (or fails) every test, saying why
+    expect = None
+
+pytestmark = pytest.mark.e2e
+
+HOME = (39.7392, -104.9903)
+
+
+def _seed_wireless(app) -> int:
+    from app.models import Organization, db
+    from app.models.wireless import DeviceSource, LocationMarker, Network, Observation, Route
+
+    with app.app_context():
+        org_id = db.session.scalar(sa.select(Organization.id).where(Organization.slug == "northwind"))
+        src = DeviceSource(org_id=org_id, code="e2e-map-phone", name="E2E phone")
+        db.session.add(src)
+        db.session.add(LocationMarker(org_id=org_id, name="Home", lat=HOME[0], lon=HOME[1], is_home=True,
+                                      radius_km=0.5))
+        db.session.flush()
+        t0 = datetime(2026, 10, 1, 8, tzinfo=UTC)
+        levels = [("CRITICAL", 90), ("HIGH", 70), ("MEDIUM", 50), ("LOW", 30), ("NONE", 5), (None, None)]
+        for i, (level, score) in enumerate(levels):
+            lat, lon = HOME[0] + 0.002 * i, HOME[1] + 0.003 * i
+            ms = int(t0.timestamp() * 1000)
+            net = Network(org_id=org_id, bssid=f"02:E2:E0:00:00:{i:02X}", ssid=f"e2e-map-{i}", type="W",
+                          firsttime_ms=ms, lasttime_ms=ms, lastlat=lat, lastlon=lon, bestlat=lat, bestlon=lon,
+                          bestlevel=-60, observation_count=1, threat_level=level, needs_rescore=False,
+                          threat_score_v2=Decimal(score) if score is not None else None)
+            db.session.add(net)
+            db.session.flush()
+            db.session.add(Observation(org_id=org_id, network_id=net.id, source_id=src.id, bssid=net.bssid,
+                                       ssid=net.ssid, level=-60, lat=lat, lon=lon, time=t0 + timedelta(minutes=i),
+                                       observed_at_ms=ms + i, time_ms=ms + i, source_pk=str(i)))
+        db.session.add(Route(org_id=org_id, name="E2E commute", recorded_at=t0,
+                             path=[[HOME[0], HOME[1]], [HOME[0] + 0.02, HOME[1] + 0.03]]))
+        db.session.commit()
+        db.session.remove()
+    return len(levels)
+
+
+def test_map_draws_networks_by_threat_level_under_the_csp(page, live_server, problems, artifacts):
+    count = _seed_wireless(live_server.app)
+    sign_in(page, "analyst@northwind.example")
+    page.goto(live_server.url + "/wireless/map")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Map")
+    page.wait_for_selector("#wireless-map[data-loaded]", state="attached")
+    assert page.get_attribute("#wireless-map", "data-loaded") == "true", page.get_attribute("#wireless-map", "data-error")
+    assert page.get_attribute("#wireless-map", "data-network-count") == str(count)
+    # Offline basemap: well over a hundred country outlines, drawn as SVG paths.
+    page.wait_for_function("() => document.querySelectorAll('.leaflet-overlay-pane path').length > 150")
+    # (needs_rescore=False above keeps the background rescore from replacing these levels.)
+    # At the home zoom the networks are spread out enough to show as coloured markers or
+    # clusters coloured by their worst member; either way the CRITICAL colour is on the map.
+    colours = page.evaluate("""() => Array.from(document.querySelectorAll(
+        '.leaflet-overlay-pane path.leaflet-interactive')).map(p => p.getAttribute('fill'))""")
+    clusters = page.evaluate("""() => Array.from(document.querySelectorAll('.threat-cluster'))
+        .map(c => Array.from(c.classList).find(k => k.startsWith('level-')))""")
+    assert "#b91c1c" in colours or "level-CRITICAL" in clusters, (colours, clusters)
+    # The layer control lists every layer the page promises.
+    for name in ("Countries", "US states", "Home", "Routes", "Agency offices", "Networks", "Sightings", "Heat"):
+        expect(page.locator(".leaflet-control-layers")).to_contain_text(name)
+    # Filtering through the shared form redraws from the GeoJSON endpoint and keeps the URL.
+    page.locator("#f-ssid").fill("e2e-map-0")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_function("() => document.querySelector('#wireless-map').dataset.networkCount === '1'")
+    assert "ssid=e2e-map-0" in page.url
+    assert not problems.unexpected()
+    page.evaluate("() => document.querySelector('#wireless-map').vigilMap.setView([20, 0], 2)")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(artifacts / "wireless-map.png"), full_page=True)  # for people, not compared
