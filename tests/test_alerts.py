@@ -74,15 +74,15 @@ def agent(client, orgs):
 def test_an_organizations_first_device_brings_the_default_rules_once(client, orgs, agent):
     rules = db.session.scalars(sa.select(AlertRule).where(AlertRule.org_id == orgs.a.org.id)).all()
     assert {r.rule_type for r in rules} == {"cpu_high", "ram_high", "disk_full", "service_down", "container_down",
-                                           "scanner_vulns_critical", "device_offline", "scanner_feed_stale"}
+                                           "scanner_vulns_critical", "device_offline", "scanner_feed_stale",
+                                           "backup_failed", "backup_missing"}
     cpu = rule_of(orgs.a.org.id, "cpu_high")
     assert (cpu.threshold_value, cpu.recovery_value, cpu.threshold_duration_seconds) == (90, 80, 300)
     enrolled(client, orgs.a.org.id, serial="SECOND", name="second")
-    assert db.session.scalar(sa.select(sa.func.count(AlertRule.id)).where(AlertRule.org_id == orgs.a.org.id)) == 8
+    assert db.session.scalar(sa.select(sa.func.count(AlertRule.id)).where(AlertRule.org_id == orgs.a.org.id)) == 10
     assert db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "alert_rule.defaults_created",
                                                        AuditLog.org_id == orgs.a.org.id))
     assert rule_of(orgs.b.org.id, "cpu_high") is None  # B has no device yet
-    assert alert_rules.RULE_TYPES["backup_failed"].available is False  # a slot for the backups module
 
 
 def test_a_device_rule_overrides_its_organizations_rule_of_the_same_type(client, orgs, agent):
@@ -399,7 +399,7 @@ def test_seed_demo_and_the_alert_defaults_command_give_organizations_the_default
     assert demo_orgs and all(rule_of(org_id, "device_offline") for org_id in demo_orgs)
     assert rule_of(orgs.a.org.id, "cpu_high") is None
     result = app.test_cli_runner().invoke(args=["fleet", "alert-defaults", "--org", orgs.a.org.slug])
-    assert result.exit_code == 0 and "8 rule(s) added" in result.output, result.output
+    assert result.exit_code == 0 and "10 rule(s) added" in result.output, result.output
     assert rule_of(orgs.a.org.id, "cpu_high") is not None and rule_of(orgs.b.org.id, "cpu_high") is None
     again = app.test_cli_runner().invoke(args=["fleet", "alert-defaults", "--org", orgs.a.org.slug])
     assert "already has rules" in again.output

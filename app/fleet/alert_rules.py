@@ -162,11 +162,34 @@ register(RuleType("device_offline", "Device offline", ABSENCE, "min",
 register(RuleType("scanner_feed_stale", "Scanner feed stale", ABSENCE, "h",
                   "A scanner's vulnerability feed is at least this many hours old.", 48, 24, 0,
                   cooldown_seconds=86400, evaluate=_feed))
-# Registry slots for the backups module: the lead wires an evaluator here when backups land.
+def _backup_failed(ctx: DeviceContext, data: dict[str, Any], rule: AlertRule) -> list[Observation]:
+    last = data.get("backup")
+    if last is None:
+        return []
+    failed = last["status"] == "failed"
+    text = (f"Backup {last['snapshot_id']} failed on {ctx.device.label}: {last.get('error') or 'no error given'}"
+            if failed else f"Backup {last['snapshot_id']} completed on {ctx.device.label}")
+    return [Observation(ctx.sub("backup", "last"), 1.0 if failed else 0.0, text, metric_name="backup_failed",
+                        details={"snapshot_id": last["snapshot_id"], "error": last.get("error")})]
+
+
+def _backup_missing(ctx: DeviceContext, data: dict[str, Any], rule: AlertRule) -> list[Observation]:
+    since = (data.get("backup_since") or {}).get(ctx.device.id)
+    if since is None:
+        return []  # backups are off for this device
+    hours = (data["now"] - since).total_seconds() / 3600
+    return [Observation(ctx.sub("backup", "missing"), hours,
+                        f"No successful backup of {ctx.device.label} for {hours:.0f} h", metric_name="backup_age_hours",
+                        details={"since": since.isoformat()})]
+
+
+# Backups report into backups_catalog (app/fleet/backups.py): a failed report is an event
+# evaluated when it arrives; a missing one is an absence the scheduled job looks for.
 register(RuleType("backup_failed", "Backup failed", EVENT, "", "The last backup run failed.",
-                  severity="critical", fixed=True, seed=False))
+                  severity="critical", fixed=True, evaluate=_backup_failed))
 register(RuleType("backup_missing", "Backup missing", ABSENCE, "h",
-                  "No successful backup for at least this many hours.", 26, 26, 0, "critical", seed=False))
+                  "No successful backup for at least this many hours (devices with backups on).", 26, 26, 0,
+                  "critical", evaluate=_backup_missing))
 
 
 def types_of(kind: str) -> list[str]:
@@ -225,6 +248,41 @@ def on_heartbeat(device: Device, clean: dict[str, Any], now: datetime, *, came_b
     return run(rules, ctx, data, clean.get("timestamp") or now, states) + run(absence, ctx, data, now, states)
 
 
+def on_backup_report(device: Device, now: datetime | None = None) -> int:
+    """Evaluate backup_failed for the device after its agent reported a finished backup."""
+    from app.fleet.backups import latest_backup_status
+
+    rules = rules_for(device, EVENT)
+    if not rules:
+        return 0
+    now = now or utcnow()
+    states = load_states([r.id for r in rules], device_id=device.id)
+    return run(rules, DeviceContext.of(device), {"now": now, "backup": latest_backup_status(device.id)}, now, states)
+
+
+def backup_ages(device_ids: list[int]) -> dict[int, datetime]:
+    """For each device with backups on, the moment a backup has been owed since: the newest of
+    its enrolment, the last change of its backup settings and its newest successful backup
+    (so switching backups on or rescheduling them does not alert at once)."""
+    from app.models import BackupConfig, BackupSnapshot
+
+    if not device_ids:
+        return {}
+    newest = (sa.select(sa.func.max(BackupSnapshot.started_at))
+              .where(BackupSnapshot.device_id == Device.id, BackupSnapshot.status.in_(("completed", "deleted")))
+              .scalar_subquery())
+    rows = db.session.execute(
+        sa.select(Device.id, Device.enrolled_at, BackupConfig.schedule_changed_at, newest)
+        .join(BackupConfig, BackupConfig.device_id == Device.id)
+        .where(Device.id.in_(device_ids), BackupConfig.enabled.is_(True), BackupConfig.backup_mode != "off"))
+    ages = {}
+    for device_id, *moments in rows:
+        known = [m for m in moments if m is not None]
+        if known:  # the newest of: enrolled, backups (re)configured, last success
+            ages[device_id] = max(known)
+    return ages
+
+
 # ---------------------------------------------------------------- absence rules (scheduled)
 
 def _absence_rules() -> list[AlertRule]:
@@ -259,6 +317,7 @@ def evaluate_absence(device_ids: list[int] | None = None, now: datetime | None =
     devices = db.session.scalars(_watched_devices(device_ids).order_by(Device.id)).all()
     states = load_states([r.id for r in rules])
     feeds = latest_feed_dates([d.id for d in devices if d.device_type == "scanner"])
+    backups = backup_ages([d.id for d in devices]) if any(r.rule_type == "backup_missing" for r in rules) else {}
     decisions = 0
     for device in devices:
         mine = most_specific([r for r in rules if r.org_id in (None, device.org_id)
@@ -266,9 +325,16 @@ def evaluate_absence(device_ids: list[int] | None = None, now: datetime | None =
         if device.device_type != "scanner":
             mine = [r for r in mine if r.rule_type != "scanner_feed_stale"]
         if mine:
-            decisions += run(mine, DeviceContext.of(device), {"now": now, "feed_updated_at": feeds.get(device.id)},
-                             now, states)
+            decisions += run(mine, DeviceContext.of(device), {"now": now, "feed_updated_at": feeds.get(device.id),
+                                                              "backup_since": backups}, now, states)
     return decisions
+
+
+def _backups_on() -> sa.Select:
+    from app.models import BackupConfig
+
+    return _watched_devices(None).join(BackupConfig, BackupConfig.device_id == Device.id).where(
+        BackupConfig.enabled.is_(True), BackupConfig.backup_mode != "off").with_only_columns(Device.id)
 
 
 def has_absence_work() -> bool:
@@ -291,6 +357,9 @@ def has_absence_work() -> bool:
         silent = _watched_devices(None).where(Device.last_seen_at < cutoff).with_only_columns(Device.id).limit(1)
         if db.session.scalar(silent) is not None:
             return True
+    if any(r.rule_type == "backup_missing" for r in rules) and db.session.scalar(
+            _backups_on().limit(1)) is not None:
+        return True
     return any(r.rule_type == "scanner_feed_stale" for r in rules) and db.session.scalar(
         _watched_devices(None).where(Device.device_type == "scanner").with_only_columns(Device.id).limit(1)) is not None
 

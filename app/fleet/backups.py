@@ -257,6 +257,10 @@ def ingest_report(device: Device, data: dict[str, Any]) -> BackupSnapshot:
                  actor_type="agent", actor_label=f"agent {device.hostname}", old={"status": old_status} if old_status else None,
                  new={"snapshot_id": row.snapshot_id, "status": row.status, "size_bytes": row.size_bytes},
                  result="failure" if row.status == "failed" else "success")
+    if row.status in ("completed", "failed") and old_status != row.status:
+        from app.fleet.alert_rules import on_backup_report
+
+        on_backup_report(device)
     return row
 
 
