@@ -14,6 +14,13 @@ from app.models.fleet import (
 )
 from app.models.identity import ROLES, LoginAttempt, User, UserSession
 from app.models.incidents import IncidentUpdate, SecurityIncident
+from app.models.catalogs import (
+    AiChangeLog,
+    MetricCatalog,
+    MetricCatalogFrameworkMapping,
+    MetricCatalogImport,
+    MetricCatalogItem,
+)
 from app.models.metrics import (
     Framework,
     FrameworkCategory,
@@ -116,4 +123,9 @@ __all__ = [
     "WigleV3NetworkDetail",
     "WigleV3Observation",
     "WirelessImport",
+    "AiChangeLog",
+    "MetricCatalog",
+    "MetricCatalogFrameworkMapping",
+    "MetricCatalogImport",
+    "MetricCatalogItem",
 ]
