@@ -32,7 +32,7 @@ CSF_FILE = Path(__file__).resolve().parent.parent.parent / "data" / "nist-csf-2.
 CSF_NAME, CSF_VERSION = "NIST CSF", "2.0"
 AUDITED_FIELDS = ["metric_number", "name", "description", "current_value", "target_value", "target_lower",
                   "target_upper", "unit", "direction", "function_id", "category_id", "priority", "weight",
-                  "owner_id", "is_locked", "live_source", "deleted_at"]
+                  "owner_id", "is_locked", "live_source", "catalog_id", "deleted_at"]
 
 
 def with_live_value(values: dict[str, Any]) -> dict[str, Any]:

@@ -124,8 +124,10 @@ def _detail(metric: Metric, value_form: ValueForm, status: int = 200):
     history = db.session.scalars(sa.select(MetricHistory).where(MetricHistory.metric_id == metric.id)
                                  .order_by(MetricHistory.recorded_at.desc(), MetricHistory.id.desc())
                                  .limit(100)).all()
+    from app.metrics.catalogs import metric_links
+
     return render_page("metrics/detail.html", status=status, metric=metric, history=history, value_form=value_form,
-                       result=scoring.score_metric(services.as_input(metric)))
+                       result=scoring.score_metric(services.as_input(metric)), links=metric_links(metric))
 
 
 @bp.route("/<int:metric_id>/edit", methods=["GET", "POST"])
