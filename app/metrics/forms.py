@@ -168,5 +168,5 @@ def column_map_form(headers: list[str], **kwargs) -> ColumnMapForm:
     choices = options([("", "(not in the file)"), *((h, h) for h in headers)])
     for fld, label, required in FIELDS:
         validators = [DataRequired(f"Choose the column that holds the {label.lower()}.")] if required else []
-        setattr(Form, f"col_{fld}", SelectField(label, choices=choices, validators=validators))
+        setattr(Form, f"col_{fld}", SelectField(label, choices=choices, validators=validators, validate_choice=False))
     return Form(headers=headers, **kwargs)

@@ -59,7 +59,8 @@ def catalog_import():
     form = CatalogUploadForm()
     error = None
     if form.validate_on_submit():
-        content = form.file.data.read(catalog_files.MAX_BYTES + 1)
+        with form.file.data.stream as stream:  # a large upload is a temporary file: close it now
+            content = stream.read(catalog_files.MAX_BYTES + 1)
         name = form.file.data.filename or "upload"
         try:
             staged = catalogs.stage_upload(require_org_id(), current_user, name, content)
