@@ -188,7 +188,7 @@ def check_rows(headers: list[str], rows: list[list[Any]], column_map: dict[str, 
     index = {fld: headers.index(h) for fld, h in column_map.items() if h in headers}
     out = CheckedRows()
     for line, cells in rows:
-        def get(fld: str) -> str:
+        def get(fld: str, cells: list[str] = cells) -> str:
             return cells[index[fld]].strip() if fld in index else ""
 
         reasons: list[str] = []

@@ -203,11 +203,18 @@ def as_input(metric: Metric) -> scoring.MetricInput:
         function=metric.function.code, category=metric.category.code if metric.category else None, key=metric.id)
 
 
+def current_ratings() -> scoring.Ratings:
+    """The rating floors in effect: the settings registry's metrics.rating_* values."""
+    from app.admin.settings_registry import rating_thresholds
+
+    return scoring.ratings_from(rating_thresholds())
+
+
 def scorecard(org_id: int, framework: Framework | None = None) -> scoring.Scorecard:
     """Live scores of an organization's metrics (the one scoring implementation)."""
     framework = framework or current_framework()
     codes = [f.code for f in functions_of(framework)]
-    return scoring.scorecard([as_input(m) for m in org_metrics(org_id)], codes)
+    return scoring.scorecard([as_input(m) for m in org_metrics(org_id)], codes, current_ratings())
 
 
 def snapshot(org_id: int) -> FrameworkScore | None:

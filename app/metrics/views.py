@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, request
+from flask import abort, flash, make_response, request
 from flask_login import current_user
 
 from app import audit
+from app.htmx import hx_trigger, wants_fragment
 from app.jobs import enqueue
 from app.metrics import bp, scoring, services
 from app.metrics.forms import MetricForm, ValueForm
@@ -70,7 +71,7 @@ def function_detail(code: str):
         abort(404)
     org_id = require_org_id()
     metrics = [m for m in services.org_metrics(org_id) if m.function_id == function.id]
-    card = scoring.scorecard([services.as_input(m) for m in metrics], [function.code])
+    card = scoring.scorecard([services.as_input(m) for m in metrics], [function.code], services.current_ratings())
     results = {r.metric.key: r for r in card.metrics}
     return render_page("metrics/function.html", function=function, card=card, metrics=metrics, results=results)
 
@@ -163,12 +164,25 @@ def metric_value(metric_id: int):
         abort(409, "This metric's value comes from a live query: it cannot be entered by hand.")
     form = ValueForm(metric=metric)
     if not form.validate_on_submit():
+        if wants_fragment():  # the inline edit of the metric list: the row again, with the message
+            message = " ".join(form.value.errors).replace("tick the confirmation box", "confirm it on the metric's page")
+            return _row(metric, status=INVALID_FORM_STATUS, row_error=message)
         return _detail(metric, form, status=INVALID_FORM_STATUS)
     services.record_value(metric, current_user, form.value.data, form.note.data or None)
     queue_recompute(metric.org_id)
     db.session.commit()
+    if wants_fragment():
+        return hx_trigger(_row(metric), "metrics-value-recorded")
     flash("Value recorded.", "success")
     return redirect_after_post("metrics.metric_detail", metric_id=metric.id)
+
+
+def _row(metric: Metric, status: int = 200, row_error: str | None = None):
+    """One row of the metric list (the inline value edit's answer)."""
+    response = render_page("metrics/list.html", block="metric_row", status=status, m=metric,
+                           r=scoring.score_metric(services.as_input(metric)), row_error=row_error,
+                           metrics=[], results={}, functions=[], function=None)
+    return make_response(response)
 
 
 @bp.post("/<int:metric_id>/lock")
@@ -218,5 +232,7 @@ def framework():
 @require("data.read")
 def method():
     """How scores are computed, with the constants the scorer uses."""
-    return render_page("metrics/method.html", weights=scoring.PRIORITY_WEIGHTS, ratings=scoring.RATINGS,
-                       lowest=scoring.LOWEST_RATING, below=scoring.BELOW_TARGET)
+    from app.metrics.live import LIVE_QUERIES
+
+    return render_page("metrics/method.html", weights=scoring.PRIORITY_WEIGHTS, ratings=services.current_ratings(),
+                       lowest=scoring.LOWEST_RATING, below=scoring.BELOW_TARGET, live_queries=LIVE_QUERIES)

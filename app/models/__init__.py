@@ -2,6 +2,13 @@
 
 from app.models.api import ApiKey, RefreshToken
 from app.models.base import JSONType, db, utcnow
+from app.models.catalogs import (
+    AiChangeLog,
+    MetricCatalog,
+    MetricCatalogFrameworkMapping,
+    MetricCatalogImport,
+    MetricCatalogItem,
+)
 from app.models.fleet import (
     Device,
     DeviceClaimCode,
@@ -14,13 +21,6 @@ from app.models.fleet import (
 )
 from app.models.identity import ROLES, LoginAttempt, User, UserSession
 from app.models.incidents import IncidentUpdate, SecurityIncident
-from app.models.catalogs import (
-    AiChangeLog,
-    MetricCatalog,
-    MetricCatalogFrameworkMapping,
-    MetricCatalogImport,
-    MetricCatalogItem,
-)
 from app.models.metrics import (
     Framework,
     FrameworkCategory,
