@@ -410,3 +410,13 @@ def test_another_users_staged_upload_is_not_theirs(client, orgs, csf):
     client.post("/auth/logout")
     client.login(orgs.a.users["admin"].email)
     assert client.get(f"/metrics/catalogs/import/{staged.id}").status_code == 404
+
+
+def test_cli_adds_the_default_catalog(app, orgs, csf):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["metrics", "add-default-catalog", "--org", orgs.a.org.slug])
+    assert result.exit_code == 0, result.output
+    catalog = db.session.scalar(sa.select(MetricCatalog))
+    assert catalog.org_id == orgs.a.org.id and catalog.owner_id is None and f"{len(catalog.items)} metrics" in \
+        result.output
+    assert runner.invoke(args=["metrics", "add-default-catalog", "--org", "nope"]).exit_code != 0
