@@ -23,7 +23,7 @@ FIELDS = (
     ("function", "CSF function", False), ("category", "CSF category", False), ("unit", "Unit", False),
     ("target", "Target value", False), ("target_lower", "Target range: lower", False),
     ("target_upper", "Target range: upper", False), ("current", "Current value", False),
-    ("priority", "Priority", False),
+    ("priority", "Priority", False), ("live_source", "Live query", False),
 )
 # Header spellings recognised when guessing the mapping (after lower-casing and dropping _ - space).
 ALIASES = {
@@ -38,6 +38,7 @@ ALIASES = {
     "target_upper": ("targetupper", "upper", "max", "upperbound"),
     "current": ("current", "currentvalue", "value"),
     "priority": ("priority", "importance"),
+    "live_source": ("livesource", "livequery", "live"),
 }
 DIRECTION_WORDS = {
     "higher_is_better": "higher_is_better", "higher": "higher_is_better", "up": "higher_is_better",
@@ -179,10 +180,11 @@ def _number(text: str, label: str, reasons: list[str]) -> Decimal | None:
 
 
 def check_rows(headers: list[str], rows: list[list[Any]], column_map: dict[str, str],
-               categories: dict[str, str]) -> CheckedRows:
+               categories: dict[str, str], live_sources: frozenset[str] = frozenset()) -> CheckedRows:
     """Every row as item values, or the reasons each bad row is refused.
 
-    `categories` is {category code: function code} of the loaded framework.
+    `categories` is {category code: function code} of the loaded framework; `live_sources`
+    the names of the live queries a row may name.
     """
     functions = set(categories.values())
     index = {fld: headers.index(h) for fld, h in column_map.items() if h in headers}
@@ -229,6 +231,9 @@ def check_rows(headers: list[str], rows: list[list[Any]], column_map: dict[str, 
         unit = get("unit") or None
         if unit and len(unit) > 50:
             reasons.append("Unit is longer than 50 characters.")
+        live = get("live_source") or None
+        if live and live not in live_sources:
+            reasons.append(f"Live query {live!r} does not exist.")
         if reasons:
             out.problems.append(RowProblem(line, reasons))
             continue
@@ -236,13 +241,13 @@ def check_rows(headers: list[str], rows: list[list[Any]], column_map: dict[str, 
             "line_number": line, "original_data": dict(zip(headers, cells, strict=False)), "name": name,
             "description": get("description") or None, "direction": direction, "priority": priority,
             "function_code": function, "category_code": category, "unit": unit, "target_value": target,
-            "target_lower": lower, "target_upper": upper, "current_value": current,
+            "target_lower": lower, "target_upper": upper, "current_value": current, "live_source": live,
         })
     return out
 
 
 EXPORT_COLUMNS = ("name", "description", "function", "category", "direction", "unit", "target", "target_lower",
-                  "target_upper", "current", "priority", "subcategories")
+                  "target_upper", "current", "priority", "live_source", "subcategories")
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:

@@ -215,8 +215,10 @@ def stage_upload(org_id: int, user: Any, filename: str, content: bytes) -> Metri
 def apply_import(staged: MetricCatalogImport, user: Any, column_map: dict[str, str],
                  name: str) -> tuple[MetricCatalog | None, catalog_files.CheckedRows]:
     """Step 2: check every row under the mapping; all good -> the catalog (and suggestions), else nothing."""
+    from app.metrics.live import LIVE_QUERIES
+
     checked = catalog_files.check_rows(staged.headers, staged.rows, column_map,
-                                       category_functions(services.current_framework()))
+                                       category_functions(services.current_framework()), frozenset(LIVE_QUERIES))
     if checked.problems:
         return None, checked
     catalog = create_catalog(staged.org_id, user, name, checked.items, source_file=staged.filename,
@@ -271,6 +273,8 @@ def activate(catalog: MetricCatalog, user: Any) -> dict[str, int]:
     framework = services.current_framework()
     codes = {"functions": {f.code: f for f in services.functions_of(framework)},
              "categories": {c.code: c for c in services.categories_of(framework)}}
+    if catalog.owner_id is None:  # a catalog added from the command line becomes the activating user's
+        catalog.owner_id = getattr(user, "id", None)
     db.session.execute(sa.update(MetricCatalog).where(
         MetricCatalog.org_id == catalog.org_id, MetricCatalog.owner_id == catalog.owner_id,
         MetricCatalog.id != catalog.id, MetricCatalog.is_active.is_(True)).values(is_active=False))
@@ -299,7 +303,7 @@ def activate(catalog: MetricCatalog, user: Any) -> dict[str, int]:
             counts["updated" if services.update_metric(metric, user, **values) else "unchanged"] += 1
         counts["links"] += _link_confirmed(item, metric)
     audit.record("metric_catalog.activated", resource_type="metric_catalog", resource_id=catalog.id,
-                 new={"is_active": True}, details=counts)
+                 new={"is_active": True, "owner_id": catalog.owner_id}, details=counts)
     return counts
 
 
@@ -325,7 +329,7 @@ def export_rows(catalog: MetricCatalog) -> list[dict[str, Any]]:
     return [{"name": i.name, "description": i.description, "function": i.function_code, "category": i.category_code,
              "direction": i.direction, "unit": i.unit, "target": i.target_value, "target_lower": i.target_lower,
              "target_upper": i.target_upper, "current": i.current_value, "priority": i.priority,
-             "subcategories": " ".join(m.subcategory_code for m in i.mappings if m.status == "confirmed")}
+             "live_source": i.live_source, "subcategories": " ".join(m.subcategory_code for m in i.mappings if m.status == "confirmed")}
             for i in catalog.items]
 
 
