@@ -90,18 +90,27 @@ def log_change(org_id: int, action: str, source: str, *, user: Any = None, provi
 
 def _suggest(org_id: int, provider: MappingProvider, framework: Framework, text: str, function_code: str | None,
              user: Any, source: str, **target: Any) -> list[MetricCatalogFrameworkMapping]:
-    suggestions = provider.suggest(text, function_code, TOP_SUGGESTIONS)
+    return store_suggestions(org_id, provider, framework.id, text, provider.suggest(text, function_code,
+                                                                                     TOP_SUGGESTIONS),
+                             user, source, **target)
+
+
+def store_suggestions(org_id: int, provider: MappingProvider, framework_id: int, text: str,
+                      suggestions: list[Any], user: Any, source: str, tokens: int | None = None,
+                      **target: Any) -> list[MetricCatalogFrameworkMapping]:
+    """Suggested mapping rows for a catalog item or a metric, and their ai_change_log row."""
     rows = [MetricCatalogFrameworkMapping(
-        org_id=org_id, framework_id=framework.id, subcategory_id=s.key, function_code=s.function_code,
+        org_id=org_id, framework_id=framework_id, subcategory_id=s.key, function_code=s.function_code,
         category_code=s.category_code, subcategory_code=s.code, confidence=Decimal(str(s.confidence)),
         is_ai_suggested=provider.mode == "ai", provider=provider.name, status="suggested", **target)
         for s in suggestions]
     db.session.add_all(rows)
     resource = ("metric_catalog_item", target["catalog_item_id"]) if "catalog_item_id" in target \
         else ("metric", target["metric_id"])
-    log_change(org_id, "mapping.suggested", source, user=user, provider=provider, prompt=text,
-               result={"suggestions": [{"code": s.code, "confidence": s.confidence} for s in suggestions]},
-               resource=resource)
+    row = log_change(org_id, "mapping.suggested", source, user=user, provider=provider, prompt=text,
+                     result={"suggestions": [{"code": s.code, "confidence": s.confidence} for s in suggestions]},
+                     resource=resource)
+    row.tokens_used = tokens
     return rows
 
 
@@ -331,6 +340,11 @@ def export_rows(catalog: MetricCatalog) -> list[dict[str, Any]]:
              "target_upper": i.target_upper, "current": i.current_value, "priority": i.priority,
              "live_source": i.live_source, "subcategories": " ".join(m.subcategory_code for m in i.mappings if m.status == "confirmed")}
             for i in catalog.items]
+
+
+def item_subcategory_ids(item_id: int) -> set[int | None]:
+    return set(db.session.scalars(sa.select(MetricCatalogFrameworkMapping.subcategory_id).where(
+        MetricCatalogFrameworkMapping.catalog_item_id == item_id)))
 
 
 def metric_links(metric: Metric) -> list[MetricCatalogFrameworkMapping]:

@@ -6,7 +6,14 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.forms import options
@@ -170,3 +177,13 @@ def column_map_form(headers: list[str], **kwargs) -> ColumnMapForm:
         validators = [DataRequired(f"Choose the column that holds the {label.lower()}.")] if required else []
         setattr(Form, f"col_{fld}", SelectField(label, choices=choices, validators=validators, validate_choice=False))
     return Form(headers=headers, **kwargs)
+
+
+class AiProviderForm(FlaskForm):
+    """An OpenAI-compatible endpoint the organization may use for mapping suggestions."""
+
+    base_url = StringField("Base URL", validators=[DataRequired(), Length(max=300)],
+                           description="e.g. https://api.example.com/v1 (POST {base}/chat/completions)")
+    model = StringField("Model", validators=[DataRequired(), Length(max=200)])
+    api_key = PasswordField("API key", validators=[Optional(), Length(max=500)],
+                            description="Stored encrypted; leave blank to keep the stored key.")

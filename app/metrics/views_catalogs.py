@@ -7,8 +7,9 @@ from flask_login import current_user
 
 from app import audit
 from app.htmx import wants_fragment
-from app.metrics import bp, catalog_files, catalogs, services
-from app.metrics.forms import CatalogUploadForm, column_map_form
+from app.jobs import enqueue
+from app.metrics import ai, bp, catalog_files, catalogs, services
+from app.metrics.forms import AiProviderForm, CatalogUploadForm, column_map_form
 from app.metrics.views import queue_recompute
 from app.models import Metric, MetricCatalog, MetricCatalogFrameworkMapping, MetricCatalogImport, db
 from app.permissions import require
@@ -122,7 +123,8 @@ def catalog_detail(catalog_id: int):
 def catalog_review(catalog_id: int):
     """Import step 3: confirm or reject each framework mapping suggestion."""
     catalog = get_scoped_or_404(MetricCatalog, catalog_id)
-    return render_page("metrics/catalog_review.html", catalog=catalog, counts=catalogs.review_counts(catalog))
+    return render_page("metrics/catalog_review.html", catalog=catalog, counts=catalogs.review_counts(catalog),
+                       ai_config=ai.ai_config(catalog.org_id))
 
 
 @bp.post("/catalogs/<int:catalog_id>/suggest")
@@ -233,3 +235,48 @@ def ai_log():
                               .limit(200)).all()
     return render_page("metrics/ai_log.html", rows=rows)
 
+
+
+@bp.route("/ai-provider", methods=["GET", "POST"])
+@require("org.edit_own")
+def ai_provider():
+    """Configure (or see) the organization's optional AI mapping provider."""
+    org_id = require_org_id()
+    config = ai.ai_config(org_id)
+    form = AiProviderForm(data=None if request.method == "POST" else (config or {}))
+    error = None
+    if form.validate_on_submit():
+        try:
+            ai.set_ai_config(org_id, form.base_url.data, form.model.data, form.api_key.data, current_user)
+        except ai.AiConfigError as exc:
+            error = str(exc)
+        else:
+            db.session.commit()
+            flash("AI provider saved. Suggestions from it run only when someone asks for them.", "success")
+            return redirect_after_post("metrics.ai_provider")
+    status = INVALID_FORM_STATUS if (form.errors or error) else 200
+    return render_page("metrics/ai_provider.html", status=status, form=form, config=config, error=error)
+
+
+@bp.post("/ai-provider/clear")
+@require("org.edit_own")
+def ai_provider_clear():
+    """Remove the AI provider: suggestions are offline only again."""
+    ai.clear_ai_config(require_org_id())
+    db.session.commit()
+    flash("AI provider removed.", "info")
+    return redirect_after_post("metrics.ai_provider")
+
+
+@bp.post("/catalogs/<int:catalog_id>/ai-suggest")
+@require("data.write")
+def catalog_ai_suggest(catalog_id: int):
+    """Queue a job asking the organization's AI provider about every item (offline suggestions stay)."""
+    catalog = get_scoped_or_404(MetricCatalog, catalog_id)
+    if ai.ai_config(catalog.org_id) is None:
+        abort(409, "No AI provider is configured for this organization.")
+    enqueue("metrics.ai_suggest", org_id=catalog.org_id, requested_by_id=current_user.id, catalog_id=catalog.id)
+    audit.record("metric_catalog.ai_suggest_requested", resource_type="metric_catalog", resource_id=catalog.id)
+    db.session.commit()
+    flash("The AI provider is being asked; its suggestions appear here when the job is done.", "info")
+    return redirect_after_post("metrics.catalog_review", catalog_id=catalog.id)
