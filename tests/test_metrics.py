@@ -30,13 +30,6 @@ def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-@pytest.fixture()
-def csf(db_session):
-    services.load_framework()
-    db.session.commit()
-    return services.current_framework()
-
-
 def fn(code: str) -> FrameworkFunction:
     return db.session.scalar(sa.select(FrameworkFunction).where(FrameworkFunction.code == code))
 

@@ -8,7 +8,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from app.metrics import ai, catalogs, services
+from app.metrics import ai, catalogs
 from app.models import (
     AiChangeLog,
     AuditLog,
@@ -21,13 +21,6 @@ from app.models import (
 from tests.conftest import run_jobs
 from tests.tenancy import assert_other_org_cannot_reach
 from tests.wireless_fakes import FakeServer, Reply
-
-
-@pytest.fixture()
-def csf(db_session):
-    services.load_framework()
-    db.session.commit()
-    return services.current_framework()
 
 
 @pytest.fixture()

@@ -25,20 +25,13 @@ from app.models import (
 from tests.tenancy import assert_other_org_cannot_reach
 
 
-def count(model) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
-
-
-@pytest.fixture()
-def csf(db_session):
-    services.load_framework()
-    db.session.commit()
-    return services.current_framework()
-
-
 @pytest.fixture()
 def matcher(csf) -> TfidfMatcher:
     return TfidfMatcher(catalogs.subcategory_texts(csf))
+
+
+def count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
 CSV_GOOD = (
