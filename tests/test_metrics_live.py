@@ -89,3 +89,35 @@ def test_every_live_query_is_registered_with_unit_and_direction(orgs):
     for name, query in live.LIVE_QUERIES.items():
         assert query.unit and query.direction in ("higher_is_better", "lower_is_better"), name
         assert query.func(orgs.a.org.id) >= 0, name
+
+
+def test_identity_and_incident_live_metrics(orgs):
+    from app.metrics.live import (
+        dormant_accounts_90d,
+        mean_hours_to_acknowledge_30d,
+        overdue_incidents,
+    )
+    from app.models import SecurityIncident
+
+    a = orgs.a.org.id
+    now = utcnow()
+    users = list(orgs.a.users.values())
+    for u in users:
+        u.last_login_at = now - timedelta(days=1)
+    users[0].last_login_at = now - timedelta(days=120)
+    users[1].last_login_at, users[1].created_at = None, now - timedelta(days=200)
+    users[2].last_login_at, users[2].created_at = None, now - timedelta(days=3)  # new: not dormant
+    orgs.b.users["admin"].last_login_at = now - timedelta(days=400)
+    db.session.add_all([
+        SecurityIncident(org_id=a, title="a", severity="high", status="investigating", created_at=now - timedelta(hours=10),
+                         acknowledged_at=now - timedelta(hours=8), due_at=now - timedelta(hours=1)),
+        SecurityIncident(org_id=a, title="b", severity="low", status="open", created_at=now - timedelta(hours=5),
+                         acknowledged_at=now - timedelta(hours=1), due_at=now + timedelta(hours=4)),
+        SecurityIncident(org_id=a, title="c", severity="low", status="closed", created_at=now - timedelta(days=40),
+                         acknowledged_at=now - timedelta(days=39), due_at=now - timedelta(days=30)),
+    ])
+    db.session.commit()
+    assert dormant_accounts_90d(a) == 2
+    assert float(mean_hours_to_acknowledge_30d(a)) == pytest.approx(3.0)  # (2 + 4) / 2; the 40-day one is out
+    assert mean_hours_to_acknowledge_30d(orgs.b.org.id) == 0
+    assert overdue_incidents(a) == 1 and overdue_incidents(orgs.b.org.id) == 0

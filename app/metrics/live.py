@@ -76,6 +76,31 @@ def ioc_sightings_7d(org_id: int) -> Decimal:
         IocSighting.org_id == org_id, IocSighting.created_at >= since)) or 0)
 
 
+def dormant_accounts_90d(org_id: int) -> Decimal:
+    """Active accounts with no sign-in for 90 days (never signed in: created more than 90 days ago)."""
+    since = utcnow() - timedelta(days=90)
+    return Decimal(db.session.scalar(sa.select(sa.func.count(User.id)).where(
+        User.org_id == org_id, User.status == "active", User.deleted_at.is_(None),
+        sa.or_(User.last_login_at < since, sa.and_(User.last_login_at.is_(None), User.created_at < since)))) or 0)
+
+
+def mean_hours_to_acknowledge_30d(org_id: int) -> Decimal:
+    """Mean hours from opening to acknowledging, over incidents opened in 30 days and acknowledged (0: none)."""
+    since = utcnow() - timedelta(days=30)
+    rows = db.session.execute(sa.select(SecurityIncident.created_at, SecurityIncident.acknowledged_at).where(
+        SecurityIncident.org_id == org_id, SecurityIncident.created_at >= since,
+        SecurityIncident.acknowledged_at.is_not(None))).all()
+    hours = [max(0.0, (ack - opened).total_seconds() / 3600) for opened, ack in rows]
+    return Decimal(str(round(sum(hours) / len(hours), 2))) if hours else Decimal(0)
+
+
+def overdue_incidents(org_id: int) -> Decimal:
+    """Incidents still open or under investigation past their due time."""
+    return Decimal(db.session.scalar(sa.select(sa.func.count(SecurityIncident.id)).where(
+        SecurityIncident.org_id == org_id, SecurityIncident.status.in_(("open", "investigating")),
+        SecurityIncident.due_at < utcnow())) or 0)
+
+
 def _percent(part: int, whole: int) -> Decimal:
     """part of whole in %, 2 places; 100 when the whole is empty (nothing is failing)."""
     return Decimal(100) if whole == 0 else (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"))
@@ -167,6 +192,12 @@ LIVE_QUERIES: dict[str, LiveQuery] = {
     "open_critical_incidents": LiveQuery("Open critical incidents", "incidents", "lower_is_better",
                                          open_critical_incidents),
     "ioc_sightings_7d": LiveQuery("IOC sightings (7 days)", "sightings", "lower_is_better", ioc_sightings_7d),
+    "dormant_accounts_90d": LiveQuery("Active accounts without a sign-in for 90 days", "accounts",
+                                      "lower_is_better", dormant_accounts_90d),
+    "mean_hours_to_acknowledge_30d": LiveQuery("Mean time to acknowledge incidents (30 days)", "hours",
+                                               "lower_is_better", mean_hours_to_acknowledge_30d),
+    "overdue_incidents": LiveQuery("Open incidents past their due time", "incidents", "lower_is_better",
+                                   overdue_incidents),
     "devices_online_pct": LiveQuery("Devices online", "%", "higher_is_better", devices_online_pct),
     "devices_silent_24h": LiveQuery("Devices silent for more than 24 hours", "devices", "lower_is_better",
                                     devices_silent_24h),
