@@ -207,7 +207,8 @@ def test_csv_import_wizard_review_and_activate(client, orgs, csf):
 def test_bad_rows_are_listed_with_line_numbers_and_nothing_is_imported(client, orgs, csf):
     client.login(orgs.a.users["analyst"].email)
     content = (CSV_GOOD + ",lower,5,%,,,\nSideways metric,sideways,5,,,,\nNegative,higher,-3,,,,\n"
-               "Wrong category,higher,5,,PR,DE.CM,\nUnknown,higher,5,,XX,,\nNo target,higher,,,,,\n")
+               "Wrong category,higher,5,,PR,DE.CM,\nUnknown,higher,5,,XX,,\nNo target,higher,,,,,\n"
+               "mean time to DETECT,lower,4,hours,,,\n")
     upload(client, "bad.csv", content.encode())
     staged = db.session.scalar(sa.select(MetricCatalogImport))
     response = map_columns(client, staged.id)
@@ -219,6 +220,7 @@ def test_bad_rows_are_listed_with_line_numbers_and_nothing_is_imported(client, o
     assert "Line 8: CSF category DE.CM belongs to DE, not PR." in page
     assert "Line 9: CSF function &#39;XX&#39; is not in the loaded framework." in page
     assert "Line 10: This direction needs a target value." in page
+    assert "Line 11: Name repeats line 3." in page
     assert 'data-line="2"' not in page
     assert count(MetricCatalog) == 0 and count(MetricCatalogItem) == 0 and count(MetricCatalogFrameworkMapping) == 0
     assert count(AiChangeLog) == 0 and count(MetricCatalogImport) == 1  # still staged, to fix the mapping

@@ -189,6 +189,7 @@ def check_rows(headers: list[str], rows: list[list[Any]], column_map: dict[str, 
     functions = set(categories.values())
     index = {fld: headers.index(h) for fld, h in column_map.items() if h in headers}
     out = CheckedRows()
+    seen: dict[str, int] = {}  # name (case-insensitive) -> first line: activation matches metrics by name
     for line, cells in rows:
         def get(fld: str, cells: list[str] = cells) -> str:
             return cells[index[fld]].strip() if fld in index else ""
@@ -199,6 +200,10 @@ def check_rows(headers: list[str], rows: list[list[Any]], column_map: dict[str, 
             reasons.append("Name is empty.")
         elif len(name) > 200:
             reasons.append("Name is longer than 200 characters.")
+        elif name.casefold() in seen:
+            reasons.append(f"Name repeats line {seen[name.casefold()]}.")
+        else:
+            seen[name.casefold()] = line
         raw_direction = get("direction")
         direction = DIRECTION_WORDS.get(raw_direction.lower().replace(" ", "_"))
         if direction is None:
