@@ -341,6 +341,11 @@ def test_metric_level_suggestions_and_links(client, orgs, csf):
     page = client.get(f"/metrics/{metric.id}").get_data(as_text=True)
     assert f'data-link="{rows[0].subcategory_code}" data-status="confirmed"' in page
     assert db.session.scalar(sa.select(AiChangeLog).where(AiChangeLog.source == "metric"))
+    reference = client.get("/metrics/framework").get_data(as_text=True)
+    assert f'id="sub-{rows[0].subcategory_code}"' in reference and 'data-linked="1"' in reference
+    client.post("/auth/logout")
+    client.login(orgs.b.users["analyst"].email)  # another organization's links are not counted
+    assert "data-linked" not in client.get("/metrics/framework").get_data(as_text=True)
 
 
 # Permissions and isolation ---------------------------------------------------------------

@@ -354,6 +354,18 @@ def metric_links(metric: Metric) -> list[MetricCatalogFrameworkMapping]:
         .order_by(MetricCatalogFrameworkMapping.status, MetricCatalogFrameworkMapping.confidence.desc())).all()
 
 
+def linked_metric_counts(org_id: int) -> dict[int, int]:
+    """{subcategory id: metrics of the org with a confirmed link to it} (the reference page's coverage)."""
+    rows = db.session.execute(
+        sa.select(MetricCatalogFrameworkMapping.subcategory_id,
+                  sa.func.count(sa.distinct(MetricCatalogFrameworkMapping.metric_id)))
+        .join(Metric, Metric.id == MetricCatalogFrameworkMapping.metric_id)
+        .where(MetricCatalogFrameworkMapping.org_id == org_id, MetricCatalogFrameworkMapping.status == "confirmed",
+               Metric.deleted_at.is_(None))
+        .group_by(MetricCatalogFrameworkMapping.subcategory_id)).all()
+    return {sub_id: n for sub_id, n in rows}
+
+
 def review_counts(catalog: MetricCatalog) -> dict[str, int]:
     counts = {"suggested": 0, "confirmed": 0, "rejected": 0}
     for item in catalog.items:

@@ -224,8 +224,11 @@ def metric_delete(metric_id: int):
 @require("data.read")
 def framework():
     """Browse the loaded framework: function, category, subcategory and implementation examples."""
+    from app.metrics.catalogs import linked_metric_counts
+
     fw = services.current_framework()
-    return render_page("metrics/framework.html", framework=fw, functions=services.functions_of(fw))
+    return render_page("metrics/framework.html", framework=fw, functions=services.functions_of(fw),
+                       linked=linked_metric_counts(require_org_id()))
 
 
 @bp.get("/method")
