@@ -264,6 +264,24 @@ def latest_snapshots(org_id: int) -> tuple[FrameworkScore | None, dict[str, Func
     return overall, {r.function_code: r for r in rows}
 
 
+def history_chart(metric: Metric, limit: int = 200) -> dict[str, Any]:
+    """A metric's recorded values over time (oldest first), with its target as a second line.
+
+    The names all start with "Value" because `tojson` sorts keys and the first series is the
+    one drawn bold.
+    """
+    rows = db.session.scalars(sa.select(MetricHistory).where(MetricHistory.metric_id == metric.id)
+                              .order_by(MetricHistory.recorded_at.desc(), MetricHistory.id.desc())
+                              .limit(limit)).all()[::-1]
+    series: dict[str, list[Any]] = {"Value": [float(r.value) for r in rows]}
+    if metric.direction == "target_range" and metric.target_lower is not None and metric.target_upper is not None:
+        series["Value: range lower"] = [float(metric.target_lower)] * len(rows)
+        series["Value: range upper"] = [float(metric.target_upper)] * len(rows)
+    elif metric.target_value is not None:
+        series["Value: target"] = [float(metric.target_value)] * len(rows)
+    return {"labels": [r.recorded_at.strftime("%Y-%m-%d %H:%M") for r in rows], "series": series}
+
+
 def trend(org_id: int, limit: int = 90) -> dict[str, Any]:
     """Chart data from the snapshot rows only: overall and per-function scores over time."""
     rows = db.session.scalars(sa.select(FrameworkScore).where(FrameworkScore.org_id == org_id)

@@ -128,7 +128,8 @@ def _detail(metric: Metric, value_form: ValueForm, status: int = 200):
     from app.metrics.catalogs import metric_links
 
     return render_page("metrics/detail.html", status=status, metric=metric, history=history, value_form=value_form,
-                       result=scoring.score_metric(services.as_input(metric)), links=metric_links(metric))
+                       result=scoring.score_metric(services.as_input(metric)), links=metric_links(metric),
+                       chart=services.history_chart(metric))
 
 
 @bp.route("/<int:metric_id>/edit", methods=["GET", "POST"])
@@ -166,7 +167,7 @@ def metric_value(metric_id: int):
     if not form.validate_on_submit():
         if wants_fragment():  # the inline edit of the metric list: the row again, with the message
             message = " ".join(form.value.errors).replace("tick the confirmation box", "confirm it on the metric's page")
-            return _row(metric, status=INVALID_FORM_STATUS, row_error=message)
+            return _row(metric, status=INVALID_FORM_STATUS, row_error=message, typed=request.form.get("value", ""))
         return _detail(metric, form, status=INVALID_FORM_STATUS)
     services.record_value(metric, current_user, form.value.data, form.note.data or None)
     queue_recompute(metric.org_id)
@@ -177,10 +178,10 @@ def metric_value(metric_id: int):
     return redirect_after_post("metrics.metric_detail", metric_id=metric.id)
 
 
-def _row(metric: Metric, status: int = 200, row_error: str | None = None):
-    """One row of the metric list (the inline value edit's answer)."""
+def _row(metric: Metric, status: int = 200, row_error: str | None = None, typed: str | None = None):
+    """One row of the metric list (the inline value edit's answer; a refused value is shown as typed)."""
     response = render_page("metrics/list.html", block="metric_row", status=status, m=metric,
-                           r=scoring.score_metric(services.as_input(metric)), row_error=row_error,
+                           r=scoring.score_metric(services.as_input(metric)), row_error=row_error, typed=typed,
                            metrics=[], results={}, functions=[], function=None)
     return make_response(response)
 

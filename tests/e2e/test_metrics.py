@@ -79,3 +79,25 @@ def test_catalog_import_wizard_in_the_browser(page, live_server, artifacts):
         assert catalog.org_id == org_id and catalog.is_active
         assert names == {"Phishing simulation click rate", "Mean time to contain incidents"}
         db.session.remove()
+
+
+def test_inline_value_edit_and_history_chart_in_the_browser(page, live_server, problems):
+    problems.allow(r"422")  # the refused value below is answered 422 on purpose
+    sign_in(page, "analyst@northwind.example")
+    page.goto(live_server.url + "/metrics/list")
+    form = page.locator("form.inline-value").first
+    row = page.locator("#metric-rows tr").filter(has=form).first
+    row_id = row.get_attribute("id")
+    form.locator("input[name=value]").fill("-5")
+    form.get_by_role("button", name="Save").click()  # refused: the row comes back with the message
+    expect(page.locator(f"#{row_id}")).to_contain_text("cannot be negative")
+    page.locator(f"#{row_id} input[name=value]").fill("3")
+    page.locator(f"#{row_id}").get_by_role("button", name="Save").click()
+    expect(page.locator(f"#{row_id} input[name=value]")).to_have_value("3.0")
+    expect(page.locator(f"#{row_id} input[name=value]")).to_have_attribute("aria-invalid", "false")
+    page.locator(f"#{row_id} a").first.click()
+    page.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('canvas[data-chart]'))")
+    datasets = page.evaluate("() => Chart.getChart(document.querySelector('canvas[data-chart]')).data.datasets"
+                             ".map(d => [d.label, d.data])")
+    assert datasets[0][0] == "Value" and datasets[0][1][-1] == 3 and len(datasets[0][1]) >= 2
+    assert datasets[1][0] == "Value: target" and len(set(datasets[1][1])) == 1  # a flat target line
