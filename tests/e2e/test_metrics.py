@@ -1,6 +1,7 @@
 """Browser: the security-metrics dashboard draws its trend chart from the stored snapshots
 under the strict CSP, with a line and a tile per scored function; and the catalog import
-wizard (upload, map columns, review a suggestion through htmx, activate) works there too."""
+wizard (upload, map columns, review a suggestion through htmx, activate) works there too, as
+do the list's inline value edit and the metric page's history chart."""
 
 from __future__ import annotations
 
