@@ -157,6 +157,16 @@ def orgs(db_session):
     return factories.two_orgs()
 
 
+@pytest.fixture()
+def csf(db_session):
+    """NIST CSF 2.0 loaded (and committed) for the metrics tests."""
+    from app.metrics import services
+
+    services.load_framework()
+    db.session.commit()
+    return services.current_framework()
+
+
 def csrf_from(html: str) -> str:
     match = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', html)
     assert match, "no csrf token in page"

@@ -30,13 +30,6 @@ def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-@pytest.fixture()
-def csf(db_session):
-    services.load_framework()
-    db.session.commit()
-    return services.current_framework()
-
-
 def fn(code: str) -> FrameworkFunction:
     return db.session.scalar(sa.select(FrameworkFunction).where(FrameworkFunction.code == code))
 
@@ -305,3 +298,39 @@ def test_form_pages_fragment_drilldown_and_recompute_button(client, orgs, csf):
     assert client.post("/metrics/recompute").status_code == 303
     assert count(JobRun) == before + 1
     assert db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "metrics.recompute_requested"))
+
+
+def test_inline_value_edit_on_the_list_answers_with_the_row(client, orgs, csf):
+    client.login(orgs.a.users["analyst"].email)
+    client.post("/metrics/new", data=payload())
+    metric = db.session.scalar(sa.select(Metric))
+    listing = client.get("/metrics/list").get_data(as_text=True)
+    assert f'hx-post="/metrics/{metric.id}/value"' in listing
+    response = client.post(f"/metrics/{metric.id}/value", data={"value": "90", "note": "inline edit"},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "metrics-value-recorded" in response.headers["HX-Trigger"]
+    body = response.get_data(as_text=True)
+    assert "<html" not in body and f'id="metric-{metric.id}"' in body and 'value="90.0"' in body
+    db.session.refresh(metric)
+    assert float(metric.current_value) == 90
+    bad = client.post(f"/metrics/{metric.id}/value", data={"value": "-2"}, headers={"HX-Request": "true"})
+    assert bad.status_code == 422 and "cannot be negative" in bad.get_data(as_text=True)
+    assert 'value="-2"' in bad.get_data(as_text=True)  # shown as typed, to correct it
+    assert "<html" not in bad.get_data(as_text=True)
+    big = client.post(f"/metrics/{metric.id}/value", data={"value": "140"}, headers={"HX-Request": "true"})
+    assert big.status_code == 200  # 140 % is allowed (under 150)
+    db.session.refresh(metric)
+    assert float(metric.current_value) == 140
+
+
+def test_metric_detail_draws_its_history_with_the_target(client, orgs, csf):
+    client.login(orgs.a.users["analyst"].email)
+    client.post("/metrics/new", data=payload(current_value="60"))
+    metric = db.session.scalar(sa.select(Metric))
+    assert "data-chart=" not in client.get(f"/metrics/{metric.id}").get_data(as_text=True)  # one value: no line
+    client.post(f"/metrics/{metric.id}/value", data={"value": "75"})
+    page = client.get(f"/metrics/{metric.id}").get_data(as_text=True)
+    raw = html.unescape(re.search(r'data-chart-scale="auto" data-chart-data="([^"]+)"', page).group(1))
+    assert raw.index('"Value"') < raw.index('"Value: target"')  # the first series is drawn bold
+    chart = json.loads(raw)
+    assert chart["series"] == {"Value": [60.0, 75.0], "Value: target": [100.0, 100.0]} and len(chart["labels"]) == 2

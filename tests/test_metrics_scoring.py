@@ -80,3 +80,15 @@ def test_function_score_is_the_weighted_mean_and_overall_the_mean_of_functions()
 def test_nothing_scored_gives_no_overall():
     card = scorecard([MetricInput("higher_is_better", None, 10, function="PR")], ["PR"])
     assert card.overall is None and card.overall_rating is None
+
+
+def test_ratings_from_custom_floors():
+    from app.metrics.scoring import ratings_from
+
+    strict = ratings_from((95, 85, 60, 40))
+    assert rating(90, strict) == "low risk" and rating(90) == "very low risk"
+    assert rating(39.9, strict) == "very high risk"
+    card = scorecard([MetricInput("higher_is_better", 90, 100, function="PR")], ratings=strict)
+    assert card.overall_rating == "low risk" and card.functions["PR"].rating == "low risk"
+    with pytest.raises(ValueError):
+        ratings_from((50, 75, 90, 30))

@@ -323,6 +323,9 @@ class SettingForm(FlaskForm):
             self.parsed = self.spec.parse(field.data)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
+        problem = self.spec.check(self.parsed) if self.spec.check else None
+        if problem:
+            raise ValidationError(problem)
 
 
 class ChoiceSettingForm(SettingForm):

@@ -9,6 +9,7 @@ limits from the environment).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,8 @@ class SettingSpec:
     maximum: int | None = None
     choices: tuple[str, ...] | None = None
     unit: str | None = None
+    # A rule across settings: the message why a parsed value cannot be saved, or None.
+    check: Callable[[Any], str | None] | None = None
 
     def parse(self, raw: Any) -> Any:
         """The typed value of what was typed, or ValueError with a message for the form."""
@@ -80,8 +83,30 @@ def parse_tile_url(text: str) -> str:
     return text
 
 
-def _int(key: str, default: int, low: int, high: int, description: str, unit: str | None = None) -> SettingSpec:
-    return SettingSpec(key, "int", default, description, minimum=low, maximum=high, unit=unit)
+def _int(key: str, default: int, low: int, high: int, description: str, unit: str | None = None,
+         check: Callable[[Any], str | None] | None = None) -> SettingSpec:
+    return SettingSpec(key, "int", default, description, minimum=low, maximum=high, unit=unit, check=check)
+
+
+# The metrics scorer's rating floors, best first; each must be below the one before it.
+RATING_KEYS = ("metrics.rating_very_low", "metrics.rating_low", "metrics.rating_medium", "metrics.rating_high")
+RATING_DEFAULTS = (90, 75, 50, 30)
+
+
+def _rating_check(key: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        floors = [value if k == key else get_setting(k) for k in RATING_KEYS]
+        if any(a <= b for a, b in zip(floors, floors[1:], strict=False)):
+            return ("Rating floors must go down from very low to high risk: "
+                    + " > ".join(str(f) for f in floors) + " is not in descending order.")
+        return None
+    return check
+
+
+def rating_thresholds() -> tuple[int, ...]:
+    """The four rating floors; the defaults if the stored ones are not in descending order."""
+    floors = tuple(get_setting(k) for k in RATING_KEYS)
+    return floors if all(a > b for a, b in zip(floors, floors[1:], strict=False)) else RATING_DEFAULTS
 
 
 # Defaults match app/config.py, so a stored value is only ever a deliberate change.
@@ -121,6 +146,16 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("wireless.map_tile_url", "tile_url", "",
                     "Map tile URL template for online use (e.g. https://tile.example.org/{z}/{x}/{y}.png); "
                     "empty draws the offline country and state outlines."),
+        _int("metrics.rating_very_low", 90, 2, 100,
+             "Security score at or above which a function or the overall score is rated very low risk.",
+             check=_rating_check("metrics.rating_very_low")),
+        _int("metrics.rating_low", 75, 2, 100, "Security score at or above which the rating is low risk.",
+             check=_rating_check("metrics.rating_low")),
+        _int("metrics.rating_medium", 50, 1, 99, "Security score at or above which the rating is medium risk.",
+             check=_rating_check("metrics.rating_medium")),
+        _int("metrics.rating_high", 30, 1, 99,
+             "Security score at or above which the rating is high risk (below it: very high risk).",
+             check=_rating_check("metrics.rating_high")),
     )
 }
 

@@ -28,6 +28,7 @@ THREAT_NAV = [
 METRICS_NAV = [
     ("metrics.index", "graph-up", "Security scores", "data.read"),
     ("metrics.metric_list", "list-check", "Metrics", "data.read"),
+    ("metrics.catalog_list", "collection", "Catalogs", "data.read"),
     ("metrics.framework", "diagram-3", "NIST CSF 2.0", "data.read"),
     ("metrics.method", "calculator", "How scores work", "data.read"),
 ]

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("metrics", __name__, url_prefix="/metrics")
 
-from app.metrics import cli, demo, jobs, views  # noqa: E402,F401
+from app.metrics import cli, demo, jobs, views, views_catalogs  # noqa: E402,F401

@@ -26,3 +26,23 @@ def load_framework(path: Path, name: str, version: str) -> None:
     db.session.commit()
     click.echo(f"{name} {version}: {counts['functions']} functions, {counts['categories']} categories, "
                f"{counts['subcategories']} subcategories, {counts['implementation_examples']} examples")
+
+
+@metrics_cli.command("add-default-catalog")
+@click.option("--org", "slug", required=True, help="The organization's slug.")
+def add_default_catalog(slug: str) -> None:
+    """Add the built-in catalog of security metrics (with mapping suggestions) to an organization."""
+    import sqlalchemy as sa
+
+    from app.metrics import catalogs
+    from app.models import Organization
+
+    org = db.session.scalar(sa.select(Organization).where(Organization.slug == slug))
+    if org is None:
+        raise click.ClickException(f"No organization {slug!r}.")
+    if services.current_framework() is None:
+        raise click.ClickException("No framework is loaded: run `vigil metrics load-framework` first.")
+    catalog = catalogs.create_default_catalog(org.id, None)
+    db.session.commit()
+    click.echo(f"Catalog {catalog.id} ({catalog.name}): {len(catalog.items)} metrics for {slug}; "
+               "review and activate it on the Catalogs page.")

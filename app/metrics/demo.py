@@ -36,7 +36,10 @@ def _dec(value: float | int | None) -> Decimal | None:
 
 
 def seed_metrics(orgs: dict[str, Organization]) -> None:
-    """Load NIST CSF 2.0, add the demo metrics with values, and write a first score snapshot."""
+    """Load NIST CSF 2.0, add the demo metrics with values, a first score snapshot, and the
+    default catalog (not activated) so the Catalogs page has something to review."""
+    from app.metrics.catalogs import create_default_catalog
+
     services.load_framework()
     framework = services.current_framework()
     for slug, org in orgs.items():
@@ -53,6 +56,7 @@ def seed_metrics(orgs: dict[str, Organization]) -> None:
             db.session.flush()
             services._history(metric, Decimal(current.get(slug, 0)), "demo value", None)
         services.snapshot(org.id)
+        create_default_catalog(org.id, None)
 
 
 if seed_metrics not in DEMO_EXTENSIONS:

@@ -5,10 +5,19 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.forms import options
+from app.metrics.catalog_files import FIELDS
 from app.metrics.live import LIVE_QUERIES
 from app.models.metrics import METRIC_DIRECTIONS, METRIC_PRIORITIES
 
@@ -125,3 +134,56 @@ class ValueForm(FlaskForm):
                 self.value.errors = [*self.value.errors, problem]
                 ok = False
         return ok
+
+
+class CatalogUploadForm(FlaskForm):
+    file = FileField("Catalog file (.csv, .json or .xlsx, at most 10 MB)", validators=[FileRequired("Choose a file.")])
+
+
+class ColumnMapForm(FlaskForm):
+    """Step 2 of the import: which column holds which field (name and direction required)."""
+
+    catalog_name = StringField("Catalog name", validators=[DataRequired(), Length(max=200)])
+
+    def __init__(self, *args, headers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.headers = list(headers)
+        self.columns = [(fld, self[f"col_{fld}"]) for fld, _label, _required in FIELDS]
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        chosen = [f.data for _, f in self.columns if f.data]
+        for _, f in self.columns:
+            if f.data and f.data not in self.headers:
+                f.errors = [*f.errors, "Not a column of the file."]
+                ok = False
+            elif f.data and chosen.count(f.data) > 1:
+                f.errors = [*f.errors, "This column is chosen for two fields."]
+                ok = False
+        return ok
+
+    def column_map(self) -> dict[str, str]:
+        return {fld: f.data for fld, f in self.columns if f.data}
+
+
+def column_map_form(headers: list[str], **kwargs) -> ColumnMapForm:
+    """A ColumnMapForm with one select per catalog field, offering the file's headers."""
+
+    class Form(ColumnMapForm):
+        pass
+
+    choices = options([("", "(not in the file)"), *((h, h) for h in headers)])
+    for fld, label, required in FIELDS:
+        validators = [DataRequired(f"Choose the column that holds the {label.lower()}.")] if required else []
+        setattr(Form, f"col_{fld}", SelectField(label, choices=choices, validators=validators, validate_choice=False))
+    return Form(headers=headers, **kwargs)
+
+
+class AiProviderForm(FlaskForm):
+    """An OpenAI-compatible endpoint the organization may use for mapping suggestions."""
+
+    base_url = StringField("Base URL", validators=[DataRequired(), Length(max=300)],
+                           description="e.g. https://api.example.com/v1 (POST {base}/chat/completions)")
+    model = StringField("Model", validators=[DataRequired(), Length(max=200)])
+    api_key = PasswordField("API key", validators=[Optional(), Length(max=500)],
+                            description="Stored encrypted; leave blank to keep the stored key.")

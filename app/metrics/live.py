@@ -1,8 +1,14 @@
-"""Live metrics: named queries over the identity and threat data that set a metric's value.
+"""Live metrics: named queries over Vigil's own data (identity, threats, fleet, wireless)
+that set a metric's value.
 
 A metric with `live_source` takes its value from one of these queries; the
 `metrics.refresh_live` job runs them, records changed values in the history and
 snapshots the scores. Each query answers for one organization.
+
+Adding one is a small step: write a function `f(org_id) -> Decimal` over tables that exist,
+add `"name": LiveQuery(label, unit, direction, f)` to LIVE_QUERIES, and a test with real
+rows. It then appears in the metric form's "Value source" list and on the method page.
+A percentage over an empty population is 100 (nothing is failing), documented per query.
 """
 
 from __future__ import annotations
@@ -15,7 +21,19 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from app import audit
-from app.models import IocSighting, Metric, SecurityEvent, SecurityIncident, User, db, utcnow
+from app.models import (
+    Device,
+    IocSighting,
+    Metric,
+    Network,
+    NetworkTag,
+    ScannerStats,
+    SecurityEvent,
+    SecurityIncident,
+    User,
+    db,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +76,115 @@ def ioc_sightings_7d(org_id: int) -> Decimal:
         IocSighting.org_id == org_id, IocSighting.created_at >= since)) or 0)
 
 
+def dormant_accounts_90d(org_id: int) -> Decimal:
+    """Active accounts with no sign-in for 90 days (never signed in: created more than 90 days ago)."""
+    since = utcnow() - timedelta(days=90)
+    return Decimal(db.session.scalar(sa.select(sa.func.count(User.id)).where(
+        User.org_id == org_id, User.status == "active", User.deleted_at.is_(None),
+        sa.or_(User.last_login_at < since, sa.and_(User.last_login_at.is_(None), User.created_at < since)))) or 0)
+
+
+def mean_hours_to_acknowledge_30d(org_id: int) -> Decimal:
+    """Mean hours from opening to acknowledging, over incidents opened in 30 days and acknowledged (0: none)."""
+    since = utcnow() - timedelta(days=30)
+    rows = db.session.execute(sa.select(SecurityIncident.created_at, SecurityIncident.acknowledged_at).where(
+        SecurityIncident.org_id == org_id, SecurityIncident.created_at >= since,
+        SecurityIncident.acknowledged_at.is_not(None))).all()
+    hours = [max(0.0, (ack - opened).total_seconds() / 3600) for opened, ack in rows]
+    return Decimal(str(round(sum(hours) / len(hours), 2))) if hours else Decimal(0)
+
+
+def overdue_incidents(org_id: int) -> Decimal:
+    """Incidents still open or under investigation past their due time."""
+    return Decimal(db.session.scalar(sa.select(sa.func.count(SecurityIncident.id)).where(
+        SecurityIncident.org_id == org_id, SecurityIncident.status.in_(("open", "investigating")),
+        SecurityIncident.due_at < utcnow())) or 0)
+
+
+def _percent(part: int, whole: int) -> Decimal:
+    """part of whole in %, 2 places; 100 when the whole is empty (nothing is failing)."""
+    return Decimal(100) if whole == 0 else (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"))
+
+
+def _count(stmt: sa.Select) -> int:
+    return db.session.scalar(stmt) or 0
+
+
+# Fleet: devices that have enrolled and are not decommissioned or deleted.
+def _fleet(org_id: int) -> sa.ColumnElement[bool]:
+    return sa.and_(Device.org_id == org_id, Device.deleted_at.is_(None), Device.enrolled_at.is_not(None),
+                   Device.status != "decommissioned")
+
+
+def devices_online_pct(org_id: int) -> Decimal:
+    """Share of enrolled devices with a heartbeat inside the online window (fleet.online_minutes)."""
+    from app.fleet.services import online_cutoff
+
+    total = _count(sa.select(sa.func.count(Device.id)).where(_fleet(org_id)))
+    online = _count(sa.select(sa.func.count(Device.id)).where(_fleet(org_id), Device.last_seen_at >= online_cutoff()))
+    return _percent(online, total)
+
+
+def devices_silent_24h(org_id: int) -> Decimal:
+    """Enrolled devices whose last heartbeat (or enrolment, if none came) is more than 24 hours old."""
+    since = utcnow() - timedelta(hours=24)
+    return Decimal(_count(sa.select(sa.func.count(Device.id)).where(_fleet(org_id), sa.or_(
+        Device.last_seen_at < since, sa.and_(Device.last_seen_at.is_(None), Device.enrolled_at < since)))))
+
+
+def mean_hours_since_heartbeat(org_id: int) -> Decimal:
+    """Mean hours since the last heartbeat over enrolled devices that have sent one (0 when none has)."""
+    now = utcnow()
+    seen = db.session.scalars(sa.select(Device.last_seen_at).where(_fleet(org_id), Device.last_seen_at.is_not(None)))
+    ages = [(now - t).total_seconds() / 3600 for t in seen]
+    return Decimal(str(round(sum(ages) / len(ages), 2))) if ages else Decimal(0)
+
+
+def scanner_feeds_stale_7d(org_id: int) -> Decimal:
+    """Enrolled scanners whose newest stats report a vulnerability feed older than 7 days (or none)."""
+    since = utcnow() - timedelta(days=7)
+    newest = (sa.select(ScannerStats.device_id, sa.func.max(ScannerStats.id).label("id"))
+              .group_by(ScannerStats.device_id).subquery())
+    return Decimal(_count(
+        sa.select(sa.func.count(ScannerStats.id)).join(newest, ScannerStats.id == newest.c.id)
+        .join(Device, Device.id == ScannerStats.device_id)
+        .where(_fleet(org_id), Device.device_type == "scanner",
+               sa.or_(ScannerStats.feed_updated_at.is_(None), ScannerStats.feed_updated_at < since))))
+
+
+# Wireless: networks, their current (not removed) tags and their threat scores.
+def _tagged(org_id: int) -> sa.Select:
+    return sa.select(NetworkTag.network_id).where(NetworkTag.org_id == org_id, NetworkTag.removed_at.is_(None))
+
+
+def wireless_high_untagged(org_id: int) -> Decimal:
+    """Networks scored HIGH or CRITICAL that no analyst has tagged yet."""
+    return Decimal(_count(sa.select(sa.func.count(Network.id)).where(
+        Network.org_id == org_id, Network.threat_level.in_(("HIGH", "CRITICAL")),
+        Network.id.not_in(_tagged(org_id)))))
+
+
+def wireless_threat_tagged(org_id: int) -> Decimal:
+    """Networks currently tagged THREAT."""
+    return Decimal(_count(sa.select(sa.func.count(sa.distinct(NetworkTag.network_id))).where(
+        NetworkTag.org_id == org_id, NetworkTag.removed_at.is_(None), NetworkTag.tag == "THREAT")))
+
+
+def wireless_scored_24h_pct(org_id: int) -> Decimal:
+    """Share of the organization's networks whose threat score was computed in the last 24 hours."""
+    since = utcnow() - timedelta(hours=24)
+    total = _count(sa.select(sa.func.count(Network.id)).where(Network.org_id == org_id))
+    fresh = _count(sa.select(sa.func.count(Network.id)).where(Network.org_id == org_id,
+                                                              Network.threat_updated_at >= since))
+    return _percent(fresh, total)
+
+
+def wireless_rescore_backlog(org_id: int) -> Decimal:
+    """Networks waiting to be scored again (new sightings since their last score)."""
+    return Decimal(_count(sa.select(sa.func.count(Network.id)).where(Network.org_id == org_id,
+                                                                     Network.needs_rescore.is_(True))))
+
+
 LIVE_QUERIES: dict[str, LiveQuery] = {
     "mfa_coverage": LiveQuery("MFA coverage of active users", "%", "higher_is_better", mfa_coverage),
     "accounts_locked_30d": LiveQuery("Accounts locked (30 days)", "accounts", "lower_is_better",
@@ -65,6 +192,27 @@ LIVE_QUERIES: dict[str, LiveQuery] = {
     "open_critical_incidents": LiveQuery("Open critical incidents", "incidents", "lower_is_better",
                                          open_critical_incidents),
     "ioc_sightings_7d": LiveQuery("IOC sightings (7 days)", "sightings", "lower_is_better", ioc_sightings_7d),
+    "dormant_accounts_90d": LiveQuery("Active accounts without a sign-in for 90 days", "accounts",
+                                      "lower_is_better", dormant_accounts_90d),
+    "mean_hours_to_acknowledge_30d": LiveQuery("Mean time to acknowledge incidents (30 days)", "hours",
+                                               "lower_is_better", mean_hours_to_acknowledge_30d),
+    "overdue_incidents": LiveQuery("Open incidents past their due time", "incidents", "lower_is_better",
+                                   overdue_incidents),
+    "devices_online_pct": LiveQuery("Devices online", "%", "higher_is_better", devices_online_pct),
+    "devices_silent_24h": LiveQuery("Devices silent for more than 24 hours", "devices", "lower_is_better",
+                                    devices_silent_24h),
+    "mean_hours_since_heartbeat": LiveQuery("Mean time since last heartbeat", "hours", "lower_is_better",
+                                            mean_hours_since_heartbeat),
+    "scanner_feeds_stale_7d": LiveQuery("Scanners with a feed older than 7 days", "scanners", "lower_is_better",
+                                        scanner_feeds_stale_7d),
+    "wireless_high_untagged": LiveQuery("Networks scored HIGH or above still untagged", "networks",
+                                        "lower_is_better", wireless_high_untagged),
+    "wireless_threat_tagged": LiveQuery("Networks tagged THREAT", "networks", "lower_is_better",
+                                        wireless_threat_tagged),
+    "wireless_scored_24h_pct": LiveQuery("Networks scored in the last 24 hours", "%", "higher_is_better",
+                                         wireless_scored_24h_pct),
+    "wireless_rescore_backlog": LiveQuery("Networks waiting to be rescored", "networks", "lower_is_better",
+                                          wireless_rescore_backlog),
 }
 
 

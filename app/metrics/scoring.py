@@ -20,7 +20,8 @@ A function's score is the weighted mean of its scored metrics' scores x 100, the
 being the metric's own weight when set, else its priority's (High 1.0, Medium 0.6,
 Low 0.3). Category scores are the same mean over a category's metrics. The overall score
 is the plain mean of the scores of the functions that have scored metrics. Ratings:
->= 90 very low risk, >= 75 low, >= 50 medium, >= 30 high, else very high.
+>= 90 very low risk, >= 75 low, >= 50 medium, >= 30 high, else very high; the four
+floors are settings (metrics.rating_*), passed in as `ratings`.
 """
 
 from __future__ import annotations
@@ -125,11 +126,21 @@ def weight_of(priority: str, weight: Number = None) -> float:
     return float(weight) if weight is not None else PRIORITY_WEIGHTS[priority]
 
 
-def rating(score: float | None) -> str | None:
-    """The risk rating of a 0..100 score."""
+Ratings = tuple[tuple[float, str], ...]
+
+
+def ratings_from(floors: tuple[float, ...]) -> Ratings:
+    """Rating floors (very low, low, medium, high; descending) paired with their labels."""
+    if len(floors) != len(RATINGS) or any(a <= b for a, b in zip(floors, floors[1:], strict=False)):
+        raise ValueError("rating floors must be four numbers in descending order")
+    return tuple((floor, label) for floor, (_, label) in zip(floors, RATINGS, strict=True))
+
+
+def rating(score: float | None, ratings: Ratings = RATINGS) -> str | None:
+    """The risk rating of a 0..100 score under the given floors (the settings', or the defaults)."""
     if score is None:
         return None
-    for floor, label in RATINGS:
+    for floor, label in ratings:
         if score >= floor:
             return label
     return LOWEST_RATING
@@ -156,10 +167,11 @@ class GroupResult:
     metric_count: int = 0
     scored_count: int = 0
     below_target_count: int = 0
+    ratings: Ratings = RATINGS
 
     @property
     def rating(self) -> str | None:
-        return rating(self.score)
+        return rating(self.score, self.ratings)
 
 
 @dataclass
@@ -168,10 +180,11 @@ class Scorecard:
     functions: dict[str, GroupResult] = field(default_factory=dict)
     categories: dict[str, GroupResult] = field(default_factory=dict)
     overall: float | None = None
+    ratings: Ratings = RATINGS
 
     @property
     def overall_rating(self) -> str | None:
-        return rating(self.overall)
+        return rating(self.overall, self.ratings)
 
     @property
     def scored_count(self) -> int:
@@ -205,25 +218,28 @@ def weighted_score(results: Iterable[MetricResult]) -> float | None:
     return round(sum(r.score * r.weight for r in scored) / total * 100, 2)
 
 
-def _group(code: str, results: list[MetricResult]) -> GroupResult:
+def _group(code: str, results: list[MetricResult], ratings: Ratings) -> GroupResult:
     return GroupResult(code, weighted_score(results), len(results),
-                       sum(1 for r in results if r.score is not None), sum(1 for r in results if r.below_target))
+                       sum(1 for r in results if r.score is not None), sum(1 for r in results if r.below_target),
+                       ratings)
 
 
-def scorecard(metrics: Iterable[MetricInput], function_codes: Iterable[str] = ()) -> Scorecard:
+def scorecard(metrics: Iterable[MetricInput], function_codes: Iterable[str] = (),
+              ratings: Ratings = RATINGS) -> Scorecard:
     """Every score at once: per metric, per category, per function and overall.
 
-    `function_codes` lists functions to report even when they have no metrics.
+    `function_codes` lists functions to report even when they have no metrics; `ratings`
+    are the rating floors in effect (the settings', see services.current_ratings).
     """
-    card = Scorecard(metrics=[score_metric(m) for m in metrics])
+    card = Scorecard(metrics=[score_metric(m) for m in metrics], ratings=ratings)
     by_function: dict[str, list[MetricResult]] = {code: [] for code in function_codes}
     by_category: dict[str, list[MetricResult]] = {}
     for result in card.metrics:
         by_function.setdefault(result.metric.function, []).append(result)
         if result.metric.category:
             by_category.setdefault(result.metric.category, []).append(result)
-    card.functions = {code: _group(code, rows) for code, rows in by_function.items()}
-    card.categories = {code: _group(code, rows) for code, rows in by_category.items()}
+    card.functions = {code: _group(code, rows, ratings) for code, rows in by_function.items()}
+    card.categories = {code: _group(code, rows, ratings) for code, rows in by_category.items()}
     scores = [g.score for g in card.functions.values() if g.score is not None]
     card.overall = round(sum(scores) / len(scores), 2) if scores else None
     return card

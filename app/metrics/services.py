@@ -32,7 +32,7 @@ CSF_FILE = Path(__file__).resolve().parent.parent.parent / "data" / "nist-csf-2.
 CSF_NAME, CSF_VERSION = "NIST CSF", "2.0"
 AUDITED_FIELDS = ["metric_number", "name", "description", "current_value", "target_value", "target_lower",
                   "target_upper", "unit", "direction", "function_id", "category_id", "priority", "weight",
-                  "owner_id", "is_locked", "live_source", "deleted_at"]
+                  "owner_id", "is_locked", "live_source", "catalog_id", "deleted_at"]
 
 
 def with_live_value(values: dict[str, Any]) -> dict[str, Any]:
@@ -203,11 +203,18 @@ def as_input(metric: Metric) -> scoring.MetricInput:
         function=metric.function.code, category=metric.category.code if metric.category else None, key=metric.id)
 
 
+def current_ratings() -> scoring.Ratings:
+    """The rating floors in effect: the settings registry's metrics.rating_* values."""
+    from app.admin.settings_registry import rating_thresholds
+
+    return scoring.ratings_from(rating_thresholds())
+
+
 def scorecard(org_id: int, framework: Framework | None = None) -> scoring.Scorecard:
     """Live scores of an organization's metrics (the one scoring implementation)."""
     framework = framework or current_framework()
     codes = [f.code for f in functions_of(framework)]
-    return scoring.scorecard([as_input(m) for m in org_metrics(org_id)], codes)
+    return scoring.scorecard([as_input(m) for m in org_metrics(org_id)], codes, current_ratings())
 
 
 def snapshot(org_id: int) -> FrameworkScore | None:
@@ -255,6 +262,24 @@ def latest_snapshots(org_id: int) -> tuple[FrameworkScore | None, dict[str, Func
               .where(FunctionScore.org_id == org_id).group_by(FunctionScore.function_code).subquery())
     rows = db.session.scalars(sa.select(FunctionScore).join(newest, FunctionScore.id == newest.c.id)).all()
     return overall, {r.function_code: r for r in rows}
+
+
+def history_chart(metric: Metric, limit: int = 200) -> dict[str, Any]:
+    """A metric's recorded values over time (oldest first), with its target as a second line.
+
+    The names all start with "Value" because `tojson` sorts keys and the first series is the
+    one drawn bold.
+    """
+    rows = db.session.scalars(sa.select(MetricHistory).where(MetricHistory.metric_id == metric.id)
+                              .order_by(MetricHistory.recorded_at.desc(), MetricHistory.id.desc())
+                              .limit(limit)).all()[::-1]
+    series: dict[str, list[Any]] = {"Value": [float(r.value) for r in rows]}
+    if metric.direction == "target_range" and metric.target_lower is not None and metric.target_upper is not None:
+        series["Value: range lower"] = [float(metric.target_lower)] * len(rows)
+        series["Value: range upper"] = [float(metric.target_upper)] * len(rows)
+    elif metric.target_value is not None:
+        series["Value: target"] = [float(metric.target_value)] * len(rows)
+    return {"labels": [r.recorded_at.strftime("%Y-%m-%d %H:%M") for r in rows], "series": series}
 
 
 def trend(org_id: int, limit: int = 90) -> dict[str, Any]:

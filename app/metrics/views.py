@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, request
+from flask import abort, flash, make_response, request
 from flask_login import current_user
 
 from app import audit
+from app.htmx import hx_trigger, wants_fragment
 from app.jobs import enqueue
 from app.metrics import bp, scoring, services
 from app.metrics.forms import MetricForm, ValueForm
@@ -70,7 +71,7 @@ def function_detail(code: str):
         abort(404)
     org_id = require_org_id()
     metrics = [m for m in services.org_metrics(org_id) if m.function_id == function.id]
-    card = scoring.scorecard([services.as_input(m) for m in metrics], [function.code])
+    card = scoring.scorecard([services.as_input(m) for m in metrics], [function.code], services.current_ratings())
     results = {r.metric.key: r for r in card.metrics}
     return render_page("metrics/function.html", function=function, card=card, metrics=metrics, results=results)
 
@@ -124,8 +125,11 @@ def _detail(metric: Metric, value_form: ValueForm, status: int = 200):
     history = db.session.scalars(sa.select(MetricHistory).where(MetricHistory.metric_id == metric.id)
                                  .order_by(MetricHistory.recorded_at.desc(), MetricHistory.id.desc())
                                  .limit(100)).all()
+    from app.metrics.catalogs import metric_links
+
     return render_page("metrics/detail.html", status=status, metric=metric, history=history, value_form=value_form,
-                       result=scoring.score_metric(services.as_input(metric)))
+                       result=scoring.score_metric(services.as_input(metric)), links=metric_links(metric),
+                       chart=services.history_chart(metric))
 
 
 @bp.route("/<int:metric_id>/edit", methods=["GET", "POST"])
@@ -161,12 +165,25 @@ def metric_value(metric_id: int):
         abort(409, "This metric's value comes from a live query: it cannot be entered by hand.")
     form = ValueForm(metric=metric)
     if not form.validate_on_submit():
+        if wants_fragment():  # the inline edit of the metric list: the row again, with the message
+            message = " ".join(form.value.errors).replace("tick the confirmation box", "confirm it on the metric's page")
+            return _row(metric, status=INVALID_FORM_STATUS, row_error=message, typed=request.form.get("value", ""))
         return _detail(metric, form, status=INVALID_FORM_STATUS)
     services.record_value(metric, current_user, form.value.data, form.note.data or None)
     queue_recompute(metric.org_id)
     db.session.commit()
+    if wants_fragment():
+        return hx_trigger(_row(metric), "metrics-value-recorded")
     flash("Value recorded.", "success")
     return redirect_after_post("metrics.metric_detail", metric_id=metric.id)
+
+
+def _row(metric: Metric, status: int = 200, row_error: str | None = None, typed: str | None = None):
+    """One row of the metric list (the inline value edit's answer; a refused value is shown as typed)."""
+    response = render_page("metrics/list.html", block="metric_row", status=status, m=metric,
+                           r=scoring.score_metric(services.as_input(metric)), row_error=row_error, typed=typed,
+                           metrics=[], results={}, functions=[], function=None)
+    return make_response(response)
 
 
 @bp.post("/<int:metric_id>/lock")
@@ -208,13 +225,18 @@ def metric_delete(metric_id: int):
 @require("data.read")
 def framework():
     """Browse the loaded framework: function, category, subcategory and implementation examples."""
+    from app.metrics.catalogs import linked_metric_counts
+
     fw = services.current_framework()
-    return render_page("metrics/framework.html", framework=fw, functions=services.functions_of(fw))
+    return render_page("metrics/framework.html", framework=fw, functions=services.functions_of(fw),
+                       linked=linked_metric_counts(require_org_id()))
 
 
 @bp.get("/method")
 @require("data.read")
 def method():
     """How scores are computed, with the constants the scorer uses."""
-    return render_page("metrics/method.html", weights=scoring.PRIORITY_WEIGHTS, ratings=scoring.RATINGS,
-                       lowest=scoring.LOWEST_RATING, below=scoring.BELOW_TARGET)
+    from app.metrics.live import LIVE_QUERIES
+
+    return render_page("metrics/method.html", weights=scoring.PRIORITY_WEIGHTS, ratings=services.current_ratings(),
+                       lowest=scoring.LOWEST_RATING, below=scoring.BELOW_TARGET, live_queries=LIVE_QUERIES)

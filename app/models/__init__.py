@@ -3,6 +3,13 @@
 from app.models.alerting import Alert, AlertRule, AlertRuleState, MaintenanceWindow
 from app.models.api import ApiKey, RefreshToken
 from app.models.base import JSONType, db, utcnow
+from app.models.catalogs import (
+    AiChangeLog,
+    MetricCatalog,
+    MetricCatalogFrameworkMapping,
+    MetricCatalogImport,
+    MetricCatalogItem,
+)
 from app.models.fleet import (
     Device,
     DeviceClaimCode,
@@ -127,4 +134,9 @@ __all__ = [
     "BackupConfig",
     "BackupSnapshot",
     "Command",
+    "AiChangeLog",
+    "MetricCatalog",
+    "MetricCatalogFrameworkMapping",
+    "MetricCatalogImport",
+    "MetricCatalogItem",
 ]

@@ -124,6 +124,11 @@ class Metric(OrgOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
     value_updated_at: Mapped[datetime | None] = mapped_column()
     # A named live query (app.metrics.live.LIVE_QUERIES) that sets the value; None: entered by hand.
     live_source: Mapped[str | None] = mapped_column(sa.String(50))
+    # The catalog (and item) that created or last updated this metric on activation.
+    catalog_id: Mapped[int | None] = mapped_column(sa.ForeignKey("metric_catalogs.id", ondelete="SET NULL"),
+                                                   index=True)
+    catalog_item_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("metric_catalog_items.id", ondelete="SET NULL"))
 
     function: Mapped[FrameworkFunction] = relationship()
     category: Mapped[FrameworkCategory | None] = relationship()

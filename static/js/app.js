@@ -67,9 +67,10 @@
                      spanGaps: true, borderWidth: line && i === 0 ? 3 : line ? 1.5 : 0 };
           })
         },
+        // Scores run 0-100; data-chart-scale="auto" (a metric's own values) fits the data instead.
         options: line ? {
           animation: false, maintainAspectRatio: false,
-          scales: { y: { min: 0, max: 100 } }
+          scales: { y: canvas.getAttribute("data-chart-scale") === "auto" ? { beginAtZero: true } : { min: 0, max: 100 } }
         } : {
           animation: false, maintainAspectRatio: false,
           scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } }

@@ -86,6 +86,7 @@ def request_json(
     retries: int | None = None,
     backoff: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    json_body: Any = None,
 ) -> HttpResult:
     """One logical request; 2xx-4xx come back as they are, 5xx and network errors are retried."""
     timeout = timeout if timeout is not None else option("PROVIDER_TIMEOUT_SECONDS", 15.0)
@@ -99,6 +100,9 @@ def request_json(
     check_host(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
     data = urllib.parse.urlencode(form).encode() if form is not None else None
     all_headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
+    if json_body is not None:  # a JSON request body (the metrics AI provider)
+        data = json.dumps(json_body).encode()
+        all_headers["Content-Type"] = "application/json"
     opener = urllib.request.build_opener(_NoRedirects)
     attempts = 0
     last_status: int | None = None

@@ -1,0 +1,123 @@
+"""Live metrics of the fleet and wireless domains, computed from real rows (and scoped per org)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app.metrics import live
+from app.models import Device, NetworkTag, ScannerStats, db, utcnow
+from tests.wireless_fakes import make_network
+
+
+def device(org_id: int, n: int, seen_minutes_ago: float | None, **kw) -> Device:
+    now = utcnow()
+    row = Device(org_id=org_id, hostname=f"host-{org_id}-{n}", device_type=kw.pop("device_type", "server"),
+                 status=kw.pop("status", "active"), enrolled_at=kw.pop("enrolled_at", now - timedelta(days=10)),
+                 last_seen_at=None if seen_minutes_ago is None else now - timedelta(minutes=seen_minutes_ago), **kw)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def test_fleet_live_metrics(orgs):
+    a, b = orgs.a.org.id, orgs.b.org.id
+    assert live.devices_online_pct(a) == 100 and live.devices_silent_24h(a) == 0  # no fleet: nothing failing
+    assert live.mean_hours_since_heartbeat(a) == 0
+    device(a, 1, 1)                       # online
+    device(a, 2, 60)                      # offline, not yet silent for a day
+    device(a, 3, 60 * 30)                 # silent 30 h
+    device(a, 4, None)                    # enrolled 10 days ago, never heard from
+    device(a, 5, 1, status="decommissioned")  # not counted
+    device(a, 6, 1, enrolled_at=None, status="pending")  # not enrolled: not counted
+    device(b, 7, 60 * 48)                 # another organization
+    db.session.commit()
+    assert live.devices_online_pct(a) == pytest.approx(25)  # 1 of 4
+    assert live.devices_silent_24h(a) == 2
+    assert live.devices_silent_24h(b) == 1
+    assert float(live.mean_hours_since_heartbeat(a)) == pytest.approx((1 / 60 + 1 + 30) / 3, abs=0.01)
+
+
+def test_scanner_feed_staleness_reads_each_scanners_newest_stats(orgs):
+    a = orgs.a.org.id
+    now = utcnow()
+    fresh, stale, silent = (device(a, i, 1, device_type="scanner") for i in (11, 12, 13))
+    db.session.add_all([
+        ScannerStats(device_id=fresh.id, feed_updated_at=now - timedelta(days=30)),   # old row...
+        ScannerStats(device_id=fresh.id, feed_updated_at=now - timedelta(days=1)),    # ...newest is fresh
+        ScannerStats(device_id=stale.id, feed_updated_at=now - timedelta(days=9)),
+        ScannerStats(device_id=silent.id, feed_updated_at=None),
+    ])
+    db.session.commit()
+    assert live.scanner_feeds_stale_7d(a) == 2
+    assert live.scanner_feeds_stale_7d(orgs.b.org.id) == 0
+
+
+def test_wireless_live_metrics(orgs):
+    a, b = orgs.a.org.id, orgs.b.org.id
+    assert live.wireless_scored_24h_pct(a) == 100
+    now = utcnow()
+    high = make_network(a)
+    high.threat_level, high.threat_updated_at, high.needs_rescore = "HIGH", now, False
+    critical_tagged = make_network(a)
+    critical_tagged.threat_level, critical_tagged.threat_updated_at = "CRITICAL", now - timedelta(days=3)
+    critical_untagged_again = make_network(a)
+    critical_untagged_again.threat_level = "CRITICAL"
+    low = make_network(a)
+    low.threat_level, low.threat_updated_at, low.needs_rescore = "LOW", now, False
+    other = make_network(b)
+    other.threat_level = "HIGH"
+    db.session.flush()
+    db.session.add_all([
+        NetworkTag(org_id=a, network_id=critical_tagged.id, tag="THREAT", is_threat=True),
+        NetworkTag(org_id=a, network_id=low.id, tag="THREAT", is_threat=True),
+        # A removed tag does not count: the network is untagged again.
+        NetworkTag(org_id=a, network_id=critical_untagged_again.id, tag="LEGIT", removed_at=now),
+    ])
+    db.session.commit()
+    assert live.wireless_high_untagged(a) == 2  # high + critical_untagged_again
+    assert live.wireless_high_untagged(b) == 1
+    assert live.wireless_threat_tagged(a) == 2 and live.wireless_threat_tagged(b) == 0
+    assert live.wireless_scored_24h_pct(a) == 50  # high and low of 4
+    assert live.wireless_rescore_backlog(a) == 2  # new networks need a score until scored
+    assert live.wireless_rescore_backlog(b) == 1
+
+
+def test_every_live_query_is_registered_with_unit_and_direction(orgs):
+    assert len(live.LIVE_QUERIES) >= 12
+    for name, query in live.LIVE_QUERIES.items():
+        assert query.unit and query.direction in ("higher_is_better", "lower_is_better"), name
+        assert query.func(orgs.a.org.id) >= 0, name
+
+
+def test_identity_and_incident_live_metrics(orgs):
+    from app.metrics.live import (
+        dormant_accounts_90d,
+        mean_hours_to_acknowledge_30d,
+        overdue_incidents,
+    )
+    from app.models import SecurityIncident
+
+    a = orgs.a.org.id
+    now = utcnow()
+    users = list(orgs.a.users.values())
+    for u in users:
+        u.last_login_at = now - timedelta(days=1)
+    users[0].last_login_at = now - timedelta(days=120)
+    users[1].last_login_at, users[1].created_at = None, now - timedelta(days=200)
+    users[2].last_login_at, users[2].created_at = None, now - timedelta(days=3)  # new: not dormant
+    orgs.b.users["admin"].last_login_at = now - timedelta(days=400)
+    db.session.add_all([
+        SecurityIncident(org_id=a, title="a", severity="high", status="investigating", created_at=now - timedelta(hours=10),
+                         acknowledged_at=now - timedelta(hours=8), due_at=now - timedelta(hours=1)),
+        SecurityIncident(org_id=a, title="b", severity="low", status="open", created_at=now - timedelta(hours=5),
+                         acknowledged_at=now - timedelta(hours=1), due_at=now + timedelta(hours=4)),
+        SecurityIncident(org_id=a, title="c", severity="low", status="closed", created_at=now - timedelta(days=40),
+                         acknowledged_at=now - timedelta(days=39), due_at=now - timedelta(days=30)),
+    ])
+    db.session.commit()
+    assert dormant_accounts_90d(a) == 2
+    assert float(mean_hours_to_acknowledge_30d(a)) == pytest.approx(3.0)  # (2 + 4) / 2; the 40-day one is out
+    assert mean_hours_to_acknowledge_30d(orgs.b.org.id) == 0
+    assert overdue_incidents(a) == 1 and overdue_incidents(orgs.b.org.id) == 0
