@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from app.metrics import live
-from app.models import Device, NetworkTag, ScannerStats, db, utcnow
+from app.models import Alert, BackupConfig, BackupSnapshot, Device, NetworkTag, ScannerStats, db, utcnow
 from tests.wireless_fakes import make_network
 
 
@@ -121,3 +121,57 @@ def test_identity_and_incident_live_metrics(orgs):
     assert float(mean_hours_to_acknowledge_30d(a)) == pytest.approx(3.0)  # (2 + 4) / 2; the 40-day one is out
     assert mean_hours_to_acknowledge_30d(orgs.b.org.id) == 0
     assert overdue_incidents(a) == 1 and overdue_incidents(orgs.b.org.id) == 0
+
+
+def snap(dev: Device, n: int, days_ago: float, status: str = "completed", **kw) -> BackupSnapshot:
+    row = BackupSnapshot(device_id=dev.id, org_id=dev.org_id, snapshot_id=f"s-{dev.id}-{n}", backup_type="file",
+                         storage_path="/b", status=status, started_at=utcnow() - timedelta(days=days_ago), **kw)
+    db.session.add(row)
+    return row
+
+
+def test_backup_live_metrics(orgs):
+    a, b = orgs.a.org.id, orgs.b.org.id
+    assert live.backup_success_rate_30d(a) == 100 and live.restore_tested_90d_pct(a) == 100  # nothing to fail
+    one, two, off = device(a, 21, 1), device(a, 22, 1), device(a, 23, 1)
+    other = device(b, 24, 1)
+    for dev, mode in ((one, "file"), (two, "hybrid"), (off, "off"), (other, "file")):
+        db.session.add(BackupConfig(device_id=dev.id, org_id=dev.org_id, enabled=True, backup_mode=mode))
+    snap(one, 1, 1)
+    snap(one, 2, 2, status="failed")
+    snap(one, 3, 3, status="deleted")       # expired by retention: it did complete
+    snap(one, 4, 40, status="failed")       # outside the 30 days
+    snap(two, 5, 1, status="in_progress")   # not finished: not counted
+    snap(two, 6, 5, restore_tested=True, last_verified_at=utcnow() - timedelta(days=100))  # tested too long ago
+    snap(one, 7, 6, restore_tested=True, restore_result="passed", last_verified_at=utcnow() - timedelta(days=10))
+    snap(two, 9, 7, restore_tested=True, restore_result="failed", last_verified_at=utcnow() - timedelta(days=3))
+    snap(other, 8, 1, status="failed")
+    db.session.commit()
+    assert float(live.backup_success_rate_30d(a)) == pytest.approx(500 / 6, abs=0.01)  # 5 of the 6 finished in 30 days (1, 2, 3, 6, 7, 9)
+    assert live.backup_success_rate_30d(b) == 0
+    assert live.restore_tested_90d_pct(a) == 50  # one of the two with backups on; two's test failed
+    assert live.restore_tested_90d_pct(b) == 0
+
+
+def test_fleet_alert_live_metrics(orgs):
+    a, b = orgs.a.org.id, orgs.b.org.id
+    dev = device(a, 31, 1)
+    now = utcnow()
+
+    def alert(org_id, severity, status, fired_minutes_ago, acked_minutes_ago=None):
+        db.session.add(Alert(org_id=org_id, device_id=dev.id if org_id == a else None, target_key="device:x",
+                             target_label="x", alert_type="cpu_high", severity=severity, message="m", status=status,
+                             fired_at=now - timedelta(minutes=fired_minutes_ago),
+                             acknowledged_at=None if acked_minutes_ago is None
+                             else now - timedelta(minutes=acked_minutes_ago)))
+
+    alert(a, "critical", "open", 30)
+    alert(a, "critical", "acknowledged", 100, 90)   # acknowledged after 10 minutes
+    alert(a, "critical", "resolved", 200, 170)      # after 30 minutes, resolved: not open
+    alert(a, "warning", "open", 5)
+    alert(b, "critical", "open", 5)
+    db.session.commit()
+    assert live.open_critical_fleet_alerts(a) == 2
+    assert live.open_critical_fleet_alerts(b) == 1
+    assert float(live.mean_minutes_to_acknowledge_alerts_30d(a)) == pytest.approx(20)
+    assert live.mean_minutes_to_acknowledge_alerts_30d(b) == 0

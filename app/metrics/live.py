@@ -22,6 +22,9 @@ import sqlalchemy as sa
 
 from app import audit
 from app.models import (
+    Alert,
+    BackupConfig,
+    BackupSnapshot,
     Device,
     IocSighting,
     Metric,
@@ -152,6 +155,44 @@ def scanner_feeds_stale_7d(org_id: int) -> Decimal:
                sa.or_(ScannerStats.feed_updated_at.is_(None), ScannerStats.feed_updated_at < since))))
 
 
+# Fleet backups and alerts: backups_catalog, backup_configs and alerts (issue 5).
+def backup_success_rate_30d(org_id: int) -> Decimal:
+    """Finished backups of the last 30 days that completed, in % (100 when none ran)."""
+    since = utcnow() - timedelta(days=30)
+    finished = sa.and_(BackupSnapshot.org_id == org_id, BackupSnapshot.started_at >= since,
+                       BackupSnapshot.status.in_(("completed", "failed", "deleted")))
+    total = _count(sa.select(sa.func.count(BackupSnapshot.id)).where(finished))
+    good = _count(sa.select(sa.func.count(BackupSnapshot.id)).where(finished, BackupSnapshot.status != "failed"))
+    return _percent(good, total)
+
+
+def restore_tested_90d_pct(org_id: int) -> Decimal:
+    """Devices with backups on whose restore test passed in the last 90 days, in % (100 when none has backups on)."""
+    since = utcnow() - timedelta(days=90)
+    backed_up = (sa.select(Device.id).join(BackupConfig, BackupConfig.device_id == Device.id)
+                 .where(_fleet(org_id), BackupConfig.enabled.is_(True), BackupConfig.backup_mode != "off"))
+    ids = list(db.session.scalars(backed_up))
+    tested = _count(sa.select(sa.func.count(sa.distinct(BackupSnapshot.device_id))).where(
+        BackupSnapshot.device_id.in_(ids), BackupSnapshot.restore_tested.is_(True),
+        BackupSnapshot.restore_result == "passed", BackupSnapshot.last_verified_at >= since)) if ids else 0
+    return _percent(tested, len(ids))
+
+
+def open_critical_fleet_alerts(org_id: int) -> Decimal:
+    """Fleet alerts of severity critical that are not resolved."""
+    return Decimal(_count(sa.select(sa.func.count(Alert.id)).where(
+        Alert.org_id == org_id, Alert.domain == "fleet", Alert.severity == "critical", Alert.status != "resolved")))
+
+
+def mean_minutes_to_acknowledge_alerts_30d(org_id: int) -> Decimal:
+    """Mean minutes from firing to acknowledgement over fleet alerts acknowledged in the last 30 days (0 when none)."""
+    since = utcnow() - timedelta(days=30)
+    rows = db.session.execute(sa.select(Alert.fired_at, Alert.acknowledged_at).where(
+        Alert.org_id == org_id, Alert.domain == "fleet", Alert.acknowledged_at >= since)).all()
+    waits = [(acked - fired).total_seconds() / 60 for fired, acked in rows]
+    return Decimal(str(round(sum(waits) / len(waits), 2))) if waits else Decimal(0)
+
+
 # Wireless: networks, their current (not removed) tags and their threat scores.
 def _tagged(org_id: int) -> sa.Select:
     return sa.select(NetworkTag.network_id).where(NetworkTag.org_id == org_id, NetworkTag.removed_at.is_(None))
@@ -205,6 +246,15 @@ LIVE_QUERIES: dict[str, LiveQuery] = {
                                             mean_hours_since_heartbeat),
     "scanner_feeds_stale_7d": LiveQuery("Scanners with a feed older than 7 days", "scanners", "lower_is_better",
                                         scanner_feeds_stale_7d),
+    "backup_success_rate_30d": LiveQuery("Backup success rate (30 days)", "%", "higher_is_better",
+                                         backup_success_rate_30d),
+    "restore_tested_90d_pct": LiveQuery("Backed-up devices with a passed restore test in 90 days", "%",
+                                        "higher_is_better", restore_tested_90d_pct),
+    "open_critical_fleet_alerts": LiveQuery("Open critical fleet alerts", "alerts", "lower_is_better",
+                                            open_critical_fleet_alerts),
+    "mean_minutes_to_acknowledge_alerts_30d": LiveQuery("Mean time to acknowledge fleet alerts (30 days)",
+                                                        "minutes", "lower_is_better",
+                                                        mean_minutes_to_acknowledge_alerts_30d),
     "wireless_high_untagged": LiveQuery("Networks scored HIGH or above still untagged", "networks",
                                         "lower_is_better", wireless_high_untagged),
     "wireless_threat_tagged": LiveQuery("Networks tagged THREAT", "networks", "lower_is_better",
