@@ -7,7 +7,16 @@ from datetime import timedelta
 import pytest
 
 from app.metrics import live
-from app.models import Alert, BackupConfig, BackupSnapshot, Device, NetworkTag, ScannerStats, db, utcnow
+from app.models import (
+    Alert,
+    BackupConfig,
+    BackupSnapshot,
+    Device,
+    NetworkTag,
+    ScannerStats,
+    db,
+    utcnow,
+)
 from tests.wireless_fakes import make_network
 
 
