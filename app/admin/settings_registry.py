@@ -85,6 +85,9 @@ SETTINGS: dict[str, SettingSpec] = {
              "WiGLE lookups per organization in 24 hours after which no lookup runs.", "requests"),
         _int("wireless.geocode_cache_days", 90, 1, 3650,
              "How long a reverse-geocoding answer is reused before it is asked again.", "days"),
+        _int("wireless.media_max_mb", 25, 1, 60,
+             "Largest photo, recording, video or document that may be attached to a network "
+             "(VIGIL_MAX_UPLOAD_MB caps every request above this).", "MB"),
     )
 }
 

@@ -20,3 +20,4 @@ from app.wireless import (  # noqa: E402,F401
     views_providers,
     views_score,
 )
+from app.wireless import cli_reference, demo, views_detail, views_reference  # noqa: E402,F401
