@@ -44,10 +44,15 @@ class TagError(ValueError):
     """A tag request that cannot be done (the message is for the user)."""
 
 
-def render_markdown(text: str) -> str:
-    """A note as safe HTML: markdown without raw HTML, then an allow-list sanitizer."""
-    return nh3.clean(_MD.render(text or ""), tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
+def sanitize_html(html: str) -> str:
+    """Keep only the allow-listed tags, links with http(s)/mailto, no attributes but href/title."""
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
+
+
+def render_markdown(text: str) -> str:
+    """A note as safe HTML: markdown without raw HTML, then the allow-list sanitizer."""
+    return sanitize_html(_MD.render(text or ""))
 
 
 # ---------------------------------------------------------------- tags

@@ -60,7 +60,9 @@ def max_bytes() -> int:
 
 
 def media_root() -> Path:
-    return Path(current_app.instance_path) / "wireless-media"
+    """instance/wireless-media, or VIGIL_MEDIA_DIR (WIRELESS_MEDIA_DIR) when set."""
+    configured = current_app.config.get("WIRELESS_MEDIA_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "wireless-media"
 
 
 def sniff(head: bytes) -> str | None:
