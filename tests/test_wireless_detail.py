@@ -13,7 +13,14 @@ import sqlalchemy as sa
 from PIL import Image
 
 from app.models import AuditLog, Setting, db
-from app.models.wireless import AgencyOffice, Network, NetworkMedia, NetworkNote, NetworkTag, Observation
+from app.models.wireless import (
+    AgencyOffice,
+    Network,
+    NetworkMedia,
+    NetworkNote,
+    NetworkTag,
+    Observation,
+)
 from app.wireless import demo, detail, reference
 from tests.tenancy import assert_other_org_cannot_reach
 from tests.wireless_fakes import make_network

@@ -8,16 +8,19 @@ from flask import Blueprint
 
 bp = Blueprint("wireless", __name__, url_prefix="/wireless")
 
-from app.wireless import (  # noqa: E402,F401
+from app.wireless import (  # noqa: E402,F401  # noqa: E402,F401
     cli,
     cli_enrich,
+    cli_reference,
     cli_score,
+    demo,
     jobs,
     jobs_enrich,
     jobs_ml,
     jobs_score,
+    views_detail,
     views_ml,
     views_providers,
+    views_reference,
     views_score,
 )
-from app.wireless import cli_reference, demo, views_detail, views_reference  # noqa: E402,F401

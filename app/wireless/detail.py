@@ -161,7 +161,6 @@ def score_view(network: Network) -> dict[str, Any]:
     return {
         "blended": blended,
         "stored": bool(stored), "factors": scored, "overlay": overlay,
-        "factor_sum": round(sum(f.get("points") or 0 for f in scored), 1),
         "rule_score": rule, "rule_before_overlay": round(sum(f.get("points") or 0 for f in scored), 1), "score": stored.get("score"), "level": stored.get("level") or network.threat_level,
         "ml_probability": probability, "ml_weight": stored.get("ml_weight"), "model_version": stored.get("model_version"),
         "version": stored.get("version"), "thresholds": _thresholds(config),

@@ -11,8 +11,8 @@ from flask_login import current_user
 
 from app.htmx import hx_trigger, is_htmx
 from app.models import db
-from app.models.wireless import NetworkMedia, NetworkNote, NetworkTag
 from app.models.wireless import Network as NetworkModel
+from app.models.wireless import NetworkMedia, NetworkNote, NetworkTag
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404

@@ -18,7 +18,6 @@ from app.tenancy import get_scoped_or_404, require_org_id, scoped
 from app.wireless import bp, places, reference
 from app.wireless.forms_detail import HomeForm, MarkerForm, OfficeImportForm, RouteForm, SourceForm
 
-
 # ---------------------------------------------------------------- agency offices
 
 
@@ -138,41 +137,34 @@ def _source_values(form: SourceForm) -> dict:
             "description": (form.description.data or "").strip() or None}
 
 
-@bp.route("/sources/new", methods=["GET", "POST"])
-@require("data.write")
-def device_source_new():
-    """Add a device source."""
-    form = SourceForm()
+def _source_form(source: DeviceSource | None):
+    """Add (source None) or edit a device source: one form, one rule for the unique code."""
+    form = SourceForm(obj=source)
     if form.validate_on_submit():
         try:
-            places.save_source(require_org_id(), _source_values(form))
+            places.save_source(require_org_id(), _source_values(form), source)
         except places.PlaceError as exc:
             form.code.errors = [str(exc)]
         else:
             db.session.commit()
-            flash("Source added.", "success")
+            flash("Source saved." if source else "Source added.", "success")
             return redirect_after_post("wireless.device_sources")
     status = INVALID_FORM_STATUS if request.method == "POST" else 200
-    return render_page("wireless/source_form.html", status=status, form=form, source=None)
+    return render_page("wireless/source_form.html", status=status, form=form, source=source)
+
+
+@bp.route("/sources/new", methods=["GET", "POST"])
+@require("data.write")
+def device_source_new():
+    """Add a device source."""
+    return _source_form(None)
 
 
 @bp.route("/sources/<int:source_id>/edit", methods=["GET", "POST"])
 @require("data.write")
 def device_source_edit(source_id: int):
     """Edit a device source."""
-    source = get_scoped_or_404(DeviceSource, source_id)
-    form = SourceForm(obj=source)
-    if form.validate_on_submit():
-        try:
-            places.save_source(source.org_id, _source_values(form), source)
-        except places.PlaceError as exc:
-            form.code.errors = [str(exc)]
-        else:
-            db.session.commit()
-            flash("Source saved.", "success")
-            return redirect_after_post("wireless.device_sources")
-    status = INVALID_FORM_STATUS if request.method == "POST" else 200
-    return render_page("wireless/source_form.html", status=status, form=form, source=source)
+    return _source_form(get_scoped_or_404(DeviceSource, source_id))
 
 
 # ---------------------------------------------------------------- routes
