@@ -341,3 +341,19 @@ def test_other_org_cannot_reach_any_network_route(client, orgs, media_dir):
     own = make_network(orgs.a.org.id)
     db.session.commit()
     assert client.post(f"/wireless/networks/{own.id}/tags/{tag.id}/remove").status_code == 404
+
+
+def test_model_blend_is_written_out(client, orgs):
+    network = make_network(orgs.a.org.id, threat=45.5)
+    network.threat_level = "MEDIUM"
+    network.threat_factors = {
+        "version": "rules-1", "score": 45.5, "level": "MEDIUM", "rule_score": 35.0, "ml_probability": 0.7,
+        "ml_weight": 0.3, "model_version": "random_forest-3",
+        "factors": [{"code": "follow_legs", "points": 30.0, "explanation": "Legs.", "details": {}},
+                    {"code": "persistence", "points": 5.0, "explanation": "Days.", "details": {}}]}
+    db.session.commit()
+    client.login(orgs.a.users["analyst"].email)
+    html = client.get(f"/wireless/networks/{network.id}").get_data(as_text=True)
+    assert "Model random_forest-3 gives a threat probability of 0.70" in html
+    assert "(1 &minus; 0.3) &times; 35.0 + 0.3 &times; 100 &times; 0.70 = 45.5" in html
+    assert re.search(r"Rule factors</th><th[^>]*>35.0<", html)
