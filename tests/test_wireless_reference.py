@@ -242,6 +242,25 @@ def test_route_built_from_a_source_window(client, orgs):
     assert {"wireless.route_built", "wireless.route_deleted"} <= set(actions())
 
 
+def test_build_route_command(app, orgs):
+    source = DeviceSource(org_id=orgs.a.org.id, code="van", name="Kismet van")
+    db.session.add(source)
+    db.session.flush()
+    drive(orgs.a.org.id, source, datetime(2026, 3, 2, 8, tzinfo=UTC), n=5)
+    db.session.commit()
+    runner = app.test_cli_runner()
+    args = ["wireless", "build-route", "--org", orgs.a.org.slug, "--source", "van"]
+    ok = runner.invoke(args=[*args, "--from", "2026-03-02 07:00", "--to", "2026-03-02 09:00"])
+    assert ok.exit_code == 0, ok.output
+    assert "5 sightings, 1.60 km, 4 min, 5 path points" in ok.output
+    empty = runner.invoke(args=[*args, "--from", "2026-03-03 07:00", "--to", "2026-03-03 09:00"])
+    assert empty.exit_code != 0 and "fewer than two sightings" in empty.output
+    other = runner.invoke(args=["wireless", "build-route", "--org", orgs.b.org.slug, "--source", "van",
+                                "--from", "2026-03-02 07:00", "--to", "2026-03-02 09:00"])
+    assert other.exit_code != 0 and "has no device source" in other.output
+    assert count(Route) == 1
+
+
 # ---------------------------------------------------------------- permissions and tenancy
 
 

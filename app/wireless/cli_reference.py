@@ -15,6 +15,7 @@ from app.wireless import places, reference
 from app.wireless.cli import wireless_cli
 
 CLI_ACTOR = {"actor_type": "system"}
+WHEN = ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
 
 
 def _org(slug: str) -> Organization:
@@ -69,3 +70,30 @@ def set_home(org_slug: str, lat: float, lon: float, radius_km: float, name: str)
     db.session.commit()
     click.echo(f"home of {org.slug}: {home.lat:.6f}, {home.lon:.6f}, radius {home.radius_km:g} km "
                "(networks marked for rescore)")
+
+
+@wireless_cli.command("build-route")
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+@click.option("--source", "source_code", required=True, help="Device source code.")
+@click.option("--from", "start", required=True, type=click.DateTime(WHEN), help="Window start (UTC).")
+@click.option("--to", "end", required=True, type=click.DateTime(WHEN), help="Window end (UTC).")
+@click.option("--name", default=None, help="Route name (default: source and start time).")
+def build_route(org_slug: str, source_code: str, start, end, name: str | None) -> None:
+    """Build a route from one device source's sightings between two UTC times."""
+    from datetime import UTC
+
+    from app.models.wireless import DeviceSource
+
+    org = _org(org_slug)
+    source = db.session.scalar(sa.select(DeviceSource).where(DeviceSource.org_id == org.id,
+                                                             DeviceSource.code == source_code))
+    if source is None:
+        raise click.UsageError(f"{org.slug} has no device source {source_code!r}")
+    try:
+        route = places.build_route(org.id, source, start.replace(tzinfo=UTC), end.replace(tzinfo=UTC), name,
+                                   actor_label="cli wireless build-route", **CLI_ACTOR)
+    except places.PlaceError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"route {route.id} {route.name!r}: {route.point_count} sightings, {route.distance_km:.2f} km, "
+               f"{route.duration_seconds // 60} min, {len(route.path)} path points")
