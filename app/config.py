@@ -107,6 +107,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "PUBLIC_BASE_URL": env_str("VIGIL_PUBLIC_URL", "http://127.0.0.1:5000"),
         # Reverse proxies in front of Vigil whose X-Forwarded-* headers are trusted (0: none).
         "PROXY_HOPS": env_int("VIGIL_PROXY_HOPS", 0),
+        # Where network media attachments are stored (unset: instance/wireless-media).
+        "WIRELESS_MEDIA_DIR": env_str("VIGIL_MEDIA_DIR"),
     }
 
 

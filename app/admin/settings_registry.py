@@ -156,6 +156,9 @@ SETTINGS: dict[str, SettingSpec] = {
         _int("metrics.rating_high", 30, 1, 99,
              "Security score at or above which the rating is high risk (below it: very high risk).",
              check=_rating_check("metrics.rating_high")),
+        _int("wireless.media_max_mb", 25, 1, 60,
+             "Largest photo, recording, video or document that may be attached to a network "
+             "(VIGIL_MAX_UPLOAD_MB caps every request above this).", "MB"),
     )
 }
 

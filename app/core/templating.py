@@ -46,6 +46,10 @@ WIRELESS_NAV: list[tuple[str, str, str, str]] = [
     ("wireless.scoring_settings", "sliders2", "Threat scoring", "data.read"),
     ("wireless.ml_models", "cpu", "Threat models", "data.read"),
     ("wireless.providers", "key", "Providers", "org.edit_own"),
+    ("wireless.location_markers", "house", "Places", "data.read"),
+    ("wireless.route_list", "signpost-split", "Routes", "data.read"),
+    ("wireless.device_sources", "phone", "Device sources", "data.read"),
+    ("wireless.agency_offices", "building", "Agency offices", "data.read"),
 ]
 ADMIN_NAV = [
     ("admin.orgs", "buildings", "Organizations", "org.edit_own"),

@@ -307,6 +307,8 @@ class Route(OrgOwnedMixin, db.Model):
     path: Mapped[list[Any]] = mapped_column(default=list)
     distance_km: Mapped[float | None] = mapped_column(sa.Float)
     duration_seconds: Mapped[int | None] = mapped_column()
+    # Sightings the route was built from (the path keeps fewer: thinned by distance).
+    point_count: Mapped[int] = mapped_column(default=0, server_default="0")
     recorded_at: Mapped[datetime] = mapped_column()
     ended_at: Mapped[datetime | None] = mapped_column()
     color: Mapped[str] = mapped_column(sa.String(7), default="#ef4444")

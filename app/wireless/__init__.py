@@ -11,14 +11,18 @@ bp = Blueprint("wireless", __name__, url_prefix="/wireless")
 from app.wireless import (  # noqa: E402,F401
     cli,
     cli_enrich,
+    cli_reference,
     cli_score,
+    demo,
     jobs,
     jobs_enrich,
     jobs_ml,
     jobs_score,
+    views_detail,
     views_explorer,
     views_map,
     views_ml,
     views_providers,
+    views_reference,
     views_score,
 )

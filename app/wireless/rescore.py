@@ -199,3 +199,14 @@ def has_dirty_networks() -> bool:
 
 def orgs_with_dirty_networks() -> list[int]:
     return list(db.session.scalars(sa.select(Network.org_id).where(Network.needs_rescore.is_(True)).distinct()))
+
+
+def rescore_networks(org_id: int, networks: list[Network]) -> dict[str, int]:
+    """Score a few networks now, with the organization's settings and active model (no commit)."""
+    model, model_version = _model(org_id)
+    levels = score_batch(org_id, networks, scoring_context(org_id), scoring_config(org_id), model,
+                         model_version, org_settings.ml_weight(org_id))
+    db.session.flush()
+    for network in networks:
+        db.session.refresh(network)
+    return levels

@@ -7,7 +7,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Response, jsonify, make_response, request, stream_with_context, url_for
-from werkzeug.routing import BuildError
 
 from app import audit
 from app.core.templating import localtime
@@ -31,20 +30,6 @@ EXPORT_FORMATS = {
     "json": ("application/json", "json"),
     "geojson": ("application/geo+json", "geojson"),
 }
-
-
-@bp.record_once
-def _detail_url_fallback(state) -> None:
-    # The network page (wireless.network_detail) is built on another branch; until it is
-    # merged, links to it are built by hand so the explorer and map can already point there.
-    prefix = bp.url_prefix or ""
-
-    def build(error: BuildError, endpoint: str, values: dict[str, Any]) -> str:
-        if endpoint == "wireless.network_detail" and "network_id" in values:
-            return f"{prefix}/networks/{int(values['network_id'])}"
-        raise error
-
-    state.app.url_build_error_handlers.append(build)
 
 
 def filter_form_context(errors: dict[str, str] | None = None) -> dict[str, Any]:
