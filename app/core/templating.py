@@ -40,6 +40,7 @@ WIRELESS_NAV: list[tuple[str, str, str, str]] = [
     ("wireless.scoring_settings", "sliders2", "Threat scoring", "data.read"),
     ("wireless.ml_models", "cpu", "Threat models", "data.read"),
     ("wireless.providers", "key", "Providers", "org.edit_own"),
+    ("wireless.import_list", "upload", "Imports", "data.read"),
 ]
 ADMIN_NAV = [
     ("admin.orgs", "buildings", "Organizations", "org.edit_own"),
