@@ -53,7 +53,7 @@ def error_report_path(imp: WirelessImport) -> Path:
 
 
 def max_upload_bytes() -> int:
-    return int(current_app.config["WIRELESS_IMPORT_MAX_MB"]) * 1024 * 1024
+    return int(float(current_app.config["WIRELESS_IMPORT_MAX_MB"]) * 1024 * 1024)
 
 
 def file_digest(path: Path) -> str:

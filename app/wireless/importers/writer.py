@@ -188,7 +188,7 @@ class Writer:
         unnest = ", ".join(f"CAST(:{k} AS {t}[])" for k, t in types.items())
         sql = _NETWORK_UPDATE.format(lo="LEAST", hi="GREATEST", ref="v.").replace(
             "WHERE id = :k_id",
-            f"FROM unnest({unnest}) AS v({', '.join(types)}) WHERE networks.id = v.id")
+            f"FROM unnest({unnest}) AS v({', '.join(types)}) WHERE networks.id = v.k_id")
         db.session.execute(sa.text(sql), arrays)
 
     def _update_ssid_history(self, new: list[tuple]) -> None:
