@@ -24,10 +24,11 @@ from bench import (
     request_bench,
     threats_bench,
     wireless_bench,
+    wireless_import_bench,
 )
 from bench.timing import Measure
 
-SECTIONS = ("audit", "requests", "threats", "fleet", "wireless")
+SECTIONS = ("audit", "requests", "threats", "fleet", "wireless", "wireless_import")
 
 
 def log(message: str) -> None:
@@ -69,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             measures += fleet_bench.run(bench_env, log)
         if "wireless" in sections:
             measures += wireless_bench.run(bench_env, log)
+        if "wireless_import" in sections:
+            measures += wireless_import_bench.run(bench_env, log)
     finally:
         bench_env.close()
 

@@ -203,17 +203,29 @@ class Writer:
                 a[0], a[1], a[2] = min(a[0], ms), max(a[1], ms), a[2] + 1
         if not agg:
             return
+        rows = [(nid, ssid, _dt(a[0]), _dt(a[1]), a[2]) for (nid, ssid), a in agg.items()]
+        if self.dialect == "postgresql":
+            # One statement over arrays: far fewer round trips and parameter dumps than executemany.
+            db.session.execute(sa.text(
+                "INSERT INTO ssid_history (org_id, network_id, ssid, first_seen, last_seen, observation_count) "
+                "SELECT :org, * FROM unnest(CAST(:nid AS bigint[]), CAST(:ssid AS text[]), "
+                "CAST(:first AS timestamptz[]), CAST(:last AS timestamptz[]), CAST(:n AS int[])) "
+                "ON CONFLICT (network_id, ssid) DO UPDATE SET "
+                "first_seen = LEAST(ssid_history.first_seen, excluded.first_seen), "
+                "last_seen = GREATEST(ssid_history.last_seen, excluded.last_seen), "
+                "observation_count = ssid_history.observation_count + excluded.observation_count"),
+                {"org": self.org_id, **dict(zip(("nid", "ssid", "first", "last", "n"),
+                                                (list(col) for col in zip(*rows, strict=True)), strict=True))})
+            return
         t = SsidHistory.__table__
         stmt = _insert(t)
-        lo, hi = (sa.func.least, sa.func.greatest) if self.dialect == "postgresql" else (sa.func.min, sa.func.max)
         stmt = stmt.on_conflict_do_update(index_elements=["network_id", "ssid"], set_={
-            "first_seen": lo(t.c.first_seen, stmt.excluded.first_seen),
-            "last_seen": hi(t.c.last_seen, stmt.excluded.last_seen),
+            "first_seen": sa.func.min(t.c.first_seen, stmt.excluded.first_seen),
+            "last_seen": sa.func.max(t.c.last_seen, stmt.excluded.last_seen),
             "observation_count": t.c.observation_count + stmt.excluded.observation_count,
         })
-        db.session.execute(stmt, [{"org_id": self.org_id, "network_id": nid, "ssid": ssid, "first_seen": _dt(a[0]),
-                                   "last_seen": _dt(a[1]), "observation_count": a[2]}
-                                  for (nid, ssid), a in agg.items()])
+        db.session.execute(stmt, [{"org_id": self.org_id, "network_id": nid, "ssid": ssid, "first_seen": first,
+                                   "last_seen": last, "observation_count": n} for nid, ssid, first, last, n in rows])
 
     # ------------------------------------------------------------ entry point
 
