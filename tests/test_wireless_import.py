@@ -11,7 +11,14 @@ import pytest
 import sqlalchemy as sa
 
 from app.models import JobRun, db
-from app.models.wireless import DeviceSource, Network, Observation, RadioManufacturer, SsidHistory, WirelessImport
+from app.models.wireless import (
+    DeviceSource,
+    Network,
+    Observation,
+    RadioManufacturer,
+    SsidHistory,
+    WirelessImport,
+)
 from app.wireless import imports
 from tests.conftest import run_jobs
 from tests.tenancy import assert_other_org_cannot_reach
@@ -253,3 +260,21 @@ def test_cli_import_prints_counts_and_refuses(app, orgs, instance):
     assert default.exit_code == 0 and "rejected:       1" in default.output
     assert db.session.scalar(sa.select(DeviceSource.device_type).where(
         DeviceSource.org_id == orgs.a.org.id, DeviceSource.code == "kismet")) == "kismet"
+
+
+def test_job_records_a_failed_import(app, client, orgs, instance, redis_conn):
+    import sqlite3
+
+    broken = instance / "broken.sqlite"
+    conn = sqlite3.connect(broken)
+    conn.executescript("create table network (bssid text); create table location (_id integer primary key);")
+    conn.commit()
+    conn.close()
+    client.login(orgs.a.users["analyst"].email)
+    assert upload(client, broken, new_source="old-phone").status_code == 303
+    run_jobs(app)
+    db.session.expire_all()
+    imp = db.session.scalar(sa.select(WirelessImport).where(WirelessImport.org_id == orgs.a.org.id))
+    assert imp.status == "failed" and "unexpected schema" in imp.message and imp.finished_at
+    assert db.session.get(JobRun, imp.job_run_id).status == "failed"
+    assert "unexpected schema" in client.get("/wireless/imports").text

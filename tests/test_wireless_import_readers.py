@@ -10,7 +10,16 @@ import itertools
 import pytest
 
 from app.wireless import imports
-from app.wireless.importers import FormatError, Reject, Sighting, detect, netxml, open_records, sqlite_files, wigle_csv
+from app.wireless.importers import (
+    FormatError,
+    Reject,
+    Sighting,
+    detect,
+    netxml,
+    open_records,
+    sqlite_files,
+    wigle_csv,
+)
 from app.wireless.importers.records import encryption_of, is_randomized, parse_mfgrid
 from tests.wireless_import_files import (
     BAD_ROWS,

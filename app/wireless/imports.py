@@ -23,7 +23,14 @@ from flask import current_app
 
 from app.models import db, utcnow
 from app.models.wireless import DeviceSource, WirelessImport
-from app.wireless.importers import DEVICE_TYPES, FORMAT_LABELS, FormatError, Reject, detect, open_records
+from app.wireless.importers import (
+    DEVICE_TYPES,
+    FORMAT_LABELS,
+    FormatError,
+    Reject,
+    detect,
+    open_records,
+)
 from app.wireless.importers.writer import Writer
 
 BATCH = 5000
@@ -110,7 +117,10 @@ def run_import(import_id: int, path: Path | None = None,
     imp = db.session.get(WirelessImport, import_id)
     path = Path(path or imp.stored_path)
     source = db.session.get(DeviceSource, imp.source_id)
-    imp.status, imp.message = "running", None
+    # A retried run starts its counts afresh (what the first run stored is found again as
+    # duplicates, so the totals stay right).
+    imp.status, imp.message, imp.finished_at, imp.errors = "running", None, None, []
+    imp.rows_read = imp.rows_imported = imp.rows_duplicate = imp.rows_rejected = imp.networks_touched = 0
     db.session.commit()
     try:
         _run(imp, source, path, progress)
