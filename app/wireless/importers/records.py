@@ -3,6 +3,7 @@ value parsers the readers share (MACs, times, radio types, encryption)."""
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -87,31 +88,26 @@ def norm_type(value: str | None, default: str = "W") -> str:
     return radio_code(raw)
 
 
-def parse_int(value: str | None, what: str, default: int | None = None) -> int:
-    raw = (value or "").strip()
-    if not raw:
-        if default is None:
-            raise RowError(f"{what} is empty")
-        return default
-    try:
-        return round(float(raw))
-    except ValueError:
-        raise RowError(f"{what} {value!r} is not a number") from None
-
-
 def parse_float(value: str | None, what: str, default: float | None = None) -> float:
-    raw = (value or "").strip()
-    if not raw:
-        if default is None:
-            raise RowError(f"{what} is empty")
-        return default
+    """A finite number, `default` when empty (RowError when empty without a default)."""
     try:
-        out = float(raw)
-    except ValueError:
+        out = float(value)
+    except (TypeError, ValueError):
+        if not (value or "").strip():
+            if default is None:
+                raise RowError(f"{what} is empty") from None
+            return default
         raise RowError(f"{what} {value!r} is not a number") from None
-    if out != out or out in (float("inf"), float("-inf")):
+    if not math.isfinite(out):
         raise RowError(f"{what} {value!r} is not a finite number")
     return out
+
+
+def parse_int(value: str | None, what: str, default: int | None = None) -> int:
+    """A whole number (a decimal one is rounded), `default` when empty."""
+    if value and value.isdigit():  # the common case, without the float round trip
+        return int(value)
+    return round(parse_float(value, what, None if default is None else float(default)))
 
 
 def check_position(lat: float, lon: float) -> None:

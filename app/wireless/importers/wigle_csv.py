@@ -77,10 +77,12 @@ def _rows(reader) -> Iterator[Sighting | Reject]:
                           "CurrentLatitude and CurrentLongitude in the first lines")
     width = max(index.values()) + 1
     ssid_at = index.get("SSID")
+    at = _positions(index)
+    times: dict[str, int] = {}
     for row in reader:
         line = reader.line_num
-        if not row or not any(cell.strip() for cell in row):
-            continue
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue  # a blank line
         if len(row) > width and ssid_at is not None:
             # An unquoted SSID with commas: fold the surplus fields back into the SSID.
             extra = len(row) - width
@@ -88,35 +90,46 @@ def _rows(reader) -> Iterator[Sighting | Reject]:
         if len(row) < width:
             yield Reject(line, f"expected {width} fields, found {len(row)}")
             continue
+        row.append("")
         try:
-            yield _sighting(row, index, line)
+            yield _sighting(row, at, line, times)
         except RowError as exc:
             yield Reject(line, str(exc))
 
 
-def _get(row: list[str], index: dict[str, int], name: str) -> str:
-    i = index.get(name)
-    return row[i] if i is not None and i < len(row) else ""
+FIELDS = ("TYPE", "MAC", "CURRENTLATITUDE", "CURRENTLONGITUDE", "CHANNEL", "FREQUENCY", "SSID", "AUTHMODE",
+          "RSSI", "ALTITUDEMETERS", "ACCURACYMETERS", "FIRSTSEEN", "MFGRID", "RCOIS")
 
 
-def _sighting(row: list[str], index: dict[str, int], line: int) -> Sighting:
-    rtype = norm_type(_get(row, index, "TYPE"))
-    bssid = norm_bssid(_get(row, index, "MAC"), rtype)
-    lat = parse_float(_get(row, index, "CURRENTLATITUDE"), "latitude")
-    lon = parse_float(_get(row, index, "CURRENTLONGITUDE"), "longitude")
+def _positions(index: dict[str, int]) -> tuple[int, ...]:
+    # A column the file lacks reads the "" that _rows appends to every row (index -1).
+    return tuple(index.get(name, -1) for name in FIELDS)
+
+
+def _sighting(row: list[str], at: tuple[int, ...], line: int, times: dict[str, int]) -> Sighting:
+    (i_type, i_mac, i_lat, i_lon, i_channel, i_freq, i_ssid, i_auth, i_rssi, i_alt, i_acc, i_time, i_mfgr,
+     i_rcois) = at
+    rtype = norm_type(row[i_type])
+    bssid = norm_bssid(row[i_mac], rtype)
+    lat = parse_float(row[i_lat], "latitude")
+    lon = parse_float(row[i_lon], "longitude")
     check_position(lat, lon)
-    channel = parse_int(_get(row, index, "CHANNEL"), "channel", 0)
+    channel = parse_int(row[i_channel], "channel", 0)
     if rtype in CELLULAR_TYPES:
         frequency = channel
     else:
-        frequency = parse_int(_get(row, index, "FREQUENCY"), "frequency", 0)
+        frequency = parse_int(row[i_freq], "frequency", 0)
         if not frequency and rtype == "W":
             frequency = channel_frequency(channel)
+    stamp = row[i_time]
+    ms = times.get(stamp)
+    if ms is None:  # a scan's rows share one time: parse it once
+        if len(times) > 4096:
+            times.clear()
+        ms = times[stamp] = parse_time_ms(stamp)
     return Sighting(
-        bssid=bssid, ssid=_get(row, index, "SSID")[:255], radio_type=rtype, frequency=frequency,
-        capabilities=_get(row, index, "AUTHMODE")[:255], level=parse_int(_get(row, index, "RSSI"), "RSSI"),
-        lat=lat, lon=lon, altitude=parse_float(_get(row, index, "ALTITUDEMETERS"), "altitude", 0.0),
-        accuracy=parse_float(_get(row, index, "ACCURACYMETERS"), "accuracy", 0.0),
-        time_ms=parse_time_ms(_get(row, index, "FIRSTSEEN")), line=line,
-        mfgrid=parse_mfgrid(_get(row, index, "MFGRID")), rcois=_get(row, index, "RCOIS")[:255],
+        bssid=bssid, ssid=row[i_ssid][:255], radio_type=rtype, frequency=frequency,
+        capabilities=row[i_auth][:255], level=parse_int(row[i_rssi], "RSSI"), lat=lat, lon=lon,
+        altitude=parse_float(row[i_alt], "altitude", 0.0), accuracy=parse_float(row[i_acc], "accuracy", 0.0),
+        time_ms=ms, line=line, mfgrid=parse_mfgrid(row[i_mfgr]), rcois=row[i_rcois][:255],
     )

@@ -55,6 +55,16 @@ def _insert(table):
     return (postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
+def _pg_insert_arrays(table: sa.Table, rows: list[dict[str, Any]], suffix: str) -> None:
+    """INSERT ... SELECT FROM unnest(one array per column) + suffix: one statement for the batch,
+    instead of a round trip (and a parameter dump) per row."""
+    dialect = db.session.get_bind().dialect
+    cols = list(rows[0])
+    casts = ", ".join(f"CAST(:c{i} AS {table.c[c].type.compile(dialect=dialect)}[])" for i, c in enumerate(cols))
+    db.session.execute(sa.text(f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT * FROM unnest({casts}) {suffix}"),
+                       {f"c{i}": [r[c] for r in rows] for i, c in enumerate(cols)})
+
+
 class Writer:
     """Writes one import's batches for one organization and source (no commit)."""
 
@@ -102,8 +112,11 @@ class Writer:
                  "lasttime_ms": -1, "lastlat": 0.0, "lastlon": 0.0, "bestlevel": -10_000, "bestlat": 0.0,
                  "bestlon": 0.0, "observation_count": 0, "source_device_id": self.source_id,
                  "needs_rescore": True} for b, s in first.items()]
-        db.session.execute(_insert(Network.__table__).on_conflict_do_nothing(index_elements=["org_id", "bssid"]),
-                           rows)
+        if self.dialect == "postgresql":
+            _pg_insert_arrays(Network.__table__, rows, "ON CONFLICT (org_id, bssid) DO NOTHING")
+        else:
+            db.session.execute(_insert(Network.__table__).on_conflict_do_nothing(index_elements=["org_id", "bssid"]),
+                               rows)
         t = Network.__table__
         for bssid, nid in db.session.execute(sa.select(t.c.bssid, t.c.id).where(
                 t.c.org_id == self.org_id, t.c.bssid.in_(list(first)))):
@@ -140,7 +153,7 @@ class Writer:
                         "(LIKE observations INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
             with cur.copy(f"COPY wireless_import_staging ({cols}) FROM STDIN") as copy:
                 for row in self._obs_rows(batch):
-                    copy.write_row(tuple(row[c] for c in OBS_COLUMNS))
+                    copy.write_row(tuple(row.values()))  # dict order is OBS_COLUMNS order
             cur.execute(f"INSERT INTO observations ({cols}) SELECT {cols} FROM wireless_import_staging "
                         f"ON CONFLICT ON CONSTRAINT uq_observations_natural DO NOTHING "
                         f"RETURNING {', '.join(RETURNED)}")
@@ -203,29 +216,22 @@ class Writer:
                 a[0], a[1], a[2] = min(a[0], ms), max(a[1], ms), a[2] + 1
         if not agg:
             return
-        rows = [(nid, ssid, _dt(a[0]), _dt(a[1]), a[2]) for (nid, ssid), a in agg.items()]
-        if self.dialect == "postgresql":
-            # One statement over arrays: far fewer round trips and parameter dumps than executemany.
-            db.session.execute(sa.text(
-                "INSERT INTO ssid_history (org_id, network_id, ssid, first_seen, last_seen, observation_count) "
-                "SELECT :org, * FROM unnest(CAST(:nid AS bigint[]), CAST(:ssid AS text[]), "
-                "CAST(:first AS timestamptz[]), CAST(:last AS timestamptz[]), CAST(:n AS int[])) "
-                "ON CONFLICT (network_id, ssid) DO UPDATE SET "
-                "first_seen = LEAST(ssid_history.first_seen, excluded.first_seen), "
-                "last_seen = GREATEST(ssid_history.last_seen, excluded.last_seen), "
-                "observation_count = ssid_history.observation_count + excluded.observation_count"),
-                {"org": self.org_id, **dict(zip(("nid", "ssid", "first", "last", "n"),
-                                                (list(col) for col in zip(*rows, strict=True)), strict=True))})
-            return
+        rows = [{"org_id": self.org_id, "network_id": nid, "ssid": ssid, "first_seen": _dt(a[0]),
+                 "last_seen": _dt(a[1]), "observation_count": a[2]} for (nid, ssid), a in agg.items()]
         t = SsidHistory.__table__
+        if self.dialect == "postgresql":
+            _pg_insert_arrays(t, rows, "ON CONFLICT (network_id, ssid) DO UPDATE SET "
+                              "first_seen = LEAST(ssid_history.first_seen, excluded.first_seen), "
+                              "last_seen = GREATEST(ssid_history.last_seen, excluded.last_seen), "
+                              "observation_count = ssid_history.observation_count + excluded.observation_count")
+            return
         stmt = _insert(t)
         stmt = stmt.on_conflict_do_update(index_elements=["network_id", "ssid"], set_={
             "first_seen": sa.func.min(t.c.first_seen, stmt.excluded.first_seen),
             "last_seen": sa.func.max(t.c.last_seen, stmt.excluded.last_seen),
             "observation_count": t.c.observation_count + stmt.excluded.observation_count,
         })
-        db.session.execute(stmt, [{"org_id": self.org_id, "network_id": nid, "ssid": ssid, "first_seen": first,
-                                   "last_seen": last, "observation_count": n} for nid, ssid, first, last, n in rows])
+        db.session.execute(stmt, rows)
 
     # ------------------------------------------------------------ entry point
 
