@@ -191,6 +191,7 @@ def test_page_upload_job_progress_and_counts(app, client, orgs, instance, redis_
     listing = client.get("/wireless/imports", headers={"HX-Request": "true"})
     assert listing.status_code == 200 and "<html" not in listing.text  # the imports_table fragment alone
     assert f'hx-get="/jobs/{run.id}"' in listing.text and 'hx-trigger="every 1s"' in listing.text
+    assert 'hx-trigger="every 3s"' in listing.text  # the table refreshes its counts while the import runs
     run_jobs(app)
     db.session.expire_all()
     imp = db.session.get(WirelessImport, imp.id)
@@ -199,7 +200,7 @@ def test_page_upload_job_progress_and_counts(app, client, orgs, instance, redis_
     status = client.get(f"/jobs/{run.id}", headers={"HX-Request": "true"})
     assert "every 1s" not in status.text and "100%" in status.text
     done = client.get("/wireless/imports")
-    assert "every 1s" not in done.text and ">124<" in done.text
+    assert "every 1s" not in done.text and "every 3s" not in done.text and ">124<" in done.text
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Network).where(
         Network.org_id == orgs.a.org.id, Network.needs_rescore.is_(True))) > 0
 

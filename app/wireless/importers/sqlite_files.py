@@ -8,6 +8,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 from app.wireless.importers.records import (
     NULL_MAC,
@@ -25,8 +26,9 @@ FETCH = 2000
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
-    """A read-only connection (the uploaded file is never written)."""
-    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+    """A read-only connection that takes no locks and writes no journal (the file is an
+    upload or a copy: nothing else writes it while it is read)."""
+    conn = sqlite3.connect(f"file:{quote(str(Path(path).resolve()))}?mode=ro&immutable=1", uri=True)
     conn.row_factory = sqlite3.Row
     return conn
 
