@@ -279,3 +279,15 @@ def test_job_records_a_failed_import(app, client, orgs, instance, redis_conn):
     assert imp.status == "failed" and "unexpected schema" in imp.message and imp.finished_at
     assert db.session.get(JobRun, imp.job_run_id).status == "failed"
     assert "unexpected schema" in client.get("/wireless/imports").text
+
+
+def test_imports_stay_inside_their_organization(app, orgs, instance):
+    a, b = orgs.a.org.id, orgs.b.org.id
+    do_import(a, WIGLE_16)
+    before = db.session.scalar(sa.select(sa.func.sum(Network.observation_count)).where(Network.org_id == a))
+    imp = do_import(b, WIGLE_16)  # the same file, the same source code, another organization
+    assert imp.rows_imported == 124 and imp.rows_duplicate == 0
+    assert db.session.scalar(sa.select(sa.func.sum(Network.observation_count)).where(Network.org_id == a)) == before
+    assert count(Network, a) == count(Network, b) and count(Observation, b) == 124
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Observation).join(
+        Network, Network.id == Observation.network_id).where(Observation.org_id != Network.org_id)) == 0
