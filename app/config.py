@@ -82,6 +82,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_NAME": "vigil_session",
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": env_int("VIGIL_MAX_UPLOAD_MB", 64) * 1024 * 1024,
+        # Wireless sighting files (WiGLE, Kismet) may be larger than other uploads.
+        "WIRELESS_IMPORT_MAX_MB": env_int("VIGIL_WIRELESS_IMPORT_MAX_MB", 512),
         # argon2 cost; tests lower it (hashing is ~150 ms at the defaults).
         "ARGON2_TIME_COST": env_int("VIGIL_ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": env_int("VIGIL_ARGON2_MEMORY_KIB", 65536),

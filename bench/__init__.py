@@ -4,4 +4,7 @@ Not tests: nothing here asserts a timing, and pytest never collects this package
 (`testpaths = ["tests"]`). Every number comes with a baseline measured in the same run,
 because the machines are shared and noisy; a ratio to that baseline is what to compare
 between runs. Results are printed and written to bench/results/latest.json.
+
+Sections (`--only NAME`): audit, requests, threats, fleet, wireless (rescoring) and
+wireless_import (WiGLE CSV import next to a plain COPY: bench/wireless_import_bench.py).
 """

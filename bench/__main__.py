@@ -25,10 +25,11 @@ from bench import (
     threats_bench,
     wireless_bench,
     wireless_explorer_bench,
+    wireless_import_bench,
 )
 from bench.timing import Measure
 
-SECTIONS = ("audit", "requests", "threats", "fleet", "wireless", "explorer")
+SECTIONS = ("audit", "requests", "threats", "fleet", "wireless", "explorer", "wireless_import")
 
 
 def log(message: str) -> None:
@@ -72,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             measures += wireless_bench.run(bench_env, log)
         if "explorer" in sections:
             measures += wireless_explorer_bench.run(bench_env, log)
+        if "wireless_import" in sections:
+            measures += wireless_import_bench.run(bench_env, log)
     finally:
         bench_env.close()
 

@@ -50,6 +50,7 @@ WIRELESS_NAV: list[tuple[str, str, str, str]] = [
     ("wireless.route_list", "signpost-split", "Routes", "data.read"),
     ("wireless.device_sources", "phone", "Device sources", "data.read"),
     ("wireless.agency_offices", "building", "Agency offices", "data.read"),
+    ("wireless.import_list", "upload", "Imports", "data.read"),
 ]
 ADMIN_NAV = [
     ("admin.orgs", "buildings", "Organizations", "org.edit_own"),

@@ -1,0 +1,190 @@
+"""The normalised sighting every reader yields, the rejection it yields instead, and the small
+value parsers the readers share (MACs, times, radio types, encryption)."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from app.models.wireless import CELLULAR_TYPES, RADIO_TYPES
+from app.wireless.scoring import RADIO_ALIASES, radio_code
+
+MAC_RE = re.compile(r"^[0-9A-F]{12}$")
+CELL_ID_RE = re.compile(r"^[0-9A-Za-z_:.\-]{1,64}$")
+# 00:00:00:00:00:00 is no radio's address: Kismet writes it for ad-hoc and unknown-BSSID
+# networks, WiGLE for broken scans. Storing it would merge all such networks into one.
+NULL_MAC = "00:00:00:00:00:00"
+EARLIEST_MS = 946_684_800_000  # 2000-01-01: older times are a phone without a clock fix
+
+
+class FormatError(ValueError):
+    """The file is not of any importable format (or not of the one asked for)."""
+
+
+class Sighting(NamedTuple):
+    """One sighting of one radio, as every reader hands it to the writer."""
+
+    bssid: str
+    ssid: str
+    radio_type: str
+    frequency: int
+    capabilities: str
+    level: int
+    lat: float
+    lon: float
+    altitude: float
+    accuracy: float
+    time_ms: int
+    line: int
+    external: bool = False
+    mfgrid: int = 0
+    rcois: str = ""
+    service: str = ""
+    source_pk: str = ""
+
+
+class Reject(NamedTuple):
+    """A row that cannot be used: where it was (line, or row id in SQLite files) and why."""
+
+    line: int
+    reason: str
+
+
+class RowError(ValueError):
+    """Raised by the parsers below; the reader turns it into a Reject with its line."""
+
+
+def norm_mac(value: str) -> str:
+    """AA:BB:CC:DD:EE:FF from any common spelling, or RowError."""
+    raw = (value or "").strip().upper()
+    digits = re.sub(r"[:\-.]", "", raw)
+    if not MAC_RE.match(digits):
+        raise RowError(f"MAC {value!r} is not a 12-hex-digit address")
+    mac = ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+    if mac == NULL_MAC:
+        raise RowError("MAC 00:00:00:00:00:00 is a placeholder, not a radio address")
+    return mac
+
+
+def norm_bssid(value: str, rtype: str) -> str:
+    """A radio's key: a MAC for Wi-Fi/Bluetooth, the tower id (MCCMNC_LAC_CID...) for cells."""
+    if rtype in CELLULAR_TYPES:
+        raw = (value or "").strip().upper()
+        if not CELL_ID_RE.match(raw):
+            raise RowError(f"cell id {value!r} is empty or has characters a tower id never has")
+        return raw
+    return norm_mac(value)
+
+
+def norm_type(value: str | None, default: str = "W") -> str:
+    """One-letter radio type (scoring's radio_code), or RowError for an unknown type."""
+    if not (value or "").strip():
+        return default
+    raw = value.strip().upper()
+    if raw not in RADIO_ALIASES and raw not in RADIO_TYPES:
+        raise RowError(f"unknown radio type {value!r}")
+    return radio_code(raw)
+
+
+def parse_float(value: str | None, what: str, default: float | None = None) -> float:
+    """A finite number, `default` when empty (RowError when empty without a default)."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        if not (value or "").strip():
+            if default is None:
+                raise RowError(f"{what} is empty") from None
+            return default
+        raise RowError(f"{what} {value!r} is not a number") from None
+    if not math.isfinite(out):
+        raise RowError(f"{what} {value!r} is not a finite number")
+    return out
+
+
+def parse_int(value: str | None, what: str, default: int | None = None) -> int:
+    """A whole number (a decimal one is rounded), `default` when empty."""
+    if value and value.isdigit():  # the common case, without the float round trip
+        return int(value)
+    return round(parse_float(value, what, None if default is None else float(default)))
+
+
+def check_position(lat: float, lon: float) -> None:
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise RowError(f"position {lat}, {lon} is outside the globe")
+    if lat == 0 and lon == 0:
+        raise RowError("no GPS fix (position 0, 0)")
+
+
+def check_time(ms: int) -> int:
+    if ms < EARLIEST_MS:
+        raise RowError("time is before 2000 (the collector had no clock fix)")
+    return ms
+
+
+def parse_time_ms(value: str | None) -> int:
+    """Milliseconds since the epoch of a WiGLE time ("2017-10-27 16:32:24", UTC) or epoch ms."""
+    raw = (value or "").strip()
+    if not raw:
+        raise RowError("time is empty")
+    if raw.isdigit():
+        n = int(raw)
+        return check_time(n if n > 10**11 else n * 1000)
+    try:
+        when = datetime.fromisoformat(raw.replace("/", "-"))
+    except ValueError:
+        raise RowError(f"time {value!r} is not YYYY-MM-DD HH:MM:SS") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # WiGLE and Kismet write UTC
+    return check_time(int(when.timestamp() * 1000))
+
+
+def parse_mfgrid(value: str | None) -> int:
+    """Bluetooth company id. WiGLE Android writes it in decimal ("76"); other loggers (Bruce,
+    ESP32 tools) write 4 hex digits ("004C"). Four characters with a leading zero, or any
+    hex letter, is read as hex."""
+    raw = (value or "").strip()
+    if not raw:
+        return 0
+    try:
+        if raw.lower().startswith("0x"):
+            return int(raw, 16)
+        if (len(raw) == 4 and raw.startswith("0")) or not raw.isdigit():
+            return int(raw, 16)
+        return int(raw)
+    except ValueError:
+        raise RowError(f"MfgrId {value!r} is not a number") from None
+
+
+def channel_frequency(channel: int) -> int:
+    """MHz of a Wi-Fi channel number (WiGLE CSV 1.4 has no Frequency column)."""
+    if channel == 14:
+        return 2484
+    if 1 <= channel <= 13:
+        return 2407 + 5 * channel
+    if 32 <= channel <= 177:
+        return 5000 + 5 * channel
+    return 0
+
+
+def encryption_of(capabilities: str, rtype: str) -> str:
+    """networks.encryption from a capabilities string ("[WPA2-PSK-CCMP][ESS]", "[WPA2_WPA3_PSK]")."""
+    if rtype != "W":
+        return "unknown"
+    caps = (capabilities or "").upper()
+    if "WPA3" in caps or "SAE" in caps or "OWE" in caps:
+        return "wpa3"
+    if "WPA2" in caps or "RSN" in caps:
+        return "wpa2"
+    if "WPA" in caps:
+        return "wpa"
+    if "WEP" in caps:
+        return "wep"
+    return "open"
+
+
+def is_randomized(bssid: str, rtype: str) -> bool:
+    """A locally administered MAC (second hex digit 2, 6, A or E): randomised or assigned in
+    software, as phones and trackers do; never for cells."""
+    return rtype not in CELLULAR_TYPES and len(bssid) >= 2 and bssid[1] in "26AE"

@@ -1,0 +1,190 @@
+"""Wireless imports: save an upload, start the job, and run an import (the job and the CLI
+both call `run_import`).
+
+A run reads the file in batches of BATCH records through its format's streaming reader and
+hands each batch to the one writer (importers/writer.py), committing per batch like
+rescoring does: a long import holds no long transaction, progress and counts are visible as
+it goes, and a failed import keeps its finished batches (importing the file again adds only
+the rest, because observations dedupe on their natural key). Rejected rows go to a CSV error
+report under instance/ as they are met (line, reason); the row keeps the first ERRORS_KEPT.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.models import db, utcnow
+from app.models.wireless import DeviceSource, WirelessImport
+from app.wireless.importers import (
+    DEVICE_TYPES,
+    FORMAT_LABELS,
+    FormatError,
+    Reject,
+    detect,
+    open_records,
+)
+from app.wireless.importers.writer import Writer
+
+BATCH = 5000
+ERRORS_KEPT = 100
+T = TypeVar("T")
+
+
+class SourceError(ValueError):
+    """The device source asked for cannot be used (unknown, or a new code that is invalid)."""
+
+
+def batched(items: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
+    """Lists of at most `size` items, pulling only one list's worth ahead (flat memory)."""
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def import_dir(org_id: int) -> Path:
+    path = Path(current_app.instance_path) / "wireless" / "imports" / str(org_id)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def error_report_path(imp: WirelessImport) -> Path:
+    return import_dir(imp.org_id) / f"{imp.id}-errors.csv"
+
+
+def max_upload_bytes() -> int:
+    return int(float(current_app.config["WIRELESS_IMPORT_MAX_MB"]) * 1024 * 1024)
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def resolve_source(org_id: int, source_id: int | None = None, new_code: str | None = None,
+                   device_type: str = "wigle") -> DeviceSource:
+    """An existing source of this organization, or a new one with `new_code` (found if it exists)."""
+    if new_code:
+        code = new_code.strip()
+        if not code or len(code) > 64 or not all(c.isalnum() or c in "-_." for c in code):
+            raise SourceError("A source code is 1-64 letters, digits, '-', '_' or '.'.")
+        found = db.session.scalar(sa.select(DeviceSource).where(DeviceSource.org_id == org_id,
+                                                                DeviceSource.code == code))
+        if found:
+            return found
+        source = DeviceSource(org_id=org_id, code=code, name=code, device_type=device_type)
+        db.session.add(source)
+        db.session.flush()
+        return source
+    if source_id:
+        found = db.session.scalar(sa.select(DeviceSource).where(DeviceSource.org_id == org_id,
+                                                                DeviceSource.id == source_id))
+        if found:
+            return found
+    raise SourceError("Choose a device source or name a new one.")
+
+
+def create_import(org_id: int, source: DeviceSource, path: Path, filename: str, fmt: str,
+                  user_id: int | None, stored: bool = True) -> WirelessImport:
+    """The import's row (status queued), before its job or CLI run starts."""
+    imp = WirelessImport(org_id=org_id, source_id=source.id, filename=filename[:255],
+                         stored_path=str(path) if stored else None, format=fmt,
+                         size_bytes=path.stat().st_size, sha256=file_digest(path), status="queued",
+                         created_by_id=user_id, errors=[])
+    db.session.add(imp)
+    db.session.flush()
+    return imp
+
+
+def summary(imp: WirelessImport) -> str:
+    return (f"{imp.rows_read} read, {imp.rows_imported} imported, {imp.rows_duplicate} duplicate, "
+            f"{imp.rows_rejected} rejected, {imp.networks_touched} network(s) updated")
+
+
+def run_import(import_id: int, path: Path | None = None,
+               progress: Callable[[int, str], None] | None = None) -> WirelessImport:
+    """Read the import's file and store it, committing per batch; the row ends succeeded or failed."""
+    imp = db.session.get(WirelessImport, import_id)
+    path = Path(path or imp.stored_path)
+    source = db.session.get(DeviceSource, imp.source_id)
+    # A retried run starts its counts afresh (what the first run stored is found again as
+    # duplicates, so the totals stay right).
+    imp.status, imp.message, imp.finished_at, imp.errors = "running", None, None, []
+    imp.rows_read = imp.rows_imported = imp.rows_duplicate = imp.rows_rejected = imp.networks_touched = 0
+    db.session.commit()
+    try:
+        _run(imp, source, path, progress)
+    except FormatError as exc:
+        db.session.rollback()
+        imp.status, imp.message, imp.finished_at = "failed", f"{imp.filename}: {exc}", utcnow()
+        db.session.commit()
+        return imp
+    except BaseException as exc:
+        db.session.rollback()
+        imp.status, imp.finished_at = "failed", utcnow()
+        imp.message = f"The import stopped: {type(exc).__name__}: {exc}"[:2000]
+        db.session.commit()
+        raise
+    return imp
+
+
+def _run(imp: WirelessImport, source: DeviceSource, path: Path, progress) -> None:
+    mark_key = imp.format
+    after_id = int((source.import_marks or {}).get(mark_key, 0)) if imp.format == "wigle_sqlite" else 0
+    writer = Writer(imp.org_id, source.id, imp.id, source_tag=source.code)
+    touched: set[int] = set()
+    kept: list[dict[str, Any]] = []
+    last_line = after_id
+    report = error_report_path(imp)
+    with open(report, "w", newline="", encoding="utf-8") as fh, \
+            open_records(path, imp.format, after_id=after_id) as (records, fraction):
+        errors = csv.writer(fh)
+        errors.writerow(["line", "reason"])
+        for batch in batched(records):
+            sightings = []
+            for item in batch:
+                if isinstance(item, Reject):
+                    errors.writerow(item)
+                    imp.rows_rejected += 1
+                    if len(kept) < ERRORS_KEPT:
+                        kept.append({"line": item.line, "reason": item.reason})
+                else:
+                    sightings.append(item)
+                last_line = max(last_line, item.line)
+            result = writer.write(sightings)
+            touched |= result.networks
+            imp.rows_read += len(batch)
+            imp.rows_imported += result.imported
+            imp.rows_duplicate += result.duplicate
+            imp.networks_touched = len(touched)
+            imp.errors = list(kept)
+            db.session.commit()
+            if progress:
+                progress(min(99, int(fraction(last_line) * 100)), summary(imp))
+    if imp.format == "wigle_sqlite" and last_line > after_id:
+        # Incremental: the next backup of this source is read from the row after this one.
+        source.import_marks = {**(source.import_marks or {}), mark_key: last_line}
+    imp.status, imp.finished_at = "succeeded", utcnow()
+    imp.message = summary(imp)
+    if imp.rows_read == 0:
+        imp.message = ("Nothing new in this file for this source." if after_id
+                       else "The file has no rows to import.")
+    db.session.commit()
+
+
+def label(fmt: str | None) -> str:
+    return FORMAT_LABELS.get(fmt or "", fmt or "unknown")
+
+
+__all__ = ["BATCH", "DEVICE_TYPES", "FormatError", "SourceError", "batched", "create_import", "detect",
+           "error_report_path", "label", "resolve_source", "run_import", "summary"]
