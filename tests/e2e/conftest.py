@@ -207,8 +207,19 @@ document.addEventListener("securitypolicyviolation", function (e) {
 """
 
 
+def _forget_sign_in_windows(live_server: LiveServer) -> None:
+    # Every browser test signs in from 127.0.0.1, and the sign-in group allows 10 requests a
+    # minute per address (app/threats/ratelimit.py): a suite of many short tests would be
+    # rate limited as an attacker would. Each test starts from an empty window instead; the
+    # limiter itself is tested in tests/test_ratelimit.py.
+    redis_conn = live_server.app.extensions["vigil_redis"]
+    for key in redis_conn.scan_iter(match="vigil:rl:auth:ip:127.0.0.1:*"):
+        redis_conn.delete(key)
+
+
 @pytest.fixture()
 def problems(live_server: LiveServer) -> Iterator[BrowserProblems]:
+    _forget_sign_in_windows(live_server)
     found = BrowserProblems()
     before = len(live_server.server_errors)
     yield found

@@ -34,8 +34,13 @@ def _seed_wireless(app) -> int:
         org_id = db.session.scalar(sa.select(Organization.id).where(Organization.slug == "northwind"))
         src = DeviceSource(org_id=org_id, code="e2e-map-phone", name="E2E phone")
         db.session.add(src)
-        db.session.add(LocationMarker(org_id=org_id, name="Home", lat=HOME[0], lon=HOME[1], is_home=True,
-                                      radius_km=0.5))
+        # The demo data may have set a home already (one per organization): move it here.
+        home = db.session.scalar(sa.select(LocationMarker).where(LocationMarker.org_id == org_id,
+                                                                 LocationMarker.is_home.is_(True)))
+        if home is None:
+            home = LocationMarker(org_id=org_id, name="Home", is_home=True)
+            db.session.add(home)
+        home.lat, home.lon, home.radius_km = HOME[0], HOME[1], 0.5
         db.session.flush()
         t0 = datetime(2026, 10, 1, 8, tzinfo=UTC)
         levels = [("CRITICAL", 90), ("HIGH", 70), ("MEDIUM", 50), ("LOW", 30), ("NONE", 5), (None, None)]
@@ -54,8 +59,13 @@ def _seed_wireless(app) -> int:
         db.session.add(Route(org_id=org_id, name="E2E commute", recorded_at=t0,
                              path=[[HOME[0], HOME[1]], [HOME[0] + 0.02, HOME[1] + 0.03]]))
         db.session.commit()
+        # The demo organization has networks of its own (seed-demo's scenario): the map shows them all.
+        from app.wireless.map_data import position
+
+        shown = sum(1 for n in db.session.scalars(sa.select(Network).where(Network.org_id == org_id))
+                    if position(n) is not None)
         db.session.remove()
-    return len(levels)
+    return shown
 
 
 def test_map_draws_networks_by_threat_level_under_the_csp(page, live_server, problems, artifacts):
