@@ -49,3 +49,13 @@ def prune_resolved_alerts(ctx, **_params) -> dict:
 
     count = prune_alerts()
     return {"message": f"Deleted {count} resolved alert(s)", "deleted": count}
+
+
+@job("fleet.prune_telemetry", title="Delete old heartbeats and scanner stats", timeout=900)
+def prune_telemetry(ctx, **_params) -> dict:
+    """Delete raw heartbeats and scanner stats older than their retention settings."""
+    from app.fleet.retention import prune_telemetry as prune
+
+    deleted = prune()
+    return {"message": f"Deleted {deleted['heartbeats']} heartbeat(s) and {deleted['scanner_stats']} scanner stats "
+                       "row(s)", **deleted}

@@ -39,6 +39,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("fleet.prune_rollups", cron="7 3 * * *", only_if="app.fleet.retention:has_old_rollups"),
     PeriodicJob("fleet.prune_facts", cron="12 3 * * *", only_if="app.fleet.retention:has_excess_facts"),
     PeriodicJob("alerts.prune_resolved", cron="27 3 * * *", only_if="app.fleet.retention:has_old_alerts"),
+    PeriodicJob("fleet.prune_telemetry", cron="33 3 * * *", only_if="app.fleet.retention:has_old_telemetry"),
 )
 
 
