@@ -8,5 +8,16 @@ from flask import Blueprint
 
 bp = Blueprint("fleet", __name__, url_prefix="/fleet")
 
-from app.fleet import cli, cli_alerts, demo, jobs, views, views_alerts, views_facts, views_rules  # noqa: E402,F401  # noqa: E402,F401
-from app.fleet import views_dashboard, views_device, views_inventory  # noqa: E402,F401
+from app.fleet import (  # noqa: E402,F401  # noqa: E402,F401  # noqa: E402,F401
+    cli,
+    cli_alerts,
+    demo,
+    jobs,
+    views,
+    views_alerts,
+    views_dashboard,
+    views_device,
+    views_facts,
+    views_inventory,
+    views_rules,
+)

@@ -7,7 +7,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.models import AuditLog, Device, DockerContainer, Heartbeat, MetricRollup, ScannerStats, ServiceStatus, db, utcnow
+from app.models import (
+    AuditLog,
+    Device,
+    DockerContainer,
+    Heartbeat,
+    MetricRollup,
+    ScannerStats,
+    ServiceStatus,
+    db,
+    utcnow,
+)
 from app.models.fleet import ROLLUP_METRICS
 
 # Range -> (how far back, chart bucket in seconds). 7 days of 5-minute buckets would be

@@ -6,11 +6,24 @@ import ipaddress
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from app.forms import options
-from app.models.fleet import BILLING_CYCLES, BILLING_TYPES, DEVICE_TYPES, ENVIRONMENTS, SUBSCRIPTION_STATUSES
+from app.models.fleet import (
+    BILLING_CYCLES,
+    BILLING_TYPES,
+    DEVICE_TYPES,
+    ENVIRONMENTS,
+    SUBSCRIPTION_STATUSES,
+)
 
 
 def split_tags(text: str | None) -> list[str]:
@@ -160,7 +173,7 @@ class BulkForm(FlaskForm):
                                                     ("untag", "Remove tag")]))
     device_ids = SelectMultipleField("Devices", coerce=int, validate_choice=False)
     site_id = SelectField("Site", coerce=str, validators=[Optional()])
-    tag = StringField("Tag", validators=[Optional(), Length(max=50)])
+    tag = StringField("Tag", validators=[Length(max=50)])
 
     def __init__(self, *args, sites=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -171,5 +184,5 @@ class BulkForm(FlaskForm):
             raise ValidationError("Tick between 1 and 1000 devices.")
 
     def validate_tag(self, field: StringField) -> None:
-        if self.action.data in ("tag", "untag") and not (field.data or "").strip():
-            raise ValidationError("Name the tag.")
+        if self.action.data in ("tag", "untag") and len(split_tags(field.data)) != 1:
+            raise ValidationError("Name the tag (one tag, no commas).")

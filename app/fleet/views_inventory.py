@@ -25,7 +25,7 @@ def _edit_values(form: DeviceEditForm) -> dict:
         ram_mb=form.ram_mb.data, disk_gb=form.disk_gb.data,
         site_id=int(form.site_id.data) if form.site_id.data else None,
         subscription_id=int(form.subscription_id.data) if form.subscription_id.data else None,
-        mac_addresses=[m.replace("-", ":") for m in split_list(form.mac_addresses.data, lower=True)],
+        mac_addresses=sorted({m.replace("-", ":") for m in split_list(form.mac_addresses.data, lower=True)}),
         modules_enabled=sorted(set(form.modules_enabled.data or [])), tags=split_tags(form.tags.data),
         custom_fields=parse_custom_fields(form.custom_fields.data))
     return values
