@@ -8,7 +8,7 @@ from flask import Blueprint
 
 bp = Blueprint("fleet", __name__, url_prefix="/fleet")
 
-from app.fleet import (  # noqa: E402,F401  # noqa: E402,F401  # noqa: E402,F401
+from app.fleet import (  # noqa: E402,F401
     cli,
     cli_alerts,
     demo,
