@@ -84,7 +84,7 @@ def offline_devices(org_id: int, limit: int = LIST_LIMIT, now: datetime | None =
     """Enrolled devices without a recent heartbeat, longest silent first, and how many there are."""
     cutoff = online_cutoff(now)
     silent = sa.and_(Device.org_id == org_id, Device.deleted_at.is_(None), Device.enrolled_at.is_not(None),
-                     Device.status != "suspended",
+                     Device.status.not_in(("suspended", "decommissioned")),
                      sa.or_(Device.last_seen_at.is_(None), Device.last_seen_at < cutoff))
     total = db.session.scalar(sa.select(sa.func.count(Device.id)).where(silent)) or 0
     rows = db.session.scalars(sa.select(Device).where(silent)
