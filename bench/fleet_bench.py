@@ -8,6 +8,11 @@ whatever evaluation runs on ingest. The baseline, in the same run against the sa
 is the cheapest authenticated endpoint there is: GET /api/me with the same device keys
 (key lookup, usage counter, commit). The ratio is the cost of ingest itself.
 
+The fleet dashboard (GET /fleet/, signed in as the organization's admin) is measured on
+the same server with 500 devices after their heartbeats: sequential requests interleaved
+with a trivial signed-in page (GET /account: session lookup, guard, base template), so the
+ratio is the dashboard's own queries and template.
+
 The load generator runs on the same two-core machine as the server, so absolute numbers
 are a floor; the ratio is what to compare between commits.
 """
@@ -37,7 +42,9 @@ from bench.timing import Measure
 DEVICE_COUNTS = (500, 5000)
 CLIENT_THREADS = 16
 REQUESTS_PER_ROUND = 4000
-REDIS_DB = 9
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "9"))  # flushed: give each checkout its own
+DASHBOARD_COUNT = 500
+DASHBOARD_REQUESTS = 120  # each of the dashboard and the baseline; under the read rate limit per minute
 
 
 def _free_port() -> int:
@@ -160,6 +167,54 @@ def _start_server(port: int) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not answer /health within 30 s")
 
 
+def _sign_in(port: int) -> tuple[http.client.HTTPConnection, str]:
+    """Sign the demo organization's admin in over HTTP (CSRF token from the form); (connection, cookie)."""
+    import re
+
+    from bench.request_bench import DASHBOARD_USER, DEMO_PASSWORD
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/auth/login")
+    response = conn.getresponse()
+    html = response.read().decode()
+    cookie = response.getheader("Set-Cookie", "").split(";")[0]
+    token = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', html).group(1)
+    body = f"email={DASHBOARD_USER}&password={DEMO_PASSWORD}&csrf_token={token}".replace("@", "%40")
+    conn.request("POST", "/auth/login", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    response = conn.getresponse()
+    response.read()
+    if response.status != 303:
+        raise RuntimeError(f"fleet bench: sign-in answered {response.status}")
+    return conn, response.getheader("Set-Cookie", "").split(";")[0] or cookie
+
+
+def _page_latency(port: int, n: int) -> tuple[list[float], list[float]]:
+    """Milliseconds per GET /fleet/ and per GET /account, interleaved on one keep-alive connection."""
+    conn, cookie = _sign_in(port)
+
+    def get(path: str) -> float:
+        start = time.perf_counter()
+        conn.request("GET", path, headers={"Cookie": cookie})
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"fleet bench: GET {path} answered {response.status}")
+        if path == "/fleet/" and b'data-kpi="devices_online"' not in body:
+            raise RuntimeError("fleet bench: the dashboard did not render its KPIs")
+        return 1000 * (time.perf_counter() - start)
+
+    for _ in range(5):  # warm-up: both workers' templates and statement caches
+        get("/fleet/")
+        get("/account")
+    dashboard, account = [], []
+    for _ in range(n):
+        dashboard.append(get("/fleet/"))
+        account.append(get("/account"))
+    conn.close()
+    return dashboard, account
+
+
 def run(env: BenchEnv, log) -> list[Measure]:
     if env.backend != "postgresql" or not os.environ.get("BENCH_DATABASE_URL"):
         log("fleet: skipped (needs BENCH_DATABASE_URL on PostgreSQL and Redis on 127.0.0.1:6379)")
@@ -180,6 +235,8 @@ def run(env: BenchEnv, log) -> list[Measure]:
             _drive(port, keys, 400, me)
             hb_lat, hb_wall, hb_err = _drive(port, keys, REQUESTS_PER_ROUND, heartbeat)
             me_lat, me_wall, me_err = _drive(port, keys, REQUESTS_PER_ROUND, me)
+            if count == DASHBOARD_COUNT:
+                dash_lat, account_lat = _page_latency(port, DASHBOARD_REQUESTS)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
@@ -195,6 +252,15 @@ def run(env: BenchEnv, log) -> list[Measure]:
                                 round(_p95(hb_lat) / _p95(me_lat), 2),
                                 samples=[round(statistics.median(hb_lat), 2)],
                                 baseline_samples=[round(statistics.median(me_lat), 2)], note=note))
+        if count == DASHBOARD_COUNT:
+            measures.append(Measure("fleet", f"GET /fleet/ dashboard, {count} devices (p95 latency)",
+                                    round(_p95(dash_lat), 2), "ms", "GET /account p95 (same user, same server)",
+                                    round(_p95(account_lat), 2), round(_p95(dash_lat) / _p95(account_lat), 2),
+                                    samples=[round(statistics.median(dash_lat), 2)],
+                                    baseline_samples=[round(statistics.median(account_lat), 2)],
+                                    note=f"{DASHBOARD_REQUESTS} sequential requests each, interleaved"))
+            log(f"fleet: dashboard p95 {_p95(dash_lat):.1f} ms (median {statistics.median(dash_lat):.1f}) vs "
+                f"/account p95 {_p95(account_lat):.1f} ms")
         log(f"fleet: {count} devices: {hb_rate:.0f} heartbeats/s (p95 {_p95(hb_lat):.1f} ms) vs "
             f"/api/me {me_rate:.0f}/s (p95 {_p95(me_lat):.1f} ms)")
     return measures

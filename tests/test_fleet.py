@@ -327,29 +327,32 @@ def test_inventory_filters_and_online_badge(client, orgs):
     services.create_device(orgs.b.org.id, name="other-org-box", device_type="server", tags=["dmz"])
     db.session.commit()
     client.login(orgs.a.users["read_only"].email)
-    all_rows = client.get("/fleet/").get_data(as_text=True)
+    all_rows = client.get("/fleet/devices").get_data(as_text=True)
     assert "scan-perth" in all_rows and "srv-sydney" in all_rows and "other-org-box" not in all_rows
     assert "online" in all_rows
-    servers = client.get("/fleet/?type=server").get_data(as_text=True)
+    servers = client.get("/fleet/devices?type=server").get_data(as_text=True)
     assert "srv-sydney" in servers and "scan-perth" not in servers
-    tagged = client.get("/fleet/?tag=dmz").get_data(as_text=True)
+    tagged = client.get("/fleet/devices?tag=dmz").get_data(as_text=True)
     assert "srv-sydney" in tagged and "scan-perth" not in tagged and "other-org-box" not in tagged
-    online = client.get("/fleet/?status=online").get_data(as_text=True)
+    online = client.get("/fleet/devices?status=online").get_data(as_text=True)
     assert "scan-perth" in online and "srv-sydney" not in online
-    by_site = client.get(f"/fleet/?site={orgs.a.site.id}").get_data(as_text=True)
+    by_site = client.get(f"/fleet/devices?site={orgs.a.site.id}").get_data(as_text=True)
     assert "srv-sydney" in by_site and "scan-perth" not in by_site
-    fragment = client.get("/fleet/?type=server", headers={"HX-Request": "true"}).get_data(as_text=True)
+    fragment = client.get("/fleet/devices?type=server", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "srv-sydney" in fragment and "<html" not in fragment
-    assert client.get("/fleet/?type=toaster").status_code == 400
+    assert client.get("/fleet/devices?type=toaster").status_code == 400
     detail = client.get(f"/fleet/devices/{agent['device_id']}").get_data(as_text=True)
-    assert "gvmd" in detail and "ospd-openvas" in detail and 'id="rollups"' in detail and "online" in detail
+    assert 'id="last-heartbeat"' in detail and "online" in detail
+    services_tab = client.get(f"/fleet/devices/{agent['device_id']}/tab/services").get_data(as_text=True)
+    containers_tab = client.get(f"/fleet/devices/{agent['device_id']}/tab/containers").get_data(as_text=True)
+    assert "gvmd" in services_tab and "ospd-openvas" in containers_tab
     assert server.id
 
 
 def test_read_only_users_cannot_change_the_fleet(client, orgs):
     device, _ = new_device(orgs.a.org.id)
     client.login(orgs.a.users["read_only"].email)
-    assert client.get("/fleet/").status_code == 200
+    assert client.get("/fleet/devices").status_code == 200
     assert client.get("/fleet/devices/new").status_code == 403
     assert client.post("/fleet/devices/new", data={"name": "x", "device_type": "server"}).status_code == 403
     assert client.post(f"/fleet/devices/{device.id}/delete").status_code == 403

@@ -114,7 +114,7 @@ def test_the_device_page_shows_what_changed_between_two_snapshots(client, orgs):
                                "collected_at": (utcnow() - timedelta(hours=1)).isoformat()})
     post_facts(client, agent, {"facts": {**FACTS, "docker_version": "25.0.1", "kernel": "6.1.0-18"}})
     client.login(orgs.a.users["read_only"].email)
-    device_page = client.get(f"/fleet/devices/{agent['device_id']}").get_data(as_text=True)
+    device_page = client.get(f"/fleet/devices/{agent['device_id']}/tab/facts").get_data(as_text=True)
     assert f'hx-get="/fleet/devices/{agent["device_id"]}/facts"' in device_page
     newest = client.get(f"/fleet/devices/{agent['device_id']}/facts", headers={"HX-Request": "true"})
     html = newest.get_data(as_text=True)

@@ -33,7 +33,9 @@ METRICS_NAV = [
     ("metrics.method", "calculator", "How scores work", "data.read"),
 ]
 FLEET_NAV = [
+    ("fleet.dashboard", "speedometer2", "Fleet dashboard", "data.read"),
     ("fleet.index", "hdd-network", "Fleet inventory", "data.read"),
+    ("fleet.scanners", "radar", "Scanner operations", "data.read"),
     ("fleet.subscriptions", "receipt", "Subscriptions", "data.read"),
     ("fleet.alerts", "bell", "Alerts", "data.read"),
     ("fleet.alert_rules", "sliders2-vertical", "Alert rules", "data.read"),

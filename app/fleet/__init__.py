@@ -15,7 +15,10 @@ from app.fleet import (  # noqa: E402,F401
     jobs,
     views,
     views_alerts,
+    views_dashboard,
+    views_device,
     views_facts,
+    views_inventory,
     views_ops,
     views_rules,
 )

@@ -6,6 +6,7 @@ Validation happens entirely before the first write, so a bad payload stores noth
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,10 @@ MAX_AGE = timedelta(hours=24)
 MAX_ITEMS = 500
 SCANNER_COUNTS = ("tasks_total", "scans_running", "scans_queued", "scans_completed_24h", "nvt_count",
                   "vulns_critical", "vulns_high", "vulns_medium", "vulns_low")
+
+
+MAX_TOP_VULNS = 50
+CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,7}$")
 
 
 class PayloadError(Exception):
@@ -97,6 +102,24 @@ class _Checker:
             self.errors[key] = f"a list of at most {MAX_ITEMS} objects"
             return []
         return value
+
+
+def top_vulns(c: _Checker, stats: dict) -> list[dict[str, Any]]:
+    """The scanner's top vulnerabilities (seed: cve, severity as CVSS, affected_hosts, title), each checked."""
+    top = stats.get("top_vulns") or []
+    if not isinstance(top, list) or len(top) > MAX_TOP_VULNS or not all(isinstance(v, dict) for v in top):
+        c.errors["scanner_stats.top_vulns"] = f"a list of at most {MAX_TOP_VULNS} objects"
+        return []
+    clean = []
+    for i, vuln in enumerate(top):
+        path = f"scanner_stats.top_vulns[{i}]"
+        cve = c.text(vuln, "cve", f"{path}.cve", 50, required=True)
+        if cve is not None and not CVE_ID.match(cve):
+            c.errors[f"{path}.cve"] = "a CVE id like CVE-2024-1234"
+        clean.append({"cve": cve, "severity": c.number(vuln, "severity", f"{path}.severity", 0, 10),
+                      "affected_hosts": c.number(vuln, "affected_hosts", f"{path}.affected_hosts", whole=True),
+                      "title": c.text(vuln, "title", f"{path}.title", 500)})
+    return clean
 
 
 def validate(data: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -174,11 +197,8 @@ def validate(data: dict[str, Any], now: datetime) -> dict[str, Any]:
     if stats is not None:
         scanner: dict[str, Any] = {k: c.number(stats, k, f"scanner_stats.{k}", whole=True) for k in SCANNER_COUNTS}
         scanner["feed_updated_at"] = c.when(stats, "feed_updated_at", "scanner_stats.feed_updated_at")
-        top = stats.get("top_vulns") or []
-        if not isinstance(top, list) or len(top) > 50:
-            c.errors["scanner_stats.top_vulns"] = "a list of at most 50 entries"
-            top = []
-        scanner["top_vulns"] = top
+        scanner["last_scan_at"] = c.when(stats, "last_scan_at", "scanner_stats.last_scan_at")
+        scanner["top_vulns"] = top_vulns(c, stats)
         clean["scanner_stats"] = scanner
     if c.errors:
         raise PayloadError(c.errors)

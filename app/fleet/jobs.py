@@ -83,3 +83,15 @@ def prune_commands(ctx, **_params) -> dict:
 
     count = commands.prune_finished()
     return {"message": f"{count} old command(s) deleted", "deleted": count}
+
+
+
+
+@job("fleet.prune_telemetry", title="Delete old heartbeats and scanner stats", timeout=900)
+def prune_telemetry(ctx, **_params) -> dict:
+    """Delete raw heartbeats and scanner stats older than their retention settings."""
+    from app.fleet.retention import prune_telemetry as prune
+
+    deleted = prune()
+    return {"message": f"Deleted {deleted['heartbeats']} heartbeat(s) and {deleted['scanner_stats']} scanner stats "
+                       "row(s)", **deleted}

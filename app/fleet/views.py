@@ -1,32 +1,28 @@
-"""Fleet pages: inventory with filters, device detail, create (with claim code), delete,
-and the organization's subscriptions."""
+"""Fleet pages: inventory with filters, create (with claim code), delete, and the
+organization's subscriptions. The device page is views_device.py."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort, flash, request
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.fleet import bp, services
 from app.fleet.forms import DeviceForm, SubscriptionForm, split_tags
 from app.models import (
     Device,
-    DockerContainer,
-    Heartbeat,
-    MetricRollup,
-    ScannerStats,
-    ServiceStatus,
+    Organization,
     Site,
     Subscription,
     db,
-    utcnow,
 )
 from app.models.base import as_dict
 from app.models.fleet import DEVICE_STATUSES, DEVICE_TYPES
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
-from app.tenancy import get_scoped_or_404, require_org_id, scoped
+from app.tenancy import get_scoped_or_404, require_org_id, scoped, switch_org
 
 
 def org_sites() -> list[Site]:
@@ -41,12 +37,31 @@ def tag_filter(tag: str):
     return sa.exists(sa.select(1).select_from(each).where(each.c.value == tag))
 
 
-@bp.get("/")
+def choose_org(raw: str | None) -> None:
+    """The inventory's organization filter: a super admin switches the organization acted for;
+    anyone else may only name their own (another id is a 404, as for any other tenant's row)."""
+    if not raw:
+        return
+    if not raw.isdigit():
+        abort(400, "Unknown organization.")
+    if current_user.is_super_admin:
+        switch_org(int(raw))
+    elif int(raw) != require_org_id():
+        abort(404)
+
+
+@bp.get("/devices")
 @require("data.read")
 def index():
-    """Device inventory with filters (site, type, status, online, tag)."""
-    stmt = scoped(Device)
+    """Device inventory with filters (organization for super admins, site, type, status, online, tag)."""
+    choose_org(request.args.get("org"))
+    return render_page("fleet/index.html", block="device_rows", **inventory_context(*inventory_rows()))
+
+
+def inventory_rows():
+    """The filtered, paginated devices of the request's query string: (rows, filters, online cutoff)."""
     args = request.args
+    stmt = scoped(Device).options(selectinload(Device.site))
     site, device_type, status, tag = (args.get(k) or None for k in ("site", "type", "status", "tag"))
     if device_type and device_type not in DEVICE_TYPES or status and status not in (*DEVICE_STATUSES, "online"):
         abort(400, "Unknown filter value.")
@@ -65,11 +80,21 @@ def index():
         stmt = stmt.where(tag_filter(tag.strip().lower()[:50]))
     rows = db.paginate(stmt.order_by(Device.device_name, Device.id), page=args.get("page", 1, type=int),
                        per_page=50, error_out=False)
-    filters = {k: v for k, v in args.items() if k != "page" and v}
-    subscription = services.active_subscription(require_org_id())
-    return render_page("fleet/index.html", block="device_rows", rows=rows, filters=filters, sites=org_sites(),
-                       types=DEVICE_TYPES, statuses=DEVICE_STATUSES, cutoff=cutoff, subscription=subscription,
-                       device_total=services.device_count(require_org_id()))
+    filters = {k: v for k, v in args.items() if k not in ("page", "org") and v}
+    return rows, filters, cutoff
+
+
+def inventory_context(rows, filters: dict, cutoff, bulk_form=None) -> dict:
+    """What the inventory page needs besides its rows (also re-rendered by a refused bulk action)."""
+    from app.fleet.forms import BulkForm
+
+    org_id = require_org_id()
+    sites = org_sites()
+    orgs = (db.session.scalars(sa.select(Organization).where(Organization.deleted_at.is_(None))
+                               .order_by(Organization.name)).all() if current_user.is_super_admin else [])
+    return {"rows": rows, "filters": filters, "sites": sites, "types": DEVICE_TYPES, "statuses": DEVICE_STATUSES,
+            "cutoff": cutoff, "subscription": services.active_subscription(org_id), "orgs": orgs, "org_id": org_id,
+            "device_total": services.device_count(org_id), "bulk_form": bulk_form or BulkForm(sites=sites)}
 
 
 @bp.route("/devices/new", methods=["GET", "POST"])
@@ -96,26 +121,6 @@ def device_new():
                                command=services.install_command(code), hours=services.CLAIM_CODE_HOURS)
     status = INVALID_FORM_STATUS if form.errors else 200
     return render_page("fleet/device_form.html", status=status, form=form)
-
-
-@bp.get("/devices/<int:device_id>")
-@require("data.read")
-def device_detail(device_id: int):
-    """One device: overview, last heartbeat, services, containers, scanner stats, recent rollups."""
-    device = get_scoped_or_404(Device, device_id)
-    last = db.session.scalar(sa.select(Heartbeat).where(Heartbeat.device_id == device.id)
-                             .order_by(Heartbeat.timestamp.desc()).limit(1))
-    services_ = db.session.scalars(sa.select(ServiceStatus).where(ServiceStatus.device_id == device.id)
-                                   .order_by(ServiceStatus.service_name)).all()
-    containers = db.session.scalars(sa.select(DockerContainer).where(DockerContainer.device_id == device.id)
-                                    .order_by(DockerContainer.container_name)).all()
-    scanner = db.session.scalar(sa.select(ScannerStats).where(ScannerStats.device_id == device.id)
-                                .order_by(ScannerStats.collected_at.desc()).limit(1))
-    rollups = db.session.scalars(sa.select(MetricRollup).where(MetricRollup.device_id == device.id)
-                                 .order_by(MetricRollup.bucket_start.desc(), MetricRollup.metric).limit(60)).all()
-    return render_page("fleet/device_detail.html", block="live", device=device, last=last, services=services_,
-                       containers=containers, scanner=scanner, rollups=rollups,
-                       online=services.is_online(device), now=utcnow())
 
 
 @bp.post("/devices/<int:device_id>/claim-code")

@@ -135,7 +135,9 @@ class Heartbeat(db.Model):
     """One heartbeat as received (the numbers the console shows, plus the raw payload)."""
 
     __tablename__ = "heartbeats"
-    __table_args__ = (sa.Index("ix_heartbeats_device_timestamp", "device_id", "timestamp"),)
+    __table_args__ = (sa.Index("ix_heartbeats_device_timestamp", "device_id", "timestamp"),
+                      # The seed's idx_heartbeats_timestamp: retention deletes by age.
+                      sa.Index("ix_heartbeats_timestamp", "timestamp"))
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     device_id: Mapped[int] = mapped_column(sa.ForeignKey("devices.id", ondelete="CASCADE"))
@@ -220,7 +222,8 @@ class ScannerStats(db.Model):
     """A scanner's task, feed and vulnerability counts as of one heartbeat."""
 
     __tablename__ = "scanner_stats"
-    __table_args__ = (sa.UniqueConstraint("device_id", "collected_at"),)
+    __table_args__ = (sa.UniqueConstraint("device_id", "collected_at"),
+                      sa.Index("ix_scanner_stats_collected_at", "collected_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     device_id: Mapped[int] = mapped_column(sa.ForeignKey("devices.id", ondelete="CASCADE"), index=True)
@@ -229,6 +232,7 @@ class ScannerStats(db.Model):
     scans_queued: Mapped[int] = mapped_column(default=0)
     scans_completed_24h: Mapped[int] = mapped_column(default=0)
     feed_updated_at: Mapped[datetime | None] = mapped_column()
+    last_scan_at: Mapped[datetime | None] = mapped_column()
     nvt_count: Mapped[int | None] = mapped_column()
     vulns_critical: Mapped[int] = mapped_column(default=0)
     vulns_high: Mapped[int] = mapped_column(default=0)

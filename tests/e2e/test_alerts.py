@@ -54,5 +54,6 @@ def test_operator_acknowledges_and_resolves_an_alert(page, live_server, artifact
     expect(page.locator("#resolution-note")).to_have_text("Killed the runaway scan")
     page.screenshot(path=str(artifacts / "fleet-alert-resolved.png"), full_page=True)
     page.goto(live_server.url + f"/fleet/devices/{device_id}")
+    page.locator("#device-tabs").get_by_role("link", name="Facts").click()
     expect(page.locator("#facts-diff")).to_contain_text("docker_version")
     assert alert_id

@@ -43,6 +43,7 @@ def test_commands_and_backups_tabs_with_a_real_agent(page, live_server, problems
 
     sign_in(page, ADMIN)
     page.goto(f"/fleet/devices/{device_id}")
+    page.locator("#device-tabs").get_by_role("link", name="Commands").click()
     tab = page.locator("#device-commands")
     expect(tab.get_by_role("heading", name="Send a command")).to_be_visible()
     tab.get_by_label("Command").select_option("collect_diagnostics")
@@ -61,6 +62,7 @@ def test_commands_and_backups_tabs_with_a_real_agent(page, live_server, problems
     expect(rows.first.get_by_role("button", name="Approve")).to_have_count(0)  # not by the admin who issued it
 
     page.goto(f"/fleet/devices/{device_id}")
+    page.locator("#device-tabs").get_by_role("link", name="Backups").click()
     backups = page.locator("#device-backups")
     expect(backups.get_by_role("heading", name="Retention preview (dry run)")).to_be_visible()
     backups.get_by_label("Backups on").check()

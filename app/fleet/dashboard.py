@@ -1,0 +1,155 @@
+"""The fleet dashboard: the seed's eight KPIs and the lists an operator on call looks at
+first (recent alerts, offline devices, critical disks, scanner health).
+
+Every function takes an organization id and runs a fixed number of queries whatever the
+fleet's size (tests/test_fleet_dashboard.py counts them at 500 devices). Built on the
+seed's views in `queries.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.admin.settings_registry import get_setting
+from app.fleet.queries import ScannerRow, online_counts, scanner_summary
+from app.fleet.services import online_cutoff
+from app.models import Alert, Device, Heartbeat, db, utcnow
+
+LIST_LIMIT = 15
+ACTIVE_ALERT_STATUSES = ("open", "acknowledged", "muted")
+
+
+@dataclass(frozen=True)
+class DiskRow:
+    device_id: int
+    device_label: str
+    mount: str
+    used_percent: float
+    size_gb: float | None
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
+class ScannerHealth:
+    row: ScannerRow
+    online: bool
+    feed_age_hours: float | None
+    feed_stale: bool
+    problems: tuple[str, ...]
+
+
+def failed_backups_24h(org_id: int) -> int:
+    """Backups reported failed in the last 24 h (backups_catalog), of live devices."""
+    from app.models import BackupSnapshot
+
+    since = utcnow() - timedelta(hours=24)
+    return db.session.scalar(
+        sa.select(sa.func.count(BackupSnapshot.id)).join(Device, Device.id == BackupSnapshot.device_id)
+        .where(Device.org_id == org_id, Device.deleted_at.is_(None), BackupSnapshot.status == "failed",
+               BackupSnapshot.started_at >= since)) or 0
+
+
+def latest_heartbeat_id(device_id_column) -> sa.ScalarSelect:
+    """A device's newest heartbeat id (one backward probe of ix_heartbeats_device_timestamp)."""
+    return (sa.select(Heartbeat.id).where(Heartbeat.device_id == device_id_column)
+            .order_by(Heartbeat.timestamp.desc()).limit(1).correlate_except(Heartbeat).scalar_subquery())
+
+
+def critical_disks(org_id: int, threshold: float | None = None) -> list[DiskRow]:
+    """Every filesystem at or above the threshold in each live device's latest heartbeat, fullest first."""
+    threshold = get_setting("fleet.critical_disk_percent") if threshold is None else threshold
+    stmt = (sa.select(Device.id, Device.device_name, Device.hostname, Heartbeat.filesystems, Heartbeat.timestamp)
+            .join(Heartbeat, Heartbeat.id == latest_heartbeat_id(Device.id))
+            .where(Device.org_id == org_id, Device.deleted_at.is_(None)))
+    rows = []
+    for device_id, name, hostname, filesystems, reported in db.session.execute(stmt):
+        for fs in filesystems or []:
+            used = fs.get("used_percent")
+            if isinstance(used, int | float) and used >= threshold:
+                rows.append(DiskRow(device_id, name or hostname, str(fs.get("mount")), float(used),
+                                    fs.get("size_gb"), reported))
+    return sorted(rows, key=lambda r: (-r.used_percent, r.device_label, r.mount))
+
+
+def offline_devices(org_id: int, limit: int = LIST_LIMIT, now: datetime | None = None) -> tuple[list[Device], int]:
+    """Enrolled devices without a recent heartbeat, longest silent first, and how many there are."""
+    cutoff = online_cutoff(now)
+    silent = sa.and_(Device.org_id == org_id, Device.deleted_at.is_(None), Device.enrolled_at.is_not(None),
+                     Device.status.not_in(("suspended", "decommissioned")),
+                     sa.or_(Device.last_seen_at.is_(None), Device.last_seen_at < cutoff))
+    total = db.session.scalar(sa.select(sa.func.count(Device.id)).where(silent)) or 0
+    rows = db.session.scalars(sa.select(Device).where(silent)
+                              .order_by(Device.last_seen_at.asc().nulls_first(), Device.id).limit(limit)).all()
+    return list(rows), total
+
+
+def recent_alerts(org_id: int, limit: int = LIST_LIMIT) -> list[Alert]:
+    """Active alerts, critical first, then newest."""
+    severity_rank = sa.case({"critical": 0, "warning": 1}, value=Alert.severity, else_=2)
+    return list(db.session.scalars(
+        sa.select(Alert).where(Alert.org_id == org_id, Alert.status.in_(ACTIVE_ALERT_STATUSES))
+        .order_by(severity_rank, Alert.fired_at.desc()).limit(limit)))
+
+
+def scanner_health(rows: list[ScannerRow], now: datetime | None = None) -> list[ScannerHealth]:
+    """Each scanner with what is wrong with it (offline, no stats, stale feed, critical findings)."""
+    now = now or utcnow()
+    cutoff = online_cutoff(now)
+    stale_hours = get_setting("fleet.feed_stale_hours")
+    health = []
+    for row in rows:
+        online = row.last_seen is not None and row.last_seen >= cutoff
+        age = (now - row.feed_updated_at).total_seconds() / 3600 if row.feed_updated_at else None
+        stale = age is not None and age >= stale_hours
+        problems = tuple(p for p, bad in (
+            ("offline", not online), ("no scanner stats", row.scans_running is None),
+            (f"feed {age:.0f} h old" if age is not None else "", stale),
+            (f"{row.vulns_critical} critical" if row.vulns_critical else "", bool(row.vulns_critical))) if bad)
+        health.append(ScannerHealth(row, online, age, stale, problems))
+    return sorted(health, key=lambda h: (not h.problems, h.row.device_name.lower()))
+
+
+def fleet_kpis(org_id: int, scanners: list[ScannerRow] | None = None,
+               disks: list[DiskRow] | None = None) -> dict[str, Any]:
+    """The seed's eight KPIs. `scanners` and `disks` reuse lists the page already loaded."""
+    counts = online_counts(org_id)
+    scanners = scanner_summary(org_id) if scanners is None else scanners
+    disks = critical_disks(org_id) if disks is None else disks
+    critical = db.session.scalar(sa.select(sa.func.count(Alert.id)).where(
+        Alert.org_id == org_id, Alert.severity == "critical", Alert.status.in_(ACTIVE_ALERT_STATUSES))) or 0
+    return {
+        "devices_online": counts["online"], "devices_total": counts["total"],
+        "scanners_online": counts["scanners_online"], "servers_online": counts["servers_online"],
+        "critical_alerts": critical,
+        "running_scans": sum(r.scans_running or 0 for r in scanners),
+        "failed_backups_24h": failed_backups_24h(org_id),
+        "scanner_tasks_queued": sum(r.scans_queued or 0 for r in scanners),
+        "critical_disks": len(disks),
+    }
+
+
+def dashboard(org_id: int) -> dict[str, Any]:
+    """Everything the dashboard page shows, in a fixed number of queries."""
+    scanners = scanner_summary(org_id)
+    disks = critical_disks(org_id)
+    offline, offline_total = offline_devices(org_id)
+    return {"kpis": fleet_kpis(org_id, scanners, disks), "alerts": recent_alerts(org_id),
+            "offline": offline, "offline_total": offline_total, "disks": disks[:LIST_LIMIT],
+            "disks_total": len(disks), "scanners": scanner_health(scanners),
+            "disk_threshold": get_setting("fleet.critical_disk_percent"), "now": utcnow()}
+
+
+def latest_scanner_details(device_ids: list[int]) -> dict[int, Any]:
+    """Each scanner's newest scanner_stats row (the columns scanner_summary leaves out), in one query."""
+    from app.fleet.queries import latest_stats_id
+    from app.models import ScannerStats
+
+    if not device_ids:
+        return {}
+    stmt = (sa.select(ScannerStats).join(Device, ScannerStats.id == latest_stats_id(Device.id))
+            .where(Device.id.in_(device_ids)))
+    return {s.device_id: s for s in db.session.scalars(stmt)}
