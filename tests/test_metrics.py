@@ -292,7 +292,7 @@ def test_form_pages_fragment_drilldown_and_recompute_button(client, orgs, csf):
     assert "PR-001" not in client.get("/metrics/list?function=DE").get_data(as_text=True)
     drill = client.get("/metrics/functions/PR").get_data(as_text=True)
     assert 'id="category-PR.AA"' in drill and "PR-001" in drill
-    assert "80.0</span> (low risk)" in drill  # one metric at 80 of 100
+    assert '80.0</span> <span class="badge rating rating-low-risk" data-rating="low risk">' in drill  # one metric at 80 of 100
     assert client.get("/metrics/functions/XX").status_code == 404
     before = count(JobRun)
     assert client.post("/metrics/recompute").status_code == 303

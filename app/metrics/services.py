@@ -255,12 +255,18 @@ def has_metrics() -> bool:
 
 
 def latest_snapshots(org_id: int) -> tuple[FrameworkScore | None, dict[str, FunctionScore]]:
-    """The newest overall snapshot and, per function, its newest function snapshot."""
+    """The newest overall snapshot and the function snapshots written with it.
+
+    Only those of the same run: a function whose metrics were all deleted or lost their values
+    has no row in the newest run, and must not show the score it had before.
+    """
     overall = db.session.scalar(sa.select(FrameworkScore).where(FrameworkScore.org_id == org_id)
                                 .order_by(FrameworkScore.calculated_at.desc(), FrameworkScore.id.desc()).limit(1))
-    newest = (sa.select(FunctionScore.function_code, sa.func.max(FunctionScore.id).label("id"))
-              .where(FunctionScore.org_id == org_id).group_by(FunctionScore.function_code).subquery())
-    rows = db.session.scalars(sa.select(FunctionScore).join(newest, FunctionScore.id == newest.c.id)).all()
+    if overall is None:
+        return None, {}
+    rows = db.session.scalars(sa.select(FunctionScore).where(
+        FunctionScore.org_id == org_id, FunctionScore.calculated_at == overall.calculated_at)
+        .order_by(FunctionScore.id)).all()
     return overall, {r.function_code: r for r in rows}
 
 

@@ -1,0 +1,79 @@
+"""Metrics as a CISO meets them (issue 6 acceptance): impossible values, rating colours,
+and a dashboard that never shows a function score its metrics no longer give."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from app.models import Metric, MetricHistory, db
+from tests.conftest import run_jobs
+from tests.test_metrics import cat, count, fn, payload
+
+
+@pytest.mark.parametrize("value, confirm, message", [
+    ("NaN", "", "Enter a number."),
+    ("Infinity", "y", "Enter a number."),
+    ("-Infinity", "", "Enter a number."),
+    ("1e12", "y", "too large"),  # over what the value column holds (Numeric(15, 4))
+])
+def test_value_entry_refuses_non_numbers_and_huge_values(client, orgs, csf, value, confirm, message):
+    client.login(orgs.a.users["analyst"].email)
+    client.post("/metrics/new", data=payload(unit="incidents", current_value="5", target_value="10"))
+    metric = db.session.scalar(sa.select(Metric))
+    response = client.post(f"/metrics/{metric.id}/value", data={"value": value, "note": "", "confirm_large": confirm})
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert count(MetricHistory) == 1  # the initial value only
+    db.session.refresh(metric)
+    assert metric.current_value == 5
+
+
+@pytest.mark.parametrize("field", ["current_value", "target_value", "weight"])
+def test_metric_form_refuses_nan_in_every_number(client, orgs, csf, field):
+    client.login(orgs.a.users["analyst"].email)
+    response = client.post("/metrics/new", data=payload(**{field: "NaN"}))
+    assert response.status_code == 422 and "Enter a number." in response.get_data(as_text=True)
+    assert count(Metric) == 0
+
+
+def test_metric_form_refuses_a_target_too_large_to_store(client, orgs, csf):
+    client.login(orgs.a.users["analyst"].email)
+    response = client.post("/metrics/new", data=payload(target_value="5e11", current_value=""))
+    assert response.status_code == 422 and "too large" in response.get_data(as_text=True)
+    assert count(Metric) == 0
+
+
+def test_dashboard_and_drill_down_show_ratings_in_their_colours(app, client, orgs, csf):
+    client.login(orgs.a.users["analyst"].email)
+    client.post("/metrics/new", data=payload(current_value="95"))  # PR 95: very low risk
+    client.post("/metrics/new", data=payload(function_id=str(fn("DE").id), category_id=str(cat("DE.CM").id),
+                                             direction="lower_is_better", current_value="10", target_value="4",
+                                             unit="hours", name="Mean time to detect"))  # DE 40: high risk
+    run_jobs(app)
+    page = client.get("/metrics/").get_data(as_text=True)
+    assert "css/metrics.css" in page
+    assert re.search(r'class="badge rating rating-very-low-risk" data-rating="very low risk"', page)
+    assert re.search(r'class="badge rating rating-high-risk" data-rating="high risk"', page)
+    assert "rating-edge-high-risk" in page and "rating-edge-medium-risk" in page  # DE card; overall 67.5
+    assert "1 of 1 metric(s) scored, 1 below target" in page
+    drill = client.get("/metrics/functions/DE").get_data(as_text=True)
+    assert drill.count('data-rating="high risk"') == 2  # the function and its category DE.CM
+    assert "<th>Target</th>" in drill and "4.0 hours" in drill
+
+
+def test_dashboard_forgets_a_function_whose_last_metric_was_deleted(app, client, orgs, csf):
+    client.login(orgs.a.users["analyst"].email)
+    client.post("/metrics/new", data=payload(current_value="90"))
+    client.post("/metrics/new", data=payload(function_id=str(fn("DE").id), category_id=str(cat("DE.CM").id),
+                                             direction="lower_is_better", current_value="8", target_value="4",
+                                             unit="hours", name="Mean time to detect"))
+    run_jobs(app)
+    assert 'data-function="DE">50.0<' in client.get("/metrics/").get_data(as_text=True)
+    detect = db.session.scalar(sa.select(Metric).where(Metric.name == "Mean time to detect"))
+    assert client.post(f"/metrics/{detect.id}/delete").status_code == 303
+    run_jobs(app)
+    page = client.get("/metrics/").get_data(as_text=True)
+    assert 'data-function="DE">no metrics scored<' in page and 'data-function="PR">90.0<' in page
+    assert re.search(r"data-overall-score>90\.0<", page)  # the mean of PR alone, as the snapshot says
