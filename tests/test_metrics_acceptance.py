@@ -77,3 +77,20 @@ def test_dashboard_forgets_a_function_whose_last_metric_was_deleted(app, client,
     page = client.get("/metrics/").get_data(as_text=True)
     assert 'data-function="DE">no metrics scored<' in page and 'data-function="PR">90.0<' in page
     assert re.search(r"data-overall-score>90\.0<", page)  # the mean of PR alone, as the snapshot says
+
+
+def test_a_range_metric_without_a_target_value_asks_to_confirm_over_ten_times_its_upper_bound(client, orgs, csf):
+    client.login(orgs.a.users["analyst"].email)
+    client.post("/metrics/new", data=payload(name="Alerts per analyst per day", direction="target_range",
+                                             target_value="", target_lower="20", target_upper="60", unit="alerts",
+                                             current_value="45", function_id=str(fn("DE").id),
+                                             category_id=str(cat("DE.AE").id)))
+    metric = db.session.scalar(sa.select(Metric))
+    response = client.post(f"/metrics/{metric.id}/value", data={"value": "6000", "note": ""})
+    assert response.status_code == 422 and "more than 10 times the target" in response.get_data(as_text=True)
+    page = client.post(f"/metrics/{metric.id}/value", data={"value": "6000", "confirm_large": "y"})
+    assert page.status_code == 303
+    db.session.refresh(metric)
+    assert metric.current_value == 6000
+    detail = client.get(f"/metrics/{metric.id}").get_data(as_text=True)
+    assert "5940 alerts" in detail  # the gap, in the metric's unit

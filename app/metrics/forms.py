@@ -115,8 +115,8 @@ class MetricForm(FlaskForm):
             elif too_large(f.data):
                 f.errors = [*f.errors, too_large(f.data)]
                 ok = False
-        problem = value_problem(self.current_value.data, self.unit.data, self.target_value.data,
-                                self.confirm_large.data)
+        target = self.target_value.data if self.target_value.data is not None else self.target_upper.data
+        problem = value_problem(self.current_value.data, self.unit.data, target, self.confirm_large.data)
         if problem:
             self.current_value.errors = [*self.current_value.errors, problem]
             ok = False
@@ -148,8 +148,9 @@ class ValueForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         if self._metric is not None and self.value.data is not None:
-            problem = value_problem(self.value.data, self._metric.unit, self._metric.target_value,
-                                    self.confirm_large.data)
+            m = self._metric  # a range without a target value: its upper bound is the yardstick
+            target = m.target_value if m.target_value is not None else m.target_upper
+            problem = value_problem(self.value.data, m.unit, target, self.confirm_large.data)
             if problem:
                 self.value.errors = [*self.value.errors, problem]
                 ok = False
