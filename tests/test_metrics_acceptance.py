@@ -94,3 +94,11 @@ def test_a_range_metric_without_a_target_value_asks_to_confirm_over_ten_times_it
     assert metric.current_value == 6000
     detail = client.get(f"/metrics/{metric.id}").get_data(as_text=True)
     assert "5940 alerts" in detail  # the gap, in the metric's unit
+
+
+def test_common_spellings_of_the_name_column_are_guessed():
+    from app.metrics.catalog_files import guess_columns
+
+    assert guess_columns(["Metric Title", "Better", "Goal"]) == {"name": "Metric Title", "direction": "Better",
+                                                                 "target": "Goal"}
+    assert guess_columns(["KPI", "Direction"])["name"] == "KPI"

@@ -27,7 +27,7 @@ FIELDS = (
 )
 # Header spellings recognised when guessing the mapping (after lower-casing and dropping _ - space).
 ALIASES = {
-    "name": ("name", "metric", "metricname", "title"),
+    "name": ("name", "metric", "metricname", "title", "metrictitle", "kpi", "kpiname", "indicator"),
     "direction": ("direction", "polarity", "better"),
     "description": ("description", "desc", "details", "definition"),
     "function": ("function", "csffunction", "functioncode"),
