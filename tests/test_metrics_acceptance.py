@@ -102,3 +102,36 @@ def test_common_spellings_of_the_name_column_are_guessed():
     assert guess_columns(["Metric Title", "Better", "Goal"]) == {"name": "Metric Title", "direction": "Better",
                                                                  "target": "Goal"}
     assert guess_columns(["KPI", "Direction"])["name"] == "KPI"
+
+
+def test_scorecard_csv_for_the_board_pack_has_every_level_and_only_this_org(client, orgs, csf):
+    import csv
+    import io
+
+    client.login(orgs.b.users["analyst"].email)
+    client.post("/metrics/new", data=payload(name="Globex secret metric"))
+    client.post("/auth/logout")
+    client.login(orgs.a.users["analyst"].email)
+    client.post("/metrics/new", data=payload(name="=HYPERLINK(1)", current_value="80"))  # PR 80
+    client.post("/metrics/new", data=payload(function_id=str(fn("DE").id), category_id=str(cat("DE.CM").id),
+                                             direction="lower_is_better", current_value="8", target_value="4",
+                                             unit="hours", name="Mean time to detect", priority="Low"))  # DE 50
+    client.post("/auth/logout")
+    client.login(orgs.a.users["read_only"].email)
+    assert "Download scorecard (CSV)" in client.get("/metrics/").get_data(as_text=True)
+    response = client.get("/metrics/scorecard.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    body = response.get_data(as_text=True)
+    assert "Globex secret metric" not in body
+    rows = list(csv.DictReader(io.StringIO(body)))
+    by = {(r["level"], r["code"]): r for r in rows}
+    assert by[("overall", "NIST CSF 2.0")]["score"] == "65.0" and by[("overall", "NIST CSF 2.0")]["rating"] == "medium risk"
+    assert by[("function", "PR")]["score"] == "80.0" and by[("function", "PR")]["rating"] == "low risk"
+    assert by[("function", "DE")]["score"] == "50.0" and by[("category", "DE.CM")]["below_target"] == "1"
+    assert by[("function", "RC")]["score"] == "" and by[("function", "RC")]["scored_metrics"] == "0"
+    assert len([r for r in rows if r["level"] == "function"]) == 6
+    assert len([r for r in rows if r["level"] == "category"]) == 22
+    detect = by[("metric", "DE-001")]
+    assert (detect["score"], detect["gap"], detect["unit"], detect["below_target"], detect["weight"]) == \
+        ("50.0", "4", "hours", "yes", "0.3")
+    assert by[("metric", "PR-001")]["name"] == "'=HYPERLINK(1)"  # a formula stays text in a spreadsheet

@@ -48,6 +48,19 @@ def index():
                        chart=services.trend(org_id), metric_count=len(metrics))
 
 
+@bp.get("/scorecard.csv")
+@require("data.read")
+def scorecard_export():
+    """The organization's scorecard (overall, functions, categories, metrics) as CSV for a board pack."""
+    from flask import Response
+
+    from app.metrics.report import scorecard_csv
+
+    org_id = require_org_id()
+    return Response(scorecard_csv(org_id), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="security-scorecard.csv"'})
+
+
 @bp.post("/recompute")
 @require("data.write")
 def recompute():
