@@ -236,6 +236,14 @@ def test_demo_seeding_adds_metrics_for_both_orgs(db_session):
     assert len(orgs) == 2
     assert count(FrameworkSubcategory) == 106
     assert db.session.scalar(sa.select(sa.func.count()).select_from(FrameworkScore)) == 2
+    from app.metrics import live
+
+    live_rows = db.session.scalars(sa.select(Metric).where(Metric.live_source.is_not(None))).all()
+    assert len(live_rows) == 6 and {m.live_source for m in live_rows} == {
+        "wireless_high_untagged", "open_critical_incidents", "dormant_accounts_90d"}
+    live.refresh()  # every value is its query's answer over the demo's own rows
+    for m in live_rows:
+        assert m.current_value == live.LIVE_QUERIES[m.live_source].func(m.org_id), m.name
 
 
 def test_live_metrics_take_their_value_from_the_named_queries(app, client, orgs, csf):
