@@ -135,3 +135,15 @@ def test_scorecard_csv_for_the_board_pack_has_every_level_and_only_this_org(clie
     assert (detect["score"], detect["gap"], detect["unit"], detect["below_target"], detect["weight"]) == \
         ("50.0", "4", "hours", "yes", "0.3")
     assert by[("metric", "PR-001")]["name"] == "'=HYPERLINK(1)"  # a formula stays text in a spreadsheet
+
+
+def test_dashboard_scores_refresh_themselves_while_a_recompute_is_pending(app, client, orgs, csf):
+    client.login(orgs.a.users["analyst"].email)
+    client.post("/metrics/new", data=payload(current_value="70"))
+    page = client.get("/metrics/").get_data(as_text=True)
+    assert "data-pending" in page and 'hx-trigger="every 2s"' in page and "No snapshot yet" in page
+    run_jobs(app)
+    fragment = client.get("/metrics/", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<div id="metric-scores"') and "<html" not in fragment
+    assert "data-pending" not in fragment and re.search(r"data-overall-score>70\.0<", fragment)
+

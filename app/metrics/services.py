@@ -254,6 +254,24 @@ def has_metrics() -> bool:
     return db.session.scalar(sa.select(Metric.id).where(Metric.deleted_at.is_(None)).limit(1)) is not None
 
 
+SCORE_JOBS = ("metrics.recompute", "metrics.refresh_live", "metrics.snapshot_all")
+
+
+def scores_pending(org_id: int) -> bool:
+    """A job that will write new score snapshots for this organization is queued or running.
+
+    Only runs of the last 10 minutes: a run stuck without a worker must not keep the page polling.
+    """
+    from datetime import timedelta
+
+    from app.models import JobRun
+
+    return db.session.scalar(sa.select(JobRun.id).where(
+        JobRun.kind.in_(SCORE_JOBS), JobRun.status.in_(("queued", "running")),
+        JobRun.created_at >= utcnow() - timedelta(minutes=10),
+        sa.or_(JobRun.org_id == org_id, JobRun.org_id.is_(None))).limit(1)) is not None
+
+
 def latest_snapshots(org_id: int) -> tuple[FrameworkScore | None, dict[str, FunctionScore]]:
     """The newest overall snapshot and the function snapshots written with it.
 

@@ -36,16 +36,20 @@ def metric_form(metric: Metric | None = None, **kwargs) -> MetricForm:
 @bp.get("/")
 @require("data.read")
 def index():
-    """The metrics dashboard: overall and function scores from snapshots, attention list, trend."""
+    """The metrics dashboard: overall and function scores from snapshots, attention list, trend.
+
+    While a recompute is queued or running, the scores block polls itself (htmx) until it is done.
+    """
     org_id = require_org_id()
     framework = services.current_framework()
     overall, function_rows = services.latest_snapshots(org_id)
     card = services.scorecard(org_id, framework)
     metrics = {m.id: m for m in services.org_metrics(org_id)}
     attention = [(metrics[r.metric.key], r) for r in card.attention(10)]
-    return render_page("metrics/index.html", framework=framework, functions=services.functions_of(framework),
-                       overall=overall, function_rows=function_rows, attention=attention,
-                       chart=services.trend(org_id), metric_count=len(metrics))
+    return render_page("metrics/index.html", block="scores", framework=framework,
+                       functions=services.functions_of(framework), overall=overall, function_rows=function_rows,
+                       attention=attention, chart=services.trend(org_id), metric_count=len(metrics),
+                       pending=services.scores_pending(org_id))
 
 
 @bp.get("/scorecard.csv")
