@@ -147,3 +147,13 @@ def test_dashboard_scores_refresh_themselves_while_a_recompute_is_pending(app, c
     assert fragment.lstrip().startswith('<div id="metric-scores"') and "<html" not in fragment
     assert "data-pending" not in fragment and re.search(r"data-overall-score>70\.0<", fragment)
 
+
+
+def test_metric_list_shows_each_target_with_its_direction(client, orgs, csf):
+    client.login(orgs.a.users["analyst"].email)
+    client.post("/metrics/new", data=payload(current_value="80"))
+    client.post("/metrics/new", data=payload(name="Alerts per analyst", direction="target_range", target_value="",
+                                             target_lower="20", target_upper="60", unit="alerts"))
+    page = client.get("/metrics/list").get_data(as_text=True)
+    assert "<th>Target</th>" in page
+    assert re.search(r"data-target[^>]*>≥ 100\.0 %</td>", page) and re.search(r"data-target[^>]*>20\.0–60\.0 alerts</td>", page)
