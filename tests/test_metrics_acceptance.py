@@ -157,3 +157,17 @@ def test_metric_list_shows_each_target_with_its_direction(client, orgs, csf):
     page = client.get("/metrics/list").get_data(as_text=True)
     assert "<th>Target</th>" in page
     assert re.search(r"data-target[^>]*>≥ 100\.0 %</td>", page) and re.search(r"data-target[^>]*>20\.0–60\.0 alerts</td>", page)
+
+
+def test_metric_page_names_the_catalog_it_came_from(client, orgs, csf):
+    from app.metrics.catalogs import create_default_catalog
+
+    client.login(orgs.a.users["analyst"].email)
+    client.post("/metrics/new", data=payload())
+    metric = db.session.scalar(sa.select(Metric))
+    assert "— (created here)" in client.get(f"/metrics/{metric.id}").get_data(as_text=True)
+    catalog = create_default_catalog(orgs.a.org.id, None)
+    metric.catalog_id = catalog.id
+    db.session.commit()
+    page = client.get(f"/metrics/{metric.id}").get_data(as_text=True)
+    assert f'href="/metrics/catalogs/{catalog.id}">{catalog.name}</a>' in page

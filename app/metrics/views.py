@@ -143,8 +143,12 @@ def _detail(metric: Metric, value_form: ValueForm, status: int = 200):
                                  .order_by(MetricHistory.recorded_at.desc(), MetricHistory.id.desc())
                                  .limit(100)).all()
     from app.metrics.catalogs import metric_links
+    from app.models import MetricCatalog
 
+    catalog = db.session.scalar(scoped(MetricCatalog).where(MetricCatalog.id == metric.catalog_id)) \
+        if metric.catalog_id else None
     return render_page("metrics/detail.html", status=status, metric=metric, history=history, value_form=value_form,
+                       catalog=catalog,
                        result=scoring.score_metric(services.as_input(metric)), links=metric_links(metric),
                        chart=services.history_chart(metric))
 
