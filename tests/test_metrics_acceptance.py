@@ -171,3 +171,16 @@ def test_metric_page_names_the_catalog_it_came_from(client, orgs, csf):
     db.session.commit()
     page = client.get(f"/metrics/{metric.id}").get_data(as_text=True)
     assert f'href="/metrics/catalogs/{catalog.id}">{catalog.name}</a>' in page
+
+
+def test_activation_says_when_a_hand_entered_metric_could_be_live(client, orgs, csf):
+    from app.metrics.catalogs import create_default_catalog
+
+    client.login(orgs.a.users["analyst"].email)
+    client.post("/metrics/new", data=payload(name="MFA coverage of active users", current_value="92"))
+    catalog = create_default_catalog(orgs.a.org.id, None)
+    db.session.commit()
+    page = client.post(f"/metrics/catalogs/{catalog.id}/activate", follow_redirects=True).get_data(as_text=True)
+    assert "1 existing metric(s) kept their hand-entered values" in page
+    mfa = db.session.scalar(sa.select(Metric).where(Metric.name == "MFA coverage of active users"))
+    assert mfa.live_source is None and mfa.current_value == 92  # kept, as the catalog rules say
