@@ -236,6 +236,14 @@ def test_demo_seeding_adds_metrics_for_both_orgs(db_session):
     assert len(orgs) == 2
     assert count(FrameworkSubcategory) == 106
     assert db.session.scalar(sa.select(sa.func.count()).select_from(FrameworkScore)) == 2
+    from app.metrics import live
+
+    live_rows = db.session.scalars(sa.select(Metric).where(Metric.live_source.is_not(None))).all()
+    assert len(live_rows) == 6 and {m.live_source for m in live_rows} == {
+        "wireless_high_untagged", "open_critical_incidents", "dormant_accounts_90d"}
+    live.refresh()  # every value is its query's answer over the demo's own rows
+    for m in live_rows:
+        assert m.current_value == live.LIVE_QUERIES[m.live_source].func(m.org_id), m.name
 
 
 def test_live_metrics_take_their_value_from_the_named_queries(app, client, orgs, csf):
@@ -292,7 +300,7 @@ def test_form_pages_fragment_drilldown_and_recompute_button(client, orgs, csf):
     assert "PR-001" not in client.get("/metrics/list?function=DE").get_data(as_text=True)
     drill = client.get("/metrics/functions/PR").get_data(as_text=True)
     assert 'id="category-PR.AA"' in drill and "PR-001" in drill
-    assert "80.0</span> (low risk)" in drill  # one metric at 80 of 100
+    assert '80.0</span> <span class="badge rating rating-low-risk" data-rating="low risk">' in drill  # one metric at 80 of 100
     assert client.get("/metrics/functions/XX").status_code == 404
     before = count(JobRun)
     assert client.post("/metrics/recompute").status_code == 303

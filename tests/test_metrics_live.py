@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from app.metrics import live
 from app.models import (
@@ -32,8 +33,9 @@ def device(org_id: int, n: int, seen_minutes_ago: float | None, **kw) -> Device:
 
 def test_fleet_live_metrics(orgs):
     a, b = orgs.a.org.id, orgs.b.org.id
-    assert live.devices_online_pct(a) == 100 and live.devices_silent_24h(a) == 0  # no fleet: nothing failing
-    assert live.mean_hours_since_heartbeat(a) == 0
+    # No fleet: no share and no mean (not a perfect 100 % or 0 h), but a real count of 0.
+    assert live.devices_online_pct(a) is None and live.devices_silent_24h(a) == 0
+    assert live.mean_hours_since_heartbeat(a) is None
     device(a, 1, 1)                       # online
     device(a, 2, 60)                      # offline, not yet silent for a day
     device(a, 3, 60 * 30)                 # silent 30 h
@@ -65,7 +67,7 @@ def test_scanner_feed_staleness_reads_each_scanners_newest_stats(orgs):
 
 def test_wireless_live_metrics(orgs):
     a, b = orgs.a.org.id, orgs.b.org.id
-    assert live.wireless_scored_24h_pct(a) == 100
+    assert live.wireless_scored_24h_pct(a) is None  # no networks: nothing measured
     now = utcnow()
     high = make_network(a)
     high.threat_level, high.threat_updated_at, high.needs_rescore = "HIGH", now, False
@@ -97,7 +99,8 @@ def test_every_live_query_is_registered_with_unit_and_direction(orgs):
     assert len(live.LIVE_QUERIES) >= 12
     for name, query in live.LIVE_QUERIES.items():
         assert query.unit and query.direction in ("higher_is_better", "lower_is_better"), name
-        assert query.func(orgs.a.org.id) >= 0, name
+        value = query.func(orgs.a.org.id)
+        assert value is None or value >= 0, name
 
 
 def test_identity_and_incident_live_metrics(orgs):
@@ -128,7 +131,7 @@ def test_identity_and_incident_live_metrics(orgs):
     db.session.commit()
     assert dormant_accounts_90d(a) == 2
     assert float(mean_hours_to_acknowledge_30d(a)) == pytest.approx(3.0)  # (2 + 4) / 2; the 40-day one is out
-    assert mean_hours_to_acknowledge_30d(orgs.b.org.id) == 0
+    assert mean_hours_to_acknowledge_30d(orgs.b.org.id) is None  # nothing acknowledged: no mean
     assert overdue_incidents(a) == 1 and overdue_incidents(orgs.b.org.id) == 0
 
 
@@ -141,7 +144,7 @@ def snap(dev: Device, n: int, days_ago: float, status: str = "completed", **kw) 
 
 def test_backup_live_metrics(orgs):
     a, b = orgs.a.org.id, orgs.b.org.id
-    assert live.backup_success_rate_30d(a) == 100 and live.restore_tested_90d_pct(a) == 100  # nothing to fail
+    assert live.backup_success_rate_30d(a) is None and live.restore_tested_90d_pct(a) is None  # nothing ran
     one, two, off = device(a, 21, 1), device(a, 22, 1), device(a, 23, 1)
     other = device(b, 24, 1)
     for dev, mode in ((one, "file"), (two, "hybrid"), (off, "off"), (other, "file")):
@@ -183,4 +186,30 @@ def test_fleet_alert_live_metrics(orgs):
     assert live.open_critical_fleet_alerts(a) == 2
     assert live.open_critical_fleet_alerts(b) == 1
     assert float(live.mean_minutes_to_acknowledge_alerts_30d(a)) == pytest.approx(20)
-    assert live.mean_minutes_to_acknowledge_alerts_30d(b) == 0
+    assert live.mean_minutes_to_acknowledge_alerts_30d(b) is None
+
+
+def test_a_live_metric_with_nothing_to_measure_is_not_scored_and_clears_on_refresh(orgs, csf):
+    """No devices: 'devices online' has no value (not a perfect 100 %), and losing the last device clears it."""
+    from app.metrics import scoring, services
+    from app.models import AuditLog, FrameworkFunction, MetricHistory
+    a = orgs.a.org.id
+    de = db.session.scalar(sa.select(FrameworkFunction).where(FrameworkFunction.code == "DE"))
+    values = services.with_live_value({"org_id": a, "live_source": "devices_online_pct", "current_value": None})
+    metric = services.create_metric(a, None, name="Devices online", function_id=de.id, direction="higher_is_better",
+                                    target_value=98, unit="%", priority="High", live_source="devices_online_pct",
+                                    current_value=values["current_value"])
+    assert metric.current_value is None
+    assert scoring.score_metric(services.as_input(metric)).score is None  # not scored, not 100
+    dev = device(a, 41, 1)
+    db.session.commit()
+    assert live.refresh(a) == {a: 1} and metric.current_value == 100
+    dev.deleted_at = utcnow()
+    db.session.commit()
+    assert live.refresh(a) == {a: 1}
+    assert metric.current_value is None and services.scorecard(a).functions["DE"].score is None
+    assert db.session.scalar(sa.select(sa.func.count(MetricHistory.id)).where(MetricHistory.metric_id == metric.id)) == 1
+    cleared = db.session.scalars(sa.select(AuditLog).where(AuditLog.resource_id == str(metric.id),
+                                                           AuditLog.action == "metric.value_recorded")).all()
+    assert len(cleared) == 2 and cleared[-1].new_values == {"current_value": None}
+    assert live.refresh(a) == {a: 0}  # still nothing: no new audit row

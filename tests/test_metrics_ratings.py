@@ -34,7 +34,7 @@ def test_rating_floors_are_settings_used_by_scores_and_the_method_page(client, o
     client.login(orgs.a.users["analyst"].email)
     client.post("/metrics/new", data=payload(current_value="80"))  # 80 of 100: low risk by default
     drill = client.get("/metrics/functions/PR").get_data(as_text=True)
-    assert "80.0</span> (medium risk)" in drill  # under the new floor of 85
+    assert '80.0</span> <span class="badge rating rating-medium-risk" data-rating="medium risk">' in drill  # under the new floor of 85
     method = client.get("/metrics/method").get_data(as_text=True)
     assert "<td>97 or more</td><td>very low risk</td>" in method and "<td>85 or more</td>" in method
     card = services.scorecard(orgs.a.org.id)

@@ -27,7 +27,7 @@ FIELDS = (
 )
 # Header spellings recognised when guessing the mapping (after lower-casing and dropping _ - space).
 ALIASES = {
-    "name": ("name", "metric", "metricname", "title"),
+    "name": ("name", "metric", "metricname", "title", "metrictitle", "kpi", "kpiname", "indicator"),
     "direction": ("direction", "polarity", "better"),
     "description": ("description", "desc", "details", "definition"),
     "function": ("function", "csffunction", "functioncode"),
@@ -255,13 +255,13 @@ EXPORT_COLUMNS = ("name", "description", "function", "category", "direction", "u
                   "target_upper", "current", "priority", "live_source", "subcategories")
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
+def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] = EXPORT_COLUMNS) -> str:
     """A CSV with the columns `check_rows` reads back (a round trip re-imports cleanly)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _plain(row.get(k)) for k in EXPORT_COLUMNS})
+        writer.writerow({k: _plain(row.get(k)) for k in columns})
     return buffer.getvalue()
 
 

@@ -292,7 +292,7 @@ def activate(catalog: MetricCatalog, user: Any) -> dict[str, int]:
     existing = services.org_metrics(catalog.org_id)
     by_item = {m.catalog_item_id: m for m in existing if m.catalog_item_id}
     by_name = {m.name.casefold(): m for m in existing}
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "locked": 0, "links": 0}
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "locked": 0, "links": 0, "live_offered": 0}
     for item in catalog.items:
         values = _metric_values(item, codes)
         metric = by_item.get(item.id) or by_name.get(item.name.casefold())
@@ -309,6 +309,9 @@ def activate(catalog: MetricCatalog, user: Any) -> dict[str, int]:
         else:
             if metric.current_value is None and item.current_value is not None and not metric.live_source:
                 values["current_value"] = item.current_value
+            # A hand-entered metric keeps its values even when the item names a live query: counted,
+            # so the page can say that the switch is one edit away.
+            counts["live_offered"] += bool(live and not metric.live_source)
             counts["updated" if services.update_metric(metric, user, **values) else "unchanged"] += 1
         counts["links"] += _link_confirmed(item, metric)
     audit.record("metric_catalog.activated", resource_type="metric_catalog", resource_id=catalog.id,

@@ -23,6 +23,21 @@ from app.models.metrics import METRIC_DIRECTIONS, METRIC_PRIORITIES
 
 MAX_PERCENT = Decimal(150)
 CONFIRM_FACTOR = Decimal(10)
+MAX_VALUE = Decimal("1e11")  # the value columns are Numeric(15, 4): 11 digits before the point
+
+
+class NumberField(DecimalField):
+    """A decimal that must be a finite number: Decimal reads "NaN" and "Infinity" too."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError("Enter a number.")
+
+
+def too_large(value: Decimal | None) -> str | None:
+    return "This value is too large (at most 99,999,999,999)." if value is not None and abs(value) >= MAX_VALUE else None
 
 
 def value_problem(value: Decimal | None, unit: str | None, target: Decimal | None, confirmed: bool) -> str | None:
@@ -31,6 +46,8 @@ def value_problem(value: Decimal | None, unit: str | None, target: Decimal | Non
         return None
     if value < 0:
         return "A value cannot be negative."
+    if too_large(value):
+        return too_large(value)
     if (unit or "").strip() in ("%", "percent", "percentage") and value > MAX_PERCENT:
         return "A percentage cannot be over 150."
     if target is not None and target > 0 and value > target * CONFIRM_FACTOR and not confirmed:
@@ -39,7 +56,7 @@ def value_problem(value: Decimal | None, unit: str | None, target: Decimal | Non
 
 
 def _number(label: str):
-    return DecimalField(label, places=None, validators=[Optional()])
+    return NumberField(label, places=None, validators=[Optional()])
 
 
 class MetricForm(FlaskForm):
@@ -54,7 +71,7 @@ class MetricForm(FlaskForm):
     target_upper = _number("Target range: upper bound")
     unit = StringField("Unit", validators=[Optional(), Length(max=50)])
     priority = SelectField("Priority", choices=options((p, p) for p in METRIC_PRIORITIES), default="Medium")
-    weight = DecimalField("Weight (overrides the priority's)", places=None,
+    weight = NumberField("Weight (overrides the priority's)", places=None,
                           validators=[Optional(), NumberRange(0, 100)])
     owner_id = SelectField("Owner", coerce=str, validators=[Optional()])
     live_source = SelectField("Value source", coerce=str, validators=[Optional()])
@@ -95,8 +112,11 @@ class MetricForm(FlaskForm):
             if f.data is not None and f.data < 0:
                 f.errors = [*f.errors, "A target cannot be negative."]
                 ok = False
-        problem = value_problem(self.current_value.data, self.unit.data, self.target_value.data,
-                                self.confirm_large.data)
+            elif too_large(f.data):
+                f.errors = [*f.errors, too_large(f.data)]
+                ok = False
+        target = self.target_value.data if self.target_value.data is not None else self.target_upper.data
+        problem = value_problem(self.current_value.data, self.unit.data, target, self.confirm_large.data)
         if problem:
             self.current_value.errors = [*self.current_value.errors, problem]
             ok = False
@@ -117,7 +137,7 @@ class MetricForm(FlaskForm):
 
 
 class ValueForm(FlaskForm):
-    value = DecimalField("New value", places=None, validators=[InputRequired(message="Enter a value.")])
+    value = NumberField("New value", places=None, validators=[InputRequired(message="Enter a value.")])
     note = StringField("Note", validators=[Optional(), Length(max=1000)])
     confirm_large = BooleanField("Yes, the value is more than 10 times the target")
 
@@ -128,8 +148,9 @@ class ValueForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         if self._metric is not None and self.value.data is not None:
-            problem = value_problem(self.value.data, self._metric.unit, self._metric.target_value,
-                                    self.confirm_large.data)
+            m = self._metric  # a range without a target value: its upper bound is the yardstick
+            target = m.target_value if m.target_value is not None else m.target_upper
+            problem = value_problem(self.value.data, m.unit, target, self.confirm_large.data)
             if problem:
                 self.value.errors = [*self.value.errors, problem]
                 ok = False

@@ -5,10 +5,13 @@ A metric with `live_source` takes its value from one of these queries; the
 `metrics.refresh_live` job runs them, records changed values in the history and
 snapshots the scores. Each query answers for one organization.
 
-Adding one is a small step: write a function `f(org_id) -> Decimal` over tables that exist,
-add `"name": LiveQuery(label, unit, direction, f)` to LIVE_QUERIES, and a test with real
-rows. It then appears in the metric form's "Value source" list and on the method page.
-A percentage over an empty population is 100 (nothing is failing), documented per query.
+Adding one is a small step: write a function `f(org_id) -> Decimal | None` over tables that
+exist, add `"name": LiveQuery(label, unit, direction, f)` to LIVE_QUERIES, and a test with
+real rows. It then appears in the metric form's "Value source" list and on the method page.
+A share or a mean over nothing (no devices, no backups in the window, nothing acknowledged)
+is None, "no data": the metric is then not scored, because a 100 % or a 0-minute mean made
+of nothing would put a perfect score on a board report for something never measured.
+Counts stay counts: zero open critical incidents is a real zero.
 """
 
 from __future__ import annotations
@@ -44,15 +47,15 @@ class LiveQuery:
     label: str
     unit: str
     direction: str  # the direction a metric on this query normally has
-    func: Callable[[int], Decimal]
+    func: Callable[[int], Decimal | None]  # None: nothing to measure yet (not scored)
 
 
-def mfa_coverage(org_id: int) -> Decimal:
-    """Percentage of the organization's active users with MFA enabled (100 when none)."""
+def mfa_coverage(org_id: int) -> Decimal | None:
+    """Percentage of the organization's active users with MFA enabled (None when it has none)."""
     active = sa.and_(User.org_id == org_id, User.status == "active", User.deleted_at.is_(None))
     total = db.session.scalar(sa.select(sa.func.count(User.id)).where(active)) or 0
     if total == 0:
-        return Decimal(100)
+        return None
     enabled = db.session.scalar(sa.select(sa.func.count(User.id)).where(active, User.mfa_enabled.is_(True))) or 0
     return (Decimal(enabled) * 100 / Decimal(total)).quantize(Decimal("0.01"))
 
@@ -87,14 +90,14 @@ def dormant_accounts_90d(org_id: int) -> Decimal:
         sa.or_(User.last_login_at < since, sa.and_(User.last_login_at.is_(None), User.created_at < since)))) or 0)
 
 
-def mean_hours_to_acknowledge_30d(org_id: int) -> Decimal:
-    """Mean hours from opening to acknowledging, over incidents opened in 30 days and acknowledged (0: none)."""
+def mean_hours_to_acknowledge_30d(org_id: int) -> Decimal | None:
+    """Mean hours from opening to acknowledging, over incidents opened in 30 days and acknowledged (None: none)."""
     since = utcnow() - timedelta(days=30)
     rows = db.session.execute(sa.select(SecurityIncident.created_at, SecurityIncident.acknowledged_at).where(
         SecurityIncident.org_id == org_id, SecurityIncident.created_at >= since,
         SecurityIncident.acknowledged_at.is_not(None))).all()
     hours = [max(0.0, (ack - opened).total_seconds() / 3600) for opened, ack in rows]
-    return Decimal(str(round(sum(hours) / len(hours), 2))) if hours else Decimal(0)
+    return _mean(hours)
 
 
 def overdue_incidents(org_id: int) -> Decimal:
@@ -104,9 +107,14 @@ def overdue_incidents(org_id: int) -> Decimal:
         SecurityIncident.due_at < utcnow())) or 0)
 
 
-def _percent(part: int, whole: int) -> Decimal:
-    """part of whole in %, 2 places; 100 when the whole is empty (nothing is failing)."""
-    return Decimal(100) if whole == 0 else (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"))
+def _percent(part: int, whole: int) -> Decimal | None:
+    """part of whole in %, 2 places; None when the whole is empty (nothing to measure)."""
+    return None if whole == 0 else (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"))
+
+
+def _mean(values: list[float]) -> Decimal | None:
+    """The mean, 2 places; None over no values (a mean of nothing is not 0)."""
+    return Decimal(str(round(sum(values) / len(values), 2))) if values else None
 
 
 def _count(stmt: sa.Select) -> int:
@@ -119,8 +127,8 @@ def _fleet(org_id: int) -> sa.ColumnElement[bool]:
                    Device.status != "decommissioned")
 
 
-def devices_online_pct(org_id: int) -> Decimal:
-    """Share of enrolled devices with a heartbeat inside the online window (fleet.online_minutes)."""
+def devices_online_pct(org_id: int) -> Decimal | None:
+    """Share of enrolled devices with a heartbeat inside the online window (fleet.online_minutes; None: no devices)."""
     from app.fleet.services import online_cutoff
 
     total = _count(sa.select(sa.func.count(Device.id)).where(_fleet(org_id)))
@@ -135,12 +143,12 @@ def devices_silent_24h(org_id: int) -> Decimal:
         Device.last_seen_at < since, sa.and_(Device.last_seen_at.is_(None), Device.enrolled_at < since)))))
 
 
-def mean_hours_since_heartbeat(org_id: int) -> Decimal:
-    """Mean hours since the last heartbeat over enrolled devices that have sent one (0 when none has)."""
+def mean_hours_since_heartbeat(org_id: int) -> Decimal | None:
+    """Mean hours since the last heartbeat over enrolled devices that have sent one (None when none has)."""
     now = utcnow()
     seen = db.session.scalars(sa.select(Device.last_seen_at).where(_fleet(org_id), Device.last_seen_at.is_not(None)))
     ages = [(now - t).total_seconds() / 3600 for t in seen]
-    return Decimal(str(round(sum(ages) / len(ages), 2))) if ages else Decimal(0)
+    return _mean(ages)
 
 
 def scanner_feeds_stale_7d(org_id: int) -> Decimal:
@@ -156,8 +164,8 @@ def scanner_feeds_stale_7d(org_id: int) -> Decimal:
 
 
 # Fleet backups and alerts: backups_catalog, backup_configs and alerts (issue 5).
-def backup_success_rate_30d(org_id: int) -> Decimal:
-    """Finished backups of the last 30 days that completed, in % (100 when none ran)."""
+def backup_success_rate_30d(org_id: int) -> Decimal | None:
+    """Finished backups of the last 30 days that completed, in % (None when none ran)."""
     since = utcnow() - timedelta(days=30)
     finished = sa.and_(BackupSnapshot.org_id == org_id, BackupSnapshot.started_at >= since,
                        BackupSnapshot.status.in_(("completed", "failed", "deleted")))
@@ -166,8 +174,8 @@ def backup_success_rate_30d(org_id: int) -> Decimal:
     return _percent(good, total)
 
 
-def restore_tested_90d_pct(org_id: int) -> Decimal:
-    """Devices with backups on whose restore test passed in the last 90 days, in % (100 when none has backups on)."""
+def restore_tested_90d_pct(org_id: int) -> Decimal | None:
+    """Devices with backups on whose restore test passed in the last 90 days, in % (None when none has backups on)."""
     since = utcnow() - timedelta(days=90)
     backed_up = (sa.select(Device.id).join(BackupConfig, BackupConfig.device_id == Device.id)
                  .where(_fleet(org_id), BackupConfig.enabled.is_(True), BackupConfig.backup_mode != "off"))
@@ -184,13 +192,13 @@ def open_critical_fleet_alerts(org_id: int) -> Decimal:
         Alert.org_id == org_id, Alert.domain == "fleet", Alert.severity == "critical", Alert.status != "resolved")))
 
 
-def mean_minutes_to_acknowledge_alerts_30d(org_id: int) -> Decimal:
-    """Mean minutes from firing to acknowledgement over fleet alerts acknowledged in the last 30 days (0 when none)."""
+def mean_minutes_to_acknowledge_alerts_30d(org_id: int) -> Decimal | None:
+    """Mean minutes from firing to acknowledgement over fleet alerts acknowledged in the last 30 days (None: none)."""
     since = utcnow() - timedelta(days=30)
     rows = db.session.execute(sa.select(Alert.fired_at, Alert.acknowledged_at).where(
         Alert.org_id == org_id, Alert.domain == "fleet", Alert.acknowledged_at >= since)).all()
     waits = [(acked - fired).total_seconds() / 60 for fired, acked in rows]
-    return Decimal(str(round(sum(waits) / len(waits), 2))) if waits else Decimal(0)
+    return _mean(waits)
 
 
 # Wireless: networks, their current (not removed) tags and their threat scores.
@@ -211,8 +219,8 @@ def wireless_threat_tagged(org_id: int) -> Decimal:
         NetworkTag.org_id == org_id, NetworkTag.removed_at.is_(None), NetworkTag.tag == "THREAT")))
 
 
-def wireless_scored_24h_pct(org_id: int) -> Decimal:
-    """Share of the organization's networks whose threat score was computed in the last 24 hours."""
+def wireless_scored_24h_pct(org_id: int) -> Decimal | None:
+    """Share of the organization's networks whose threat score was computed in the last 24 hours (None: none)."""
     since = utcnow() - timedelta(hours=24)
     total = _count(sa.select(sa.func.count(Network.id)).where(Network.org_id == org_id))
     fresh = _count(sa.select(sa.func.count(Network.id)).where(Network.org_id == org_id,
@@ -290,10 +298,17 @@ def refresh(org_id: int | None = None) -> dict[int, int]:
             continue
         value = query.func(metric.org_id)
         changed.setdefault(metric.org_id, 0)
-        if metric.current_value is not None and Decimal(metric.current_value) == value:
-            continue
         old = metric.current_value
-        _history(metric, value, f"live: {query.label}", None)
+        if value is None:
+            if old is None:
+                continue
+            # Nothing to measure any more: not scored, rather than the last value kept as if current.
+            # History keeps values only, so the change is in the audit log.
+            metric.current_value, metric.value_updated_at = None, utcnow()
+        elif old is not None and Decimal(old) == value:
+            continue
+        else:
+            _history(metric, value, f"live: {query.label}", None)
         audit.record("metric.value_recorded", resource_type="metric", resource_id=metric.id, org_id=metric.org_id,
                      actor_type="system", actor_label=f"live query {metric.live_source}",
                      old={"current_value": old}, new={"current_value": value})

@@ -254,13 +254,37 @@ def has_metrics() -> bool:
     return db.session.scalar(sa.select(Metric.id).where(Metric.deleted_at.is_(None)).limit(1)) is not None
 
 
+SCORE_JOBS = ("metrics.recompute", "metrics.refresh_live", "metrics.snapshot_all")
+
+
+def scores_pending(org_id: int) -> bool:
+    """A job that will write new score snapshots for this organization is queued or running.
+
+    Only runs of the last 10 minutes: a run stuck without a worker must not keep the page polling.
+    """
+    from datetime import timedelta
+
+    from app.models import JobRun
+
+    return db.session.scalar(sa.select(JobRun.id).where(
+        JobRun.kind.in_(SCORE_JOBS), JobRun.status.in_(("queued", "running")),
+        JobRun.created_at >= utcnow() - timedelta(minutes=10),
+        sa.or_(JobRun.org_id == org_id, JobRun.org_id.is_(None))).limit(1)) is not None
+
+
 def latest_snapshots(org_id: int) -> tuple[FrameworkScore | None, dict[str, FunctionScore]]:
-    """The newest overall snapshot and, per function, its newest function snapshot."""
+    """The newest overall snapshot and the function snapshots written with it.
+
+    Only those of the same run: a function whose metrics were all deleted or lost their values
+    has no row in the newest run, and must not show the score it had before.
+    """
     overall = db.session.scalar(sa.select(FrameworkScore).where(FrameworkScore.org_id == org_id)
                                 .order_by(FrameworkScore.calculated_at.desc(), FrameworkScore.id.desc()).limit(1))
-    newest = (sa.select(FunctionScore.function_code, sa.func.max(FunctionScore.id).label("id"))
-              .where(FunctionScore.org_id == org_id).group_by(FunctionScore.function_code).subquery())
-    rows = db.session.scalars(sa.select(FunctionScore).join(newest, FunctionScore.id == newest.c.id)).all()
+    if overall is None:
+        return None, {}
+    rows = db.session.scalars(sa.select(FunctionScore).where(
+        FunctionScore.org_id == org_id, FunctionScore.calculated_at == overall.calculated_at)
+        .order_by(FunctionScore.id)).all()
     return overall, {r.function_code: r for r in rows}
 
 

@@ -36,16 +36,33 @@ def metric_form(metric: Metric | None = None, **kwargs) -> MetricForm:
 @bp.get("/")
 @require("data.read")
 def index():
-    """The metrics dashboard: overall and function scores from snapshots, attention list, trend."""
+    """The metrics dashboard: overall and function scores from snapshots, attention list, trend.
+
+    While a recompute is queued or running, the scores block polls itself (htmx) until it is done.
+    """
     org_id = require_org_id()
     framework = services.current_framework()
     overall, function_rows = services.latest_snapshots(org_id)
     card = services.scorecard(org_id, framework)
     metrics = {m.id: m for m in services.org_metrics(org_id)}
     attention = [(metrics[r.metric.key], r) for r in card.attention(10)]
-    return render_page("metrics/index.html", framework=framework, functions=services.functions_of(framework),
-                       overall=overall, function_rows=function_rows, attention=attention,
-                       chart=services.trend(org_id), metric_count=len(metrics))
+    return render_page("metrics/index.html", block="scores", framework=framework,
+                       functions=services.functions_of(framework), overall=overall, function_rows=function_rows,
+                       attention=attention, chart=services.trend(org_id), metric_count=len(metrics),
+                       pending=services.scores_pending(org_id))
+
+
+@bp.get("/scorecard.csv")
+@require("data.read")
+def scorecard_export():
+    """The organization's scorecard (overall, functions, categories, metrics) as CSV for a board pack."""
+    from flask import Response
+
+    from app.metrics.report import scorecard_csv
+
+    org_id = require_org_id()
+    return Response(scorecard_csv(org_id), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="security-scorecard.csv"'})
 
 
 @bp.post("/recompute")
@@ -126,8 +143,12 @@ def _detail(metric: Metric, value_form: ValueForm, status: int = 200):
                                  .order_by(MetricHistory.recorded_at.desc(), MetricHistory.id.desc())
                                  .limit(100)).all()
     from app.metrics.catalogs import metric_links
+    from app.models import MetricCatalog
 
+    catalog = db.session.scalar(scoped(MetricCatalog).where(MetricCatalog.id == metric.catalog_id)) \
+        if metric.catalog_id else None
     return render_page("metrics/detail.html", status=status, metric=metric, history=history, value_form=value_form,
+                       catalog=catalog,
                        result=scoring.score_metric(services.as_input(metric)), links=metric_links(metric),
                        chart=services.history_chart(metric))
 

@@ -157,6 +157,10 @@ def catalog_activate(catalog_id: int):
     db.session.commit()
     flash(f"Catalog active: {counts['created']} metric(s) created, {counts['updated']} updated, "
           f"{counts['locked']} locked and left alone, {counts['links']} subcategory link(s) added.", "success")
+    if counts["live_offered"]:
+        flash(f"{counts['live_offered']} existing metric(s) kept their hand-entered values although this catalog "
+              "measures them with a live query: choose the query under \"Value source\" on the metric's edit page "
+              "to switch.", "info")
     return redirect_after_post("metrics.catalog_detail", catalog_id=catalog.id)
 
 
