@@ -91,6 +91,24 @@ def test_rescore_scores_dirty_networks_and_keeps_history(app, orgs):
     assert rows == 2
 
 
+def test_rescoring_unchanged_data_gives_the_same_score(app, orgs):
+    # A lone HIGH network with a modem maker's name must not earn a fleet bonus from itself.
+    follower, _, _ = scenario(orgs.a.org.id)
+    follower.manufacturer = "Sierra Wireless"
+    db.session.commit()
+    rescore.rescore(orgs.a.org.id)
+    db.session.expire_all()
+    first = db.session.get(Network, follower.id)
+    assert first.threat_level in ("HIGH", "CRITICAL")
+    before = (first.rule_score, first.threat_factors["factors"])
+    rescore.rescore(orgs.a.org.id, everything=True)
+    db.session.expire_all()
+    again = db.session.get(Network, follower.id)
+    fleet = next(f for f in again.threat_factors["factors"] if f["code"] == "fleet")
+    assert fleet["points"] == 0, fleet
+    assert (again.rule_score, again.threat_factors["factors"]) == before
+
+
 def test_tags_are_the_last_word(app, orgs):
     follower, neighbour, _ = scenario(orgs.a.org.id)
     db.session.add(NetworkTag(org_id=orgs.a.org.id, network_id=follower.id, tag="LEGIT"))
