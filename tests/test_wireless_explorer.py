@@ -41,6 +41,12 @@ def test_explorer_lists_filtered_networks_with_links(client, orgs):
     assert "/wireless/networks/export?format=csv&amp;ssid=Ford*" in html
     # The navigation lists the explorer first in the wireless section.
     assert html.index("bi-wifi\"></i> Networks") < html.index("bi-map\"></i> Map") < html.index("Threat scoring")
+    # ...then the data and places an analyst sets up, and the tuning pages last.
+    order = ["bi-map\"></i> Map", "bi-upload\"></i> Imports", "bi-house\"></i> Places",
+             "bi-signpost-split\"></i> Routes", "bi-building\"></i> Agency offices",
+             "bi-sliders2\"></i> Threat scoring", "bi-cpu\"></i> Threat models"]
+    positions = [html.index(label) for label in order]
+    assert positions == sorted(positions), order
 
 
 def test_htmx_request_gets_only_the_table_block(client, orgs):
