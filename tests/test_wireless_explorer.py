@@ -168,3 +168,27 @@ def test_other_organizations_never_appear(client, orgs):
 def test_anonymous_users_are_sent_to_sign_in(client):
     for url in ("/wireless/networks", "/wireless/networks/export?format=csv"):
         assert client.get(url).status_code in (302, 401)
+
+
+def test_writers_can_select_rows_for_a_wigle_lookup(app, client, orgs):
+    # Issue 4 item 8: "enrichment jobs for selected ... networks" needs a way to select them.
+    from app.models import JobRun
+
+    nets = seed(orgs.a.org.id, n=2)
+    client.login(orgs.a.users["analyst"].email)
+    html = client.get("/wireless/networks").get_data(as_text=True)
+    assert 'id="wigle-selected" method="post" action="/wireless/wigle/enrich-selected"' in html
+    for n in nets:
+        assert f'name="network_id" value="{n.id}" form="wigle-selected"' in html
+    # Nothing ticked: back to the explorer with a message, no job.
+    empty = client.post("/wireless/wigle/enrich-selected", data={})
+    assert empty.status_code == 303 and empty.headers["Location"].endswith("/wireless/networks")
+    assert "Select at least one network" in client.get("/wireless/networks").get_data(as_text=True)
+    picked = client.post("/wireless/wigle/enrich-selected", data={"network_id": [str(nets[0].id)]})
+    assert picked.status_code == 303
+    run = db.session.scalar(sa.select(JobRun).where(JobRun.kind == "wireless.wigle_enrich"))
+    assert run.params["network_ids"] == [nets[0].id]
+    # Readers see no checkboxes.
+    reader = app.test_client()
+    reader.login(orgs.a.users["read_only"].email)
+    assert "wigle-selected" not in reader.get("/wireless/networks").get_data(as_text=True)
