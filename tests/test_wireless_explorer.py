@@ -192,3 +192,19 @@ def test_writers_can_select_rows_for_a_wigle_lookup(app, client, orgs):
     reader = app.test_client()
     reader.login(orgs.a.users["read_only"].email)
     assert "wigle-selected" not in reader.get("/wireless/networks").get_data(as_text=True)
+
+
+def test_out_of_range_dates_and_pages_are_422_not_500(client, orgs):
+    seed(orgs.a.org.id, n=1)
+    client.login(orgs.a.users["analyst"].email)
+    # The end date's next midnight overflowed; a page past bigint broke OFFSET on PostgreSQL;
+    # a superscript digit passed isdigit() and then int().
+    for query, name in (("last_to=9999-12-31", "last_to"), ("first_to=9999-12-31", "first_to"),
+                        ("page=100000000000000000000", "page"), ("page=%C2%B2", "page")):
+        response = client.get(f"/wireless/networks?{query}")
+        assert response.status_code == 422, query
+        assert f"<code>{name}</code>" in response.get_data(as_text=True)
+    export = client.get("/wireless/networks/export?format=csv&last_to=9999-12-31")
+    assert export.status_code == 400 and export.get_json()["error"]["fields"]["last_to"]
+    assert client.get("/wireless/networks?last_to=9998-12-31").status_code == 200
+    assert client.post("/wireless/wigle/enrich-selected", data={"network_id": ["\u00b2"]}).status_code == 400
