@@ -166,3 +166,20 @@ def test_only_admins_change_scoring_and_writers_rescore(app, client, orgs):
     client.login(orgs.a.users["read_only"].email)
     assert client.post("/wireless/rescore").status_code == 403
     assert client.get("/wireless/scoring").status_code == 200
+
+
+def test_scoring_page_groups_every_setting_by_factor_with_its_meaning(client, orgs):
+    from dataclasses import fields
+
+    from app.wireless.scoring import ScoringConfig
+    from app.wireless.scoring_help import GROUP_OF, HELP
+
+    # Every knob has a group and a sentence (a new field without one fails here).
+    names = {f.name for f in fields(ScoringConfig)}
+    assert names == set(HELP) == set(GROUP_OF)
+    client.login(orgs.a.users["analyst"].email)
+    html = client.get("/wireless/scoring").get_data(as_text=True)
+    for group in ("Levels", "Follow legs", "Parked surveillance", "Own-device discount", "Agency-office proximity"):
+        assert f'class="pt-3">{group}</th>' in html
+    assert html.count("data-help>") == len(names)
+    assert html.index("Parked surveillance</th>") < html.index('for="s-parked_radius_m"')
