@@ -15,9 +15,9 @@ from app.wireless.geocoding import (
     AuthFailed,
     GeocoderError,
     NoResult,
+    Place,
     QuotaExceeded,
     Unavailable,
-    Place,
     get_provider,
 )
 from app.wireless.geocoding import cache as gc
