@@ -90,6 +90,14 @@ def test_detail_page_explains_every_factor_and_identity(client, scenario_org):
     # Nearest office: the Denver field office, with its distance.
     assert re.search(r'id="nearest-office">Denver \(field office, Denver, CO\): [\d.]+ km', html)
     assert "Distance from home" in html
+    # The sightings map also gets home (with its radius) and that office, and links to the big map.
+    import html as html_mod
+    import json
+
+    places = json.loads(html_mod.unescape(re.search(r'data-places="([^"]*)"', html).group(1)))
+    assert places["home"]["radius_km"] > 0 and places["office"]["name"] == "Denver"
+    link = re.search(r'href="(/wireless/map\?bssid=[^"]+)" data-big-map', html).group(1)
+    assert html_mod.unescape(link).replace("%3A", ":") == f"/wireless/map?bssid={follower.bssid}"
 
 
 def test_randomized_mac_flag_and_manufacturer(client, orgs):

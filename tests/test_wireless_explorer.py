@@ -41,6 +41,12 @@ def test_explorer_lists_filtered_networks_with_links(client, orgs):
     assert "/wireless/networks/export?format=csv&amp;ssid=Ford*" in html
     # The navigation lists the explorer first in the wireless section.
     assert html.index("bi-wifi\"></i> Networks") < html.index("bi-map\"></i> Map") < html.index("Threat scoring")
+    # ...then the data and places an analyst sets up, and the tuning pages last.
+    order = ["bi-map\"></i> Map", "bi-upload\"></i> Imports", "bi-house\"></i> Places",
+             "bi-signpost-split\"></i> Routes", "bi-building\"></i> Agency offices",
+             "bi-sliders2\"></i> Threat scoring", "bi-cpu\"></i> Threat models"]
+    positions = [html.index(label) for label in order]
+    assert positions == sorted(positions), order
 
 
 def test_htmx_request_gets_only_the_table_block(client, orgs):
@@ -162,3 +168,43 @@ def test_other_organizations_never_appear(client, orgs):
 def test_anonymous_users_are_sent_to_sign_in(client):
     for url in ("/wireless/networks", "/wireless/networks/export?format=csv"):
         assert client.get(url).status_code in (302, 401)
+
+
+def test_writers_can_select_rows_for_a_wigle_lookup(app, client, orgs):
+    # Issue 4 item 8: "enrichment jobs for selected ... networks" needs a way to select them.
+    from app.models import JobRun
+
+    nets = seed(orgs.a.org.id, n=2)
+    client.login(orgs.a.users["analyst"].email)
+    html = client.get("/wireless/networks").get_data(as_text=True)
+    assert 'id="wigle-selected" method="post" action="/wireless/wigle/enrich-selected"' in html
+    for n in nets:
+        assert f'name="network_id" value="{n.id}" form="wigle-selected"' in html
+    # Nothing ticked: back to the explorer with a message, no job.
+    empty = client.post("/wireless/wigle/enrich-selected", data={})
+    assert empty.status_code == 303 and empty.headers["Location"].endswith("/wireless/networks")
+    assert "Select at least one network" in client.get("/wireless/networks").get_data(as_text=True)
+    picked = client.post("/wireless/wigle/enrich-selected", data={"network_id": [str(nets[0].id)]})
+    assert picked.status_code == 303
+    run = db.session.scalar(sa.select(JobRun).where(JobRun.kind == "wireless.wigle_enrich"))
+    assert run.params["network_ids"] == [nets[0].id]
+    # Readers see no checkboxes.
+    reader = app.test_client()
+    reader.login(orgs.a.users["read_only"].email)
+    assert "wigle-selected" not in reader.get("/wireless/networks").get_data(as_text=True)
+
+
+def test_out_of_range_dates_and_pages_are_422_not_500(client, orgs):
+    seed(orgs.a.org.id, n=1)
+    client.login(orgs.a.users["analyst"].email)
+    # The end date's next midnight overflowed; a page past bigint broke OFFSET on PostgreSQL;
+    # a superscript digit passed isdigit() and then int().
+    for query, name in (("last_to=9999-12-31", "last_to"), ("first_to=9999-12-31", "first_to"),
+                        ("page=100000000000000000000", "page"), ("page=%C2%B2", "page")):
+        response = client.get(f"/wireless/networks?{query}")
+        assert response.status_code == 422, query
+        assert f"<code>{name}</code>" in response.get_data(as_text=True)
+    export = client.get("/wireless/networks/export?format=csv&last_to=9999-12-31")
+    assert export.status_code == 400 and export.get_json()["error"]["fields"]["last_to"]
+    assert client.get("/wireless/networks?last_to=9998-12-31").status_code == 200
+    assert client.post("/wireless/wigle/enrich-selected", data={"network_id": ["\u00b2"]}).status_code == 400

@@ -15,6 +15,7 @@ from app.wireless.geocoding import (
     AuthFailed,
     GeocoderError,
     NoResult,
+    Place,
     QuotaExceeded,
     Unavailable,
     get_provider,
@@ -351,3 +352,24 @@ def test_sighting_positions_can_be_geocoded_too(app, orgs):
     assert report.positions == 2 and report.geocoded == 2
     with pytest.raises(GeocoderError, match="scope"):
         geocode_networks(org_id, "offline", scope="everything")
+
+
+def test_the_network_page_shows_the_cached_place_of_its_position(app, client, orgs):
+    # The batches filled the cache but no page showed what they found.
+    net = make_network(orgs.a.org.id)
+    other = make_network(orgs.b.org.id)
+    db.session.commit()
+    client.login(orgs.a.users["analyst"].email)
+    before = client.get(f"/wireless/networks/{net.id}").get_data(as_text=True)
+    assert "Not reverse-geocoded yet" in before
+    assert geocode_networks(orgs.a.org.id, "offline", limit=10).geocoded >= 1
+    db.session.commit()
+    row = gc.lookup(orgs.a.org.id, "offline", net.bestlat, net.bestlon)
+    assert row is not None and row.address
+    html = client.get(f"/wireless/networks/{net.id}").get_data(as_text=True)
+    assert f"{row.address} <span" in html.replace("&#39;", "'") and "(reverse-geocoded, offline)" in html
+    # Another organization's cache answer for the same spot is not used.
+    gc.remember(orgs.b.org.id, "nominatim", other.bestlat, other.bestlon,
+                Place(address="Somewhere Else", venue_name="", venue_type="", raw={}))
+    db.session.commit()
+    assert "Somewhere Else" not in client.get(f"/wireless/networks/{net.id}").get_data(as_text=True)

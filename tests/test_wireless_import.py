@@ -211,10 +211,22 @@ def test_upload_refuses_non_format_and_bad_source(app, client, orgs, instance):
     not_wigle.write_text("name,email\nbob,bob@example.test\n")
     refused = upload(client, not_wigle, new_source="pixel")
     assert refused.status_code == 422 and "people.csv refused" in refused.text and "not a WiGLE CSV" in refused.text
-    no_source = upload(client, WIGLE_14)
-    assert no_source.status_code == 422 and "Choose a device source" in no_source.text
+    bad_code = upload(client, WIGLE_14, new_source="my phone!")
+    assert bad_code.status_code == 422 and "A source code is 1-64 letters" in bad_code.text
     assert not db.session.scalar(sa.select(WirelessImport.id).where(WirelessImport.org_id == orgs.a.org.id))
     assert not list((instance / "instance" / "wireless" / "imports").rglob("*.upload"))
+
+
+def test_upload_without_a_source_uses_the_clis_default(app, client, orgs, instance):
+    # A first upload on a fresh organization was refused ("Choose a device source..."), while
+    # `vigil wireless import` without --source used 'wigle' / 'kismet'. Now both do.
+    client.login(orgs.a.users["analyst"].email)
+    assert upload(client, WIGLE_14).status_code == 303
+    assert upload(client, NETXML).status_code == 303
+    rows = db.session.execute(sa.select(WirelessImport.format, DeviceSource.code)
+                              .join(DeviceSource, DeviceSource.id == WirelessImport.source_id)
+                              .where(WirelessImport.org_id == orgs.a.org.id)).all()
+    assert sorted(rows) == [("kismet_netxml", "kismet"), ("wigle_csv", "wigle")]
 
 
 def test_upload_over_the_limit_gets_413(app, client, orgs, instance, monkeypatch):

@@ -94,6 +94,25 @@ def test_bad_rows_are_rejected_with_line_and_reason(tmp_path):
     assert sorted(reasons) == [4, 6, 7, 8]
 
 
+def test_odd_digits_and_impossible_times_are_rows_rejected_not_a_failed_import(tmp_path):
+    # "²" passes str.isdigit() and then int() raised ValueError, stopping the whole import;
+    # a time past datetime's range crashed the writer.
+    header = "MAC,SSID,AuthMode,FirstSeen,Channel,RSSI,CurrentLatitude,CurrentLongitude,AltitudeMeters,AccuracyMeters,Type\n"
+    rows = ["0a:8d:db:6e:71:26,a,[ESS],2017-10-27 16:32:24,\u00b2,-92,32.1,34.8,30,4,WIFI",
+            "0a:8d:db:6e:71:27,b,[ESS],\u00b2,6,-92,32.1,34.8,30,4,WIFI",
+            "0a:8d:db:6e:71:28,c,[ESS],99999999999999999999,6,-92,32.1,34.8,30,4,WIFI",
+            "0a:8d:db:6e:71:29,d,[ESS],2101-01-01 00:00:00,6,-92,32.1,34.8,30,4,WIFI",
+            "0a:8d:db:6e:71:2a,ok,[ESS],2017-10-27 16:32:24,6,-92,32.1,34.8,30,4,WIFI"]
+    path = tmp_path / "odd.csv"
+    path.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    good, bad = read_all(path)
+    assert [g.ssid for g in good] == ["ok"]
+    reasons = {r.line: r.reason for r in bad}
+    assert sorted(reasons) == [2, 3, 4, 5]
+    assert "channel" in reasons[2] and "YYYY-MM-DD" in reasons[3]
+    assert "after 2100" in reasons[4] and "after 2100" in reasons[5]
+
+
 @pytest.mark.parametrize("content, needle", [
     (b"name,email\nbob,bob@example.test\n", "not a WiGLE CSV"),
     (b"", "empty"),
@@ -143,6 +162,19 @@ def test_kismet_log_reader(tmp_path):
     assert ble[0].ssid == "AirTag" and ble[0].capabilities == "Misc [LE]"
     assert sorted(r.reason.split(" from ")[1] for r in bad) == [
         "00:00:00:00:00:00 (no transmitter address)", "AA:BB:CC:99:99:99 has no device record"]
+
+
+def test_kismet_log_with_a_text_signal_rejects_that_packet_only(tmp_path):
+    import sqlite3
+
+    path = kismet_log(tmp_path / "Kismet-edited.kismet")
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE packets SET signal = 'strong' WHERE ts_sec = (SELECT min(ts_sec) FROM packets)")
+    conn.commit()
+    conn.close()
+    good, bad = read_all(path)
+    assert len([s for s in good if s.radio_type == "W"]) == 2
+    assert any("strong" in r.reason for r in bad)
 
 
 def test_netxml_sample_and_adhoc_decision():

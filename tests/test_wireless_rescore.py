@@ -91,6 +91,24 @@ def test_rescore_scores_dirty_networks_and_keeps_history(app, orgs):
     assert rows == 2
 
 
+def test_rescoring_unchanged_data_gives_the_same_score(app, orgs):
+    # A lone HIGH network with a modem maker's name must not earn a fleet bonus from itself.
+    follower, _, _ = scenario(orgs.a.org.id)
+    follower.manufacturer = "Sierra Wireless"
+    db.session.commit()
+    rescore.rescore(orgs.a.org.id)
+    db.session.expire_all()
+    first = db.session.get(Network, follower.id)
+    assert first.threat_level in ("HIGH", "CRITICAL")
+    before = (first.rule_score, first.threat_factors["factors"])
+    rescore.rescore(orgs.a.org.id, everything=True)
+    db.session.expire_all()
+    again = db.session.get(Network, follower.id)
+    fleet = next(f for f in again.threat_factors["factors"] if f["code"] == "fleet")
+    assert fleet["points"] == 0, fleet
+    assert (again.rule_score, again.threat_factors["factors"]) == before
+
+
 def test_tags_are_the_last_word(app, orgs):
     follower, neighbour, _ = scenario(orgs.a.org.id)
     db.session.add(NetworkTag(org_id=orgs.a.org.id, network_id=follower.id, tag="LEGIT"))
@@ -148,3 +166,20 @@ def test_only_admins_change_scoring_and_writers_rescore(app, client, orgs):
     client.login(orgs.a.users["read_only"].email)
     assert client.post("/wireless/rescore").status_code == 403
     assert client.get("/wireless/scoring").status_code == 200
+
+
+def test_scoring_page_groups_every_setting_by_factor_with_its_meaning(client, orgs):
+    from dataclasses import fields
+
+    from app.wireless.scoring import ScoringConfig
+    from app.wireless.scoring_help import GROUP_OF, HELP
+
+    # Every knob has a group and a sentence (a new field without one fails here).
+    names = {f.name for f in fields(ScoringConfig)}
+    assert names == set(HELP) == set(GROUP_OF)
+    client.login(orgs.a.users["analyst"].email)
+    html = client.get("/wireless/scoring").get_data(as_text=True)
+    for group in ("Levels", "Follow legs", "Parked surveillance", "Own-device discount", "Agency-office proximity"):
+        assert f'class="pt-3">{group}</th>' in html
+    assert html.count("data-help>") == len(names)
+    assert html.index("Parked surveillance</th>") < html.index('for="s-parked_radius_m"')

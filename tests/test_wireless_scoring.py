@@ -232,6 +232,19 @@ def test_fleet_bonus_by_manufacturer_or_ssid_glob():
     assert score_network(one, net(ssid="Home"), ctx).factor("fleet")["points"] == 0
 
 
+def test_a_network_is_never_its_own_fleet():
+    # The maker and pattern came only from this network (it scored HIGH last time): no bonus,
+    # else every rescore would add 10 points to its own previous verdict.
+    ctx = ScoringContext(fleet_manufacturers=["Inseego Corp"], fleet_ssid_patterns=["Jetpack-*"],
+                         fleet_members={"inseego corp": frozenset({"AA:BB:CC:00:00:01"}),
+                                        "Jetpack-*": frozenset({"AA:BB:CC:00:00:01"})}, now=CTX.now)
+    one = [s(0, HOME)]
+    assert score_network(one, net(manufacturer="Inseego Corp"), ctx).factor("fleet")["points"] == 0
+    assert score_network(one, net(ssid="Jetpack-1"), ctx).factor("fleet")["points"] == 0
+    other = net(bssid="AA:BB:CC:00:00:02", manufacturer="Inseego Corp")
+    assert score_network(one, other, ctx).factor("fleet")["points"] == 10
+
+
 @pytest.mark.parametrize(("maker", "ssid", "points"), [
     ("Sierra Wireless, Inc.", "", 15.0),
     (None, "FordPass Wi-Fi 12", 15.0),

@@ -45,14 +45,16 @@ FLEET_NAV = [
 WIRELESS_NAV: list[tuple[str, str, str, str]] = [
     ("wireless.network_list", "wifi", "Networks", "data.read"),
     ("wireless.map_view", "map", "Map", "data.read"),
-    ("wireless.scoring_settings", "sliders2", "Threat scoring", "data.read"),
-    ("wireless.ml_models", "cpu", "Threat models", "data.read"),
-    ("wireless.providers", "key", "Providers", "org.edit_own"),
+    # An analyst's order: look (networks, map), feed (imports), tell it where (places...),
+    # then tune (scoring, models) and configure (providers).
+    ("wireless.import_list", "upload", "Imports", "data.read"),
     ("wireless.location_markers", "house", "Places", "data.read"),
     ("wireless.route_list", "signpost-split", "Routes", "data.read"),
     ("wireless.device_sources", "phone", "Device sources", "data.read"),
     ("wireless.agency_offices", "building", "Agency offices", "data.read"),
-    ("wireless.import_list", "upload", "Imports", "data.read"),
+    ("wireless.scoring_settings", "sliders2", "Threat scoring", "data.read"),
+    ("wireless.ml_models", "cpu", "Threat models", "data.read"),
+    ("wireless.providers", "key", "Providers", "org.edit_own"),
 ]
 ADMIN_NAV = [
     ("admin.orgs", "buildings", "Organizations", "org.edit_own"),

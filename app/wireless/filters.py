@@ -162,15 +162,23 @@ def _multi(args: MultiDict, name: str, choices: tuple[str, ...], errors: dict[st
     return list(dict.fromkeys(values))
 
 
+DATE_MIN, DATE_MAX = date(1970, 1, 1), date(9998, 12, 31)
+
+
 def _date(args: MultiDict, name: str, errors: dict[str, str]) -> date | None:
     raw = (args.get(name) or "").strip()
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         errors[name] = f"{raw[:40]!r} is not a date (use YYYY-MM-DD)"
         return None
+    if not (DATE_MIN <= day <= DATE_MAX):
+        # 9999-12-31 as an end date would overflow when the next midnight is worked out.
+        errors[name] = f"must be between {DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}"
+        return None
+    return day
 
 
 def _number(args: MultiDict, name: str, errors: dict[str, str], kind: type, low: float, high: float

@@ -69,11 +69,17 @@ def scoring_context(org_id: int) -> ScoringContext:
                                                              LocationMarker.is_home.is_(True)))
     offices = db.session.execute(sa.select(AgencyOffice.name, AgencyOffice.lat, AgencyOffice.lon)).all()
     high = db.session.execute(
-        sa.select(Network.manufacturer, Network.ssid)
+        sa.select(Network.bssid, Network.manufacturer, Network.ssid)
         .where(Network.org_id == org_id, Network.threat_level.in_(HIGH_LEVELS))
     ).all()
-    makers = sorted({m for m, _ in high if m})
-    patterns = sorted({p for _, s in high if (p := ssid_pattern(s))})
+    members: dict[str, set[str]] = {}
+    for bssid, maker, ssid in high:
+        if maker and maker.strip():
+            members.setdefault(maker.strip().lower(), set()).add(bssid)
+        if pattern := ssid_pattern(ssid):
+            members.setdefault(pattern, set()).add(bssid)
+    makers = sorted({m for _, m, _ in high if m})
+    patterns = sorted({p for _, _, s in high if (p := ssid_pattern(s))})
     org = db.session.get(Organization, org_id)
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -84,7 +90,8 @@ def scoring_context(org_id: int) -> ScoringContext:
     return ScoringContext(
         home=(home.lat, home.lon, home.radius_km or 0.5) if home else None,
         agency_offices=[(n, lat, lon) for n, lat, lon in offices],
-        fleet_manufacturers=makers, fleet_ssid_patterns=patterns, now=utcnow(), tz=tz,
+        fleet_manufacturers=makers, fleet_ssid_patterns=patterns,
+        fleet_members={k: frozenset(v) for k, v in members.items()}, now=utcnow(), tz=tz,
     )
 
 

@@ -98,6 +98,10 @@ class ScoringContext:
     agency_offices: (name, lat, lon) per office.
     fleet_manufacturers / fleet_ssid_patterns: manufacturers and SSID globs (fnmatch, case
     insensitive, e.g. "Jetpack-*") of networks that already score HIGH or above.
+    fleet_members: for each of those (key: the lower-cased manufacturer, or the pattern),
+    the BSSIDs of the high scorers it came from. A network is never its own fleet: a key
+    whose only member is the network itself gives no bonus (a key left out counts as
+    other radios).
     now: the scoring time (sightings far in its future are bad clocks); defaults to now.
     tz: the user's time zone, which decides where one day ends (default UTC).
     """
@@ -106,6 +110,7 @@ class ScoringContext:
     agency_offices: Sequence[tuple[str, float, float]] = ()
     fleet_manufacturers: Sequence[str] = ()
     fleet_ssid_patterns: Sequence[str] = ()
+    fleet_members: Mapping[str, frozenset[str]] = field(default_factory=dict)
     now: datetime | None = None
     tz: tzinfo = UTC
     # Built once per context and reused for every network of a rescoring run.
@@ -700,12 +705,18 @@ def _fleet(network: NetworkInfo, ctx: ScoringContext, c: ScoringConfig) -> dict[
     """Shares a manufacturer or SSID pattern with radios already scoring high."""
     maker = (network.manufacturer or "").strip().lower()
     ssid = (network.ssid or "").lower()
-    if maker and maker in ctx.fleet_makers():
+
+    def others(key: str) -> bool:
+        # Without this a HIGH network feeds its own bonus on every rescore (70 became 80).
+        members = ctx.fleet_members.get(key)
+        return members is None or bool(members - {network.bssid})
+
+    if maker and maker in ctx.fleet_makers() and others(maker):
         return _factor("fleet", c.fleet_points,
                        f"Same manufacturer ({network.manufacturer}) as radios already "
                        "scoring high.", match="manufacturer", value=network.manufacturer)
     for pattern in ctx.fleet_ssid_patterns:
-        if ssid and pattern and fnmatchcase(ssid, pattern.lower()):
+        if ssid and pattern and fnmatchcase(ssid, pattern.lower()) and others(pattern):
             return _factor("fleet", c.fleet_points,
                            f"SSID matches {pattern!r}, a pattern of radios already scoring "
                            "high.", match="ssid", value=pattern)

@@ -19,6 +19,8 @@ from app.tenancy import get_scoped_or_404
 from app.wireless import bp, detail, media, reference
 from app.wireless.forms_detail import MediaForm, NoteForm, TagForm
 from app.wireless.geo import haversine_m, valid_point
+from app.wireless.geocoding.batch import position as geo_position
+from app.wireless.geocoding.cache import best_place
 from app.wireless.places import home_of
 from app.wireless.wigle.enrich import wigle_context
 
@@ -59,7 +61,14 @@ def _page(network: NetworkModel, status: int = 200, block: str | None = None, **
     points, timeline, total = detail.sightings(network)
     where = _position(network)
     nearest = reference.nearest_office(*where) if where else None
+    # The geocoding batches' answer for the same position they look up (batch.position).
+    spot = geo_position(network)
+    place = best_place(network.org_id, *spot) if spot else None
     home = home_of(network.org_id)
+    # Home and the nearest office on the sightings map: dots alone say nothing about "near what".
+    places = {"home": {"lat": home.lat, "lon": home.lon, "radius_km": home.radius_km or 0.5, "name": home.name}
+              if home else None,
+              "office": {"lat": nearest[0].lat, "lon": nearest[0].lon, "name": nearest[0].name} if nearest else None}
     notes = detail.list_notes(network.id)
     people = detail.users_by_id({n.created_by_id for n in notes})
     parts = {**wigle_context(network), **_score_context(network), **_tag_context(network, forms.pop("tag_form", None))}
@@ -67,8 +76,9 @@ def _page(network: NetworkModel, status: int = 200, block: str | None = None, **
         TEMPLATE, block=block, status=status, has_list="wireless.network_list" in current_app.view_functions,
         first_seen=datetime.fromtimestamp(network.firsttime_ms / 1000, UTC),
         last_seen=datetime.fromtimestamp(network.lasttime_ms / 1000, UTC), ident=detail.identity(network), points_json=json.dumps(points),
+        places_json=json.dumps(places),
         timeline_json=json.dumps(timeline), sighting_total=total, ssids=detail.ssid_history(network.id),
-        nearest=nearest, home_km=haversine_m(*where, home.lat, home.lon) / 1000 if where and home else None,
+        nearest=nearest, place=place, home_km=haversine_m(*where, home.lat, home.lon) / 1000 if where and home else None,
         notes=[(n, detail.render_markdown(n.note)) for n in notes], note_people=people,
         note_form=forms.pop("note_form", None) or NoteForm(), media_form=forms.pop("media_form", None) or MediaForm(),
         media_rows=detail.list_media(network.id), media_limit_mb=media.max_bytes() // (1024 * 1024), **parts)

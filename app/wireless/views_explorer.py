@@ -41,10 +41,14 @@ def filter_form_context(errors: dict[str, str] | None = None) -> dict[str, Any]:
             "offices": offices}
 
 
+MAX_PAGE = 1_000_000
+
+
 def _page_number(errors: dict[str, str]) -> int:
     raw = request.args.get("page", "1").strip() or "1"
-    if not raw.isdigit() or int(raw) < 1:
-        errors["page"] = "must be a whole number from 1"
+    # Capped so the OFFSET stays a bigint on PostgreSQL (page 10**20 was a 500 there).
+    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_PAGE:
+        errors["page"] = f"must be a whole number from 1 to {MAX_PAGE:,}"
         return 1
     return int(raw)
 

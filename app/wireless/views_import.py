@@ -100,7 +100,11 @@ def import_upload():
             raise imports.FormatError(f"larger than the import limit of {current_app.config['WIRELESS_IMPORT_MAX_MB']} MB")
         fmt = imports.detect(path)
         device_type = imports.DEVICE_TYPES[fmt]
-        source = imports.resolve_source(org_id, form.source_id.data or None, form.new_source.data, device_type)
+        # Neither chosen: the CLI's default, a source named after the format ('wigle', 'kismet'),
+        # so a first upload on a fresh organization is not refused.
+        default_code = None if form.source_id.data else device_type
+        source = imports.resolve_source(org_id, form.source_id.data or None, form.new_source.data or default_code,
+                                        device_type)
     except (imports.FormatError, imports.SourceError) as exc:
         path.unlink(missing_ok=True)
         db.session.rollback()

@@ -157,7 +157,11 @@ def wigle_enrich_start():
 def wigle_enrich_selected():
     """Queue a WiGLE lookup of the selected networks (user-requested: runs past the soft limit)."""
     raw = request.form.getlist("network_id")
-    if not raw or len(raw) > jobs.MAX_BATCH or not all(v.isdigit() for v in raw):
+    if not raw:
+        # The explorer's button with no row ticked: say so on the page, not on an error page.
+        flash("Select at least one network to look up on WiGLE.", "warning")
+        return redirect_after_post("wireless.network_list")
+    if len(raw) > jobs.MAX_BATCH or not all(v.isdecimal() for v in raw):
         abort(400, "Select from 1 to 1000 networks.")
     ids = list(dict.fromkeys(int(v) for v in raw))
     found = set(db.session.scalars(scoped(Network).with_only_columns(Network.id).where(Network.id.in_(ids))))

@@ -16,6 +16,7 @@ from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import require_org_id
 from app.wireless import bp, org_settings
 from app.wireless.scoring import ScoringConfig
+from app.wireless.scoring_help import GROUP_OF, HELP
 
 
 def as_text(value: Any) -> str:
@@ -56,6 +57,7 @@ def from_text(raw: str, default: Any) -> Any:
 def _rows(values: dict[str, Any]) -> list[dict[str, Any]]:
     defaults = ScoringConfig().to_mapping()
     return [{"name": f.name, "value": as_text(values.get(f.name, defaults[f.name])),
+             "group": GROUP_OF.get(f.name, "Other"), "help": HELP.get(f.name, ""),
              "default": as_text(defaults[f.name]), "multiline": isinstance(defaults[f.name], list | dict),
              "changed": f.name in values and values[f.name] != defaults[f.name]}
             for f in fields(ScoringConfig)]

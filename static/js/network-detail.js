@@ -1,5 +1,6 @@
 // The network page's sightings map (Leaflet, vendored). No tiles are loaded: the map shows
-// the sightings on a plain background so nothing leaves the machine; colour is signal strength.
+// the sightings on a plain background so nothing leaves the machine; colour is signal strength;
+// home and the nearest agency office give the dots a reference.
 (function () {
   "use strict";
 
@@ -9,6 +10,13 @@
     if (level >= -70) return "#fd7e14";
     if (level >= -85) return "#0d6efd";
     return "#6c757d";
+  }
+
+  // Leaflet puts a string tooltip in as HTML; names are user-entered, so pass text nodes.
+  function text(value) {
+    var span = document.createElement("span");
+    span.textContent = value;
+    return span;
   }
 
   function draw() {
@@ -28,6 +36,20 @@
     } else {
       map.setView([0, 0], 1);
     }
+    // Home (with its radius) and the nearest agency office, for "near what" (drawn once the sightings
+    // have set the view: Leaflet cannot place a circle on a map without one).
+    var places = JSON.parse(el.getAttribute("data-places") || "{}");
+    if (places.home) {
+      window.L.circle([places.home.lat, places.home.lon], { radius: places.home.radius_km * 1000, color: "#198754", weight: 1, fillOpacity: 0.08, interactive: false }).addTo(map);
+      window.L.circleMarker([places.home.lat, places.home.lon], { radius: 6, weight: 2, color: "#198754", fillOpacity: 0.9 })
+        .bindTooltip(text("Home: " + places.home.name)).addTo(map);
+    }
+    if (places.office) {
+      var square = window.L.divIcon({ className: "network-map-office", iconSize: [12, 12] });
+      window.L.marker([places.office.lat, places.office.lon], { icon: square, keyboard: false })
+        .bindTooltip(text("Agency office: " + places.office.name)).addTo(map);
+    }
+    layer.bringToFront();  // the sightings stay hoverable over the home disc
   }
 
   document.addEventListener("DOMContentLoaded", draw);

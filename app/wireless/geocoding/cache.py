@@ -38,6 +38,15 @@ def lookup(org_id: int, source: str, lat: float, lon: float, now: datetime | Non
         GeocodingCache.lat_key == key(lat), GeocodingCache.lon_key == key(lon), _fresh(now or utcnow())))
 
 
+def best_place(org_id: int, lat: float, lon: float) -> GeocodingCache | None:
+    """The newest unexpired answer with a name for this position, from any provider (the network
+    page shows it; nothing is asked of a provider while a page renders)."""
+    return db.session.scalar(sa.select(GeocodingCache).where(
+        GeocodingCache.org_id == org_id, GeocodingCache.lat_key == key(lat), GeocodingCache.lon_key == key(lon),
+        sa.or_(GeocodingCache.address.is_not(None), GeocodingCache.venue_name.is_not(None)), _fresh(utcnow()))
+        .order_by(GeocodingCache.cached_at.desc()).limit(1))
+
+
 def cached_keys(org_id: int, source: str, keys: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
     """Which of these (lat_key, lon_key) pairs already have an unexpired answer."""
     keys = set(keys)

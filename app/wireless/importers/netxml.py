@@ -24,6 +24,7 @@ from app.wireless.importers.records import (
     channel_frequency,
     check_position,
     check_time,
+    is_digits,
     norm_mac,
     parse_float,
     parse_int,
@@ -71,7 +72,7 @@ def _busiest_frequency(el: ET.Element) -> int:
     best, most = 0, -1
     for f in el.findall("freqmhz"):
         parts = (f.text or "").split()
-        if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit() and int(parts[1]) > most:
+        if len(parts) == 2 and is_digits(parts[0]) and is_digits(parts[1]) and int(parts[1]) > most:
             best, most = int(parts[0]), int(parts[1])
     return best
 

@@ -17,6 +17,7 @@ CELL_ID_RE = re.compile(r"^[0-9A-Za-z_:.\-]{1,64}$")
 # networks, WiGLE for broken scans. Storing it would merge all such networks into one.
 NULL_MAC = "00:00:00:00:00:00"
 EARLIEST_MS = 946_684_800_000  # 2000-01-01: older times are a phone without a clock fix
+LATEST_MS = 4_102_444_800_000  # 2100-01-01
 
 
 class FormatError(ValueError):
@@ -105,7 +106,8 @@ def parse_float(value: str | None, what: str, default: float | None = None) -> f
 
 def parse_int(value: str | None, what: str, default: int | None = None) -> int:
     """A whole number (a decimal one is rounded), `default` when empty."""
-    if value and value.isdigit():  # the common case, without the float round trip
+    # The common case, without the float round trip (an odd digit once stopped a whole import).
+    if value and is_digits(value):
         return int(value)
     return round(parse_float(value, what, None if default is None else float(default)))
 
@@ -120,7 +122,15 @@ def check_position(lat: float, lon: float) -> None:
 def check_time(ms: int) -> int:
     if ms < EARLIEST_MS:
         raise RowError("time is before 2000 (the collector had no clock fix)")
+    if ms >= LATEST_MS:
+        # Past this no datetime can hold it, and it is a broken clock anyway.
+        raise RowError("time is after 2100 (the collector's clock is wrong)")
     return ms
+
+
+def is_digits(text: str) -> bool:
+    """ASCII digits only: "²".isdigit() is true and int() refuses it."""
+    return text.isascii() and text.isdigit()
 
 
 def parse_time_ms(value: str | None) -> int:
@@ -128,7 +138,7 @@ def parse_time_ms(value: str | None) -> int:
     raw = (value or "").strip()
     if not raw:
         raise RowError("time is empty")
-    if raw.isdigit():
+    if is_digits(raw):
         n = int(raw)
         return check_time(n if n > 10**11 else n * 1000)
     try:
@@ -150,7 +160,7 @@ def parse_mfgrid(value: str | None) -> int:
     try:
         if raw.lower().startswith("0x"):
             return int(raw, 16)
-        if (len(raw) == 4 and raw.startswith("0")) or not raw.isdigit():
+        if (len(raw) == 4 and raw.startswith("0")) or not is_digits(raw):
             return int(raw, 16)
         return int(raw)
     except ValueError:

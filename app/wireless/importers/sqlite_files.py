@@ -176,14 +176,16 @@ def _kismet_row(conn, cache, r, scale: float, mac: str | None, table: str) -> Si
         lat, lon = float(r["lat"]) / scale, float(r["lon"]) / scale
         check_position(lat, lon)
         ms = check_time(int(r["ts_sec"]) * 1000 + int(r["ts_usec"] or 0) // 1000)
+        # Parsed here too, so a text cell in a hand-edited log is one rejected row, not a failed import.
+        freq = float(r["frequency"] or doc.get("kismet.device.base.frequency") or 0)
+        level, alt = int(r["signal"] or 0), float(r["alt"] or 0)
     except (TypeError, ValueError) as exc:
         return Reject(line, str(exc))
-    freq = float(r["frequency"] or doc.get("kismet.device.base.frequency") or 0)
     if freq > 100000:  # Kismet stores kHz
         freq /= 1000
     ssid, caps = _kismet_names(doc, rtype, mac)
     return Sighting(bssid=bssid, ssid=ssid, radio_type=rtype, frequency=int(freq), capabilities=caps,
-                    level=int(r["signal"] or 0), lat=lat, lon=lon, altitude=float(r["alt"] or 0),
+                    level=level, lat=lat, lon=lon, altitude=alt,
                     accuracy=0.0, time_ms=ms, line=line)
 
 
