@@ -1,6 +1,6 @@
 """Local fake HTTP servers for the wireless providers (WiGLE and the geocoders).
 
-A FakeServer listens on 127.0.0.1 (tests/fakes.py free_port) in a daemon thread and answers
+A FakeServer listens on a free port of 127.0.0.1 in a daemon thread and answers
 each path from a script of canned responses (the last one repeats), counting every request
 so tests can prove what was and was not sent.
 """
@@ -14,8 +14,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-from tests.fakes import free_port
 
 # shared/ sits beside the repository (as for tests/test_intel_import.py).
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "wigle-api"
@@ -47,7 +45,6 @@ class FakeServer:
     def __init__(self) -> None:
         self.routes: dict[str, list[Reply | str]] = {}
         self.requests: list[Seen] = []
-        self.port = free_port()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -82,7 +79,9 @@ class FakeServer:
             do_GET = _answer  # noqa: N815 - http.server's naming
             do_POST = _answer  # noqa: N815
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        # Bound to port 0 and read back: a port found free and bound later could be taken in between.
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
