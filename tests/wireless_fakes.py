@@ -11,12 +11,13 @@ import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-# shared/ sits beside the repository (as for tests/test_intel_import.py).
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "wigle-api"
+from tests.samples import SAMPLES as SHARED_SAMPLES
+
+# The real WiGLE API bodies (tests/samples.py says where they are found).
+SAMPLES = SHARED_SAMPLES / "wigle-api"
 
 DROP = "drop"  # a scripted "response" that closes the connection without answering
 
