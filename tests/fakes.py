@@ -36,10 +36,24 @@ class SmtpSink:
         return AuthResult(success=(login, password) == (SMTP_LOGIN, SMTP_PASSWORD), handled=False)
 
 
+class BoundController(Controller):
+    """aiosmtpd's Controller on a socket bound (to port 0) before it starts: a port found free
+    and bound later could be taken by another process in between (aiosmtpd==1.4.6 is pinned;
+    `_create_server` and `_factory_invoker` are its own)."""
+
+    def __init__(self, handler, **kwargs) -> None:
+        self.listening = socket.socket()
+        self.listening.bind(("127.0.0.1", 0))
+        super().__init__(handler, hostname="127.0.0.1", port=self.listening.getsockname()[1], **kwargs)
+
+    def _create_server(self):
+        return self.loop.create_server(self._factory_invoker, sock=self.listening, ssl=self.ssl_context)
+
+
 def start_smtp() -> tuple[SmtpSink, Controller]:
     sink = SmtpSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port(), server_hostname="smtp.vigil.local",
-                            authenticator=sink.authenticate, auth_require_tls=False)
+    controller = BoundController(sink, server_hostname="smtp.vigil.local",
+                                 authenticator=sink.authenticate, auth_require_tls=False)
     controller.start()
     sink.port = controller.port
     return sink, controller

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,8 +11,9 @@ import sqlalchemy as sa
 from app.models import AuditLog, ThreatIntelligence, db
 from app.threats.importers import ImportFormatError, parse_file, parse_misp, parse_stix
 from app.threats.intel import save_parsed
+from tests.samples import SAMPLES as SHARED_SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "threat-intel"
+SAMPLES = SHARED_SAMPLES / "threat-intel"
 STIX = SAMPLES / "stix21_bundle_apt1.json"
 MISP = SAMPLES / "misp_event_xorist_small.json"
 

@@ -5,8 +5,20 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from app.models import RateLimitEntry, SecurityEvent, db
+from app.models import RateLimitEntry, SecurityEvent, db, utcnow
+from app.threats import ratelimit
 from app.threats.ratelimit import adaptive_limit
+
+
+@pytest.fixture()
+def one_window(monkeypatch):
+    """The limiter counts per wall-clock minute, so a burst that straddles a minute boundary
+    would be split over two windows and never go over. Its clock stands still at the middle
+    of the current minute instead (within a minute of the real clock the blocks are checked
+    against, far less than any penalty)."""
+    now = utcnow().replace(second=30, microsecond=0)
+    monkeypatch.setattr(ratelimit, "utcnow", lambda: now)
+    return now
 
 
 @pytest.mark.parametrize("base, trust, confidence, expected", [
@@ -24,7 +36,7 @@ def test_the_formula(base, trust, confidence, expected):
     assert 0.5 <= f <= 1.5 and 0.25 <= g <= 1
 
 
-def test_too_many_sign_in_attempts_are_blocked_with_retry_after(client, orgs):
+def test_too_many_sign_in_attempts_are_blocked_with_retry_after(client, orgs, one_window):
     email = orgs.a.users["analyst"].email
     statuses = [client.post("/auth/login", data={"email": email, "password": "x" * 12}).status_code
                 for _ in range(11)]
@@ -38,18 +50,12 @@ def test_too_many_sign_in_attempts_are_blocked_with_retry_after(client, orgs):
     assert json_blocked.status_code == 429 and json_blocked.json["error"]["code"] == "rate_limited"
 
 
-def test_an_admin_lifts_a_user_block(app, client, orgs):
+def test_an_admin_lifts_a_user_block(app, client, orgs, one_window, monkeypatch):
     user = orgs.a.users["read_only"]
     client.login(user.email)
-    app.config["RATE_LIMITS_ENABLED"] = True
-    from app.threats import ratelimit
-
-    original = ratelimit.GROUPS["read"]
-    ratelimit.GROUPS["read"] = (5, 2)
-    try:
+    with monkeypatch.context() as patch:
+        patch.setitem(ratelimit.GROUPS, "read", (5, 2))
         codes = [client.get("/").status_code for _ in range(6)]
-    finally:
-        ratelimit.GROUPS["read"] = original
     assert codes[-1] == 429
     entry = db.session.scalar(sa.select(RateLimitEntry).where(RateLimitEntry.user_id == user.id))
     assert entry.org_id == orgs.a.org.id and entry.endpoint == "read"
@@ -60,11 +66,10 @@ def test_an_admin_lifts_a_user_block(app, client, orgs):
     assert client.get("/").status_code == 200
 
 
-def test_fleet_agents_are_limited_per_key_not_per_shared_address(app, client, orgs):
+def test_fleet_agents_are_limited_per_key_not_per_shared_address(app, client, orgs, one_window, monkeypatch):
     """Many scanners behind one customer NAT: one noisy agent is blocked, its neighbours are not."""
     from app.fleet import services
-    from app.models import Device, utcnow
-    from app.threats import ratelimit
+    from app.models import Device
 
     keys = []
     for n in range(2):
@@ -74,16 +79,12 @@ def test_fleet_agents_are_limited_per_key_not_per_shared_address(app, client, or
         db.session.flush()
         keys.append(services.create_device_key(device))
     db.session.commit()
-    app.config["RATE_LIMITS_ENABLED"] = True
-    original = ratelimit.GROUPS["agent"]
-    ratelimit.GROUPS["agent"] = (5, 2)
     body = {"cpu_percent": 1.0, "ram_percent": 1.0}
-    try:
+    with monkeypatch.context() as patch:
+        patch.setitem(ratelimit.GROUPS, "agent", (5, 2))
         noisy = [client.post("/api/agent/heartbeat", json=body, headers={"Authorization": f"Bearer {keys[0]}"}).status_code
                  for _ in range(7)]
         quiet = client.post("/api/agent/heartbeat", json=body, headers={"Authorization": f"Bearer {keys[1]}"})
-    finally:
-        ratelimit.GROUPS["agent"] = original
     assert noisy[:5] == [202] * 5 and noisy[5:] == [429, 429]
     assert quiet.status_code == 202  # same address, its own budget
     entry = db.session.scalar(sa.select(RateLimitEntry).where(RateLimitEntry.endpoint == "agent"))

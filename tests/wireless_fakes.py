@@ -1,6 +1,6 @@
 """Local fake HTTP servers for the wireless providers (WiGLE and the geocoders).
 
-A FakeServer listens on 127.0.0.1 (tests/fakes.py free_port) in a daemon thread and answers
+A FakeServer listens on a free port of 127.0.0.1 in a daemon thread and answers
 each path from a script of canned responses (the last one repeats), counting every request
 so tests can prove what was and was not sent.
 """
@@ -11,14 +11,13 @@ import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes import free_port
+from tests.samples import SAMPLES as SHARED_SAMPLES
 
-# shared/ sits beside the repository (as for tests/test_intel_import.py).
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "wigle-api"
+# The real WiGLE API bodies (tests/samples.py says where they are found).
+SAMPLES = SHARED_SAMPLES / "wigle-api"
 
 DROP = "drop"  # a scripted "response" that closes the connection without answering
 
@@ -47,7 +46,6 @@ class FakeServer:
     def __init__(self) -> None:
         self.routes: dict[str, list[Reply | str]] = {}
         self.requests: list[Seen] = []
-        self.port = free_port()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -82,7 +80,9 @@ class FakeServer:
             do_GET = _answer  # noqa: N815 - http.server's naming
             do_POST = _answer  # noqa: N815
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        # Bound to port 0 and read back: a port found free and bound later could be taken in between.
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

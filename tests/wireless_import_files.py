@@ -7,9 +7,9 @@ import json
 import sqlite3
 from pathlib import Path
 
-SAMPLES = Path(__file__).resolve().parents[1].parent.parent / "shared" / "samples"
-if not SAMPLES.exists():  # a worktree sits in /work/wt/NAME, main in /work/main
-    SAMPLES = Path("/work/shared/samples")
+from tests.samples import SAMPLES as SHARED_SAMPLES
+
+SAMPLES = SHARED_SAMPLES
 WIGLE_14 = SAMPLES / "wigle-csv" / "WigleWifi_20171030201415.csv"
 WIGLE_16 = SAMPLES / "wigle-csv" / "bruce_260808_064957_wardriving.csv"
 NETXML = SAMPLES / "kismet" / "Kismet-test.netxml"

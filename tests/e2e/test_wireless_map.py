@@ -95,6 +95,8 @@ def test_map_draws_networks_by_threat_level_under_the_csp(page, live_server, pro
     page.wait_for_function("() => document.querySelector('#wireless-map').dataset.networkCount === '1'")
     assert "ssid=e2e-map-0" in page.url
     assert not problems.unexpected()
-    page.evaluate("() => document.querySelector('#wireless-map').vigilMap.setView([20, 0], 2)")
+    # A block body, so nothing comes back: setView() returns the Leaflet map, and Playwright
+    # serializing that object graph (layers, DOM, 5000 sightings) took ~25 s.
+    page.evaluate("() => { document.querySelector('#wireless-map').vigilMap.setView([20, 0], 2); }")
     page.wait_for_timeout(500)
     page.screenshot(path=str(artifacts / "wireless-map.png"), full_page=True)  # for people, not compared
