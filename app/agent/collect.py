@@ -195,5 +195,13 @@ class HostCollector:
     def facts(self) -> dict[str, Any]:
         return facts()
 
+    def inventory(self) -> dict[str, Any]:
+        """The facts snapshot: enrolment's facts plus what else an operator compares over time."""
+        return {**facts(), "hostname": self.hostname(), "platform": platform.platform()[:200],
+                "python": platform.python_version(),
+                "filesystems": [{"mount": f["mount"], "size_gb": f["size_gb"]} for f in filesystems()],
+                "services": sorted(s["name"] for s in systemd_services()),
+                "containers": sorted(f"{c['name']} {c.get('image', '')}".strip() for c in docker_containers())}
+
     def hostname(self) -> str:
         return socket.gethostname()[:255]

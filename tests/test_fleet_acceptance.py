@@ -1,0 +1,78 @@
+"""Acceptance of issue 5 as an operator meets it: the demo fleet seed-demo loads (through
+the real services and alert engine), and the agent's inventory snapshots (facts)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tests.test_agent import new_code, server  # noqa: F401 - the fixture
+
+from app.models import (Alert, AlertRule, BackupConfig, BackupSnapshot, Command, Device, DeviceFacts, MetricRollup,
+                        Organization, ScannerStats, Subscription, db)
+
+
+def count(model, *where) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where)) or 0
+
+
+def test_seed_demo_gives_each_demo_organization_a_living_fleet(app, db_session, client):
+    from app.demo import seed_demo
+
+    assert seed_demo() is True
+    db.session.commit()
+    globex = db.session.scalar(sa.select(Organization).where(Organization.slug == "globex"))
+    devices = {d.hostname: d for d in db.session.scalars(sa.select(Device).where(Device.org_id == globex.id))}
+    assert set(devices) == {"gx-scan-01", "gx-scan-02", "gx-srv-01", "gx-srv-02"}
+    assert all(d.enrolled_at and d.overlay_ip and d.hardware_fingerprint for d in devices.values())
+    assert devices["gx-scan-02"].status == "offline"
+    assert {d.status for n, d in devices.items() if n != "gx-scan-02"} == {"active"}
+    assert count(Subscription, Subscription.org_id == globex.id, Subscription.status == "active") == 1
+    # Rollups: a day of 5-minute buckets per metric, with sample counts and a max.
+    rollups = count(MetricRollup, MetricRollup.device_id == devices["gx-srv-01"].id, MetricRollup.metric == "cpu")
+    assert rollups >= 24 * 12
+    assert count(ScannerStats, ScannerStats.device_id == devices["gx-scan-01"].id) > 0
+    assert count(DeviceFacts, DeviceFacts.device_id == devices["gx-srv-01"].id) == 2
+    assert count(BackupConfig, BackupConfig.org_id == globex.id, BackupConfig.enabled.is_(True)) == 2
+    assert count(BackupSnapshot, BackupSnapshot.device_id == devices["gx-srv-02"].id,
+                 BackupSnapshot.status == "failed") == 1
+    statuses = set(db.session.scalars(sa.select(Command.status).where(Command.org_id == globex.id)))
+    assert statuses == {"completed", "failed", "pending", "expired", "awaiting_approval"}
+    # Alerts were opened by the real engine, for what the numbers and reports show.
+    open_types = set(db.session.scalars(sa.select(AlertRule.rule_type).join(Alert, Alert.rule_id == AlertRule.id)
+                                        .where(Alert.org_id == globex.id, Alert.status == "open")))
+    assert {"device_offline", "disk_full", "backup_failed", "service_down"} <= open_types
+    # The operator's pages show it.
+    assert client.login("admin@globex.example", "vigil-demo-2026").status_code == 303
+    page = client.get("/fleet/").get_data(as_text=True)
+    assert "gx-scan-02" in page and "gx-srv-01" in page
+    assert "gx-srv-02" in client.get("/fleet/alerts").get_data(as_text=True)
+    # Again: nothing new.
+    assert seed_demo() is False
+    assert count(Device) == 8
+
+
+def test_the_agent_sends_its_inventory_so_the_facts_tab_has_snapshots(app, server, orgs, tmp_path):
+    device, code = new_code(orgs.a.org.id)
+    runner = app.test_cli_runner()
+    config = str(tmp_path / "agent.json")
+    for args in (["--claim-code", code], []):
+        result = runner.invoke(args=["agent", "run", "--server", server, "--once", "--config", config, *args])
+        assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    snapshots = db.session.scalars(sa.select(DeviceFacts).where(DeviceFacts.device_id == device.id)).all()
+    assert len(snapshots) == 2
+    facts = snapshots[-1].facts
+    assert facts["cores"] >= 1 and facts["mac_addresses"] and "/" in {f["mount"] for f in facts["filesystems"]}
+    assert facts["hostname"]
+
+
+def test_simulated_devices_send_facts_and_steady_scanner_findings(app, server, orgs):
+    from app.agent.simulate import simulate
+
+    codes = [(new_code(orgs.a.org.id, f"sim-{i}", kind)[1], kind) for i, kind in enumerate(("scanner", "server"))]
+    simulate(server, codes, 0, ticks=3, failure_rate=0, seed=7, sleep=lambda s: None)
+    devices = db.session.scalars(sa.select(Device).where(Device.org_id == orgs.a.org.id)).all()
+    assert all(count(DeviceFacts, DeviceFacts.device_id == d.id) == 1 for d in devices)
+    scanner = next(d for d in devices if d.device_type == "scanner")
+    stats = db.session.scalars(sa.select(ScannerStats).where(ScannerStats.device_id == scanner.id)).all()
+    assert len(stats) == 3 and all(s.feed_updated_at is not None for s in stats)
