@@ -5,10 +5,21 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tests.test_agent import new_code, server  # noqa: F401 - the fixture
-
-from app.models import (Alert, AlertRule, BackupConfig, BackupSnapshot, Command, Device, DeviceFacts, MetricRollup,
-                        Organization, ScannerStats, Subscription, db)
+from app.models import (
+    Alert,
+    AlertRule,
+    BackupConfig,
+    BackupSnapshot,
+    Command,
+    Device,
+    DeviceFacts,
+    MetricRollup,
+    Organization,
+    ScannerStats,
+    Subscription,
+    db,
+)
+from tests.test_agent import new_code, server  # noqa: F401,F811 - server is a fixture
 
 
 def count(model, *where) -> int:
@@ -51,7 +62,7 @@ def test_seed_demo_gives_each_demo_organization_a_living_fleet(app, db_session, 
     assert count(Device) == 8
 
 
-def test_the_agent_sends_its_inventory_so_the_facts_tab_has_snapshots(app, server, orgs, tmp_path):
+def test_the_agent_sends_its_inventory_so_the_facts_tab_has_snapshots(app, server, orgs, tmp_path):  # noqa: F811 - the server fixture
     device, code = new_code(orgs.a.org.id)
     runner = app.test_cli_runner()
     config = str(tmp_path / "agent.json")
@@ -66,7 +77,7 @@ def test_the_agent_sends_its_inventory_so_the_facts_tab_has_snapshots(app, serve
     assert facts["hostname"]
 
 
-def test_simulated_devices_send_facts_and_steady_scanner_findings(app, server, orgs):
+def test_simulated_devices_send_facts_and_steady_scanner_findings(app, server, orgs):  # noqa: F811 - the server fixture
     from app.agent.simulate import simulate
 
     codes = [(new_code(orgs.a.org.id, f"sim-{i}", kind)[1], kind) for i, kind in enumerate(("scanner", "server"))]
