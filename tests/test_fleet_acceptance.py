@@ -87,3 +87,68 @@ def test_simulated_devices_send_facts_and_steady_scanner_findings(app, server, o
     scanner = next(d for d in devices if d.device_type == "scanner")
     stats = db.session.scalars(sa.select(ScannerStats).where(ScannerStats.device_id == scanner.id)).all()
     assert len(stats) == 3 and all(s.feed_updated_at is not None for s in stats)
+
+
+def test_an_admin_raises_the_device_limit_by_editing_the_subscription(client, orgs):
+    from datetime import date
+
+    from app.fleet import services
+    from app.models import AuditLog
+    from tests.tenancy import assert_other_org_cannot_reach
+
+    sub = Subscription(org_id=orgs.a.org.id, plan_name="Basic", start_date=date(2026, 1, 1), max_devices=1,
+                       currency="AUD", billing_cycle="monthly", status="active")
+    db.session.add(sub)
+    db.session.commit()
+    services.create_device(orgs.a.org.id, name="first", device_type="server")
+    db.session.commit()
+    client.login(orgs.a.users["admin"].email)
+    form = {"plan_name": "Basic", "billing_cycle": "monthly", "currency": "AUD", "status": "active",
+            "start_date": "2026-01-01", "max_devices": "3"}
+    assert f"/fleet/subscriptions/{sub.id}/edit" in client.get("/fleet/subscriptions").get_data(as_text=True)
+    assert client.post(f"/fleet/subscriptions/{sub.id}/edit", data={**form, "max_devices": "-1"}).status_code == 422
+    assert client.post(f"/fleet/subscriptions/{sub.id}/edit", data=form).status_code == 303
+    db.session.refresh(sub)
+    assert sub.max_devices == 3
+    row = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "subscription.updated"))
+    assert row.old_values == {"max_devices": 1} and row.new_values == {"max_devices": 3}
+    page = client.post("/fleet/devices/new", data={"name": "second", "device_type": "server",
+                                                   "environment": "production"})
+    assert page.status_code in (200, 303) and count(Device, Device.org_id == orgs.a.org.id) == 2
+    # Canceling stamps canceled_at; the limit no longer applies (no active subscription).
+    assert client.post(f"/fleet/subscriptions/{sub.id}/edit", data={**form, "status": "canceled"}).status_code == 303
+    db.session.refresh(sub)
+    assert sub.canceled_at is not None
+    client.post("/auth/logout")
+    client.login(orgs.a.users["operator"].email)
+    assert client.post(f"/fleet/subscriptions/{sub.id}/edit", data=form).status_code == 403
+    client.post("/auth/logout")
+    client.login(orgs.b.users["admin"].email)
+    assert_other_org_cannot_reach(client, [("GET", f"/fleet/subscriptions/{sub.id}/edit"),
+                                           ("POST", f"/fleet/subscriptions/{sub.id}/edit")], data=form)
+
+
+def test_command_actions_return_to_the_device_tab_and_say_who_must_approve(client, orgs):
+    from app.fleet import commands
+    from tests.test_fleet import enrolled
+
+    device = db.session.get(Device, enrolled(client, orgs.a.org.id)["device_id"])
+    admin, operator = orgs.a.users["admin"], orgs.a.users["operator"]
+    recovery = commands.issue(device, "boot_recovery", {}, admin)
+    reboot = commands.issue(device, "reboot", {}, admin)
+    db.session.commit()
+    client.login(operator.email)
+    tab = client.get(f"/fleet/devices/{device.id}/commands").get_data(as_text=True)
+    # An operator cannot cancel system or recovery commands, so no button invites them to try.
+    assert f"/fleet/commands/{reboot.id}/cancel" not in tab and f"/fleet/commands/{recovery.id}/cancel" not in tab
+    assert "needs another admin&#39;s approval" in tab or "needs another admin's approval" in tab
+    client.post("/auth/logout")
+    client.login(admin.email)
+    tab = client.get(f"/fleet/devices/{device.id}/commands").get_data(as_text=True)
+    assert f"/fleet/commands/{recovery.id}/approve" not in tab  # the issuer cannot approve their own
+    response = client.post(f"/fleet/commands/{reboot.id}/cancel")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/fleet/devices/{device.id}/tab/commands")
+    assert f"reboot #{reboot.id} canceled" in client.get(response.headers["Location"]).get_data(as_text=True)
+    queued = client.post(f"/fleet/devices/{device.id}/commands", data={"command_type": "collect_diagnostics"})
+    assert queued.headers["Location"].endswith(f"/fleet/devices/{device.id}/tab/commands")
