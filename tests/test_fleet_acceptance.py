@@ -60,6 +60,20 @@ def test_seed_demo_gives_each_demo_organization_a_living_fleet(app, db_session, 
     # Again: nothing new.
     assert seed_demo() is False
     assert count(Device) == 8
+    # The keeper job sends the demo devices' heartbeats through the ingest, so the demo does
+    # not go offline after three minutes; the silent one stays silent, the failed service failed.
+    from app.fleet.demo_fleet import has_demo_devices, keep_demo_alive
+    from app.models import ServiceStatus
+
+    assert has_demo_devices() is True
+    before = devices["gx-srv-01"].last_seen_at
+    assert keep_demo_alive() == 7
+    db.session.commit()
+    assert devices["gx-srv-01"].last_seen_at > before
+    assert devices["gx-scan-02"].status == "offline" and devices["gx-scan-02"].last_seen_at < before
+    nginx = db.session.scalar(sa.select(ServiceStatus).where(ServiceStatus.device_id == devices["gx-srv-01"].id,
+                                                             ServiceStatus.service_name == "nginx"))
+    assert nginx.status == "failed"
 
 
 def test_the_agent_sends_its_inventory_so_the_facts_tab_has_snapshots(app, server, orgs, tmp_path):  # noqa: F811 - the server fixture
@@ -73,6 +87,9 @@ def test_the_agent_sends_its_inventory_so_the_facts_tab_has_snapshots(app, serve
     snapshots = db.session.scalars(sa.select(DeviceFacts).where(DeviceFacts.device_id == device.id)).all()
     assert len(snapshots) == 2
     facts = snapshots[-1].facts
+    from app.fleet.demo_fleet import has_demo_devices
+
+    assert has_demo_devices() is False  # a real agent's device is not kept alive by the demo job
     assert facts["cores"] >= 1 and facts["mac_addresses"] and "/" in {f["mount"] for f in facts["filesystems"]}
     assert facts["hostname"]
 

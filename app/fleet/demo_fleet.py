@@ -17,9 +17,20 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.models import Heartbeat, MetricRollup, Organization, Site, Subscription, User, db, utcnow
+from app.models import (
+    Device,
+    Heartbeat,
+    MetricRollup,
+    Organization,
+    Site,
+    Subscription,
+    User,
+    db,
+    utcnow,
+)
 
 DEMO_HISTORY_HOURS = 24
+DEMO_MARK = "demo"  # custom_fields key: "simulated" devices are kept alive by fleet.demo_heartbeats, "silent" not
 DEMO_LIVE_MINUTES = 12
 # (name, type, site slug, tags, what happens to it)
 DEMO_DEVICES = {
@@ -59,6 +70,7 @@ def _enrol(org: Organization, name: str, kind: str, site_id: int | None, tags: l
 
     device, code = services.create_device(org.id, name=name, device_type=kind, site_id=site_id, tags=tags,
                                           actor_label="seed-demo")
+    device.custom_fields = {DEMO_MARK: "simulated"}
     services.enrol({"claim_code": code, "hostname": name, "wireguard_public_key": new_wireguard_key()[1],
                     "facts": host.facts()}, "127.0.0.1")
     return device
@@ -186,6 +198,9 @@ def seed_fleet(orgs: dict[str, Organization]) -> None:
                 _backups(device, rng, now, failed_last=event == "backup_failed")
             if event == "offline":
                 silent.append(device)
+                device.custom_fields = {DEMO_MARK: "silent"}
+            elif event == "disk_full":
+                device.custom_fields = {DEMO_MARK: "simulated", "demo_failing": "nginx"}
             devices.append(device)
         _commands(devices, _admin(org), now)
     for device in silent:  # its agent stopped answering after its third live heartbeat
@@ -193,3 +208,58 @@ def seed_fleet(orgs: dict[str, Organization]) -> None:
     db.session.flush()
     offline.mark_offline()
     alert_rules.evaluate_absence(now=now)
+
+
+# Keeping the demo alive -----------------------------------------------------------------------
+
+def _demo_devices() -> sa.Select:
+    return sa.select(Device).where(Device.deleted_at.is_(None), Device.enrolled_at.is_not(None),
+                                   Device.custom_fields[DEMO_MARK].as_string() == "simulated")
+
+
+def has_demo_devices() -> bool:
+    """The keeper job's only_if: demo devices exist (never in production, where seed-demo never runs)."""
+    from flask import current_app
+
+    if current_app.config.get("VIGIL_ENV") == "production":
+        return False
+    return db.session.scalar(_demo_devices().with_only_columns(sa.literal(1)).limit(1)) is not None
+
+
+def _host_like(device: Device, last: Heartbeat | None, stats):
+    """A simulator host that continues where the device's newest heartbeat left off."""
+    from app.agent.simulate import FakeHost
+
+    host = FakeHost(device.id, device.device_type, random.Random())
+    if last is not None:
+        host.cpu = min(last.cpu_usage_percent or host.cpu, 60.0)  # a spike is over
+        host.ram = last.ram_usage_percent or host.ram
+        host.uptime = last.uptime_seconds or host.uptime
+        host.disks = {f["mount"]: f["used_percent"] for f in last.filesystems or []} or host.disks
+    if stats is not None:
+        host.findings = (stats.vulns_critical, stats.vulns_high)
+    failing = (device.custom_fields or {}).get("demo_failing")
+    if failing:
+        host.failing[failing] = 1
+    return host
+
+
+def keep_demo_alive() -> int:
+    """One heartbeat for every simulated demo device through the real ingest (so the demo
+    does not go offline a few minutes after `make run`); returns how many were sent."""
+    from app.fleet import ingest
+    from app.models import ScannerStats
+
+    sent = 0
+    for device in db.session.scalars(_demo_devices().order_by(Device.id)).all():
+        last = db.session.scalar(sa.select(Heartbeat).where(Heartbeat.device_id == device.id)
+                                 .order_by(Heartbeat.id.desc()).limit(1))
+        stats = db.session.scalar(sa.select(ScannerStats).where(ScannerStats.device_id == device.id)
+                                  .order_by(ScannerStats.id.desc()).limit(1))
+        host = _host_like(device, last, stats)
+        beat = host.heartbeat()
+        if "scanner_stats" in beat:
+            beat["scanner_stats"]["top_vulns"] = (stats.top_vulns if stats is not None else [])
+        ingest.ingest(device, beat)
+        sent += 1
+    return sent
