@@ -20,6 +20,7 @@ from app.models import (
     db,
 )
 from tests.test_agent import new_code, server  # noqa: F401,F811 - server is a fixture
+from tests.test_notifications import no_proxies, webhook_server  # noqa: F401 - fixtures (no_proxies is autouse)
 
 
 def count(model, *where) -> int:
@@ -169,3 +170,39 @@ def test_command_actions_return_to_the_device_tab_and_say_who_must_approve(clien
     assert f"reboot #{reboot.id} canceled" in client.get(response.headers["Location"]).get_data(as_text=True)
     queued = client.post(f"/fleet/devices/{device.id}/commands", data={"command_type": "collect_diagnostics"})
     assert queued.headers["Location"].endswith(f"/fleet/devices/{device.id}/tab/commands")
+
+
+def test_a_noisy_cpu_series_through_the_real_ingest_reaches_the_webhook_once(app, client, orgs, webhook_server):  # noqa: F811
+    """The issue's replay, end to end: an hour of heartbeats wobbling around 90 % CPU, each
+    posted to the agent API, evaluated by the ingest, delivered by the notification job."""
+    import json
+    import random
+
+    from tests.conftest import run_jobs
+    from tests.test_alerts import alerts_of, send
+    from tests.test_fleet import enrolled
+    from tests.test_notifications import webhook_channel
+
+    agent = enrolled(client, orgs.a.org.id)
+    webhook_channel(orgs.a.org.id, webhook_server.url, min_severity="warning")
+    rng = random.Random(5)
+    series = [rng.choice((rng.uniform(81, 89.9), rng.uniform(90, 98))) for _ in range(60)]
+    series[:6] = [95, 96, 94, 97, 93, 95]  # over the threshold long enough to fire (5 minutes)
+    crossings = sum(1 for a, b in zip(series, series[1:], strict=False) if (a >= 90) != (b >= 90))
+    assert crossings > 20 and min(series) > 80  # noisy, and never down to the recovery threshold
+    redis = app.extensions["vigil_redis"]
+    for minute, cpu in enumerate(series):
+        if minute % 20 == 0:  # an hour of heartbeats in one minute: start a fresh per-key rate window
+            for key in redis.scan_iter(match="vigil:rl:agent*"):
+                redis.delete(key)
+        send(client, agent, 60 - minute, cpu_percent=round(cpu, 1))
+    run_jobs(app)
+    [alert] = alerts_of(orgs.a.org.id, "cpu_high")
+    assert alert.status == "open" and alert.notify_count == 1
+    events = [json.loads(r["body"])["data"]["attributes"]["event"] for r in webhook_server.requests]
+    assert events == ["cpu_high"]
+    send(client, agent, 0, cpu_percent=30)  # below the recovery threshold: resolves, says so once
+    run_jobs(app)
+    assert alerts_of(orgs.a.org.id, "cpu_high")[0].status == "resolved"
+    assert [json.loads(r["body"])["data"]["attributes"]["event"] for r in webhook_server.requests] == [
+        "cpu_high", "cpu_high.resolved"]
