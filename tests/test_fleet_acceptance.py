@@ -93,6 +93,25 @@ def test_the_agent_sends_its_inventory_so_the_facts_tab_has_snapshots(app, serve
     assert has_demo_devices() is False  # a real agent's device is not kept alive by the demo job
     assert facts["cores"] >= 1 and facts["mac_addresses"] and "/" in {f["mount"] for f in facts["filesystems"]}
     assert facts["hostname"]
+    # The network columns of the inventory: the agent's own address, and where Vigil sees it from.
+    device = db.session.get(Device, device.id)
+    assert device.public_ip == "127.0.0.1"
+    from app.agent.collect import local_ip
+
+    assert device.local_ip == local_ip()
+
+
+def test_a_bad_local_ip_in_a_heartbeat_is_a_field_error(client, orgs):
+    from tests.test_fleet import bearer, enrolled, heartbeat
+
+    agent = enrolled(client, orgs.a.org.id)
+    bad = client.post("/api/agent/heartbeat", headers=bearer(agent["api_key"]), json=heartbeat(local_ip="10.0.0.300"))
+    assert bad.status_code == 422 and "local_ip" in bad.json["error"]["fields"]
+    good = client.post("/api/agent/heartbeat", headers=bearer(agent["api_key"]), json=heartbeat(local_ip="10.20.0.7"))
+    assert good.status_code == 202
+    device = db.session.get(Device, agent["device_id"])
+    db.session.refresh(device)
+    assert device.local_ip == "10.20.0.7" and device.public_ip == "127.0.0.1"
 
 
 def test_simulated_devices_send_facts_and_steady_scanner_findings(app, server, orgs):  # noqa: F811 - the server fixture

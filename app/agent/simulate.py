@@ -95,7 +95,7 @@ class FakeHost:
         payload: dict[str, Any] = {
             "timestamp": datetime.now(UTC).isoformat(), "uptime_seconds": self.uptime, "cpu_percent": cpu,
             "ram_percent": self.ram, "ram_total_gb": 32.0, "ram_used_gb": round(32 * self.ram / 100, 2),
-            "load_1m": round(cpu / 12.5, 2),
+            "load_1m": round(cpu / 12.5, 2), "local_ip": f"192.168.{10 + self.index // 250}.{10 + self.index % 240}",
             "network": {"rx_bytes_per_sec": int(rng.uniform(2e4, 2e6)), "tx_bytes_per_sec": int(rng.uniform(1e4, 5e5))},
             "filesystems": [{"mount": m, "used_percent": p, "size_gb": 256, "used_gb": round(256 * p / 100, 1)}
                             for m, p in self.disks.items()],
