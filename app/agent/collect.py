@@ -76,6 +76,26 @@ def facts() -> dict[str, Any]:
             "mac_addresses": mac_addresses(), "serial": serial_number()}
 
 
+def local_ip() -> str | None:
+    """The first non-loopback, non-link-local address of an interface that is up."""
+    import ipaddress
+
+    stats = psutil.net_if_stats()
+    for name, addrs in sorted(psutil.net_if_addrs().items()):
+        if name in stats and not stats[name].isup:
+            continue
+        for addr in addrs:
+            if addr.family not in (socket.AF_INET, socket.AF_INET6):
+                continue
+            try:
+                ip = ipaddress.ip_address(addr.address.split("%")[0])
+            except ValueError:
+                continue
+            if not (ip.is_loopback or ip.is_link_local):
+                return str(ip)
+    return None
+
+
 def filesystems() -> list[dict[str, Any]]:
     """Every mounted filesystem with a size (duplicates of one device once)."""
     out, seen = [], set()
@@ -190,10 +210,21 @@ class HostCollector:
         }
         if hasattr(os, "getloadavg"):
             payload["load_1m"] = round(os.getloadavg()[0], 2)
+        address = local_ip()
+        if address:
+            payload["local_ip"] = address
         return payload
 
     def facts(self) -> dict[str, Any]:
         return facts()
+
+    def inventory(self) -> dict[str, Any]:
+        """The facts snapshot: enrolment's facts plus what else an operator compares over time."""
+        return {**facts(), "hostname": self.hostname(), "platform": platform.platform()[:200],
+                "python": platform.python_version(),
+                "filesystems": [{"mount": f["mount"], "size_gb": f["size_gb"]} for f in filesystems()],
+                "services": sorted(s["name"] for s in systemd_services()),
+                "containers": sorted(f"{c['name']} {c.get('image', '')}".strip() for c in docker_containers())}
 
     def hostname(self) -> str:
         return socket.gethostname()[:255]

@@ -22,6 +22,7 @@ from app.agent.config import AgentState, StateFile
 from app.agent.protocol import load_public_key, parse_iso_utc, verify
 
 log = logging.getLogger("vigil.agent")
+FACTS_SECONDS = 6 * 3600  # inventory changes slowly: at start, then every 6 hours
 
 
 class AgentError(Exception):
@@ -89,6 +90,15 @@ class Agent:
             log.warning("heartbeat answered %s: %s", status, body.get("error"))
         elif body.get("heartbeat_interval"):
             self.state.heartbeat_interval = int(body["heartbeat_interval"])
+        return status
+
+    def send_facts(self) -> int:
+        """Post an inventory snapshot (the server keeps the newest ones and shows what changed)."""
+        inventory = getattr(self.collector, "inventory", self.collector.facts)
+        status, body = self.client.post("/agent/facts", {"device_id": self.state.device_id, "facts": inventory()})
+        self._check_auth(status, body)
+        if status != 201:
+            log.warning("facts answered %s: %s", status, body.get("error"))
         return status
 
     def report_backup(self, report: dict[str, Any]) -> int:
@@ -175,11 +185,14 @@ class Agent:
 
     def run(self, once: bool = False, stop: Callable[[], bool] | None = None) -> None:
         """Heartbeat every heartbeat_interval; poll commands at least every 15 s."""
-        next_beat = next_poll = 0.0
+        next_beat = next_poll = next_facts = 0.0
         backoff = 1.0
         while True:
             now = time.monotonic()
             try:
+                if now >= next_facts:
+                    self.send_facts()
+                    next_facts = now + FACTS_SECONDS
                 if now >= next_beat:
                     self.send_heartbeat()
                     next_beat = now + self.state.heartbeat_interval

@@ -45,6 +45,7 @@ class FakeHost:
     def __post_init__(self) -> None:
         self.cpu = self.rng.uniform(5, 40)
         self.ram = self.rng.uniform(30, 70)
+        self.findings = (self.rng.randint(0, 4), self.rng.randint(0, 20))
         self.mac = "02:5e:" + ":".join(f"{b:02x}" for b in uuid.uuid5(uuid.NAMESPACE_DNS, f"sim-{self.index}-"
                                                                         f"{uuid.uuid4()}").bytes[:4])
 
@@ -73,7 +74,8 @@ class FakeHost:
         self.cpu = _drift(rng, self.cpu, 1, 100, 4, 25)
         self.ram = _drift(rng, self.ram, 5, 99, 1.5, 50)
         for mount in self.disks:
-            self.disks[mount] = round(min(99.5, self.disks[mount] + max(0.0, rng.gauss(0.02, 0.05))), 2)
+            # Disks fill slowly (a few percent a day) unless a failure makes one fill fast.
+            self.disks[mount] = round(min(99.5, self.disks[mount] + max(0.0, rng.gauss(0.001, 0.004))), 2)
         cpu = min(100.0, self.cpu + (60 if self.spike else 0))
         self.spike = max(0, self.spike - 1)
         services = []
@@ -93,16 +95,23 @@ class FakeHost:
         payload: dict[str, Any] = {
             "timestamp": datetime.now(UTC).isoformat(), "uptime_seconds": self.uptime, "cpu_percent": cpu,
             "ram_percent": self.ram, "ram_total_gb": 32.0, "ram_used_gb": round(32 * self.ram / 100, 2),
-            "load_1m": round(cpu / 12.5, 2),
+            "load_1m": round(cpu / 12.5, 2), "local_ip": f"192.168.{10 + self.index // 250}.{10 + self.index % 240}",
             "network": {"rx_bytes_per_sec": int(rng.uniform(2e4, 2e6)), "tx_bytes_per_sec": int(rng.uniform(1e4, 5e5))},
             "filesystems": [{"mount": m, "used_percent": p, "size_gb": 256, "used_gb": round(256 * p / 100, 1)}
                             for m, p in self.disks.items()],
             "services": services, "containers": containers,
         }
         if self.kind == "scanner":
+            # Findings change only when a scan finishes, not from one minute to the next.
+            if rng.random() < 0.02:
+                self.findings = (rng.randint(0, 4), rng.randint(0, 20))
             payload["scanner_stats"] = {"tasks_total": 24, "scans_running": rng.randint(0, 3),
-                                        "scans_queued": rng.randint(0, 5), "vulns_critical": rng.randint(0, 4),
-                                        "vulns_high": rng.randint(0, 20), "nvt_count": 150000}
+                                        "scans_queued": rng.randint(0, 5), "vulns_critical": self.findings[0],
+                                        "vulns_high": self.findings[1], "nvt_count": 150000,
+                                        # the feed is refreshed daily; the last scan finished minutes ago
+                                        "feed_updated_at": (self.started - timedelta(hours=6)).isoformat(),
+                                        "last_scan_at": (datetime.now(UTC) - timedelta(minutes=rng.randint(1, 50)))
+                                        .isoformat()}
         return payload
 
 
@@ -163,6 +172,7 @@ def simulate(server: str, claim_codes: list[tuple[str, str]], interval: float, *
         host = FakeHost(i, kind, random.Random(rng.random()))
         agent = Agent(server, StateFile(None), host, simulated_actions(host, failure_rate))
         agent.ensure_enrolled(code)
+        agent.send_facts()
         agents.append((agent, host))
     stats.devices = len(agents)
 

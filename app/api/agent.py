@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import request
 
+from app import audit
 from app.api import bp
 from app.api.auth import api_error, principal, require_scope
 from app.models import Device, db
@@ -59,7 +60,7 @@ def agent_heartbeat():
         return api_error(403, "wrong_device", "This key belongs to another device.")
     device = db.session.get(Device, p.device_id)
     try:
-        heartbeat = ingest.ingest(device, data)
+        heartbeat = ingest.ingest(device, data, ip=audit.client_ip())
     except ingest.PayloadError as exc:
         db.session.rollback()
         return api_error(422, "validation_error", str(exc), fields=exc.fields)

@@ -19,3 +19,13 @@ def seed_alerting(orgs: dict[str, Organization]) -> None:
 
 if seed_alerting not in DEMO_EXTENSIONS:
     DEMO_EXTENSIONS.append(seed_alerting)
+
+
+def seed_fleet(orgs: dict[str, Organization]) -> None:
+    from app.fleet.demo_fleet import seed_fleet as seed
+
+    seed(orgs)
+
+
+if seed_fleet not in DEMO_EXTENSIONS:
+    DEMO_EXTENSIONS.append(seed_fleet)

@@ -6,6 +6,7 @@ Validation happens entirely before the first write, so a bad payload stores noth
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -136,6 +137,12 @@ def validate(data: dict[str, Any], now: datetime) -> dict[str, Any]:
     clean["ram_used_gb"] = c.number(data, "ram_used_gb", "ram_used_gb")
     clean["ram_total_gb"] = c.number(data, "ram_total_gb", "ram_total_gb")
     clean["load_1m"] = c.number(data, "load_1m", "load_1m")
+    local_ip = data.get("local_ip")
+    if local_ip is not None:
+        try:
+            clean["local_ip"] = str(ipaddress.ip_address(local_ip))
+        except ValueError:
+            c.errors["local_ip"] = "an IPv4 or IPv6 address"
     clean["failed_logins"] = c.number(data, "failed_login_count_24h", "failed_login_count_24h", whole=True) or 0
     network = data.get("network") or {}
     if not isinstance(network, dict):
@@ -269,8 +276,9 @@ def update_containers(device_id: int, containers: list[dict[str, Any]], now: dat
             ct["cpu_percent"], ct["mem_mb"], ct["started_at"], now)
 
 
-def ingest(device: Device, data: dict[str, Any]) -> Heartbeat:
-    """Validate and store one heartbeat of `device` (raises PayloadError before any write)."""
+def ingest(device: Device, data: dict[str, Any], ip: str | None = None) -> Heartbeat:
+    """Validate and store one heartbeat of `device` (raises PayloadError before any write).
+    `ip` is the address the heartbeat came from: the device's public IP as Vigil sees it."""
     now = utcnow()
     clean = validate(data, now)
     ts = clean["timestamp"]
@@ -284,6 +292,10 @@ def ingest(device: Device, data: dict[str, Any]) -> Heartbeat:
     db.session.add(heartbeat)
     # Liveness is the server's clock (when the heartbeat arrived), never the agent's.
     device.last_seen_at = now
+    if clean.get("local_ip") and device.local_ip != clean["local_ip"]:
+        device.local_ip = clean["local_ip"]
+    if ip and device.public_ip != ip:
+        device.public_ip = ip
     if clean["uptime_seconds"] is not None:
         device.uptime_seconds = clean["uptime_seconds"]
     came_back = device.status if device.status in ("pending", "offline") else None

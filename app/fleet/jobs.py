@@ -95,3 +95,12 @@ def prune_telemetry(ctx, **_params) -> dict:
     deleted = prune()
     return {"message": f"Deleted {deleted['heartbeats']} heartbeat(s) and {deleted['scanner_stats']} scanner stats "
                        "row(s)", **deleted}
+
+
+@job("fleet.demo_heartbeats", title="Keep the demo fleet alive", queue="high", timeout=120)
+def demo_heartbeats(ctx, **_params) -> dict:
+    """Send one simulated heartbeat per demo device (seed-demo's fleet) through the real ingest."""
+    from app.fleet.demo_fleet import keep_demo_alive
+
+    count = keep_demo_alive()
+    return {"message": f"{count} demo heartbeat(s)", "sent": count}

@@ -17,6 +17,7 @@ from app.models import (
     Site,
     Subscription,
     db,
+    utcnow,
 )
 from app.models.base import as_dict
 from app.models.fleet import DEVICE_STATUSES, DEVICE_TYPES
@@ -162,22 +163,45 @@ def subscriptions():
                        device_total=services.device_count(org_id))
 
 
-@bp.route("/subscriptions/new", methods=["GET", "POST"])
-@require("org.edit_own")
-def subscription_new():
-    """Record a subscription of the organization (admins)."""
-    form = SubscriptionForm()
+def _subscription_form(subscription: Subscription | None):
+    """Create (None) or change a subscription from the form; one audit row with what changed."""
+    form = SubscriptionForm(obj=subscription)
     if form.validate_on_submit():
-        subscription = Subscription(org_id=require_org_id())
+        old = as_dict(subscription, SUBSCRIPTION_FIELDS) if subscription else None
+        if subscription is None:
+            subscription = Subscription(org_id=require_org_id())
+            db.session.add(subscription)
         form.populate_obj(subscription)
         subscription.notes = subscription.notes or None
         subscription.plan_tier = subscription.plan_tier or None
-        db.session.add(subscription)
+        if subscription.status == "canceled" and (old or {}).get("status") != "canceled":
+            subscription.canceled_at = utcnow()
+        elif subscription.status != "canceled":
+            subscription.canceled_at = None
         db.session.flush()
-        audit.record("subscription.created", resource_type="subscription", resource_id=subscription.id,
-                     new=as_dict(subscription, SUBSCRIPTION_FIELDS))
+        new = as_dict(subscription, SUBSCRIPTION_FIELDS)
+        if old is None:
+            audit.record("subscription.created", resource_type="subscription", resource_id=subscription.id, new=new)
+        elif old != new:
+            before, after = audit.changes(old, new)
+            audit.record("subscription.updated", resource_type="subscription", resource_id=subscription.id,
+                         old=before, new=after)
         db.session.commit()
         flash("Subscription saved.", "success")
         return redirect_after_post("fleet.subscriptions")
     status = INVALID_FORM_STATUS if form.errors else 200
-    return render_page("fleet/subscription_form.html", status=status, form=form)
+    return render_page("fleet/subscription_form.html", status=status, form=form, subscription=subscription)
+
+
+@bp.route("/subscriptions/new", methods=["GET", "POST"])
+@require("org.edit_own")
+def subscription_new():
+    """Record a subscription of the organization (admins)."""
+    return _subscription_form(None)
+
+
+@bp.route("/subscriptions/<int:subscription_id>/edit", methods=["GET", "POST"])
+@require("org.edit_own")
+def subscription_edit(subscription_id: int):
+    """Change a subscription: raise the device limit, renew, cancel (admins)."""
+    return _subscription_form(get_scoped_or_404(Subscription, subscription_id))

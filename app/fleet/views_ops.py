@@ -61,11 +61,11 @@ def command_issue(device_id: int):
             flash(f"{command.command_type.replace('_', ' ')} "
                   + ("waits for a second admin's approval." if command.status == "awaiting_approval" else "queued."),
                   "success")
-            return redirect_after_post("fleet.device_commands", device_id=device.id)
+            return redirect_after_post("fleet.device_tab", device_id=device.id, tab="commands")
     return _commands_page(device, form, INVALID_FORM_STATUS)
 
 
-def _command_action(command_id: int, action) -> object:
+def _command_action(command_id: int, action, done: str) -> object:
     command = get_scoped_or_404(Command, command_id)
     try:
         action(command, _user())
@@ -73,21 +73,23 @@ def _command_action(command_id: int, action) -> object:
         db.session.rollback()
         abort(exc.status, str(exc))
     db.session.commit()
-    return redirect_after_post("fleet.device_commands", device_id=command.device_id)
+    flash(f"{command.command_type.replace('_', ' ')} #{command.id} {done}.", "success")
+    # Back to the device's Commands tab, where the operator came from.
+    return redirect_after_post("fleet.device_tab", device_id=command.device_id, tab="commands")
 
 
 @bp.post("/commands/<int:command_id>/approve")
 @require("fleet.command_recovery")
 def command_approve(command_id: int):
     """A second admin approves a recovery command, which signs it for the agent."""
-    return _command_action(command_id, commands.approve)
+    return _command_action(command_id, commands.approve, "approved: signed for the agent's next poll")
 
 
 @bp.post("/commands/<int:command_id>/cancel")
 @require("fleet.command_safe")
 def command_cancel(command_id: int):
     """Cancel a command the agent has not picked up yet."""
-    return _command_action(command_id, commands.cancel)
+    return _command_action(command_id, commands.cancel, "canceled")
 
 
 # Backups ----------------------------------------------------------------------------------------
@@ -124,7 +126,7 @@ def backup_config_save(device_id: int):
         db.session.commit()
         flash("Backup settings saved." + (f" Next run {config.next_scheduled_at:%Y-%m-%d %H:%M} UTC."
                                           if config.next_scheduled_at else ""), "success")
-        return redirect_after_post("fleet.device_backups", device_id=device.id)
+        return redirect_after_post("fleet.device_tab", device_id=device.id, tab="backups")
     return _backups_page(device, form, INVALID_FORM_STATUS)
 
 
@@ -136,7 +138,7 @@ def backup_retention_apply(device_id: int):
     expired = backups.apply_retention(device, _user())
     db.session.commit()
     flash(f"{len(expired)} snapshot(s) expired.", "success")
-    return redirect_after_post("fleet.device_backups", device_id=device.id)
+    return redirect_after_post("fleet.device_tab", device_id=device.id, tab="backups")
 
 
 @bp.post("/backups/<int:backup_id>/restore-test")
@@ -154,7 +156,7 @@ def backup_restore_test(backup_id: int):
         abort(exc.status, str(exc))
     db.session.commit()
     flash("Restore test recorded.", "success")
-    return redirect_after_post("fleet.device_backups", device_id=snapshot.device_id)
+    return redirect_after_post("fleet.device_tab", device_id=snapshot.device_id, tab="backups")
 
 
 @bp.post("/devices/backups/enable")

@@ -48,7 +48,7 @@ def test_commands_and_backups_tabs_with_a_real_agent(page, live_server, problems
     expect(tab.get_by_role("heading", name="Send a command")).to_be_visible()
     tab.get_by_label("Command").select_option("collect_diagnostics")
     tab.get_by_role("button", name="Queue command").click()
-    expect(page).to_have_url(f"{live_server.url}/fleet/devices/{device_id}/commands")
+    expect(page).to_have_url(f"{live_server.url}/fleet/devices/{device_id}/tab/commands")  # back on the tab
     rows = page.locator("#command-rows tbody tr")
     expect(rows.first).to_contain_text("pending")
     assert agent.poll() == ["completed"]
