@@ -4,15 +4,17 @@ ssid_history in step with what was really added.
 Per batch (never per row):
 1. networks not yet known are inserted with neutral aggregates (ON CONFLICT DO NOTHING on
    (org_id, bssid)), manufacturer looked up by OUI when radio_manufacturers has rows;
-2. observations are inserted with ON CONFLICT DO NOTHING on the seed's natural key and
-   RETURNING what was new, so a duplicate adds nothing anywhere;
+2. observations are inserted with ON CONFLICT DO NOTHING on the seed's natural key, so a
+   duplicate adds nothing anywhere;
 3. from the new rows only: one UPDATE per touched network (count, first/last seen and place,
-   best level and place, latest non-empty SSID/type/frequency/capabilities, needs_rescore),
-   and one upsert per (network, SSID) into ssid_history.
+   best level and place, the latest non-empty SSID/type/frequency/capabilities,
+   needs_rescore), and one upsert per (network, SSID) into ssid_history.
 
-On PostgreSQL step 2 goes through COPY into a temporary staging table and one
-INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING, and step 3's network UPDATE is a
-single statement over unnest()ed arrays; SQLite uses multi-row inserts and executemany.
+On PostgreSQL steps 2 and 3 are ONE statement (_PG_BATCH): the batch is COPYed into a
+temporary staging table, and INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING feeds
+data-modifying CTEs that aggregate per network in SQL, so the new rows never travel back
+to Python. SQLite inserts with RETURNING and aggregates the same way in Python. Why, and
+the measurements: docs/architecture.md, "Importing wireless sightings".
 """
 
 from __future__ import annotations
