@@ -109,6 +109,35 @@ def test_networks_and_ssid_history_maintained(app, orgs, instance):
     assert history["First"].first_seen.hour == 10 and history["First"].last_seen.hour == 11
 
 
+@pytest.mark.parametrize("batch", [1, 2, imports.BATCH])
+def test_aggregates_same_whatever_the_batch_size(app, orgs, instance, monkeypatch, batch):
+    """Rows out of time order, a hidden-SSID latest row, a tie on best level and a duplicate row
+    inside the file: one batch (PostgreSQL folds it in SQL) or many give the same networks row."""
+    monkeypatch.setattr(imports, "BATCH", batch)
+    org = orgs.a.org.id
+    newer = "aa:bb:cc:00:00:02,Newer,[WPA2-PSK-CCMP][ESS],2026-05-01 11:00:00,6,2437,-50,39.71,-104.91,1609,5,,,WIFI"
+    old = "aa:bb:cc:00:00:02,Old,[WEP][ESS],2026-05-01 10:00:00,6,2437,-60,39.70,-104.90,1609,5,,,WIFI"
+    hidden = "aa:bb:cc:00:00:02,,[WPA2-PSK-CCMP][ESS],2026-05-01 12:00:00,6,0,-50,39.72,-104.92,1609,5,,,WIFI"
+    imp = do_import(org, quirky_csv(instance / "c.csv", rows=[newer, old, hidden, old]))
+    assert (imp.rows_imported, imp.rows_duplicate, imp.rows_rejected) == (4, 1, 0)  # 4 = 3 + the Joe,s row
+    net = db.session.scalar(sa.select(Network).where(Network.org_id == org, Network.bssid == "AA:BB:CC:00:00:02"))
+    assert net.observation_count == 3 and net.needs_rescore is True
+    assert net.ssid == "Newer" and net.capabilities == "[WPA2-PSK-CCMP][ESS]" and net.frequency == 2437
+    assert (net.lastlat, net.lastlon) == (39.72, -104.92)
+    assert net.bestlevel == -50 and (net.bestlat, net.bestlon) == (39.71, -104.91)  # the first -50 in the file
+    assert net.firsttime_ms == 1777629600000 and net.lasttime_ms == 1777636800000
+    history = {h.ssid: h.observation_count
+               for h in db.session.scalars(sa.select(SsidHistory).where(SsidHistory.network_id == net.id))}
+    assert history == {"Newer": 1, "Old": 1}
+    obs = db.session.scalars(sa.select(Observation).where(Observation.network_id == net.id)
+                             .order_by(Observation.time_ms)).all()
+    assert [o.time.hour for o in obs] == [10, 11, 12] and obs[0].time.tzinfo is not None
+    again = do_import(org, instance / "c.csv")
+    assert (again.rows_imported, again.rows_duplicate) == (0, 5)
+    db.session.refresh(net)
+    assert net.observation_count == 3
+
+
 def test_manufacturer_from_oui_when_table_has_rows(app, orgs, instance):
     db.session.add_all([RadioManufacturer(oui_prefix="94F665", manufacturer="Acme Radios"),
                         RadioManufacturer(oui_prefix="0A8DDB", manufacturer="Never Used")])

@@ -33,7 +33,7 @@ from app.wireless.importers import (
 )
 from app.wireless.importers.writer import Writer
 
-BATCH = 5000
+BATCH = 20_000  # rows per batch and commit: see docs/architecture.md "Importing" for the measurements
 ERRORS_KEPT = 100
 T = TypeVar("T")
 
@@ -150,7 +150,7 @@ def _run(imp: WirelessImport, source: DeviceSource, path: Path, progress) -> Non
             open_records(path, imp.format, after_id=after_id) as (records, fraction):
         errors = csv.writer(fh)
         errors.writerow(["line", "reason"])
-        for batch in batched(records):
+        for batch in batched(records, BATCH):
             sightings = []
             for item in batch:
                 if isinstance(item, Reject):

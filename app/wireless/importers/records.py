@@ -12,6 +12,7 @@ from app.models.wireless import CELLULAR_TYPES, RADIO_TYPES
 from app.wireless.scoring import RADIO_ALIASES, radio_code
 
 MAC_RE = re.compile(r"^[0-9A-F]{12}$")
+COLON_MAC_RE = re.compile(r"[0-9A-F]{2}(?::[0-9A-F]{2}){5}\Z")
 CELL_ID_RE = re.compile(r"^[0-9A-Za-z_:.\-]{1,64}$")
 # 00:00:00:00:00:00 is no radio's address: Kismet writes it for ad-hoc and unknown-BSSID
 # networks, WiGLE for broken scans. Storing it would merge all such networks into one.
@@ -60,6 +61,10 @@ class RowError(ValueError):
 def norm_mac(value: str) -> str:
     """AA:BB:CC:DD:EE:FF from any common spelling, or RowError."""
     raw = (value or "").strip().upper()
+    if COLON_MAC_RE.match(raw):  # the common spelling, already in shape: one regex, no rebuild
+        if raw == NULL_MAC:
+            raise RowError("MAC 00:00:00:00:00:00 is a placeholder, not a radio address")
+        return raw
     digits = re.sub(r"[:\-.]", "", raw)
     if not MAC_RE.match(digits):
         raise RowError(f"MAC {value!r} is not a 12-hex-digit address")

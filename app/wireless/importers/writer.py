@@ -4,15 +4,17 @@ ssid_history in step with what was really added.
 Per batch (never per row):
 1. networks not yet known are inserted with neutral aggregates (ON CONFLICT DO NOTHING on
    (org_id, bssid)), manufacturer looked up by OUI when radio_manufacturers has rows;
-2. observations are inserted with ON CONFLICT DO NOTHING on the seed's natural key and
-   RETURNING what was new, so a duplicate adds nothing anywhere;
+2. observations are inserted with ON CONFLICT DO NOTHING on the seed's natural key, so a
+   duplicate adds nothing anywhere;
 3. from the new rows only: one UPDATE per touched network (count, first/last seen and place,
-   best level and place, latest non-empty SSID/type/frequency/capabilities, needs_rescore),
-   and one upsert per (network, SSID) into ssid_history.
+   best level and place, the latest non-empty SSID/type/frequency/capabilities,
+   needs_rescore), and one upsert per (network, SSID) into ssid_history.
 
-On PostgreSQL step 2 goes through COPY into a temporary staging table and one
-INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING, and step 3's network UPDATE is a
-single statement over unnest()ed arrays; SQLite uses multi-row inserts and executemany.
+On PostgreSQL steps 2 and 3 are ONE statement (_PG_BATCH): the batch is COPYed into a
+temporary staging table, and INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING feeds
+data-modifying CTEs that aggregate per network in SQL, so the new rows never travel back
+to Python. SQLite inserts with RETURNING and aggregates the same way in Python. Why, and
+the measurements: docs/architecture.md, "Importing wireless sightings".
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ OBS_COLUMNS = ("org_id", "network_id", "source_id", "import_id", "bssid", "ssid"
                "radio_frequency", "radio_capabilities", "radio_service", "radio_rcois",
                "radio_lasttime_ms", "level", "lat", "lon", "altitude", "accuracy", "time",
                "observed_at_ms", "time_ms", "external", "mfgrid", "source_tag", "source_pk")
+COPY_COLUMNS = tuple(c for c in OBS_COLUMNS if c != "time")  # PostgreSQL derives time from time_ms
 RETURNED = ("network_id", "ssid", "level", "lat", "lon", "time_ms", "radio_type", "radio_frequency",
             "radio_capabilities")
 
@@ -124,85 +127,76 @@ class Writer:
 
     # ------------------------------------------------------------ observations
 
-    def _obs_rows(self, batch: Sequence[Sighting]) -> list[dict[str, Any]]:
+    def _obs_tuples(self, batch: Sequence[Sighting], with_time: bool = True) -> list[tuple]:
+        """One tuple per sighting in OBS_COLUMNS order (COPY_COLUMNS order without `time`)."""
         org, src, imp, tag, ids = self.org_id, self.source_id, self.import_id, self.source_tag, self.ids
-        return [{"org_id": org, "network_id": ids[s.bssid], "source_id": src, "import_id": imp, "bssid": s.bssid,
-                 "ssid": s.ssid, "radio_type": s.radio_type, "radio_frequency": s.frequency,
-                 "radio_capabilities": s.capabilities, "radio_service": s.service, "radio_rcois": s.rcois,
-                 "radio_lasttime_ms": s.time_ms, "level": s.level, "lat": s.lat, "lon": s.lon,
-                 "altitude": s.altitude, "accuracy": s.accuracy, "time": _dt(s.time_ms),
-                 "observed_at_ms": s.time_ms, "time_ms": s.time_ms, "external": s.external, "mfgrid": s.mfgrid,
-                 "source_tag": tag, "source_pk": s.source_pk} for s in batch]
+        out = []
+        for s in batch:
+            ms = s.time_ms
+            head = (org, ids[s.bssid], src, imp, s.bssid, s.ssid, s.radio_type, s.frequency, s.capabilities,
+                    s.service, s.rcois, ms, s.level, s.lat, s.lon, s.altitude, s.accuracy)
+            tail = (ms, ms, s.external, s.mfgrid, tag, s.source_pk)
+            out.append(head + (_dt(ms),) + tail if with_time else head + tail)
+        return out
 
     def _insert_observations(self, batch: Sequence[Sighting]) -> list[tuple]:
-        if self.dialect == "postgresql":
-            return self._insert_observations_pg(batch)
+        """SQLite: a multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING what was new."""
         t = Observation.__table__
         stmt = (_insert(t).on_conflict_do_nothing()
                 .returning(*(t.c[name] for name in RETURNED)))
-        return [tuple(r) for r in db.session.execute(stmt, self._obs_rows(batch))]
+        rows = [dict(zip(OBS_COLUMNS, row, strict=True)) for row in self._obs_tuples(batch)]
+        return [tuple(r) for r in db.session.execute(stmt, rows)]
 
-    def _insert_observations_pg(self, batch: Sequence[Sighting]) -> list[tuple]:
-        conn = db.session.connection()
-        raw = conn.connection.driver_connection
-        cols = ", ".join(OBS_COLUMNS)
+    def _write_pg(self, batch: Sequence[Sighting]) -> tuple[int, set[int]]:
+        """COPY the batch into a staging table, then one statement inserts what is new and
+        folds exactly those rows into networks and ssid_history server-side (_PG_BATCH), so
+        no row comes back to Python and no per-row array is dumped."""
+        raw = db.session.connection().connection.driver_connection
         with raw.cursor() as cur:
+            # The import commits per batch and a crash leaves it re-runnable (the natural key
+            # dedupes what was stored), so a lost last commit costs nothing: no WAL flush wait.
+            cur.execute("SET LOCAL synchronous_commit = off")
             # A per-connection temp table (the pool may hand out another connection after a
-            # commit, so it is asked for every batch); emptied after each batch.
-            cur.execute("CREATE TEMP TABLE IF NOT EXISTS wireless_import_staging "
-                        "(LIKE observations INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-            with cur.copy(f"COPY wireless_import_staging ({cols}) FROM STDIN") as copy:
-                for row in self._obs_rows(batch):
-                    copy.write_row(tuple(row.values()))  # dict order is OBS_COLUMNS order
-            cur.execute(f"INSERT INTO observations ({cols}) SELECT {cols} FROM wireless_import_staging "
-                        f"ON CONFLICT ON CONSTRAINT uq_observations_natural DO NOTHING "
-                        f"RETURNING {', '.join(RETURNED)}")
-            returned = cur.fetchall()
-            cur.execute("TRUNCATE wireless_import_staging")
-        return returned
+            # commit, so it is asked for every batch); emptied by every commit.
+            # CREATE TABLE AS takes the column types without observations' NOT NULLs (time
+            # is filled in by the INSERT).
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS wireless_import_rows ON COMMIT DELETE ROWS AS "
+                        f"SELECT {', '.join(COPY_COLUMNS)} FROM observations WITH NO DATA")
+            with cur.copy(f"COPY wireless_import_rows ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
+                for row in self._obs_tuples(batch, with_time=False):
+                    copy.write_row(row)
+            cur.execute(_PG_BATCH, {"org": self.org_id})
+            imported, touched = cur.fetchone()
+            cur.execute("TRUNCATE wireless_import_rows")
+        return imported, set(touched or ())
 
     # ------------------------------------------------------------ aggregates
 
     def _update_networks(self, new: list[tuple]) -> set[int]:
+        """SQLite: fold the new rows into one UPDATE per network (PostgreSQL: _PG_BATCH, same rules)."""
         agg: dict[int, list[Any]] = {}
         for nid, ssid, level, lat, lon, ms, rtype, freq, caps in new:
             a = agg.get(nid)
             if a is None:
-                agg[nid] = [1, ms, ms, lat, lon, level, lat, lon, ssid or "", rtype, freq or 0, caps or ""]
-                continue
+                a = agg[nid] = [0, ms, ms, lat, lon, level, lat, lon, "", None, 0, "", -1, -1, -1, -1]
             a[0] += 1
             if ms < a[1]:
                 a[1] = ms
-            if ms >= a[2]:
+            if ms >= a[2]:  # a later row wins a tie, like ORDER BY time_ms DESC, id DESC
                 a[2], a[3], a[4] = ms, lat, lon
-                if ssid:
-                    a[8] = ssid
-                a[9] = rtype or a[9]
-                a[10] = freq or a[10]
-                a[11] = caps or a[11]
-            if level > a[5]:
+            if level > a[5]:  # the first row wins a tie, like ORDER BY level DESC, id
                 a[5], a[6], a[7] = level, lat, lon
+            # The latest non-empty SSID, type, frequency and capabilities, each on its own.
+            for slot, value in ((8, ssid), (9, rtype), (10, freq), (11, caps)):
+                if value and ms >= a[slot + 4]:
+                    a[slot], a[slot + 4] = value, ms
         if not agg:
             return set()
         keys = tuple(f"k_{k}" for k in ("id", "n", "first", "last", "lastlat", "lastlon", "best", "bestlat",
                                         "bestlon", "ssid", "type", "freq", "caps"))
-        rows = [dict(zip(keys, (nid, *a), strict=True)) for nid, a in agg.items()]
-        if self.dialect == "postgresql":
-            self._update_networks_pg(rows)
-        else:
-            db.session.execute(sa.text(_NETWORK_UPDATE.format(lo="min", hi="max", ref=":")), rows)
+        rows = [dict(zip(keys, (nid, *a[:12]), strict=True)) for nid, a in agg.items()]
+        db.session.execute(sa.text(_NETWORK_UPDATE.format(lo="min", hi="max", ref=":")), rows)
         return set(agg)
-
-    def _update_networks_pg(self, rows: list[dict[str, Any]]) -> None:
-        arrays = {k: [r[k] for r in rows] for k in rows[0]}
-        types = {"k_id": "bigint", "k_n": "int", "k_first": "bigint", "k_last": "bigint", "k_lastlat": "float8",
-                 "k_lastlon": "float8", "k_best": "int", "k_bestlat": "float8", "k_bestlon": "float8",
-                 "k_ssid": "text", "k_type": "text", "k_freq": "int", "k_caps": "text"}
-        unnest = ", ".join(f"CAST(:{k} AS {t}[])" for k, t in types.items())
-        sql = _NETWORK_UPDATE.format(lo="LEAST", hi="GREATEST", ref="v.").replace(
-            "WHERE id = :k_id",
-            f"FROM unnest({unnest}) AS v({', '.join(types)}) WHERE networks.id = v.k_id")
-        db.session.execute(sa.text(sql), arrays)
 
     def _update_ssid_history(self, new: list[tuple]) -> None:
         agg: dict[tuple[int, str], list[int]] = {}
@@ -219,12 +213,6 @@ class Writer:
         rows = [{"org_id": self.org_id, "network_id": nid, "ssid": ssid, "first_seen": _dt(a[0]),
                  "last_seen": _dt(a[1]), "observation_count": a[2]} for (nid, ssid), a in agg.items()]
         t = SsidHistory.__table__
-        if self.dialect == "postgresql":
-            _pg_insert_arrays(t, rows, "ON CONFLICT (network_id, ssid) DO UPDATE SET "
-                              "first_seen = LEAST(ssid_history.first_seen, excluded.first_seen), "
-                              "last_seen = GREATEST(ssid_history.last_seen, excluded.last_seen), "
-                              "observation_count = ssid_history.observation_count + excluded.observation_count")
-            return
         stmt = _insert(t)
         stmt = stmt.on_conflict_do_update(index_elements=["network_id", "ssid"], set_={
             "first_seen": sa.func.min(t.c.first_seen, stmt.excluded.first_seen),
@@ -240,10 +228,13 @@ class Writer:
         if not batch:
             return BatchResult()
         self._network_ids(batch)
-        new = self._insert_observations(batch)
-        touched = self._update_networks(new)
-        self._update_ssid_history(new)
-        return BatchResult(imported=len(new), duplicate=len(batch) - len(new), networks=touched)
+        if self.dialect == "postgresql":
+            imported, touched = self._write_pg(batch)
+        else:
+            new = self._insert_observations(batch)
+            imported, touched = len(new), self._update_networks(new)
+            self._update_ssid_history(new)
+        return BatchResult(imported=imported, duplicate=len(batch) - imported, networks=touched)
 
 
 # Old values on the right-hand side: SET expressions see the row as it was (PostgreSQL and
@@ -264,4 +255,43 @@ UPDATE networks SET
   bestlon = CASE WHEN {ref}k_best > bestlevel THEN {ref}k_bestlon ELSE bestlon END,
   needs_rescore = true
 WHERE id = :k_id
+"""
+
+_LATEST = "ORDER BY time_ms DESC, id DESC"
+# PostgreSQL, one statement per batch: insert the staged rows that are new, and from exactly
+# those (RETURNING feeds the CTEs, never Python) widen each network's aggregates with
+# _NETWORK_UPDATE and upsert ssid_history. The same rules as the SQLite path in Python.
+_PG_BATCH = f"""
+WITH new AS (
+  INSERT INTO observations ({", ".join(OBS_COLUMNS)})
+  SELECT {", ".join("TIMESTAMPTZ 'epoch' + time_ms * INTERVAL '1 millisecond'" if c == "time" else c
+                    for c in OBS_COLUMNS)}
+  FROM wireless_import_rows
+  ON CONFLICT ON CONSTRAINT uq_observations_natural DO NOTHING
+  RETURNING id, {", ".join(RETURNED)}, time
+), agg AS (
+  SELECT network_id AS k_id, count(*) AS k_n, min(time_ms) AS k_first, max(time_ms) AS k_last,
+    (array_agg(lat {_LATEST}))[1] AS k_lastlat, (array_agg(lon {_LATEST}))[1] AS k_lastlon,
+    max(level) AS k_best,
+    (array_agg(lat ORDER BY level DESC, id))[1] AS k_bestlat,
+    (array_agg(lon ORDER BY level DESC, id))[1] AS k_bestlon,
+    coalesce((array_agg(ssid {_LATEST}) FILTER (WHERE ssid <> ''))[1], '') AS k_ssid,
+    (array_agg(radio_type {_LATEST}) FILTER (WHERE radio_type <> ''))[1] AS k_type,
+    coalesce((array_agg(radio_frequency {_LATEST}) FILTER (WHERE radio_frequency <> 0))[1], 0) AS k_freq,
+    coalesce((array_agg(radio_capabilities {_LATEST}) FILTER (WHERE radio_capabilities <> ''))[1], '')
+      AS k_caps
+  FROM new GROUP BY network_id
+), touched AS (
+  {_NETWORK_UPDATE.format(lo="LEAST", hi="GREATEST", ref="v.").replace(
+      "WHERE id = :k_id", "FROM agg v WHERE networks.id = v.k_id RETURNING networks.id").strip()}
+), history AS (
+  INSERT INTO ssid_history (org_id, network_id, ssid, first_seen, last_seen, observation_count)
+  SELECT %(org)s, network_id, ssid, min(time), max(time), count(*) FROM new WHERE ssid <> ''
+  GROUP BY network_id, ssid
+  ON CONFLICT (network_id, ssid) DO UPDATE SET
+    first_seen = LEAST(ssid_history.first_seen, excluded.first_seen),
+    last_seen = GREATEST(ssid_history.last_seen, excluded.last_seen),
+    observation_count = ssid_history.observation_count + excluded.observation_count
+)
+SELECT (SELECT count(*) FROM new), (SELECT array_agg(id) FROM touched)
 """
