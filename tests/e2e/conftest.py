@@ -11,11 +11,13 @@ are gone before any other test of the session runs.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,8 +158,18 @@ def live_server(_chromium_available) -> Iterator[LiveServer]:
         redis_conn.flushdb()
         redis_conn.close()
         with app.app_context():
-            db.session.remove()
+            # Close what the server's request threads and the embedded worker left behind
+            # (sessions of app contexts that are gone), then collect now: otherwise a psycopg
+            # connection of this app can be garbage collected during some later unit test and
+            # fail it with a ResourceWarning that has nothing to do with that test. Seen once
+            # in a full CI-style run (the leaking thread is not identified yet).
+            for session in list(db.session.registry.registry.values()):
+                session.close()
+            db.session.registry.clear()
             db.engine.dispose()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ResourceWarning)
+                gc.collect()
         drop_database()
     assert thread is None or not thread.is_alive(), "the e2e server thread did not stop"
     assert not worker.is_alive(), "the embedded worker did not stop"
