@@ -1,11 +1,12 @@
 """Backup alerts: a failed backup report opens backup_failed at once and the next completed
-one resolves it; backup_missing opens from the scheduled job when a device with backups on
-has had no successful backup for the rule's hours, and never for a device with backups off."""
+one resolves it; backup_missing opens from the scheduled job when a device's last scheduled
+run (after its grace) has no completed snapshot, and never for a device with backups off."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from app.fleet import alert_rules, backups
@@ -47,12 +48,12 @@ def test_an_in_progress_report_decides_nothing(client, orgs):
     assert alerts_of(orgs.a.org.id, "backup_failed") == []
 
 
-def test_a_device_with_backups_on_and_no_success_for_the_rules_hours_is_missing(client, orgs):
+def test_a_scheduled_backup_without_a_completed_snapshot_opens_backup_missing(client, orgs):
     agent = enrolled(client, orgs.a.org.id)
     other = enrolled(client, orgs.a.org.id, serial="OFF", name="backups-off")
     device = db.session.get(Device, agent["device_id"])
     switch_on(device)
-    old = utcnow() - timedelta(hours=40)
+    old = utcnow() - timedelta(days=3)
     db.session.execute(sa.update(Device).where(Device.id.in_([device.id, other["device_id"]]))
                        .values(enrolled_at=old))
     from app.models import BackupConfig
@@ -60,13 +61,18 @@ def test_a_device_with_backups_on_and_no_success_for_the_rules_hours_is_missing(
     db.session.execute(sa.update(BackupConfig).where(BackupConfig.device_id == device.id)
                        .values(schedule_changed_at=old))
     db.session.add(BackupSnapshot(device_id=device.id, org_id=device.org_id, snapshot_id="old", backup_type="file",
-                                  storage_path="/b", status="completed", started_at=utcnow() - timedelta(hours=30)))
+                                  storage_path="/b", status="completed", started_at=utcnow() - timedelta(hours=50)))
     db.session.commit()
+    now = utcnow()
+    # The same definition as the backups page: the daily 02:00 UTC run (after its 2-hour grace).
+    [missing] = backups.devices_missing_backups(orgs.a.org.id, now)
+    overdue = (now - missing["expected_at"]).total_seconds() / 3600
     assert alert_rules.has_absence_work() is True
-    alert_rules.evaluate_absence()
+    alert_rules.evaluate_absence(now=now)
     db.session.commit()
-    [alert] = alerts_of(orgs.a.org.id, "backup_missing")
-    assert alert.device_id == device.id and 29 < alert.metric_value < 31  # the backups-off device is not watched
+    [alert] = alerts_of(orgs.a.org.id, "backup_missing")  # the backups-off device is not watched
+    assert alert.device_id == device.id and alert.metric_value == pytest.approx(overdue, abs=0.01)
+    assert overdue >= 2  # the grace has passed
     report(client, agent, snapshot_id="fresh")
     alert_rules.evaluate_absence()
     db.session.commit()

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from app import audit
 from app.alerting.service import Observation, Target, load_states, observe
+from app.fleet.backups import backup_overdue_hours
 from app.models import AlertRule, Device, ScannerStats, db, utcnow
 
 VALUE, ABSENCE, EVENT = "value", "absence", "event"
@@ -174,13 +175,12 @@ def _backup_failed(ctx: DeviceContext, data: dict[str, Any], rule: AlertRule) ->
 
 
 def _backup_missing(ctx: DeviceContext, data: dict[str, Any], rule: AlertRule) -> list[Observation]:
-    since = (data.get("backup_since") or {}).get(ctx.device.id)
-    if since is None:
-        return []  # backups are off for this device
-    hours = (data["now"] - since).total_seconds() / 3600
-    return [Observation(ctx.sub("backup", "missing"), hours,
-                        f"No successful backup of {ctx.device.label} for {hours:.0f} h", metric_name="backup_age_hours",
-                        details={"since": since.isoformat()})]
+    hours = (data.get("backup_overdue") or {}).get(ctx.device.id)
+    if hours is None:
+        return []  # no scheduled backups on this device
+    text = (f"The scheduled backup of {ctx.device.label} is {hours:.1f} h overdue" if hours
+            else f"The last scheduled backup of {ctx.device.label} completed")
+    return [Observation(ctx.sub("backup", "missing"), hours, text, metric_name="backup_overdue_hours")]
 
 
 # Backups report into backups_catalog (app/fleet/backups.py): a failed report is an event
@@ -188,7 +188,8 @@ def _backup_missing(ctx: DeviceContext, data: dict[str, Any], rule: AlertRule) -
 register(RuleType("backup_failed", "Backup failed", EVENT, "", "The last backup run failed.",
                   severity="critical", fixed=True, evaluate=_backup_failed))
 register(RuleType("backup_missing", "Backup missing", ABSENCE, "h",
-                  "No successful backup for at least this many hours (devices with backups on).", 26, 26, 0,
+                  "A scheduled backup has had no completed snapshot for at least this many hours after its "
+                  "run was due and its 2-hour grace (backups.devices_missing_backups).", 0.5, 0.5, 0,
                   "critical", evaluate=_backup_missing))
 
 
@@ -260,29 +261,6 @@ def on_backup_report(device: Device, now: datetime | None = None) -> int:
     return run(rules, DeviceContext.of(device), {"now": now, "backup": latest_backup_status(device.id)}, now, states)
 
 
-def backup_ages(device_ids: list[int]) -> dict[int, datetime]:
-    """For each device with backups on, the moment a backup has been owed since: the newest of
-    its enrolment, the last change of its backup settings and its newest successful backup
-    (so switching backups on or rescheduling them does not alert at once)."""
-    from app.models import BackupConfig, BackupSnapshot
-
-    if not device_ids:
-        return {}
-    newest = (sa.select(sa.func.max(BackupSnapshot.started_at))
-              .where(BackupSnapshot.device_id == Device.id, BackupSnapshot.status.in_(("completed", "deleted")))
-              .scalar_subquery())
-    rows = db.session.execute(
-        sa.select(Device.id, Device.enrolled_at, BackupConfig.schedule_changed_at, newest)
-        .join(BackupConfig, BackupConfig.device_id == Device.id)
-        .where(Device.id.in_(device_ids), BackupConfig.enabled.is_(True), BackupConfig.backup_mode != "off"))
-    ages = {}
-    for device_id, *moments in rows:
-        known = [m for m in moments if m is not None]
-        if known:  # the newest of: enrolled, backups (re)configured, last success
-            ages[device_id] = max(known)
-    return ages
-
-
 # ---------------------------------------------------------------- absence rules (scheduled)
 
 def _absence_rules() -> list[AlertRule]:
@@ -317,7 +295,8 @@ def evaluate_absence(device_ids: list[int] | None = None, now: datetime | None =
     devices = db.session.scalars(_watched_devices(device_ids).order_by(Device.id)).all()
     states = load_states([r.id for r in rules])
     feeds = latest_feed_dates([d.id for d in devices if d.device_type == "scanner"])
-    backups = backup_ages([d.id for d in devices]) if any(r.rule_type == "backup_missing" for r in rules) else {}
+    overdue = (backup_overdue_hours([d.id for d in devices], now)
+               if any(r.rule_type == "backup_missing" for r in rules) else {})
     decisions = 0
     for device in devices:
         mine = most_specific([r for r in rules if r.org_id in (None, device.org_id)
@@ -326,7 +305,7 @@ def evaluate_absence(device_ids: list[int] | None = None, now: datetime | None =
             mine = [r for r in mine if r.rule_type != "scanner_feed_stale"]
         if mine:
             decisions += run(mine, DeviceContext.of(device), {"now": now, "feed_updated_at": feeds.get(device.id),
-                                                              "backup_since": backups}, now, states)
+                                                              "backup_overdue": overdue}, now, states)
     return decisions
 
 
@@ -334,7 +313,8 @@ def _backups_on() -> sa.Select:
     from app.models import BackupConfig
 
     return _watched_devices(None).join(BackupConfig, BackupConfig.device_id == Device.id).where(
-        BackupConfig.enabled.is_(True), BackupConfig.backup_mode != "off").with_only_columns(Device.id)
+        BackupConfig.enabled.is_(True), BackupConfig.backup_mode != "off",
+        BackupConfig.schedule_cron.is_not(None)).with_only_columns(Device.id)
 
 
 def has_absence_work() -> bool:

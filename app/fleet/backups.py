@@ -381,24 +381,50 @@ def latest_backup_status(device_id: int) -> dict[str, Any] | None:
             "snapshot_id": row.snapshot_id, "error": row.error_message, "backup_id": row.id}
 
 
+def _backups_on() -> sa.Select:
+    return (sa.select(Device, BackupConfig).join(BackupConfig, BackupConfig.device_id == Device.id)
+            .where(Device.deleted_at.is_(None), Device.enrolled_at.is_not(None), BackupConfig.enabled.is_(True),
+                   BackupConfig.backup_mode != "off", BackupConfig.schedule_cron.is_not(None)))
+
+
+def _missed_run(device: Device, config: BackupConfig, last: datetime | None, now: datetime) -> datetime | None:
+    """The scheduled run (given MISSING_GRACE to finish) that no completed snapshot started since
+    answers, or None. A run due before the device enrolled or its backup settings last changed
+    does not count."""
+    expected = previous_run(config.schedule_cron, config.timezone, now - MISSING_GRACE)
+    if max(device.enrolled_at, config.schedule_changed_at or device.enrolled_at) > expected:
+        return None  # enrolled, or backups set up or changed, after that run was due
+    if last is None or last < expected - timedelta(minutes=1):
+        return expected
+    return None
+
+
+def _scheduled_backups(stmt: sa.Select, now: datetime) -> list[tuple[Device, datetime | None, datetime | None]]:
+    """(device, missed run or None, newest completed start) for each device of `stmt`: two queries."""
+    rows = db.session.execute(stmt).all()
+    newest = dict(db.session.execute(
+        sa.select(BackupSnapshot.device_id, sa.func.max(BackupSnapshot.started_at))
+        .where(BackupSnapshot.device_id.in_([d.id for d, _ in rows]),
+               BackupSnapshot.status.in_(("completed", "deleted")))
+        .group_by(BackupSnapshot.device_id)).all()) if rows else {}
+    return [(device, _missed_run(device, config, newest.get(device.id), now), newest.get(device.id))
+            for device, config in rows]
+
+
 def devices_missing_backups(org_id: int, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Devices of the organization with backups on whose last scheduled run (given MISSING_GRACE to
-    finish) has no completed snapshot started since. A run due before the device enrolled or its
-    backup settings last changed does not count."""
+    """Devices of the organization with scheduled backups whose last scheduled run (given
+    MISSING_GRACE to finish) has no completed snapshot started since."""
     now = now or utcnow()
-    rows = db.session.execute(
-        sa.select(Device, BackupConfig).join(BackupConfig, BackupConfig.device_id == Device.id)
-        .where(Device.org_id == org_id, Device.deleted_at.is_(None), Device.enrolled_at.is_not(None),
-               BackupConfig.enabled.is_(True), BackupConfig.backup_mode != "off",
-               BackupConfig.schedule_cron.is_not(None))).all()
-    missing = []
-    for device, config in rows:
-        expected = previous_run(config.schedule_cron, config.timezone, now - MISSING_GRACE)
-        if max(device.enrolled_at, config.schedule_changed_at or device.enrolled_at) > expected:
-            continue  # enrolled, or backups set up or changed, after that run was due
-        last = db.session.scalar(sa.select(sa.func.max(BackupSnapshot.started_at)).where(
-            BackupSnapshot.device_id == device.id, BackupSnapshot.status.in_(("completed", "deleted"))))
-        if last is None or last < expected - timedelta(minutes=1):
-            missing.append({"device_id": device.id, "device": device, "expected_at": expected,
-                            "last_completed_at": last})
-    return missing
+    return [{"device_id": device.id, "device": device, "expected_at": missed, "last_completed_at": last}
+            for device, missed, last in _scheduled_backups(_backups_on().where(Device.org_id == org_id), now)
+            if missed is not None]
+
+
+def backup_overdue_hours(device_ids: list[int], now: datetime) -> dict[int, float]:
+    """For each of these devices with scheduled backups: hours since the run it missed (after
+    MISSING_GRACE), or 0 when its last scheduled run is answered. The backup_missing alert
+    rule reads this, so "missing" means the same on every page and in every alert."""
+    if not device_ids:
+        return {}
+    return {device.id: (now - missed).total_seconds() / 3600 if missed is not None else 0.0
+            for device, missed, _ in _scheduled_backups(_backups_on().where(Device.id.in_(device_ids)), now)}
