@@ -187,7 +187,9 @@ def test_the_scanner_operations_page(client, orgs):
 
 
 def test_nav_starts_with_the_dashboard(client, orgs):
-    from app.core.templating import FLEET_NAV
+    from app.core.navigation import SECTIONS
+
+    FLEET_NAV = SECTIONS["fleet"].entries
 
     assert FLEET_NAV[0][0] == "fleet.dashboard" and any(e == "fleet.scanners" for e, *_ in FLEET_NAV)
 

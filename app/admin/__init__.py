@@ -2,7 +2,19 @@
 
 from flask import Blueprint
 
+from app.core.navigation import register_section
+
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+register_section("admin", "Administration", 90, [
+    ("admin.orgs", "buildings", "Organizations", "org.edit_own"),
+    ("admin.sites", "geo-alt", "Sites", "site.view"),
+    ("admin.users", "people", "Users", "user.view"),
+    ("admin.policy", "shield-lock", "Security policy", "org.edit_own"),
+    ("notifications.channels", "broadcast", "Channels", "notifications.channels"),
+    ("admin.audit", "journal-check", "Audit log", "audit.view"),
+    ("admin.settings", "sliders", "Settings", "settings.manage"),
+])
 
 from app.admin import (  # noqa: E402,F401
     jobs,

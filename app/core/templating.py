@@ -9,62 +9,8 @@ from flask import Flask, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from app.core.navigation import all_entries, sections
 from app.permissions import ROLE_LABELS, can
-
-# Side navigation: (endpoint, icon, label, permission). Only domains that exist are listed.
-NAV = [
-    ("dashboard.index", "speedometer2", "Dashboard", "dashboard.view"),
-    ("jobs.index", "list-task", "Jobs", "jobs.view"),
-    ("notifications.index", "bell", "Notifications", "dashboard.view"),
-]
-THREAT_NAV = [
-    ("threats.overview", "activity", "Security overview", "threats.view"),
-    ("threats.threats", "radar", "Threats", "threats.view"),
-    ("threats.incident_list", "clipboard2-pulse", "Incidents", "threats.view"),
-    ("threats.events", "shield-exclamation", "Security events", "threats.view"),
-    ("threats.blocks", "slash-circle", "Blocks", "threats.view"),
-    ("threats.intel", "bug", "Threat intel", "threats.view"),
-]
-METRICS_NAV = [
-    ("metrics.index", "graph-up", "Security scores", "data.read"),
-    ("metrics.metric_list", "list-check", "Metrics", "data.read"),
-    ("metrics.catalog_list", "collection", "Catalogs", "data.read"),
-    ("metrics.framework", "diagram-3", "NIST CSF 2.0", "data.read"),
-    ("metrics.method", "calculator", "How scores work", "data.read"),
-]
-FLEET_NAV = [
-    ("fleet.dashboard", "speedometer2", "Fleet dashboard", "data.read"),
-    ("fleet.index", "hdd-network", "Fleet inventory", "data.read"),
-    ("fleet.scanners", "radar", "Scanner operations", "data.read"),
-    ("fleet.subscriptions", "receipt", "Subscriptions", "data.read"),
-    ("fleet.alerts", "bell", "Alerts", "data.read"),
-    ("fleet.alert_rules", "sliders2-vertical", "Alert rules", "data.read"),
-    ("fleet.maintenance_windows", "cone-striped", "Maintenance windows", "data.read"),
-]
-# Filled by the wireless domain's pages as they land.
-WIRELESS_NAV: list[tuple[str, str, str, str]] = [
-    ("wireless.network_list", "wifi", "Networks", "data.read"),
-    ("wireless.map_view", "map", "Map", "data.read"),
-    # An analyst's order: look (networks, map), feed (imports), tell it where (places...),
-    # then tune (scoring, models) and configure (providers).
-    ("wireless.import_list", "upload", "Imports", "data.read"),
-    ("wireless.location_markers", "house", "Places", "data.read"),
-    ("wireless.route_list", "signpost-split", "Routes", "data.read"),
-    ("wireless.device_sources", "phone", "Device sources", "data.read"),
-    ("wireless.agency_offices", "building", "Agency offices", "data.read"),
-    ("wireless.scoring_settings", "sliders2", "Threat scoring", "data.read"),
-    ("wireless.ml_models", "cpu", "Threat models", "data.read"),
-    ("wireless.providers", "key", "Providers", "org.edit_own"),
-]
-ADMIN_NAV = [
-    ("admin.orgs", "buildings", "Organizations", "org.edit_own"),
-    ("admin.sites", "geo-alt", "Sites", "site.view"),
-    ("admin.users", "people", "Users", "user.view"),
-    ("admin.policy", "shield-lock", "Security policy", "org.edit_own"),
-    ("notifications.channels", "broadcast", "Channels", "notifications.channels"),
-    ("admin.audit", "journal-check", "Audit log", "audit.view"),
-    ("admin.settings", "sliders", "Settings", "settings.manage"),
-]
 
 
 def user_zone() -> ZoneInfo:
@@ -101,7 +47,7 @@ def nav_stem(endpoint: str) -> str:
 
 def active_nav(current: str) -> str | None:
     """The nav entry the current page belongs to: the one with the longest matching stem."""
-    matches = [e for e, *_ in NAV + THREAT_NAV + METRICS_NAV + FLEET_NAV + WIRELESS_NAV + ADMIN_NAV if current == e or current.startswith(nav_stem(e))]
+    matches = [e for e, *_ in all_entries() if current == e or current.startswith(nav_stem(e))]
     return max(matches, key=lambda e: len(nav_stem(e)), default=None)
 
 
@@ -139,11 +85,8 @@ def register(app: Flask) -> None:
             "can": can,
             "csrf_token": generate_csrf,
             "current_org": org,
-            "nav_sections": [(title, entries) for title, entries in (
-                ("", visible(app, NAV)), ("Threat operations", visible(app, THREAT_NAV)),
-                ("Security metrics", visible(app, METRICS_NAV)), ("Fleet", visible(app, FLEET_NAV)),
-                ("Wireless", visible(app, WIRELESS_NAV)),
-                ("Administration", visible(app, ADMIN_NAV))) if entries],
+            "nav_sections": [(section.title, entries) for section in sections()
+                             if (entries := visible(app, section.entries))],
             "role_labels": ROLE_LABELS,
             "active_endpoint": request.endpoint or "",
             "active_nav": active_nav(request.endpoint or ""),

@@ -6,7 +6,19 @@ services as these pages.
 
 from flask import Blueprint
 
+from app.core.navigation import register_section
+
 bp = Blueprint("fleet", __name__, url_prefix="/fleet")
+
+register_section("fleet", "Fleet", 40, [
+    ("fleet.dashboard", "speedometer2", "Fleet dashboard", "data.read"),
+    ("fleet.index", "hdd-network", "Fleet inventory", "data.read"),
+    ("fleet.scanners", "radar", "Scanner operations", "data.read"),
+    ("fleet.subscriptions", "receipt", "Subscriptions", "data.read"),
+    ("fleet.alerts", "bell", "Alerts", "data.read"),
+    ("fleet.alert_rules", "sliders2-vertical", "Alert rules", "data.read"),
+    ("fleet.maintenance_windows", "cone-striped", "Maintenance windows", "data.read"),
+])
 
 from app.fleet import (  # noqa: E402,F401
     cli,

@@ -111,6 +111,9 @@ def _drop_pending_jobs(session: Session) -> None:
 # The Jobs pages live beside the queue they show.
 from flask import Blueprint  # noqa: E402
 
+from app.core.navigation import register_section  # noqa: E402
+
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+register_section("home", "", 0, [("jobs.index", "list-task", "Jobs", "jobs.view")])
 
 from app.jobs import recovery, views  # noqa: E402,F401

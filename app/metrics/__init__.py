@@ -2,6 +2,16 @@
 
 from flask import Blueprint
 
+from app.core.navigation import register_section
+
 bp = Blueprint("metrics", __name__, url_prefix="/metrics")
+
+register_section("metrics", "Security metrics", 30, [
+    ("metrics.index", "graph-up", "Security scores", "data.read"),
+    ("metrics.metric_list", "list-check", "Metrics", "data.read"),
+    ("metrics.catalog_list", "collection", "Catalogs", "data.read"),
+    ("metrics.framework", "diagram-3", "NIST CSF 2.0", "data.read"),
+    ("metrics.method", "calculator", "How scores work", "data.read"),
+])
 
 from app.metrics import cli, demo, jobs, views, views_catalogs  # noqa: E402,F401

@@ -2,6 +2,9 @@
 
 from flask import Blueprint
 
+from app.core.navigation import register_section
+
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+register_section("home", "", 0, [("notifications.index", "bell", "Notifications", "dashboard.view")])
 
 from app.notifications import delivery, views, views_channels  # noqa: E402,F401

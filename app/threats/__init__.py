@@ -2,7 +2,18 @@
 
 from flask import Blueprint
 
+from app.core.navigation import register_section
+
 bp = Blueprint("threats", __name__, url_prefix="/threats")
+
+register_section("threats", "Threat operations", 20, [
+    ("threats.overview", "activity", "Security overview", "threats.view"),
+    ("threats.threats", "radar", "Threats", "threats.view"),
+    ("threats.incident_list", "clipboard2-pulse", "Incidents", "threats.view"),
+    ("threats.events", "shield-exclamation", "Security events", "threats.view"),
+    ("threats.blocks", "slash-circle", "Blocks", "threats.view"),
+    ("threats.intel", "bug", "Threat intel", "threats.view"),
+])
 
 from app.threats import cli, jobs, views, views_import, views_incidents  # noqa: E402,F401
 from app.threats.ratelimit import enforce as _enforce_rate_limits  # noqa: E402

@@ -6,7 +6,24 @@ Each module registers its routes, commands or jobs on import; the list below is 
 
 from flask import Blueprint
 
+from app.core.navigation import register_section
+
 bp = Blueprint("wireless", __name__, url_prefix="/wireless")
+
+register_section("wireless", "Wireless", 50, [
+    ("wireless.network_list", "wifi", "Networks", "data.read"),
+    ("wireless.map_view", "map", "Map", "data.read"),
+    # An analyst's order: look (networks, map), feed (imports), tell it where (places...),
+    # then tune (scoring, models) and configure (providers).
+    ("wireless.import_list", "upload", "Imports", "data.read"),
+    ("wireless.location_markers", "house", "Places", "data.read"),
+    ("wireless.route_list", "signpost-split", "Routes", "data.read"),
+    ("wireless.device_sources", "phone", "Device sources", "data.read"),
+    ("wireless.agency_offices", "building", "Agency offices", "data.read"),
+    ("wireless.scoring_settings", "sliders2", "Threat scoring", "data.read"),
+    ("wireless.ml_models", "cpu", "Threat models", "data.read"),
+    ("wireless.providers", "key", "Providers", "org.edit_own"),
+])
 
 from app.wireless import (  # noqa: E402,F401
     cli,
