@@ -111,6 +111,9 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "PROXY_HOPS": env_int("VIGIL_PROXY_HOPS", 0),
         # Where network media attachments are stored (unset: instance/wireless-media).
         "WIRELESS_MEDIA_DIR": env_str("VIGIL_MEDIA_DIR"),
+        # A running job's lease (app/jobs/lease.py): a run whose worker has not renewed it for
+        # this long is marked abandoned by jobs.recover.
+        "JOB_LEASE_SECONDS": env_int("VIGIL_JOB_LEASE_SECONDS", 60),
     }
 
 

@@ -144,7 +144,7 @@ def test_recovery_requeues_lost_runs_and_fails_dead_ones(app, db_session, redis_
         for run in (lost, dead, recover):
             db.session.refresh(run)
         assert recover.status == "succeeded" and recover.result["requeued"] == [lost.id]
-        assert lost.status == "succeeded" and dead.status == "failed" and "worker stopped" in dead.error
+        assert lost.status == "succeeded" and dead.status == "abandoned" and "worker running this job stopped" in dead.error
         assert get_queue().count == 0 and not has_lost_runs()
 
 

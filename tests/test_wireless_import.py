@@ -230,8 +230,11 @@ def test_page_upload_job_progress_and_counts(app, client, orgs, instance, redis_
     assert "every 1s" not in status.text and "100%" in status.text
     done = client.get("/wireless/imports")
     assert "every 1s" not in done.text and "every 3s" not in done.text and ">124<" in done.text
+    # Scored at the end of the import job, never left "unscored" for the periodic rescore.
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Network).where(
-        Network.org_id == orgs.a.org.id, Network.needs_rescore.is_(True))) > 0
+        Network.org_id == orgs.a.org.id, Network.needs_rescore.is_(True))) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Network).where(
+        Network.org_id == orgs.a.org.id, Network.threat_level.is_(None))) == 0
 
 
 def test_upload_refuses_non_format_and_bad_source(app, client, orgs, instance):

@@ -1,20 +1,58 @@
-"""Recovering job runs that lost their RQ job: Redis restarted, the push after commit
-failed, or a worker died mid-run."""
+"""Recovering job runs that lost their RQ job or their worker.
+
+- A queued run whose RQ job vanished (Redis restarted, the push after commit failed) is
+  pushed again.
+- A running run whose lease ran out (app/jobs/lease.py: its worker was killed, ran out of
+  memory or lost its host) is marked `abandoned`, with what it had committed: the job kind's
+  `on_abandoned` hook says it exactly (an import's committed batches); otherwise the run
+  says its committed work is kept. A run from before leases existed falls back to its job
+  timeout plus a grace period.
+
+`jobs.recover` runs every minute when `has_lost_runs()` finds work, so a dead worker's run
+is ended within JOB_LEASE_SECONDS plus a minute. Cancel on the Jobs page ends such a run at
+once (`abandon(..., cancelled=True)`), and an abandoned run can be retried.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from rq.job import Job
 
-from app.jobs import REGISTRY, job
+from app.jobs import REGISTRY, job, lease
 from app.models import JobRun, db, utcnow
 
 log = logging.getLogger(__name__)
 QUEUED_GRACE = timedelta(minutes=2)
 RUNNING_GRACE = timedelta(minutes=5)
+# kind -> hook(run) that closes the job's own records and says what was committed.
+ABANDON_HOOKS: dict[str, Callable[[JobRun], str | None]] = {}
+
+
+def on_abandoned(kind: str) -> Callable:
+    """Register what to do when a run of `kind` is abandoned (the hook returns what was saved)."""
+
+    def decorator(func: Callable[[JobRun], str | None]) -> Callable[[JobRun], str | None]:
+        ABANDON_HOOKS[kind] = func
+        return func
+
+    return decorator
+
+
+def worker_gone(run: JobRun, now: datetime | None = None) -> bool:
+    """Whether a running run has lost its worker: its lease ran out, or (a run without a lease)
+    it is past its job timeout plus a grace period."""
+    now = now or utcnow()
+    if run.status != "running":
+        return False
+    if run.lease_expires_at is not None:
+        return lease.expired(run, now)
+    spec = REGISTRY.get(run.kind)
+    return (spec is not None and run.started_at is not None
+            and run.started_at < now - timedelta(seconds=spec.timeout) - RUNNING_GRACE)
 
 
 def _lost_runs(now) -> tuple[list[JobRun], list[JobRun]]:
@@ -24,8 +62,7 @@ def _lost_runs(now) -> tuple[list[JobRun], list[JobRun]]:
     queued = [r for r in db.session.scalars(sa.select(JobRun).where(
         JobRun.status == "queued", JobRun.created_at < now - QUEUED_GRACE)) if not Job.exists(r.rq_job_id, redis)]
     running = [r for r in db.session.scalars(sa.select(JobRun).where(JobRun.status == "running"))
-               if r.kind in REGISTRY and r.started_at is not None
-               and r.started_at < now - timedelta(seconds=REGISTRY[r.kind].timeout) - RUNNING_GRACE]
+               if worker_gone(r, now)]
     return queued, running
 
 
@@ -35,18 +72,46 @@ def has_lost_runs() -> bool:
     return bool(queued or running)
 
 
+def _last_progress(run: JobRun) -> int:
+    from app.jobs.runner import live_progress
+
+    try:
+        return live_progress(run)[0]
+    except Exception:  # noqa: BLE001 - Redis down: the row's own progress will do
+        return run.progress
+
+
+def abandon(run: JobRun, cancelled: bool = False) -> None:
+    """End a run whose worker is gone (no commit): `abandoned`, or `cancelled` when an admin
+    asked, with the truth about what it had committed."""
+    percent = _last_progress(run)
+    saved = None
+    hook = ABANDON_HOOKS.get(run.kind)
+    if hook is not None:
+        try:
+            saved = hook(run)
+        except Exception:  # noqa: BLE001 - the run must still end
+            log.exception("abandon hook of %s #%s failed", run.kind, run.id)
+    saved = saved or "what it committed before is kept"
+    run.status = "cancelled" if cancelled else "abandoned"
+    run.progress = percent
+    run.finished_at = utcnow()
+    what = "Cancelled" if cancelled else "Abandoned"
+    run.message = f"{what} at {percent}%: its worker stopped without finishing it; {saved}"[:500]
+    run.error = ("The worker running this job stopped (killed, out of memory or its host lost) and stopped "
+                 "renewing the run's lease. Retry to run it again.")
+
+
 @job("jobs.recover", title="Recover lost job runs", queue="high", timeout=300)
 def recover(ctx, **_params) -> dict:
-    """Re-queue runs whose RQ job vanished; fail runs whose worker never finished them."""
+    """Re-queue runs whose RQ job vanished; mark runs whose worker is gone abandoned."""
     from app.jobs.queue import push_run
 
     queued, running = _lost_runs(utcnow())
     for run in queued:
         push_run(run.id, run.kind)
     for run in running:
-        run.status = "failed"
-        run.error = "The worker stopped before the job finished (it died or ran past its time limit)."
-        run.message = "Failed; nothing was saved"
-        run.finished_at = utcnow()
-    return {"message": f"{len(queued)} re-queued, {len(running)} marked failed",
-            "requeued": [r.id for r in queued], "failed": [r.id for r in running]}
+        abandon(run)
+        log.warning("job run %s (%s) abandoned: its worker stopped renewing its lease", run.id, run.kind)
+    return {"message": f"{len(queued)} re-queued, {len(running)} marked abandoned",
+            "requeued": [r.id for r in queued], "abandoned": [r.id for r in running]}

@@ -2,18 +2,29 @@
 
 The job's own writes happen in one transaction that commits together with the
 `succeeded` status, or rolls back entirely on failure or cancellation, so a failed run
-leaves no half-written data. Live progress goes to Redis (not the database) so that it
-is visible while the job's transaction is still open, on SQLite as on PostgreSQL.
+leaves no half-written data. A job that commits as it goes (an import, per batch) is told
+apart: the runner counts the session's commits during the run and says what was kept, or
+the job says it exactly (`saved=` on JobError / JobCancelled). Live progress goes to Redis
+(not the database) so that it is visible while the job's transaction is still open.
+
+While a run executes, its worker renews the run's lease (app/jobs/lease.py); a run whose
+lease ran out lost its worker and is ended by jobs.recover (app/jobs/recovery.py).
+
+No user-facing message holds an exception's text unless the job raised JobError on
+purpose: anything else is logged with a short error id, and the run shows that id.
 """
 
 from __future__ import annotations
 
 import logging
-import traceback
+import secrets
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
+from app.jobs import lease
 from app.models import JobRun, db, utcnow
 
 log = logging.getLogger(__name__)
@@ -21,12 +32,41 @@ PROGRESS_TTL = 86400
 _worker_app: Flask | None = None
 
 
+COMMITS_KEY = "vigil_commits"
+
+
 class JobCancelled(Exception):
-    """Raised inside a job when an admin asked to cancel it."""
+    """Raised inside a job when an admin asked to cancel it; `saved` says what it had committed."""
+
+    def __init__(self, saved: str | None = None):
+        super().__init__(saved or "cancelled")
+        self.saved = saved
 
 
 class JobError(Exception):
-    """A failure the job explains itself; its message is shown to the user as is."""
+    """A failure the job explains itself; its message is shown to the user as is, and `saved`
+    (if given) says what the job had committed before it stopped."""
+
+    def __init__(self, message: str, saved: str | None = None):
+        super().__init__(message)
+        self.saved = saved
+
+
+def log_failure(logger: logging.Logger, what: str) -> str:
+    """Log the exception being handled with a new short error id, and return the id: users
+    see the id, never the exception's text (which may hold SQL and parameters)."""
+    error_id = secrets.token_hex(4)
+    logger.exception("%s (error id %s)", what, error_id)
+    return error_id
+
+
+@event.listens_for(Session, "after_commit")
+def _count_commit(session: Session) -> None:
+    session.info[COMMITS_KEY] = session.info.get(COMMITS_KEY, 0) + 1
+
+
+def _commits() -> int:
+    return db.session.info.get(COMMITS_KEY, 0)
 
 
 def progress_key(run_id: int) -> str:
@@ -102,17 +142,20 @@ def run_job(run_id: int) -> dict[str, Any] | None:
         return run.result
     run.status = "running"
     run.started_at = utcnow()
+    run.lease_expires_at = lease.expiry()
     run.attempts += 1
     run.message = "Started"
     run.progress = 0
     db.session.commit()
+    commits = _commits()
 
     ctx = JobContext(run)
     spec = REGISTRY[run.kind]
     params = dict(run.params or {})
     try:
-        ctx.check_cancelled()
-        result = spec.func(ctx, **params) or {}
+        with lease.kept(run_id):
+            ctx.check_cancelled()
+            result = spec.func(ctx, **params) or {}
         run = db.session.get(JobRun, run_id)
         run.status = "succeeded"
         run.progress = 100
@@ -121,23 +164,35 @@ def run_job(run_id: int) -> dict[str, Any] | None:
         run.finished_at = utcnow()
         db.session.commit()
         return result
-    except JobCancelled:
+    except JobCancelled as exc:
         db.session.rollback()
-        _finish(run_id, "cancelled", "Cancelled by request; nothing was saved")
+        _finish(run_id, "cancelled", f"Cancelled by request; {_saved(exc, _commits() > commits)}")
     except Exception as exc:  # noqa: BLE001 - every failure must land on the JobRun
         db.session.rollback()
-        readable = str(exc) if isinstance(exc, JobError) else f"{type(exc).__name__}: {exc}"
-        log.error("job %s #%s failed\n%s", run.kind, run_id, traceback.format_exc())
-        _finish(run_id, "failed", "Failed; nothing was saved", error=readable)
+        if isinstance(exc, JobError):
+            readable = str(exc)
+            log.warning("job %s #%s failed: %s", run.kind, run_id, readable)
+        else:
+            error_id = log_failure(log, f"job {run.kind} #{run_id} failed")
+            readable = f"An unexpected error stopped the job (error id {error_id}; details are in the server log)."
+        _finish(run_id, "failed", f"Failed; {_saved(exc, _commits() > commits)}", error=readable)
     finally:
         ctx._redis.delete(progress_key(run_id), cancel_key(run_id))
     return None
 
 
+def _saved(exc: BaseException, committed: bool) -> str:
+    """What a stopped run left in the database, as truthfully as the runner can tell."""
+    saved = getattr(exc, "saved", None)
+    if saved:
+        return saved
+    return "what it committed before stopping is kept" if committed else "nothing was saved"
+
+
 def _finish(run_id: int, status: str, message: str, error: str | None = None) -> None:
     run = db.session.get(JobRun, run_id)
     run.status = status
-    run.message = message
+    run.message = message[:500]
     run.error = error
     run.finished_at = utcnow()
     db.session.commit()

@@ -28,7 +28,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("notifications.retry_due", queue="default", interval=60,
                 only_if="app.notifications.delivery:has_due"),
     PeriodicJob("platform.prune", cron="41 4 * * *"),
-    PeriodicJob("jobs.recover", queue="high", interval=300, only_if="app.jobs.recovery:has_lost_runs"),
+    PeriodicJob("jobs.recover", queue="high", interval=60, only_if="app.jobs.recovery:has_lost_runs"),
     PeriodicJob("threats.detect", queue="high", interval=60,
                 only_if="app.threats.detection:has_recent_activity"),
     PeriodicJob("metrics.snapshot_all", cron="23 2 * * *", only_if="app.metrics.services:has_metrics"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app import audit
-from app.jobs import enqueue
+from app.jobs import enqueue, recovery
 from app.jobs.runner import request_cancel
 from app.models import JobRun, db
 
@@ -32,18 +32,27 @@ def visible_run_or_404(run_id: int, user) -> JobRun:
     return get_scoped_or_404(JobRun, run_id)
 
 
+RETRYABLE = ("failed", "cancelled", "abandoned")
+
+
 def cancel(run: JobRun) -> bool:
-    """Cancel a queued or running run; False if it had already finished."""
+    """Cancel a queued or running run; False if it had already finished. A running run whose
+    worker is gone (app/jobs/recovery.py) ends at once: nobody is left to notice the request."""
     if run.is_finished:
         return False
+    if recovery.worker_gone(run):
+        recovery.abandon(run, cancelled=True)
+        audit.record("job.cancelled", resource_type="job_run", resource_id=run.id,
+                     details={"kind": run.kind, "worker": "gone"})
+        return True
     request_cancel(run)
     audit.record("job.cancel_requested", resource_type="job_run", resource_id=run.id, details={"kind": run.kind})
     return True
 
 
 def retry(run: JobRun, user_id: int) -> JobRun | None:
-    """Start a new run with the same kind and parameters (only for failed or cancelled runs)."""
-    if run.status not in ("failed", "cancelled"):
+    """Start a new run with the same kind and parameters (failed, cancelled or abandoned runs)."""
+    if run.status not in RETRYABLE:
         return None
     new = enqueue(run.kind, org_id=run.org_id, requested_by_id=user_id, retry_of_id=run.id, **(run.params or {}))
     audit.record("job.retried", resource_type="job_run", resource_id=new.id, details={"kind": run.kind, "retry_of": run.id})

@@ -44,7 +44,10 @@ def cancel(run_id: int):
     run = services.visible_run_or_404(run_id, current_user)
     if services.cancel(run):
         db.session.commit()
-        flash("Cancellation requested.", "info")
+        if run.is_finished:
+            flash("Cancelled: its worker had stopped. " + (run.message or ""), "info")
+        else:
+            flash("Cancellation requested.", "info")
     else:
         flash("That run has already finished.", "warning")
     return redirect_after_post("jobs.detail", run_id=run.id)
@@ -53,11 +56,11 @@ def cancel(run_id: int):
 @bp.post("/<int:run_id>/retry")
 @require("jobs.manage")
 def retry(run_id: int):
-    """Run a failed or cancelled job again with the same parameters."""
+    """Run a failed, cancelled or abandoned job again with the same parameters."""
     run = services.visible_run_or_404(run_id, current_user)
     new = services.retry(run, current_user.id)
     if new is None:
-        flash("Only failed or cancelled runs can be retried.", "warning")
+        flash("Only failed, cancelled or abandoned runs can be retried.", "warning")
         return redirect_after_post("jobs.detail", run_id=run.id)
     db.session.commit()
     flash("Started again.", "success")

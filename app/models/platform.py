@@ -12,8 +12,9 @@ from app.models.base import JSONType, db, utcnow
 
 AUDIT_RESULTS = ("success", "failure", "partial", "denied")
 ACTOR_TYPES = ("user", "agent", "job", "system")
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-JOB_FINAL = ("succeeded", "failed", "cancelled")
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "abandoned")
+# abandoned: the worker running it died (its lease ran out); what it committed is kept.
+JOB_FINAL = ("succeeded", "failed", "cancelled", "abandoned")
 
 
 class Setting(db.Model):
@@ -94,6 +95,9 @@ class JobRun(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+    # Renewed by the worker while the run executes (app/jobs/lease.py); a running run past
+    # it has lost its worker and is marked abandoned by jobs.recover.
+    lease_expires_at: Mapped[datetime | None] = mapped_column()
 
     @property
     def is_finished(self) -> bool:

@@ -176,6 +176,9 @@ class Observation(OrgOwnedMixin, db.Model):
     mfgrid: Mapped[int] = mapped_column(default=0)
     source_tag: Mapped[str] = mapped_column(sa.String(64), default="")
     source_pk: Mapped[str] = mapped_column(sa.String(128), default="")
+    # Stamped before 2000 (a collector without a clock fix): kept for places, maps and
+    # counts, left out of every time-based aggregate and scoring factor.
+    time_unknown: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class SsidHistory(OrgOwnedMixin, db.Model):
@@ -514,6 +517,8 @@ class WirelessImport(OrgOwnedMixin, db.Model):
     rows_imported: Mapped[int] = mapped_column(default=0)
     rows_duplicate: Mapped[int] = mapped_column(default=0)
     rows_rejected: Mapped[int] = mapped_column(default=0)
+    # Of the imported rows, those stamped before 2000 (kept with their time unknown).
+    rows_time_unknown: Mapped[int] = mapped_column(default=0, server_default="0")
     networks_touched: Mapped[int] = mapped_column(default=0)
     # [{"line": n, "reason": "..."}], capped (the count above is exact).
     errors: Mapped[list[Any]] = mapped_column(default=list)

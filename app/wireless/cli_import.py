@@ -40,6 +40,7 @@ def import_command(path: Path, org_slug: str, source_code: str | None) -> None:
     db.session.commit()
     click.echo(f"{path.name}: {imports.label(fmt)} into {org.slug}, source {source.code}", err=True)
     imp = imports.run_import(imp.id, path=path, progress=lambda pct, _msg: click.echo(f"  {pct}%", err=True))
+    imports.score_touched(imp)
     audit.record("wireless.import_finished", resource_type="wireless_import", resource_id=imp.id, org_id=org.id,
                  actor_type="system", actor_label="cli wireless import",
                  details={"status": imp.status, "read": imp.rows_read, "imported": imp.rows_imported,
@@ -50,6 +51,8 @@ def import_command(path: Path, org_slug: str, source_code: str | None) -> None:
     click.echo(f"duplicate:      {imp.rows_duplicate}")
     click.echo(f"rejected:       {imp.rows_rejected}")
     click.echo(f"networks:       {imp.networks_touched}")
+    if imp.rows_time_unknown:
+        click.echo(f"time unknown:   {imp.rows_time_unknown} (stamped before 2000, kept without a time)")
     if imp.rows_rejected:
         click.echo(f"error report:   {imports.error_report_path(imp)}")
     if imp.status != "succeeded":

@@ -14,27 +14,36 @@ from __future__ import annotations
 import csv
 import hashlib
 import itertools
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psycopg
 import sqlalchemy as sa
 from flask import current_app
 
+from app.jobs.runner import JobCancelled, log_failure
 from app.models import db, utcnow
 from app.models.wireless import DeviceSource, WirelessImport
+from app.wireless import rescore
 from app.wireless.importers import (
     DEVICE_TYPES,
     FORMAT_LABELS,
     FormatError,
     Reject,
+    Sighting,
     detect,
     open_records,
 )
-from app.wireless.importers.writer import Writer
+from app.wireless.importers.writer import BatchResult, Writer
 
 BATCH = 20_000  # rows per batch and commit: see docs/architecture.md "Importing" for the measurements
 ERRORS_KEPT = 100
+# A value the database refuses (out of range, invalid text, a constraint): that row's fault.
+# PostgreSQL batches go through psycopg's own cursor (COPY), so its errors come unwrapped.
+DATA_ERRORS = (sa.exc.DataError, sa.exc.IntegrityError, psycopg.DataError, psycopg.IntegrityError, OverflowError)
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -107,13 +116,28 @@ def create_import(org_id: int, source: DeviceSource, path: Path, filename: str, 
 
 
 def summary(imp: WirelessImport) -> str:
-    return (f"{imp.rows_read} read, {imp.rows_imported} imported, {imp.rows_duplicate} duplicate, "
+    text = (f"{imp.rows_read} read, {imp.rows_imported} imported, {imp.rows_duplicate} duplicate, "
             f"{imp.rows_rejected} rejected, {imp.networks_touched} network(s) updated")
+    if imp.rows_time_unknown:
+        text += (f"; {imp.rows_time_unknown} sighting(s) stamped before 2000 (no clock fix) kept with "
+                 "their time unknown")
+    return text
+
+
+def saved_text(imp: WirelessImport) -> str:
+    """What is in the database after a run that stopped early (its batches are committed)."""
+    if not imp.rows_imported:
+        return "nothing was saved"
+    return (f"{imp.rows_imported} row(s) of {imp.rows_read} read were saved; importing the file again "
+            "adds only the rest")
 
 
 def run_import(import_id: int, path: Path | None = None,
                progress: Callable[[int, str], None] | None = None) -> WirelessImport:
-    """Read the import's file and store it, committing per batch; the row ends succeeded or failed."""
+    """Read the import's file and store it, committing per batch; the row ends succeeded or failed.
+
+    Its message never holds SQL, parameters or a trace: an unexpected error is logged with an
+    error id and the message names that id and what was saved."""
     imp = db.session.get(WirelessImport, import_id)
     path = Path(path or imp.stored_path)
     source = db.session.get(DeviceSource, imp.source_id)
@@ -121,21 +145,69 @@ def run_import(import_id: int, path: Path | None = None,
     # duplicates, so the totals stay right).
     imp.status, imp.message, imp.finished_at, imp.errors = "running", None, None, []
     imp.rows_read = imp.rows_imported = imp.rows_duplicate = imp.rows_rejected = imp.networks_touched = 0
+    imp.rows_time_unknown = 0
     db.session.commit()
     try:
         _run(imp, source, path, progress)
     except FormatError as exc:
         db.session.rollback()
-        imp.status, imp.message, imp.finished_at = "failed", f"{imp.filename}: {exc}", utcnow()
+        imp.status, imp.finished_at = "failed", utcnow()
+        imp.message = f"{imp.filename}: {exc}; {saved_text(imp)}."
         db.session.commit()
         return imp
-    except BaseException as exc:
+    except JobCancelled:
         db.session.rollback()
         imp.status, imp.finished_at = "failed", utcnow()
-        imp.message = f"The import stopped: {type(exc).__name__}: {exc}"[:2000]
+        imp.message = f"Cancelled at {imp.rows_read} rows read; {saved_text(imp)}."
+        db.session.commit()
+        raise
+    except BaseException:
+        db.session.rollback()
+        error_id = log_failure(log, f"wireless import {import_id} stopped")
+        imp.status, imp.finished_at = "failed", utcnow()
+        imp.message = (f"The import stopped on an unexpected error (error id {error_id}, details in the "
+                       f"server log); {saved_text(imp)}.")
         db.session.commit()
         raise
     return imp
+
+
+def score_touched(imp: WirelessImport) -> None:
+    """Score the networks a finished import touched (the job and the CLI call it last), so none
+    waits "unscored" for the periodic rescore. Scoring takes the organization's dirty networks,
+    which are these plus any others still waiting."""
+    if imp.status != "succeeded" or not imp.networks_touched:
+        return
+    try:
+        rescore.rescore(imp.org_id)
+    except Exception:  # noqa: BLE001 - the import is complete; the periodic job scores later
+        db.session.rollback()
+        error_id = log_failure(log, f"scoring after wireless import {imp.id} failed")
+        imp.message = f"{imp.message} Scoring failed (error id {error_id}); the periodic rescore will retry."
+        db.session.commit()
+
+
+def store(writer: Writer, batch: list[Sighting]) -> tuple[BatchResult, list[Reject]]:
+    """Write a batch; when the database refuses it for a value (what the column checks did not
+    foresee), write its halves apart until the refused rows are found, and reject those. A
+    database that is down is no row's fault: that error goes up."""
+    try:
+        with db.session.begin_nested():
+            return writer.write(batch), []
+    except DATA_ERRORS:
+        writer.forget()  # network ids inserted inside the rolled-back savepoint are gone
+        if len(batch) == 1:
+            error_id = log_failure(log, f"row at line {batch[0].line} refused by the database")
+            return BatchResult(), [Reject(batch[0].line, f"the database refused a value (error id {error_id})")]
+    middle = len(batch) // 2
+    total, rejects = BatchResult(), []
+    for half in (batch[:middle], batch[middle:]):
+        result, refused = store(writer, half)
+        total.imported += result.imported
+        total.duplicate += result.duplicate
+        total.networks |= result.networks
+        rejects += refused
+    return total, rejects
 
 
 def _run(imp: WirelessImport, source: DeviceSource, path: Path, progress) -> None:
@@ -150,18 +222,25 @@ def _run(imp: WirelessImport, source: DeviceSource, path: Path, progress) -> Non
             open_records(path, imp.format, after_id=after_id) as (records, fraction):
         errors = csv.writer(fh)
         errors.writerow(["line", "reason"])
+
+        def reject(item: Reject) -> None:
+            errors.writerow(item)
+            imp.rows_rejected += 1
+            if len(kept) < ERRORS_KEPT:
+                kept.append({"line": item.line, "reason": item.reason})
+
         for batch in batched(records, BATCH):
             sightings = []
             for item in batch:
                 if isinstance(item, Reject):
-                    errors.writerow(item)
-                    imp.rows_rejected += 1
-                    if len(kept) < ERRORS_KEPT:
-                        kept.append({"line": item.line, "reason": item.reason})
+                    reject(item)
                 else:
                     sightings.append(item)
+                    imp.rows_time_unknown += item.time_unknown
                 last_line = max(last_line, item.line)
-            result = writer.write(sightings)
+            result, refused = store(writer, sightings)
+            for item in refused:
+                reject(item)
             touched |= result.networks
             imp.rows_read += len(batch)
             imp.rows_imported += result.imported
@@ -187,4 +266,4 @@ def label(fmt: str | None) -> str:
 
 
 __all__ = ["BATCH", "DEVICE_TYPES", "FormatError", "SourceError", "batched", "create_import", "detect",
-           "error_report_path", "label", "resolve_source", "run_import", "summary"]
+           "error_report_path", "label", "resolve_source", "run_import", "saved_text", "score_touched", "store", "summary"]

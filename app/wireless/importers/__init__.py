@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app.wireless.importers import netxml, sqlite_files, wigle_csv
-from app.wireless.importers.records import FormatError, Reject, Sighting
+from app.wireless.importers.records import FormatError, Reject, Sighting, checked
 
 __all__ = ["FormatError", "Reject", "Sighting", "detect", "open_records", "DEVICE_TYPES", "FORMAT_LABELS"]
 
@@ -51,7 +51,8 @@ def detect(path: str | Path) -> str:
         if "<detection-run" in text:
             return "kismet_netxml"
         raise FormatError("an XML file, but not a Kismet netxml log (no <detection-run>)")
-    if b"\x00" in head:
+    # A stray NUL byte does not make a text file binary (the reader drops NULs); many do.
+    if head.count(b"\x00") > len(head) // 100:
         raise FormatError(f"a binary file that {NOT_A_FORMAT}")
     if wigle_csv.sniff(text):
         return "wigle_csv"
@@ -70,15 +71,17 @@ def _share(fh, size: int) -> float:
 def open_records(path: str | Path, fmt: str, after_id: int = 0
                  ) -> Iterator[tuple[Iterator[Sighting | Reject], Callable[[int], float]]]:
     """The reader of `fmt` over the file, as a generator, and a function giving the share of
-    the file read so far (from the byte offset, or a row id against the largest row id)."""
+    the file read so far (from the byte offset, or a row id against the largest row id).
+    Every sighting is checked against its columns on the way (records.checked)."""
     if fmt in ("wigle_sqlite", "kismet_sqlite"):
         top = max(sqlite_files.max_rowid(path, "location" if fmt == "wigle_sqlite" else "packets"), 1)
         reader = (sqlite_files.read_wigle(path, after_id=after_id) if fmt == "wigle_sqlite"
                   else sqlite_files.read_kismet(path))
-        yield reader, lambda line: min(1.0, line / top)
+        yield checked(reader), lambda line: min(1.0, line / top)
     elif fmt in ("wigle_csv", "kismet_netxml"):
         size = max(Path(path).stat().st_size, 1)
         with open(path, "rb") as fh:
-            yield (wigle_csv.read if fmt == "wigle_csv" else netxml.read)(fh), lambda _line: _share(fh, size)
+            reader = (wigle_csv.read if fmt == "wigle_csv" else netxml.read)(fh)
+            yield checked(reader), lambda _line: _share(fh, size)
     else:
         raise FormatError(f"unknown import format {fmt!r}")

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from functools import cache
 from typing import NamedTuple
 
-from app.models.wireless import CELLULAR_TYPES, RADIO_TYPES
+import sqlalchemy as sa
+
+from app.models.wireless import CELLULAR_TYPES, RADIO_TYPES, Observation
 from app.wireless.scoring import RADIO_ALIASES, radio_code
 
 MAC_RE = re.compile(r"^[0-9A-F]{12}$")
@@ -17,7 +21,9 @@ CELL_ID_RE = re.compile(r"^[0-9A-Za-z_:.\-]{1,64}$")
 # 00:00:00:00:00:00 is no radio's address: Kismet writes it for ad-hoc and unknown-BSSID
 # networks, WiGLE for broken scans. Storing it would merge all such networks into one.
 NULL_MAC = "00:00:00:00:00:00"
-EARLIEST_MS = 946_684_800_000  # 2000-01-01: older times are a phone without a clock fix
+# 2000-01-01: an older time is a phone without a clock fix. Such a sighting is kept with its
+# time unknown (Sighting.time_unknown): its place counts, its time does not.
+EARLIEST_MS = 946_684_800_000
 LATEST_MS = 4_102_444_800_000  # 2100-01-01
 
 
@@ -45,6 +51,11 @@ class Sighting(NamedTuple):
     rcois: str = ""
     service: str = ""
     source_pk: str = ""
+
+    @property
+    def time_unknown(self) -> bool:
+        """Stamped before 2000: the collector had no clock fix, so the time means nothing."""
+        return self.time_ms < EARLIEST_MS
 
 
 class Reject(NamedTuple):
@@ -125,8 +136,9 @@ def check_position(lat: float, lon: float) -> None:
 
 
 def check_time(ms: int) -> int:
-    if ms < EARLIEST_MS:
-        raise RowError("time is before 2000 (the collector had no clock fix)")
+    """The time as stored; before 2000 it is kept and flagged time-unknown (see EARLIEST_MS)."""
+    if ms < 0:
+        raise RowError("time is before 1970 (not a time any collector writes)")
     if ms >= LATEST_MS:
         # Past this no datetime can hold it, and it is a broken clock anyway.
         raise RowError("time is after 2100 (the collector's clock is wrong)")
@@ -203,3 +215,64 @@ def is_randomized(bssid: str, rtype: str) -> bool:
     """A locally administered MAC (second hex digit 2, 6, A or E): randomised or assigned in
     software, as phones and trackers do; never for cells."""
     return rtype not in CELLULAR_TYPES and len(bssid) >= 2 and bssid[1] in "26AE"
+
+
+# ---------------------------------------------------------------- column ranges
+
+# Sighting field -> the observations column it is stored in (networks' columns have the same
+# types). Every value is checked against its column before it reaches the database, so one
+# out-of-range value is one rejected row, never a failed batch.
+STORED_AS = {"bssid": "bssid", "ssid": "ssid", "radio_type": "radio_type", "frequency": "radio_frequency",
+             "capabilities": "radio_capabilities", "level": "level", "lat": "lat", "lon": "lon",
+             "altitude": "altitude", "accuracy": "accuracy", "time_ms": "time_ms", "mfgrid": "mfgrid",
+             "rcois": "radio_rcois", "service": "radio_service", "source_pk": "source_pk"}
+INT_BITS = {sa.SmallInteger: 16, sa.BigInteger: 64, sa.Integer: 32}
+
+
+@cache
+def _column_rules() -> tuple[tuple[int, str, str, object], ...]:
+    """(field position, field name, kind, bound) from the observations table's column types."""
+    table = Observation.__table__
+    rules = []
+    for name, column in STORED_AS.items():
+        ctype = table.c[column].type
+        at = Sighting._fields.index(name)
+        if isinstance(ctype, sa.String):
+            rules.append((at, name, "text", ctype.length))
+        elif isinstance(ctype, sa.Float):  # Double is a Float
+            rules.append((at, name, "real", None))
+        elif isinstance(ctype, sa.Integer):
+            bits = next(b for t, b in INT_BITS.items() if isinstance(ctype, t))
+            rules.append((at, name, "int", 2 ** (bits - 1)))
+    return tuple(rules)
+
+
+def column_problem(s: Sighting) -> str | None:
+    """Why this sighting cannot be stored as it is (a value outside its column), or None."""
+    for at, name, kind, bound in _column_rules():
+        value = s[at]
+        if kind == "int":
+            if not -bound <= value < bound:
+                return f"{name} {value} is out of range (a {bound.bit_length()}-bit whole number)"
+        elif kind == "real":
+            if not math.isfinite(value):
+                return f"{name} {value} is not a finite number"
+        elif value:
+            if bound is not None and len(value) > bound:
+                return f"{name} is {len(value)} characters long (at most {bound})"
+            if "\x00" in value:
+                return f"{name} contains a NUL character"
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"{name} is not valid text (a lone surrogate)"
+    return None
+
+
+def checked(items: Iterable[Sighting | Reject]) -> Iterator[Sighting | Reject]:
+    """The items, with every sighting that does not fit its columns turned into a Reject."""
+    for item in items:
+        if isinstance(item, Sighting) and (problem := column_problem(item)):
+            yield Reject(item.line, problem)
+        else:
+            yield item

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import deque
 from collections.abc import Iterator
 from typing import IO
 
@@ -34,6 +35,8 @@ from app.wireless.importers.records import (
 )
 
 HEADER_SCAN_LINES = 5  # the column header must be within the first lines
+MAX_RECORD_LINES = 4  # an SSID is 32 bytes: a record spanning more lines is a broken quote
+MAX_LINE_CHARS = 64 * 1024  # a sighting is a few hundred characters
 REQUIRED = ("MAC", "FIRSTSEEN", "RSSI", "CURRENTLATITUDE", "CURRENTLONGITUDE")
 # Some loggers name the columns differently; these are read as the WiGLE names.
 ALIASES = {"BSSID": "MAC", "LATITUDE": "CURRENTLATITUDE", "LONGITUDE": "CURRENTLONGITUDE",
@@ -49,28 +52,120 @@ def _header_index(row: list[str]) -> dict[str, int] | None:
 
 def sniff(text: str) -> bool:
     """Whether the start of a text file looks like a WiGLE CSV (the header is within reach)."""
-    lines = text.lstrip("\ufeff").splitlines()[:HEADER_SCAN_LINES]
-    return any(_header_index(next(csv.reader([line]), [])) for line in lines if line.strip())
+    lines = text.lstrip("\ufeff").replace("\x00", "").splitlines()[:HEADER_SCAN_LINES]
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            if _header_index(next(csv.reader([line]), [])):
+                return True
+        except csv.Error:
+            continue
+    return False
+
+
+class BadRecord(Exception):
+    """A record the csv module cannot finish within a few lines (an unterminated quote) or a
+    line too long to be a sighting."""
+
+
+class LineFeed:
+    """The physical lines the csv reader pulls, with their numbers and without NUL bytes.
+
+    A record may span at most MAX_RECORD_LINES lines (an SSID with a line break) and a line at
+    most MAX_LINE_CHARS characters. A record that breaks a limit or that the csv module
+    refuses is dropped by `resync()`: its first line is rejected and reading resumes at its
+    second line, so one malformed line never swallows the rest of the file."""
+
+    def __init__(self, text: IO[str]):
+        self.text = text
+        self.number = 0
+        self.replay: deque[tuple[int, str]] = deque()
+        self.record: list[tuple[int, str]] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if len(self.record) >= MAX_RECORD_LINES:
+            raise BadRecord(f"a quoted field is not closed within {MAX_RECORD_LINES} lines")
+        if self.replay:
+            number, line = self.replay.popleft()
+        else:
+            line = self.text.readline(MAX_LINE_CHARS)
+            if not line:
+                raise StopIteration
+            self.number += 1
+            number = self.number
+            if len(line) >= MAX_LINE_CHARS and not line.endswith(("\n", "\r")):
+                while (rest := self.text.readline(MAX_LINE_CHARS)) and not rest.endswith(("\n", "\r")):
+                    pass  # skip the rest of the overlong line
+                line = "\x00"  # the marker of an overlong line (real NULs are dropped below)
+        self.record.append((number, line))
+        if line == "\x00":
+            raise BadRecord(f"the line is longer than {MAX_LINE_CHARS} characters")
+        return line.replace("\x00", "") if "\x00" in line else line
+
+    def start(self) -> None:
+        self.record = []
+
+    @property
+    def line(self) -> int:
+        """The number of the current record's first line."""
+        return self.record[0][0] if self.record else self.number
+
+    def resync(self) -> int:
+        """Drop the current record; its later lines are read again. Returns its first line."""
+        first = self.line
+        self.replay.extendleft(reversed(self.record[1:]))
+        self.record = []
+        return first
 
 
 def read(stream: IO[bytes]) -> Iterator[Sighting | Reject]:
     """Yield each row as a Sighting or a Reject, reading the binary stream line by line."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
     try:
-        yield from _rows(csv.reader(text))
+        yield from _rows(LineFeed(text))
     finally:
         text.detach()  # the caller owns the binary stream: do not close it with the wrapper
 
 
-def _rows(reader) -> Iterator[Sighting | Reject]:
+def _records(feed: LineFeed) -> Iterator[tuple[int, list[str] | None, str]]:
+    """(first line, fields, "") per record, or (first line, None, reason) for a malformed one."""
+    reader = csv.reader(feed)
+    while True:
+        feed.start()
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except (csv.Error, BadRecord) as exc:
+            # Over several lines the fault is the first line's quote; its later lines are read again.
+            reason = _reason(exc) if len(feed.record) <= 1 else "an opening quote is not closed on its line"
+            yield feed.resync(), None, reason
+            continue
+        yield feed.line, row, ""
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, BadRecord):
+        return str(exc)
+    if "field larger than field limit" in str(exc):
+        return f"a field is longer than {csv.field_size_limit()} characters"
+    return "the line is not valid CSV"
+
+
+def _rows(feed: LineFeed) -> Iterator[Sighting | Reject]:
+    records = _records(feed)
     index = None
-    for row in reader:
-        if not any(cell.strip() for cell in row):
+    for line, row, _reason_text in records:
+        if row is None or not any(cell.strip() for cell in row):
+            if line >= HEADER_SCAN_LINES:
+                break
             continue
         index = _header_index(row)
-        if index is not None:
-            break
-        if reader.line_num >= HEADER_SCAN_LINES:
+        if index is not None or line >= HEADER_SCAN_LINES:
             break
     if index is None:
         raise FormatError("not a WiGLE CSV: no column header with MAC, FirstSeen, RSSI, "
@@ -79,22 +174,38 @@ def _rows(reader) -> Iterator[Sighting | Reject]:
     ssid_at = index.get("SSID")
     at = _positions(index)
     times: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
+    for line, row, reason in records:
+        if row is None:
+            yield Reject(line, reason)
+            continue
         if not row or (len(row) == 1 and not row[0].strip()):
             continue  # a blank line
         if len(row) > width and ssid_at is not None:
             # An unquoted SSID with commas: fold the surplus fields back into the SSID.
             extra = len(row) - width
             row = row[:ssid_at] + [",".join(row[ssid_at:ssid_at + extra + 1])] + row[ssid_at + extra + 1:]
-        if len(row) < width:
-            yield Reject(line, f"expected {width} fields, found {len(row)}")
+        problem = (f"expected {width} fields, found {len(row)}" if len(row) < width
+                   else _merged_lines(row, ssid_at) if len(feed.record) > 1 else None)
+        if problem:
+            yield Reject(line, problem)
+            if len(feed.record) > 1:
+                feed.resync()  # a quote that merged lines: read its later lines on their own
             continue
         row.append("")
         try:
             yield _sighting(row, at, line, times)
-        except RowError as exc:
-            yield Reject(line, str(exc))
+        except (RowError, ValueError, OverflowError) as exc:
+            yield Reject(line, str(exc) if isinstance(exc, RowError) else f"unreadable value: {exc}")
+
+
+def _merged_lines(row: list[str], ssid_at: int | None) -> str | None:
+    """Why a record spanning several lines is not one sighting, or None: only an SSID (at most
+    32 bytes) may hold a line break."""
+    ssid = row[ssid_at] if ssid_at is not None else ""
+    others = (cell for i, cell in enumerate(row) if i != ssid_at)
+    if len(ssid.encode("utf-8")) > 32 or any("\n" in cell or "\r" in cell for cell in others):
+        return "an opening quote is not closed on its line"
+    return None
 
 
 FIELDS = ("TYPE", "MAC", "CURRENTLATITUDE", "CURRENTLONGITUDE", "CHANNEL", "FREQUENCY", "SSID", "AUTHMODE",

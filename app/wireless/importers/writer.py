@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.models import db
 from app.models.wireless import Network, Observation, RadioManufacturer, SsidHistory
-from app.wireless.importers.records import Sighting, encryption_of, is_randomized
+from app.wireless.importers.records import EARLIEST_MS, Sighting, encryption_of, is_randomized
 
 FAR_FUTURE_MS = 2**62
 ID_CACHE_LIMIT = 200_000  # bssid -> network id; cleared when full so memory stays bounded
@@ -37,7 +37,7 @@ ID_CACHE_LIMIT = 200_000  # bssid -> network id; cleared when full so memory sta
 OBS_COLUMNS = ("org_id", "network_id", "source_id", "import_id", "bssid", "ssid", "radio_type",
                "radio_frequency", "radio_capabilities", "radio_service", "radio_rcois",
                "radio_lasttime_ms", "level", "lat", "lon", "altitude", "accuracy", "time",
-               "observed_at_ms", "time_ms", "external", "mfgrid", "source_tag", "source_pk")
+               "observed_at_ms", "time_ms", "external", "mfgrid", "source_tag", "source_pk", "time_unknown")
 COPY_COLUMNS = tuple(c for c in OBS_COLUMNS if c != "time")  # PostgreSQL derives time from time_ms
 RETURNED = ("network_id", "ssid", "level", "lat", "lon", "time_ms", "radio_type", "radio_frequency",
             "radio_capabilities")
@@ -76,6 +76,10 @@ class Writer:
         self.dialect = db.session.get_bind().dialect.name
         self.ids: dict[str, int] = {}
         self.oui = db.session.scalar(sa.select(RadioManufacturer.id).limit(1)) is not None
+
+    def forget(self) -> None:
+        """Drop the cached network ids (after a rollback some may no longer exist)."""
+        self.ids.clear()
 
     # ------------------------------------------------------------ networks
 
@@ -135,7 +139,7 @@ class Writer:
             ms = s.time_ms
             head = (org, ids[s.bssid], src, imp, s.bssid, s.ssid, s.radio_type, s.frequency, s.capabilities,
                     s.service, s.rcois, ms, s.level, s.lat, s.lon, s.altitude, s.accuracy)
-            tail = (ms, ms, s.external, s.mfgrid, tag, s.source_pk)
+            tail = (ms, ms, s.external, s.mfgrid, tag, s.source_pk, ms < EARLIEST_MS)
             out.append(head + (_dt(ms),) + tail if with_time else head + tail)
         return out
 
@@ -180,7 +184,7 @@ class Writer:
             if a is None:
                 a = agg[nid] = [0, ms, ms, lat, lon, level, lat, lon, "", None, 0, "", -1, -1, -1, -1]
             a[0] += 1
-            if ms < a[1]:
+            if (ms < EARLIEST_MS, ms) < (a[1] < EARLIEST_MS, a[1]):  # a known time beats any unknown one
                 a[1] = ms
             if ms >= a[2]:  # a later row wins a tie, like ORDER BY time_ms DESC, id DESC
                 a[2], a[3], a[4] = ms, lat, lon
@@ -195,7 +199,7 @@ class Writer:
         keys = tuple(f"k_{k}" for k in ("id", "n", "first", "last", "lastlat", "lastlon", "best", "bestlat",
                                         "bestlon", "ssid", "type", "freq", "caps"))
         rows = [dict(zip(keys, (nid, *a[:12]), strict=True)) for nid, a in agg.items()]
-        db.session.execute(sa.text(_NETWORK_UPDATE.format(lo="min", hi="max", ref=":")), rows)
+        db.session.execute(sa.text(_NETWORK_UPDATE.format(lo="min", hi="max", ref=":", far=FAR_FUTURE_MS, early=EARLIEST_MS)), rows)
         return set(agg)
 
     def _update_ssid_history(self, new: list[tuple]) -> None:
@@ -239,10 +243,16 @@ class Writer:
 
 # Old values on the right-hand side: SET expressions see the row as it was (PostgreSQL and
 # SQLite alike), so each CASE compares against the stored aggregate, not a half-updated one.
+# Times before EARLIEST_MS are unknown (no clock fix): they sort before every real time, so
+# the latest values and lasttime come from known times whenever there are any, and firsttime
+# takes a known time over an unknown one (FAR_FUTURE_MS is a new network's "none yet").
 _NETWORK_UPDATE = """
 UPDATE networks SET
   observation_count = observation_count + {ref}k_n,
-  firsttime_ms = {lo}(firsttime_ms, {ref}k_first),
+  firsttime_ms = CASE
+    WHEN firsttime_ms >= {far} OR ({ref}k_first >= {early} AND firsttime_ms < {early}) THEN {ref}k_first
+    WHEN {ref}k_first < {early} AND firsttime_ms >= {early} THEN firsttime_ms
+    ELSE {lo}(firsttime_ms, {ref}k_first) END,
   lasttime_ms = {hi}(lasttime_ms, {ref}k_last),
   lastlat = CASE WHEN {ref}k_last >= lasttime_ms THEN {ref}k_lastlat ELSE lastlat END,
   lastlon = CASE WHEN {ref}k_last >= lasttime_ms THEN {ref}k_lastlon ELSE lastlon END,
@@ -270,7 +280,8 @@ WITH new AS (
   ON CONFLICT ON CONSTRAINT uq_observations_natural DO NOTHING
   RETURNING id, {", ".join(RETURNED)}, time
 ), agg AS (
-  SELECT network_id AS k_id, count(*) AS k_n, min(time_ms) AS k_first, max(time_ms) AS k_last,
+  SELECT network_id AS k_id, count(*) AS k_n,
+    coalesce(min(time_ms) FILTER (WHERE time_ms >= {EARLIEST_MS}), min(time_ms)) AS k_first, max(time_ms) AS k_last,
     (array_agg(lat {_LATEST}))[1] AS k_lastlat, (array_agg(lon {_LATEST}))[1] AS k_lastlon,
     max(level) AS k_best,
     (array_agg(lat ORDER BY level DESC, id))[1] AS k_bestlat,
@@ -282,7 +293,7 @@ WITH new AS (
       AS k_caps
   FROM new GROUP BY network_id
 ), touched AS (
-  {_NETWORK_UPDATE.format(lo="LEAST", hi="GREATEST", ref="v.").replace(
+  {_NETWORK_UPDATE.format(lo="LEAST", hi="GREATEST", ref="v.", far=FAR_FUTURE_MS, early=EARLIEST_MS).replace(
       "WHERE id = :k_id", "FROM agg v WHERE networks.id = v.k_id RETURNING networks.id").strip()}
 ), history AS (
   INSERT INTO ssid_history (org_id, network_id, ssid, first_seen, last_seen, observation_count)
