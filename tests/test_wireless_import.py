@@ -220,7 +220,8 @@ def test_page_upload_job_progress_and_counts(app, client, orgs, instance, redis_
     listing = client.get("/wireless/imports", headers={"HX-Request": "true"})
     assert listing.status_code == 200 and "<html" not in listing.text  # the imports_table fragment alone
     assert f'hx-get="/jobs/{run.id}"' in listing.text and 'hx-trigger="every 1s"' in listing.text
-    assert 'hx-trigger="every 3s"' in listing.text  # the table refreshes its counts while the import runs
+    # The table refreshes its counts while the import runs, and at once when its run ends.
+    assert 'hx-trigger="every 3s, jobs-run-finished from:body"' in listing.text
     run_jobs(app)
     db.session.expire_all()
     imp = db.session.get(WirelessImport, imp.id)

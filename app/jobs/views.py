@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, request
+from flask import abort, flash, make_response, request
 from flask_login import current_user
 
+from app.htmx import hx_trigger, is_htmx
 from app.jobs import bp, job_title, services
 from app.jobs.runner import live_progress
 from app.models import db
@@ -33,8 +34,12 @@ def index():
 def detail(run_id: int):
     """One run: its progress (an htmx fragment that polls until the run ends), result and error."""
     run = services.visible_run_or_404(run_id, current_user)
-    return render_page("jobs/detail.html", block="job_status", run=run, job_title=job_title,
-                       live_progress=live_progress)
+    response = make_response(render_page("jobs/detail.html", block="job_status", run=run, job_title=job_title,
+                                         live_progress=live_progress))
+    if run.is_finished and is_htmx():
+        # Tables showing this run's work (the imports list) redraw themselves at once.
+        hx_trigger(response, "jobs-run-finished", {"id": run.id})
+    return response
 
 
 @bp.post("/<int:run_id>/cancel")

@@ -120,7 +120,8 @@ def load_sightings(org_id: int, network_ids: Iterable[int]) -> dict[int, list[Si
         rows = db.session.execute(
             sa.select(Observation.network_id, Observation.time, Observation.lat, Observation.lon,
                       Observation.level)
-            .where(Observation.org_id == org_id, Observation.network_id.in_(ids[start:start + 500]))
+            .where(Observation.org_id == org_id, Observation.network_id.in_(ids[start:start + 500]),
+                   Observation.time_unknown.is_(False))  # no clock fix: no time to learn from
             .order_by(Observation.network_id, Observation.time.desc())
         )
         for network_id, when, lat, lon, level in rows:

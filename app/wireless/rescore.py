@@ -100,7 +100,10 @@ def _sightings(org_id: int, ids: list[int], limit: int) -> dict[int, list[Sighti
     rows = db.session.execute(
         sa.select(Observation.network_id, Observation.time, Observation.lat, Observation.lon,
                   Observation.level, Observation.accuracy, Observation.ssid)
-        .where(Observation.org_id == org_id, Observation.network_id.in_(ids))
+        # A sighting without a clock fix (time_unknown) says where, not when: every factor of
+        # the scorer reads time (legs, days, time slots, minimums), so it is left out here and
+        # counts only for places, maps and counts.
+        .where(Observation.org_id == org_id, Observation.network_id.in_(ids), Observation.time_unknown.is_(False))
         .order_by(Observation.network_id, Observation.time.desc())
     )
     for network_id, when, lat, lon, level, accuracy, ssid in rows:

@@ -82,6 +82,9 @@ def open_records(path: str | Path, fmt: str, after_id: int = 0
         size = max(Path(path).stat().st_size, 1)
         with open(path, "rb") as fh:
             reader = (wigle_csv.read if fmt == "wigle_csv" else netxml.read)(fh)
-            yield checked(reader), lambda _line: _share(fh, size)
+            try:
+                yield checked(reader), lambda _line: _share(fh, size)
+            finally:
+                reader.close()  # before its file closes (an import that stopped early)
     else:
         raise FormatError(f"unknown import format {fmt!r}")

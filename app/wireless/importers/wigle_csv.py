@@ -80,8 +80,8 @@ class LineFeed:
     def __init__(self, text: IO[str]):
         self.text = text
         self.number = 0
-        self.replay: deque[tuple[int, str]] = deque()
-        self.record: list[tuple[int, str]] = []
+        self.replay: deque[tuple[int, str | None]] = deque()
+        self.record: list[tuple[int, str | None]] = []  # None: a line over MAX_LINE_CHARS
 
     def __iter__(self):
         return self
@@ -100,9 +100,9 @@ class LineFeed:
             if len(line) >= MAX_LINE_CHARS and not line.endswith(("\n", "\r")):
                 while (rest := self.text.readline(MAX_LINE_CHARS)) and not rest.endswith(("\n", "\r")):
                     pass  # skip the rest of the overlong line
-                line = "\x00"  # the marker of an overlong line (real NULs are dropped below)
+                line = None
         self.record.append((number, line))
-        if line == "\x00":
+        if line is None:
             raise BadRecord(f"the line is longer than {MAX_LINE_CHARS} characters")
         return line.replace("\x00", "") if "\x00" in line else line
 
