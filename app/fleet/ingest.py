@@ -7,6 +7,7 @@ Validation happens entirely before the first write, so a bad payload stores noth
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app import audit
+from app.core.hygiene import BIGINT_MAX, INT_MAX
 from app.models import (
     Device,
     DockerContainer,
@@ -59,13 +61,17 @@ class _Checker:
 
     def number(self, obj: dict, key: str, path: str, low: float = 0, high: float | None = None,
                required: bool = False, whole: bool = False) -> Any:
+        """A number from `low` to `high`; a whole number is capped by its column (INTEGER
+        unless `high` says BIGINT), so nothing out of range reaches the database."""
         value = obj.get(key)
         if value is None:
             if required:
                 self.errors[path] = "required"
             return None
+        if whole and high is None:
+            high = INT_MAX
         ok = isinstance(value, int | float) and not isinstance(value, bool) and (not whole or isinstance(value, int))
-        if not ok or value < low or (high is not None and value > high) or value != value:
+        if not ok or (isinstance(value, float) and not math.isfinite(value)) or value < low or (high is not None and value > high):
             kind = "a whole number" if whole else "a number"
             self.errors[path] = f"{kind} from {low}" + (f" to {high}" if high is not None else " up")
             return None
@@ -131,7 +137,7 @@ def validate(data: dict[str, Any], now: datetime) -> dict[str, Any]:
     if ts > now + MAX_CLOCK_SKEW or ts < now - MAX_AGE:
         c.errors["timestamp"] = "within 24 hours before and 5 minutes after the server's time"
     clean["timestamp"] = ts
-    clean["uptime_seconds"] = c.number(data, "uptime_seconds", "uptime_seconds", whole=True)
+    clean["uptime_seconds"] = c.number(data, "uptime_seconds", "uptime_seconds", high=BIGINT_MAX, whole=True)
     clean["cpu"] = c.number(data, "cpu_percent", "cpu_percent", 0, 100, required=True)
     clean["ram"] = c.number(data, "ram_percent", "ram_percent", 0, 100, required=True)
     clean["ram_used_gb"] = c.number(data, "ram_used_gb", "ram_used_gb")
@@ -148,8 +154,8 @@ def validate(data: dict[str, Any], now: datetime) -> dict[str, Any]:
     if not isinstance(network, dict):
         c.errors["network"] = "an object"
         network = {}
-    clean["net_rx"] = c.number(network, "rx_bytes_per_sec", "network.rx_bytes_per_sec", whole=True)
-    clean["net_tx"] = c.number(network, "tx_bytes_per_sec", "network.tx_bytes_per_sec", whole=True)
+    clean["net_rx"] = c.number(network, "rx_bytes_per_sec", "network.rx_bytes_per_sec", high=BIGINT_MAX, whole=True)
+    clean["net_tx"] = c.number(network, "tx_bytes_per_sec", "network.tx_bytes_per_sec", high=BIGINT_MAX, whole=True)
 
     filesystems = []
     for i, fs in enumerate(c.items(data, "filesystems")):
