@@ -102,3 +102,47 @@ def test_an_id_beyond_bigint_in_a_path_is_404(client, orgs):
     client.login(orgs.a.users["admin"].email)
     assert client.get(f"/fleet/devices/{2**64}").status_code == 404
     assert client.get(f"/threats/incidents/{2**70}").status_code == 404
+
+
+# The agent API stores only its schema (issue 11.4) --------------------------------------------
+
+def test_heartbeat_unknown_fields_are_dropped_listed_and_not_stored(client, orgs):
+    agent = enrolled(client, orgs.a.org.id)
+    beat = heartbeat(junk="x" * 1000, services=[{"name": "sshd", "status": "active", "extra": 1}],
+                     network={"rx_bytes_per_sec": 1, "sneaky": {"a": 1}})
+    response = client.post("/api/agent/heartbeat", headers=bearer(agent["api_key"]), json=beat)
+    assert response.status_code == 202, response.json
+    assert response.json["ignored"] == ["junk", "network.sneaky", "services[0].extra"]
+    stored = db.session.scalar(sa.select(Heartbeat.payload).where(Heartbeat.device_id == agent["device_id"]))
+    assert "junk" not in stored and stored["services"] == [{"name": "sshd", "status": "active"}]
+    assert stored["network"] == {"rx_bytes_per_sec": 1} and stored["cpu_percent"] == 12.5
+
+
+def test_agent_bodies_over_256_kb_are_413_and_nothing_is_stored(client, orgs):
+    agent = enrolled(client, orgs.a.org.id)
+    big = heartbeat(junk="x" * (256 * 1024))
+    response = client.post("/api/agent/heartbeat", headers=bearer(agent["api_key"]), json=big)
+    assert response.status_code == 413 and response.json["error"]["code"] == "request_entity_too_large"
+    assert count(Heartbeat) == 0
+    assert client.post("/api/agent/backups", headers=bearer(agent["api_key"]), json=big).status_code == 413
+    # A real heartbeat with 500 services still fits.
+    many = heartbeat(services=[{"name": f"service-{i:03d}.service", "status": "active", "enabled": True,
+                                "pid": 1000 + i, "memory_mb": 12} for i in range(500)])
+    assert client.post("/api/agent/heartbeat", headers=bearer(agent["api_key"]), json=many).status_code == 202
+
+
+def test_a_replayed_heartbeat_is_stored_once_and_answered_as_a_duplicate(client, orgs):
+    from app.models import utcnow
+
+    agent = enrolled(client, orgs.a.org.id)
+    beat = heartbeat(timestamp=utcnow().isoformat())
+    first = client.post("/api/agent/heartbeat", headers=bearer(agent["api_key"]), json=beat)
+    again = client.post("/api/agent/heartbeat", headers=bearer(agent["api_key"]), json=beat)
+    assert (first.status_code, first.json["duplicate"]) == (202, False)
+    assert (again.status_code, again.json["duplicate"]) == (200, True)
+    assert again.json["received_at"] == first.json["received_at"]
+    assert count(Heartbeat) == 1
+    # The same timestamp from another device is its own heartbeat.
+    other = enrolled(client, orgs.a.org.id, serial="SN-2", name="scanner-2")
+    assert client.post("/api/agent/heartbeat", headers=bearer(other["api_key"]), json=beat).status_code == 202
+    assert count(Heartbeat) == 2

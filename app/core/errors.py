@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, jsonify, make_response, render_template
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
@@ -61,7 +61,12 @@ def register(app: Flask) -> None:
         # abort(404, "...") gives its own description; otherwise use our plain wording.
         custom = exc.description and exc.description != type(exc).description
         message = exc.description if custom else MESSAGES.get(status, exc.name)
-        return _respond(status, message, (exc.name or "error").lower().replace(" ", "_"))
+        response = make_response(_respond(status, message, (exc.name or "error").lower().replace(" ", "_")))
+        # The exception's own headers (Allow on a 405, WWW-Authenticate, Retry-After) are part of the answer.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(DataError)
     def data_error(exc: DataError):

@@ -10,7 +10,7 @@ import ipaddress
 import math
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,6 +39,11 @@ SCANNER_COUNTS = ("tasks_total", "scans_running", "scans_queued", "scans_complet
 
 MAX_TOP_VULNS = 50
 CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,7}$")
+
+
+class Ingested(NamedTuple):
+    heartbeat: Heartbeat
+    duplicate: bool  # the device already had a heartbeat at this timestamp: nothing was written
 
 
 class PayloadError(Exception):
@@ -282,12 +287,20 @@ def update_containers(device_id: int, containers: list[dict[str, Any]], now: dat
             ct["cpu_percent"], ct["mem_mb"], ct["started_at"], now)
 
 
-def ingest(device: Device, data: dict[str, Any], ip: str | None = None) -> Heartbeat:
+def ingest(device: Device, data: dict[str, Any], ip: str | None = None) -> Ingested:
     """Validate and store one heartbeat of `device` (raises PayloadError before any write).
-    `ip` is the address the heartbeat came from: the device's public IP as Vigil sees it."""
+    `ip` is the address the heartbeat came from: the device's public IP as Vigil sees it.
+
+    A heartbeat whose timestamp the device already sent (an agent retrying after a lost
+    answer, or a replay) is stored once: the first one stands and nothing is written.
+    The caller holds the device row's lock, so two copies arriving together are one."""
     now = utcnow()
     clean = validate(data, now)
     ts = clean["timestamp"]
+    earlier = db.session.scalar(sa.select(Heartbeat).where(Heartbeat.device_id == device.id,
+                                                           Heartbeat.timestamp == ts).limit(1))
+    if earlier is not None:
+        return Ingested(earlier, True)
     heartbeat = Heartbeat(
         device_id=device.id, timestamp=ts, received_at=now, uptime_seconds=clean["uptime_seconds"],
         cpu_usage_percent=clean["cpu"], ram_usage_percent=clean["ram"], ram_used_gb=clean["ram_used_gb"],
@@ -331,4 +344,4 @@ def ingest(device: Device, data: dict[str, Any], ip: str | None = None) -> Heart
     from app.fleet.alert_rules import on_heartbeat
 
     on_heartbeat(device, clean, now, came_back=came_back == "offline")
-    return heartbeat
+    return Ingested(heartbeat, False)
