@@ -86,7 +86,7 @@ class Agent:
         status, body = self.client.post("/agent/heartbeat", {"device_id": self.state.device_id,
                                                              **self.collector.heartbeat()})
         self._check_auth(status, body)
-        if status != 202:
+        if status not in (200, 202):  # 200: a duplicate of one the server already has
             log.warning("heartbeat answered %s: %s", status, body.get("error"))
         elif body.get("heartbeat_interval"):
             self.state.heartbeat_interval = int(body["heartbeat_interval"])

@@ -10,6 +10,8 @@ from flask import request
 from app import audit
 from app.api import bp
 from app.api.auth import api_error, principal, require_scope
+from app.api.openapi_agent import AGENT_MAX_BYTES, HEARTBEAT, known_fields
+from app.core.hygiene import body_limit
 from app.models import Device, db
 
 
@@ -19,6 +21,7 @@ def _body() -> dict | None:
 
 
 @bp.post("/agent/enrol")
+@body_limit(AGENT_MAX_BYTES)
 def agent_enrol():
     """Enrol a device: claim code and facts in; device id, key, overlay IP and WireGuard config out."""
     from app.fleet import services
@@ -42,9 +45,11 @@ def agent_enrol():
 
 
 @bp.post("/agent/heartbeat")
+@body_limit(AGENT_MAX_BYTES)
 @require_scope("heartbeat")
 def agent_heartbeat():
-    """Store one heartbeat of the key's own device (another device's id is refused)."""
+    """Store one heartbeat of the key's own device (another device's id is refused); only
+    documented fields are kept, and a replay of the same timestamp is answered as a duplicate."""
     from app.fleet import ingest
 
     p = principal()
@@ -58,12 +63,17 @@ def agent_heartbeat():
     if claimed is not None and claimed != p.device_id:
         db.session.rollback()
         return api_error(403, "wrong_device", "This key belongs to another device.")
-    device = db.session.get(Device, p.device_id)
+    data, ignored = known_fields(data, HEARTBEAT)
+    # Locked: two copies of one heartbeat arriving together are stored once (ingest's dedupe).
+    device = db.session.get(Device, p.device_id, with_for_update=True)
     try:
-        heartbeat = ingest.ingest(device, data, ip=audit.client_ip())
+        stored = ingest.ingest(device, data, ip=audit.client_ip())
     except ingest.PayloadError as exc:
         db.session.rollback()
         return api_error(422, "validation_error", str(exc), fields=exc.fields)
     db.session.commit()
-    return {"ok": True, "device_id": device.id, "received_at": heartbeat.received_at.isoformat(),
-            "heartbeat_interval": device.heartbeat_interval}, 202
+    answer = {"ok": True, "device_id": device.id, "received_at": stored.heartbeat.received_at.isoformat(),
+              "heartbeat_interval": device.heartbeat_interval, "duplicate": stored.duplicate}
+    if ignored:
+        answer["ignored"] = ignored[:50]
+    return answer, 200 if stored.duplicate else 202

@@ -6,10 +6,13 @@ from flask import request
 
 from app.api import bp
 from app.api.auth import api_error, principal, require_scope
+from app.api.openapi_agent import FACTS_MAX_BYTES
+from app.core.hygiene import body_limit
 from app.models import Device, db
 
 
 @bp.post("/agent/facts")
+@body_limit(FACTS_MAX_BYTES)
 @require_scope("facts")
 def agent_facts():
     """Store one facts snapshot of the key's own device (the newest N are kept)."""

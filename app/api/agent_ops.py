@@ -8,6 +8,8 @@ from flask import request
 
 from app.api import bp
 from app.api.auth import api_error, principal, require_scope
+from app.api.openapi_agent import AGENT_MAX_BYTES
+from app.core.hygiene import body_limit
 from app.models import Device, db
 
 
@@ -63,6 +65,7 @@ def _apply(error_type: type[Exception], change, success_status: int = 200):
 
 
 @bp.post("/agent/commands/<int:command_id>/result")
+@body_limit(AGENT_MAX_BYTES)
 @require_scope("commands")
 def agent_command_result(command_id: int):
     """The agent reports a command in progress, completed (with a result) or failed (with an error)."""
@@ -76,6 +79,7 @@ def agent_command_result(command_id: int):
 
 
 @bp.post("/agent/backups")
+@body_limit(AGENT_MAX_BYTES)
 @require_scope("backups")
 def agent_backup_report():
     """The agent reports one backup snapshot (new, or an update of the same snapshot id)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.api.openapi_agent import HEARTBEAT, HEARTBEAT_STORED, UNKNOWN_FIELDS
+from app.core.hygiene import BIGINT_MAX
 from app.models.api import API_SCOPES
 from app.models.fleet import DEVICE_SCOPES
 
@@ -17,21 +19,53 @@ def _list(item: str) -> dict[str, Any]:
         "type": "object", "properties": {"items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}}}}}}}
 
 
-def _get(summary: str, scope: str, item: str) -> dict[str, Any]:
-    return {"get": {"summary": summary, "security": [{"bearer": [scope]}],
-                    "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                                             "maximum": 500, "default": 100}}],
-                    "responses": {"200": _list(item), "401": _error(), "403": _error()}}}
+LIMIT = {"name": "limit", "in": "query", "description": "a whole number from 1 to 500; anything else is a 422",
+         "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}}
+
+
+def _get(summary: str, scope: str, item: str, *extra: dict[str, Any]) -> dict[str, Any]:
+    return {"get": {"summary": summary, "security": [{"bearer": [scope]}], "parameters": [LIMIT, *extra],
+                    "responses": {"200": _list(item), "401": _error(), "403": _error(), "422": _error()}}}
+
+
+RETRY_AFTER = {"Retry-After": {"description": "seconds until the block ends", "schema": {"type": "integer"}}}
+
+
+def with_shared_responses(doc: dict[str, Any]) -> dict[str, Any]:
+    """Answers every operation can get from the shared layers, documented once: the input
+    hygiene layer (400), the body limits (413), the rate limiter (429 with Retry-After),
+    sign-in (401) and an unknown id in the path (404)."""
+    for path, item in doc["paths"].items():
+        for operation in item.values():
+            responses = operation["responses"]
+            responses.setdefault("400", {**_error(), "description": "A NUL byte, a lone surrogate, JSON nested too "
+                                                                  "deep, or a number that is not finite"})
+            responses.setdefault("429", {**_error(), "description": "Rate limited", "headers": RETRY_AFTER})
+            if "requestBody" in operation:
+                responses.setdefault("413", {**_error(), "description": "The body is over the endpoint's limit"})
+                responses.setdefault("422", _error())
+            if operation.get("security") != []:
+                responses.setdefault("401", _error())
+            if "{" in path:
+                responses.setdefault("404", _error())
+    return doc
 
 
 def spec() -> dict[str, Any]:
+    return with_shared_responses(_document())
+
+
+def _document() -> dict[str, Any]:
     tokens = {"$ref": "#/components/schemas/Tokens"}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Vigil API", "version": "1",
                  "description": "Integrations authenticate with an API key (`Authorization: Bearer vgl_...`) or "
                                 "with an access token from /api/auth/token. Access tokens last 15 minutes; "
-                                "refresh tokens rotate on every use, and presenting a used one revokes its family."},
+                                "refresh tokens rotate on every use, and presenting a used one revokes its family. "
+                                "Agent endpoints (/agent/*): bodies up to 256 KB (facts 320 KB; 413 above). "
+                                + UNKNOWN_FIELDS + " Any JSON body is at most 1 MB and nested at most 32 levels; "
+                                "NUL bytes and lone surrogates are refused (400) everywhere."},
         "servers": [{"url": "/api"}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
@@ -72,19 +106,8 @@ def spec() -> dict[str, Any]:
                     "heartbeat_interval": {"type": "integer"}, "overlay_ip": {"type": "string"},
                     "wireguard_config": {"type": "string"},
                     "command_public_key": {"type": "string", "description": "Ed25519, base64 raw 32 bytes"}}},
-                "Heartbeat": {"type": "object", "required": ["cpu_percent", "ram_percent"], "properties": {
-                    "device_id": {"type": "integer", "description": "must be the key's own device"},
-                    "timestamp": {"type": "string", "format": "date-time"},
-                    "uptime_seconds": {"type": "integer"}, "cpu_percent": {"type": "number"},
-                    "ram_percent": {"type": "number"}, "ram_used_gb": {"type": "number"},
-                    "ram_total_gb": {"type": "number"}, "load_1m": {"type": "number"},
-                    "failed_login_count_24h": {"type": "integer"},
-                    "network": {"type": "object", "properties": {"rx_bytes_per_sec": {"type": "integer"},
-                                                                 "tx_bytes_per_sec": {"type": "integer"}}},
-                    "filesystems": {"type": "array", "items": {"type": "object", "required": ["mount", "used_percent"]}},
-                    "services": {"type": "array", "items": {"type": "object", "required": ["name", "status"]}},
-                    "containers": {"type": "array", "items": {"type": "object", "required": ["name", "status"]}},
-                    "scanner_stats": {"type": "object"}}},
+                "Heartbeat": HEARTBEAT,
+                "HeartbeatStored": HEARTBEAT_STORED,
                 "Facts": {"type": "object", "required": ["facts"], "properties": {
                     "device_id": {"type": "integer", "description": "must be the key's own device"},
                     "collected_at": {"type": "string", "format": "date-time"},
@@ -144,7 +167,9 @@ def spec() -> dict[str, Any]:
                 "responses": {"200": {"description": "Revoked"}, "404": _error()}}},
             "/me": {"get": {"summary": "The credential's user, organization and scopes", "security": [{"bearer": []}],
                             "responses": {"200": {"description": "OK"}, "401": _error()}}},
-            "/security-events": _get("Security events, newest first", "events:read", "SecurityEvent"),
+            "/security-events": _get("Security events, newest first", "events:read", "SecurityEvent", {
+                "name": "since_id", "in": "query", "description": "only events with a larger id (to page forward)",
+                "schema": {"type": "integer", "minimum": 0, "maximum": BIGINT_MAX}}),
             "/threats": _get("Detected threats", "threats:read", "Threat"),
             "/intel": {**_get("Indicators of compromise", "intel:read", "Indicator"), "post": {
                 "summary": "Add or renew an indicator", "security": [{"bearer": ["intel:write"]}],
@@ -169,8 +194,12 @@ def spec() -> dict[str, Any]:
                 "security": [{"bearer": ["heartbeat"]}],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "$ref": "#/components/schemas/Heartbeat"}}}},
-                "responses": {"202": {"description": "Stored"}, "401": _error(), "403": _error(),
-                              "422": _error()}}},
+                "responses": {"202": {"description": "Stored", "content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/HeartbeatStored"}}}},
+                              "200": {"description": "A duplicate (same device and timestamp): not stored again",
+                                      "content": {"application/json": {"schema": {
+                                          "$ref": "#/components/schemas/HeartbeatStored"}}}},
+                              "401": _error(), "403": _error(), "422": _error()}}},
             "/agent/facts": {"post": {
                 "summary": "Send an inventory snapshot of the key's own device (the newest 30 are kept)",
                 "security": [{"bearer": ["facts"]}],

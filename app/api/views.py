@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import request
+from flask import abort, request
 
 from app.api import bp
 from app.api.auth import api_error, principal, require_scope
 from app.api.openapi import spec
 from app.api.tokens import TokenError, issue_pair, revoke_family, rotate
+from app.core.hygiene import BIGINT_MAX
 from app.extensions import csrf
 from app.models import SecurityEvent, ThreatEvent, ThreatIntelligence, User, db
 from app.threats.intel import IndicatorError, add_indicator
@@ -27,11 +28,23 @@ def client() -> tuple[str, str | None]:
     return request.remote_addr or "unknown", request.headers.get("User-Agent")
 
 
-def limit_arg() -> int:
+def int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
+    """A whole-number query parameter from `low` to `high`; anything else ends the request with a 422."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
     try:
-        return max(1, min(MAX_LIMIT, int(request.args.get("limit", 100))))
+        value = int(raw) if len(raw) <= 20 else None
     except ValueError:
-        return 100
+        value = None
+    if value is None or not low <= value <= high:
+        abort(api_error(422, "validation_error", f"{name} must be a whole number from {low} to {high}.",
+                        fields={name: f"{low}-{high}"}))
+    return value
+
+
+def limit_arg() -> int:
+    return int_arg("limit", 100, 1, MAX_LIMIT) or 100
 
 
 @bp.get("/openapi.json")
@@ -130,8 +143,9 @@ def security_events():
     """Security events of the organization, newest first (`since_id` to page forward)."""
     p = principal()
     stmt = sa.select(SecurityEvent).where(SecurityEvent.org_id == p.org_id)
-    if request.args.get("since_id", "").isdigit():
-        stmt = stmt.where(SecurityEvent.id > int(request.args["since_id"]))
+    since_id = int_arg("since_id", None, 0, BIGINT_MAX)
+    if since_id is not None:
+        stmt = stmt.where(SecurityEvent.id > since_id)
     rows = db.session.scalars(stmt.order_by(SecurityEvent.id.desc()).limit(limit_arg())).all()
     db.session.commit()
     return {"items": [{

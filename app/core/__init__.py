@@ -4,4 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("core", __name__)
 
-from app.core import guard, jobs, views  # noqa: E402,F401  (registers routes, hooks and jobs)
+# hygiene first: its hook refuses hostile input before the sign-in guard reads anything.
+from app.core import hygiene, guard, jobs, views  # noqa: E402,F401,I001  (registers routes, hooks and jobs)

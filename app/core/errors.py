@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template
+import uuid
+
+from flask import Flask, jsonify, make_response, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from app.core.guard import wants_json
@@ -58,7 +61,24 @@ def register(app: Flask) -> None:
         # abort(404, "...") gives its own description; otherwise use our plain wording.
         custom = exc.description and exc.description != type(exc).description
         message = exc.description if custom else MESSAGES.get(status, exc.name)
-        return _respond(status, message, (exc.name or "error").lower().replace(" ", "_"))
+        response = make_response(_respond(status, message, (exc.name or "error").lower().replace(" ", "_")))
+        # The exception's own headers (Allow on a 405, WWW-Authenticate, Retry-After) are part of the answer.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(DataError)
+    def data_error(exc: DataError):
+        # The database refused a value (too long, out of range for its column): the input's
+        # fault, not ours. Views validate first; this is the backstop that keeps it a 422.
+        from app.models import db
+
+        db.session.rollback()
+        error_id = uuid.uuid4().hex[:12]
+        app.logger.warning("value refused by the database (error id %s)", error_id, exc_info=exc)
+        return _respond(422, "A value is too long, too large or not valid for what Vigil stores; nothing was "
+                             f"saved (error id {error_id}).", "invalid_value")
 
     @app.errorhandler(Exception)
     def unhandled(exc: Exception):

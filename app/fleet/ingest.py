@@ -7,14 +7,16 @@ Validation happens entirely before the first write, so a bad payload stores noth
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app import audit
+from app.core.hygiene import BIGINT_MAX, INT_MAX
 from app.models import (
     Device,
     DockerContainer,
@@ -39,6 +41,11 @@ MAX_TOP_VULNS = 50
 CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,7}$")
 
 
+class Ingested(NamedTuple):
+    heartbeat: Heartbeat
+    duplicate: bool  # the device already had a heartbeat at this timestamp: nothing was written
+
+
 class PayloadError(Exception):
     def __init__(self, fields: dict[str, str]):
         super().__init__("The heartbeat payload is not valid.")
@@ -59,13 +66,17 @@ class _Checker:
 
     def number(self, obj: dict, key: str, path: str, low: float = 0, high: float | None = None,
                required: bool = False, whole: bool = False) -> Any:
+        """A number from `low` to `high`; a whole number is capped by its column (INTEGER
+        unless `high` says BIGINT), so nothing out of range reaches the database."""
         value = obj.get(key)
         if value is None:
             if required:
                 self.errors[path] = "required"
             return None
+        if whole and high is None:
+            high = INT_MAX
         ok = isinstance(value, int | float) and not isinstance(value, bool) and (not whole or isinstance(value, int))
-        if not ok or value < low or (high is not None and value > high) or value != value:
+        if not ok or (isinstance(value, float) and not math.isfinite(value)) or value < low or (high is not None and value > high):
             kind = "a whole number" if whole else "a number"
             self.errors[path] = f"{kind} from {low}" + (f" to {high}" if high is not None else " up")
             return None
@@ -131,7 +142,7 @@ def validate(data: dict[str, Any], now: datetime) -> dict[str, Any]:
     if ts > now + MAX_CLOCK_SKEW or ts < now - MAX_AGE:
         c.errors["timestamp"] = "within 24 hours before and 5 minutes after the server's time"
     clean["timestamp"] = ts
-    clean["uptime_seconds"] = c.number(data, "uptime_seconds", "uptime_seconds", whole=True)
+    clean["uptime_seconds"] = c.number(data, "uptime_seconds", "uptime_seconds", high=BIGINT_MAX, whole=True)
     clean["cpu"] = c.number(data, "cpu_percent", "cpu_percent", 0, 100, required=True)
     clean["ram"] = c.number(data, "ram_percent", "ram_percent", 0, 100, required=True)
     clean["ram_used_gb"] = c.number(data, "ram_used_gb", "ram_used_gb")
@@ -148,8 +159,8 @@ def validate(data: dict[str, Any], now: datetime) -> dict[str, Any]:
     if not isinstance(network, dict):
         c.errors["network"] = "an object"
         network = {}
-    clean["net_rx"] = c.number(network, "rx_bytes_per_sec", "network.rx_bytes_per_sec", whole=True)
-    clean["net_tx"] = c.number(network, "tx_bytes_per_sec", "network.tx_bytes_per_sec", whole=True)
+    clean["net_rx"] = c.number(network, "rx_bytes_per_sec", "network.rx_bytes_per_sec", high=BIGINT_MAX, whole=True)
+    clean["net_tx"] = c.number(network, "tx_bytes_per_sec", "network.tx_bytes_per_sec", high=BIGINT_MAX, whole=True)
 
     filesystems = []
     for i, fs in enumerate(c.items(data, "filesystems")):
@@ -276,12 +287,20 @@ def update_containers(device_id: int, containers: list[dict[str, Any]], now: dat
             ct["cpu_percent"], ct["mem_mb"], ct["started_at"], now)
 
 
-def ingest(device: Device, data: dict[str, Any], ip: str | None = None) -> Heartbeat:
+def ingest(device: Device, data: dict[str, Any], ip: str | None = None) -> Ingested:
     """Validate and store one heartbeat of `device` (raises PayloadError before any write).
-    `ip` is the address the heartbeat came from: the device's public IP as Vigil sees it."""
+    `ip` is the address the heartbeat came from: the device's public IP as Vigil sees it.
+
+    A heartbeat whose timestamp the device already sent (an agent retrying after a lost
+    answer, or a replay) is stored once: the first one stands and nothing is written.
+    The caller holds the device row's lock, so two copies arriving together are one."""
     now = utcnow()
     clean = validate(data, now)
     ts = clean["timestamp"]
+    earlier = db.session.scalar(sa.select(Heartbeat).where(Heartbeat.device_id == device.id,
+                                                           Heartbeat.timestamp == ts).limit(1))
+    if earlier is not None:
+        return Ingested(earlier, True)
     heartbeat = Heartbeat(
         device_id=device.id, timestamp=ts, received_at=now, uptime_seconds=clean["uptime_seconds"],
         cpu_usage_percent=clean["cpu"], ram_usage_percent=clean["ram"], ram_used_gb=clean["ram_used_gb"],
@@ -325,4 +344,4 @@ def ingest(device: Device, data: dict[str, Any], ip: str | None = None) -> Heart
     from app.fleet.alert_rules import on_heartbeat
 
     on_heartbeat(device, clean, now, came_back=came_back == "offline")
-    return heartbeat
+    return Ingested(heartbeat, False)

@@ -12,9 +12,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app.models.metrics import METRIC_DIRECTIONS, METRIC_PRIORITIES
+from app.uploads import NotAnArchive, UploadRefused, check_zip
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 5000
+MAX_SHEET_ROWS = 10 * MAX_ROWS  # rows read from a spreadsheet, empty ones included
+MAX_COLUMNS = 200  # columns after these are not read (a catalog has a dozen)
 FORMATS = ("csv", "json", "xlsx")
 
 # Target fields of a catalog item: (field, label, required).
@@ -117,23 +120,51 @@ def _json(content: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
 
 
 def _xlsx(content: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The first sheet, streamed (openpyxl read-only) and read only up to the row limit, after
+    the archive itself passed the shared zip checks (no zip bomb is ever inflated)."""
     import zipfile
 
     from openpyxl import load_workbook
 
     try:
+        check_zip(content)
+    except NotAnArchive as exc:
+        raise CatalogFileError(f"The XLSX file cannot be read: {exc}.") from None
+    except UploadRefused as exc:
+        raise CatalogFileError(str(exc)) from None
+    try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise CatalogFileError(f"The XLSX file cannot be read: {exc}.") from None
-    sheet = book.worksheets[0]
-    records = list(sheet.iter_rows(values_only=True))
-    book.close()
+    try:
+        records = sheet_rows(book.worksheets[0])
+    finally:
+        book.close()
     if not records:
         raise CatalogFileError("The first sheet is empty.")
     headers = [_cell(h) for h in records[0]]
+    while headers and headers[-1] == "":  # rows come padded to the sheet's width
+        headers.pop()
     width = len(headers)
     return headers, [(i, [_cell(c) for c in (list(r) + [None] * width)[:width]])
                      for i, r in enumerate(records[1:], 2)]
+
+
+def sheet_rows(sheet) -> list[tuple]:
+    """The header and rows of a sheet, stopping as soon as it has more than MAX_ROWS rows
+    with a value (so the caller's row-limit message answers without reading the rest)."""
+    records: list[tuple] = []
+    filled = 0
+    width = min(sheet.max_column or MAX_COLUMNS, MAX_COLUMNS)  # max_column: the sheet's declared dimension
+    for row in sheet.iter_rows(values_only=True, max_col=width):
+        records.append(row)
+        filled += any(c is not None and c != "" for c in row)
+        if filled > MAX_ROWS + 1:  # + the header
+            break
+        if len(records) > MAX_SHEET_ROWS:
+            raise CatalogFileError(f"The first sheet has more than {MAX_SHEET_ROWS:,} rows (empty ones included); "
+                                   "delete the unused rows.")
+    return records
 
 
 def _key(text: str) -> str:
