@@ -6,7 +6,7 @@ from flask import abort, flash, request
 from flask_login import current_user
 
 from app.jobs import bp, job_title, services
-from app.jobs.runner import live_progress
+from app.jobs.queue import live_progress
 from app.models import db
 from app.models.platform import JOB_STATUSES
 from app.permissions import require
