@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from app.agent.client import ApiClient
+from app.agent.client import AgentHttpError, ApiClient
 from app.agent.collect import HostCollector
 from app.agent.config import StateFile
 from app.agent.protocol import iso_utc, sign
@@ -189,3 +189,33 @@ def test_simulate_command_creates_its_own_devices(app, server, orgs):
     assert stats["devices"] == 2 and stats["heartbeats"] == 4
     assert db.session.scalar(sa.select(sa.func.count(Device.id)).where(
         Device.org_id == orgs.b.org.id, Device.enrolled_at.is_not(None))) == 2
+
+
+def test_heartbeats_kept_while_the_server_is_unreachable_are_resent_after_a_restart(app, server, orgs, tmp_path):
+    from app.agent.client import ApiClient
+    from tests.fakes import free_port
+
+    _, code = new_code(orgs.a.org.id)
+    state = StateFile(tmp_path / "agent.json")
+    agent = Agent(server, state, HostCollector())
+    agent.ensure_enrolled(code)
+    agent.client = ApiClient(f"http://127.0.0.1:{free_port()}", agent.state.api_key, timeout=2)
+    for _ in range(3):
+        with pytest.raises(AgentHttpError):
+            agent.send_heartbeat()
+    outbox = tmp_path / "agent.outbox.jsonl"
+    assert stat.S_IMODE(outbox.stat().st_mode) == 0o600 and len(outbox.read_text().splitlines()) == 3
+    restarted = Agent(server, state, HostCollector())  # the kept heartbeats survive a restart
+    assert restarted.send_heartbeat() == 202
+    assert not outbox.exists()
+    beats = db.session.scalars(sa.select(Heartbeat).where(Heartbeat.device_id == agent.state.device_id)).all()
+    assert len(beats) == 4 and len({b.timestamp for b in beats}) == 4
+
+
+def test_the_outbox_is_bounded(tmp_path):
+    from app.agent.client import Outbox
+
+    box = Outbox(tmp_path / "o.jsonl", limit=5)
+    for n in range(8):
+        box.put({"n": n})
+    assert [i["n"] for i in box.items()] == [3, 4, 5, 6, 7]

@@ -21,6 +21,7 @@ from app.models import (
     MetricRollup,
     ScannerStats,
     ServiceStatus,
+    Setting,
     Subscription,
     db,
     utcnow,
@@ -84,8 +85,8 @@ def test_claim_code_is_stored_hashed_and_works_once(client, orgs):
     body = first.json
     assert body["device_id"] == device.id and body["heartbeat_interval"] == 60
     assert body["api_key"].startswith("vgl_")
-    assert body["overlay_ip"] == "10.10.0.20"  # a customer organization: .20 upward
-    assert "Address = 10.10.0.20/32" in body["wireguard_config"] and "[Peer]" in body["wireguard_config"]
+    assert body["overlay_ip"] == "100.64.4.0"  # a customer organization: host 1024 upward
+    assert "Address = 100.64.4.0/32" in body["wireguard_config"] and "[Peer]" in body["wireguard_config"]
     again = client.post("/api/agent/enrol", json=enrol_payload(code, serial="SN-2"))
     assert again.status_code == 401 and again.json["error"]["code"] == "claim_code_used"
     db.session.expire_all()
@@ -133,7 +134,18 @@ def test_the_same_hardware_cannot_enrol_twice(client, orgs):
     assert db.session.scalar(sa.select(DeviceClaimCode.used_at).join(Device).where(Device.device_name == "two")) is None
 
 
+def overlay_layout(network: str, internal: tuple[int, int], customer: tuple[int, int]) -> None:
+    """Store the fleet.overlay_* settings (as an admin would on the Settings page)."""
+    values = {"fleet.overlay_network": network, "fleet.overlay_internal_first": internal[0],
+              "fleet.overlay_internal_last": internal[1], "fleet.overlay_customer_first": customer[0],
+              "fleet.overlay_customer_last": customer[1]}
+    for key, value in values.items():
+        db.session.add(Setting(key=key, value=value))
+    db.session.commit()
+
+
 def test_overlay_ranges_by_organization_type_and_a_full_pool(client, orgs):
+    overlay_layout("10.10.0.0/24", (10, 19), (20, 99))  # the seed's original small layout
     internal = factories.org(type="internal")
     db.session.commit()
     got = [enrolled(client, internal.id, serial=f"INT-{i}", name=f"int-{i}")["overlay_ip"] for i in range(10)]
@@ -146,20 +158,67 @@ def test_overlay_ranges_by_organization_type_and_a_full_pool(client, orgs):
     assert enrolled(client, orgs.a.org.id, serial="CUST-1")["overlay_ip"] == "10.10.0.20"
 
 
+def test_the_default_overlay_fits_thousands_and_the_demo_subscription_enrols_past_ten(client, orgs):
+    internal = factories.org(type="internal")
+    db.session.add(Subscription(org_id=internal.id, plan_name="MSP internal", start_date=date.today(), max_devices=25))
+    db.session.commit()
+    got = [enrolled(client, internal.id, serial=f"INT-{i}", name=f"int-{i}")["overlay_ip"] for i in range(12)]
+    assert got == [f"100.64.0.{n}" for n in range(10, 22)]
+    assert enrolled(client, orgs.a.org.id, serial="CUST-1")["overlay_ip"] == "100.64.4.0"
+    first, last = services.overlay_range("customer")
+    assert last - first + 1 == 64511 and services.overlay_range("internal") == (first - 1014, first - 1)
+    assert "AllowedIPs = 100.64.0.0/16" in services.wireguard_config(Device(overlay_ip=got[0]))
+
+
+def test_the_next_free_address_reuses_a_given_back_one_only_when_the_top_is_full(client, orgs):
+    overlay_layout("10.10.0.0/24", (10, 19), (20, 23))
+    devices = [enrolled(client, orgs.a.org.id, serial=f"C-{i}", name=f"c-{i}") for i in range(3)]
+    assert [d["overlay_ip"] for d in devices] == ["10.10.0.20", "10.10.0.21", "10.10.0.22"]
+    services.delete_device(db.session.get(Device, devices[1]["device_id"]), orgs.a.users["admin"])
+    db.session.commit()
+    assert services.overlay_candidates("customer") == ["10.10.0.23"]  # one past the highest first
+    enrolled(client, orgs.a.org.id, serial="C-3", name="c-3")
+    assert services.overlay_candidates("customer") == ["10.10.0.21"]  # then the address given back
+    enrolled(client, orgs.a.org.id, serial="C-4", name="c-4")
+    assert services.overlay_candidates("customer") == []
+
+
+def test_an_organization_without_a_subscription_has_the_default_quota(client, orgs):
+    db.session.add(Setting(key="fleet.unsubscribed_device_quota", value=2))
+    db.session.commit()
+    new_device(orgs.a.org.id, "one")
+    new_device(orgs.a.org.id, "two")
+    with pytest.raises(services.FleetError, match="Without an active subscription, Vigil allows 2 device"):
+        services.create_device(orgs.a.org.id, name="three", device_type="server")
+    new_device(orgs.b.org.id, "theirs")  # another tenant's quota is its own
+
+
+def test_overlay_settings_are_checked_together(client, orgs):
+    client.login(orgs.super_admin.email)
+    bad = client.post("/admin/settings/fleet.overlay_customer_last", data={"value": "70000"})
+    assert bad.status_code == 422 and "host numbers 1 to 65534" in bad.get_data(as_text=True)
+    overlap = client.post("/admin/settings/fleet.overlay_customer_first", data={"value": "1000"})
+    assert overlap.status_code == 422 and "overlap" in overlap.get_data(as_text=True)
+    public = client.post("/admin/settings/fleet.overlay_network", data={"value": "8.8.0.0/16"})
+    assert public.status_code == 422
+    assert client.post("/admin/settings/fleet.overlay_network", data={"value": "100.64.0.0/12"}).status_code == 303
+    assert str(services.overlay_network()) == "100.64.0.0/12"
+
+
 def test_overlay_allocation_retries_past_an_address_taken_meanwhile(client, orgs, monkeypatch):
     taken, _ = new_device(orgs.b.org.id, "holder")
-    taken.overlay_ip = "10.10.0.20"
+    taken.overlay_ip = "100.64.4.0"
     db.session.commit()
-    # A stale view of the pool (as a concurrent enrolment would have): .20 looks free.
+    # A stale view of the pool (as a concurrent enrolment would have): .4.0 looks free.
     real = services.overlay_candidates
     calls = []
 
     def stale(org_type):
         calls.append(org_type)
-        return ["10.10.0.20", *real(org_type)] if len(calls) == 1 else real(org_type)
+        return ["100.64.4.0", *real(org_type)] if len(calls) == 1 else real(org_type)
 
     monkeypatch.setattr(services, "overlay_candidates", stale)
-    assert enrolled(client, orgs.a.org.id)["overlay_ip"] == "10.10.0.21"
+    assert enrolled(client, orgs.a.org.id)["overlay_ip"] == "100.64.4.1"
     assert len(calls) == 2
 
 

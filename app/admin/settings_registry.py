@@ -8,6 +8,7 @@ limits from the environment).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from app.models import Setting, db, utcnow
 @dataclass(frozen=True)
 class SettingSpec:
     key: str
-    kind: str  # "int", "choice" or "tile_url"
+    kind: str  # "int", "choice", "tile_url" or "ipv4_network"
     default: Any
     description: str
     minimum: int | None = None
@@ -52,6 +53,8 @@ class SettingSpec:
             return text
         if self.kind == "tile_url":
             return parse_tile_url(text)
+        if self.kind == "ipv4_network":
+            return parse_overlay_network(text)
         raise ValueError(f"unknown setting kind {self.kind!r}")
 
     @property
@@ -62,6 +65,8 @@ class SettingSpec:
             return f"A whole number from {self.minimum} to {self.maximum}{unit}."
         if self.kind == "tile_url":
             return "Empty (offline outlines), or an http(s) URL with {z}, {x} and {y} (and optionally {s})."
+        if self.kind == "ipv4_network":
+            return "A private or shared-address (100.64.0.0/10) IPv4 network from /8 to /24, e.g. 100.64.0.0/16."
         return f"One of: {', '.join(self.choices or ())}."
 
 
@@ -83,6 +88,20 @@ def parse_tile_url(text: str) -> str:
     return text
 
 
+def parse_overlay_network(text: str) -> str:
+    """An IPv4 network in private (RFC 1918) or shared (RFC 6598, 100.64.0.0/10) space."""
+    try:
+        network = ipaddress.IPv4Network(text, strict=True)
+    except ValueError:
+        raise ValueError("Enter an IPv4 network such as 100.64.0.0/16 (host bits zero).") from None
+    if not 8 <= network.prefixlen <= 24:
+        raise ValueError("Use a prefix from /8 to /24.")
+    shared = ipaddress.IPv4Network("100.64.0.0/10")
+    if not (network.is_private or network.subnet_of(shared)):
+        raise ValueError("Use private (10/8, 172.16/12, 192.168/16) or shared (100.64.0.0/10) address space.")
+    return str(network)
+
+
 def _int(key: str, default: int, low: int, high: int, description: str, unit: str | None = None,
          check: Callable[[Any], str | None] | None = None) -> SettingSpec:
     return SettingSpec(key, "int", default, description, minimum=low, maximum=high, unit=unit, check=check)
@@ -99,6 +118,27 @@ def _rating_check(key: str) -> Callable[[Any], str | None]:
         if any(a <= b for a, b in zip(floors, floors[1:], strict=False)):
             return ("Rating floors must go down from very low to high risk: "
                     + " > ".join(str(f) for f in floors) + " is not in descending order.")
+        return None
+    return check
+
+
+# The fleet overlay: one network, and host numbers inside it by organization type. Host
+# numbers rather than addresses, so moving the network keeps the split.
+OVERLAY_KEYS = ("fleet.overlay_internal_first", "fleet.overlay_internal_last",
+                "fleet.overlay_customer_first", "fleet.overlay_customer_last")
+
+
+def _overlay_check(key: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        network = ipaddress.IPv4Network(value if key == "fleet.overlay_network" else get_setting("fleet.overlay_network"))
+        first_i, last_i, first_c, last_c = (value if k == key else get_setting(k) for k in OVERLAY_KEYS)
+        top = network.num_addresses - 2  # the network and broadcast addresses are not hosts
+        if not (1 <= first_i <= last_i and 1 <= first_c <= last_c):
+            return "Each range must start at 1 or more and end at or after its start."
+        if max(last_i, last_c) > top:
+            return f"{network} has host numbers 1 to {top}; a range ends beyond that."
+        if first_i <= last_c and first_c <= last_i:
+            return "The internal and customer ranges overlap."
         return None
     return check
 
@@ -164,6 +204,25 @@ SETTINGS: dict[str, SettingSpec] = {
         _int("metrics.rating_high", 30, 1, 99,
              "Security score at or above which the rating is high risk (below it: very high risk).",
              check=_rating_check("metrics.rating_high")),
+        SettingSpec("fleet.overlay_network", "ipv4_network", "100.64.0.0/16",
+                    "The fleet's WireGuard overlay network; devices get an address inside it at enrolment "
+                    "(addresses already given keep working; change it before enrolling, not after).",
+                    check=_overlay_check("fleet.overlay_network")),
+        _int("fleet.overlay_internal_first", 10, 1, 4_194_302,
+             "First host number of the overlay network given to devices of internal organizations.",
+             check=_overlay_check("fleet.overlay_internal_first")),
+        _int("fleet.overlay_internal_last", 1023, 1, 4_194_302,
+             "Last host number for internal organizations' devices.",
+             check=_overlay_check("fleet.overlay_internal_last")),
+        _int("fleet.overlay_customer_first", 1024, 1, 4_194_302,
+             "First host number of the overlay network given to devices of customer organizations.",
+             check=_overlay_check("fleet.overlay_customer_first")),
+        _int("fleet.overlay_customer_last", 65534, 1, 4_194_302,
+             "Last host number for customer organizations' devices.",
+             check=_overlay_check("fleet.overlay_customer_last")),
+        _int("fleet.unsubscribed_device_quota", 100, 0, 1_000_000,
+             "Devices an organization without an active subscription may have (a subscription's "
+             "own device limit applies otherwise).", "devices"),
         _int("wireless.media_max_mb", 25, 1, 60,
              "Largest photo, recording, video or document that may be attached to a network "
              "(VIGIL_MAX_UPLOAD_MB caps every request above this).", "MB"),

@@ -9,7 +9,7 @@ from app import audit as audit_trail
 from app.admin import audit_services, bp
 from app.admin.forms import AuditFilterForm
 from app.jobs import enqueue, job_title
-from app.jobs.runner import live_progress
+from app.jobs.queue import live_progress
 from app.models import db
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page

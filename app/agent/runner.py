@@ -17,12 +17,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.agent import actions as real_actions
-from app.agent.client import AgentHttpError, ApiClient
+from app.agent.client import AgentHttpError, ApiClient, Outbox
 from app.agent.config import AgentState, StateFile
 from app.agent.protocol import load_public_key, parse_iso_utc, verify
 
 log = logging.getLogger("vigil.agent")
 FACTS_SECONDS = 6 * 3600  # inventory changes slowly: at start, then every 6 hours
+# Answers meaning "not now, send it again later": the heartbeat goes to the outbox.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RESEND_BATCH = 60  # per successful heartbeat, so a long backlog drains without a burst
 
 
 class AgentError(Exception):
@@ -54,6 +57,8 @@ class Agent:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.current_command_id: int | None = None
         self.client = ApiClient(self.state.server, self.state.api_key)
+        path = state_file.path
+        self.outbox = Outbox(path.with_name(path.stem + ".outbox.jsonl") if path else None)
 
     # Enrolment and telemetry -------------------------------------------------------------------
 
@@ -83,14 +88,50 @@ class Agent:
             raise AgentError(f"the server refused the device key: {body.get('error', {}).get('message')}")
 
     def send_heartbeat(self) -> int:
-        status, body = self.client.post("/agent/heartbeat", {"device_id": self.state.device_id,
-                                                             **self.collector.heartbeat()})
+        """Send this moment's heartbeat; keep it in the outbox when the server cannot take it
+        now, and resend what is kept once it can. Returns the status (0: no answer)."""
+        beat = {"device_id": self.state.device_id, **self.collector.heartbeat()}
+        try:
+            status, body = self.client.post("/agent/heartbeat", beat)
+        except AgentHttpError:
+            self.outbox.put(beat)
+            raise
         self._check_auth(status, body)
-        if status not in (200, 202):  # 200: a duplicate of one the server already has
+        if status in RETRY_STATUSES:
+            self.outbox.put(beat)
+            log.warning("heartbeat answered %s, kept to send again (%d waiting)", status, len(self.outbox))
+        elif status not in (200, 202):  # 200: a duplicate of one the server already has
             log.warning("heartbeat answered %s: %s", status, body.get("error"))
-        elif body.get("heartbeat_interval"):
-            self.state.heartbeat_interval = int(body["heartbeat_interval"])
+        else:
+            if body.get("heartbeat_interval"):
+                self.state.heartbeat_interval = int(body["heartbeat_interval"])
+            self.resend_kept()
         return status
+
+    def resend_kept(self) -> int:
+        """Send kept heartbeats oldest first; stop at the first that cannot go yet. A heartbeat
+        the server refuses for good (4xx: too old, invalid) is dropped. Returns how many went."""
+        items = self.outbox.items()
+        if not items:
+            return 0
+        sent = 0
+        for index, beat in enumerate(items[:RESEND_BATCH]):
+            try:
+                status, body = self.client.post("/agent/heartbeat", beat)
+            except AgentHttpError:
+                self.outbox.write(items[index:])
+                return sent
+            self._check_auth(status, body)
+            if status in RETRY_STATUSES:
+                self.outbox.write(items[index:])
+                return sent
+            if status in (200, 202):  # 200: the server already had it
+                sent += 1
+            else:
+                log.warning("kept heartbeat of %s refused (%s): dropped", beat.get("timestamp"), status)
+        self.outbox.write(items[RESEND_BATCH:])
+        log.info("resent %d kept heartbeat(s), %d still waiting", sent, max(0, len(items) - RESEND_BATCH))
+        return sent
 
     def send_facts(self) -> int:
         """Post an inventory snapshot (the server keeps the newest ones and shows what changed)."""

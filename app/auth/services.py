@@ -19,6 +19,9 @@ from app.models import LoginAttempt, User, UserSession, db, utcnow
 from app.passwords import hash_password, needs_rehash, verify_password
 
 GENERIC_FAILURE = "Email or password is not correct."
+# Shown only to someone who already passed the password step (second factor, account pages):
+# the sign-in form answers a locked account like an unknown one (no account discovery), and
+# the owner learns of the lockout by e-mail.
 LOCKED_MESSAGE = "Too many failed sign-ins. This account is locked for a while; try again later or ask an admin."
 INACTIVE_MESSAGE = "This account is not active. Ask an admin of your organization."
 MIN_PASSWORD_LENGTH = 12  # the default; organizations may ask for more (policy.py)
@@ -97,8 +100,30 @@ def register_failure(user: User | None, login: str, ip: str, user_agent: str | N
         details={"failures": user.failed_login_attempts, "until": user.locked_until.isoformat()},
     )
     record_event("account_locked", f"Locked after {user.failed_login_attempts} failed sign-ins", user=user,
-                 action="lock", details={"until": user.locked_until.isoformat()})
+                 action="lock", details={"until": user.locked_until.isoformat(),
+                                         "owner_told": tell_owner_of_lockout(user, ip)})
     return LOCKED_MESSAGE
+
+
+def tell_owner_of_lockout(user: User, ip: str) -> bool:
+    """E-mail the owner that their account is locked (once per lockout: only the failure
+    that locks it gets here). False when Vigil's e-mail is not set up or fails."""
+    from app.mailer import MailError, send_system_mail, system_settings
+
+    if system_settings() is None:
+        return False
+    try:
+        send_system_mail(
+            user.email, "Vigil: your account is locked for a while",
+            f"The Vigil account {user.email} was locked at {utcnow():%Y-%m-%d %H:%M} UTC after "
+            f"{user.failed_login_attempts} failed sign-in attempts (the last from {ip}).\n\n"
+            f"It unlocks by itself at {user.locked_until:%H:%M} UTC; an admin of your organization can "
+            "unlock it sooner.\n\nIf these attempts were not yours, someone is trying your password: "
+            "change it once you are signed in, and turn on two-factor sign-in.")
+    except MailError as exc:
+        current_app.logger.error("lockout mail to user %s failed: %s", user.id, exc)
+        return False
+    return True
 
 
 def check_credentials(login: str, password: str, ip: str, user_agent: str | None) -> SignInResult:
@@ -110,9 +135,10 @@ def check_credentials(login: str, password: str, ip: str, user_agent: str | None
     user = find_user(login)
     if user is not None and user.is_locked():
         _record_attempt(login, user, ip, user_agent, False, "locked")
-        return SignInResult(None, error=LOCKED_MESSAGE)
+        return SignInResult(None, error=GENERIC_FAILURE)
     if user is None or not verify_password(user.password_hash, password):
-        return SignInResult(None, error=register_failure(user, login, ip, user_agent, "bad_credentials"))
+        register_failure(user, login, ip, user_agent, "bad_credentials")
+        return SignInResult(None, error=GENERIC_FAILURE)
     if not user.is_active or (user.org is not None and user.org.deleted_at is not None):
         _record_attempt(login, user, ip, user_agent, False, f"status_{user.status}")
         return SignInResult(None, error=INACTIVE_MESSAGE)

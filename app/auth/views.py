@@ -1,11 +1,15 @@
-"""Sign-in pages: login, the second factor, logout and the one-time set-password link."""
+"""Sign-in pages: login, the second factor, logout and the one-time set-password link.
+
+Blocked addresses are refused before these views run: the rate limiter's before_request
+(app/threats/ratelimit.py) checks every credential-accepting endpoint, the API's too.
+"""
 
 from __future__ import annotations
 
 import time
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app import audit
@@ -61,8 +65,6 @@ def login():
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
     error = None
-    if request.method == "POST" and (blocked := blocked_response()) is not None:
-        return blocked
     if form.validate_on_submit():
         ip, ua = client()
         result = services.check_credentials(form.email.data, form.password.data, ip, ua)
@@ -94,18 +96,6 @@ def login():
     return render_page("auth/login.html", status=status, form=form, error=error)
 
 
-def blocked_response():
-    """429 with Retry-After while the client's address is blocked (threat response or limiter)."""
-    from app.threats.blocks import active_block, retry_after_seconds
-
-    block = active_block(request.remote_addr, "auth")
-    if block is None:
-        return None
-    wait = retry_after_seconds(block)
-    message = f"Too many attempts from your address. Try again in {max(1, -(-wait // 60))} minute(s)."
-    return render_template("errors/error.html", status=429, message=message), 429, {"Retry-After": str(wait)}
-
-
 def pending_user() -> User | None:
     pending = session.get(PENDING_KEY)
     if not pending or time.time() - pending.get("at", 0) > PENDING_SECONDS:
@@ -124,8 +114,6 @@ def mfa_challenge():
         return redirect(url_for("auth.login"), code=303)
     form = MfaChallengeForm()
     error = None
-    if request.method == "POST" and (blocked := blocked_response()) is not None:
-        return blocked
     if form.validate_on_submit():
         code = form.code.data.strip()
         if mfa.verify_totp(user, code):
@@ -163,8 +151,6 @@ def forgot_password():
     form = ForgotPasswordForm()
     enabled = system_settings() is not None
     sent = False
-    if request.method == "POST" and (blocked := blocked_response()) is not None:
-        return blocked
     if enabled and form.validate_on_submit():
         services.request_password_reset(
             form.email.data, lambda token: url_for("auth.set_password", token=token, _external=True))

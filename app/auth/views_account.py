@@ -4,7 +4,7 @@ sessions and trusted browsers."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, session, url_for
+from flask import abort, flash, redirect, request, session, url_for
 from flask_login import current_user
 
 from app import audit
@@ -21,6 +21,24 @@ ENROL_KEY = "mfa_enrol_secret"
 
 def me():
     return current_user._get_current_object()
+
+
+def reauth_failed(user, what: str) -> None:
+    """A wrong password or code on an account page counts towards the lockout like one on
+    the sign-in form (a stolen session must not become an unlimited password oracle)."""
+    services.register_failure(user, user.email, request.remote_addr or "unknown",
+                              request.headers.get("User-Agent"), what)
+    audit.record("user.reauth_failed", resource_type="user", resource_id=user.id, result="denied",
+                 details={"reason": what, "failures": user.failed_login_attempts})
+    db.session.commit()
+
+
+def refuse_while_locked(user):
+    """While locked, no credential is checked on the account pages either."""
+    if not user.is_locked():
+        return None
+    flash(services.LOCKED_MESSAGE, "error")
+    return redirect(url_for("auth.security"), code=303)
 
 
 def live_sessions(user_id: int) -> list[UserSession]:
@@ -82,11 +100,15 @@ def mfa_backup_codes():
     form = MfaConfirmForm()
     if not user.mfa_enabled:
         return redirect(url_for("auth.mfa_enrol"))
+    if (locked := refuse_while_locked(user)) is not None:
+        return locked
     if form.validate_on_submit() and mfa.verify_totp(user, form.code.data.strip()):
         codes = mfa.regenerate_backup_codes(user)
         audit.record("user.mfa_backup_codes_regenerated", resource_type="user", resource_id=user.id)
         db.session.commit()
         return render_page("auth/backup_codes.html", codes=codes, first_time=False)
+    if form.validate_on_submit():
+        reauth_failed(user, "mfa_failed")
     db.session.commit()  # keeps the replay marker if a code was consumed
     flash("That code is not valid; the backup codes were not changed.", "error")
     return redirect(url_for("auth.security"), code=303)
@@ -100,9 +122,13 @@ def mfa_disable():
     if mfa_required(user):
         flash("Your organization requires MFA for your role; it cannot be turned off.", "error")
         return redirect(url_for("auth.security"), code=303)
+    if (locked := refuse_while_locked(user)) is not None:
+        return locked
     if not (form.validate_on_submit() and verify_password(user.password_hash, form.password.data)
             and (mfa.verify_totp(user, form.code.data.strip()) or mfa.use_backup_code(user, form.code.data.strip()))):
         record_event("mfa_failed", "Wrong password or code when disabling MFA", user=user)
+        if form.validate_on_submit():
+            reauth_failed(user, "reauth_failed")
         db.session.commit()
         flash("Password or code not valid; MFA stays on.", "error")
         return redirect(url_for("auth.security"), code=303)
@@ -120,8 +146,11 @@ def change_password():
     """Change the password; every other session of the user ends."""
     user = me()
     form = ChangePasswordForm()
+    if request.method == "POST" and (locked := refuse_while_locked(user)) is not None:
+        return locked
     if form.validate_on_submit():
         if not verify_password(user.password_hash, form.current_password.data):
+            reauth_failed(user, "reauth_failed")
             form.current_password.errors = ["That is not your current password."]
         else:
             problems = password_problems(user, form.password.data)

@@ -18,17 +18,16 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from app import audit
+from app.admin.settings_registry import get_setting
 from app.api.tokens import KEY_PREFIX, digest
 from app.models import ApiKey, Device, DeviceClaimCode, Organization, Subscription, User, db, utcnow
 from app.models.fleet import DEVICE_SCOPES, DEVICE_TYPES
 
 CLAIM_CODE_HOURS = 24
 DEFAULT_HEARTBEAT_INTERVAL = 60
-OVERLAY_NETWORK = ipaddress.ip_network("10.10.0.0/24")
-# Host numbers of the overlay /24 by organization type (seed 002: .10-.19 internal, .20-.99 customers).
-OVERLAY_RANGES = {"internal": range(10, 20), "customer": range(20, 100)}
 ALLOCATION_ATTEMPTS = 5
 
 
@@ -58,14 +57,20 @@ def device_count(org_id: int) -> int:
 
 
 def check_device_limit(org_id: int) -> Subscription | None:
-    """Refuse a new device when the active subscription's max_devices is reached."""
+    """Refuse a new device past the organization's quota: its active subscription's
+    max_devices (None: unlimited), or fleet.unsubscribed_device_quota without one. Each
+    organization has its own quota, so no tenant can use up another's share."""
     subscription = active_subscription(org_id)
-    if subscription is not None and subscription.max_devices is not None:
+    if subscription is not None:
+        quota, source = subscription.max_devices, f"The subscription '{subscription.plan_name}'"
+    else:
+        quota, source = get_setting("fleet.unsubscribed_device_quota"), "Without an active subscription, Vigil"
+    if quota is not None:
         count = device_count(org_id)
-        if count >= subscription.max_devices:
+        if count >= quota:
             raise FleetError("device_limit_reached",
-                             f"The subscription '{subscription.plan_name}' allows {subscription.max_devices} "
-                             f"device(s) and this organization has {count}. Raise the limit or remove a device.")
+                             f"{source} allows {quota} device(s) and this organization has {count}. "
+                             "Raise the limit or remove a device.")
     return subscription
 
 
@@ -230,25 +235,54 @@ def find_claim_code(code: str) -> DeviceClaimCode:
     return row
 
 
+def overlay_network() -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(get_setting("fleet.overlay_network"))
+
+
+def overlay_range(org_type: str) -> tuple[int, int]:
+    """First and last address (as integers) of the organization type's overlay range."""
+    kind = "internal" if org_type == "internal" else "customer"
+    base = int(overlay_network().network_address)
+    return (base + get_setting(f"fleet.overlay_{kind}_first"), base + get_setting(f"fleet.overlay_{kind}_last"))
+
+
+def next_free_number(first: int, last: int) -> int | None:
+    """The next free address of [first, last]: one past the highest taken (an indexed MAX),
+    or, once the top is reached, the first address given back by a removed device (an
+    indexed anti-join that stops at the first gap). Never a scan of every taken address
+    in Python."""
+    number = Device.overlay_ip_number
+    highest = db.session.scalar(sa.select(sa.func.max(number)).where(number.between(first, last)))
+    if highest is None:
+        return first
+    if highest < last:
+        return highest + 1
+    if db.session.scalar(sa.select(number).where(number == first)) is None:
+        return first
+    taken = aliased(Device)
+    return db.session.scalar(
+        sa.select(number + 1).where(number.between(first, last - 1),
+                                    ~sa.exists().where(taken.overlay_ip_number == number + 1))
+        .order_by(number).limit(1))
+
+
 def overlay_candidates(org_type: str) -> list[str]:
-    """Free overlay addresses of the organization type's range, lowest first."""
-    hosts = OVERLAY_RANGES.get(org_type, OVERLAY_RANGES["customer"])
-    wanted = [str(OVERLAY_NETWORK.network_address + n) for n in hosts]
-    taken = set(db.session.scalars(sa.select(Device.overlay_ip).where(Device.overlay_ip.in_(wanted))))
-    return [ip for ip in wanted if ip not in taken]
+    """The free overlay address to try next for this organization type ([] when full)."""
+    free = next_free_number(*overlay_range(org_type))
+    return [] if free is None else [str(ipaddress.IPv4Address(free))]
 
 
 def allocate_overlay_ip(device: Device, org_type: str) -> str:
-    """Give the device the lowest free address of its range. The unique constraint on
+    """Give the device the next free address of its range. The unique constraint on
     overlay_ip is the guard: a concurrent enrolment that took the same address makes the
     savepoint fail, and the next free address is tried."""
     for _ in range(ALLOCATION_ATTEMPTS):
         free = overlay_candidates(org_type)
         if not free:
-            hosts = OVERLAY_RANGES.get(org_type, OVERLAY_RANGES["customer"])
+            first, last = overlay_range(org_type)
             raise FleetError("overlay_pool_full",
-                             f"No free overlay address: the {org_type} range {OVERLAY_NETWORK.network_address + hosts[0]}"
-                             f"-{OVERLAY_NETWORK.network_address + hosts[-1]} is fully allocated.")
+                             f"No free overlay address: the {org_type} range {ipaddress.IPv4Address(first)}"
+                             f"-{ipaddress.IPv4Address(last)} is fully allocated (fleet.overlay_* settings).")
         try:
             with db.session.begin_nested():
                 device.overlay_ip = free[0]
@@ -274,7 +308,7 @@ def wireguard_config(device: Device) -> str:
         "[Peer]",
         f"PublicKey = {hub_key}",
         f"Endpoint = {endpoint}",
-        f"AllowedIPs = {OVERLAY_NETWORK}",
+        f"AllowedIPs = {overlay_network()}",
         "PersistentKeepalive = 25",
         "",
     ])

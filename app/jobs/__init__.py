@@ -65,6 +65,13 @@ def enqueue(
     """Record a queued JobRun now; push it to RQ once the current transaction commits."""
     if kind not in REGISTRY:
         raise KeyError(f"unknown job kind {kind!r}")
+    if requested_by_id is not None:
+        # A person is waiting for this run: while the queue does not answer they get a 503 to
+        # retry, and nothing is recorded. System runs (no requester) are recorded anyway and
+        # pushed by jobs.recover once the queue answers again.
+        from app.jobs.queue import ensure_available
+
+        ensure_available()
     run = JobRun(
         kind=kind,
         org_id=org_id,

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from app.htmx import hx_trigger, is_htmx
 from app.jobs import bp, job_title, services
-from app.jobs.runner import live_progress
+from app.jobs.queue import live_progress
 from app.models import db
 from app.models.platform import JOB_STATUSES
 from app.permissions import require

@@ -3,11 +3,12 @@ carry (rollups, services, containers, scanner stats), and the organization's sub
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.models.base import OrgOwnedMixin, SoftDeleteMixin, TimestampMixin, db, utcnow
 from app.models.tenancy import Site
@@ -81,7 +82,11 @@ class Device(OrgOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
     enrolled_at: Mapped[datetime | None] = mapped_column()
     hardware_fingerprint: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     overlay_ip: Mapped[str | None] = mapped_column(sa.String(45), unique=True)
+    # The same address as an integer (kept in step by set_overlay_number), so allocation
+    # finds the next free address with an indexed MAX (app/fleet/services.py).
+    overlay_ip_number: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)
     wireguard_public_key: Mapped[str | None] = mapped_column(sa.String(64))
+
     local_ip: Mapped[str | None] = mapped_column(sa.String(45))
     public_ip: Mapped[str | None] = mapped_column(sa.String(45))
     mac_addresses: Mapped[list[str]] = mapped_column(default=list)
@@ -108,6 +113,11 @@ class Device(OrgOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
 
     site: Mapped[Site | None] = relationship()
     subscription: Mapped[Subscription | None] = relationship()
+
+    @validates("overlay_ip")
+    def set_overlay_number(self, _key: str, value: str | None) -> str | None:
+        self.overlay_ip_number = int(ipaddress.ip_address(value)) if value else None
+        return value
 
     @property
     def label(self) -> str:

@@ -6,7 +6,8 @@
                                            (no hit -> 1.0; a certain hit -> 0.25)
 
 Counting happens in Redis (fakeredis in embedded mode): one INCR per request on a key
-that expires with its window. A window that goes over its limit is recorded in
+that expires with its window; while Redis does not answer, in per-process counters
+(ratestore.py). A window that goes over its limit is recorded in
 rate_limit_entries as a block until the end of the window plus a penalty, with a
 security event; the block is mirrored in Redis so later requests are refused without
 touching the database. Admins lift blocks on the Blocks page.
@@ -23,6 +24,7 @@ from flask import current_app, jsonify, render_template, request
 from flask_login import current_user
 
 from app.models import RateLimitEntry, db, utcnow
+from app.threats.ratestore import store
 
 WINDOW_SECONDS = 60
 # group: (base requests per window, penalty minutes after going over)
@@ -37,7 +39,13 @@ GROUPS = {
     # ...and a ceiling per address, so made-up keys from one host are still bounded.
     "agent_ip": (6000, 2),
 }
-AUTH_ENDPOINTS = frozenset({"auth.login", "auth.mfa_challenge", "auth.set_password", "auth.forgot_password"})
+# Every endpoint that accepts a password or an MFA code shares the sign-in budget and its
+# blocks (issue 11.5): otherwise the token endpoint is a way around the sign-in form's limit.
+AUTH_ENDPOINTS = frozenset({
+    "auth.login", "auth.mfa_challenge", "auth.set_password", "auth.forgot_password",
+    "auth.change_password", "auth.mfa_disable", "auth.mfa_backup_codes", "auth.mfa_enrol",
+    "api.token",
+})
 EXEMPT_ENDPOINTS = frozenset({"static", "core.health"})
 MULTIPLIER_TTL = 60
 
@@ -88,10 +96,6 @@ def group_of(endpoint: str | None, method: str) -> str | None:
     return "read" if method in ("GET", "HEAD", "OPTIONS") else "write"
 
 
-def _redis():
-    return current_app.extensions["vigil_redis"]
-
-
 def block_key(group: str, subject: str) -> str:
     return f"vigil:rl:block:{group}:{subject}"
 
@@ -103,13 +107,13 @@ def _threat_multiplier_confidence(ip: str, org_id: int | None) -> float | None:
     if org_id is None:
         return None
     key = f"vigil:rl:intel:{org_id}:{ip}"
-    cached = _redis().get(key)
+    cached = store().get(key)
     if cached is not None:
         value = float(cached)
         return value or None
     hit = match_ip(org_id, ip)
     value = effective_confidence(hit) if hit else 0.0
-    _redis().set(key, value, ex=MULTIPLIER_TTL)
+    store().set(key, value, MULTIPLIER_TTL)
     return value or None
 
 
@@ -128,10 +132,7 @@ def check(group: str, ip: str, user=None) -> Decision:
     limit, f, g = adaptive_limit(base, trust, confidence)
     window = int(utcnow().timestamp()) // WINDOW_SECONDS
     key = f"vigil:rl:{group}:{subject}:{window}"
-    pipe = _redis().pipeline()
-    pipe.incr(key)
-    pipe.expire(key, WINDOW_SECONDS * 2)
-    count = int(pipe.execute()[0])
+    count = store().incr(key, WINDOW_SECONDS * 2)
     return Decision(group, subject, count, limit, f, g)
 
 
@@ -164,8 +165,7 @@ def record_block(decision: Decision, ip: str, user=None) -> RateLimitEntry:
     record_event("rate_limit_block", f"Rate limit: {decision.group} blocked until {until:%H:%M} UTC", user=user,
                  action="block", details={"count": decision.count, "limit": decision.limit, "group": decision.group})
     db.session.commit()
-    _redis().set(block_key(decision.group, decision.subject), entry.id,
-                 ex=max(1, int((until - now).total_seconds())))
+    store().set(block_key(decision.group, decision.subject), entry.id, max(1, int((until - now).total_seconds())))
     return entry
 
 
@@ -181,16 +181,29 @@ def too_many(retry_after: int):
     return response
 
 
+def credential_block(ip: str):
+    """429 while the address is blocked from credential checks: by a threat response or by
+    this limiter, read from the database so it holds on every process and without Redis."""
+    from app.threats.blocks import active_block, retry_after_seconds
+
+    block = active_block(ip, "auth")
+    return too_many(retry_after_seconds(block)) if block is not None else None
+
+
 def enforce():
     """before_request: refuse blocked subjects; count this request; block when over."""
     group = group_of(request.endpoint, request.method)
-    if group is None or current_app.config.get("RATE_LIMITS_ENABLED") is False:
+    if group is None:
         return None
     ip = request.remote_addr or "unknown"
+    if group == "auth" and (blocked := credential_block(ip)) is not None:
+        return blocked
+    if current_app.config.get("RATE_LIMITS_ENABLED") is False:
+        return None
     user = current_user._get_current_object() if current_user.is_authenticated else None
     groups = (group, "agent_ip") if group == "agent" else (group,)
     for each in groups:
-        ttl = _redis().ttl(block_key(each, subject_of(each, ip, user)))
+        ttl = store().ttl(block_key(each, subject_of(each, ip, user)))
         if ttl and ttl > 0:
             return too_many(ttl)
     for each in groups:
@@ -205,9 +218,7 @@ def lift(entry: RateLimitEntry) -> None:
     """Remove the Redis mirror of a block that an admin lifted."""
     if entry.endpoint == "agent":
         # Agent blocks are per device key, which the entry does not hold: find the mirror by id.
-        for key in _redis().scan_iter(match=block_key("agent", "*"), count=500):
-            if _redis().get(key) in (str(entry.id).encode(), str(entry.id)):
-                _redis().delete(key)
+        store().delete_where(block_key("agent", ""), entry.id)
         return
     subject = f"user:{entry.user_id}" if (entry.user_id and entry.endpoint != "auth") else f"ip:{entry.ip_address}"
-    _redis().delete(block_key(entry.endpoint, subject))
+    store().delete(block_key(entry.endpoint, subject))

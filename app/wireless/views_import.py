@@ -16,7 +16,7 @@ from wtforms.validators import Length, Optional
 from app import audit
 from app.forms import options
 from app.jobs import enqueue, job_title
-from app.jobs.runner import live_progress
+from app.jobs.queue import live_progress
 from app.models import JobRun, db
 from app.models.wireless import DeviceSource, WirelessImport
 from app.permissions import require

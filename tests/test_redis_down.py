@@ -1,0 +1,111 @@
+"""Redis down is not an outage (issue 11.8): the app pointed at a Redis address where nothing
+listens still signs people in, serves pages, stores heartbeats and limits sign-in per process;
+starting a job is a clear 503 that records nothing; /health names what is degraded; and once
+Redis answers again the limiter goes back to it without a restart. The database down makes
+the agent API a 503 with Retry-After, so agents keep their data and resend it."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from app import create_app
+from app.jobs import queue
+from app.models import JobRun, db
+from app.threats import ratestore
+from tests.factories import PASSWORD
+from tests.fakes import free_port
+from tests.test_fleet import bearer, enrolled, heartbeat
+
+
+@pytest.fixture()
+def redis_down(app, redis_conn):
+    """Point the app at a closed loopback port; put the real client back afterwards."""
+    real = app.extensions["vigil_redis"]
+    app.extensions["vigil_redis"] = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
+    app.extensions.pop("vigil_rate_store", None)
+    try:
+        yield real
+    finally:
+        app.extensions["vigil_redis"] = real
+        app.extensions.pop("vigil_rate_store", None)
+
+
+def test_sign_in_and_pages_work_and_the_fallback_is_logged_once(app, client, orgs, redis_down, caplog):
+    caplog.set_level(logging.ERROR, logger="app.threats.ratestore")
+    assert client.get("/auth/login").status_code == 200
+    assert client.login(orgs.a.users["admin"].email, PASSWORD).status_code == 303
+    assert client.get("/").status_code == 200
+    assert client.get("/admin/audit").status_code == 200
+    fallbacks = [r for r in caplog.records if "falls back to per-process" in r.getMessage()]
+    assert len(fallbacks) == 1
+
+
+def test_the_per_process_limiter_still_blocks_sign_in_guessing(client, orgs, redis_down):
+    email = orgs.a.users["analyst"].email
+    codes = [client.login(email, "x" * 12).status_code for _ in range(12)]
+    assert codes[:10] == [422] * 10 and codes[10:] == [429, 429]
+
+
+def test_starting_a_job_is_a_503_that_records_nothing(client, orgs, redis_down):
+    client.login(orgs.a.users["admin"].email, PASSWORD)
+    before = db.session.scalar(sa.select(sa.func.count(JobRun.id)))
+    response = client.post("/admin/audit/verify")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert "The job queue is unavailable" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(JobRun.id))) == before
+
+
+def test_live_progress_says_it_is_unavailable(client, orgs, redis_down):
+    run = JobRun(kind="audit.verify", org_id=orgs.a.org.id, status="running", progress=40, message="Reading")
+    db.session.add(run)
+    db.session.commit()
+    client.login(orgs.a.users["admin"].email, PASSWORD)
+    page = client.get(f"/jobs/{run.id}")
+    assert page.status_code == 200 and queue.PROGRESS_UNAVAILABLE in page.get_data(as_text=True)
+
+
+def test_heartbeats_are_stored_without_redis(client, orgs, redis_down):
+    agent = enrolled(client, orgs.a.org.id)
+    response = client.post("/api/agent/heartbeat", headers=bearer(agent["api_key"]), json=heartbeat())
+    assert response.status_code == 202
+
+
+def test_health_names_what_is_degraded_and_recovery_needs_no_restart(app, client, orgs, redis_down, monkeypatch):
+    client.login(orgs.a.users["admin"].email, PASSWORD)  # trips the limiter's fallback
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json["status"] == "degraded"
+    assert response.json["checks"]["redis"].startswith("error:")
+    assert response.json["checks"]["queue"].startswith("unavailable")
+    assert response.json["checks"]["rate_limiting"] == "per-process fallback"
+    assert set(response.json["degraded"]) == {"redis", "queue", "rate_limiting"}
+    # Redis is back: the next request counts in Redis again, and /health is all ok.
+    app.extensions["vigil_redis"] = redis_down
+    monkeypatch.setattr(ratestore, "RETRY_SECONDS", 0)
+    ratestore.store().retry_at = 0
+    assert client.get("/").status_code == 200
+    assert any(key.startswith(b"vigil:rl:read:") for key in redis_down.keys("vigil:rl:*"))
+    assert client.get("/health").json["status"] == "ok"
+
+
+@pytest.mark.postgres
+def test_the_agent_api_answers_503_with_retry_after_when_the_database_is_down(app):
+    """A second app whose database address has nothing listening: nothing can be stored."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    dead = url.rsplit("@", 1)[0] + f"@127.0.0.1:{free_port()}/vigil"
+    down = create_app({**{k: app.config[k] for k in ("VIGIL_ENV", "TESTING", "SECRET_KEY", "REDIS_URL")},
+                       "SQLALCHEMY_DATABASE_URI": dead, "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 2}}})
+    try:
+        with down.test_client() as http:
+            response = http.post("/api/agent/heartbeat", headers=bearer("vgl_abcd1234_" + "x" * 40), json=heartbeat())
+            assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+            assert response.json["error"]["code"] == "database_unavailable"
+            health = http.get("/health")
+            assert health.status_code == 503 and health.json["checks"]["database"].startswith("error:")
+    finally:
+        with down.app_context():
+            db.engine.dispose()
