@@ -57,3 +57,59 @@ def start_smtp() -> tuple[SmtpSink, Controller]:
     controller.start()
     sink.port = controller.port
     return sink, controller
+
+
+def solid_png(rgb: tuple[int, int, int], size: int = 256) -> bytes:
+    """A one-colour PNG (what a fake tile server answers; no imaging library needed)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    row = b"\x00" + bytes(rgb) * size
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(row * size)) + chunk(b"IEND", b""))
+
+
+class FakeTileServer:
+    """A map tile server on 127.0.0.1: /{z}/{x}/{y}.png answers a solid PNG, anything under
+    /down/ answers 503 (a tile server that is unreachable or refusing). Keeps every request
+    path with its Referer."""
+
+    TILE = (170, 211, 223)
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        fake = self
+        self.requests: list[tuple[str, str | None]] = []
+        png = solid_png(self.TILE)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                fake.requests.append((self.path, self.headers.get("Referer")))
+                ok = not self.path.startswith("/down/") and self.path.endswith(".png")
+                body = png if ok else b"unavailable"
+                self.send_response(200 if ok else 503)
+                self.send_header("Content-Type", "image/png" if ok else "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):  # quiet: the test reads self.requests
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="fake-tiles", daemon=True)
+        self.thread.start()
+
+    def tile_paths(self) -> list[str]:
+        return [path for path, _ in self.requests if not path.startswith("/down/")]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)

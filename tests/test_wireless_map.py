@@ -35,8 +35,14 @@ def test_map_page_renders_the_shared_filters_and_data_urls(client, orgs):
     assert 'data-networks-url="/wireless/map/networks.geojson"' in html
     assert "vendor/leaflet-1.9.4/leaflet.js" in html and "js/wireless_map.js" in html
     assert "<script>" not in html and " style=" not in html
-    assert 'data-tile-url=""' in html
-    assert "img-src 'self' data:;" in response.headers["Content-Security-Policy"]
+    # Streets by default: OpenStreetMap's standard tiles with the attribution its licence asks for,
+    # and the CSP allows exactly that one tile host (nothing else from elsewhere).
+    assert 'data-tile-url="https://tile.openstreetmap.org/{z}/{x}/{y}.png"' in html
+    assert "OpenStreetMap&lt;/a&gt; contributors" in html and "openstreetmap.org/copyright" in html
+    assert "img-src 'self' data: https://tile.openstreetmap.org;" in response.headers["Content-Security-Policy"]
+    assert "connect-src 'self';" in response.headers["Content-Security-Policy"]
+    # The shipped outlines stay available as the fallback when the tiles fail.
+    assert "countries-110m.json" in html and "js/basemap.js" in html
 
 
 def test_map_page_with_bad_filters_is_422(client, orgs):
@@ -152,6 +158,51 @@ def test_tile_url_setting_is_validated_and_used_with_its_host_in_the_csp(client,
     response = client.get("/wireless/map")
     assert 'data-tile-url="https://{s}.tiles.example.org/{z}/{x}/{y}.png"' in response.get_data(as_text=True)
     assert "img-src 'self' data: https://*.tiles.example.org;" in response.headers["Content-Security-Policy"]
+
+
+def test_tiles_switched_off_draw_the_outlines_with_the_strict_csp(client, orgs):
+    save_setting(SETTINGS["wireless.map_tile_url"], "", orgs.super_admin)
+    db.session.commit()
+    client.login(orgs.a.users["analyst"].email)
+    for url in ("/wireless/map", f"/wireless/networks/{network(orgs.a.org.id, source(orgs.a.org.id)).id}"):
+        response = client.get(url)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200, url
+        assert 'data-tile-url=""' in html and "countries-110m.json" in html
+        assert "img-src 'self' data:;" in response.headers["Content-Security-Policy"]
+
+
+def test_network_page_small_map_uses_the_same_tiles_and_csp(client, orgs):
+    a = orgs.a.org.id
+    net = network(a, source(a), ssid="street", level="LOW", score=20, points=[north_of(HOME, 100)])
+    db.session.commit()
+    client.login(orgs.a.users["analyst"].email)
+    response = client.get(f"/wireless/networks/{net.id}")
+    html = response.get_data(as_text=True)
+    assert 'id="network-map"' in html and 'data-tile-url="https://tile.openstreetmap.org/{z}/{x}/{y}.png"' in html
+    assert "img-src 'self' data: https://tile.openstreetmap.org;" in response.headers["Content-Security-Policy"]
+
+
+def test_pmtiles_basemap_setting_replaces_the_tiles(client, orgs):
+    spec = SETTINGS["wireless.map_pmtiles_url"]
+    for bad in ("/static/../secret.pmtiles", "/static/map.png", "ftp://maps.example/x.pmtiles",
+                "https://maps.example/x.pmtiles;script-src *", "https://maps.example/x", "https://{s}.m.example/a.pmtiles"):
+        with pytest.raises(ValueError):
+            spec.parse(bad)
+    assert spec.parse("") == ""
+    save_setting(spec, spec.parse("/static/basemap.pmtiles"), orgs.super_admin)
+    db.session.commit()
+    client.login(orgs.a.users["analyst"].email)
+    response = client.get("/wireless/map")
+    html = response.get_data(as_text=True)
+    assert 'data-pmtiles-url="/static/basemap.pmtiles"' in html and "vendor/protomaps-leaflet-5.1.0.js" in html
+    assert 'data-tile-url=""' in html  # the online tiles are not loaded beside it
+    csp = response.headers["Content-Security-Policy"]
+    assert "img-src 'self' data:;" in csp and "connect-src 'self';" in csp  # same-origin file: nothing extra
+    save_setting(spec, spec.parse("https://maps.example.org/planet.pmtiles"), orgs.super_admin)
+    db.session.commit()
+    csp = client.get("/wireless/map").headers["Content-Security-Policy"]
+    assert "connect-src 'self' https://maps.example.org;" in csp and "img-src 'self' data:;" in csp
 
 
 def test_only_super_admins_change_the_tile_url(client, orgs):

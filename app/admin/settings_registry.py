@@ -24,7 +24,7 @@ from app.models import Setting, db, utcnow
 @dataclass(frozen=True)
 class SettingSpec:
     key: str
-    kind: str  # "int", "choice", "tile_url" or "ipv4_network"
+    kind: str  # "int", "choice", "tile_url", "pmtiles_url" or "ipv4_network"
     default: Any
     description: str
     minimum: int | None = None
@@ -55,6 +55,8 @@ class SettingSpec:
             return parse_tile_url(text)
         if self.kind == "ipv4_network":
             return parse_overlay_network(text)
+        if self.kind == "pmtiles_url":
+            return parse_pmtiles_url(text)
         raise ValueError(f"unknown setting kind {self.kind!r}")
 
     @property
@@ -67,6 +69,8 @@ class SettingSpec:
             return "Empty (offline outlines), or an http(s) URL with {z}, {x} and {y} (and optionally {s})."
         if self.kind == "ipv4_network":
             return "A private or shared-address (100.64.0.0/10) IPv4 network from /8 to /24, e.g. 100.64.0.0/16."
+        if self.kind == "pmtiles_url":
+            return "Empty (no self-hosted basemap), a path on this server (/static/...) or an http(s) URL of a .pmtiles file."
         return f"One of: {', '.join(self.choices or ())}."
 
 
@@ -100,6 +104,28 @@ def parse_overlay_network(text: str) -> str:
     if not (network.is_private or network.subnet_of(shared)):
         raise ValueError("Use private (10/8, 172.16/12, 192.168/16) or shared (100.64.0.0/10) address space.")
     return str(network)
+
+
+_PMTILES_PATH = re.compile(r"^/[A-Za-z0-9._~/-]+\.pmtiles$")
+
+
+def parse_pmtiles_url(text: str) -> str:
+    """A self-hosted PMTiles basemap: "" for none, a path on this server, or an http(s) URL
+    (whose host joins the map pages' CSP, so it is held to the same plain characters)."""
+    if not text:
+        return ""
+    if text.startswith("/"):
+        if not _PMTILES_PATH.match(text) or ".." in text:
+            raise ValueError("Enter a path like /static/basemap.pmtiles (letters, digits, . _ - / only).")
+        return text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not _TILE_HOST.match(parts.netloc) or "{" in parts.netloc:
+        raise ValueError("Enter a path on this server or an http:// or https:// URL with a plain host name.")
+    if len(text) > 500 or any(ch in text for ch in " \t\"';,<>{}"):
+        raise ValueError("Enter at most 500 characters, without spaces, quotes, braces, commas or semicolons.")
+    if not parts.path.endswith(".pmtiles"):
+        raise ValueError("The URL must name a .pmtiles file.")
+    return text
 
 
 def _int(key: str, default: int, low: int, high: int, description: str, unit: str | None = None,
@@ -149,6 +175,8 @@ def rating_thresholds() -> tuple[int, ...]:
     return floors if all(a > b for a, b in zip(floors, floors[1:], strict=False)) else RATING_DEFAULTS
 
 
+OSM_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+
 # Defaults match app/config.py, so a stored value is only ever a deliberate change.
 SETTINGS: dict[str, SettingSpec] = {
     spec.key: spec
@@ -191,9 +219,13 @@ SETTINGS: dict[str, SettingSpec] = {
              "WiGLE lookups per organization in 24 hours after which no lookup runs.", "requests"),
         _int("wireless.geocode_cache_days", 90, 1, 3650,
              "How long a reverse-geocoding answer is reused before it is asked again.", "days"),
-        SettingSpec("wireless.map_tile_url", "tile_url", "",
-                    "Map tile URL template for online use (e.g. https://tile.example.org/{z}/{x}/{y}.png); "
-                    "empty draws the offline country and state outlines."),
+        SettingSpec("wireless.map_tile_url", "tile_url", OSM_TILE_URL,
+                    "Map tile URL template for the wireless maps (default: OpenStreetMap's standard tiles, "
+                    "loaded by each browser); empty switches online tiles off and draws the offline "
+                    "country and state outlines."),
+        SettingSpec("wireless.map_pmtiles_url", "pmtiles_url", "",
+                    "Self-hosted PMTiles basemap for sites without internet (a path on this server such as "
+                    "/static/basemap.pmtiles, or a URL); when set it replaces the online tiles."),
         _int("metrics.rating_very_low", 90, 2, 100,
              "Security score at or above which a function or the overall score is rated very low risk.",
              check=_rating_check("metrics.rating_very_low")),

@@ -104,6 +104,17 @@ CSP = "; ".join(
 )
 
 
+def csp_allowing(*, img: tuple[str, ...] = (), connect: tuple[str, ...] = ()) -> str:
+    """The strict CSP plus exactly these extra image and fetch sources (a map page's tile
+    host); callers pass sources already held to plain host characters."""
+    policy = CSP
+    if img:
+        policy = policy.replace("img-src 'self' data:", "img-src 'self' data: " + " ".join(img))
+    if connect:
+        policy = policy.replace("connect-src 'self'", "connect-src 'self' " + " ".join(connect))
+    return policy
+
+
 @bp.after_app_request
 def security_headers(response):
     """Strict CSP (no inline script or style), no framing, no sniffing."""

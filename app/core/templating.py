@@ -9,6 +9,7 @@ from flask import Flask, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from app.core.audit_display import audit_changes, audit_value
 from app.core.navigation import all_entries, sections
 from app.permissions import ROLE_LABELS, can
 
@@ -58,7 +59,7 @@ def visible(app: Flask, items: list[tuple[str, str, str, str]]) -> list[tuple[st
 
 # Macro files whose macros are also template globals: a block rendered alone as an htmx
 # fragment does not run its template's top-level {% from ... import %} lines.
-GLOBAL_MACRO_FILES = ("_macros/forms.html",)
+GLOBAL_MACRO_FILES = ("_macros/forms.html", "_macros/audit.html")
 
 
 def register_macros(app: Flask) -> None:
@@ -71,6 +72,8 @@ def register_macros(app: Flask) -> None:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["audit_changes"] = audit_changes
+    app.jinja_env.filters["audit_value"] = audit_value
     register_macros(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -17,6 +17,7 @@ from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404
 from app.wireless import bp, detail, media, reference
+from app.wireless.basemap import allow_basemap, current_basemap
 from app.wireless.forms_detail import MediaForm, NoteForm, TagForm
 from app.wireless.geo import haversine_m, valid_point
 from app.wireless.geocoding.batch import position as geo_position
@@ -72,7 +73,8 @@ def _page(network: NetworkModel, status: int = 200, block: str | None = None, **
     notes = detail.list_notes(network.id)
     people = detail.users_by_id({n.created_by_id for n in notes})
     parts = {**wigle_context(network), **_score_context(network), **_tag_context(network, forms.pop("tag_form", None))}
-    return render_page(
+    basemap = current_basemap()
+    body, status = render_page(
         TEMPLATE, block=block, status=status, has_list="wireless.network_list" in current_app.view_functions,
         first_seen=datetime.fromtimestamp(network.firsttime_ms / 1000, UTC),
         last_seen=datetime.fromtimestamp(network.lasttime_ms / 1000, UTC), ident=detail.identity(network), points_json=json.dumps(points),
@@ -81,7 +83,10 @@ def _page(network: NetworkModel, status: int = 200, block: str | None = None, **
         nearest=nearest, place=place, home_km=haversine_m(*where, home.lat, home.lon) / 1000 if where and home else None,
         notes=[(n, detail.render_markdown(n.note)) for n in notes], note_people=people,
         note_form=forms.pop("note_form", None) or NoteForm(), media_form=forms.pop("media_form", None) or MediaForm(),
-        media_rows=detail.list_media(network.id), media_limit_mb=media.max_bytes() // (1024 * 1024), **parts)
+        media_rows=detail.list_media(network.id), media_limit_mb=media.max_bytes() // (1024 * 1024),
+        basemap=basemap, **parts)
+    # The small sightings map draws streets from the same tile host as the big map.
+    return allow_basemap(make_response(body, status), basemap)
 
 
 @bp.get("/networks/<int:network_id>")

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import jsonify, make_response, request
 
-from app.admin.settings_registry import get_setting
-from app.core.guard import CSP
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, render_page
 from app.tenancy import require_org_id
 from app.wireless import bp, map_data
+from app.wireless.basemap import allow_basemap, current_basemap
 from app.wireless.filters import FilterError, parse_filters
 from app.wireless.views_explorer import detail_url, filter_error_response, filter_form_context
-
-TILE_SETTING = "wireless.map_tile_url"
-
-
-def tile_source(template: str) -> str:
-    """The CSP source for a tile URL template: its scheme and host, `{s}` subdomains as `*`."""
-    parts = urlsplit(template)
-    host = parts.netloc.replace("{s}", "*")
-    return f"{parts.scheme}://{host}"
 
 
 @bp.get("/map")
@@ -35,15 +23,11 @@ def map_view():
         parse_filters(request.args, org_id)
     except FilterError as exc:
         errors = exc.errors
-    tiles = get_setting(TILE_SETTING) or ""
+    basemap = current_basemap()
     body, status = render_page("wireless/map.html", status=INVALID_FORM_STATUS if errors else 200,
-                               tile_url=tiles, **filter_form_context(errors))
-    response = make_response(body, status)
-    if tiles:
-        # Online tiles are the only images from elsewhere; allow exactly that host.
-        response.headers["Content-Security-Policy"] = CSP.replace(
-            "img-src 'self' data:", f"img-src 'self' data: {tile_source(tiles)}")
-    return response
+                               basemap=basemap, **filter_form_context(errors))
+    # The tile (or PMTiles) host is the only thing from elsewhere; allow exactly that host.
+    return allow_basemap(make_response(body, status), basemap)
 
 
 def _map_query(org_id: int, default_cap: int, with_box: bool = False):

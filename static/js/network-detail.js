@@ -1,6 +1,6 @@
-// The network page's sightings map (Leaflet, vendored). No tiles are loaded: the map shows
-// the sightings on a plain background so nothing leaves the machine; colour is signal strength;
-// home and the nearest agency office give the dots a reference.
+// The network page's sightings map (Leaflet, vendored) on the same basemap as the big map
+// (static/js/basemap.js: streets, a self-hosted PMTiles file, or the offline outlines);
+// colour is signal strength; home and the nearest agency office give the dots a reference.
 (function () {
   "use strict";
 
@@ -24,7 +24,8 @@
     if (!el || !window.L || el.dataset.drawn) return;
     el.dataset.drawn = "1";
     var points = JSON.parse(el.getAttribute("data-points") || "[]");
-    var map = window.L.map(el, { attributionControl: false, zoomSnap: 0.25 });
+    var map = window.L.map(el, { zoomSnap: 0.25, maxZoom: 19 });
+    if (window.VigilBasemap) window.VigilBasemap.add(map, el, null, null);
     var layer = window.L.featureGroup().addTo(map);
     points.forEach(function (p) {
       window.L.circleMarker([p.lat, p.lon], { radius: 4, weight: 1, color: colour(p.level), fillOpacity: 0.7 })

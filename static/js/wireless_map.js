@@ -1,4 +1,4 @@
-/* The wireless map (templates/wireless/map.html): offline outlines or online tiles, then
+/* The wireless map (templates/wireless/map.html): the basemap (static/js/basemap.js), then
    networks and sightings clustered and coloured by threat level, a heat layer, home with its
    radius, routes and agency offices. Every data URL comes from the page's data attributes
    and carries the filter form's query, so the map shows exactly what the explorer lists.
@@ -10,46 +10,6 @@
   var RANK = { CRITICAL: 5, HIGH: 4, MEDIUM: 3, LOW: 2, NONE: 1, UNSCORED: 0 };
 
   function levelOf(props) { return (props && COLOURS[props.level]) ? props.level : "UNSCORED"; }
-
-  /* world-atlas rings that cross the antimeridian jump from +180 to -180; Leaflet would draw
-     that jump as a stripe across the map. Unwrapping keeps each ring continuous (Chukotka
-     and Fiji continue past 180), and a ring that goes all the way round (Antarctica) is
-     closed along the pole instead of straight back across the map. */
-  function unwrapRing(ring) {
-    var out = [], offset = 0, i, lon, prev;
-    for (i = 0; i < ring.length; i++) {
-      lon = ring[i][0];
-      if (i > 0) {
-        prev = ring[i - 1][0];
-        if (lon - prev > 180) { offset -= 360; } else if (lon - prev < -180) { offset += 360; }
-      }
-      out.push([lon + offset, ring[i][1]]);
-    }
-    if (out.length && Math.abs(out[out.length - 1][0] - out[0][0]) >= 180) {
-      var pole = out[0][1] < 0 ? -90 : 90;
-      out.push([out[out.length - 1][0], pole], [out[0][0], pole], out[0]);
-    }
-    return out;
-  }
-
-  function unwrapGeometry(geometry) {
-    if (!geometry) { return geometry; }
-    if (geometry.type === "Polygon") {
-      return { type: "Polygon", coordinates: geometry.coordinates.map(unwrapRing) };
-    }
-    if (geometry.type === "MultiPolygon") {
-      return { type: "MultiPolygon", coordinates: geometry.coordinates.map(function (p) { return p.map(unwrapRing); }) };
-    }
-    return geometry;
-  }
-
-  function outlines(url, object, style) {
-    return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (topo) {
-      var fc = window.topojson.feature(topo, topo.objects[object]);
-      fc.features.forEach(function (f) { f.geometry = unwrapGeometry(f.geometry); });
-      return L.geoJSON(fc, { style: style, interactive: false });
-    });
-  }
 
   function showStatus(el, message) {
     if (!el) { return; }
@@ -142,16 +102,7 @@
     var data = { networks: null, observations: null, heat: null };
     el.vigilMap = map;
 
-    if (el.dataset.tileUrl) {
-      L.tileLayer(el.dataset.tileUrl, { maxZoom: 19, attribution: "Map tiles: " + new URL(el.dataset.tileUrl.replace(/\{s\}\./, "")).host }).addTo(map);
-    } else {
-      map.getContainer().classList.add("offline-basemap");
-      outlines(el.dataset.countriesUrl, "countries", { color: "#64748b", weight: 1, fillColor: "#e2e8f0", fillOpacity: 1 })
-        .then(function (layer) { layer.addTo(map); layer.bringToBack(); control.addOverlay(layer, "Countries"); })
-        .then(function () { return outlines(el.dataset.statesUrl, "states", { color: "#94a3b8", weight: 0.6, fill: false }); })
-        .then(function (layer) { layer.addTo(map); control.addOverlay(layer, "US states"); })
-        .catch(function (err) { showStatus(status, "The offline outlines could not be loaded: " + err.message); });
-    }
+    window.VigilBasemap.add(map, el, control, document.getElementById("basemap-status"));
 
     getJSON(el.dataset.layersUrl).then(function (fc) {
       var layers = fixedLayers(fc);

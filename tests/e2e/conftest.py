@@ -137,6 +137,7 @@ def live_server(_chromium_available) -> Iterator[LiveServer]:
         with app.app_context():
             upgrade()
             seed_demo()
+            set_setting(app, "wireless.map_tile_url", "")
             db.session.commit()
             db.session.remove()
         got_request_exception.connect(record_exception, app)
@@ -173,6 +174,17 @@ def live_server(_chromium_available) -> Iterator[LiveServer]:
         drop_database()
     assert thread is None or not thread.is_alive(), "the e2e server thread did not stop"
     assert not worker.is_alive(), "the embedded worker did not stop"
+
+
+def set_setting(app: Flask, key: str, value) -> None:
+    """Store a platform setting for the server. The suite starts with online map tiles off
+    (nothing but loopback is reached); a map test points them at its fake tile server."""
+    from app.models import db
+    from app.models.platform import Setting
+
+    with app.app_context():
+        db.session.merge(Setting(key=key, value=value))
+        db.session.commit()
 
 
 # --- the browser ----------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Browser: the wireless map draws the offline outlines, the networks coloured by threat
+"""Browser: the wireless map draws streets from a tile server (a fake one on 127.0.0.1), falls
+back to the offline outlines when tiles fail or are switched off, fits a laptop screen, and
+draws the networks coloured by threat
 level, home with its radius and a route, with zero console errors under the strict CSP.
 
 No pixel comparison: the test reads what Leaflet put in the DOM (marker paths, cluster
@@ -14,7 +16,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import set_setting, sign_in
+from tests.fakes import FakeTileServer
 
 try:
     from playwright.sync_api import expect
@@ -89,9 +92,11 @@ def test_map_draws_networks_by_threat_level_under_the_csp(page, live_server, pro
     # The layer control lists every layer the page promises.
     for name in ("Countries", "US states", "Home", "Routes", "Agency offices", "Networks", "Sightings", "Heat"):
         expect(page.locator(".leaflet-control-layers")).to_contain_text(name)
-    # Filtering through the shared form redraws from the GeoJSON endpoint and keeps the URL.
+    # Filtering through the shared form (folded away under "Filters") redraws from the
+    # GeoJSON endpoint and keeps the URL.
+    page.get_by_role("button", name="Filters").click()
     page.locator("#f-ssid").fill("e2e-map-0")
-    page.get_by_role("button", name="Filter").click()
+    page.locator("#network-filters").get_by_role("button", name="Filter").click()
     page.wait_for_function("() => document.querySelector('#wireless-map').dataset.networkCount === '1'")
     assert "ssid=e2e-map-0" in page.url
     assert not problems.unexpected()
@@ -100,3 +105,72 @@ def test_map_draws_networks_by_threat_level_under_the_csp(page, live_server, pro
     page.evaluate("() => { document.querySelector('#wireless-map').vigilMap.setView([20, 0], 2); }")
     page.wait_for_timeout(500)
     page.screenshot(path=str(artifacts / "wireless-map.png"), full_page=True)  # for people, not compared
+
+
+TILE_SETTING = "wireless.map_tile_url"
+
+
+@pytest.fixture()
+def tiles(live_server):
+    """A fake tile server the map settings point at for one test (switched off again after)."""
+    server = FakeTileServer()
+    try:
+        yield server
+    finally:
+        set_setting(live_server.app, TILE_SETTING, "")
+        server.close()
+
+
+def test_map_requests_and_draws_street_tiles_above_the_fold(new_page, live_server, tiles, artifacts):
+    set_setting(live_server.app, TILE_SETTING, tiles.url + "/{z}/{x}/{y}.png")
+    page = new_page(viewport={"width": 1366, "height": 768})
+    sign_in(page, "analyst@northwind.example")
+    page.goto(live_server.url + "/wireless/map")
+    page.wait_for_selector("#wireless-map[data-loaded]", state="attached")
+    page.wait_for_function("() => Number(document.querySelector('#wireless-map').dataset.tilesLoaded) > 0")
+    assert page.get_attribute("#wireless-map", "data-basemap") == "tiles"
+    # The tiles came from the fake server (the CSP let exactly that host through), with the
+    # console's origin as referrer, and are drawn as images in Leaflet's tile pane.
+    assert tiles.tile_paths() and all(p.endswith(".png") for p in tiles.tile_paths())
+    assert {ref for _, ref in tiles.requests} == {live_server.url + "/"}
+    drawn = page.evaluate("""() => Array.from(document.querySelectorAll('.leaflet-tile-pane img.leaflet-tile-loaded'))
+        .filter(img => img.naturalWidth === 256).length""")
+    assert drawn > 0
+    # Attribution is shown; no country outlines (150+ paths) are drawn over working tiles (the
+    # home radius is the one non-interactive path).
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text("Map tiles: 127.0.0.1")
+    assert page.evaluate("() => document.querySelectorAll('.leaflet-overlay-pane path:not(.leaflet-interactive)').length") < 5
+    # Above the fold on a 1366x768 laptop: the whole map is inside the first screen.
+    box = page.locator("#wireless-map").bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 768, box
+    assert box["height"] >= 320
+    page.screenshot(path=str(artifacts / "wireless-map-tiles-1366.png"))
+
+
+def test_network_page_small_map_draws_tiles(page, live_server, tiles):
+    set_setting(live_server.app, TILE_SETTING, tiles.url + "/{z}/{x}/{y}.png")
+    from app.models import Organization, db
+    from app.models.wireless import Network
+
+    with live_server.app.app_context():  # any of the demo organization's networks with a position
+        network_id = db.session.scalar(sa.select(Network.id).join(Organization, Organization.id == Network.org_id)
+                                       .where(Organization.slug == "northwind", Network.lastlat.is_not(None))
+                                       .order_by(Network.id).limit(1))
+        db.session.remove()
+    sign_in(page, "analyst@northwind.example")
+    page.goto(f"{live_server.url}/wireless/networks/{network_id}")
+    page.wait_for_function("() => Number(document.querySelector('#network-map').dataset.tilesLoaded) > 0")
+    expect(page.locator("#network-map .leaflet-control-attribution")).to_contain_text("Map tiles")
+
+
+def test_map_falls_back_to_outlines_when_tiles_fail(page, live_server, problems, tiles):
+    set_setting(live_server.app, TILE_SETTING, tiles.url + "/down/{z}/{x}/{y}.png")
+    # The browser logs each refused tile; that is the situation under test.
+    problems.allow(r"console error: Failed to load resource: the server responded with a status of 503")
+    sign_in(page, "analyst@northwind.example")
+    page.goto(live_server.url + "/wireless/map")
+    page.wait_for_function("() => document.querySelector('#wireless-map').dataset.basemap === 'outlines'")
+    page.wait_for_function("() => document.querySelectorAll('.leaflet-overlay-pane path').length > 150")
+    expect(page.locator("#basemap-status")).to_contain_text("showing the offline country outlines")
+    assert any(p.startswith("/down/") for p, _ in tiles.requests)
+    assert page.locator(".leaflet-tile-pane img").count() == 0
