@@ -92,6 +92,9 @@ def observe(rule: AlertRule, obs: Observation, t: datetime, states: StateMap) ->
             after, actions = engine.step(th, before, t, obs.value, quiet=True)
     elif engine.OPEN in actions:  # opened without a notification: inside the cooldown
         reason = quiet_reason(rule, obs, None, t) or f"cooldown ({th.cooldown_seconds} s since the last notification)"
+    if alert is not None and alert.is_active and not actions and obs.message != alert.message:
+        # The condition's numbers moved while it fires (disk 91 % -> 97 %): the title says so.
+        alert.message, alert.metric_value = obs.message, obs.value
     if replace(after, last_value=None) == replace(before, last_value=None) and not actions:
         return []  # the common case on ingest: nothing changed, nothing written
     if row is None:
@@ -132,7 +135,7 @@ def open_alert(rule: AlertRule, obs: Observation, t: datetime, quiet: str | None
 
 def payload(alert: Alert, state: str) -> dict[str, Any]:
     """What channels receive besides title and body (the webhook's attributes.details)."""
-    return {"alert_id": alert.id, "alert_type": alert.alert_type, "state": state, "target": alert.target_key,
+    return {"alert_id": alert.id, "alert_type": alert.alert_type, "domain": alert.domain, "state": state, "target": alert.target_key,
             "target_label": alert.target_label, "device_id": alert.device_id, "rule_id": alert.rule_id,
             "metric_name": alert.metric_name, "metric_value": alert.metric_value,
             "threshold": alert.threshold_value, "fired_at": alert.fired_at.isoformat(),
@@ -143,7 +146,7 @@ def deliver(alert: Alert, obs: Observation, t: datetime, *, repeat: bool = False
     """Notify the organization (in-app and its channels) that an alert fired or is still firing."""
     from app.notifications.services import notify
 
-    alert.metric_value = obs.value
+    alert.metric_value, alert.message = obs.value, obs.message
     alert.notify_count += 1
     alert.last_notified_at = t
     alert.suppressed_reason = None

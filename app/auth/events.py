@@ -10,7 +10,8 @@ from typing import Any
 
 from flask import has_request_context, request
 
-from app.models import SecurityEvent, User, db
+from app.alerting.events import publish
+from app.models import SecurityEvent, ThreatIntelligence, User, db
 
 SEVERITY_OF = {
     "login_success": "info",
@@ -66,9 +67,10 @@ def record_event(event_type: str, description: str, *, user: User | None = None,
     db.session.add(event)
     if assessment.score >= risk.DENY_AT and user is not None and event_type != "login_denied":
         trust.apply("high_risk_event", user=user)
+    db.session.flush()
+    indicator = None
     if assessment.inputs is not None and assessment.inputs.intel_id is not None:
-        from app.models import ThreatIntelligence
-
-        db.session.flush()
-        record_sighting(db.session.get(ThreatIntelligence, assessment.inputs.intel_id), event, ip or "")
+        indicator = db.session.get(ThreatIntelligence, assessment.inputs.intel_id)
+        record_sighting(indicator, event, ip or "")
+    publish("threats.security_event_recorded", event=event, indicator=indicator)  # the threat alert rules
     return event

@@ -14,48 +14,35 @@ same scope all apply, e.g. a warning at 80 and a critical at 95).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from app import audit
+from app.alerting import evaluate, registry
+from app.alerting.registry import ABSENCE, EVENT, VALUE, RuleType
 from app.alerting.service import Observation, Target, load_states, observe
 from app.fleet.backups import backup_overdue_hours
 from app.models import AlertRule, Device, ScannerStats, db, utcnow
+from app.notifications.services import app_path
 
-VALUE, ABSENCE, EVENT = "value", "absence", "event"
 DOWN_SERVICE = ("failed",)
 DOWN_CONTAINER = ("exited", "dead", "restarting")
 
-
-@dataclass(frozen=True)
-class RuleType:
-    name: str
-    label: str
-    kind: str  # value (on ingest), absence (scheduled job), event (reported by another module)
-    unit: str
-    description: str
-    threshold: float = 1.0
-    recovery: float | None = None
-    for_seconds: int = 0
-    severity: str = "warning"
-    cooldown_seconds: int = 3600
-    fixed: bool = False  # a yes/no condition: the threshold is always 1 (down) against 0 (up)
-    # (device, data, context) -> observations; None: a registry slot not wired yet.
-    evaluate: Callable[..., list[Observation]] | None = None
-    seed: bool = True  # part of every organization's default rules
-
-    @property
-    def available(self) -> bool:
-        return self.evaluate is not None
-
-
+# The fleet's own view of the shared registry (its forms and pages list only these).
 RULE_TYPES: dict[str, RuleType] = {}
 
 
+def device_url(target_key: str) -> str | None:
+    """A fleet target ("device:12", "device:12:mount:/var") is shown on its device's page."""
+    return app_path("fleet.device_detail", device_id=int(target_key.split(":")[1]))
+
+
 def register(rule_type: RuleType) -> RuleType:
+    """Register a fleet rule type in the shared registry (domain fleet, targets are devices)."""
+    rule_type = replace(rule_type, domain="fleet", target_type="device", target_url=device_url)
+    registry.register(rule_type)
     RULE_TYPES[rule_type.name] = rule_type
     return rule_type
 
@@ -67,8 +54,6 @@ class DeviceContext:
 
     @classmethod
     def of(cls, device: Device) -> DeviceContext:
-        from app.notifications.services import app_path
-
         return cls(device, Target(f"device:{device.id}", device.label, device.org_id, device.id, device.site_id,
                                   app_path("fleet.device_detail", device_id=device.id)))
 
@@ -347,21 +332,9 @@ def has_absence_work() -> bool:
 # ---------------------------------------------------------------- default rules
 
 def default_rules(org_id: int | None) -> list[AlertRule]:
-    return [AlertRule(org_id=org_id, domain="fleet", rule_type=t.name, name=t.label, description=t.description,
-                      threshold_value=t.threshold, recovery_value=t.recovery if t.recovery is not None else t.threshold,
-                      threshold_duration_seconds=t.for_seconds, cooldown_seconds=t.cooldown_seconds,
-                      severity=t.severity, enabled=True, notify=True, params={})
-            for t in RULE_TYPES.values() if t.seed and t.available]
+    return evaluate.default_rules(org_id, "fleet")
 
 
 def ensure_default_rules(org_id: int, actor: Any = None) -> int:
-    """Give an organization without any alert rule the default set (audited); returns how many."""
-    if db.session.scalar(sa.select(AlertRule.id).where(AlertRule.org_id == org_id).limit(1)) is not None:
-        return 0
-    rules = default_rules(org_id)
-    db.session.add_all(rules)
-    db.session.flush()
-    audit.record("alert_rule.defaults_created", resource_type="organization", resource_id=org_id, org_id=org_id,
-                 actor=actor, actor_type=None if actor else "system", actor_label=None if actor else "alerting",
-                 details={"rules": [r.rule_type for r in rules]})
-    return len(rules)
+    """Give an organization without any fleet alert rule the default set (audited); returns how many."""
+    return evaluate.ensure_defaults(org_id, "fleet", actor)

@@ -26,8 +26,6 @@ from app.forms import options
 from app.models.alerting import ALERT_SEVERITIES, WINDOW_RECURRENCES
 
 PERCENT_TYPES = ("cpu_high", "ram_high", "disk_full")
-MUTE_CHOICES = (("1", "1 hour"), ("4", "4 hours"), ("8", "8 hours"), ("24", "24 hours"), ("72", "3 days"),
-                ("168", "7 days"))
 
 
 def split_names(text: str | None) -> list[str]:
@@ -159,11 +157,3 @@ class MaintenanceWindowForm(FlaskForm):
         if local is None:
             return None
         return local.replace(tzinfo=ZoneInfo(self.timezone.data)).astimezone(ZoneInfo("UTC"))
-
-
-class ResolveForm(FlaskForm):
-    note = TextAreaField("Resolution note", validators=[DataRequired(message="Say what was done."), Length(max=2000)])
-
-
-class MuteForm(FlaskForm):
-    hours = SelectField("Mute for", choices=options(MUTE_CHOICES), default="4")

@@ -11,8 +11,8 @@ from flask_login import current_user
 
 from app.alerting import service
 from app.alerting.maintenance import is_open
+from app.alerts.forms import MuteForm, ResolveForm
 from app.fleet import bp
-from app.fleet.forms_alerts import MuteForm, ResolveForm
 from app.fleet.queries import online_counts, scanner_summary
 from app.models import Alert, AuditLog, Device, MaintenanceWindow, db, utcnow
 from app.models.alerting import ALERT_SEVERITIES, ALERT_STATUSES
@@ -59,7 +59,7 @@ def alerts():
     if state not in STATE_FILTERS or (severity and severity not in ALERT_SEVERITIES) or (
             device_id and not device_id.isdigit()):
         abort(400, "Unknown filter value.")
-    stmt = scoped(Alert)
+    stmt = scoped(Alert).where(Alert.domain == "fleet")  # every domain's alerts: the Alerts page (/alerts)
     if state == "active":
         stmt = stmt.where(Alert.status != "resolved")
     elif state != "all":

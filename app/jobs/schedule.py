@@ -27,6 +27,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("audit.verify", cron="17 3 * * *"),
     PeriodicJob("notifications.retry_due", queue="default", interval=60,
                 only_if="app.notifications.delivery:has_due"),
+    PeriodicJob("notifications.digest", interval=3600, only_if="app.notifications.routing:has_digest_work"),
     PeriodicJob("platform.prune", cron="41 4 * * *"),
     PeriodicJob("jobs.recover", queue="high", interval=60, only_if="app.jobs.recovery:has_lost_runs"),
     PeriodicJob("threats.detect", queue="high", interval=60,

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import audit
+from app.alerting.events import publish
 from app.metrics import scoring
 from app.models import (
     Framework,
@@ -241,6 +242,7 @@ def snapshot(org_id: int) -> FrameworkScore | None:
         metric_count=len(card.metrics), scored_count=card.scored_count, below_target_count=card.below_target_count)
     db.session.add(row)
     db.session.flush()
+    publish("metrics.scored", org_id=org_id, card=card, row=row)  # the metrics alert rules
     return row
 
 

@@ -23,7 +23,7 @@ from app.models.fleet import (
 )
 from app.models.fleet_ops import BackupConfig, BackupSnapshot, Command
 from app.models.identity import ROLES, LoginAttempt, User, UserSession
-from app.models.incidents import IncidentUpdate, SecurityIncident
+from app.models.incidents import IncidentLink, IncidentUpdate, SecurityIncident
 from app.models.metrics import (
     Framework,
     FrameworkCategory,
@@ -34,7 +34,13 @@ from app.models.metrics import (
     Metric,
     MetricHistory,
 )
-from app.models.notifications import Notification, NotificationChannel, NotificationDelivery
+from app.models.notifications import (
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationPolicy,
+    NotificationRoute,
+)
 from app.models.platform import AuditLog, JobRun, Setting
 from app.models.security import MfaBackupCode, PasswordHistory, SecurityEvent, TrustedDevice
 from app.models.tenancy import Organization, Site
@@ -78,6 +84,8 @@ __all__ = [
     "Notification",
     "NotificationChannel",
     "NotificationDelivery",
+    "NotificationPolicy",
+    "NotificationRoute",
     "AuditLog",
     "JobRun",
     "Setting",
@@ -91,6 +99,7 @@ __all__ = [
     "ThreatIntelligence",
     "RateLimitEntry",
     "ThreatEvent",
+    "IncidentLink",
     "IncidentUpdate",
     "SecurityIncident",
     "ApiKey",

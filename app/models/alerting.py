@@ -70,6 +70,7 @@ class Alert(OrgOwnedMixin, db.Model):
         sa.CheckConstraint(_in("status", ALERT_STATUSES), name="status"),
         sa.Index("ix_alerts_org_status_fired", "org_id", "status", "fired_at"),
         sa.Index("ix_alerts_device_fired", "device_id", "fired_at"),
+        sa.Index("ix_alerts_org_domain_status", "org_id", "domain", "status"),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)

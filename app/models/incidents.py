@@ -67,3 +67,19 @@ class IncidentUpdate(OrgOwnedMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User | None] = relationship()
+
+
+class IncidentLink(OrgOwnedMixin, db.Model):
+    """An object of any domain linked to an incident, by registered type and id (app/core/linkable.py)."""
+
+    __tablename__ = "incident_links"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "object_type", "object_id"),
+                      sa.Index("ix_incident_links_object", "org_id", "object_type", "object_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("security_incidents.id", ondelete="CASCADE"), index=True)
+    object_type: Mapped[str] = mapped_column(sa.String(30))
+    object_id: Mapped[str] = mapped_column(sa.String(64))
+    label: Mapped[str] = mapped_column(sa.String(300))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,3 +69,39 @@ class NotificationDelivery(OrgOwnedMixin, db.Model):
     sent_at: Mapped[datetime | None] = mapped_column()
 
     channel: Mapped[NotificationChannel] = relationship()
+
+
+class NotificationRoute(OrgOwnedMixin, TimestampMixin, db.Model):
+    """A routing rule: events of these domains (empty: all) at or above a severity go to a channel.
+
+    An organization without routes sends every event to every channel its minimum severity
+    admits (the behaviour before routing existed); with routes, a channel only gets what a
+    route sends it.
+    """
+
+    __tablename__ = "notification_routes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(sa.ForeignKey("notification_channels.id", ondelete="CASCADE"),
+                                            index=True)
+    domains: Mapped[list[str]] = mapped_column(default=list)
+    min_severity: Mapped[str] = mapped_column(sa.String(10), default="warning")
+    is_enabled: Mapped[bool] = mapped_column(default=True)
+
+    channel: Mapped[NotificationChannel] = relationship()
+
+
+class NotificationPolicy(OrgOwnedMixin, TimestampMixin, db.Model):
+    """An organization's quiet hours and daily digest, in its own time zone (one row per organization)."""
+
+    __tablename__ = "notification_policies"
+    __table_args__ = (sa.UniqueConstraint("org_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    quiet_start: Mapped[str | None] = mapped_column(sa.String(5))  # "HH:MM" local; both set: quiet hours on
+    quiet_end: Mapped[str | None] = mapped_column(sa.String(5))
+    quiet_allows_critical: Mapped[bool] = mapped_column(default=True)  # critical still goes out at night
+    digest_enabled: Mapped[bool] = mapped_column(default=False)
+    digest_hour: Mapped[int] = mapped_column(default=8)  # local hour the digest goes out
+    last_digest_on: Mapped[date | None] = mapped_column(sa.Date)

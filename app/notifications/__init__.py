@@ -7,4 +7,4 @@ from app.core.navigation import register_section
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 register_section("home", "", 0, [("notifications.index", "bell", "Notifications", "dashboard.view")])
 
-from app.notifications import delivery, views, views_channels  # noqa: E402,F401
+from app.notifications import delivery, digest, views, views_channels, views_routing  # noqa: E402,F401

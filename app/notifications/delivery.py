@@ -35,6 +35,8 @@ from app.crypto import DecryptionError, decrypt_text
 from app.jobs import enqueue, job
 from app.mailer import MailError, SmtpSettings, one_line
 from app.models import NotificationChannel, NotificationDelivery, db, utcnow
+from app.notifications import routing
+from app.notifications.formats import FORMATTERS
 from app.outbound import OutboundRefused, check_host
 
 MAX_ATTEMPTS = 6
@@ -104,6 +106,11 @@ def absolute_link(link: str | None) -> str | None:
 # ---------------------------------------------------------------- senders
 
 def webhook_body(message: Outgoing) -> bytes:
+    """The request body in the channel's format (Vigil's document unless Slack or Teams is chosen)."""
+    shape = FORMATTERS.get(message.settings.get("format") or "vigil")
+    if shape is not None:
+        return json.dumps(shape(message.payload, absolute_link(message.payload.get("link"))), sort_keys=True,
+                          default=str).encode()
     p = message.payload
     # Shaped like the incident webhooks monitoring services send (seed 002's BetterStack example).
     document = {
@@ -196,25 +203,33 @@ def send(message: Outgoing) -> None:
 # ---------------------------------------------------------------- queueing and attempts
 
 def queue_deliveries(org_id: int, event: str, severity: str, payload: dict[str, Any]) -> list[NotificationDelivery]:
-    """One delivery (and one job) per enabled channel whose minimum severity is reached."""
-    from app.notifications.services import severity_rank
+    """One delivery per channel the organization's routing sends this event to (app/notifications/routing.py).
 
+    Each gets a job now, or, inside quiet hours, waits as a pending row due when they end
+    (retry_due queues it then).
+    """
     channels = db.session.scalars(
         sa.select(NotificationChannel).where(
             NotificationChannel.org_id == org_id, NotificationChannel.is_enabled.is_(True)
         ).order_by(NotificationChannel.id)
     ).all()
-    deliveries = []
-    for channel in channels:
-        if severity_rank(severity) < severity_rank(channel.min_severity):
-            continue
-        delivery = NotificationDelivery(org_id=org_id, channel_id=channel.id, event=event, payload=payload,
-                                        status="pending", next_attempt_at=utcnow() + timedelta(seconds=CLAIM_SECONDS))
-        db.session.add(delivery)
-        db.session.flush()
-        enqueue("notifications.deliver", org_id=org_id, delivery_id=delivery.id, attempts=0)
-        deliveries.append(delivery)
-    return deliveries
+    channels = routing.routed(org_id, list(channels), routing.domain_of(event, payload), severity)
+    held = routing.quiet_until(routing.policy_of(org_id), severity, utcnow()) if channels else None
+    return [queue_to(channel, event, {**payload, "held_until": held.isoformat()} if held else payload, held)
+            for channel in channels]
+
+
+def queue_to(channel: NotificationChannel, event: str, payload: dict[str, Any],
+             held: datetime | None = None) -> NotificationDelivery:
+    """A delivery to one channel: its job now, or (held) due at `held` for retry_due to queue."""
+    delivery = NotificationDelivery(org_id=channel.org_id, channel_id=channel.id, event=event, payload=payload,
+                                    status="pending",
+                                    next_attempt_at=held or utcnow() + timedelta(seconds=CLAIM_SECONDS))
+    db.session.add(delivery)
+    db.session.flush()
+    if held is None:
+        enqueue("notifications.deliver", org_id=channel.org_id, delivery_id=delivery.id, attempts=0)
+    return delivery
 
 
 def deliver_now(delivery_id: int, expected_attempts: int | None = None) -> str:

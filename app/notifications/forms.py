@@ -10,6 +10,7 @@ import ipaddress
 import re
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
@@ -18,6 +19,7 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -28,14 +30,17 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    Regexp,
     ValidationError,
 )
 
 from app.forms import options
 from app.models.notifications import SEVERITIES
+from app.notifications.formats import WEBHOOK_FORMATS
 from app.notifications.services import SEVERITY_LABELS
 
 MAX_RECIPIENTS = 50
+HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
 
 
@@ -96,6 +101,9 @@ class WebhookChannelForm(ChannelForm):
                     "Leave blank to have one generated (shown once).",
     )
     regenerate_secret = BooleanField("Generate a new signing secret (shown once)")
+    format = SelectField("Format", choices=options(WEBHOOK_FORMATS.items()), default="vigil",
+                         validators=[DataRequired()],
+                         description="Vigil's JSON document, or a Slack or Microsoft Teams incoming webhook's message.")
 
     def validate_url(self, field: StringField) -> None:
         value = (field.data or "").strip()
@@ -113,7 +121,8 @@ class WebhookChannelForm(ChannelForm):
         field.data = value
 
     def settings(self) -> dict[str, Any]:
-        return {"url": self.url.data}
+        # Vigil's own format is the absence of one, so channels stored before formats existed are unchanged.
+        return {"url": self.url.data, **({"format": self.format.data} if self.format.data != "vigil" else {})}
 
     def new_secrets(self) -> dict[str, str | None]:
         # The view generates one when needed (blank on create, or regenerate asked).
@@ -181,7 +190,7 @@ def form_data(channel: Any) -> dict[str, Any]:
     cfg = channel.config or {}
     data: dict[str, Any] = {"name": channel.name, "min_severity": channel.min_severity}
     if channel.kind == "webhook":
-        data["url"] = cfg.get("url", "")
+        data.update(url=cfg.get("url", ""), format=cfg.get("format", "vigil"))
     else:
         data.update(
             recipients=", ".join(cfg.get("recipients") or []), sender=cfg.get("sender", ""),
@@ -189,3 +198,54 @@ def form_data(channel: Any) -> dict[str, Any]:
             starttls=bool(cfg.get("starttls")), smtp_username=cfg.get("smtp_username") or "",
         )
     return data
+
+
+class RouteForm(FlaskForm):
+    """A routing rule: which sources at which severity go to which channel."""
+
+    channel_id = SelectField("Channel", validators=[DataRequired(message="Choose a channel.")])
+    domains = SelectMultipleField("Domains", validators=[Optional()],
+                                  description="Leave empty for every domain.")
+    min_severity = SelectField("At or above", choices=options((s, SEVERITY_LABELS[s]) for s in SEVERITIES),
+                               default="warning", validators=[DataRequired()])
+
+    def __init__(self, *args: Any, channels: list[Any], sources: list[tuple[str, str]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.channel_id.choices = options([("", "Choose..."), *((str(c.id), c.name) for c in channels)])
+        self.domains.choices = options(sources)
+
+
+class PolicyForm(FlaskForm):
+    """Quiet hours and the daily digest, in the organization's time zone."""
+
+    timezone = StringField("Time zone", default="UTC", validators=[DataRequired(), Length(max=64)],
+                           description="An IANA name, e.g. Europe/Berlin or Australia/Perth.")
+    quiet_start = StringField("Quiet from", validators=[Optional(), Regexp(HHMM, message="Use HH:MM, e.g. 22:00.")])
+    quiet_end = StringField("Quiet until", validators=[Optional(), Regexp(HHMM, message="Use HH:MM, e.g. 07:00.")])
+    quiet_allows_critical = BooleanField("Critical events still go out during quiet hours", default=True)
+    digest_enabled = BooleanField("E-mail a daily digest of open alerts (to the e-mail channels)")
+    digest_hour = IntegerField("Digest at (hour, local)", default=8,
+                               validators=[InputRequired(), NumberRange(0, 23, message="An hour from 0 to 23.")])
+
+    def validate_timezone(self, field: StringField) -> None:
+        try:
+            ZoneInfo((field.data or "").strip())
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError("Unknown time zone; use an IANA name such as Europe/Berlin.") from exc
+        field.data = field.data.strip()
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        # The pair rule runs here: Optional() on an empty end would skip a field validator.
+        ok = super().validate(extra_validators)
+        start, end = (self.quiet_start.data or "").strip(), (self.quiet_end.data or "").strip()
+        problem = ("Give both ends of the quiet hours, or neither." if bool(start) != bool(end) else
+                   "The quiet hours must end at another time than they start." if start and start == end else None)
+        if problem:
+            self.quiet_end.errors = [*self.quiet_end.errors, problem]
+        return ok and problem is None
+
+    def values(self) -> dict[str, Any]:
+        return {"timezone": self.timezone.data, "quiet_start": (self.quiet_start.data or "").strip() or None,
+                "quiet_end": (self.quiet_end.data or "").strip() or None,
+                "quiet_allows_critical": bool(self.quiet_allows_critical.data),
+                "digest_enabled": bool(self.digest_enabled.data), "digest_hour": self.digest_hour.data}

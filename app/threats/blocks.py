@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from app.alerting.events import publish
 from app.models import RateLimitEntry, db, utcnow
 
 ALL_ENDPOINTS = "*"
@@ -38,12 +39,14 @@ def block_ip(ip: str, minutes: int, reason: str, org_id: int | None = None, endp
     entry = RateLimitEntry(org_id=org_id, ip_address=ip, endpoint=endpoint, is_blocked=True, blocked_until=until,
                            window_start=now, window_end=until, reason=reason[:255], threat_event_id=threat_event_id)
     db.session.add(entry)
+    publish("threats.ip_blocked", entry=entry)
     return entry
 
 
 def unblock(entry: RateLimitEntry) -> None:
     entry.is_blocked = False
     entry.blocked_until = utcnow()
+    publish("threats.ip_blocked", entry=entry, blocked=False)
 
 
 def retry_after_seconds(entry: RateLimitEntry) -> int:

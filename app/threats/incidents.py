@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import audit
+from app.alerting.events import publish
 from app.models import (
     IncidentUpdate,
     SecurityEvent,
@@ -62,6 +63,7 @@ def create(org_id: int, user: User, *, title: str, severity: str, priority: str,
         for threat in db.session.scalars(sa.select(ThreatEvent).where(ThreatEvent.id.in_(threats))):
             if threat.status == "detected":
                 threat.status = "investigating"
+    publish("threats.incident_changed", incident=incident)
     audit.record("incident.created", resource_type="security_incident", resource_id=incident.id,
                  new={"title": title, "severity": severity, "threats": threats, "events": events})
     return incident
@@ -92,6 +94,7 @@ def change_status(incident: SecurityIncident, user: User, new_status: str, note:
         incident.resolved_at = incident.closed_at = None
         incident.time_to_resolve = None
     _timeline(incident, user, "status", note, old={"status": old}, new={"status": new_status})
+    publish("threats.incident_changed", incident=incident)
     audit.record("incident.status_changed", resource_type="security_incident", resource_id=incident.id,
                  old={"status": old}, new={"status": new_status})
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.alerting import events
 from app.models import Organization, db, utcnow
 from app.models.wireless import (
     AgencyOffice,
@@ -173,6 +174,7 @@ def score_batch(org_id: int, networks: list[Network], ctx: ScoringContext, confi
         # By primary key, without re-evaluating the batch's objects in the session.
         db.session.execute(sa.update(Network).execution_options(synchronize_session=False), updates)
         db.session.execute(sa.insert(NetworkThreatScore), history)
+    events.publish("wireless.networks_scored", org_id=org_id, scored=[(n, u, tags[n.id]) for n, u in zip(networks, updates, strict=True)])
     return levels
 
 

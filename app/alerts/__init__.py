@@ -1,0 +1,11 @@
+"""One Alerts page across every domain: filters, bulk acknowledge, one alert with its
+actions and a link to its object. Domains plug in through app.alerting.registry."""
+
+from flask import Blueprint
+
+from app.core.navigation import register_section
+
+bp = Blueprint("alerts", __name__, url_prefix="/alerts")
+register_section("home", "", 0, [("alerts.index", "exclamation-triangle", "Alerts", "data.read")])
+
+from app.alerts import views  # noqa: E402,F401

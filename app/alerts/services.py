@@ -1,0 +1,76 @@
+"""The Alerts page's queries and bulk actions, across every domain (scoped to one organization).
+
+Nothing here names a domain: labels and target pages come from the rule-type registry.
+Alerts are also a linkable type, so an incident can point at any alert.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.alerting import registry, service
+from app.core import linkable
+from app.models import Alert, AuditLog, db
+from app.notifications.services import app_path
+
+ORDER = (sa.case({"critical": 0, "warning": 1, "info": 2}, value=Alert.severity), Alert.fired_at.desc(), Alert.id.desc())
+
+
+def filtered(org_id: int, *, domain: str | None = None, severity: str | None = None, status: str = "active",
+             target: str | None = None) -> sa.Select:
+    """The organization's alerts matching the filters: critical first, then newest."""
+    stmt = sa.select(Alert).where(Alert.org_id == org_id)
+    if status == "active":
+        stmt = stmt.where(Alert.status != "resolved")
+    elif status != "all":
+        stmt = stmt.where(Alert.status == status)
+    if domain:
+        stmt = stmt.where(Alert.domain == domain)
+    if severity:
+        stmt = stmt.where(Alert.severity == severity)
+    if target:
+        like = f"%{target.strip().replace('%', '').replace('_', '')}%"
+        stmt = stmt.where(sa.or_(Alert.target_label.ilike(like), Alert.target_key.ilike(like)))
+    return stmt.order_by(*ORDER)
+
+
+def active_by_domain(org_id: int) -> dict[str, int]:
+    """How many alerts are active per domain (the page's tabs)."""
+    rows = db.session.execute(sa.select(Alert.domain, sa.func.count(Alert.id)).where(
+        Alert.org_id == org_id, Alert.status != "resolved").group_by(Alert.domain))
+    return dict(rows.all())
+
+
+def link_of(alert: Alert) -> str | None:
+    """The page of the alert's object: its rule type says, else the link stored when it fired."""
+    return registry.target_url(alert.alert_type, alert.target_key) or (alert.details or {}).get("link")
+
+
+def acknowledge_many(org_id: int, ids: list[int], actor: Any) -> int:
+    """Acknowledge the organization's open or muted alerts among `ids` (each audited); returns how many."""
+    if not ids:
+        return 0
+    alerts = db.session.scalars(sa.select(Alert).where(Alert.org_id == org_id, Alert.id.in_(ids))).all()
+    return sum(service.acknowledge(a, actor) for a in alerts)
+
+
+def history(alert: Alert) -> list[AuditLog]:
+    return db.session.scalars(sa.select(AuditLog).where(AuditLog.resource_type == "alert",
+                                                        AuditLog.resource_id == str(alert.id))
+                              .order_by(AuditLog.id)).all()
+
+
+def _load(org_id: int, object_id: str) -> Alert | None:
+    return db.session.scalar(sa.select(Alert).where(Alert.org_id == org_id, Alert.id == int(object_id)))
+
+
+def _events(alert: Alert) -> list[tuple[Any, str]]:
+    return [(h.created_at, f"Alert {alert.id}: {h.action.removeprefix('alert.')}"
+             + (f" ({h.new_values['note']})" if (h.new_values or {}).get("note") else "")) for h in history(alert)]
+
+
+linkable.register(linkable.LinkableType(
+    "alert", "Alert", _load, lambda a: f"{a.message} ({a.target_label})",
+    lambda a: app_path("alerts.detail", alert_id=a.id), _events))

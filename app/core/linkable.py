@@ -1,0 +1,57 @@
+"""Linkable objects: a registry of the object types an incident (or anything else) may
+point at, each registered by its own domain.
+
+A type says how to load one of an organization's objects by id (None: not there, or
+another organization's), how to name it, where its page is, and which of its own events
+belong on a timeline. The incident service validates links against it and renders the
+linked objects' events; it never names a domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+TimelineEvent = tuple[datetime, str]  # (when, what happened), newest last
+
+
+@dataclass(frozen=True)
+class LinkableType:
+    name: str  # "alert", "network", "indicator", "user", ...
+    label: str
+    load: Callable[[int, str], Any | None]  # (org_id, object id) -> the object, scoped
+    title: Callable[[Any], str]
+    url: Callable[[Any], str | None]
+    events: Callable[[Any], list[TimelineEvent]] | None = None
+
+
+TYPES: dict[str, LinkableType] = {}
+# Where "open an incident about this" goes: (endpoint, permission), set by the incidents' domain.
+INCIDENT_OPENER: dict[str, str] = {}
+
+
+def register(linkable: LinkableType) -> LinkableType:
+    TYPES[linkable.name] = linkable
+    return linkable
+
+
+def register_incident_opener(endpoint: str, permission: str) -> None:
+    INCIDENT_OPENER.update(endpoint=endpoint, permission=permission)
+
+
+def resolve(org_id: int, object_type: str, object_id: str) -> Any | None:
+    """The organization's object of a registered type, or None (unknown type, missing, another tenant)."""
+    linkable = TYPES.get(object_type)
+    if linkable is None or not str(object_id).strip():
+        return None
+    try:
+        return linkable.load(org_id, str(object_id).strip())
+    except (ValueError, LookupError):
+        return None  # an id of the wrong shape for this type
+
+
+def timeline(object_type: str, obj: Any) -> list[TimelineEvent]:
+    linkable = TYPES.get(object_type)
+    return linkable.events(obj) if linkable is not None and linkable.events is not None else []

@@ -1,0 +1,101 @@
+"""Threat alert rule types: an indicator sighting, an incident opened, a user's risk
+crossing a threshold, an IP block.
+
+The threats services publish what happened (app.alerting.events); each handler here
+turns it into observations and runs the organization's threat rules on them:
+`threats.security_event_recorded` (app/auth/events.py, every risk-scored event, with the
+indicator it matched), `threats.incident_changed` (incidents.create / change_status),
+`threats.ip_blocked` (blocks.block_ip / unblock).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from app.alerting import evaluate, events, registry
+from app.alerting.registry import EVENT, VALUE, RuleType
+from app.alerting.service import Observation, Target
+from app.models import AlertRule, utcnow
+from app.notifications.services import app_path
+
+DOMAIN = "threats"
+INCIDENT_OPEN = ("open", "investigating")
+
+
+def _one(kind: str) -> Any:
+    """An evaluator that passes on the observations a handler built for rule type `kind`."""
+    def evaluate_(data: dict[str, Any], rule: AlertRule) -> list[Observation]:
+        return data.get(kind) or []
+    return evaluate_
+
+
+def indicator_url(key: str) -> str:
+    return app_path("threats.intel_detail", intel_id=int(key.split(":")[1]))
+
+
+def incident_url(key: str) -> str:
+    return app_path("threats.incident_detail", incident_id=int(key.split(":")[1]))
+
+
+def on_security_event(event: Any, indicator: Any = None) -> int:
+    """A risk-scored security event: the user's risk, and the indicator it matched."""
+    if event.org_id is None:
+        return 0
+    data: dict[str, list[Observation]] = {}
+    if event.user_id is not None and event.risk_score is not None:
+        who = event.email or f"user {event.user_id}"
+        user = Target(f"user:{event.user_id}", who, event.org_id,
+                      link=app_path("threats.events", email=event.email or ""))
+        data["user_risk_high"] = [Observation(user, float(event.risk_score),
+                                              f"Risk of {who} at {event.risk_score} ({event.event_type})",
+                                              metric_name="risk_score", details={"event_id": event.id})]
+    if indicator is not None:
+        ioc = Target(f"indicator:{indicator.id}", f"{indicator.indicator_type} {indicator.indicator_value}",
+                     event.org_id, link=indicator_url(f"indicator:{indicator.id}"))
+        data["indicator_sighted"] = [Observation(ioc, 1.0, f"Indicator {indicator.indicator_value} sighted "
+                                                 f"({event.event_type} from {event.ip_address or 'unknown'})",
+                                                 metric_name="sightings", details={"event_id": event.id})]
+    return evaluate.run(event.org_id, DOMAIN, data, utcnow()) if data else 0
+
+
+def on_incident(incident: Any) -> int:
+    """An incident opened (1) or moved on (closed or resolved: 0, which resolves its alert)."""
+    key = f"incident:{incident.id}"
+    active = incident.status in INCIDENT_OPEN
+    obs = Observation(Target(key, f"Incident #{incident.id}", incident.org_id, link=incident_url(key)),
+                      1.0 if active else 0.0, f"Incident #{incident.id} ({incident.severity}): {incident.title}"
+                      if active else f"Incident #{incident.id} is {incident.status}", metric_name="incident")
+    return evaluate.run(incident.org_id, DOMAIN, {"incident_opened": [obs]}, utcnow())
+
+
+def on_block(entry: Any, blocked: bool = True) -> int:
+    """An address blocked (1) or unblocked (0) for an organization (global blocks have none)."""
+    if entry.org_id is None:
+        return 0
+    obs = Observation(Target(f"ip:{entry.ip_address}", entry.ip_address, entry.org_id,
+                             link=app_path("threats.blocks")), 1.0 if blocked else 0.0,
+                      f"{entry.ip_address} blocked: {entry.reason}" if blocked else f"{entry.ip_address} unblocked",
+                      metric_name="blocked")
+    return evaluate.run(entry.org_id, DOMAIN, {"ip_blocked": [obs]}, utcnow())
+
+
+registry.register_domain(DOMAIN, "Threats")
+for _rule, _target, _url in (
+    (RuleType("indicator_sighted", "Indicator sighted", EVENT, "", "A threat-intelligence indicator matched "
+              "something in Vigil; repeated sightings stay one alert until it is resolved.", severity="critical",
+              cooldown_seconds=0, fixed=True, evaluate=_one("indicator_sighted")), "indicator", indicator_url),
+    (RuleType("incident_opened", "Incident opened", EVENT, "", "A security incident was opened; resolves when "
+              "it is resolved or closed.", cooldown_seconds=0, fixed=True, evaluate=_one("incident_opened")),
+     "incident", incident_url),
+    (RuleType("user_risk_high", "User risk high", VALUE, "points", "A user's sign-in or event risk reaches the "
+              "threshold; resolves when a later event scores below the recovery value.", 70, 40, 0, "warning",
+              evaluate=_one("user_risk_high")), "user", None),
+    (RuleType("ip_blocked", "Address blocked", EVENT, "", "An address was blocked by a threat response; "
+              "resolves when it is unblocked.", severity="info", cooldown_seconds=0, fixed=True,
+              evaluate=_one("ip_blocked")), "ip", None),
+):
+    registry.register(replace(_rule, domain=DOMAIN, target_type=_target, target_url=_url))
+events.subscribe("threats.security_event_recorded", on_security_event)
+events.subscribe("threats.incident_changed", on_incident)
+events.subscribe("threats.ip_blocked", on_block)

@@ -1,0 +1,94 @@
+"""Wireless alert rule types, evaluated when rescoring stores scores.
+
+`rescore.score_batch` publishes `wireless.networks_scored` with the batch's networks (still
+holding their previous level, factors and scoring time) and the new values; the rules
+compare the two:
+
+- network_high: the network's level reaches HIGH or CRITICAL (value: the level's rank,
+  NONE 0 .. CRITICAL 4); it resolves once the level falls below the recovery rank.
+- follower_new: the scorer found the network following (its follow_legs factor scores);
+  the engine opens on the change, so a network that keeps following alerts once.
+- threat_seen_again: a network tagged THREAT has sightings newer than its last scoring.
+  An event: it stays open until someone resolves it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from app.alerting import evaluate, events, registry
+from app.alerting.registry import EVENT, VALUE, RuleType
+from app.alerting.service import Observation, Target
+from app.models import AlertRule, utcnow
+from app.notifications.services import app_path
+from app.wireless.scoring import LEVELS
+
+DOMAIN = "wireless"
+RANK = {level: i for i, level in enumerate(LEVELS)}  # NONE 0 .. CRITICAL 4
+
+
+def network_url(target_key: str) -> str | None:
+    return app_path("wireless.network_detail", network_id=int(target_key.split(":")[1]))
+
+
+def target(network: Any) -> Target:
+    label = f"{network.ssid} ({network.bssid})" if network.ssid else network.bssid
+    return Target(f"network:{network.id}", label, network.org_id, link=network_url(f"network:{network.id}"))
+
+
+def _high(data: dict[str, Any], rule: AlertRule) -> list[Observation]:
+    return [Observation(target(n), float(RANK[new["threat_level"]]),
+                        f"{target(n).label} is {new['threat_level']} (score {new['threat_score_v2']:g})",
+                        metric_name="threat_level", details={"level": new["threat_level"],
+                                                            "score": float(new["threat_score_v2"])})
+            for n, new, _tags in data["scored"]]
+
+
+def follow_points(factors: dict[str, Any] | None) -> float:
+    for factor in (factors or {}).get("factors") or []:
+        if factor.get("code") == "follow_legs":
+            return float(factor.get("points") or 0)
+    return 0.0
+
+
+def _follower(data: dict[str, Any], rule: AlertRule) -> list[Observation]:
+    out = []
+    for n, new, _tags in data["scored"]:
+        points = follow_points(new["threat_factors"])
+        out.append(Observation(target(n), 1.0 if points > 0 else 0.0,
+                               f"{target(n).label} follows you ({points:g} points)" if points
+                               else f"{target(n).label} no longer follows", metric_name="follow_legs"))
+    return out
+
+
+def _threat_again(data: dict[str, Any], rule: AlertRule) -> list[Observation]:
+    out = []
+    for n, _new, tags in data["scored"]:
+        last = n.threat_updated_at
+        if "THREAT" in tags and last is not None and n.lasttime_ms > int(last.timestamp() * 1000):
+            seen = datetime.fromtimestamp(n.lasttime_ms / 1000).isoformat(timespec="minutes")
+            out.append(Observation(target(n), 1.0, f"Tagged threat {target(n).label} seen again ({seen} UTC)",
+                                   metric_name="seen_again", details={"lasttime_ms": n.lasttime_ms}))
+    return out
+
+
+def on_scored(org_id: int, scored: list[tuple[Any, dict[str, Any], list[str]]]) -> int:
+    """Evaluate the wireless rules on one stored batch of scores."""
+    return evaluate.run(org_id, DOMAIN, {"scored": scored}, utcnow()) if scored else 0
+
+
+registry.register_domain(DOMAIN, "Wireless")
+for _rule in (
+    RuleType("network_high", "Network HIGH or CRITICAL", VALUE, "level",
+             "A network's threat level reaches the threshold (3 HIGH, 4 CRITICAL); resolves below the "
+             "recovery level.", 3, 2, 0, "critical", 0, evaluate=_high),
+    RuleType("follower_new", "New follower", VALUE, "", "The scorer finds a network following you.",
+             severity="critical", cooldown_seconds=0, fixed=True, evaluate=_follower),
+    RuleType("threat_seen_again", "Tagged threat seen again", EVENT, "",
+             "A network tagged THREAT has new sightings.", severity="critical", cooldown_seconds=0, fixed=True,
+             evaluate=_threat_again),
+):
+    registry.register(replace(_rule, domain=DOMAIN, target_type="network", target_url=network_url))
+events.subscribe("wireless.networks_scored", on_scored)
