@@ -25,6 +25,7 @@ from app.fleet import (  # noqa: E402,F401
     cli_alerts,
     demo,
     jobs,
+    search,
     views,
     views_alerts,
     views_dashboard,
