@@ -18,6 +18,7 @@ register_section("admin", "Administration", 90, [
 
 from app.admin import (  # noqa: E402,F401
     jobs,
+    search,
     views_audit,
     views_orgs,
     views_policy,

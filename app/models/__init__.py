@@ -149,3 +149,6 @@ __all__ = [
     "MetricCatalogImport",
     "MetricCatalogItem",
 ]
+
+# Declares global search's trigram indexes on the tables above.
+from app.models import search as search_indexes  # noqa: E402,F401

@@ -49,9 +49,17 @@ class ThreatIntelligence(OrgOwnedMixin, TimestampMixin, db.Model):
 
 
 class IocSighting(OrgOwnedMixin, db.Model):
-    """An observed value (for now: a security event's IP) that matched an indicator."""
+    """An observed value that matched an indicator, and where it was seen: `source` names
+    a registered place (app/threats/matching.py: a sign-in, a device's public IP, a user's
+    e-mail...) and `object_id` the row there. One sighting per (indicator, place, object,
+    value): seeing the same value on the same object again does not add another."""
 
     __tablename__ = "ioc_sightings"
+    __table_args__ = (
+        sa.UniqueConstraint("intel_id", "source", "object_id", "observed_value", name="uq_ioc_sightings_object"),
+        sa.Index("ix_ioc_sightings_org_observed", "org_id", "observed_value"),
+        sa.Index("ix_ioc_sightings_source_object", "source", "object_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     intel_id: Mapped[int] = mapped_column(sa.ForeignKey("threat_intelligence.id", ondelete="CASCADE"), index=True)
@@ -59,6 +67,11 @@ class IocSighting(OrgOwnedMixin, db.Model):
         sa.ForeignKey("security_events.id", ondelete="CASCADE"), index=True
     )
     observed_value: Mapped[str] = mapped_column(sa.String(500))
+    source: Mapped[str] = mapped_column(sa.String(40), default="security_event", server_default="security_event")
+    object_id: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
+    object_label: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    observed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    matched_by: Mapped[str] = mapped_column(sa.String(12), default="ingest", server_default="ingest")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from app.jobs import enqueue
 from app.models import IocSighting, SecurityEvent, ThreatIntelligence, db, utcnow
 from app.outbound import is_private
 
@@ -109,15 +110,14 @@ def match_ip(org_id: int | None, ip: str | None) -> ThreatIntelligence | None:
     return max(candidates, key=lambda ioc: effective_confidence(ioc, now))
 
 
-def record_sighting(ioc: ThreatIntelligence, event: SecurityEvent, value: str) -> IocSighting:
-    """A match seen now: counted on the indicator, which is renewed (its decay restarts)."""
-    now = utcnow()
-    ioc.sighting_count += 1
-    ioc.last_sighting_at = now
-    ioc.last_seen = now
-    sighting = IocSighting(org_id=ioc.org_id, intel_id=ioc.id, security_event_id=event.id, observed_value=value)
-    db.session.add(sighting)
-    return sighting
+def record_sighting(ioc: ThreatIntelligence, event: SecurityEvent, value: str) -> IocSighting | None:
+    """The sighting of `ioc` on a security event. Matching itself happens when the event is
+    flushed (the ingest listener of app/threats/matching.py, which records it once, for
+    every kind of indicator); this flushes and returns that sighting."""
+    db.session.flush()
+    return db.session.scalar(sa.select(IocSighting).where(
+        IocSighting.intel_id == ioc.id, IocSighting.source == "security_event",
+        IocSighting.object_id == str(event.id)))
 
 
 def benign_reason(org_id: int, indicator_type: str, canonical: str) -> str | None:
@@ -141,10 +141,13 @@ def benign_reason(org_id: int, indicator_type: str, canonical: str) -> str | Non
     return None
 
 
-def add_indicator(org_id: int, indicator_type: str, value: str, **fields) -> tuple[ThreatIntelligence, bool]:
+def add_indicator(org_id: int, indicator_type: str, value: str, hunt: bool = True,
+                  **fields) -> tuple[ThreatIntelligence, bool]:
     """Create an indicator, or renew the existing one with the same type and value.
 
-    Returns (indicator, created). Raises IndicatorError for invalid or allowlisted values.
+    A new indicator gets a retro-hunt job (after commit) unless `hunt` is False (an import
+    hunts once for all its indicators). Returns (indicator, created). Raises IndicatorError
+    for invalid or allowlisted values.
     """
     canonical, start, end = normalise(indicator_type, value)
     reason = benign_reason(org_id, indicator_type, canonical)
@@ -168,6 +171,8 @@ def add_indicator(org_id: int, indicator_type: str, value: str, **fields) -> tup
                              **{k: v for k, v in fields.items() if v is not None})
     db.session.add(ioc)
     db.session.flush()
+    if hunt:
+        enqueue("threats.retro_hunt", org_id=org_id, intel_id=ioc.id)
     return ioc, True
 
 
@@ -179,10 +184,11 @@ def save_parsed(org_id: int, parsed) -> dict[str, int]:
     from app.threats.importers import Rejection
 
     counts = {"read": parsed.read, "imported": 0, "updated": 0, "rejected": len(parsed.rejections)}
+    started = utcnow()
     for item in parsed.indicators:
         try:
             _, created = add_indicator(
-                org_id, item.indicator_type, item.value, severity=item.severity, confidence=item.confidence,
+                org_id, item.indicator_type, item.value, hunt=False, severity=item.severity, confidence=item.confidence,
                 tlp=item.tlp, source=item.source, threat_type=item.threat_type,
                 description=item.description, expires_at=item.expires_at, first_seen=item.first_seen,
             )
@@ -191,4 +197,6 @@ def save_parsed(org_id: int, parsed) -> dict[str, int]:
             counts["rejected"] += 1
             continue
         counts["imported" if created else "updated"] += 1
+    if counts["imported"]:
+        enqueue("threats.retro_hunt", org_id=org_id, created_since=started.isoformat())
     return counts

@@ -17,6 +17,10 @@ named in `factors` so the page can explain it. Points (total clamped to 0..100):
 | user trust (0..100, 50 neutral)                    | (50 - trust) / 5: -10..+10    |
 | trusted device (0..100)                            | -trust / 10: 0..-10           |
 | threat-intelligence hit on the IP                  | +40 x decayed confidence/100  |
+| impossible travel: the previous successful sign-in | +30                           |
+|   (24 h) was over 500 km away at over 900 km/h     |                               |
+| an indicator sighting on this user (their e-mail   | +15                           |
+|   matched an indicator) in the last 30 days        |                               |
 
 Action: score < 40 allow; 40..69 challenge (ask for the second factor even on a trusted
 browser); >= 70 deny (CHALLENGE_AT, DENY_AT below).
@@ -30,12 +34,27 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from app.models import LoginAttempt, ThreatIntelligence, TrustedDevice, User, db, utcnow
+from app.models import (
+    IocSighting,
+    LoginAttempt,
+    SecurityEvent,
+    ThreatIntelligence,
+    TrustedDevice,
+    User,
+    db,
+    utcnow,
+)
+from app.threats import geo
 
 CHALLENGE_AT = 40
 DENY_AT = 70
 HISTORY_DAYS = 90
 MIN_HISTORY_FOR_HOURS = 10
+# Impossible travel: faster than an airliner over a distance that is not the same region.
+TRAVEL_MIN_KM = 500
+TRAVEL_MAX_KMH = 900
+TRAVEL_WINDOW_HOURS = 24
+SIGHTING_DAYS = 30
 
 
 @dataclass
@@ -50,6 +69,9 @@ class RiskInputs:
     device_trust: float | None = None
     intel_confidence: float | None = None
     intel_id: int | None = None
+    impossible_travel: bool = False
+    travel: dict | None = None  # from/to countries, km, km/h: shown on the event
+    user_sighted: bool = False
 
 
 @dataclass
@@ -89,6 +111,10 @@ def score(inputs: RiskInputs) -> tuple[int, dict[str, float]]:
         factors["device_trust"] = -round(max(0.0, min(100.0, inputs.device_trust)) / 10, 2)
     if inputs.intel_confidence:
         factors["threat_intel"] = round(40 * inputs.intel_confidence / 100, 2)
+    if inputs.impossible_travel:
+        factors["impossible_travel"] = 30
+    if inputs.user_sighted:
+        factors["indicator_sighting"] = 15
     total = int(round(max(0.0, min(100.0, sum(factors.values())))))
     return total, factors
 
@@ -137,7 +163,38 @@ def gather(user: User | None, ip: str | None, user_agent: str | None, device: Tr
     if len(history) >= MIN_HISTORY_FOR_HOURS:
         near = sum(1 for row in history if _hour_distance(row.attempted_at.hour, now.hour) <= 1)
         inputs.unusual_hour = near / len(history) < 0.05
+    if ip:
+        inputs.travel = travel_from_last_sign_in(user.id, ip, now)
+        inputs.impossible_travel = inputs.travel is not None and inputs.travel["impossible"]
+    inputs.user_sighted = db.session.scalar(sa.select(IocSighting.id).where(
+        IocSighting.source == "user", IocSighting.object_id == str(user.id),
+        IocSighting.observed_at > now - timedelta(days=SIGHTING_DAYS)).limit(1)) is not None
     return inputs
+
+
+def travel_from_last_sign_in(user_id: int, ip: str, now: datetime) -> dict | None:
+    """Distance and speed from the user's previous located successful sign-in (within
+    TRAVEL_WINDOW_HOURS) to `ip`, or None when either end cannot be located."""
+    here = geo.locate(ip)
+    if here is None:
+        return None
+    recent = db.session.execute(
+        sa.select(SecurityEvent.geolocation, SecurityEvent.created_at, SecurityEvent.ip_address)
+        .where(SecurityEvent.user_id == user_id, SecurityEvent.event_type == "login_success",
+               SecurityEvent.created_at > now - timedelta(hours=TRAVEL_WINDOW_HOURS))
+        .order_by(SecurityEvent.created_at.desc()).limit(5)
+    ).all()
+    previous = next((row for row in recent if row.geolocation), None)
+    if previous is None:
+        return None
+    km = geo.distance_km(previous.geolocation, here)
+    if km is None:
+        return None
+    hours = max((now - previous.created_at).total_seconds() / 3600, 1 / 60)
+    kmh = km / hours
+    return {"from": previous.geolocation.get("country_code"), "to": here["country_code"],
+            "from_ip": previous.ip_address, "km": round(km), "kmh": round(kmh),
+            "impossible": km >= TRAVEL_MIN_KM and kmh > TRAVEL_MAX_KMH}
 
 
 def _hour_distance(a: int, b: int) -> int:

@@ -23,7 +23,7 @@ from app.models.threats import THREAT_OPEN, THREAT_STATUSES
 from app.permissions import can, require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
-from app.threats import bp
+from app.threats import bp, matching
 from app.threats.blocks import unblock as unblocks
 from app.threats.forms import EventFilterForm, IndicatorForm
 from app.threats.intel import add_indicator, effective_confidence
@@ -122,10 +122,9 @@ def intel():
 def intel_detail(intel_id: int):
     """One indicator with the events that matched it."""
     ioc = get_scoped_or_404(ThreatIntelligence, intel_id)
-    sightings = db.session.execute(
-        sa.select(IocSighting, SecurityEvent).join(SecurityEvent, SecurityEvent.id == IocSighting.security_event_id)
-        .where(IocSighting.intel_id == ioc.id).order_by(IocSighting.id.desc()).limit(100)
-    ).all()
+    sightings = [matching.describe(s) for s in db.session.scalars(
+        sa.select(IocSighting).where(IocSighting.intel_id == ioc.id)
+        .order_by(IocSighting.observed_at.desc(), IocSighting.id.desc()).limit(100))]
     return render_page("threats/intel_detail.html", ioc=ioc, sightings=sightings,
                        confidence=effective_confidence(ioc))
 

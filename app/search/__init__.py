@@ -1,0 +1,13 @@
+"""Global search: one box in the top bar, results from every domain that registered a provider."""
+
+from flask import Blueprint
+
+from app.core.navigation import register_section
+
+bp = Blueprint("search", __name__, url_prefix="/search")
+
+register_section("home", "", 0, [
+    ("search.index", "search", "Search", "dashboard.view"),
+])
+
+from app.search import views  # noqa: E402,F401
