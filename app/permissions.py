@@ -47,6 +47,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "fleet.command_system": ADMINS,
     "fleet.command_recovery": ADMINS,
     "fleet.backups_manage": frozenset({"super_admin", "admin", "operator"}),
+    # exposure (issue 15): everyone sees counts; admins and analysts see masked credentials and act
+    "exposure.view": ALL,
+    "exposure.details": frozenset({"super_admin", "admin", "analyst"}),
+    "exposure.manage": frozenset({"super_admin", "admin", "analyst"}),
+    "exposure.monitor": ADMINS,
 }
 
 ROLE_LABELS = {

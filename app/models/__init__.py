@@ -10,6 +10,20 @@ from app.models.catalogs import (
     MetricCatalogImport,
     MetricCatalogItem,
 )
+from app.models.exposure import (  # noqa: F401 - seed 001 exposure tables, see app/models/exposure.py
+    Breach,
+    BreachFileResult,
+    GhostSearchQuery,
+    GithubFinding,
+    MonitoredEmail,
+    MonitoredEmailFinding,
+    OpsychSearchResult,
+    OsintDevice,
+    PastebinFinding,
+    Profile,
+    SocialMedia,
+    UploadedBreachFile,
+)
 from app.models.fleet import (
     Device,
     DeviceClaimCode,

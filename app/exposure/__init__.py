@@ -1,0 +1,20 @@
+"""Exposure intelligence (seed 001, NERVE's GHOST and OPSYCH; issue 15): breach and combolist
+files stored without plaintext passwords, what they mean for the organization, unified breach
+search across providers, monitored e-mails, and people's exposure.
+
+Each module registers its routes, commands or jobs on import; the list below is the domain.
+"""
+
+from flask import Blueprint
+
+from app.core.navigation import register_section
+
+bp = Blueprint("exposure", __name__, url_prefix="/exposure")
+
+register_section("exposure", "Exposure", 55, [
+    ("exposure.overview", "shield-exclamation", "Overview", "exposure.view"),
+    ("exposure.upload_list", "file-earmark-lock", "Breach files", "exposure.view"),
+    ("exposure.credential_list", "key", "Exposed credentials", "exposure.details"),
+])
+
+from app.exposure import cli, jobs, views, views_uploads  # noqa: E402,F401

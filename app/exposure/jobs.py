@@ -1,0 +1,35 @@
+"""Job entry points of the exposure domain: importing a breach file and deleting expired raw uploads."""
+
+from __future__ import annotations
+
+from app import audit
+from app.exposure import importer, uploads
+from app.jobs import job
+from app.models import db
+
+
+@job("exposure.import", title="Import a breach file", queue="default", timeout=6 * 3600)
+def import_breach(ctx, upload_id: int, **_params) -> dict:
+    """Import one uploaded breach or combolist file (streamed, committed per batch)."""
+    row = importer.run_import(int(upload_id), progress=ctx.progress)
+    audit.record("exposure.import_finished", resource_type="uploaded_breach_file", resource_id=row.id,
+                 org_id=row.org_id, actor_type="job", actor_label=ctx.kind,
+                 details={"status": row.processing_status, "read": row.line_count, "imported": row.records_count,
+                          "duplicate": row.duplicate_count, "rejected": row.rejected_count,
+                          "matched": row.matched_count, "virus_scan": row.virus_scan_result})
+    if row.processing_status == "failed":
+        # The upload row already says why; failing the run too keeps the Jobs page honest
+        # (committed first: the runner rolls back what a failing job left open).
+        db.session.commit()
+        raise RuntimeError(row.processing_error or "import failed")
+    return {"message": importer.summary(row), "imported": row.records_count, "matched": row.matched_count}
+
+
+@job("exposure.expire_uploads", title="Delete expired raw breach files", queue="low", timeout=600)
+def expire_uploads(ctx, **_params) -> dict:
+    """Delete raw uploads past their retention (VIGIL_EXPOSURE_UPLOAD_RETENTION_HOURS)."""
+    deleted = uploads.delete_expired()
+    if deleted:
+        audit.record("exposure.raw_uploads_deleted", resource_type="uploaded_breach_file", actor_type="job",
+                     actor_label=ctx.kind, details={"deleted": deleted})
+    return {"message": f"{deleted} expired raw file(s) deleted", "deleted": deleted}

@@ -1,0 +1,99 @@
+"""The server keys of the exposure domain and what a leaked password becomes without its text.
+
+Both keys are derived (HKDF-SHA256) from the first VIGIL_ENCRYPTION_KEY (itself derived from
+SECRET_KEY when unset) under their own purpose labels, so neither equals the key that seals
+other secrets, and knowing one does not give the other:
+
+- the password HMAC key recognises one password across files and accounts (same password,
+  same HMAC) while the HMAC reveals nothing a dictionary attack without the key could use;
+- the upload key seals raw uploads at rest (app/exposure/sealed.py) until they expire.
+
+Rotating VIGIL_ENCRYPTION_KEY (a new first key) changes both: stored HMACs then no longer
+match new imports, and raw uploads sealed before cannot be read (they expire within a day).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
+
+HMAC_PURPOSE = b"vigil:exposure:password-hmac:v1"
+UPLOAD_PURPOSE = b"vigil:exposure:upload-at-rest:v1"
+
+
+def derive(purpose: bytes) -> bytes:
+    """32 bytes for `purpose` from the app's first encryption key."""
+    material = current_app.config["ENCRYPTION_KEY"].split(",")[0].strip().encode()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(material)
+
+
+def password_hmac(password: str, key: bytes) -> str:
+    return hmac.new(key, password.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+def keyed_digest(key: bytes, *parts: str) -> str:
+    """An HMAC over several fields (a credential's identity and password HMAC)."""
+    return hmac.new(key, "\x00".join(parts).encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+def sha1_prefix(password: str) -> str:
+    """The first five hex digits of SHA-1: all that Pwned Passwords' range API ever sees."""
+    return hashlib.sha1(password.encode("utf-8", "surrogatepass")).hexdigest()[:5].upper()  # noqa: S324 - the API's scheme
+
+
+def classes(password: str) -> str:
+    """Character classes present: l(ower), u(pper), d(igit), s(ymbol) in that order."""
+    found = ""
+    if any(c.islower() for c in password):
+        found += "l"
+    if any(c.isupper() for c in password):
+        found += "u"
+    if any(c.isdigit() for c in password):
+        found += "d"
+    if any(not c.isalnum() for c in password):
+        found += "s"
+    return found
+
+
+POOL = {"l": 26, "u": 26, "d": 10, "s": 33}
+# Patterns that make a password far weaker than its length says.
+WEAK_WORDS = ("password", "passw0rd", "qwerty", "123456", "letmein", "welcome", "admin", "iloveyou", "abc123",
+              "monkey", "dragon", "football", "baseball", "master", "login", "princess", "sunshine")
+
+
+def strength(password: str) -> int:
+    """0 (trivial) to 4 (strong): brute-force bits from length and classes, lowered for a
+    common word, a single repeated character or a run of digits only."""
+    if not password:
+        return 0
+    pool = sum(POOL[c] for c in classes(password)) or 26
+    bits = len(password) * math.log2(pool)
+    lowered = password.lower()
+    if any(word in lowered for word in WEAK_WORDS) or len(set(password)) <= 2:
+        bits = min(bits, 20)
+    if password.isdigit():
+        bits = min(bits, len(password) * 3.3)
+    for score, floor in ((4, 80), (3, 60), (2, 40), (1, 28)):
+        if bits >= floor:
+            return score
+    return 0
+
+
+def hint(password: str) -> str:
+    """First and last character with the middle masked; shorter than 4 shows nothing."""
+    if len(password) < 4:
+        return "*" * len(password)
+    return f"{password[0]}…{password[-1]}"
+
+
+def mask_secret(value: str) -> str:
+    """A secret found in public code or a paste, shown only by its ends and length."""
+    if len(value) <= 8:
+        return "*" * len(value)
+    return f"{value[:4]}…{value[-2:]} ({len(value)})"
+
