@@ -210,6 +210,7 @@ def test_a_live_metric_with_nothing_to_measure_is_not_scored_and_clears_on_refre
     assert metric.current_value is None and services.scorecard(a).functions["DE"].score is None
     assert db.session.scalar(sa.select(sa.func.count(MetricHistory.id)).where(MetricHistory.metric_id == metric.id)) == 1
     cleared = db.session.scalars(sa.select(AuditLog).where(AuditLog.resource_id == str(metric.id),
-                                                           AuditLog.action == "metric.value_recorded")).all()
+                                                           AuditLog.action == "metric.value_recorded")
+                                 .order_by(AuditLog.id)).all()
     assert len(cleared) == 2 and cleared[-1].new_values == {"current_value": None}
     assert live.refresh(a) == {a: 0}  # still nothing: no new audit row
