@@ -109,3 +109,18 @@ def test_the_agent_api_answers_503_with_retry_after_when_the_database_is_down(ap
     finally:
         with down.app_context():
             db.engine.dispose()
+
+
+def test_a_secure_cookie_dropped_on_plain_http_is_explained(app, client, monkeypatch):
+    """Production mode tried over http://: the browser drops the secure session cookie, so
+    every form fails its CSRF check; the page says why instead of "Your form expired"."""
+    from app.core.errors import COOKIE_DROPPED_MESSAGE, CSRF_MESSAGE
+
+    monkeypatch.setitem(app.config, "SESSION_COOKIE_SECURE", True)
+    dropped = client.post("/auth/login", data={"email": "a@example.test", "password": "x" * 12}, csrf=False)
+    assert dropped.status_code == 400 and "VIGIL_SECURE_COOKIES=0" in dropped.get_data(as_text=True)
+    assert "this server marks its cookies secure" in dropped.get_data(as_text=True)
+    assert COOKIE_DROPPED_MESSAGE.startswith("Your browser did not send")
+    # Over HTTPS the cookie would have been sent: an ordinary CSRF failure keeps its message.
+    https = client.post("/auth/login", data={}, csrf=False, base_url="https://localhost")
+    assert https.status_code == 400 and CSRF_MESSAGE in https.get_data(as_text=True)
