@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-import redis
 import sqlalchemy as sa
 
 from app import create_app
@@ -25,7 +24,7 @@ from tests.test_fleet import bearer, enrolled, heartbeat
 def redis_down(app, redis_conn):
     """Point the app at a closed loopback port; put the real client back afterwards."""
     real = app.extensions["vigil_redis"]
-    app.extensions["vigil_redis"] = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
+    app.extensions["vigil_redis"] = queue.make_redis({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
     app.extensions.pop("vigil_rate_store", None)
     try:
         yield real
