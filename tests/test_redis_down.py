@@ -123,3 +123,24 @@ def test_a_secure_cookie_dropped_on_plain_http_is_explained(app, client, monkeyp
     # Over HTTPS the cookie would have been sent: an ordinary CSRF failure keeps its message.
     https = client.post("/auth/login", data={}, csrf=False, base_url="https://localhost")
     assert https.status_code == 400 and CSRF_MESSAGE in https.get_data(as_text=True)
+
+
+def test_a_system_run_recorded_while_redis_was_down_is_pushed_by_jobs_recover(app, client, orgs, redis_down):
+    """No one waits for a system run (no requester): it is recorded, its push fails after the
+    commit, and jobs.recover pushes it once Redis answers; a worker then runs it."""
+    from datetime import timedelta
+
+    from app.jobs import enqueue
+    from app.jobs.recovery import QUEUED_GRACE, has_lost_runs, recover
+    from tests.conftest import run_jobs
+
+    run = enqueue("audit.verify", org_id=orgs.a.org.id)
+    db.session.commit()  # the push after commit fails (logged); the row stays queued
+    app.extensions["vigil_redis"] = redis_down  # Redis is back
+    run.created_at = run.created_at - QUEUED_GRACE - timedelta(seconds=1)
+    db.session.commit()
+    assert has_lost_runs()
+    assert recover(None)["requeued"] == [run.id]
+    run_jobs(app)
+    db.session.expire_all()
+    assert db.session.get(JobRun, run.id).status == "succeeded"
