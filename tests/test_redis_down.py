@@ -144,3 +144,15 @@ def test_a_system_run_recorded_while_redis_was_down_is_pushed_by_jobs_recover(ap
     run_jobs(app)
     db.session.expire_all()
     assert db.session.get(JobRun, run.id).status == "succeeded"
+
+
+def test_no_page_is_a_500_without_redis(app, client, orgs, redis_down):
+    """Every GET page without path arguments, signed in as an admin: never a 500."""
+    from tests.test_routes import all_rules
+
+    client.login(orgs.a.users["admin"].email, PASSWORD)
+    pages = sorted(r.rule for r in all_rules(app) if "GET" in r.methods and not r.arguments
+                   and not r.rule.startswith("/api/"))
+    assert len(pages) > 20
+    statuses = {page: client.get(page).status_code for page in pages}
+    assert not [page for page, status in statuses.items() if status >= 500], statuses
