@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
 TEST_STAMP := $(VENV)/.test-installed
 
-.PHONY: run test test-fast e2e bench lint routes clean
+.PHONY: install run test test-fast e2e bench lint routes clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ $(RUN_STAMP): pyproject.toml | $(BIN)/python
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@ $(RUN_STAMP)
+
+## Production install only: the venv and the pinned runtime dependencies (no test tools),
+## then stop. Nothing is served, migrated or seeded (see docs/deployment.md).
+install: $(RUN_STAMP)
+	@echo "Installed into $(VENV). Next: set the environment, then $(BIN)/vigil db upgrade (docs/deployment.md)."
 
 ## Serve the console on the embedded default (SQLite in instance/, in-process queue).
 run: $(RUN_STAMP)

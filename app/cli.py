@@ -13,8 +13,10 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate.cli import db as migrate_db_group
 
 from app import audit as audit_trail
+from app import audit_anchor
 
 
 def register(app: Flask) -> None:
@@ -27,6 +29,8 @@ def register(app: Flask) -> None:
     for command in (create_admin, seed_demo, worker, scheduler, audit_group, serve, threats_cli, metrics_cli,
                     fleet_cli, wireless_cli, agent_cli):
         app.cli.add_command(command)
+    # `vigil db ...` is Flask-Migrate's group; the owner-role helper belongs beside upgrade.
+    migrate_db_group.add_command(db_owner_role)
 
 
 def main() -> None:
@@ -137,14 +141,65 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @with_appcontext
 def audit_verify() -> None:
-    """Check the audit log's hash chain; exit 1 and name the first broken row if any."""
-    report = audit_trail.verify_chain()
+    """Check the audit log's hash chain and its checkpointed tail; exit 1 on a break."""
+    report = audit_anchor.verify_with_tail()
     if report.ok:
-        click.echo(f"Audit chain intact: {report.checked} rows verified.")
+        tail = audit_anchor.verify_tail()
+        anchored = (f" Tail anchored at row {tail.checkpoint['row_id']} ({tail.checkpoint['at']})."
+                    if tail.checkpoint else f" Note: {tail.reason}.")
+        click.echo(f"Audit chain intact: {report.checked} rows verified.{anchored}")
         return
     click.echo(f"Audit chain BROKEN at row {report.first_broken_id}: {report.reason} "
                f"({report.checked} rows before it verified).", err=True)
     sys.exit(1)
+
+
+@audit_group.command("checkpoint")
+@with_appcontext
+def audit_checkpoint() -> None:
+    """Sign the audit log's head into the checkpoint file now (and POST it to the webhook)."""
+    checkpoint = audit_anchor.write_checkpoint()
+    if checkpoint is None:
+        click.echo("The audit log is empty; nothing to anchor.")
+        return
+    click.echo(f"Anchored row {checkpoint['row_id']} in {audit_anchor.checkpoint_path()}.")
+    failed = audit_anchor.post_checkpoint(checkpoint)
+    if failed:
+        click.echo(f"The webhook copy failed: {failed}", err=True)
+        sys.exit(1)
+
+
+@click.command("create-owner-role")
+@click.option("--owner", default="vigil_owner", show_default=True, help="The role that will own audit_log.")
+@click.option("--app-role", default=None, help="The application's role (default: the one VIGIL_DATABASE_URL uses).")
+@click.option("--admin-url", envvar="VIGIL_ADMIN_DATABASE_URL", default=None,
+              help="A superuser connection (or VIGIL_ADMIN_DATABASE_URL); without it, print the SQL only.")
+@with_appcontext
+def db_owner_role(owner: str, app_role: str | None, admin_url: str | None) -> None:
+    """Give audit_log a separate owner so the application's role cannot alter it or its trigger."""
+    from app.audit_owner import apply_owner_role, owner_role_statements
+    from app.models import db
+
+    app_role = app_role or db.engine.url.username
+    if not app_role:
+        raise click.UsageError("name the application's role with --app-role")
+    try:
+        statements = owner_role_statements(owner, app_role)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if not admin_url:
+        click.echo("-- Run as a PostgreSQL superuser, or pass --admin-url:")
+        click.echo(";\n".join(statements) + ";")
+        return
+    engine = sa.create_engine(admin_url)
+    try:
+        with engine.begin() as connection:
+            apply_owner_role(connection, owner, app_role)
+    except (ValueError, sa.exc.DBAPIError) as exc:
+        raise click.ClickException(f"not changed: {exc}") from exc
+    finally:
+        engine.dispose()
+    click.echo(f"audit_log is owned by {owner}; {app_role} may only read and append.")
 
 
 @click.command("serve")

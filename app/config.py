@@ -104,6 +104,10 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "FLEET_WG_ENDPOINT": env_str("VIGIL_FLEET_WG_ENDPOINT"),
         # Ed25519 seed (base64, 32 bytes) signing fleet commands; unset: derived from SECRET_KEY.
         "FLEET_SIGNING_KEY": env_str("VIGIL_FLEET_SIGNING_KEY"),
+        # Audit chain checkpoints (signed with the key above): the file (unset:
+        # instance/audit-checkpoints.jsonl) and an optional webhook that receives each one.
+        "AUDIT_CHECKPOINT_FILE": env_str("VIGIL_AUDIT_CHECKPOINT_FILE"),
+        "AUDIT_CHECKPOINT_WEBHOOK": env_str("VIGIL_AUDIT_CHECKPOINT_WEBHOOK"),
         # Private networks outgoing requests may reach anyway (comma-separated CIDRs).
         "OUTBOUND_ALLOW": env_str("VIGIL_OUTBOUND_ALLOW", ""),
         "PUBLIC_BASE_URL": env_str("VIGIL_PUBLIC_URL", "http://127.0.0.1:5000"),

@@ -219,3 +219,43 @@ def test_the_outbox_is_bounded(tmp_path):
     for n in range(8):
         box.put({"n": n})
     assert [i["n"] for i in box.items()] == [3, 4, 5, 6, 7]
+
+
+def test_a_503_keeps_the_heartbeat_and_a_refused_kept_one_is_dropped(app, server, orgs, tmp_path):
+    """A server that cannot store (503 + Retry-After) gets the heartbeat again later; a kept
+    heartbeat the real server refuses for good (422: too old) is dropped, not retried forever."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from app.agent.client import ApiClient
+
+    class CannotStore(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"error": {"code": "database_unavailable"}}).encode()
+            self.send_response(503)
+            self.send_header("Retry-After", "30")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    _, code = new_code(orgs.a.org.id)
+    agent = Agent(server, StateFile(tmp_path / "agent.json"), HostCollector())
+    agent.ensure_enrolled(code)
+    down = ThreadingHTTPServer(("127.0.0.1", 0), CannotStore)
+    threading.Thread(target=down.serve_forever, daemon=True).start()
+    try:
+        agent.client = ApiClient(f"http://127.0.0.1:{down.server_port}", agent.state.api_key)
+        assert agent.send_heartbeat() == 503
+    finally:
+        down.shutdown()
+        down.server_close()
+    stale = {**agent.outbox.items()[0], "timestamp": iso_utc(utcnow() - timedelta(days=2))}
+    agent.outbox.write([stale, *agent.outbox.items()])
+    agent.client = ApiClient(server, agent.state.api_key)
+    assert agent.send_heartbeat() == 202
+    assert agent.outbox.items() == []
+    assert db.session.scalar(sa.select(sa.func.count(Heartbeat.id))
+                             .where(Heartbeat.device_id == agent.state.device_id)) == 2

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-import redis
 import sqlalchemy as sa
 
 from app import create_app
@@ -25,7 +24,7 @@ from tests.test_fleet import bearer, enrolled, heartbeat
 def redis_down(app, redis_conn):
     """Point the app at a closed loopback port; put the real client back afterwards."""
     real = app.extensions["vigil_redis"]
-    app.extensions["vigil_redis"] = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
+    app.extensions["vigil_redis"] = queue.make_redis({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
     app.extensions.pop("vigil_rate_store", None)
     try:
         yield real
@@ -109,3 +108,51 @@ def test_the_agent_api_answers_503_with_retry_after_when_the_database_is_down(ap
     finally:
         with down.app_context():
             db.engine.dispose()
+
+
+def test_a_secure_cookie_dropped_on_plain_http_is_explained(app, client, monkeypatch):
+    """Production mode tried over http://: the browser drops the secure session cookie, so
+    every form fails its CSRF check; the page says why instead of "Your form expired"."""
+    from app.core.errors import COOKIE_DROPPED_MESSAGE, CSRF_MESSAGE
+
+    monkeypatch.setitem(app.config, "SESSION_COOKIE_SECURE", True)
+    dropped = client.post("/auth/login", data={"email": "a@example.test", "password": "x" * 12}, csrf=False)
+    assert dropped.status_code == 400 and "VIGIL_SECURE_COOKIES=0" in dropped.get_data(as_text=True)
+    assert "this server marks its cookies secure" in dropped.get_data(as_text=True)
+    assert COOKIE_DROPPED_MESSAGE.startswith("Your browser did not send")
+    # Over HTTPS the cookie would have been sent: an ordinary CSRF failure keeps its message.
+    https = client.post("/auth/login", data={}, csrf=False, base_url="https://localhost")
+    assert https.status_code == 400 and CSRF_MESSAGE in https.get_data(as_text=True)
+
+
+def test_a_system_run_recorded_while_redis_was_down_is_pushed_by_jobs_recover(app, client, orgs, redis_down):
+    """No one waits for a system run (no requester): it is recorded, its push fails after the
+    commit, and jobs.recover pushes it once Redis answers; a worker then runs it."""
+    from datetime import timedelta
+
+    from app.jobs import enqueue
+    from app.jobs.recovery import QUEUED_GRACE, has_lost_runs, recover
+    from tests.conftest import run_jobs
+
+    run = enqueue("audit.verify", org_id=orgs.a.org.id)
+    db.session.commit()  # the push after commit fails (logged); the row stays queued
+    app.extensions["vigil_redis"] = redis_down  # Redis is back
+    run.created_at = run.created_at - QUEUED_GRACE - timedelta(seconds=1)
+    db.session.commit()
+    assert has_lost_runs()
+    assert recover(None)["requeued"] == [run.id]
+    run_jobs(app)
+    db.session.expire_all()
+    assert db.session.get(JobRun, run.id).status == "succeeded"
+
+
+def test_no_page_is_a_500_without_redis(app, client, orgs, redis_down):
+    """Every GET page without path arguments, signed in as an admin: never a 500."""
+    from tests.test_routes import all_rules
+
+    client.login(orgs.a.users["admin"].email, PASSWORD)
+    pages = sorted(r.rule for r in all_rules(app) if "GET" in r.methods and not r.arguments
+                   and not r.rule.startswith("/api/"))
+    assert len(pages) > 20
+    statuses = {page: client.get(page).status_code for page in pages}
+    assert not [page for page, status in statuses.items() if status >= 500], statuses

@@ -235,8 +235,10 @@ class Agent:
                     self.send_facts()
                     next_facts = now + FACTS_SECONDS
                 if now >= next_beat:
-                    self.send_heartbeat()
+                    # Scheduled before sending: while the server is unreachable, a heartbeat
+                    # is still taken (and kept) once per interval, not once per retry.
                     next_beat = now + self.state.heartbeat_interval
+                    self.send_heartbeat()
                 if now >= next_poll:
                     self.poll()
                     next_poll = now + min(15, self.state.heartbeat_interval)

@@ -133,10 +133,13 @@ def check_credentials(login: str, password: str, ip: str, user_agent: str | None
     (after the second factor, if any). The caller commits.
     """
     user = find_user(login)
+    # One password check on every path (an unknown address hashes against nothing), so the
+    # time taken does not tell a locked or unknown account from a wrong password.
+    password_ok = verify_password(user.password_hash if user is not None else None, password)
     if user is not None and user.is_locked():
         _record_attempt(login, user, ip, user_agent, False, "locked")
         return SignInResult(None, error=GENERIC_FAILURE)
-    if user is None or not verify_password(user.password_hash, password):
+    if user is None or not password_ok:
         register_failure(user, login, ip, user_agent, "bad_credentials")
         return SignInResult(None, error=GENERIC_FAILURE)
     if not user.is_active or (user.org is not None and user.org.deleted_at is not None):

@@ -25,6 +25,7 @@ class PeriodicJob:
 
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("audit.verify", cron="17 3 * * *"),
+    PeriodicJob("audit.checkpoint", interval=900, only_if="app.audit_anchor:has_new_head"),
     PeriodicJob("notifications.retry_due", queue="default", interval=60,
                 only_if="app.notifications.delivery:has_due"),
     PeriodicJob("notifications.digest", interval=3600, only_if="app.notifications.routing:has_digest_work"),

@@ -24,6 +24,7 @@ from flask import current_app, jsonify, render_template, request
 from flask_login import current_user
 
 from app.models import RateLimitEntry, db, utcnow
+from app.threats.blocks import active_block, retry_after_seconds
 from app.threats.ratestore import store
 
 WINDOW_SECONDS = 60
@@ -184,8 +185,6 @@ def too_many(retry_after: int):
 def credential_block(ip: str):
     """429 while the address is blocked from credential checks: by a threat response or by
     this limiter, read from the database so it holds on every process and without Redis."""
-    from app.threats.blocks import active_block, retry_after_seconds
-
     block = active_block(ip, "auth")
     return too_many(retry_after_seconds(block)) if block is not None else None
 

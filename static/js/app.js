@@ -92,7 +92,10 @@
   });
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr.status;
-    toast(status === 403 ? "Your role does not allow this." : "The request failed (" + status + ").", "danger");
+    // 503: Redis or the database does not answer (the job queue is unavailable); nothing was done.
+    toast(status === 403 ? "Your role does not allow this."
+      : status === 503 ? "The job queue or database is unavailable; nothing was started. Try again in a minute."
+      : "The request failed (" + status + ").", "danger");
   });
   document.addEventListener("htmx:afterSwap", function (event) { showToasts(event.target); });
 })();
