@@ -132,7 +132,7 @@ def test_an_incident_alerts_when_opened_and_resolves_when_closed(db_session, org
                                 incident_type="phishing")
     (alert,) = alerts_of(org_id, "incident_opened")
     assert alert.status == "open" and "Phish" in alert.message and notes(org_id, "incident_opened") == 1
-    incidents.change_status(incident, admin, "resolved")
+    incidents.change_status(incident, admin, "resolved", "user retrained")
     (alert,) = alerts_of(org_id, "incident_opened")
     assert alert.status == "resolved"
 
