@@ -255,3 +255,18 @@ def test_routing_page_validates_and_audits(client, orgs):
     client.post("/auth/logout")
     client.login(orgs.a.users["analyst"].email)
     assert client.get("/notifications/routing").status_code == 403
+
+
+def test_a_webhook_channel_keeps_its_chosen_format(client, orgs):
+    from app.models import NotificationChannel
+
+    client.login(orgs.a.users["admin"].email)
+    assert 'value="teams"' in client.get("/notifications/channels/new?kind=webhook").get_data(as_text=True)
+    response = client.post("/notifications/channels/new?kind=webhook", data={
+        "name": "Teams", "min_severity": "warning", "url": "https://hooks.example.com/teams", "format": "teams"})
+    assert response.status_code == 303
+    channel = db.session.scalar(sa.select(NotificationChannel).where(NotificationChannel.name == "Teams"))
+    assert channel.config["format"] == "teams"
+    assert client.post("/notifications/channels/new?kind=webhook", data={
+        "name": "X", "min_severity": "warning", "url": "https://hooks.example.com/x",
+        "format": "pager"}).status_code == 422

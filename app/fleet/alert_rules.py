@@ -40,6 +40,9 @@ def device_url(target_key: str) -> str | None:
     return app_path("fleet.device_detail", device_id=int(target_key.split(":")[1]))
 
 
+registry.register_domain("fleet", "Fleet")
+
+
 def register(rule_type: RuleType) -> RuleType:
     """Register a fleet rule type in the shared registry (domain fleet, targets are devices)."""
     rule_type = replace(rule_type, domain="fleet", target_type="device", target_url=device_url)
