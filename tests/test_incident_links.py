@@ -40,6 +40,8 @@ def test_open_an_incident_from_an_alert_links_it_and_prefills_the_title(client, 
     assert (row.object_type, row.object_id, row.org_id) == ("alert", str(a.id), orgs.a.org.id)
     page = client.get(f"/threats/incidents/{incident.id}").get_data(as_text=True)
     assert f'data-link="alert:{a.id}"' in page and f'href="/alerts/{a.id}"' in page
+    back = client.get(f"/alerts/{a.id}").get_data(as_text=True)
+    assert f'<a href="/threats/incidents/{incident.id}">Incident #{incident.id} (open): Car follows me</a>' in back
 
 
 def test_links_of_every_type_are_validated_against_the_organization(client, orgs):

@@ -61,6 +61,7 @@ def _detail(alert: Alert, *, resolve_form=None, mute_form=None, status: int = 20
     return render_page("alerts/detail.html", status=status, alert=alert, link=services.link_of(alert),
                        history=services.history(alert), labels=registry.DOMAIN_LABELS,
                        rule_type=registry.RULE_TYPES.get(alert.alert_type), opener=linkable.INCIDENT_OPENER,
+                       linked_from=linkable.linked_from(alert.org_id, "alert", alert.id),
                        resolve_form=resolve_form or ResolveForm(), mute_form=mute_form or MuteForm())
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from app.core import linkable
 from app.models import IocSighting, SecurityEvent, ThreatEvent, ThreatIntelligence, User, db
 from app.notifications.services import app_path
+from app.threats.incident_links import incidents_linking
 
 RECENT = 20
 
@@ -50,3 +51,11 @@ linkable.register(linkable.LinkableType(
     "threat", "Threat", _by_id(ThreatEvent), lambda t: f"#{t.id} {t.threat_type.replace('_', ' ')}",
     lambda t: app_path("threats.threat_detail", threat_id=t.id), _threat_events))
 linkable.register_incident_opener("threats.incident_new", "threats.manage")
+
+
+def _incidents_about(org_id: int, object_type: str, object_id: str) -> list[tuple[str, str]]:
+    return [(f"Incident #{i.id} ({i.status}): {i.title}", app_path("threats.incident_detail", incident_id=i.id))
+            for i in incidents_linking(org_id, object_type, object_id)]
+
+
+linkable.register_backlinks(_incidents_about)

@@ -15,7 +15,7 @@ compare the two:
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -72,7 +72,7 @@ def _threat_again(data: dict[str, Any], rule: AlertRule) -> list[Observation]:
     for n, _new, tags in data["scored"]:
         last = n.threat_updated_at
         if "THREAT" in tags and last is not None and n.lasttime_ms > int(last.timestamp() * 1000):
-            seen = datetime.fromtimestamp(n.lasttime_ms / 1000).isoformat(timespec="minutes")
+            seen = datetime.fromtimestamp(n.lasttime_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
             out.append(Observation(target(n), 1.0, f"Tagged threat {target(n).label} seen again ({seen} UTC)",
                                    metric_name="seen_again", details={"lasttime_ms": n.lasttime_ms}))
     return out
