@@ -205,6 +205,8 @@ def test_quiet_hours_hold_a_delivery_and_retry_due_sends_it_after(app, client, o
     held = [d for d in deliveries_of(channel.id) if d.event == "cpu_high"][0]
     assert held.status == "pending" and held.next_attempt_at > utcnow() + timedelta(minutes=30)
     assert "held_until" in held.payload
+    client.login(orgs.a.users["admin"].email)
+    assert "held for quiet hours" in client.get("/notifications/deliveries").get_data(as_text=True)
     assert [json.loads(r["body"])["data"]["attributes"]["name"] for r in webhook_server.requests] == ["gw-1 offline"]
     assert delivery.queue_due() == 0  # still quiet
     held.next_attempt_at = utcnow() - timedelta(seconds=1)  # the quiet hours are over
