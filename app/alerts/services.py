@@ -15,7 +15,8 @@ from app.core import linkable
 from app.models import Alert, AuditLog, db
 from app.notifications.services import app_path
 
-ORDER = (sa.case({"critical": 0, "warning": 1, "info": 2}, value=Alert.severity), Alert.fired_at.desc(), Alert.id.desc())
+ORDER = (sa.case({"critical": 0, "warning": 1, "info": 2}, value=Alert.severity), Alert.fired_at.desc(),
+         Alert.id.desc())
 
 
 def filtered(org_id: int, *, domain: str | None = None, severity: str | None = None, status: str = "active",

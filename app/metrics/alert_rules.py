@@ -35,8 +35,10 @@ def score_url(key: str) -> str:
 
 def _functions(data: dict[str, Any], rule: AlertRule) -> list[Observation]:
     org_id = data["org_id"]
-    return [Observation(Target(f"function:{code}", f"{code} function score", org_id, link=score_url(f"function:{code}")),
-                        float(group.score), f"{code} function score {group.score:.1f} (target {rule.threshold_value:g})",
+    return [Observation(Target(f"function:{code}", f"{code} function score", org_id,
+                               link=score_url(f"function:{code}")),
+                        float(group.score),
+                        f"{code} function score {group.score:.1f} (target {rule.threshold_value:g})",
                         metric_name="function_score", details={"function": code})
             for code, group in sorted(data["card"].functions.items()) if group.score is not None]
 

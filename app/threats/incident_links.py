@@ -105,7 +105,8 @@ def linked_events(links: list[tuple[IncidentLink, Any, str | None]]) -> list[tup
     events = []
     for row, obj, url in links:
         if obj is not None:
-            events.extend((when, text, url) for when, text in linkable.timeline(row.object_type, obj)[-TIMELINE_PER_OBJECT:])
+            recent = linkable.timeline(row.object_type, obj)[-TIMELINE_PER_OBJECT:]
+            events.extend((when, text, url) for when, text in recent)
     return sorted(events, key=lambda e: e[0])
 
 

@@ -29,7 +29,7 @@ class IncidentError(ValueError):
 
 
 def add_timeline(incident: SecurityIncident, user: User | None, kind: str, body: str | None = None,
-              old: dict[str, Any] | None = None, new: dict[str, Any] | None = None) -> None:
+                 old: dict[str, Any] | None = None, new: dict[str, Any] | None = None) -> None:
     db.session.add(IncidentUpdate(org_id=incident.org_id, incident_id=incident.id, user_id=getattr(user, "id", None),
                                   kind=kind, body=body, old_value=old, new_value=new))
 
@@ -57,7 +57,7 @@ def create(org_id: int, user: User, *, title: str, severity: str, priority: str,
     db.session.add(incident)
     db.session.flush()
     add_timeline(incident, user, "created", f"Opened with severity {severity}",
-              new={"threats": threats, "events": events})
+                 new={"threats": threats, "events": events})
     if threats:
         # Linked threats move to investigating: someone is on them now.
         for threat in db.session.scalars(sa.select(ThreatEvent).where(ThreatEvent.id.in_(threats))):
@@ -116,7 +116,7 @@ def assign(incident: SecurityIncident, user: User, assignee: User | None) -> Non
     if assignee is not None:
         _acknowledge(incident)
     add_timeline(incident, user, "assignment", f"Assigned to {assignee.email}" if assignee else "Unassigned",
-              old={"assigned_to_id": old}, new={"assigned_to_id": new})
+                 old={"assigned_to_id": old}, new={"assigned_to_id": new})
     audit.record("incident.assigned", resource_type="security_incident", resource_id=incident.id,
                  old={"assigned_to_id": old}, new={"assigned_to_id": new})
 
