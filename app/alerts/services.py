@@ -68,8 +68,11 @@ def _load(org_id: int, object_id: str) -> Alert | None:
 
 
 def _events(alert: Alert) -> list[tuple[Any, str]]:
-    return [(h.created_at, f"Alert {alert.id}: {h.action.removeprefix('alert.')}"
-             + (f" ({h.new_values['note']})" if (h.new_values or {}).get("note") else "")) for h in history(alert)]
+    """When it fired (from the row itself), then what happened to it (its audit history)."""
+    fired = (alert.fired_at, f"Alert {alert.id} fired: {alert.message}")
+    return [fired, *((h.created_at, f"Alert {alert.id}: {h.action.removeprefix('alert.')}"
+                      + (f" ({h.new_values['note']})" if (h.new_values or {}).get("note") else ""))
+                     for h in history(alert) if h.action != "alert.opened")]
 
 
 linkable.register(linkable.LinkableType(

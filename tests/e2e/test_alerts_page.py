@@ -64,4 +64,6 @@ def test_analyst_filters_bulk_acknowledges_and_opens_an_incident(page, live_serv
     page.locator("input[name=title]").fill("e2e bad address")
     page.get_by_role("button", name="Open incident").click()
     expect(page.locator("#incident-links")).to_contain_text("e2e indicator 203.0.113.77 sighted")
+    expect(page.locator("#linked-events")).to_contain_text("fired: e2e indicator 203.0.113.77 sighted")
     expect(page.locator("#linked-events")).to_contain_text("acknowledged")
+    page.screenshot(path=str(artifacts / "incident-links.png"), full_page=True)
