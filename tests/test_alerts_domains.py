@@ -209,3 +209,19 @@ def test_the_rules_page_tunes_every_domains_rules(client, orgs):
                                                             "recovery_value": "2"})
     assert on_device.status_code == 422 and "Only rules about devices" in on_device.get_data(as_text=True)
     assert "metrics:</span> Function score below target" in client.get("/fleet/alert-rules").get_data(as_text=True)
+
+
+def test_an_org_wide_maintenance_window_quiets_every_domain(db_session, orgs):
+    from app.models import MaintenanceWindow
+
+    org_id = orgs.a.org.id
+    db.session.add(MaintenanceWindow(org_id=org_id, name="Office move", recurrence="once",
+                                     starts_at=utcnow() - timedelta(hours=1), ends_at=utcnow() + timedelta(hours=1)))
+    db.session.flush()
+    block_ip("198.51.100.8", 30, "spraying", org_id=org_id)
+    incidents.create(org_id, orgs.a.users["admin"], title="Quiet", severity="low", priority="low",
+                     incident_type="other")
+    for kind in ("ip_blocked", "incident_opened"):
+        (alert,) = alerts_of(org_id, kind)
+        assert alert.status == "open" and "Office move" in alert.suppressed_reason and alert.notify_count == 0
+        assert notes(org_id, kind) == 0
