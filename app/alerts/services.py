@@ -19,10 +19,10 @@ ORDER = (sa.case({"critical": 0, "warning": 1, "info": 2}, value=Alert.severity)
          Alert.id.desc())
 
 
-def filtered(org_id: int, *, domain: str | None = None, severity: str | None = None, status: str = "active",
-             target: str | None = None) -> sa.Select:
-    """The organization's alerts matching the filters: critical first, then newest."""
-    stmt = sa.select(Alert).where(Alert.org_id == org_id)
+def filtered(org_id: int, visible: list[str], *, domain: str | None = None, severity: str | None = None,
+             status: str = "active", target: str | None = None) -> sa.Select:
+    """The organization's alerts of the visible domains matching the filters: critical first, then newest."""
+    stmt = sa.select(Alert).where(Alert.org_id == org_id, Alert.domain.in_(visible))
     if status == "active":
         stmt = stmt.where(Alert.status != "resolved")
     elif status != "all":
@@ -37,10 +37,10 @@ def filtered(org_id: int, *, domain: str | None = None, severity: str | None = N
     return stmt.order_by(*ORDER)
 
 
-def active_by_domain(org_id: int) -> dict[str, int]:
-    """How many alerts are active per domain (the page's tabs)."""
+def active_by_domain(org_id: int, visible: list[str]) -> dict[str, int]:
+    """How many alerts are active per visible domain (the page's tabs)."""
     rows = db.session.execute(sa.select(Alert.domain, sa.func.count(Alert.id)).where(
-        Alert.org_id == org_id, Alert.status != "resolved").group_by(Alert.domain))
+        Alert.org_id == org_id, Alert.domain.in_(visible), Alert.status != "resolved").group_by(Alert.domain))
     return dict(rows.all())
 
 
@@ -49,11 +49,12 @@ def link_of(alert: Alert) -> str | None:
     return registry.target_url(alert.alert_type, alert.target_key) or (alert.details or {}).get("link")
 
 
-def acknowledge_many(org_id: int, ids: list[int], actor: Any) -> int:
+def acknowledge_many(org_id: int, visible: list[str], ids: list[int], actor: Any) -> int:
     """Acknowledge the organization's open or muted alerts among `ids` (each audited); returns how many."""
     if not ids:
         return 0
-    alerts = db.session.scalars(sa.select(Alert).where(Alert.org_id == org_id, Alert.id.in_(ids))).all()
+    alerts = db.session.scalars(sa.select(Alert).where(Alert.org_id == org_id, Alert.domain.in_(visible),
+                                                       Alert.id.in_(ids))).all()
     return sum(service.acknowledge(a, actor) for a in alerts)
 
 

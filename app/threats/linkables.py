@@ -58,4 +58,4 @@ def _incidents_about(org_id: int, object_type: str, object_id: str) -> list[tupl
             for i in incidents_linking(org_id, object_type, object_id)]
 
 
-linkable.register_backlinks(_incidents_about)
+linkable.register_backlinks(_incidents_about, "threats.view")
