@@ -132,7 +132,7 @@ def test_an_incident_alerts_when_opened_and_resolves_when_closed(db_session, org
                                 incident_type="phishing")
     (alert,) = alerts_of(org_id, "incident_opened")
     assert alert.status == "open" and "Phish" in alert.message and notes(org_id, "incident_opened") == 1
-    incidents.change_status(incident, admin, "resolved")
+    incidents.change_status(incident, admin, "resolved", "user retrained")
     (alert,) = alerts_of(org_id, "incident_opened")
     assert alert.status == "resolved"
 
@@ -191,3 +191,37 @@ def test_a_firing_fleet_alerts_title_follows_the_condition(client, orgs, agent):
     (alert,) = alerts_of(orgs.a.org.id, "disk_full")
     assert "97 %" in alert.message and "91 %" not in alert.message and alert.metric_value == 97.0
     assert alert.notify_count == 1
+
+
+def test_the_rules_page_tunes_every_domains_rules(client, orgs):
+    from tests.test_alert_rules_pages import RULE
+
+    client.login(orgs.a.users["admin"].email)
+    form = client.get("/fleet/alert-rules/new").get_data(as_text=True)
+    assert "Wireless: New follower" in form and "Metrics: Function score below target" in form
+    metric_rule = {**RULE, "name": "PR under 60", "rule_type": "function_score_low", "threshold_value": "60",
+                   "recovery_value": "70"}
+    assert client.post("/fleet/alert-rules/new", data=metric_rule).status_code == 303
+    rule = db.session.scalar(sa.select(AlertRule).where(AlertRule.name == "PR under 60"))
+    assert (rule.domain, rule.direction, rule.org_id) == ("metrics", "below", orgs.a.org.id)
+    on_device = client.post("/fleet/alert-rules/new", data={**RULE, "rule_type": "network_high", "scope": "device",
+                                                            "device_id": "1", "threshold_value": "3",
+                                                            "recovery_value": "2"})
+    assert on_device.status_code == 422 and "Only rules about devices" in on_device.get_data(as_text=True)
+    assert "metrics:</span> Function score below target" in client.get("/fleet/alert-rules").get_data(as_text=True)
+
+
+def test_an_org_wide_maintenance_window_quiets_every_domain(db_session, orgs):
+    from app.models import MaintenanceWindow
+
+    org_id = orgs.a.org.id
+    db.session.add(MaintenanceWindow(org_id=org_id, name="Office move", recurrence="once",
+                                     starts_at=utcnow() - timedelta(hours=1), ends_at=utcnow() + timedelta(hours=1)))
+    db.session.flush()
+    block_ip("198.51.100.8", 30, "spraying", org_id=org_id)
+    incidents.create(org_id, orgs.a.users["admin"], title="Quiet", severity="low", priority="low",
+                     incident_type="other")
+    for kind in ("ip_blocked", "incident_opened"):
+        (alert,) = alerts_of(org_id, kind)
+        assert alert.status == "open" and "Office move" in alert.suppressed_reason and alert.notify_count == 0
+        assert notes(org_id, kind) == 0

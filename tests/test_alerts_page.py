@@ -59,7 +59,7 @@ def ids_on(page: str, rows: dict) -> set[str]:
 
 def test_the_alerts_page_lists_every_domain_filters_and_links_each_alert_to_its_object(client, orgs):
     rows = seeded(orgs)
-    client.login(orgs.a.users["read_only"].email)
+    client.login(orgs.a.users["analyst"].email)
     page = client.get("/alerts/").get_data(as_text=True)
     assert ids_on(page, rows) == {"net", "ioc", "cpu"}  # active by default; never B's
     assert page.index(f'data-alert-id="{rows["net"].id}"') < page.index(f'data-alert-id="{rows["cpu"].id}"')
@@ -75,7 +75,10 @@ def test_the_alerts_page_lists_every_domain_filters_and_links_each_alert_to_its_
     assert "<html" not in fragment and ids_on(fragment, rows) == {"cpu"}
     bad = client.get("/alerts/?domain=nowhere&severity=loud")
     assert bad.status_code == 422 and "Not a valid choice" in bad.get_data(as_text=True)
-    assert "Acknowledge selected" not in page  # read-only: no bulk action
+    assert "Acknowledge selected" in page
+    client.post("/auth/logout")
+    client.login(orgs.a.users["read_only"].email)
+    assert "Acknowledge selected" not in client.get("/alerts/").get_data(as_text=True)  # read-only: no bulk action
 
 
 def test_bulk_acknowledge_touches_only_this_organizations_open_alerts(client, orgs):
@@ -205,6 +208,8 @@ def test_quiet_hours_hold_a_delivery_and_retry_due_sends_it_after(app, client, o
     held = [d for d in deliveries_of(channel.id) if d.event == "cpu_high"][0]
     assert held.status == "pending" and held.next_attempt_at > utcnow() + timedelta(minutes=30)
     assert "held_until" in held.payload
+    client.login(orgs.a.users["admin"].email)
+    assert "held for quiet hours" in client.get("/notifications/deliveries").get_data(as_text=True)
     assert [json.loads(r["body"])["data"]["attributes"]["name"] for r in webhook_server.requests] == ["gw-1 offline"]
     assert delivery.queue_due() == 0  # still quiet
     held.next_attempt_at = utcnow() - timedelta(seconds=1)  # the quiet hours are over
@@ -255,3 +260,49 @@ def test_routing_page_validates_and_audits(client, orgs):
     client.post("/auth/logout")
     client.login(orgs.a.users["analyst"].email)
     assert client.get("/notifications/routing").status_code == 403
+
+
+def test_a_webhook_channel_keeps_its_chosen_format(client, orgs):
+    from app.models import NotificationChannel
+
+    client.login(orgs.a.users["admin"].email)
+    assert 'value="teams"' in client.get("/notifications/channels/new?kind=webhook").get_data(as_text=True)
+    response = client.post("/notifications/channels/new?kind=webhook", data={
+        "name": "Teams", "min_severity": "warning", "url": "https://hooks.example.com/teams", "format": "teams"})
+    assert response.status_code == 303
+    channel = db.session.scalar(sa.select(NotificationChannel).where(NotificationChannel.name == "Teams"))
+    assert channel.config["format"] == "teams"
+    assert client.post("/notifications/channels/new?kind=webhook", data={
+        "name": "X", "min_severity": "warning", "url": "https://hooks.example.com/x",
+        "format": "pager"}).status_code == 422
+
+
+def test_alerts_of_a_domain_need_that_domains_permission(client, orgs):
+    rows = seeded(orgs)
+    client.login(orgs.a.users["read_only"].email)  # may read data, not threats
+    page = client.get("/alerts/?status=all").get_data(as_text=True)
+    assert "Indicator sighted" not in page and 'data-domain-count="threats"' not in page
+    assert ids_on(page, rows) == {"net", "cpu", "old"}
+    assert client.get("/alerts/?domain=threats").status_code == 422
+    assert client.get(f"/alerts/{rows['ioc'].id}").status_code == 404
+    risky = alert(orgs.a.org.id, "threats", "user_risk_high", key="user:1", message="Risk of bob at 90")
+    db.session.commit()
+    client.post("/auth/logout")
+    client.login(orgs.a.users["operator"].email)
+    client.post("/alerts/acknowledge", data={"alert_ids": [str(risky.id), str(rows["cpu"].id)]})
+    db.session.expire_all()
+    assert db.session.get(Alert, risky.id).status == "open"  # not the operator's to see or touch
+    assert db.session.get(Alert, rows["cpu"].id).status == "acknowledged"
+    assert client.post(f"/alerts/{risky.id}/ack").status_code == 404
+
+
+def test_the_fleet_alert_pages_hand_other_domains_to_the_alerts_page(client, orgs):
+    rows = seeded(orgs)
+    client.login(orgs.a.users["read_only"].email)
+    response = client.get(f"/fleet/alerts/{rows['ioc'].id}")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/alerts/{rows['ioc'].id}")
+    assert client.get(response.headers["Location"]).status_code == 404  # threats: not for read-only
+    client.post("/auth/logout")
+    client.login(orgs.a.users["analyst"].email)
+    assert client.post(f"/fleet/alerts/{rows['net'].id}/ack").status_code == 404
+    assert client.get(f"/fleet/alerts/{rows['cpu'].id}").status_code == 200

@@ -9,7 +9,7 @@ from app.alerting.service import close_rule_alerts
 from app.models import AlertRule, MaintenanceWindow, db
 from app.models.base import as_dict
 
-RULE_FIELDS = ["org_id", "device_id", "rule_type", "name", "description", "threshold_value", "recovery_value",
+RULE_FIELDS = ["org_id", "device_id", "domain", "rule_type", "name", "description", "threshold_value", "recovery_value",
                "direction", "threshold_duration_seconds", "cooldown_seconds", "repeat_interval_seconds", "severity",
                "enabled", "notify", "params"]
 WINDOW_FIELDS = ["site_id", "device_id", "name", "reason", "recurrence", "starts_at", "ends_at", "weekdays",
@@ -47,7 +47,7 @@ def save_rule(rule: AlertRule, values: dict[str, Any], actor: Any) -> bool:
     active alerts and forgets its states, so nothing stays open that the rule no longer means."""
     existed = rule.id is not None
     changed = _save(rule, values, RULE_FIELDS, "alert_rule", actor)
-    if existed and changed and (not rule.enabled or set(changed) & {"rule_type", "device_id", "org_id",
+    if existed and changed and (not rule.enabled or set(changed) & {"rule_type", "domain", "device_id", "org_id",
                                                                      "direction", "params"}):
         close_rule_alerts(rule, "The rule was disabled or changed.", actor)
     return changed is not None

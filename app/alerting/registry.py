@@ -44,6 +44,8 @@ class RuleType:
 
 RULE_TYPES: dict[str, RuleType] = {}
 DOMAIN_LABELS: dict[str, str] = {}
+# The permission needed to see a domain's alerts (none: whoever may read data).
+DOMAIN_PERMISSIONS: dict[str, str] = {}
 
 
 def register(rule_type: RuleType) -> RuleType:
@@ -55,9 +57,17 @@ def register(rule_type: RuleType) -> RuleType:
     return rule_type
 
 
-def register_domain(domain: str, label: str) -> None:
-    """The domain's name as pages show it (defaults to the key, title-cased)."""
+def register_domain(domain: str, label: str, permission: str | None = None) -> None:
+    """The domain's name as pages show it (defaults to the key, title-cased), and the
+    permission its pages need, which its alerts then need too."""
     DOMAIN_LABELS[domain] = label
+    if permission:
+        DOMAIN_PERMISSIONS[domain] = permission
+
+
+def visible_domains(allowed: Callable[[str], bool]) -> list[str]:
+    """The domains whose alerts someone may see, given their permission check."""
+    return [d for d in domains() if d not in DOMAIN_PERMISSIONS or allowed(DOMAIN_PERMISSIONS[d])]
 
 
 def of_domain(domain: str, kind: str | None = None) -> dict[str, RuleType]:

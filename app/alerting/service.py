@@ -135,8 +135,9 @@ def open_alert(rule: AlertRule, obs: Observation, t: datetime, quiet: str | None
 
 def payload(alert: Alert, state: str) -> dict[str, Any]:
     """What channels receive besides title and body (the webhook's attributes.details)."""
-    return {"alert_id": alert.id, "alert_type": alert.alert_type, "domain": alert.domain, "state": state, "target": alert.target_key,
-            "target_label": alert.target_label, "device_id": alert.device_id, "rule_id": alert.rule_id,
+    return {"alert_id": alert.id, "alert_type": alert.alert_type, "domain": alert.domain, "state": state,
+            "target": alert.target_key, "target_label": alert.target_label, "device_id": alert.device_id,
+            "rule_id": alert.rule_id,
             "metric_name": alert.metric_name, "metric_value": alert.metric_value,
             "threshold": alert.threshold_value, "fired_at": alert.fired_at.isoformat(),
             "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None}

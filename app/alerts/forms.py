@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.alerting.registry import DOMAIN_LABELS, domains
+from app.alerting.registry import DOMAIN_LABELS
 from app.forms import options
 from app.models.alerting import ALERT_SEVERITIES
 
@@ -38,6 +38,6 @@ class AlertFilterForm(FlaskForm):
                          validators=[Optional()])
     target = StringField("Target", validators=[Optional(), Length(max=100)])
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, domains: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.domain.choices = options([("", "Any"), *((d, DOMAIN_LABELS.get(d, d)) for d in domains())])
+        self.domain.choices = options([("", "Any"), *((d, DOMAIN_LABELS.get(d, d)) for d in domains)])

@@ -15,13 +15,14 @@ from app.core import linkable
 from app.models import Alert, AuditLog, db
 from app.notifications.services import app_path
 
-ORDER = (sa.case({"critical": 0, "warning": 1, "info": 2}, value=Alert.severity), Alert.fired_at.desc(), Alert.id.desc())
+ORDER = (sa.case({"critical": 0, "warning": 1, "info": 2}, value=Alert.severity), Alert.fired_at.desc(),
+         Alert.id.desc())
 
 
-def filtered(org_id: int, *, domain: str | None = None, severity: str | None = None, status: str = "active",
-             target: str | None = None) -> sa.Select:
-    """The organization's alerts matching the filters: critical first, then newest."""
-    stmt = sa.select(Alert).where(Alert.org_id == org_id)
+def filtered(org_id: int, visible: list[str], *, domain: str | None = None, severity: str | None = None,
+             status: str = "active", target: str | None = None) -> sa.Select:
+    """The organization's alerts of the visible domains matching the filters: critical first, then newest."""
+    stmt = sa.select(Alert).where(Alert.org_id == org_id, Alert.domain.in_(visible))
     if status == "active":
         stmt = stmt.where(Alert.status != "resolved")
     elif status != "all":
@@ -36,10 +37,10 @@ def filtered(org_id: int, *, domain: str | None = None, severity: str | None = N
     return stmt.order_by(*ORDER)
 
 
-def active_by_domain(org_id: int) -> dict[str, int]:
-    """How many alerts are active per domain (the page's tabs)."""
+def active_by_domain(org_id: int, visible: list[str]) -> dict[str, int]:
+    """How many alerts are active per visible domain (the page's tabs)."""
     rows = db.session.execute(sa.select(Alert.domain, sa.func.count(Alert.id)).where(
-        Alert.org_id == org_id, Alert.status != "resolved").group_by(Alert.domain))
+        Alert.org_id == org_id, Alert.domain.in_(visible), Alert.status != "resolved").group_by(Alert.domain))
     return dict(rows.all())
 
 
@@ -48,11 +49,12 @@ def link_of(alert: Alert) -> str | None:
     return registry.target_url(alert.alert_type, alert.target_key) or (alert.details or {}).get("link")
 
 
-def acknowledge_many(org_id: int, ids: list[int], actor: Any) -> int:
+def acknowledge_many(org_id: int, visible: list[str], ids: list[int], actor: Any) -> int:
     """Acknowledge the organization's open or muted alerts among `ids` (each audited); returns how many."""
     if not ids:
         return 0
-    alerts = db.session.scalars(sa.select(Alert).where(Alert.org_id == org_id, Alert.id.in_(ids))).all()
+    alerts = db.session.scalars(sa.select(Alert).where(Alert.org_id == org_id, Alert.domain.in_(visible),
+                                                       Alert.id.in_(ids))).all()
     return sum(service.acknowledge(a, actor) for a in alerts)
 
 
@@ -67,8 +69,11 @@ def _load(org_id: int, object_id: str) -> Alert | None:
 
 
 def _events(alert: Alert) -> list[tuple[Any, str]]:
-    return [(h.created_at, f"Alert {alert.id}: {h.action.removeprefix('alert.')}"
-             + (f" ({h.new_values['note']})" if (h.new_values or {}).get("note") else "")) for h in history(alert)]
+    """When it fired (from the row itself), then what happened to it (its audit history)."""
+    fired = (alert.fired_at, f"Alert {alert.id} fired: {alert.message}")
+    return [fired, *((h.created_at, f"Alert {alert.id}: {h.action.removeprefix('alert.')}"
+                      + (f" ({h.new_values['note']})" if (h.new_values or {}).get("note") else ""))
+                     for h in history(alert) if h.action != "alert.opened")]
 
 
 linkable.register(linkable.LinkableType(

@@ -14,7 +14,7 @@ from app.alerts import bp, services
 from app.alerts.forms import AlertFilterForm, MuteForm, ResolveForm
 from app.core import linkable
 from app.models import Alert, db, utcnow
-from app.permissions import require
+from app.permissions import can, require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id
 
@@ -25,7 +25,8 @@ FILTER_NAMES = ("domain", "severity", "status", "target")
 @require("data.read")
 def index():
     """Alerts of every domain, critical and newest first, filtered by domain, severity, status and target."""
-    form = AlertFilterForm(request.args)
+    visible = registry.visible_domains(can)
+    form = AlertFilterForm(request.args, domains=visible)
     org_id = require_org_id()
     status = 200
     values = {"status": "active"}
@@ -34,12 +35,13 @@ def index():
     else:
         values = {name: getattr(form, name).data or None for name in FILTER_NAMES}
         values["status"] = values["status"] or "active"
-    rows = db.paginate(services.filtered(org_id, **values), page=request.args.get("page", 1, type=int),
+    rows = db.paginate(services.filtered(org_id, visible, **values), page=request.args.get("page", 1, type=int),
                        per_page=50, error_out=False)
     filters = {k: v for k, v in request.args.items() if k in FILTER_NAMES and v}
     return render_page("alerts/index.html", block="alert_rows", status=status, form=form, rows=rows,
                        filters=filters, query=urlencode(filters), links={a.id: services.link_of(a) for a in rows.items},
-                       labels=registry.DOMAIN_LABELS, counts=services.active_by_domain(org_id))
+                       labels={d: registry.DOMAIN_LABELS[d] for d in visible},
+                       counts=services.active_by_domain(org_id, visible))
 
 
 @bp.post("/acknowledge")
@@ -49,7 +51,8 @@ def acknowledge():
     raw = request.form.getlist("alert_ids")
     if not raw or not all(x.isdigit() for x in raw):
         abort(422, "Tick at least one alert.")
-    done = services.acknowledge_many(require_org_id(), [int(x) for x in raw], current_user._get_current_object())
+    done = services.acknowledge_many(require_org_id(), registry.visible_domains(can), [int(x) for x in raw],
+                                     current_user._get_current_object())
     db.session.commit()
     flash(f"{done} alert(s) acknowledged." if done else "None of those alerts could be acknowledged.",
           "success" if done else "warning")
@@ -61,7 +64,16 @@ def _detail(alert: Alert, *, resolve_form=None, mute_form=None, status: int = 20
     return render_page("alerts/detail.html", status=status, alert=alert, link=services.link_of(alert),
                        history=services.history(alert), labels=registry.DOMAIN_LABELS,
                        rule_type=registry.RULE_TYPES.get(alert.alert_type), opener=linkable.INCIDENT_OPENER,
+                       linked_from=linkable.linked_from(alert.org_id, "alert", alert.id, can),
                        resolve_form=resolve_form or ResolveForm(), mute_form=mute_form or MuteForm())
+
+
+def visible_alert_or_404(alert_id: int) -> Alert:
+    """The organization's alert, if its domain is one the user may see (else 404, as another tenant's)."""
+    alert = get_scoped_or_404(Alert, alert_id)
+    if alert.domain not in registry.visible_domains(can):
+        abort(404)
+    return alert
 
 
 def _refuse_unless_active(alert: Alert, form, name: str):
@@ -77,14 +89,14 @@ def _refuse_unless_active(alert: Alert, form, name: str):
 @require("data.read")
 def detail(alert_id: int):
     """One alert of any domain: what fired, on what (linked), its history and the actions on it."""
-    return _detail(get_scoped_or_404(Alert, alert_id))
+    return _detail(visible_alert_or_404(alert_id))
 
 
 @bp.post("/<int:alert_id>/ack")
 @require("data.write")
 def ack(alert_id: int):
     """Acknowledge one alert: someone is on it, so it stops repeating."""
-    alert = get_scoped_or_404(Alert, alert_id)
+    alert = visible_alert_or_404(alert_id)
     if service.acknowledge(alert, current_user._get_current_object()):
         db.session.commit()
         flash("Alert acknowledged.", "success")
@@ -97,7 +109,7 @@ def ack(alert_id: int):
 @require("data.write")
 def resolve(alert_id: int):
     """Resolve one alert with a note of what was done."""
-    alert = get_scoped_or_404(Alert, alert_id)
+    alert = visible_alert_or_404(alert_id)
     form = ResolveForm()
     refused = _refuse_unless_active(alert, form, "resolve_form")
     if refused is not None:
@@ -112,7 +124,7 @@ def resolve(alert_id: int):
 @require("data.write")
 def mute(alert_id: int):
     """Mute one alert's notifications for a while (it still resolves on recovery)."""
-    alert = get_scoped_or_404(Alert, alert_id)
+    alert = visible_alert_or_404(alert_id)
     form = MuteForm()
     refused = _refuse_unless_active(alert, form, "mute_form")
     if refused is not None:

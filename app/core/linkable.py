@@ -30,6 +30,9 @@ class LinkableType:
 TYPES: dict[str, LinkableType] = {}
 # Where "open an incident about this" goes: (endpoint, permission), set by the incidents' domain.
 INCIDENT_OPENER: dict[str, str] = {}
+# (org_id, object type, object id) -> [(label, url)] of what links to the object (its incidents),
+# with the permission needed to see them.
+BACKLINKS: list[tuple[Callable[[int, str, str], list[tuple[str, str]]], str]] = []
 
 
 def register(linkable: LinkableType) -> LinkableType:
@@ -39,6 +42,18 @@ def register(linkable: LinkableType) -> LinkableType:
 
 def register_incident_opener(endpoint: str, permission: str) -> None:
     INCIDENT_OPENER.update(endpoint=endpoint, permission=permission)
+
+
+def register_backlinks(finder: Callable[[int, str, str], list[tuple[str, str]]], permission: str) -> None:
+    if (finder, permission) not in BACKLINKS:
+        BACKLINKS.append((finder, permission))
+
+
+def linked_from(org_id: int, object_type: str, object_id: Any,
+                allowed: Callable[[str], bool]) -> list[tuple[str, str]]:
+    """What links to this object (e.g. the incidents about it) that the viewer may see, as (label, url)."""
+    return [item for finder, permission in BACKLINKS if allowed(permission)
+            for item in finder(org_id, object_type, str(object_id))]
 
 
 def resolve(org_id: int, object_type: str, object_id: str) -> Any | None:

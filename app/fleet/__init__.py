@@ -15,12 +15,13 @@ register_section("fleet", "Fleet", 40, [
     ("fleet.index", "hdd-network", "Fleet inventory", "data.read"),
     ("fleet.scanners", "radar", "Scanner operations", "data.read"),
     ("fleet.subscriptions", "receipt", "Subscriptions", "data.read"),
-    ("fleet.alerts", "bell", "Alerts", "data.read"),
+    ("fleet.alerts", "bell", "Fleet alerts", "data.read"),  # every domain's: Alerts (/alerts)
     ("fleet.alert_rules", "sliders2-vertical", "Alert rules", "data.read"),
     ("fleet.maintenance_windows", "cone-striped", "Maintenance windows", "data.read"),
 ])
 
 from app.fleet import (  # noqa: E402,F401
+    alert_rules,
     cli,
     cli_alerts,
     demo,

@@ -23,8 +23,9 @@ import sqlalchemy as sa
 from app.alerting import evaluate, registry
 from app.alerting.registry import ABSENCE, EVENT, VALUE, RuleType
 from app.alerting.service import Observation, Target, load_states, observe
+from app.core import linkable
 from app.fleet.backups import backup_overdue_hours
-from app.models import AlertRule, Device, ScannerStats, db, utcnow
+from app.models import Alert, AlertRule, Device, ScannerStats, db, utcnow
 from app.notifications.services import app_path
 
 DOWN_SERVICE = ("failed",)
@@ -37,6 +38,9 @@ RULE_TYPES: dict[str, RuleType] = {}
 def device_url(target_key: str) -> str | None:
     """A fleet target ("device:12", "device:12:mount:/var") is shown on its device's page."""
     return app_path("fleet.device_detail", device_id=int(target_key.split(":")[1]))
+
+
+registry.register_domain("fleet", "Fleet")
 
 
 def register(rule_type: RuleType) -> RuleType:
@@ -305,7 +309,7 @@ def _backups_on() -> sa.Select:
 def has_absence_work() -> bool:
     """The job's only_if: a mute has run out, or an absence rule is enabled and some enrolled
     device could be silent or stale."""
-    from app.models import Alert, AlertRuleState
+    from app.models import AlertRuleState
 
     if db.session.scalar(sa.select(Alert.id).where(Alert.status == "muted", Alert.muted_until <= utcnow()).limit(1)):
         return True
@@ -338,3 +342,23 @@ def default_rules(org_id: int | None) -> list[AlertRule]:
 def ensure_default_rules(org_id: int, actor: Any = None) -> int:
     """Give an organization without any fleet alert rule the default set (audited); returns how many."""
     return evaluate.ensure_defaults(org_id, "fleet", actor)
+
+
+def _device(org_id: int, object_id: str) -> Device | None:
+    return db.session.scalar(sa.select(Device).where(Device.org_id == org_id, Device.id == int(object_id),
+                                                     Device.deleted_at.is_(None)))
+
+
+def _device_events(device: Device) -> list[tuple[datetime, str]]:
+    """The device's latest alerts, opened and resolved."""
+    out = []
+    for alert in db.session.scalars(sa.select(Alert).where(Alert.device_id == device.id)
+                                    .order_by(Alert.id.desc()).limit(20)):
+        out.append((alert.fired_at, f"{device.label}: {alert.message}"))
+        if alert.resolved_at:
+            out.append((alert.resolved_at, f"{device.label}: resolved {alert.message}"))
+    return sorted(out, key=lambda e: e[0])
+
+
+linkable.register(linkable.LinkableType("device", "Device", _device, lambda d: d.label,
+                                        lambda d: device_url(f"device:{d.id}"), _device_events))

@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from app.alerting.engine import Thresholds
 from app.alerting.maintenance import WEEKDAY_NAMES
-from app.fleet.alert_rules import RULE_TYPES
+from app.alerting.registry import DOMAIN_LABELS, RULE_TYPES
 from app.forms import options
 from app.models.alerting import ALERT_SEVERITIES, WINDOW_RECURRENCES
 
@@ -58,7 +58,10 @@ class AlertRuleForm(FlaskForm):
 
     def __init__(self, *args, devices=(), allow_global=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.rule_type.choices = options((t.name, t.label) for t in RULE_TYPES.values() if t.available)
+        # Every domain's rule types: one rules page tunes them all (the engine is shared).
+        self.rule_type.choices = options((t.name, f"{DOMAIN_LABELS.get(t.domain, t.domain)}: {t.label}")
+                                         for t in sorted(RULE_TYPES.values(), key=lambda t: (t.domain, t.label))
+                                         if t.available)
         scopes = [("organization", "This organization"), ("device", "One device")]
         if allow_global:
             scopes.insert(0, ("global", "Every organization (global)"))
@@ -73,6 +76,9 @@ class AlertRuleForm(FlaskForm):
         if self.scope.data == "device" and not self.device_id.data:
             self.device_id.errors = [*self.device_id.errors, "Choose the device this rule is for."]
             ok = False
+        if self.scope.data == "device" and rule_type.target_type != "device":
+            self.scope.errors = [*self.scope.errors, "Only rules about devices can be set for one device."]
+            ok = False
         if rule_type.fixed:
             self.threshold_value.data, self.recovery_value.data = 1.0, 1.0
         elif self.threshold_value.data is None:
@@ -86,7 +92,8 @@ class AlertRuleForm(FlaskForm):
         problems = Thresholds(threshold=self.threshold_value.data, recovery=self.recovery_value.data,
                               for_seconds=self.threshold_duration_seconds.data or 0,
                               cooldown_seconds=self.cooldown_seconds.data or 0,
-                              repeat_seconds=self.repeat_interval_seconds.data).problems()
+                              repeat_seconds=self.repeat_interval_seconds.data,
+                              direction=rule_type.direction).problems()
         if "recovery" in problems:
             self.recovery_value.errors = [*self.recovery_value.errors, problems["recovery"]]
             ok = False

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import abort, flash, request
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from app.alerting import service
@@ -89,6 +89,14 @@ def _detail(alert: Alert, *, resolve_form=None, mute_form=None, status: int = 20
                        mute_form=mute_form or MuteForm())
 
 
+def fleet_alert_or_404(alert_id: int) -> Alert:
+    """One of the organization's fleet alerts; other domains' alerts live on the Alerts page."""
+    alert = get_scoped_or_404(Alert, alert_id)
+    if alert.domain != "fleet":
+        abort(404)
+    return alert
+
+
 def _refuse_unless_active(alert: Alert, form, name: str):
     """The answer when an action cannot go ahead: the alert is resolved, or the form is invalid."""
     if not alert.is_active:
@@ -102,15 +110,18 @@ def _refuse_unless_active(alert: Alert, form, name: str):
 @bp.get("/alerts/<int:alert_id>")
 @require("data.read")
 def alert_detail(alert_id: int):
-    """One alert: what fired, its history, and the actions on it."""
-    return _detail(get_scoped_or_404(Alert, alert_id))
+    """One alert: what fired, its history, and the actions on it (another domain's: the Alerts page)."""
+    alert = get_scoped_or_404(Alert, alert_id)
+    if alert.domain != "fleet":
+        return redirect(url_for("alerts.detail", alert_id=alert.id))
+    return _detail(alert)
 
 
 @bp.post("/alerts/<int:alert_id>/ack")
 @require("data.write")
 def alert_ack(alert_id: int):
     """Acknowledge an alert: someone is on it, so it stops repeating."""
-    alert = get_scoped_or_404(Alert, alert_id)
+    alert = fleet_alert_or_404(alert_id)
     if service.acknowledge(alert, current_user._get_current_object()):
         db.session.commit()
         flash("Alert acknowledged.", "success")
@@ -123,7 +134,7 @@ def alert_ack(alert_id: int):
 @require("data.write")
 def alert_resolve(alert_id: int):
     """Resolve an alert with a note of what was done."""
-    alert = get_scoped_or_404(Alert, alert_id)
+    alert = fleet_alert_or_404(alert_id)
     form = ResolveForm()
     refused = _refuse_unless_active(alert, form, "resolve_form")
     if refused is not None:
@@ -138,7 +149,7 @@ def alert_resolve(alert_id: int):
 @require("data.write")
 def alert_mute(alert_id: int):
     """Mute an alert's notifications until a time (it still resolves on recovery)."""
-    alert = get_scoped_or_404(Alert, alert_id)
+    alert = fleet_alert_or_404(alert_id)
     form = MuteForm()
     refused = _refuse_unless_active(alert, form, "mute_form")
     if refused is not None:

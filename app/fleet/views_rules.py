@@ -11,8 +11,8 @@ from flask_login import current_user
 
 from app.alerting import admin
 from app.alerting.maintenance import describe, is_open
+from app.alerting.registry import RULE_TYPES
 from app.fleet import bp
-from app.fleet.alert_rules import RULE_TYPES
 from app.fleet.forms_alerts import AlertRuleForm, MaintenanceWindowForm, split_names
 from app.fleet.views import org_sites
 from app.models import AlertRule, Device, MaintenanceWindow, db, utcnow
@@ -58,7 +58,8 @@ def _rule_values(form: AlertRuleForm) -> dict:
     scope = form.scope.data
     device_id = int(form.device_id.data) if scope == "device" else None
     return {"org_id": None if scope == "global" else require_org_id(), "device_id": device_id,
-            "rule_type": form.rule_type.data, "name": form.name.data.strip(),
+            "rule_type": form.rule_type.data, "domain": RULE_TYPES[form.rule_type.data].domain,
+            "direction": RULE_TYPES[form.rule_type.data].direction, "name": form.name.data.strip(),
             "description": form.description.data or None, "threshold_value": form.threshold_value.data,
             "recovery_value": form.recovery_value.data if form.recovery_value.data is not None
             else form.threshold_value.data,

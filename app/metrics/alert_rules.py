@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from app.alerting import evaluate, events, registry
 from app.alerting.registry import VALUE, RuleType
 from app.alerting.service import Observation, Target
+from app.core import linkable
 from app.metrics.scoring import LOWEST_RATING, RATINGS
-from app.models import AlertRule, FrameworkScore, db, utcnow
+from app.models import AlertRule, FrameworkScore, Metric, MetricHistory, db, utcnow
 from app.notifications.services import app_path
 
 DOMAIN = "metrics"
@@ -34,8 +35,10 @@ def score_url(key: str) -> str:
 
 def _functions(data: dict[str, Any], rule: AlertRule) -> list[Observation]:
     org_id = data["org_id"]
-    return [Observation(Target(f"function:{code}", f"{code} function score", org_id, link=score_url(f"function:{code}")),
-                        float(group.score), f"{code} function score {group.score:.1f} (target {rule.threshold_value:g})",
+    return [Observation(Target(f"function:{code}", f"{code} function score", org_id,
+                               link=score_url(f"function:{code}")),
+                        float(group.score),
+                        f"{code} function score {group.score:.1f} (target {rule.threshold_value:g})",
                         metric_name="function_score", details={"function": code})
             for code, group in sorted(data["card"].functions.items()) if group.score is not None]
 
@@ -87,3 +90,20 @@ for _rule, _target in (
 ):
     registry.register(replace(_rule, domain=DOMAIN, target_type=_target, target_url=score_url))
 events.subscribe("metrics.scored", on_scored)
+
+
+def _metric(org_id: int, object_id: str) -> Metric | None:
+    return db.session.scalar(sa.select(Metric).where(Metric.org_id == org_id, Metric.id == int(object_id),
+                                                     Metric.deleted_at.is_(None)))
+
+
+def _metric_events(metric: Metric) -> list[tuple[Any, str]]:
+    """The metric's latest recorded values."""
+    rows = db.session.scalars(sa.select(MetricHistory).where(MetricHistory.metric_id == metric.id)
+                              .order_by(MetricHistory.id.desc()).limit(20)).all()
+    return [(h.recorded_at, f"{metric.name}: value {h.value:g}" + (f" ({h.note})" if h.note else ""))
+            for h in reversed(rows)]
+
+
+linkable.register(linkable.LinkableType("metric", "Metric", _metric, lambda m: f"{m.metric_number} {m.name}",
+                                        lambda m: app_path("metrics.metric_detail", metric_id=m.id), _metric_events))

@@ -97,14 +97,19 @@ def open_alerts(org_id: int) -> list[Alert]:
                                    .order_by(rank_sql, Alert.domain, Alert.fired_at)))
 
 
+DIGEST_LINES = 200
+
+
 def digest_text(alerts: list[Alert], now: datetime) -> tuple[str, str]:
-    """The digest's title and body: every alert still open, by severity, with its age."""
+    """The digest's title and body: the alerts still open, by severity, with their age."""
     title = f"{len(alerts)} alert(s) still open" if alerts else "No open alerts"
     lines = []
-    for a in alerts:
+    for a in alerts[:DIGEST_LINES]:
         hours = (now - a.fired_at).total_seconds() / 3600
         lines.append(f"[{a.severity}] {DOMAIN_LABELS.get(a.domain, a.domain)}: {a.message} "
                      f"({a.status}, open {hours:.0f} h)")
+    if len(alerts) > DIGEST_LINES:
+        lines.append(f"... and {len(alerts) - DIGEST_LINES} more on the Alerts page.")
     return title, "\n".join(lines) or "Nothing stayed open since yesterday."
 
 

@@ -21,6 +21,7 @@ from app.threats import (  # noqa: E402,F401
     geo,
     intel_places,
     jobs,
+    linkables,
     search,
     views,
     views_entity,

@@ -80,7 +80,7 @@ def on_block(entry: Any, blocked: bool = True) -> int:
     return evaluate.run(entry.org_id, DOMAIN, {"ip_blocked": [obs]}, utcnow())
 
 
-registry.register_domain(DOMAIN, "Threats")
+registry.register_domain(DOMAIN, "Threats", permission="threats.view")
 for _rule, _target, _url in (
     (RuleType("indicator_sighted", "Indicator sighted", EVENT, "", "A threat-intelligence indicator matched "
               "something in Vigil; repeated sightings stay one alert until it is resolved.", severity="critical",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     DecimalField,
     IntegerField,
@@ -16,6 +17,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from app.forms import options
 from app.models.security import EVENT_SEVERITIES
 from app.models.threats import INDICATOR_TYPES, TLP_LEVELS
+from app.threats.incident_links import parse_refs
+from app.threats.incidents import IncidentError
 from app.threats.intel import IndicatorError, normalise
 
 
@@ -69,6 +72,8 @@ class IncidentForm(FlaskForm):
     description = TextAreaField("Description", validators=[Optional(), Length(max=20000)])
     threat_ids = StringField("Linked threats (ids)", validators=[Optional(), Length(max=1000)])
     event_ids = StringField("Linked security events (ids)", validators=[Optional(), Length(max=1000)])
+    links = StringField("Linked objects (type:id, comma-separated)", validators=[Optional(), Length(max=2000)],
+                        description="Any alert, network, indicator, user, device, metric or threat, e.g. alert:12.")
 
     def __init__(self, *args, people=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -82,8 +87,19 @@ class IncidentForm(FlaskForm):
 
     validate_event_ids = validate_threat_ids
 
+    def validate_links(self, field: StringField) -> None:
+        try:
+            self.refs = parse_refs(field.data)
+        except IncidentError as exc:
+            raise ValidationError(str(exc)) from exc
+
     def parsed(self, name: str) -> list[int]:
         return _ids(getattr(self, name).data)
+
+
+class LinkForm(FlaskForm):
+    ref = StringField("Link an object (type:id)", validators=[DataRequired(message="Write type:id, e.g. alert:12."),
+                                                                Length(max=200)])
 
 
 class CommentForm(FlaskForm):
@@ -92,7 +108,8 @@ class CommentForm(FlaskForm):
 
 class IncidentStatusForm(FlaskForm):
     status = SelectField("Status", choices=options((s, s) for s in ("open", "investigating", "resolved", "closed")))
-    note = StringField("Note", validators=[Optional(), Length(max=2000)])
+    note = StringField("Note (the resolution, when resolving or closing)", validators=[Optional(), Length(max=2000)])
+    resolve_alerts = BooleanField("Resolve the linked alerts too", default=True)
 
 
 class AssignForm(FlaskForm):

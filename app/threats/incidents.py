@@ -28,8 +28,8 @@ class IncidentError(ValueError):
     """A change the incident's rules do not allow; the message is shown to the user."""
 
 
-def _timeline(incident: SecurityIncident, user: User | None, kind: str, body: str | None = None,
-              old: dict[str, Any] | None = None, new: dict[str, Any] | None = None) -> None:
+def add_timeline(incident: SecurityIncident, user: User | None, kind: str, body: str | None = None,
+                 old: dict[str, Any] | None = None, new: dict[str, Any] | None = None) -> None:
     db.session.add(IncidentUpdate(org_id=incident.org_id, incident_id=incident.id, user_id=getattr(user, "id", None),
                                   kind=kind, body=body, old_value=old, new_value=new))
 
@@ -56,8 +56,8 @@ def create(org_id: int, user: User, *, title: str, severity: str, priority: str,
     )
     db.session.add(incident)
     db.session.flush()
-    _timeline(incident, user, "created", f"Opened with severity {severity}",
-              new={"threats": threats, "events": events})
+    add_timeline(incident, user, "created", f"Opened with severity {severity}",
+                 new={"threats": threats, "events": events})
     if threats:
         # Linked threats move to investigating: someone is on them now.
         for threat in db.session.scalars(sa.select(ThreatEvent).where(ThreatEvent.id.in_(threats))):
@@ -75,12 +75,18 @@ def _acknowledge(incident: SecurityIncident) -> None:
         incident.time_to_acknowledge = int((incident.acknowledged_at - incident.created_at).total_seconds())
 
 
+class ResolutionRequired(IncidentError):
+    """Closing or resolving an open incident needs its resolution written down."""
+
+
 def change_status(incident: SecurityIncident, user: User, new_status: str, note: str | None = None) -> None:
     old = incident.status
     if new_status == old:
         return
     if new_status not in INCIDENT_TRANSITIONS.get(old, ()):
         raise IncidentError(f"An incident cannot go from {old} to {new_status}.")
+    if new_status in ("resolved", "closed") and old in ("open", "investigating") and not (note or "").strip():
+        raise ResolutionRequired("Say how the incident was resolved.")
     now = utcnow()
     incident.status = new_status
     if new_status in ("investigating", "resolved", "closed"):
@@ -93,7 +99,7 @@ def change_status(incident: SecurityIncident, user: User, new_status: str, note:
     if new_status == "investigating" and old in ("resolved", "closed"):
         incident.resolved_at = incident.closed_at = None
         incident.time_to_resolve = None
-    _timeline(incident, user, "status", note, old={"status": old}, new={"status": new_status})
+    add_timeline(incident, user, "status", note, old={"status": old}, new={"status": new_status})
     publish("threats.incident_changed", incident=incident)
     audit.record("incident.status_changed", resource_type="security_incident", resource_id=incident.id,
                  old={"status": old}, new={"status": new_status})
@@ -109,14 +115,14 @@ def assign(incident: SecurityIncident, user: User, assignee: User | None) -> Non
     incident.assigned_to_id = new
     if assignee is not None:
         _acknowledge(incident)
-    _timeline(incident, user, "assignment", f"Assigned to {assignee.email}" if assignee else "Unassigned",
-              old={"assigned_to_id": old}, new={"assigned_to_id": new})
+    add_timeline(incident, user, "assignment", f"Assigned to {assignee.email}" if assignee else "Unassigned",
+                 old={"assigned_to_id": old}, new={"assigned_to_id": new})
     audit.record("incident.assigned", resource_type="security_incident", resource_id=incident.id,
                  old={"assigned_to_id": old}, new={"assigned_to_id": new})
 
 
 def comment(incident: SecurityIncident, user: User, body: str) -> None:
-    _timeline(incident, user, "comment", body)
+    add_timeline(incident, user, "comment", body)
     audit.record("incident.commented", resource_type="security_incident", resource_id=incident.id,
                  details={"length": len(body)})
 

@@ -1,4 +1,5 @@
-"""Incidents: list with filters, open (by hand or from threats/events), timeline, changes."""
+"""Incidents: list with filters, open (by hand, from threats/events or any linkable object), links to
+objects of any domain, timeline with the linked objects' events, changes."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import sqlalchemy as sa
 from flask import abort, flash, request
 from flask_login import current_user
 
-from app.models import SecurityIncident, User, db, utcnow
+from app.models import IncidentLink, SecurityIncident, User, db, utcnow
 from app.models.incidents import INCIDENT_SEVERITIES, INCIDENT_STATUSES, INCIDENT_TRANSITIONS
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
-from app.threats import bp, incidents
-from app.threats.forms import AssignForm, CommentForm, IncidentForm, IncidentStatusForm
+from app.threats import bp, incident_links, incidents
+from app.threats.forms import AssignForm, CommentForm, IncidentForm, IncidentStatusForm, LinkForm
 
 
 def org_people() -> list[User]:
@@ -46,42 +47,93 @@ def incident_list():
 @bp.route("/incidents/new", methods=["GET", "POST"])
 @require("threats.manage")
 def incident_new():
-    """Open an incident by hand, or prefilled from threats (?threat_ids=) and events (?event_ids=)."""
-    form = IncidentForm(people=org_people(), data=None if request.method == "POST" else {
-        "threat_ids": request.args.get("threat_ids", ""), "event_ids": request.args.get("event_ids", "")})
+    """Open an incident by hand, or prefilled from threats, events or any linkable object (?link=alert:12)."""
+    org_id = require_org_id()
+    prefill = None
+    if request.method != "POST":
+        refs = _refs_or_empty(request.args.get("link", ""))
+        prefill = {"threat_ids": request.args.get("threat_ids", ""), "event_ids": request.args.get("event_ids", ""),
+                   "links": request.args.get("link", ""), "title": incident_links.title_of(org_id, refs) or ""}
+    form = IncidentForm(people=org_people(), data=prefill)
     if form.validate_on_submit():
-        try:
-            incident = incidents.create(
-                require_org_id(), current_user, title=form.title.data, severity=form.severity.data,
-                priority=form.priority.data, incident_type=form.incident_type.data,
-                description=form.description.data or None,
-                assigned_to_id=int(form.assigned_to.data) if form.assigned_to.data else None,
-                threat_ids=form.parsed("threat_ids"), event_ids=form.parsed("event_ids"),
-            )
-        except incidents.IncidentError as exc:
-            form.threat_ids.errors = [*form.threat_ids.errors, str(exc)]
+        refs = getattr(form, "refs", [])
+        problem = incident_links.missing(org_id, refs)
+        if problem:
+            form.links.errors = [*form.links.errors, problem]
         else:
-            db.session.commit()
-            flash("Incident opened.", "success")
-            return redirect_after_post("threats.incident_detail", incident_id=incident.id)
+            try:
+                incident = incidents.create(
+                    org_id, current_user, title=form.title.data, severity=form.severity.data,
+                    priority=form.priority.data, incident_type=form.incident_type.data,
+                    description=form.description.data or None,
+                    assigned_to_id=int(form.assigned_to.data) if form.assigned_to.data else None,
+                    threat_ids=form.parsed("threat_ids"), event_ids=form.parsed("event_ids"),
+                )
+            except incidents.IncidentError as exc:
+                form.threat_ids.errors = [*form.threat_ids.errors, str(exc)]
+            else:
+                incident_links.link_all(incident, current_user, refs)
+                db.session.commit()
+                flash("Incident opened.", "success")
+                return redirect_after_post("threats.incident_detail", incident_id=incident.id)
     status = INVALID_FORM_STATUS if form.errors else 200
     return render_page("threats/incident_form.html", status=status, form=form)
+
+
+def _refs_or_empty(text: str) -> list[tuple[str, str]]:
+    try:
+        return incident_links.parse_refs(text)
+    except incidents.IncidentError:
+        return []  # the form shows why when it is submitted
 
 
 @bp.get("/incidents/<int:incident_id>")
 @require("threats.view")
 def incident_detail(incident_id: int):
-    """One incident with its timeline, links and the forms to move it on."""
+    """One incident with its timeline, linked objects and their own events, and the forms to move it on."""
     incident = get_scoped_or_404(SecurityIncident, incident_id)
     status_form = IncidentStatusForm(data={"status": incident.status})
     status_form.status.choices = [c for c in status_form.status.choices
                                   if c.value in (*INCIDENT_TRANSITIONS[incident.status], incident.status)]
+    links = incident_links.links_of(incident)
     return render_page(
         "threats/incident_detail.html", block="timeline", incident=incident, timeline=incidents.timeline(incident),
-        comment_form=CommentForm(), status_form=status_form,
+        comment_form=CommentForm(), status_form=status_form, link_form=LinkForm(), links=links,
+        linked_events=incident_links.linked_events(links), open_alerts=incident_links.linked_alerts(incident),
         assign_form=AssignForm(people=org_people(), data={"assigned_to": str(incident.assigned_to_id or "")}),
         now=utcnow(),
     )
+
+
+@bp.post("/incidents/<int:incident_id>/links")
+@require("threats.manage")
+def incident_link(incident_id: int):
+    """Link an object of any domain (type:id) to the incident; it must be this organization's."""
+    incident = get_scoped_or_404(SecurityIncident, incident_id)
+    form = LinkForm()
+    if not form.validate_on_submit():
+        abort(422, "Write type:id, e.g. alert:12.")
+    try:
+        refs = incident_links.parse_refs(form.ref.data)
+        incident_links.link_all(incident, current_user, refs)
+    except incidents.IncidentError as exc:
+        abort(422, str(exc))
+    db.session.commit()
+    return redirect_after_post("threats.incident_detail", incident_id=incident.id)
+
+
+@bp.post("/incidents/<int:incident_id>/links/<int:link_id>/delete")
+@require("threats.manage")
+def incident_unlink(incident_id: int, link_id: int):
+    """Remove one linked object from the incident."""
+    incident = get_scoped_or_404(SecurityIncident, incident_id)
+    row = db.session.scalar(scoped(IncidentLink).where(IncidentLink.id == link_id,
+                                                       IncidentLink.incident_id == incident.id))
+    if row is None:
+        abort(404)
+    incident_links.unlink(incident, current_user, row)
+    db.session.commit()
+    return redirect_after_post("threats.incident_detail", incident_id=incident.id)
 
 
 @bp.post("/incidents/<int:incident_id>/comment")
@@ -105,10 +157,15 @@ def incident_status(incident_id: int):
     new_status = request.form.get("status", "")
     if new_status not in INCIDENT_STATUSES:
         abort(400, "Unknown status.")
+    note = (request.form.get("note") or "").strip() or None
     try:
-        incidents.change_status(incident, current_user, new_status, request.form.get("note") or None)
+        incidents.change_status(incident, current_user, new_status, note)
+    except incidents.ResolutionRequired as exc:
+        abort(422, str(exc))
     except incidents.IncidentError as exc:
         abort(409, str(exc))
+    if new_status in ("resolved", "closed") and note and request.form.get("resolve_alerts"):
+        incident_links.resolve_alerts(incident, current_user, note)
     db.session.commit()
     return redirect_after_post("threats.incident_detail", incident_id=incident.id)
 

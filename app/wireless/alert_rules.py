@@ -15,13 +15,17 @@ compare the two:
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+import sqlalchemy as sa
 
 from app.alerting import evaluate, events, registry
 from app.alerting.registry import EVENT, VALUE, RuleType
 from app.alerting.service import Observation, Target
-from app.models import AlertRule, utcnow
+from app.core import linkable
+from app.models import AlertRule, db, utcnow
+from app.models.wireless import Network, NetworkTag, NetworkThreatScore
 from app.notifications.services import app_path
 from app.wireless.scoring import LEVELS
 
@@ -68,7 +72,7 @@ def _threat_again(data: dict[str, Any], rule: AlertRule) -> list[Observation]:
     for n, _new, tags in data["scored"]:
         last = n.threat_updated_at
         if "THREAT" in tags and last is not None and n.lasttime_ms > int(last.timestamp() * 1000):
-            seen = datetime.fromtimestamp(n.lasttime_ms / 1000).isoformat(timespec="minutes")
+            seen = datetime.fromtimestamp(n.lasttime_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
             out.append(Observation(target(n), 1.0, f"Tagged threat {target(n).label} seen again ({seen} UTC)",
                                    metric_name="seen_again", details={"lasttime_ms": n.lasttime_ms}))
     return out
@@ -92,3 +96,26 @@ for _rule in (
 ):
     registry.register(replace(_rule, domain=DOMAIN, target_type="network", target_url=network_url))
 events.subscribe("wireless.networks_scored", on_scored)
+
+
+def _network(org_id: int, object_id: str) -> Any:
+    return db.session.scalar(sa.select(Network).where(Network.org_id == org_id, Network.id == int(object_id)))
+
+
+def _network_events(network: Any) -> list[tuple[Any, str]]:
+    """Its tags and its level changes, as the network page tells them."""
+    label = target(network).label
+    out = [(t.tagged_at, f"{label} tagged {t.tag}") for t in db.session.scalars(
+        sa.select(NetworkTag).where(NetworkTag.network_id == network.id).order_by(NetworkTag.id))]
+    previous = None
+    for when, level in db.session.execute(sa.select(NetworkThreatScore.calculated_at, NetworkThreatScore.threat_level)
+                                          .where(NetworkThreatScore.network_id == network.id)
+                                          .order_by(NetworkThreatScore.id)):
+        if level != previous:
+            out.append((when, f"{label} scored {level}"))
+            previous = level
+    return sorted(out, key=lambda e: e[0])
+
+
+linkable.register(linkable.LinkableType("network", "Wireless network", _network, lambda n: target(n).label,
+                                        lambda n: network_url(f"network:{n.id}"), _network_events))

@@ -174,7 +174,8 @@ def score_batch(org_id: int, networks: list[Network], ctx: ScoringContext, confi
         # By primary key, without re-evaluating the batch's objects in the session.
         db.session.execute(sa.update(Network).execution_options(synchronize_session=False), updates)
         db.session.execute(sa.insert(NetworkThreatScore), history)
-    events.publish("wireless.networks_scored", org_id=org_id, scored=[(n, u, tags[n.id]) for n, u in zip(networks, updates, strict=True)])
+    events.publish("wireless.networks_scored", org_id=org_id,  # the wireless alert rules
+                   scored=[(n, u, tags[n.id]) for n, u in zip(networks, updates, strict=True)])
     return levels
 
 
