@@ -54,7 +54,7 @@ def timezone_error(name: str | None) -> str | None:
         return "Choose a time zone."
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file path
         return f"Unknown time zone {name!r} (use an IANA name like Australia/Perth)."
     return None
 
