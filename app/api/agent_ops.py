@@ -9,7 +9,7 @@ from flask import request
 from app.api import bp
 from app.api.auth import api_error, principal, require_scope
 from app.api.openapi_agent import AGENT_MAX_BYTES
-from app.core.hygiene import body_limit
+from app.core.hygiene import INT_MAX, body_limit
 from app.models import Device, db
 
 
@@ -70,6 +70,9 @@ def _apply(error_type: type[Exception], change, success_status: int = 200):
 def agent_command_result(command_id: int):
     """The agent reports a command in progress, completed (with a result) or failed (with an error)."""
     from app.fleet import commands
+
+    if command_id > INT_MAX:  # commands.id is an INTEGER: no such command
+        return api_error(404, "not_found", "No such command for this device.")
 
     def change(device, data):
         command = commands.report(device, command_id, data)
