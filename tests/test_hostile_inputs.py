@@ -146,3 +146,15 @@ def test_a_replayed_heartbeat_is_stored_once_and_answered_as_a_duplicate(client,
     other = enrolled(client, orgs.a.org.id, serial="SN-2", name="scanner-2")
     assert client.post("/api/agent/heartbeat", headers=bearer(other["api_key"]), json=beat).status_code == 202
     assert count(Heartbeat) == 2
+
+
+def test_a_nul_byte_in_a_credential_header_is_400(client):
+    response = client.get("/api/me", headers={"Authorization": "Bearer vgl_ab\x00cd"})
+    assert response.status_code == 400
+
+
+def test_every_agent_endpoint_carries_its_body_limit_through_its_decorators(app):
+    for endpoint in ("api.agent_heartbeat", "api.agent_enrol", "api.agent_backup_report",
+                     "api.agent_command_result", "api.agent_facts"):
+        assert getattr(app.view_functions[endpoint], "max_body_bytes", 0) <= 320 * 1024, endpoint
+        assert getattr(app.view_functions[endpoint], "max_body_bytes", None), endpoint
