@@ -118,6 +118,21 @@ def test_heartbeat_unknown_fields_are_dropped_listed_and_not_stored(client, orgs
     assert stored["network"] == {"rx_bytes_per_sec": 1} and stored["cpu_percent"] == 12.5
 
 
+def test_every_agent_endpoint_ignores_and_lists_undocumented_fields(client, orgs):
+    from app.models import BackupSnapshot, DeviceFacts
+
+    agent = enrolled(client, orgs.a.org.id)
+    report = {"snapshot_id": "s1", "backup_type": "file", "storage_path": "/b", "status": "completed",
+              "started_at": "2026-01-01T00:00:00Z", "junk": "x" * 100}
+    response = client.post("/api/agent/backups", headers=bearer(agent["api_key"]), json=report)
+    assert response.status_code == 201 and response.json["ignored"] == ["junk"]
+    assert db.session.scalar(sa.select(BackupSnapshot.snapshot_id)) == "s1"
+    facts = client.post("/api/agent/facts", headers=bearer(agent["api_key"]),
+                        json={"facts": {"hostname": "h", "anything": {"nested": 1}}, "junk": 1})
+    assert facts.status_code == 201 and facts.json["ignored"] == ["junk"]
+    assert db.session.scalar(sa.select(DeviceFacts.facts)) == {"hostname": "h", "anything": {"nested": 1}}
+
+
 def test_agent_bodies_over_256_kb_are_413_and_nothing_is_stored(client, orgs):
     agent = enrolled(client, orgs.a.org.id)
     big = heartbeat(junk="x" * (256 * 1024))
