@@ -3,6 +3,7 @@ clear 4xx, and nothing stored. The route sweep with hostile values is tests/test
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from app.core.hygiene import JSON_MAX_DEPTH, json_depth
@@ -173,3 +174,13 @@ def test_every_agent_endpoint_carries_its_body_limit_through_its_decorators(app)
                      "api.agent_command_result", "api.agent_facts"):
         assert getattr(app.view_functions[endpoint], "max_body_bytes", 0) <= 320 * 1024, endpoint
         assert getattr(app.view_functions[endpoint], "max_body_bytes", None), endpoint
+
+
+@pytest.mark.postgres  # SQLite raises OverflowError before the database sees the value
+def test_a_value_the_database_refuses_is_a_422_with_an_error_id_and_no_sql(client, orgs, caplog):
+    client.login(orgs.a.users["admin"].email)
+    response = client.get("/admin/sites?page=" + "9" * 25)  # an offset beyond BIGINT
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "error id" in html and "SELECT" not in html and "bigint" not in html
+    assert any("error id" in r.getMessage() and r.exc_info for r in caplog.records)  # the detail is logged
