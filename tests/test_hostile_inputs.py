@@ -3,6 +3,7 @@ clear 4xx, and nothing stored. The route sweep with hostile values is tests/test
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from app.core.hygiene import JSON_MAX_DEPTH, json_depth
@@ -118,6 +119,21 @@ def test_heartbeat_unknown_fields_are_dropped_listed_and_not_stored(client, orgs
     assert stored["network"] == {"rx_bytes_per_sec": 1} and stored["cpu_percent"] == 12.5
 
 
+def test_every_agent_endpoint_ignores_and_lists_undocumented_fields(client, orgs):
+    from app.models import BackupSnapshot, DeviceFacts
+
+    agent = enrolled(client, orgs.a.org.id)
+    report = {"snapshot_id": "s1", "backup_type": "file", "storage_path": "/b", "status": "completed",
+              "started_at": "2026-01-01T00:00:00Z", "junk": "x" * 100}
+    response = client.post("/api/agent/backups", headers=bearer(agent["api_key"]), json=report)
+    assert response.status_code == 201 and response.json["ignored"] == ["junk"]
+    assert db.session.scalar(sa.select(BackupSnapshot.snapshot_id)) == "s1"
+    facts = client.post("/api/agent/facts", headers=bearer(agent["api_key"]),
+                        json={"facts": {"hostname": "h", "anything": {"nested": 1}}, "junk": 1})
+    assert facts.status_code == 201 and facts.json["ignored"] == ["junk"]
+    assert db.session.scalar(sa.select(DeviceFacts.facts)) == {"hostname": "h", "anything": {"nested": 1}}
+
+
 def test_agent_bodies_over_256_kb_are_413_and_nothing_is_stored(client, orgs):
     agent = enrolled(client, orgs.a.org.id)
     big = heartbeat(junk="x" * (256 * 1024))
@@ -146,3 +162,25 @@ def test_a_replayed_heartbeat_is_stored_once_and_answered_as_a_duplicate(client,
     other = enrolled(client, orgs.a.org.id, serial="SN-2", name="scanner-2")
     assert client.post("/api/agent/heartbeat", headers=bearer(other["api_key"]), json=beat).status_code == 202
     assert count(Heartbeat) == 2
+
+
+def test_a_nul_byte_in_a_credential_header_is_400(client):
+    response = client.get("/api/me", headers={"Authorization": "Bearer vgl_ab\x00cd"})
+    assert response.status_code == 400
+
+
+def test_every_agent_endpoint_carries_its_body_limit_through_its_decorators(app):
+    for endpoint in ("api.agent_heartbeat", "api.agent_enrol", "api.agent_backup_report",
+                     "api.agent_command_result", "api.agent_facts"):
+        assert getattr(app.view_functions[endpoint], "max_body_bytes", 0) <= 320 * 1024, endpoint
+        assert getattr(app.view_functions[endpoint], "max_body_bytes", None), endpoint
+
+
+@pytest.mark.postgres  # SQLite raises OverflowError before the database sees the value
+def test_a_value_the_database_refuses_is_a_422_with_an_error_id_and_no_sql(client, orgs, caplog):
+    client.login(orgs.a.users["admin"].email)
+    response = client.get("/admin/sites?page=" + "9" * 25)  # an offset beyond BIGINT
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "error id" in html and "SELECT" not in html and "bigint" not in html
+    assert any("error id" in r.getMessage() and r.exc_info for r in caplog.records)  # the detail is logged

@@ -10,7 +10,7 @@ from flask import request
 from app import audit
 from app.api import bp
 from app.api.auth import api_error, principal, require_scope
-from app.api.openapi_agent import AGENT_MAX_BYTES, HEARTBEAT, known_fields
+from app.api.openapi_agent import AGENT_MAX_BYTES, ENROLMENT, HEARTBEAT, known_fields
 from app.core.hygiene import body_limit
 from app.models import Device, db
 
@@ -29,6 +29,7 @@ def agent_enrol():
     data = _body()
     if data is None:
         return api_error(422, "validation_error", "Send a JSON object.", fields={"body": "a JSON object"})
+    data, ignored = known_fields(data, ENROLMENT)
     try:
         result = services.enrol(data, request.remote_addr)
     except services.FleetError as exc:
@@ -39,9 +40,10 @@ def agent_enrol():
     device = result.device
     from app.fleet.signing import public_key
 
-    return {"device_id": device.id, "api_key": result.api_key, "heartbeat_interval": device.heartbeat_interval,
-            "command_public_key": public_key(),
-            "overlay_ip": device.overlay_ip, "wireguard_config": result.wireguard_config}, 201
+    answer = {"device_id": device.id, "api_key": result.api_key, "heartbeat_interval": device.heartbeat_interval,
+              "command_public_key": public_key(),
+              "overlay_ip": device.overlay_ip, "wireguard_config": result.wireguard_config}
+    return ({**answer, "ignored": ignored[:50]} if ignored else answer), 201
 
 
 @bp.post("/agent/heartbeat")

@@ -6,7 +6,7 @@ from flask import request
 
 from app.api import bp
 from app.api.auth import api_error, principal, require_scope
-from app.api.openapi_agent import FACTS_MAX_BYTES
+from app.api.openapi_agent import FACTS, FACTS_MAX_BYTES, known_fields
 from app.core.hygiene import body_limit
 from app.models import Device, db
 
@@ -25,6 +25,7 @@ def agent_facts():
     if not isinstance(data, dict):
         db.session.rollback()
         return api_error(422, "validation_error", "Send a JSON object.", fields={"body": "a JSON object"})
+    data, ignored = known_fields(data, FACTS)  # the facts object itself is free-form
     claimed = data.get("device_id")
     if claimed is not None and claimed != p.device_id:
         db.session.rollback()
@@ -36,5 +37,6 @@ def agent_facts():
         db.session.rollback()
         return api_error(422, "validation_error", "The facts payload is not valid.", fields=exc.fields)
     db.session.commit()
-    return {"ok": True, "device_id": device.id, "snapshot_id": row.id,
-            "changes": {kind: len(items) for kind, items in changes.items()}}, 201
+    answer = {"ok": True, "device_id": device.id, "snapshot_id": row.id,
+              "changes": {kind: len(items) for kind, items in changes.items()}}
+    return ({**answer, "ignored": ignored[:50]} if ignored else answer), 201

@@ -8,8 +8,8 @@ from flask import request
 
 from app.api import bp
 from app.api.auth import api_error, principal, require_scope
-from app.api.openapi_agent import AGENT_MAX_BYTES
-from app.core.hygiene import body_limit
+from app.api.openapi_agent import AGENT_MAX_BYTES, BACKUP_REPORT, COMMAND_RESULT, known_fields
+from app.core.hygiene import INT_MAX, body_limit
 from app.models import Device, db
 
 
@@ -46,14 +46,16 @@ def agent_commands():
             "commands": [{**commands.envelope(c), "signature": c.command_signature} for c in rows]}
 
 
-def _apply(error_type: type[Exception], change, success_status: int = 200):
-    """Run `change(device, body)` for the key's own device; its rule errors become JSON errors."""
+def _apply(error_type: type[Exception], change, schema: dict, success_status: int = 200):
+    """Run `change(device, body)` for the key's own device with the documented fields of the
+    body only (the others listed in `ignored`); its rule errors become JSON errors."""
     device = _device()
     if device is None:
         return _no_device()
     data = _json()
     if data is None:
         return api_error(422, "validation_error", "Send a JSON object.", fields={"body": "a JSON object"})
+    data, ignored = known_fields(data, schema)
     try:
         answer = change(device, data)
     except error_type as exc:
@@ -61,7 +63,7 @@ def _apply(error_type: type[Exception], change, success_status: int = 200):
         extra = {"fields": exc.fields} if exc.fields else {}
         return api_error(exc.status, exc.code, str(exc), **extra)
     db.session.commit()
-    return answer, success_status
+    return ({**answer, "ignored": ignored[:50]} if ignored else answer), success_status
 
 
 @bp.post("/agent/commands/<int:command_id>/result")
@@ -71,11 +73,14 @@ def agent_command_result(command_id: int):
     """The agent reports a command in progress, completed (with a result) or failed (with an error)."""
     from app.fleet import commands
 
+    if command_id > INT_MAX:  # commands.id is an INTEGER: no such command
+        return api_error(404, "not_found", "No such command for this device.")
+
     def change(device, data):
         command = commands.report(device, command_id, data)
         return {"id": command.id, "status": command.status}
 
-    return _apply(commands.CommandError, change)
+    return _apply(commands.CommandError, change, COMMAND_RESULT)
 
 
 @bp.post("/agent/backups")
@@ -89,4 +94,4 @@ def agent_backup_report():
         row = backups.ingest_report(device, data)
         return {"id": row.id, "snapshot_id": row.snapshot_id, "status": row.status}
 
-    return _apply(backups.BackupError, change, 201)
+    return _apply(backups.BackupError, change, BACKUP_REPORT, 201)

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api.openapi_agent import HEARTBEAT, HEARTBEAT_STORED, UNKNOWN_FIELDS
-from app.core.hygiene import BIGINT_MAX
+from app.api.openapi_agent import (
+    BACKUP_REPORT,
+    COMMAND_RESULT,
+    ENROLMENT,
+    FACTS,
+    HEARTBEAT,
+    HEARTBEAT_STORED,
+    UNKNOWN_FIELDS,
+)
+from app.core.hygiene import INT_MAX
 from app.models.api import API_SCOPES
 from app.models.fleet import DEVICE_SCOPES
 
@@ -40,7 +48,7 @@ def with_shared_responses(doc: dict[str, Any]) -> dict[str, Any]:
             responses = operation["responses"]
             responses.setdefault("400", {**_error(), "description": "A NUL byte, a lone surrogate, JSON nested too "
                                                                   "deep, or a number that is not finite"})
-            responses.setdefault("429", {**_error(), "description": "Rate limited", "headers": RETRY_AFTER})
+            responses["429"] = {**_error(), "description": "Rate limited", "headers": RETRY_AFTER}
             if "requestBody" in operation:
                 responses.setdefault("413", {**_error(), "description": "The body is over the endpoint's limit"})
                 responses.setdefault("422", _error())
@@ -91,29 +99,16 @@ def _document() -> dict[str, Any]:
                     "indicators": {"type": "array", "items": {"type": "string"}},
                     "response_action": {"type": "string"}, "response_status": {"type": "string"},
                     "occurrences": {"type": "integer"}, "last_detected_at": {"type": "string", "format": "date-time"}}},
-                "Enrolment": {"type": "object", "required": ["claim_code", "hostname", "facts", "wireguard_public_key"],
-                              "properties": {
-                    "claim_code": {"type": "string"}, "hostname": {"type": "string"},
-                    "wireguard_public_key": {"type": "string", "description": "base64, 32 bytes"},
-                    "facts": {"type": "object", "required": ["cpu_model", "cores", "ram_mb", "disk_gb",
-                                                             "mac_addresses", "serial"], "properties": {
-                        "cpu_model": {"type": "string"}, "cores": {"type": "integer"}, "ram_mb": {"type": "integer"},
-                        "disk_gb": {"type": "integer"}, "os": {"type": "string"}, "kernel": {"type": "string"},
-                        "mac_addresses": {"type": "array", "items": {"type": "string"}},
-                        "serial": {"type": "string"}}}}},
+                "Enrolment": ENROLMENT,
                 "Enrolled": {"type": "object", "properties": {
                     "device_id": {"type": "integer"}, "api_key": {"type": "string", "description": "shown once"},
                     "heartbeat_interval": {"type": "integer"}, "overlay_ip": {"type": "string"},
                     "wireguard_config": {"type": "string"},
-                    "command_public_key": {"type": "string", "description": "Ed25519, base64 raw 32 bytes"}}},
+                    "command_public_key": {"type": "string", "description": "Ed25519, base64 raw 32 bytes"},
+                    "ignored": {"type": "array", "items": {"type": "string"}}}},
                 "Heartbeat": HEARTBEAT,
                 "HeartbeatStored": HEARTBEAT_STORED,
-                "Facts": {"type": "object", "required": ["facts"], "properties": {
-                    "device_id": {"type": "integer", "description": "must be the key's own device"},
-                    "collected_at": {"type": "string", "format": "date-time"},
-                    "facts": {"type": "object", "description": "any JSON object up to 256 KB, nested at most "
-                              "8 levels: hostname, os, cpu, memory, disks, network_interfaces, "
-                              "installed_packages, docker_version, greenbone_version..."}}},
+                "Facts": FACTS,
                 "Command": {"type": "object", "description":
                             "Verify `signature` (Ed25519, base64) over the canonical JSON of the other six fields "
                             "(sorted keys, no whitespace, UTF-8) with the key from enrolment; refuse it when expired "
@@ -121,23 +116,8 @@ def _document() -> dict[str, Any]:
                     "id": {"type": "integer"}, "device_id": {"type": "integer"}, "type": {"type": "string"},
                     "payload": {"type": "object"}, "expires_at": {"type": "string", "format": "date-time"},
                     "nonce": {"type": "string"}, "signature": {"type": "string"}}},
-                "CommandResult": {"type": "object", "required": ["status"], "properties": {
-                    "status": {"enum": ["in_progress", "completed", "failed"]}, "result": {"type": "object"},
-                    "error": {"type": "string", "description": "required when failed"}}},
-                "BackupReport": {"type": "object",
-                                 "required": ["snapshot_id", "backup_type", "storage_path", "status", "started_at"],
-                                 "properties": {
-                    "snapshot_id": {"type": "string"}, "snapshot_name": {"type": "string"},
-                    "backup_type": {"enum": ["file", "full_disk"]}, "backup_method": {"type": "string"},
-                    "storage_path": {"type": "string"}, "size_bytes": {"type": "integer"},
-                    "compressed_size_bytes": {"type": "integer"}, "encrypted": {"type": "boolean"},
-                    "encryption_key_id": {"type": "string"},
-                    "status": {"enum": ["in_progress", "completed", "failed"]},
-                    "started_at": {"type": "string", "format": "date-time"},
-                    "completed_at": {"type": "string", "format": "date-time"},
-                    "duration_seconds": {"type": "integer"}, "file_count": {"type": "integer"},
-                    "error": {"type": "string"}, "logs": {"type": "string"},
-                    "command_id": {"type": "integer", "description": "the run_backup command it answers"}}},
+                "CommandResult": COMMAND_RESULT,
+                "BackupReport": BACKUP_REPORT,
                 "Indicator": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "type": {"type": "string"}, "value": {"type": "string"},
                     "severity": {"type": "string"}, "confidence": {"type": "number"}, "tlp": {"type": "string"},
@@ -150,35 +130,42 @@ def _document() -> dict[str, Any]:
                 "summary": "Sign in for tokens", "security": [],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["email", "password"],
-                    "properties": {"email": {"type": "string"}, "password": {"type": "string"},
+                    "properties": {"email": {"type": "string", "minLength": 1},
+                                   "password": {"type": "string", "minLength": 1},
                                    "code": {"type": "string", "description": "TOTP or backup code when MFA is on"}}}}}},
                 "responses": {"200": {"description": "Tokens", "content": {"application/json": {"schema": tokens}}},
                               "401": _error(), "403": _error(), "422": _error(), "429": _error()}}},
             "/auth/refresh": {"post": {
                 "summary": "Rotate a refresh token", "security": [],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["refresh_token"], "properties": {"refresh_token": {"type": "string"}}}}}},
+                    "type": "object", "required": ["refresh_token"],
+                    "properties": {"refresh_token": {"type": "string", "minLength": 1}}}}}},
                 "responses": {"200": {"description": "New tokens", "content": {"application/json": {"schema": tokens}}},
                               "401": _error(), "422": _error()}}},
             "/auth/revoke": {"post": {
                 "summary": "Revoke a token family", "security": [],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["refresh_token"], "properties": {"refresh_token": {"type": "string"}}}}}},
+                    "type": "object", "required": ["refresh_token"],
+                    "properties": {"refresh_token": {"type": "string", "minLength": 1}}}}}},
                 "responses": {"200": {"description": "Revoked"}, "404": _error()}}},
             "/me": {"get": {"summary": "The credential's user, organization and scopes", "security": [{"bearer": []}],
                             "responses": {"200": {"description": "OK"}, "401": _error()}}},
             "/security-events": _get("Security events, newest first", "events:read", "SecurityEvent", {
                 "name": "since_id", "in": "query", "description": "only events with a larger id (to page forward)",
-                "schema": {"type": "integer", "minimum": 0, "maximum": BIGINT_MAX}}),
+                "schema": {"type": "integer", "minimum": 0, "maximum": INT_MAX}}),
             "/threats": _get("Detected threats", "threats:read", "Threat"),
             "/intel": {**_get("Indicators of compromise", "intel:read", "Indicator"), "post": {
                 "summary": "Add or renew an indicator", "security": [{"bearer": ["intel:write"]}],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["type", "value"],
+                    "description": "`value` must be a valid value of its `type`; values on the organization's "
+                                   "allowlist (private addresses, its own domains) are refused with 422.",
                     "properties": {"type": {"enum": ["ip", "cidr", "domain", "url", "email", "md5", "sha1", "sha256"]},
-                                   "value": {"type": "string"}, "severity": {"type": "string"},
+                                   "value": {"type": "string", "minLength": 1, "maxLength": 500},
+                                   "severity": {"enum": ["low", "medium", "high", "critical"]},
                                    "confidence": {"type": "number", "minimum": 0, "maximum": 100},
-                                   "source": {"type": "string"}, "description": {"type": "string"}}}}}},
+                                   "source": {"type": "string", "maxLength": 100},
+                                   "description": {"type": "string", "maxLength": 10000}}}}}},
                 "responses": {"201": {"description": "Created", "content": {"application/json": {"schema": {
                     "$ref": "#/components/schemas/Indicator"}}}}, "200": {"description": "Renewed"},
                     "401": _error(), "403": _error(), "422": _error()}}},
@@ -217,7 +204,8 @@ def _document() -> dict[str, Any]:
             "/agent/commands/{command_id}/result": {"post": {
                 "summary": "Report a command in progress, completed or failed (only the device's own)",
                 "security": [{"bearer": ["commands"]}],
-                "parameters": [{"name": "command_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "parameters": [{"name": "command_id", "in": "path", "required": True,
+                                "schema": {"type": "integer", "minimum": 1, "maximum": INT_MAX}}],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "$ref": "#/components/schemas/CommandResult"}}}},
                 "responses": {"200": {"description": "Recorded"}, "401": _error(), "403": _error(),

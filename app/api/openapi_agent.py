@@ -100,3 +100,54 @@ def known_fields(value: Any, schema: dict[str, Any], path: str = "") -> tuple[An
             dropped.extend(inner)
         return clean_list, dropped
     return value, dropped
+
+
+def _failed_needs_error(schema: dict[str, Any]) -> dict[str, Any]:
+    """A report with status "failed" must say why (`error`)."""
+    return {**schema, "if": {"properties": {"status": {"const": "failed"}}, "required": ["status"]},
+            "then": {"required": ["error"], "properties": {"error": {"minLength": 1}}}}
+
+
+ENROLMENT = {
+    "type": "object", "required": ["claim_code", "hostname", "facts", "wireguard_public_key"], "properties": {
+        "claim_code": _text(64, 1), "hostname": _text(255, 1),
+        "wireguard_public_key": {"type": "string", "pattern": "^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$",
+                                 "description": "base64, 32 bytes"},
+        "facts": {"type": "object", "required": ["cpu_model", "cores", "ram_mb", "disk_gb", "mac_addresses", "serial"],
+                  "properties": {
+                      "cpu_model": _text(255, 1), "serial": _text(255, 1), "os": _text(100), "kernel": _text(100),
+                      "cores": {"type": "integer", "minimum": 1, "maximum": 4096},
+                      "ram_mb": {"type": "integer", "minimum": 1, "maximum": 1 << 24},
+                      "disk_gb": {"type": "integer", "minimum": 1, "maximum": 1 << 20},
+                      "mac_addresses": {"type": "array", "minItems": 1, "maxItems": 64, "items": {
+                          "type": "string", "pattern": "^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$"}}}}}}
+
+FACTS = {
+    "type": "object", "required": ["facts"],
+    "description": "`collected_at` must lie within 24 hours before and 5 minutes after the server's time.",
+    "properties": {
+        "device_id": {"type": "integer", "description": "must be the key's own device"},
+        "collected_at": WHEN,
+        "facts": {"type": "object", "minProperties": 1, "propertyNames": {"minLength": 1, "maxLength": 200},
+                  "description": "any JSON object up to 256 KB, nested at most 8 levels, keys of 1 to 200 "
+                                 "characters at every level: hostname, os, cpu, memory, disks, network_interfaces, "
+                                 "installed_packages, docker_version, greenbone_version..."}}}
+
+COMMAND_RESULT = _failed_needs_error({
+    "type": "object", "required": ["status"], "properties": {
+        "status": {"enum": ["in_progress", "completed", "failed"]},
+        "result": {"type": "object", "description": "at most 64 KB as JSON"},
+        "error": {**_text(5000), "description": "required when failed"}}})
+
+BACKUP_REPORT = _failed_needs_error({
+    "type": "object", "required": ["snapshot_id", "backup_type", "storage_path", "status", "started_at"],
+    "description": "`completed_at` is not before `started_at`; `command_id` is a run_backup command of this device.",
+    "properties": {
+        "snapshot_id": _text(255, 1), "snapshot_name": _text(255), "backup_type": {"enum": ["file", "full_disk"]},
+        "backup_method": _text(50), "storage_path": _text(2000, 1), "size_bytes": _int(1 << 62),
+        "compressed_size_bytes": _int(1 << 62), "encrypted": {"type": "boolean"},
+        "encryption_key_id": _text(100), "status": {"enum": ["in_progress", "completed", "failed"]},
+        "started_at": WHEN, "completed_at": WHEN, "duration_seconds": _int(10 ** 8), "file_count": _int(),
+        "error": _text(5000), "logs": _text(100_000),
+        "command_id": {"type": "integer", "minimum": 1, "maximum": INT_MAX,
+                       "description": "the run_backup command it answers"}}})

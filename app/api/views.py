@@ -9,7 +9,7 @@ from app.api import bp
 from app.api.auth import api_error, principal, require_scope
 from app.api.openapi import spec
 from app.api.tokens import TokenError, issue_pair, revoke_family, rotate
-from app.core.hygiene import BIGINT_MAX
+from app.core.hygiene import INT_MAX
 from app.extensions import csrf
 from app.models import SecurityEvent, ThreatEvent, ThreatIntelligence, User, db
 from app.threats.intel import IndicatorError, add_indicator
@@ -143,7 +143,7 @@ def security_events():
     """Security events of the organization, newest first (`since_id` to page forward)."""
     p = principal()
     stmt = sa.select(SecurityEvent).where(SecurityEvent.org_id == p.org_id)
-    since_id = int_arg("since_id", None, 0, BIGINT_MAX)
+    since_id = int_arg("since_id", None, 0, INT_MAX)  # security_events.id is an INTEGER
     if since_id is not None:
         stmt = stmt.where(SecurityEvent.id > since_id)
     rows = db.session.scalars(stmt.order_by(SecurityEvent.id.desc()).limit(limit_arg())).all()
@@ -200,6 +200,10 @@ def intel_add():
     except (TypeError, ValueError):
         return api_error(422, "validation_error", "confidence must be a number from 0 to 100.",
                          fields={"confidence": "0-100"})
+    for name, longest in (("value", 500), ("source", 100), ("description", 10_000)):
+        if data.get(name) is not None and (not isinstance(data[name], str) or len(data[name]) > longest):
+            return api_error(422, "validation_error", f"{name} must be a string of at most {longest} characters.",
+                             fields={name: f"at most {longest} characters"})
     severity = str(data.get("severity") or "medium")
     if severity not in ("low", "medium", "high", "critical"):
         return api_error(422, "validation_error", "severity must be low, medium, high or critical.",

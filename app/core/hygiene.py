@@ -94,10 +94,8 @@ def _first_bad(pairs: Iterable[tuple[str, str]]) -> str | None:
 
 
 def check_json() -> None:
-    """Cap and pre-check a JSON body, then parse it once (views read the cached result)."""
-    limit = request.max_content_length
-    request.max_content_length = JSON_MAX_BYTES if limit is None else min(limit, JSON_MAX_BYTES)
-    raw = request.get_data(cache=True)  # 413 above the limit
+    """Pre-check a JSON body, then parse it once (views read the cached result)."""
+    raw = request.get_data(cache=True)  # 413 above the limit set by apply_body_limits
     if not raw:
         return
     if json_depth(raw) > JSON_MAX_DEPTH:
@@ -108,13 +106,23 @@ def check_json() -> None:
         raise HostileInput(f"{where} holds a NUL byte, a lone surrogate or a number that is not finite.")
 
 
+@bp.app_url_value_preprocessor
+def apply_body_limits(endpoint: str | None, _values) -> None:
+    """The view's own body limit, and the JSON cap, set before anything reads the body (URL
+    value preprocessors run before every before_request hook, CSRF's form parsing included)."""
+    limit = getattr(current_app.view_functions.get(endpoint or ""), "max_body_bytes", None)
+    if limit is not None:
+        request.max_content_length = limit
+    if request.is_json:
+        current = request.max_content_length
+        request.max_content_length = JSON_MAX_BYTES if current is None else min(current, JSON_MAX_BYTES)
+
+
 @bp.before_app_request
 def refuse_hostile_input():
-    """400 for NUL bytes and lone surrogates anywhere in the request; JSON size and depth caps."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    own_limit = getattr(view, "max_body_bytes", None)
-    if own_limit is not None:
-        request.max_content_length = own_limit
+    """400 for NUL bytes and lone surrogates anywhere in the request; JSON depth and values."""
+    if any("\x00" in value for value in request.headers.values()):
+        raise HostileInput("A request header holds a NUL byte.")
     if bad_text(request.path):
         raise HostileInput("The address holds a NUL byte or an invalid character.")
     for value in (request.view_args or {}).values():

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from croniter import croniter
 
 from app import audit
+from app.core.hygiene import INT_MAX
 from app.fleet import commands
 from app.fleet.ingest import _Checker
 from app.models import BackupConfig, BackupSnapshot, Command, Device, User, db, utcnow
@@ -28,6 +29,7 @@ REPORT_STATUSES = ("in_progress", "completed", "failed")
 MISSING_GRACE = timedelta(hours=2)  # how long a scheduled backup may take before it counts as missing
 STORAGE_TARGET = re.compile(r"^[\w.-]{1,100}$")
 MAX_LOGS = 100_000
+MAX_DURATION = 10 ** 8  # seconds (3 years)
 
 
 class BackupError(Exception):
@@ -54,7 +56,7 @@ def timezone_error(name: str | None) -> str | None:
         return "Choose a time zone."
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file path
         return f"Unknown time zone {name!r} (use an IANA name like Australia/Perth)."
     return None
 
@@ -199,7 +201,7 @@ def validate_report(data: dict[str, Any]) -> dict[str, Any]:
     }
     for name in ("size_bytes", "compressed_size_bytes"):
         clean[name] = c.number(data, name, name, 0, 1 << 62, whole=True)
-    clean["duration_seconds"] = c.number(data, "duration_seconds", "duration_seconds", 0, 10 ** 8, whole=True)
+    clean["duration_seconds"] = c.number(data, "duration_seconds", "duration_seconds", 0, MAX_DURATION, whole=True)
     clean["file_count"] = c.number(data, "file_count", "file_count", 0, 2 ** 31 - 1, whole=True)
     if data.get("started_at") is None:
         c.errors["started_at"] = "required"
@@ -216,7 +218,8 @@ def validate_report(data: dict[str, Any]) -> dict[str, Any]:
     if clean["status"] == "failed" and not clean["error_message"]:
         c.errors["error"] = "required when the status is failed"
     command_id = data.get("command_id")
-    if command_id is not None and (not isinstance(command_id, int) or isinstance(command_id, bool)):
+    if command_id is not None and (not isinstance(command_id, int) or isinstance(command_id, bool)
+                                   or not 1 <= command_id <= INT_MAX):  # commands.id is an INTEGER
         c.errors["command_id"] = "a command id"
     clean["command_id"] = command_id
     if clean["started_at"] and clean["completed_at"] and clean["completed_at"] < clean["started_at"]:
@@ -247,7 +250,9 @@ def ingest_report(device: Device, data: dict[str, Any]) -> BackupSnapshot:
     if row.status in ("completed", "failed") and row.completed_at is None:
         row.completed_at = utcnow()
     if row.duration_seconds is None and row.completed_at is not None:
-        row.duration_seconds = int((row.completed_at - row.started_at).total_seconds())
+        took = int((row.completed_at - row.started_at).total_seconds())
+        # Within the bound of a reported duration: agent clocks can be centuries off.
+        row.duration_seconds = took if 0 <= took <= MAX_DURATION else None
     db.session.flush()
     config = get_config(device)
     if config is not None and row.status in ("completed", "failed"):

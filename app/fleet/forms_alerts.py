@@ -35,7 +35,7 @@ def split_names(text: str | None) -> list[str]:
 def _zone_errors(name: str) -> str | None:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file path
         return "Not a known time zone (for example UTC or Australia/Perth)."
     return None
 

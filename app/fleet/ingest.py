@@ -75,6 +75,8 @@ class _Checker:
             return None
         if whole and high is None:
             high = INT_MAX
+        if whole and isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON (and its schema) make no difference between 486 and 486.0
         ok = isinstance(value, int | float) and not isinstance(value, bool) and (not whole or isinstance(value, int))
         if not ok or (isinstance(value, float) and not math.isfinite(value)) or value < low or (high is not None and value > high):
             kind = "a whole number" if whole else "a number"

@@ -206,6 +206,8 @@ def validate_enrolment(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     clean["kernel"] = text("facts.kernel", facts.get("kernel"), 100, required=False)
     for name, low, high in (("cores", 1, 4096), ("ram_mb", 1, 1 << 24), ("disk_gb", 1, 1 << 20)):
         value = facts.get(name)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON makes no difference between 8 and 8.0
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             errors[f"facts.{name}"] = f"a whole number from {low} to {high}"
         clean[name] = value

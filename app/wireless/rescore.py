@@ -86,7 +86,7 @@ def scoring_context(org_id: int) -> ScoringContext:
 
     try:
         tz = ZoneInfo(getattr(org, "timezone", None) or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file path
         tz = ZoneInfo("UTC")
     return ScoringContext(
         home=(home.lat, home.lon, home.radius_km or 0.5) if home else None,
