@@ -24,6 +24,7 @@ from app.fleet import (  # noqa: E402,F401
     cli,
     cli_alerts,
     demo,
+    home,
     intel_places,
     jobs,
     search,

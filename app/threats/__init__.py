@@ -18,6 +18,7 @@ register_section("threats", "Threat operations", 20, [
 from app.threats import (  # noqa: E402,F401
     cli,
     geo,
+    home,
     intel_places,
     jobs,
     search,
