@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from app.permissions import PERMISSIONS
 
@@ -72,6 +73,7 @@ class Registration:
 POSTURE: dict[str, Registration] = {}
 ATTENTION: dict[str, Registration] = {}
 TIMELINE: dict[str, Registration] = {}
+ORG_COLUMNS: dict[str, Registration] = {}
 
 
 def _register(table: dict[str, Registration], name: str, label: str, permission: str, func: Callable,
@@ -102,3 +104,9 @@ def register_timeline(name: str, label: str, permission: str, func: Callable[[in
 
 def ordered(table: dict[str, Registration]) -> list[Registration]:
     return sorted(table.values(), key=lambda r: (r.order, r.name))
+
+
+def register_org_column(name: str, label: str, func: Callable[[], dict[int, Any]], order: int = 100) -> Registration:
+    """A column of the super admin's per-organization table: `func()` -> {org_id: value},
+    one grouped query over every organization."""
+    return _register(ORG_COLUMNS, name, label, "org.switch", func, order)

@@ -12,23 +12,19 @@ import sqlalchemy as sa
 
 from app.dashboard.registry import (
     ATTENTION,
+    ORG_COLUMNS,
     POSTURE,
     TIMELINE,
     AttentionItem,
     TimelineItem,
     ordered,
 )
-from app.fleet.services import online_cutoff
 from app.models import (
-    Alert,
     AuditLog,
-    Device,
-    FrameworkScore,
     JobRun,
     LoginAttempt,
     Notification,
     Organization,
-    SecurityIncident,
     Site,
     User,
     UserSession,
@@ -39,8 +35,6 @@ from app.permissions import can
 
 ATTENTION_LIMIT = 15
 TIMELINE_LIMIT = 20
-OPEN_INCIDENT = ("open", "investigating")
-ACTIVE_ALERT = ("open", "acknowledged", "muted")
 
 
 def posture(org_id: int, user) -> list[tuple[Any, Any]]:
@@ -75,46 +69,22 @@ def timeline(org_id: int, user, limit: int = TIMELINE_LIMIT) -> list[TimelineIte
 @dataclass
 class OrgRow:
     org: Organization
-    csf_score: float | None = None
-    critical_alerts: int = 0
-    open_incidents: int = 0
-    devices_offline: int = 0
-    users: int = 0
+    values: dict[str, Any]
 
 
-def org_table() -> list[OrgRow]:
-    """For a super admin: one row per organization, in a fixed number of grouped queries."""
+def org_table() -> tuple[list[Any], list[OrgRow]]:
+    """For a super admin: the registered columns, and one row per organization (each column
+    is one grouped query over every organization)."""
     orgs = db.session.scalars(sa.select(Organization).where(Organization.deleted_at.is_(None))
                               .order_by(Organization.name)).all()
-    rows = {o.id: OrgRow(o) for o in orgs}
+    columns = ordered(ORG_COLUMNS)
+    values = {reg.name: reg.func() for reg in columns}
+    return columns, [OrgRow(o, {name: found.get(o.id) for name, found in values.items()}) for o in orgs]
 
-    def grouped(stmt: sa.Select) -> dict[int, Any]:
-        return dict(db.session.execute(stmt).all())
 
-    newest = (sa.select(FrameworkScore.org_id, sa.func.max(FrameworkScore.calculated_at).label("at"))
-              .group_by(FrameworkScore.org_id).subquery())
-    scores = grouped(sa.select(FrameworkScore.org_id, sa.func.max(FrameworkScore.overall_score))
-                     .join(newest, sa.and_(newest.c.org_id == FrameworkScore.org_id,
-                                           newest.c.at == FrameworkScore.calculated_at))
-                     .group_by(FrameworkScore.org_id))
-    alerts = grouped(sa.select(Alert.org_id, sa.func.count(Alert.id))
-                     .where(Alert.status.in_(ACTIVE_ALERT), Alert.severity == "critical").group_by(Alert.org_id))
-    incidents = grouped(sa.select(SecurityIncident.org_id, sa.func.count(SecurityIncident.id))
-                        .where(SecurityIncident.status.in_(OPEN_INCIDENT)).group_by(SecurityIncident.org_id))
-    offline = grouped(sa.select(Device.org_id, sa.func.count(Device.id))
-                      .where(Device.deleted_at.is_(None), Device.enrolled_at.is_not(None),
-                             Device.status.not_in(("suspended", "decommissioned")),
-                             sa.or_(Device.last_seen_at.is_(None), Device.last_seen_at < online_cutoff()))
-                      .group_by(Device.org_id))
-    users = grouped(sa.select(User.org_id, sa.func.count(User.id)).where(User.deleted_at.is_(None))
-                    .group_by(User.org_id))
-    for org_id, row in rows.items():
-        row.csf_score = float(scores[org_id]) if scores.get(org_id) is not None else None
-        row.critical_alerts = alerts.get(org_id, 0)
-        row.open_incidents = incidents.get(org_id, 0)
-        row.devices_offline = offline.get(org_id, 0)
-        row.users = users.get(org_id, 0)
-    return list(rows.values())
+def users_per_org() -> dict[int, int]:
+    return dict(db.session.execute(sa.select(User.org_id, sa.func.count(User.id)).where(User.deleted_at.is_(None))
+                                   .group_by(User.org_id)).all())
 
 
 def summary(org_id: int, user_id: int) -> dict[str, int]:

@@ -21,7 +21,7 @@ def index():
     org_id = current_org_id()
     wanted = request.args.get("block")
     block = wanted if wanted in LIVE_BLOCKS else "counts"
-    context = {"counts": {}, "posture": [], "attention": [], "timeline": [], "orgs": []}
+    context = {"counts": {}, "posture": [], "attention": [], "timeline": [], "org_columns": [], "orgs": []}
     if org_id:
         if block in ("counts",) or not wanted:
             context["counts"] = services.summary(org_id, current_user.id)
@@ -32,5 +32,5 @@ def index():
         if block == "timeline" or not wanted:
             context["timeline"] = services.timeline(org_id, current_user)
     if not wanted and can("org.switch"):
-        context["orgs"] = services.org_table()
+        context["org_columns"], context["orgs"] = services.org_table()
     return render_page("dashboard/index.html", block=block, **context)

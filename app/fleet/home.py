@@ -14,6 +14,7 @@ from app.dashboard.registry import (
     TimelineItem,
     Worst,
     register_attention,
+    register_org_column,
     register_posture,
     register_timeline,
 )
@@ -89,3 +90,22 @@ register_attention("alerts", "Open alerts", "data.read", open_alerts, order=10)
 register_attention("offline_devices", "Offline devices", "data.read", offline, order=40)
 register_attention("missed_backups", "Missed backups", "data.read", missed_backups, order=50)
 register_timeline("alerts", "Alerts", "data.read", alerts_fired, order=20)
+
+
+def critical_alerts_by_org() -> dict[int, int]:
+    return dict(db.session.execute(
+        sa.select(Alert.org_id, sa.func.count(Alert.id))
+        .where(Alert.status.in_(ACTIVE_ALERT_STATUSES), Alert.severity == "critical").group_by(Alert.org_id)).all())
+
+
+def offline_by_org() -> dict[int, int]:
+    return dict(db.session.execute(
+        sa.select(Device.org_id, sa.func.count(Device.id))
+        .where(Device.deleted_at.is_(None), Device.enrolled_at.is_not(None),
+               Device.status.not_in(("suspended", "decommissioned")),
+               sa.or_(Device.last_seen_at.is_(None), Device.last_seen_at < online_cutoff()))
+        .group_by(Device.org_id)).all())
+
+
+register_org_column("critical_alerts", "Critical alerts", critical_alerts_by_org, order=20)
+register_org_column("devices_offline", "Devices offline", offline_by_org, order=40)

@@ -13,6 +13,7 @@ from app.dashboard.registry import (
     PostureState,
     Worst,
     register_attention,
+    register_org_column,
     register_posture,
 )
 from app.metrics import scoring
@@ -66,3 +67,17 @@ def metrics_below_target(org_id: int, limit: int) -> list[AttentionItem]:
 
 register_posture("csf", "Cybersecurity framework", "data.read", csf_posture, order=10)
 register_attention("metrics_below_target", "Metrics below target", "data.read", metrics_below_target, order=60)
+
+
+def csf_by_org() -> dict[int, float]:
+    """Each organization's newest overall CSF score."""
+    newest = (sa.select(FrameworkScore.org_id, sa.func.max(FrameworkScore.calculated_at).label("at"))
+              .group_by(FrameworkScore.org_id).subquery())
+    rows = db.session.execute(
+        sa.select(FrameworkScore.org_id, sa.func.max(FrameworkScore.overall_score))
+        .join(newest, sa.and_(newest.c.org_id == FrameworkScore.org_id, newest.c.at == FrameworkScore.calculated_at))
+        .group_by(FrameworkScore.org_id)).all()
+    return {org_id: float(score) for org_id, score in rows}
+
+
+register_org_column("csf", "CSF score", csf_by_org, order=10)

@@ -15,6 +15,7 @@ from app.dashboard.registry import (
     TimelineItem,
     Worst,
     register_attention,
+    register_org_column,
     register_posture,
     register_timeline,
 )
@@ -104,3 +105,12 @@ register_attention("incidents", "Open incidents", "threats.view", incidents, ord
 register_attention("compromised_accounts", "Compromised accounts", "threats.view", compromised_accounts, order=30)
 register_timeline("sightings", "Indicator sightings", "threats.view", sightings, order=10)
 register_timeline("incidents", "Incidents", "threats.view", new_incidents, order=15)
+
+
+def open_incidents_by_org() -> dict[int, int]:
+    return dict(db.session.execute(
+        sa.select(SecurityIncident.org_id, sa.func.count(SecurityIncident.id))
+        .where(SecurityIncident.status.in_(OPEN)).group_by(SecurityIncident.org_id)).all())
+
+
+register_org_column("open_incidents", "Open incidents", open_incidents_by_org, order=30)
