@@ -68,7 +68,7 @@ def _seed(org_id: int, networks: int, devices: int, log) -> int:
     for first in range(0, devices, CHUNK):
         db.session.execute(sa.insert(Device), [
             {"org_id": org_id, "hostname": f"host-{i:05d}.corp.example", "device_name": f"Scanner {i}",
-             "device_type": "scanner", "status": "online", "public_ip": f"198.18.{i // 250}.{i % 250 + 1}",
+             "device_type": "scanner", "status": "active", "public_ip": f"198.18.{i // 250}.{i % 250 + 1}",
              "local_ip": f"10.{i // 250}.{i % 250}.10"}
             for i in range(first, min(devices, first + CHUNK))])
     db.session.commit()

@@ -21,6 +21,7 @@ from app.dashboard.registry import (
 )
 from app.models import (
     Alert,
+    BackupSnapshot,
     Device,
     FrameworkFunction,
     FrameworkScore,
@@ -51,6 +52,8 @@ def seed(org_id: int, n: int, csf=None, user=None, tag: str = "") -> None:
                                threat_level="CRITICAL" if i == 0 else "HIGH", threat_score_v2=Decimal(90 - i % 50),
                                threat_updated_at=now - timedelta(hours=i)))
         db.session.add(SecurityIncident(org_id=org_id, title=f"Incident {tag}{i}", severity="high", status="open"))
+        db.session.add(BackupSnapshot(org_id=org_id, device_id=device.id, backup_type="file", snapshot_id=f"s{tag}{i}",
+                                      storage_path="/b", status="failed", started_at=now - timedelta(hours=1)))
     if user is not None:
         ioc = ThreatIntelligence(org_id=org_id, indicator_type="email", indicator_value=f"x{tag}@bad.example")
         db.session.add(ioc)
@@ -105,6 +108,7 @@ def test_posture_attention_and_timeline(client, orgs, csf):
     for needle in ("/threats/incidents/", "/fleet/devices/", "/metrics/"):
         assert needle in attention
     assert "Metric 0 below target" in attention and "Scanner Device 1 offline" in attention
+    assert "Backup failed on Device 0" in attention and "/fleet/devices/" in attention
     assert 'data-timeline="threats"' in html and 'data-timeline="fleet"' in html
 
 

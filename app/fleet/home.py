@@ -21,7 +21,7 @@ from app.dashboard.registry import (
 from app.fleet.backups import devices_missing_backups
 from app.fleet.dashboard import ACTIVE_ALERT_STATUSES, offline_devices, recent_alerts
 from app.fleet.services import online_cutoff
-from app.models import Alert, Device, db, utcnow
+from app.models import Alert, BackupSnapshot, Device, db, utcnow
 
 ALERT_SEVERITY = {"critical": "critical", "warning": "medium", "info": "low"}
 
@@ -78,6 +78,21 @@ def missed_backups(org_id: int, limit: int) -> list[AttentionItem]:
             for row in devices_missing_backups(org_id)[:limit]]
 
 
+def failed_backups(org_id: int, limit: int) -> list[AttentionItem]:
+    """Devices whose backup reported failure in the last 24 h, newest failure first."""
+    since = utcnow() - timedelta(hours=24)
+    rows = db.session.execute(
+        sa.select(Device.id, Device.device_name, Device.hostname, sa.func.max(BackupSnapshot.started_at).label("at"),
+                  sa.func.count(BackupSnapshot.id).label("n"))
+        .join(BackupSnapshot, BackupSnapshot.device_id == Device.id)
+        .where(Device.org_id == org_id, Device.deleted_at.is_(None), BackupSnapshot.status == "failed",
+               BackupSnapshot.started_at >= since)
+        .group_by(Device.id, Device.device_name, Device.hostname).order_by(sa.desc("at")).limit(limit)).all()
+    return [AttentionItem("high", f"Backup failed on {row.device_name or row.hostname}",
+                          url_for("fleet.device_backups", device_id=row.id), row.at,
+                          f"{row.n} failed in 24 h", "fleet") for row in rows]
+
+
 def alerts_fired(org_id: int, limit: int) -> list[TimelineItem]:
     rows = db.session.scalars(sa.select(Alert).where(Alert.org_id == org_id)
                               .order_by(Alert.fired_at.desc()).limit(limit))
@@ -89,6 +104,7 @@ register_posture("fleet", "Fleet and alerts", "data.read", fleet_posture, order=
 register_attention("alerts", "Open alerts", "data.read", open_alerts, order=10)
 register_attention("offline_devices", "Offline devices", "data.read", offline, order=40)
 register_attention("missed_backups", "Missed backups", "data.read", missed_backups, order=50)
+register_attention("failed_backups", "Failed backups", "data.read", failed_backups, order=55)
 register_timeline("alerts", "Alerts", "data.read", alerts_fired, order=20)
 
 
