@@ -112,10 +112,18 @@ def run(env: BenchEnv, log) -> list[Measure]:
             if r.status_code != 200:
                 raise RuntimeError(f"search bench: GET {url} answered {r.status_code}")
     samples: dict[str, list[float]] = {name: [] for name in urls}
+    # The same searches forced onto the LIKE fallback (no trigram index): what the index buys.
+    like_names = [f"{name}, LIKE path" for name in ("SSID fragment (many hits)", "no match")]
+    samples.update({name: [] for name in like_names})
     baseline: list[float] = []
     for _ in range(REQUESTS):
         for name, url in urls.items():
             samples[name].append(1000 * timed(lambda u=url: client.get(u)))
+        env.app.config["SEARCH_MODE"] = "like"
+        for name in like_names:
+            url = urls[name.removesuffix(", LIKE path")]
+            samples[name].append(1000 * timed(lambda u=url: client.get(u)))
+        env.app.config["SEARCH_MODE"] = "auto"
         baseline.append(1000 * timed(lambda: client.get(baseline_url)))
     note = (f"{networks:,} networks, {networks * SIGHTINGS_EACH:,} observations, {devices:,} devices; "
             f"{REQUESTS} requests each, interleaved")
