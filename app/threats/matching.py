@@ -127,15 +127,16 @@ def _active(now: datetime):
                    sa.or_(ThreatIntelligence.expires_at.is_(None), ThreatIntelligence.expires_at > now))
 
 
-def indicators_for(org_id: int, kind: str, value: str) -> list[ThreatIntelligence]:
+def indicators_for(org_id: int, kind: str, value: str, session: Session | None = None) -> list[ThreatIntelligence]:
     """Every active indicator of the organization that `value` (of `kind`) matches."""
+    session = session or db.session
     now = utcnow()
     base = sa.select(ThreatIntelligence).where(ThreatIntelligence.org_id == org_id, _active(now))
     if kind == "ip":
         address = ipaddress.ip_address(value)
         stmt = base.where(ThreatIntelligence.range_start.in_(covering_starts(address)),
                           ThreatIntelligence.range_end >= address_hex(address))
-        return list(db.session.scalars(stmt))
+        return list(session.scalars(stmt))
     conditions = []
     if kind in ("domain", "email"):
         # A domain indicator covers its subdomains and the e-mail addresses at them. (A URL's
@@ -151,7 +152,7 @@ def indicators_for(org_id: int, kind: str, value: str) -> list[ThreatIntelligenc
                                   ThreatIntelligence.indicator_value == value))
     if not conditions:
         return []
-    return list(db.session.scalars(base.where(sa.or_(*conditions))))
+    return list(session.scalars(base.where(sa.or_(*conditions))))
 
 
 def indicator_matches(ioc: ThreatIntelligence, kind: str, value: str) -> bool:
@@ -185,14 +186,15 @@ def kinds_of(ioc: ThreatIntelligence) -> tuple[str, ...]:
 # Recording --------------------------------------------------------------------------------
 
 def record(place: Place, occurrence: Occurrence, ioc: ThreatIntelligence, matched_by: str,
-           seen: set[tuple] | None = None) -> IocSighting | None:
+           seen: set[tuple] | None = None, session: Session | None = None) -> IocSighting | None:
     """A sighting of `ioc` at this occurrence, unless the same one is already recorded."""
+    session = session or db.session
     key = (ioc.id, place.name, occurrence.object_id, occurrence.value)
     if seen is not None:
         if key in seen:
             return None
         seen.add(key)
-    exists = db.session.scalar(sa.select(IocSighting.id).where(
+    exists = session.scalar(sa.select(IocSighting.id).where(
         IocSighting.intel_id == ioc.id, IocSighting.source == place.name,
         IocSighting.object_id == occurrence.object_id, IocSighting.observed_value == occurrence.value))
     if exists is not None:
@@ -208,16 +210,18 @@ def record(place: Place, occurrence: Occurrence, ioc: ThreatIntelligence, matche
         # Kept for the security-event join the indicator page and metrics already use.
         security_event_id=int(occurrence.object_id) if place.name == "security_event" else None,
     )
-    db.session.add(sighting)
+    session.add(sighting)
     return sighting
 
 
-def match(place: Place, occurrences: list[Occurrence], matched_by: str = "ingest") -> list[IocSighting]:
-    """Match occurrences of one place against their organizations' indicators."""
+def match(place: Place, occurrences: list[Occurrence], matched_by: str = "ingest",
+          session: Session | None = None) -> list[IocSighting]:
+    """Match occurrences of one place against their organizations' indicators (in `session`,
+    the one whose flush found them; the app's session by default)."""
     new, seen = [], set()
     for occ in occurrences:
-        for ioc in indicators_for(occ.org_id, occ.kind, occ.value):
-            sighting = record(place, occ, ioc, matched_by, seen)
+        for ioc in indicators_for(occ.org_id, occ.kind, occ.value, session):
+            sighting = record(place, occ, ioc, matched_by, seen, session)
             if sighting is not None:
                 new.append(sighting)
     return new
@@ -323,7 +327,7 @@ def _match_pending(session: Session, _context) -> None:
         for place, obj in pending:
             occurrences = [o for o in place.extract(obj) if o.org_id is not None]
             if occurrences:
-                new += match(place, occurrences, "ingest")
+                new += match(place, occurrences, "ingest", session)
     if new:
         for func in SUBSCRIBERS:
             func(new)
