@@ -148,13 +148,20 @@ def test_an_import_hunts_once_for_all_its_indicators(client, orgs, app):
 
 def test_new_sightings_are_published(client, orgs):
     received: list[int] = []
-    subscriber = matching.on_sighting(lambda batch: received.extend(s.intel_id for s in batch))
+    ids: list[int | None] = []
+
+    def subscriber(batch):
+        received.extend(s.intel_id for s in batch)
+        ids.extend(s.id for s in batch)
+
+    matching.on_sighting(subscriber)
     try:
         ioc = indicator(orgs.a.org.id, "ip", "203.0.113.90")
         db.session.add(SecurityEvent(org_id=orgs.a.org.id, event_type="api_access", ip_address="203.0.113.90",
                                      description="x"))
         db.session.commit()
         assert received == [ioc.id]
+        assert ids[0] is not None and db.session.get(IocSighting, ids[0]).source == "security_event"
     finally:
         matching.SUBSCRIBERS.remove(subscriber)
 

@@ -14,7 +14,7 @@ the retro-hunt and the entity page). Matching then runs:
 A match is one `ioc_sightings` row per (indicator, place, object, value): seeing the same
 value on the same object again does not add another. New sightings are handed to the
 functions registered with `on_sighting` (the alert engine's "indicator sighting" rule
-subscribes there), after they are flushed.
+subscribes there) once they are flushed and have ids, inside the same transaction.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ KINDS = ("ip", "domain", "url", "email", "hash")
 HASH_TYPES = tuple(HASH_LENGTHS)
 RETRO_HUNT_DAYS = 30
 STASH_KEY = "vigil_intel_pending"
+UNPUBLISHED_KEY = "vigil_intel_unpublished"
 
 
 @dataclass(frozen=True)
@@ -315,10 +316,20 @@ def _collect(session: Session, _context, _instances) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(STASH_KEY, None)
+    session.info.pop(UNPUBLISHED_KEY, None)
 
 
 @event.listens_for(Session, "after_flush_postexec")
 def _match_pending(session: Session, _context) -> None:
+    # Sightings recorded by the previous pass were written by this flush: publish them now
+    # that they have ids. (A commit flushes again while the session has new rows.)
+    unpublished = session.info.pop(UNPUBLISHED_KEY, [])
+    ready = [s for s in unpublished if s.id is not None]
+    if len(ready) < len(unpublished):
+        session.info[UNPUBLISHED_KEY] = [s for s in unpublished if s.id is None]
+    if ready:
+        for func in SUBSCRIBERS:
+            func(ready)
     pending = session.info.pop(STASH_KEY, None)
     if not pending:
         return
@@ -329,8 +340,7 @@ def _match_pending(session: Session, _context) -> None:
             if occurrences:
                 new += match(place, occurrences, "ingest", session)
     if new:
-        for func in SUBSCRIBERS:
-            func(new)
+        session.info.setdefault(UNPUBLISHED_KEY, []).extend(new)
 
 
 def describe(sighting: IocSighting) -> dict[str, Any]:
