@@ -244,3 +244,12 @@ def test_travel_that_is_possible_is_not_flagged(db_session, orgs):
     travel = risk.travel_from_last_sign_in(user.id, "81.2.69.160", utcnow())  # New York -> London in 23 h
     assert travel["from"] == "US" and travel["to"] == "GB" and not travel["impossible"]
     assert risk.travel_from_last_sign_in(user.id, "8.8.4.4", utcnow())["km"] == 0  # same country
+
+
+def test_events_page_shows_the_country_and_links_the_address(client, orgs):
+    db.session.add(SecurityEvent(org_id=orgs.a.org.id, event_type="login_failed", ip_address="81.2.69.160",
+                                 description="x"))
+    db.session.commit()
+    client.login(orgs.a.users["analyst"].email)
+    page = client.get("/threats/events?ip=81.2.69.160").get_data(as_text=True)
+    assert "/threats/entity?v=81.2.69.160" in page and ">GB</span>" in page
