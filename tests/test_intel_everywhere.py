@@ -253,3 +253,17 @@ def test_events_page_shows_the_country_and_links_the_address(client, orgs):
     client.login(orgs.a.users["analyst"].email)
     page = client.get("/threats/events?ip=81.2.69.160").get_data(as_text=True)
     assert "/threats/entity?v=81.2.69.160" in page and ">GB</span>" in page
+
+
+def test_a_changed_value_is_matched_and_an_unchanged_one_is_not_matched_again(client, orgs):
+    ioc = indicator(orgs.a.org.id, "domain", "burner.example")
+    user = db.session.get(User, orgs.a.users["operator"].id)
+    user.first_name = "Renamed"  # not a watched attribute: nothing to match
+    db.session.commit()
+    assert sightings(ioc) == []
+    user.email = "ops@mail.burner.example"  # an e-mail at a subdomain of the listed domain
+    db.session.commit()
+    assert [s.observed_value for s in sightings(ioc, "user")] == ["ops@mail.burner.example"]
+    user.last_name = "Again"
+    db.session.commit()
+    assert db.session.get(ThreatIntelligence, ioc.id).sighting_count == 1
