@@ -111,7 +111,9 @@ def test_retro_hunt_job_finds_the_last_30_days_only(client, orgs, app):
                         description="x", created_at=now - timedelta(days=40))
     other = SecurityEvent(org_id=orgs.b.org.id, event_type="login_failed", ip_address="203.0.113.70",
                           description="x", created_at=now - timedelta(days=1))
-    db.session.add_all([recent, old, other])
+    again = SecurityEvent(org_id=org_id, event_type="login_failed", ip_address="203.0.113.70",
+                          description="x", created_at=now - timedelta(days=29))
+    db.session.add_all([recent, old, other, again])
     db.session.commit()
     client.login(orgs.a.users["analyst"].email)
     response = client.post("/threats/intel", data={"indicator_type": "ip", "indicator_value": "203.0.113.70",
@@ -122,9 +124,10 @@ def test_retro_hunt_job_finds_the_last_30_days_only(client, orgs, app):
     assert sightings(ioc) == []  # nothing until the job runs
     run_jobs(app)
     db.session.expire_all()
-    found = sightings(ioc, "security_event")
-    assert [s.object_id for s in found] == [str(recent.id)]
-    assert found[0].matched_by == "retro_hunt" and found[0].observed_at == recent.created_at
+    found = {s.object_id: s for s in sightings(ioc, "security_event")}
+    assert set(found) == {str(recent.id), str(again.id)}  # every event of the value, not the first
+    assert found[str(recent.id)].matched_by == "retro_hunt"
+    assert found[str(recent.id)].observed_at == recent.created_at
     assert matching.retro_hunt(ioc.id) == 0  # running again adds nothing
 
 

@@ -31,6 +31,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.models import IocSighting, ThreatIntelligence, db, utcnow
+from app.permissions import can
 from app.threats.intel import HASH_LENGTHS, address_hex, covering_starts
 
 KINDS = ("ip", "domain", "url", "email", "hash")
@@ -64,6 +65,8 @@ class Place:
     model: type | None = None
     watch: tuple[str, ...] = ()
     extract: Callable[[Any], list[Occurrence]] | None = None
+    # (org_id, since, kind) -> distinct values: for large places, so a hunt never loads every row
+    values: Callable[[int, datetime, str], set[str]] | None = None
 
 
 PLACES: dict[str, Place] = {}
@@ -236,55 +239,56 @@ def publish(sightings: list[IocSighting]) -> None:
         func(sightings)
 
 
+def place_values(place: Place, org_id: int, since: datetime, kind: str) -> set[str]:
+    """The distinct values of `kind` a place holds since `since` (its own `values` query when
+    it has one, else read from its occurrences)."""
+    if place.values is not None:
+        return set(place.values(org_id, since, kind))
+    return {occ.value for occ in place.find(org_id, since, kind, None)}
+
+
+def _hunt(org_id: int, since: datetime, hits_of: Callable[[str, str], list[ThreatIntelligence]]) -> int:
+    """Two passes per place and kind: its distinct values, matched; then, for each value that
+    hits, its occurrences (an indexed exact lookup) become sightings. No scan is capped."""
+    new, seen = [], set()
+    for place in PLACES.values():
+        for kind in place.kinds:
+            for value in place_values(place, org_id, since, kind):
+                hits = hits_of(kind, value)
+                if not hits:
+                    continue
+                for occ in place.find(org_id, since, kind, value):
+                    for ioc in hits:
+                        sighting = record(place, occ, ioc, "retro_hunt", seen)
+                        if sighting is not None:
+                            new.append(sighting)
+    publish(new)
+    return len(new)
+
+
 def retro_hunt(intel_id: int, days: int = RETRO_HUNT_DAYS) -> int:
     """Look for one indicator in every place's values of the last `days` days; returns the
     number of new sightings (already-recorded ones are not counted again)."""
     ioc = db.session.get(ThreatIntelligence, intel_id)
     if ioc is None or not ioc.is_active:
         return 0
-    since = utcnow() - timedelta(days=days)
-    new, seen = [], set()
-    for place in PLACES.values():
-        for kind in set(kinds_of(ioc)) & set(place.kinds):
-            # An exact indicator is a keyed lookup; ranges and parent domains need every value.
-            exact = ioc.indicator_value if ioc.indicator_type in ("ip", "email", "url", *HASH_TYPES) and \
-                kind == kinds_of(ioc)[0] else None
-            for occ in place.find(ioc.org_id, since, kind, exact):
-                if indicator_matches(ioc, occ.kind, occ.value):
-                    sighting = record(place, occ, ioc, "retro_hunt", seen)
-                    if sighting is not None:
-                        new.append(sighting)
-    publish(new)
-    return len(new)
+    kinds = kinds_of(ioc)
+    return _hunt(ioc.org_id, utcnow() - timedelta(days=days),
+                 lambda kind, value: [ioc] if kind in kinds and indicator_matches(ioc, kind, value) else [])
 
 
 def retro_hunt_new(org_id: int, created_since: datetime, days: int = RETRO_HUNT_DAYS) -> int:
     """Look for every indicator created since `created_since` (an import) in the values of
     the last `days` days: one indexed indicator lookup per distinct value, not one scan
     per indicator. Returns the number of new sightings."""
-    since = utcnow() - timedelta(days=days)
-    new, seen = [], set()
-    hits: dict[tuple[str, str], list[ThreatIntelligence]] = {}
-    for place in PLACES.values():
-        for kind in place.kinds:
-            for occ in place.find(org_id, since, kind, None):
-                key = (occ.kind, occ.value)
-                if key not in hits:
-                    hits[key] = [i for i in indicators_for(org_id, occ.kind, occ.value)
-                                 if i.created_at is not None and i.created_at >= created_since]
-                for ioc in hits[key]:
-                    sighting = record(place, occ, ioc, "retro_hunt", seen)
-                    if sighting is not None:
-                        new.append(sighting)
-    publish(new)
-    return len(new)
+    return _hunt(org_id, utcnow() - timedelta(days=days),
+                 lambda kind, value: [i for i in indicators_for(org_id, kind, value)
+                                      if i.created_at is not None and i.created_at >= created_since])
 
 
 def appearances(org_id: int, kind: str, value: str, user=None, days: int = 3650) -> list[tuple[Place, Occurrence]]:
     """Everywhere `value` appears in the organization, newest first, limited to the places
     `user` may see (all when user is None)."""
-    from app.permissions import can
-
     since = utcnow() - timedelta(days=days)
     found = []
     for place in PLACES.values():
