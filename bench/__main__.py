@@ -22,6 +22,7 @@ from bench import (
     fleet_bench,
     report,
     request_bench,
+    search_bench,
     threats_bench,
     wireless_bench,
     wireless_explorer_bench,
@@ -29,7 +30,7 @@ from bench import (
 )
 from bench.timing import Measure
 
-SECTIONS = ("audit", "requests", "threats", "fleet", "wireless", "explorer", "wireless_import")
+SECTIONS = ("audit", "requests", "threats", "fleet", "wireless", "explorer", "wireless_import", "search")
 
 
 def log(message: str) -> None:
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             measures += wireless_explorer_bench.run(bench_env, log)
         if "wireless_import" in sections:
             measures += wireless_import_bench.run(bench_env, log)
+        if "search" in sections:
+            measures += search_bench.run(bench_env, log)
     finally:
         bench_env.close()
 

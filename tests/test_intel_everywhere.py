@@ -111,7 +111,9 @@ def test_retro_hunt_job_finds_the_last_30_days_only(client, orgs, app):
                         description="x", created_at=now - timedelta(days=40))
     other = SecurityEvent(org_id=orgs.b.org.id, event_type="login_failed", ip_address="203.0.113.70",
                           description="x", created_at=now - timedelta(days=1))
-    db.session.add_all([recent, old, other])
+    again = SecurityEvent(org_id=org_id, event_type="login_failed", ip_address="203.0.113.70",
+                          description="x", created_at=now - timedelta(days=29))
+    db.session.add_all([recent, old, other, again])
     db.session.commit()
     client.login(orgs.a.users["analyst"].email)
     response = client.post("/threats/intel", data={"indicator_type": "ip", "indicator_value": "203.0.113.70",
@@ -122,9 +124,10 @@ def test_retro_hunt_job_finds_the_last_30_days_only(client, orgs, app):
     assert sightings(ioc) == []  # nothing until the job runs
     run_jobs(app)
     db.session.expire_all()
-    found = sightings(ioc, "security_event")
-    assert [s.object_id for s in found] == [str(recent.id)]
-    assert found[0].matched_by == "retro_hunt" and found[0].observed_at == recent.created_at
+    found = {s.object_id: s for s in sightings(ioc, "security_event")}
+    assert set(found) == {str(recent.id), str(again.id)}  # every event of the value, not the first
+    assert found[str(recent.id)].matched_by == "retro_hunt"
+    assert found[str(recent.id)].observed_at == recent.created_at
     assert matching.retro_hunt(ioc.id) == 0  # running again adds nothing
 
 
@@ -148,13 +151,20 @@ def test_an_import_hunts_once_for_all_its_indicators(client, orgs, app):
 
 def test_new_sightings_are_published(client, orgs):
     received: list[int] = []
-    subscriber = matching.on_sighting(lambda batch: received.extend(s.intel_id for s in batch))
+    ids: list[int | None] = []
+
+    def subscriber(batch):
+        received.extend(s.intel_id for s in batch)
+        ids.extend(s.id for s in batch)
+
+    matching.on_sighting(subscriber)
     try:
         ioc = indicator(orgs.a.org.id, "ip", "203.0.113.90")
         db.session.add(SecurityEvent(org_id=orgs.a.org.id, event_type="api_access", ip_address="203.0.113.90",
                                      description="x"))
         db.session.commit()
         assert received == [ioc.id]
+        assert ids[0] is not None and db.session.get(IocSighting, ids[0]).source == "security_event"
     finally:
         matching.SUBSCRIBERS.remove(subscriber)
 
@@ -237,3 +247,26 @@ def test_travel_that_is_possible_is_not_flagged(db_session, orgs):
     travel = risk.travel_from_last_sign_in(user.id, "81.2.69.160", utcnow())  # New York -> London in 23 h
     assert travel["from"] == "US" and travel["to"] == "GB" and not travel["impossible"]
     assert risk.travel_from_last_sign_in(user.id, "8.8.4.4", utcnow())["km"] == 0  # same country
+
+
+def test_events_page_shows_the_country_and_links_the_address(client, orgs):
+    db.session.add(SecurityEvent(org_id=orgs.a.org.id, event_type="login_failed", ip_address="81.2.69.160",
+                                 description="x"))
+    db.session.commit()
+    client.login(orgs.a.users["analyst"].email)
+    page = client.get("/threats/events?ip=81.2.69.160").get_data(as_text=True)
+    assert "/threats/entity?v=81.2.69.160" in page and ">GB</span>" in page
+
+
+def test_a_changed_value_is_matched_and_an_unchanged_one_is_not_matched_again(client, orgs):
+    ioc = indicator(orgs.a.org.id, "domain", "burner.example")
+    user = db.session.get(User, orgs.a.users["operator"].id)
+    user.first_name = "Renamed"  # not a watched attribute: nothing to match
+    db.session.commit()
+    assert sightings(ioc) == []
+    user.email = "ops@mail.burner.example"  # an e-mail at a subdomain of the listed domain
+    db.session.commit()
+    assert [s.observed_value for s in sightings(ioc, "user")] == ["ops@mail.burner.example"]
+    user.last_name = "Again"
+    db.session.commit()
+    assert db.session.get(ThreatIntelligence, ioc.id).sighting_count == 1

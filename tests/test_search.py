@@ -84,7 +84,7 @@ def test_search_is_isolated_between_organizations(client, orgs, mode):
     client.post("/auth/logout")
     client.login(orgs.a.users["admin"].email)
     html = client.get("/search/", query_string={"q": orgs.b.users["analyst"].email}).get_data(as_text=True)
-    assert "data-search-empty" in html
+    assert 'data-search-group="users"' not in html and f'/admin/users/{orgs.b.users["analyst"].id}"' not in html
     # ... but org A's own user is, for an admin.
     html = client.get("/search/", query_string={"q": orgs.a.users["analyst"].email}).get_data(as_text=True)
     assert 'data-search-group="users"' in html
@@ -106,6 +106,15 @@ def test_wildcards_in_the_term_are_literal(client, orgs, mode):
     client.login(orgs.a.users["analyst"].email)
     assert "data-search-empty" in client.get("/search/?q=%25%25").get_data(as_text=True)
     assert "data-search-empty" in client.get("/search/?q=__").get_data(as_text=True)
+
+
+def test_a_value_links_to_its_entity_page(client, orgs):
+    client.login(orgs.a.users["analyst"].email)
+    html = client.get("/search/?q=203.0.113.7").get_data(as_text=True)
+    assert 'data-search-group="entity"' in html and "/threats/entity?v=203.0.113.7" in html
+    client.post("/auth/logout")
+    client.login(orgs.a.users["read_only"].email)  # threats.view only
+    assert 'data-search-group="entity"' not in client.get("/search/?q=203.0.113.7").get_data(as_text=True)
 
 
 def test_short_term_asks_for_more(client, orgs):

@@ -1,4 +1,7 @@
-"""The home page: real counts from what exists in the current organization."""
+"""The home page: each domain's posture, what needs attention now, recent activity.
+
+Domains feed it by registration (app/dashboard/registry.py) from their own `home.py`.
+"""
 
 from flask import Blueprint
 
@@ -11,3 +14,8 @@ register_section("home", "", 0, [
 ])
 
 from app.dashboard import views  # noqa: E402,F401
+from app.dashboard.registry import register_org_column, register_timeline  # noqa: E402
+from app.dashboard.services import audit_timeline, users_per_org  # noqa: E402
+
+register_timeline("audit", "Audit log", "audit.view", audit_timeline, order=90)
+register_org_column("users", "Users", users_per_org, order=90)

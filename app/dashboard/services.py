@@ -1,22 +1,90 @@
-"""Counts shown on the dashboard, all scoped to one organization."""
+"""The home page's data, all scoped to one organization: the registered domains' posture,
+one ranked "needs attention now" list, the recent-activity timeline, platform counts, and
+for a super admin one row per organization."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
+from app.dashboard.registry import (
+    ATTENTION,
+    ORG_COLUMNS,
+    POSTURE,
+    TIMELINE,
+    AttentionItem,
+    TimelineItem,
+    ordered,
+)
 from app.models import (
     AuditLog,
     JobRun,
     LoginAttempt,
     Notification,
+    Organization,
     Site,
     User,
     UserSession,
     db,
     utcnow,
 )
+from app.permissions import can
+
+ATTENTION_LIMIT = 15
+TIMELINE_LIMIT = 20
+
+
+def posture(org_id: int, user) -> list[tuple[Any, Any]]:
+    """(registration, state) for every domain `user` may see that has something to show."""
+    out = []
+    for reg in ordered(POSTURE):
+        if can(reg.permission, user):
+            state = reg.func(org_id)
+            if state is not None:
+                out.append((reg, state))
+    return out
+
+
+def attention(org_id: int, user, limit: int = ATTENTION_LIMIT) -> list[AttentionItem]:
+    """One list across domains: most severe first, then newest."""
+    items: list[AttentionItem] = []
+    for reg in ordered(ATTENTION):
+        if can(reg.permission, user):
+            items += reg.func(org_id, limit)
+    floor = utcnow() - timedelta(days=36500)
+    return sorted(items, key=lambda i: (-i.rank, -(i.when or floor).timestamp()))[:limit]
+
+
+def timeline(org_id: int, user, limit: int = TIMELINE_LIMIT) -> list[TimelineItem]:
+    items: list[TimelineItem] = []
+    for reg in ordered(TIMELINE):
+        if can(reg.permission, user):
+            items += reg.func(org_id, limit)
+    return sorted(items, key=lambda i: i.when, reverse=True)[:limit]
+
+
+@dataclass
+class OrgRow:
+    org: Organization
+    values: dict[str, Any]
+
+
+def org_table() -> tuple[list[Any], list[OrgRow]]:
+    """For a super admin: the registered columns, and one row per organization (each column
+    is one grouped query over every organization)."""
+    orgs = db.session.scalars(sa.select(Organization).where(Organization.deleted_at.is_(None))
+                              .order_by(Organization.name)).all()
+    columns = ordered(ORG_COLUMNS)
+    values = {reg.name: reg.func() for reg in columns}
+    return columns, [OrgRow(o, {name: found.get(o.id) for name, found in values.items()}) for o in orgs]
+
+
+def users_per_org() -> dict[int, int]:
+    return dict(db.session.execute(sa.select(User.org_id, sa.func.count(User.id)).where(User.deleted_at.is_(None))
+                                   .group_by(User.org_id)).all())
 
 
 def summary(org_id: int, user_id: int) -> dict[str, int]:
@@ -66,3 +134,10 @@ def recent_activity(org_id: int, limit: int = 8) -> list[AuditLog]:
     return db.session.scalars(
         sa.select(AuditLog).where(AuditLog.org_id == org_id).order_by(AuditLog.id.desc()).limit(limit)
     ).all()
+
+
+def audit_timeline(org_id: int, limit: int) -> list[TimelineItem]:
+    """The audit log as timeline entries (who did what)."""
+    return [TimelineItem(row.created_at, f"{row.actor_label or row.actor_type}: {row.action}",
+                         None, f"{row.resource_type or ''} {row.resource_id or ''}".strip(), "platform")
+            for row in recent_activity(org_id, limit)]

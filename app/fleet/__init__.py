@@ -25,6 +25,7 @@ from app.fleet import (  # noqa: E402,F401
     cli,
     cli_alerts,
     demo,
+    home,
     intel_places,
     jobs,
     search,

@@ -14,7 +14,7 @@ from flask import url_for
 from app.models import Device, DeviceFacts, db, utcnow
 from app.threats.matching import Occurrence, Place, canonical, register_place
 
-FIND_LIMIT = 5000
+FIND_LIMIT = 50_000  # a safety valve: devices and their kept fact snapshots stay well under it
 # Fact keys whose values are host names or DNS names (or resolver addresses).
 NAME_KEYS = ("hostname", "fqdn", "domain", "dns", "nameserver", "resolver", "search")
 HASH_KEYS = ("hash", "sha256", "sha1", "md5", "digest", "checksum")

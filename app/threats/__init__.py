@@ -19,6 +19,7 @@ from app.threats import (  # noqa: E402,F401
     alert_rules,
     cli,
     geo,
+    home,
     intel_places,
     jobs,
     linkables,

@@ -16,7 +16,9 @@ from flask import url_for
 from app.models import ApiKey, NotificationChannel, SecurityEvent, User, db, utcnow
 from app.threats.matching import Occurrence, Place, canonical, host_of, register_place
 
-FIND_LIMIT = 5000
+# A safety valve on one place's rows per call; hunts read distinct values first, so only a
+# value seen more often than this in 30 days (or ever, on the entity page) is cut short.
+FIND_LIMIT = 50_000
 
 
 # Security events (sign-ins, API token exchanges, lockouts ...) -------------------------------
@@ -40,6 +42,13 @@ def find_events(org_id: int, since: datetime, kind: str | None, value: str | Non
         stmt = stmt.where(column == value)
     rows = db.session.scalars(stmt.order_by(SecurityEvent.created_at.desc()).limit(FIND_LIMIT))
     return [o for e in rows for o in _event_occurrences(e) if kind is None or o.kind == kind]
+
+
+def event_values(org_id: int, since: datetime, kind: str) -> set[str]:
+    column = SecurityEvent.ip_address if kind == "ip" else SecurityEvent.email
+    raw = db.session.scalars(sa.select(column).distinct().where(
+        SecurityEvent.org_id == org_id, SecurityEvent.created_at >= since, column.is_not(None)))
+    return {value for value in (canonical(kind, r) for r in raw) if value}
 
 
 def link_event(object_id: str, value: str) -> str:
@@ -103,7 +112,8 @@ def find_channels(org_id: int, since: datetime, kind: str | None, value: str | N
 
 
 register_place(Place("security_event", "Security events", ("ip", "email"), "threats.view", find_events, link_event,
-                     model=SecurityEvent, watch=("ip_address", "email"), extract=_event_occurrences))
+                     model=SecurityEvent, watch=("ip_address", "email"), extract=_event_occurrences,
+                     values=event_values))
 register_place(Place("api_key", "API key use", ("ip",), "threats.view", find_keys,
                      lambda object_id, value: url_for("auth.api_keys"),
                      model=ApiKey, watch=("last_used_ip",), extract=_key_occurrences))

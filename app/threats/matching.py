@@ -14,7 +14,7 @@ the retro-hunt and the entity page). Matching then runs:
 A match is one `ioc_sightings` row per (indicator, place, object, value): seeing the same
 value on the same object again does not add another. New sightings are handed to the
 functions registered with `on_sighting` (the alert engine's "indicator sighting" rule
-subscribes there), after they are flushed.
+subscribes there) once they are flushed and have ids, inside the same transaction.
 """
 
 from __future__ import annotations
@@ -31,12 +31,14 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.models import IocSighting, ThreatIntelligence, db, utcnow
+from app.permissions import can
 from app.threats.intel import HASH_LENGTHS, address_hex, covering_starts
 
 KINDS = ("ip", "domain", "url", "email", "hash")
 HASH_TYPES = tuple(HASH_LENGTHS)
 RETRO_HUNT_DAYS = 30
 STASH_KEY = "vigil_intel_pending"
+UNPUBLISHED_KEY = "vigil_intel_unpublished"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class Place:
     model: type | None = None
     watch: tuple[str, ...] = ()
     extract: Callable[[Any], list[Occurrence]] | None = None
+    # (org_id, since, kind) -> distinct values: for large places, so a hunt never loads every row
+    values: Callable[[int, datetime, str], set[str]] | None = None
 
 
 PLACES: dict[str, Place] = {}
@@ -127,15 +131,16 @@ def _active(now: datetime):
                    sa.or_(ThreatIntelligence.expires_at.is_(None), ThreatIntelligence.expires_at > now))
 
 
-def indicators_for(org_id: int, kind: str, value: str) -> list[ThreatIntelligence]:
+def indicators_for(org_id: int, kind: str, value: str, session: Session | None = None) -> list[ThreatIntelligence]:
     """Every active indicator of the organization that `value` (of `kind`) matches."""
+    session = session or db.session
     now = utcnow()
     base = sa.select(ThreatIntelligence).where(ThreatIntelligence.org_id == org_id, _active(now))
     if kind == "ip":
         address = ipaddress.ip_address(value)
         stmt = base.where(ThreatIntelligence.range_start.in_(covering_starts(address)),
                           ThreatIntelligence.range_end >= address_hex(address))
-        return list(db.session.scalars(stmt))
+        return list(session.scalars(stmt))
     conditions = []
     if kind in ("domain", "email"):
         # A domain indicator covers its subdomains and the e-mail addresses at them. (A URL's
@@ -151,7 +156,7 @@ def indicators_for(org_id: int, kind: str, value: str) -> list[ThreatIntelligenc
                                   ThreatIntelligence.indicator_value == value))
     if not conditions:
         return []
-    return list(db.session.scalars(base.where(sa.or_(*conditions))))
+    return list(session.scalars(base.where(sa.or_(*conditions))))
 
 
 def indicator_matches(ioc: ThreatIntelligence, kind: str, value: str) -> bool:
@@ -185,14 +190,15 @@ def kinds_of(ioc: ThreatIntelligence) -> tuple[str, ...]:
 # Recording --------------------------------------------------------------------------------
 
 def record(place: Place, occurrence: Occurrence, ioc: ThreatIntelligence, matched_by: str,
-           seen: set[tuple] | None = None) -> IocSighting | None:
+           seen: set[tuple] | None = None, session: Session | None = None) -> IocSighting | None:
     """A sighting of `ioc` at this occurrence, unless the same one is already recorded."""
+    session = session or db.session
     key = (ioc.id, place.name, occurrence.object_id, occurrence.value)
     if seen is not None:
         if key in seen:
             return None
         seen.add(key)
-    exists = db.session.scalar(sa.select(IocSighting.id).where(
+    exists = session.scalar(sa.select(IocSighting.id).where(
         IocSighting.intel_id == ioc.id, IocSighting.source == place.name,
         IocSighting.object_id == occurrence.object_id, IocSighting.observed_value == occurrence.value))
     if exists is not None:
@@ -208,16 +214,18 @@ def record(place: Place, occurrence: Occurrence, ioc: ThreatIntelligence, matche
         # Kept for the security-event join the indicator page and metrics already use.
         security_event_id=int(occurrence.object_id) if place.name == "security_event" else None,
     )
-    db.session.add(sighting)
+    session.add(sighting)
     return sighting
 
 
-def match(place: Place, occurrences: list[Occurrence], matched_by: str = "ingest") -> list[IocSighting]:
-    """Match occurrences of one place against their organizations' indicators."""
+def match(place: Place, occurrences: list[Occurrence], matched_by: str = "ingest",
+          session: Session | None = None) -> list[IocSighting]:
+    """Match occurrences of one place against their organizations' indicators (in `session`,
+    the one whose flush found them; the app's session by default)."""
     new, seen = [], set()
     for occ in occurrences:
-        for ioc in indicators_for(occ.org_id, occ.kind, occ.value):
-            sighting = record(place, occ, ioc, matched_by, seen)
+        for ioc in indicators_for(occ.org_id, occ.kind, occ.value, session):
+            sighting = record(place, occ, ioc, matched_by, seen, session)
             if sighting is not None:
                 new.append(sighting)
     return new
@@ -231,55 +239,56 @@ def publish(sightings: list[IocSighting]) -> None:
         func(sightings)
 
 
+def place_values(place: Place, org_id: int, since: datetime, kind: str) -> set[str]:
+    """The distinct values of `kind` a place holds since `since` (its own `values` query when
+    it has one, else read from its occurrences)."""
+    if place.values is not None:
+        return set(place.values(org_id, since, kind))
+    return {occ.value for occ in place.find(org_id, since, kind, None)}
+
+
+def _hunt(org_id: int, since: datetime, hits_of: Callable[[str, str], list[ThreatIntelligence]]) -> int:
+    """Two passes per place and kind: its distinct values, matched; then, for each value that
+    hits, its occurrences (an indexed exact lookup) become sightings. No scan is capped."""
+    new, seen = [], set()
+    for place in PLACES.values():
+        for kind in place.kinds:
+            for value in place_values(place, org_id, since, kind):
+                hits = hits_of(kind, value)
+                if not hits:
+                    continue
+                for occ in place.find(org_id, since, kind, value):
+                    for ioc in hits:
+                        sighting = record(place, occ, ioc, "retro_hunt", seen)
+                        if sighting is not None:
+                            new.append(sighting)
+    publish(new)
+    return len(new)
+
+
 def retro_hunt(intel_id: int, days: int = RETRO_HUNT_DAYS) -> int:
     """Look for one indicator in every place's values of the last `days` days; returns the
     number of new sightings (already-recorded ones are not counted again)."""
     ioc = db.session.get(ThreatIntelligence, intel_id)
     if ioc is None or not ioc.is_active:
         return 0
-    since = utcnow() - timedelta(days=days)
-    new, seen = [], set()
-    for place in PLACES.values():
-        for kind in set(kinds_of(ioc)) & set(place.kinds):
-            # An exact indicator is a keyed lookup; ranges and parent domains need every value.
-            exact = ioc.indicator_value if ioc.indicator_type in ("ip", "email", "url", *HASH_TYPES) and \
-                kind == kinds_of(ioc)[0] else None
-            for occ in place.find(ioc.org_id, since, kind, exact):
-                if indicator_matches(ioc, occ.kind, occ.value):
-                    sighting = record(place, occ, ioc, "retro_hunt", seen)
-                    if sighting is not None:
-                        new.append(sighting)
-    publish(new)
-    return len(new)
+    kinds = kinds_of(ioc)
+    return _hunt(ioc.org_id, utcnow() - timedelta(days=days),
+                 lambda kind, value: [ioc] if kind in kinds and indicator_matches(ioc, kind, value) else [])
 
 
 def retro_hunt_new(org_id: int, created_since: datetime, days: int = RETRO_HUNT_DAYS) -> int:
     """Look for every indicator created since `created_since` (an import) in the values of
     the last `days` days: one indexed indicator lookup per distinct value, not one scan
     per indicator. Returns the number of new sightings."""
-    since = utcnow() - timedelta(days=days)
-    new, seen = [], set()
-    hits: dict[tuple[str, str], list[ThreatIntelligence]] = {}
-    for place in PLACES.values():
-        for kind in place.kinds:
-            for occ in place.find(org_id, since, kind, None):
-                key = (occ.kind, occ.value)
-                if key not in hits:
-                    hits[key] = [i for i in indicators_for(org_id, occ.kind, occ.value)
-                                 if i.created_at is not None and i.created_at >= created_since]
-                for ioc in hits[key]:
-                    sighting = record(place, occ, ioc, "retro_hunt", seen)
-                    if sighting is not None:
-                        new.append(sighting)
-    publish(new)
-    return len(new)
+    return _hunt(org_id, utcnow() - timedelta(days=days),
+                 lambda kind, value: [i for i in indicators_for(org_id, kind, value)
+                                      if i.created_at is not None and i.created_at >= created_since])
 
 
 def appearances(org_id: int, kind: str, value: str, user=None, days: int = 3650) -> list[tuple[Place, Occurrence]]:
     """Everywhere `value` appears in the organization, newest first, limited to the places
     `user` may see (all when user is None)."""
-    from app.permissions import can
-
     since = utcnow() - timedelta(days=days)
     found = []
     for place in PLACES.values():
@@ -311,10 +320,20 @@ def _collect(session: Session, _context, _instances) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(STASH_KEY, None)
+    session.info.pop(UNPUBLISHED_KEY, None)
 
 
 @event.listens_for(Session, "after_flush_postexec")
 def _match_pending(session: Session, _context) -> None:
+    # Sightings recorded by the previous pass were written by this flush: publish them now
+    # that they have ids. (A commit flushes again while the session has new rows.)
+    unpublished = session.info.pop(UNPUBLISHED_KEY, [])
+    ready = [s for s in unpublished if s.id is not None]
+    if len(ready) < len(unpublished):
+        session.info[UNPUBLISHED_KEY] = [s for s in unpublished if s.id is None]
+    if ready:
+        for func in SUBSCRIBERS:
+            func(ready)
     pending = session.info.pop(STASH_KEY, None)
     if not pending:
         return
@@ -323,10 +342,9 @@ def _match_pending(session: Session, _context) -> None:
         for place, obj in pending:
             occurrences = [o for o in place.extract(obj) if o.org_id is not None]
             if occurrences:
-                new += match(place, occurrences, "ingest")
+                new += match(place, occurrences, "ingest", session)
     if new:
-        for func in SUBSCRIBERS:
-            func(new)
+        session.info.setdefault(UNPUBLISHED_KEY, []).extend(new)
 
 
 def describe(sighting: IocSighting) -> dict[str, Any]:

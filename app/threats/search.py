@@ -8,6 +8,7 @@ from flask import url_for
 from app.models import SecurityIncident, ThreatIntelligence, db
 from app.search.registry import Hit, register_provider
 from app.search.text import contains, rank
+from app.threats import entity
 
 
 def search_indicators(org_id: int, term: str, limit: int) -> list[Hit]:
@@ -31,5 +32,15 @@ def search_incidents(org_id: int, term: str, limit: int) -> list[Hit]:
             for row in rows]
 
 
+def search_entity(org_id: int, term: str, limit: int) -> list[Hit]:
+    """A term that is itself an IP, domain, URL, e-mail or hash: the page of everywhere it appears."""
+    detected = entity.detect(term)
+    if detected is None:
+        return []
+    kind, value = detected
+    return [Hit(f"Everywhere {value} appears", url_for("threats.entity_page", v=value), f"{kind} · entity page")]
+
+
+register_provider("entity", "Where it appears", "threats.view", search_entity, order=5)
 register_provider("indicators", "Threat indicators", "threats.view", search_indicators, order=40)
 register_provider("incidents", "Incidents", "threats.view", search_incidents, order=10)

@@ -33,6 +33,7 @@ from app.wireless import (  # noqa: E402,F401
     cli_reference,
     cli_score,
     demo,
+    home,
     jobs,
     jobs_enrich,
     jobs_import,
