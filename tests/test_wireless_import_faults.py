@@ -166,6 +166,7 @@ def test_1970_stamped_sightings_are_kept_with_time_unknown(app, client, orgs, in
     assert imp.status == "succeeded" and imp.rows_rejected == 0 and imp.rows_imported == 6
     assert imp.rows_time_unknown == 4 and "4 sighting(s) stamped before 2000" in imp.message
     assert "4 sighting(s) stamped before 2000" in client.get("/wireless/imports").text
+    assert "time unknown" in client.get("/wireless/networks").text  # not "1970-01-01"
     assert networks(org) == {"AA:BB:CC:00:00:01", "AA:BB:CC:00:00:02", "AA:BB:CC:00:00:03"}
     flagged = db.session.execute(sa.select(Observation.bssid, Observation.time_unknown)
                                  .where(Observation.org_id == org)).all()
