@@ -100,7 +100,7 @@ def _wigle_row(r: sqlite3.Row) -> Sighting | Reject:
             time_ms=check_time(int(r["time"] or 0)), line=line, external=bool(r["external"]),
             mfgrid=int(r["mfgrid"] or 0), rcois=(r["rcois"] or "")[:255], service=(r["service"] or "")[:255],
             source_pk=str(line))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         return Reject(line, str(exc) if isinstance(exc, RowError) else f"unreadable value: {exc}")
 
 
@@ -178,13 +178,12 @@ def _kismet_row(conn, cache, r, scale: float, mac: str | None, table: str) -> Si
         ms = check_time(int(r["ts_sec"]) * 1000 + int(r["ts_usec"] or 0) // 1000)
         # Parsed here too, so a text cell in a hand-edited log is one rejected row, not a failed import.
         freq = float(r["frequency"] or doc.get("kismet.device.base.frequency") or 0)
+        frequency = int(freq / 1000 if freq > 100000 else freq)  # Kismet stores kHz
         level, alt = int(r["signal"] or 0), float(r["alt"] or 0)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         return Reject(line, str(exc))
-    if freq > 100000:  # Kismet stores kHz
-        freq /= 1000
     ssid, caps = _kismet_names(doc, rtype, mac)
-    return Sighting(bssid=bssid, ssid=ssid, radio_type=rtype, frequency=int(freq), capabilities=caps,
+    return Sighting(bssid=bssid, ssid=ssid, radio_type=rtype, frequency=frequency, capabilities=caps,
                     level=level, lat=lat, lon=lon, altitude=alt,
                     accuracy=0.0, time_ms=ms, line=line)
 
