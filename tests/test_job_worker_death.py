@@ -160,3 +160,18 @@ def test_cancel_ends_a_run_whose_worker_is_gone(app, client, orgs, redis_conn):
     assert run.status == "cancelled" and run.finished_at and "worker stopped" in run.message
     assert client.post(f"/jobs/{run.id}/retry").status_code == 303
     assert db.session.scalar(sa.select(JobRun.status).where(JobRun.retry_of_id == run.id)) == "queued"
+
+
+def test_a_dead_recovery_run_does_not_block_recovery(app, db_session, redis_conn):
+    from app.jobs.schedule import start_periodic
+    from app.models import utcnow
+
+    dead = enqueue("jobs.recover", org_id=None)
+    dead.status, dead.started_at, dead.lease_expires_at = "running", utcnow(), utcnow()
+    db.session.commit()
+    redis_conn.flushdb()  # its worker took it off the queue, then died
+    start_periodic("jobs.recover")  # the dead run is no reason to skip: it is itself lost
+    new = db.session.scalar(sa.select(JobRun).where(JobRun.kind == "jobs.recover", JobRun.id != dead.id))
+    assert new is not None and new.status == "queued"
+    run_jobs(app)
+    assert fresh(JobRun, dead.id).status == "abandoned" and fresh(JobRun, new.id).status == "succeeded"
