@@ -199,3 +199,30 @@ def test_finished_run_redraws_the_imports_table(app, client, orgs, instance, red
     assert "jobs-run-finished" in done.headers["HX-Trigger"]
     table = client.get("/wireless/imports", headers={"HX-Request": "true"}).text
     assert f'data-import="{imp.id}" data-status="cancelled"' in table and "Cancelled before it started" in table
+
+
+def test_cancelled_mid_import_says_what_was_saved(app, client, orgs, instance, monkeypatch, redis_conn):
+    from app.jobs.runner import cancel_key
+
+    monkeypatch.setattr(imports, "BATCH", 2)
+    real_write = imports.Writer.write
+    calls = []
+
+    def write_then_cancel(self, batch):
+        calls.append(len(batch))
+        if len(calls) == 2:  # an admin presses Cancel while the second batch is written
+            redis_conn.set(cancel_key(imp.job_run_id), 1)
+        return real_write(self, batch)
+
+    monkeypatch.setattr(imports.Writer, "write", write_then_cancel)
+    client.login(orgs.a.users["analyst"].email)
+    assert upload(client, csv_file(instance / "long.csv", [row(n) for n in range(1, 9)]),
+                  new_source="pixel").status_code == 303
+    imp = db.session.scalar(sa.select(WirelessImport).where(WirelessImport.org_id == orgs.a.org.id))
+    run_jobs(app)
+    db.session.expire_all()
+    imp, run = db.session.get(WirelessImport, imp.id), db.session.get(JobRun, imp.job_run_id)
+    assert run.status == "cancelled" and "4 row(s) of 4 read were saved" in run.message
+    assert imp.status == "failed" and imp.message.startswith("Cancelled at 4 rows read; 4 row(s)")
+    assert imp.rows_imported == 4 == db.session.scalar(
+        sa.select(sa.func.count()).select_from(Observation).where(Observation.import_id == imp.id))
