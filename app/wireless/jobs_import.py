@@ -24,8 +24,7 @@ def import_file(ctx, import_id: int, **_params) -> dict:
         # run_import logged it with an error id and wrote that id into the import's message.
         imp = db.session.get(WirelessImport, int(import_id))
         raise JobError(imp.message or "The import stopped.", saved=imports.saved_text(imp)) from exc
-    ctx.progress(99, "Scoring the networks this import touched")
-    imports.score_touched(imp)
+    imports.score_touched(imp, progress=ctx.progress)
     _audit(imp, ctx.kind)
     if imp.status == "failed":
         # The row already says why; failing the run too keeps the Jobs page honest.
