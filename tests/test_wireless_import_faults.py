@@ -226,3 +226,16 @@ def test_cancelled_mid_import_says_what_was_saved(app, client, orgs, instance, m
     assert imp.status == "failed" and imp.message.startswith("Cancelled at 4 rows read; 4 row(s)")
     assert imp.rows_imported == 4 == db.session.scalar(
         sa.select(sa.func.count()).select_from(Observation).where(Observation.import_id == imp.id))
+
+
+def test_an_unterminated_quote_closed_by_a_later_quote_costs_one_line():
+    import io
+
+    from app.wireless.importers import Reject, wigle_csv
+
+    body = "\n".join([PRE_HEADER, COLUMNS, row(1), row(2, ssid='"open'), row(3), row(4, ssid='"Cafe, Bar"'), row(5)])
+    items = list(wigle_csv.read(io.BytesIO(body.encode())))
+    assert [(i.line, type(i).__name__) for i in items] == [
+        (3, "Sighting"), (4, "Reject"), (5, "Sighting"), (6, "Sighting"), (7, "Sighting")]
+    assert isinstance(items[1], Reject) and "quote is not closed" in items[1].reason
+    assert items[3].ssid == "Cafe, Bar"
