@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.models import JobRun, db
-from app.models.wireless import Network, Observation, WirelessImport
+from app.models.wireless import Network, Observation, SsidHistory, WirelessImport
 from app.wireless import imports
 from app.wireless.importers import records
 from tests.conftest import run_jobs
@@ -176,6 +176,8 @@ def test_1970_stamped_sightings_are_kept_with_time_unknown(app, client, orgs, in
     assert first.observation_count == 2 and first.bestlevel == -50 and (first.lastlat, first.lastlon) != (0, 0)
     # A known time wins over an unknown one for first and last seen.
     assert mixed.firsttime_ms == 1777629600000 and mixed.lasttime_ms == 1777719600000
+    history = db.session.scalar(sa.select(SsidHistory).where(SsidHistory.network_id == mixed.id))
+    assert history.first_seen.isoformat().startswith("2026-05-01T10:00") and history.observation_count == 3
     # Scored by the import job, from the timed sightings only.
     assert all(n.threat_level is not None and not n.needs_rescore for n in nets.values())
     assert "no_data" in [f["code"] for f in first.threat_factors["factors"]]
@@ -239,3 +241,19 @@ def test_an_unterminated_quote_closed_by_a_later_quote_costs_one_line():
         (3, "Sighting"), (4, "Reject"), (5, "Sighting"), (6, "Sighting"), (7, "Sighting")]
     assert isinstance(items[1], Reject) and "quote is not closed" in items[1].reason
     assert items[3].ssid == "Cafe, Bar"
+
+
+@pytest.mark.parametrize("batch", [1, 100])
+def test_known_times_win_over_unknown_ones_across_batches(app, orgs, instance, monkeypatch, batch):
+    monkeypatch.setattr(imports, "BATCH", batch)
+    org = orgs.a.org.id
+    lines = [row(7, when="1970-01-01 00:00:09"), row(7, when="2026-05-02 11:00:00"),
+             row(7, when="2026-05-01 10:00:00"), row(7, when="1970-01-01 00:00:03", level="-30")]
+    imp = do_import(org, csv_file(instance / "mixed.csv", lines))
+    assert imp.rows_imported == 4 and imp.rows_time_unknown == 2
+    net = db.session.scalar(sa.select(Network).where(Network.org_id == org))
+    assert (net.firsttime_ms, net.lasttime_ms) == (1777629600000, 1777719600000)
+    assert net.bestlevel == -30 and net.observation_count == 4  # places and counts keep them
+    history = db.session.scalar(sa.select(SsidHistory).where(SsidHistory.network_id == net.id))
+    assert history.first_seen.isoformat().startswith("2026-05-01T10:00")
+    assert history.last_seen.isoformat().startswith("2026-05-02T11:00")
