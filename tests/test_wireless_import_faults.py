@@ -200,7 +200,17 @@ def test_finished_run_redraws_the_imports_table(app, client, orgs, instance, red
     done = client.get(f"/jobs/{imp.job_run_id}", headers={"HX-Request": "true"})
     assert "jobs-run-finished" in done.headers["HX-Trigger"]
     table = client.get("/wireless/imports", headers={"HX-Request": "true"}).text
+    # The cancel closed the import too: no row stays "queued", and the table stops polling.
+    assert f'data-import="{imp.id}" data-status="failed"' in table
+    assert "Stopped because it was cancelled before it started, at 0 rows read; nothing was saved." in table
+    assert "every 3s" not in table
+    # A row left open by an older run that ended anyway shows that run's status, not "queued".
+    db.session.refresh(imp)
+    imp.status, imp.message = "queued", None
+    db.session.commit()
+    table = client.get("/wireless/imports", headers={"HX-Request": "true"}).text
     assert f'data-import="{imp.id}" data-status="cancelled"' in table and "Cancelled before it started" in table
+    assert "every 3s" not in table
 
 
 def test_cancelled_mid_import_says_what_was_saved(app, client, orgs, instance, monkeypatch, redis_conn):
