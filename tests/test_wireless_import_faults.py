@@ -267,3 +267,22 @@ def test_known_times_win_over_unknown_ones_across_batches(app, orgs, instance, m
     history = db.session.scalar(sa.select(SsidHistory).where(SsidHistory.network_id == net.id))
     assert history.first_seen.isoformat().startswith("2026-05-01T10:00")
     assert history.last_seen.isoformat().startswith("2026-05-02T11:00")
+
+
+def test_clockless_sightings_count_for_places_not_for_time_factors():
+    from datetime import UTC, datetime, timedelta
+
+    from app.wireless.scoring import NetworkInfo, ScoringContext, Sighting, score_network
+
+    start = datetime(2026, 5, 1, 8, tzinfo=UTC)
+    timed = [Sighting(time=start + timedelta(minutes=10 * i), lat=39.700, lon=-104.900, level=-70) for i in range(6)]
+    away = [Sighting(time=datetime(1970, 1, 1, tzinfo=UTC), lat=39.800, lon=-104.700, level=-70, time_known=False)]
+    ctx = ScoringContext(home=(39.700, -104.900, 0.5), now=start + timedelta(days=1))
+    info = NetworkInfo(bssid="AA:BB:CC:00:00:01")
+    alone, both = score_network(timed, info, ctx), score_network(timed + away, info, ctx)
+    assert alone.factor("home_correlation")["points"] == 0 and both.factor("home_correlation")["points"] > 0
+    assert both.factor("time_unknown")["details"]["sightings"] == 1
+    for code in ("follow_legs", "parked", "persistence"):  # time-based: the clockless fix changes nothing
+        assert alone.factor(code) is not None and alone.factor(code) == both.factor(code)
+    only = score_network(away, info, ctx)
+    assert only.score == 0 and only.factor("no_data") and only.factor("time_unknown")
