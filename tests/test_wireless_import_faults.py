@@ -286,3 +286,30 @@ def test_clockless_sightings_count_for_places_not_for_time_factors():
         assert alone.factor(code) is not None and alone.factor(code) == both.factor(code)
     only = score_network(away, info, ctx)
     assert only.score == 0 and only.factor("no_data") and only.factor("time_unknown")
+
+
+def test_backup_with_nul_ssid_and_out_of_range_values_imports_the_rest(app, orgs, instance):
+    import sqlite3
+
+    from tests.wireless_import_files import wigle_backup
+
+    path = wigle_backup(instance / "backup.sqlite", locations=6)
+    conn = sqlite3.connect(path)
+    conn.execute("insert into network (bssid, ssid, frequency, capabilities, lasttime, lastlat, lastlon, type) "
+                 "values ('aa:bb:cc:dd:ee:02', ?, 2412, '[ESS]', 0, 39.7, -104.9, 'W')", ("\x00\x00\x00",))
+    conn.execute("insert into network (bssid, ssid, frequency, capabilities, lasttime, lastlat, lastlon, type) "
+                 "values ('aa:bb:cc:dd:ee:03', 'Huge', 99999999999999, '[ESS]', 0, 39.7, -104.9, 'W')")
+    conn.executemany("insert into location (bssid, level, lat, lon, altitude, accuracy, time) values (?, ?, ?, ?, ?, ?, ?)",
+                     [("aa:bb:cc:dd:ee:02", -60, 39.71, -104.9, 1600, 4, 0),  # a hidden network, no clock fix
+                      ("aa:bb:cc:dd:ee:03", -60, 39.71, -104.9, 1600, 4, 1777629600000),
+                      ("aa:bb:cc:dd:ee:01", 10**12, 39.71, -104.9, 1600, 4, 1777629600000)])
+    conn.commit()
+    conn.close()
+    org = orgs.a.org.id
+    imp = do_import(org, path)
+    assert imp.status == "succeeded" and imp.rows_read == 9 and imp.rows_imported == 7 and imp.rows_rejected == 2
+    assert imp.rows_time_unknown == 1
+    reasons = sorted(rejects(imp).values())
+    assert "frequency 99999999999999 is out of range" in reasons[0] and "level" in reasons[1]
+    hidden = db.session.scalar(sa.select(Network).where(Network.org_id == org, Network.bssid == "AA:BB:CC:DD:EE:02"))
+    assert hidden is not None and hidden.ssid == ""

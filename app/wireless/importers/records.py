@@ -105,6 +105,15 @@ def norm_type(value: str | None, default: str = "W") -> str:
     return radio_code(raw)
 
 
+def text_of(value: object, limit: int = 255) -> str:
+    """A text cell of a SQLite file as stored text: bytes decoded, NUL bytes dropped (a hidden
+    network's SSID is often NULs), cut to the column's length."""
+    if value is None:
+        return ""
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return text.replace("\x00", "")[:limit]
+
+
 def parse_float(value: str | None, what: str, default: float | None = None) -> float:
     """A finite number, `default` when empty (RowError when empty without a default)."""
     try:
