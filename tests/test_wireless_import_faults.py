@@ -73,13 +73,15 @@ def test_values_out_of_their_columns_range_are_rejected_rows(app, orgs, instance
     assert networks(org) == {"AA:BB:CC:00:00:01", "AA:BB:CC:00:00:06"}
 
 
-def test_database_refusal_the_checks_missed_rejects_that_row_only(app, orgs, instance, monkeypatch):
+@pytest.mark.parametrize("bad", [{"freq": "99999999999999999999"}, {"level": "-99999999999999999999"}],
+                         ids=["refused-by-the-networks-insert", "refused-by-the-observations-copy"])
+def test_database_refusal_the_checks_missed_rejects_that_row_only(app, orgs, instance, monkeypatch, bad):
     # Defence in depth: were a value to pass the column checks and be refused by PostgreSQL,
     # the batch is split until the refused row is found, and every other row is stored.
     monkeypatch.setattr(records, "column_problem", lambda _s: None)
     monkeypatch.setattr(imports, "BATCH", 8)
     org = orgs.a.org.id
-    lines = [row(n) for n in range(1, 8)] + [row(8, freq="99999999999999999999")] + [row(n) for n in range(9, 13)]
+    lines = [row(n) for n in range(1, 8)] + [row(8, **bad)] + [row(n) for n in range(9, 13)]
     imp = do_import(org, csv_file(instance / "refused.csv", lines))
     assert imp.status == "succeeded" and imp.rows_imported == 11 and imp.rows_rejected == 1
     (line, reason), = rejects(imp).items()
