@@ -175,3 +175,22 @@ def test_a_dead_recovery_run_does_not_block_recovery(app, db_session, redis_conn
     assert new is not None and new.status == "queued"
     run_jobs(app)
     assert fresh(JobRun, dead.id).status == "abandoned" and fresh(JobRun, new.id).status == "succeeded"
+
+
+def test_cancel_pressed_before_the_lease_ran_out_ends_cancelled(app, db_session, redis_conn):
+    from datetime import timedelta
+
+    from app.jobs.recovery import recover
+    from app.jobs.runner import cancel_key
+    from app.models import utcnow
+
+    run = enqueue("jobs.recover", org_id=None)
+    run.status, run.started_at, run.lease_expires_at = "running", utcnow(), utcnow() + timedelta(minutes=1)
+    db.session.commit()
+    redis_conn.flushdb()
+    assert not has_lost_runs()  # its lease still runs: Cancel can only ask
+    redis_conn.set(cancel_key(run.id), 1)
+    run.lease_expires_at = utcnow() - timedelta(seconds=1)  # ... and then it runs out
+    db.session.commit()
+    recover(None)
+    assert run.status == "cancelled" and "worker stopped" in run.message

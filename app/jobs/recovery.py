@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from rq.job import Job
 
 from app.jobs import REGISTRY, job, lease
+from app.jobs.runner import cancel_key, live_progress
 from app.models import JobRun, db, utcnow
 
 log = logging.getLogger(__name__)
@@ -88,12 +89,19 @@ def has_lost_runs() -> bool:
 
 
 def _last_progress(run: JobRun) -> int:
-    from app.jobs.runner import live_progress
-
     try:
         return live_progress(run)[0]
     except Exception:  # noqa: BLE001 - Redis down: the row's own progress will do
         return run.progress
+
+
+def _cancel_requested(run: JobRun) -> bool:
+    from app.jobs.queue import get_redis
+
+    try:
+        return bool(get_redis().exists(cancel_key(run.id)))
+    except Exception:  # noqa: BLE001 - Redis down: abandoned is the truth too
+        return False
 
 
 def abandon(run: JobRun, cancelled: bool = False) -> None:
@@ -119,7 +127,8 @@ def recover(ctx, **_params) -> dict:
     for run in queued:
         push_run(run.id, run.kind)
     for run in running:
-        abandon(run)
+        # Cancel pressed while the dead worker's lease still ran: the run ends as cancelled.
+        abandon(run, cancelled=_cancel_requested(run))
         log.warning("job run %s (%s) abandoned: its worker stopped renewing its lease", run.id, run.kind)
     return {"message": f"{len(queued)} re-queued, {len(running)} marked abandoned",
             "requeued": [r.id for r in queued], "abandoned": [r.id for r in running]}
