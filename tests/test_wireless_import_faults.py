@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.models import JobRun, db
-from app.models.wireless import Network, Observation, WirelessImport
+from app.models.wireless import Network, Observation, SsidHistory, WirelessImport
 from app.wireless import imports
 from app.wireless.importers import records
 from tests.conftest import run_jobs
@@ -73,13 +73,15 @@ def test_values_out_of_their_columns_range_are_rejected_rows(app, orgs, instance
     assert networks(org) == {"AA:BB:CC:00:00:01", "AA:BB:CC:00:00:06"}
 
 
-def test_database_refusal_the_checks_missed_rejects_that_row_only(app, orgs, instance, monkeypatch):
+@pytest.mark.parametrize("bad", [{"freq": "99999999999999999999"}, {"level": "-99999999999999999999"}],
+                         ids=["refused-by-the-networks-insert", "refused-by-the-observations-copy"])
+def test_database_refusal_the_checks_missed_rejects_that_row_only(app, orgs, instance, monkeypatch, bad):
     # Defence in depth: were a value to pass the column checks and be refused by PostgreSQL,
     # the batch is split until the refused row is found, and every other row is stored.
     monkeypatch.setattr(records, "column_problem", lambda _s: None)
     monkeypatch.setattr(imports, "BATCH", 8)
     org = orgs.a.org.id
-    lines = [row(n) for n in range(1, 8)] + [row(8, freq="99999999999999999999")] + [row(n) for n in range(9, 13)]
+    lines = [row(n) for n in range(1, 8)] + [row(8, **bad)] + [row(n) for n in range(9, 13)]
     imp = do_import(org, csv_file(instance / "refused.csv", lines))
     assert imp.status == "succeeded" and imp.rows_imported == 11 and imp.rows_rejected == 1
     (line, reason), = rejects(imp).items()
@@ -166,6 +168,7 @@ def test_1970_stamped_sightings_are_kept_with_time_unknown(app, client, orgs, in
     assert imp.status == "succeeded" and imp.rows_rejected == 0 and imp.rows_imported == 6
     assert imp.rows_time_unknown == 4 and "4 sighting(s) stamped before 2000" in imp.message
     assert "4 sighting(s) stamped before 2000" in client.get("/wireless/imports").text
+    assert "time unknown" in client.get("/wireless/networks").text  # not "1970-01-01"
     assert networks(org) == {"AA:BB:CC:00:00:01", "AA:BB:CC:00:00:02", "AA:BB:CC:00:00:03"}
     flagged = db.session.execute(sa.select(Observation.bssid, Observation.time_unknown)
                                  .where(Observation.org_id == org)).all()
@@ -175,6 +178,8 @@ def test_1970_stamped_sightings_are_kept_with_time_unknown(app, client, orgs, in
     assert first.observation_count == 2 and first.bestlevel == -50 and (first.lastlat, first.lastlon) != (0, 0)
     # A known time wins over an unknown one for first and last seen.
     assert mixed.firsttime_ms == 1777629600000 and mixed.lasttime_ms == 1777719600000
+    history = db.session.scalar(sa.select(SsidHistory).where(SsidHistory.network_id == mixed.id))
+    assert history.first_seen.isoformat().startswith("2026-05-01T10:00") and history.observation_count == 3
     # Scored by the import job, from the timed sightings only.
     assert all(n.threat_level is not None and not n.needs_rescore for n in nets.values())
     assert "no_data" in [f["code"] for f in first.threat_factors["factors"]]
@@ -197,4 +202,116 @@ def test_finished_run_redraws_the_imports_table(app, client, orgs, instance, red
     done = client.get(f"/jobs/{imp.job_run_id}", headers={"HX-Request": "true"})
     assert "jobs-run-finished" in done.headers["HX-Trigger"]
     table = client.get("/wireless/imports", headers={"HX-Request": "true"}).text
+    # The cancel closed the import too: no row stays "queued", and the table stops polling.
+    assert f'data-import="{imp.id}" data-status="failed"' in table
+    assert "Stopped because it was cancelled before it started, at 0 rows read; nothing was saved." in table
+    assert "every 3s" not in table
+    # A row left open by an older run that ended anyway shows that run's status, not "queued".
+    db.session.refresh(imp)
+    imp.status, imp.message = "queued", None
+    db.session.commit()
+    table = client.get("/wireless/imports", headers={"HX-Request": "true"}).text
     assert f'data-import="{imp.id}" data-status="cancelled"' in table and "Cancelled before it started" in table
+    assert "every 3s" not in table
+
+
+def test_cancelled_mid_import_says_what_was_saved(app, client, orgs, instance, monkeypatch, redis_conn):
+    from app.jobs.runner import cancel_key
+
+    monkeypatch.setattr(imports, "BATCH", 2)
+    real_write = imports.Writer.write
+    calls = []
+
+    def write_then_cancel(self, batch):
+        calls.append(len(batch))
+        if len(calls) == 2:  # an admin presses Cancel while the second batch is written
+            redis_conn.set(cancel_key(imp.job_run_id), 1)
+        return real_write(self, batch)
+
+    monkeypatch.setattr(imports.Writer, "write", write_then_cancel)
+    client.login(orgs.a.users["analyst"].email)
+    assert upload(client, csv_file(instance / "long.csv", [row(n) for n in range(1, 9)]),
+                  new_source="pixel").status_code == 303
+    imp = db.session.scalar(sa.select(WirelessImport).where(WirelessImport.org_id == orgs.a.org.id))
+    run_jobs(app)
+    db.session.expire_all()
+    imp, run = db.session.get(WirelessImport, imp.id), db.session.get(JobRun, imp.job_run_id)
+    assert run.status == "cancelled" and "4 row(s) of 4 read were saved" in run.message
+    assert imp.status == "failed" and imp.message.startswith("Cancelled at 4 rows read; 4 row(s)")
+    assert imp.rows_imported == 4 == db.session.scalar(
+        sa.select(sa.func.count()).select_from(Observation).where(Observation.import_id == imp.id))
+
+
+def test_an_unterminated_quote_closed_by_a_later_quote_costs_one_line():
+    import io
+
+    from app.wireless.importers import Reject, wigle_csv
+
+    body = "\n".join([PRE_HEADER, COLUMNS, row(1), row(2, ssid='"open'), row(3), row(4, ssid='"Cafe, Bar"'), row(5)])
+    items = list(wigle_csv.read(io.BytesIO(body.encode())))
+    assert [(i.line, type(i).__name__) for i in items] == [
+        (3, "Sighting"), (4, "Reject"), (5, "Sighting"), (6, "Sighting"), (7, "Sighting")]
+    assert isinstance(items[1], Reject) and "quote is not closed" in items[1].reason
+    assert items[3].ssid == "Cafe, Bar"
+
+
+@pytest.mark.parametrize("batch", [1, 100])
+def test_known_times_win_over_unknown_ones_across_batches(app, orgs, instance, monkeypatch, batch):
+    monkeypatch.setattr(imports, "BATCH", batch)
+    org = orgs.a.org.id
+    lines = [row(7, when="1970-01-01 00:00:09"), row(7, when="2026-05-02 11:00:00"),
+             row(7, when="2026-05-01 10:00:00"), row(7, when="1970-01-01 00:00:03", level="-30")]
+    imp = do_import(org, csv_file(instance / "mixed.csv", lines))
+    assert imp.rows_imported == 4 and imp.rows_time_unknown == 2
+    net = db.session.scalar(sa.select(Network).where(Network.org_id == org))
+    assert (net.firsttime_ms, net.lasttime_ms) == (1777629600000, 1777719600000)
+    assert net.bestlevel == -30 and net.observation_count == 4  # places and counts keep them
+    history = db.session.scalar(sa.select(SsidHistory).where(SsidHistory.network_id == net.id))
+    assert history.first_seen.isoformat().startswith("2026-05-01T10:00")
+    assert history.last_seen.isoformat().startswith("2026-05-02T11:00")
+
+
+def test_clockless_sightings_count_for_places_not_for_time_factors():
+    from datetime import UTC, datetime, timedelta
+
+    from app.wireless.scoring import NetworkInfo, ScoringContext, Sighting, score_network
+
+    start = datetime(2026, 5, 1, 8, tzinfo=UTC)
+    timed = [Sighting(time=start + timedelta(minutes=10 * i), lat=39.700, lon=-104.900, level=-70) for i in range(6)]
+    away = [Sighting(time=datetime(1970, 1, 1, tzinfo=UTC), lat=39.800, lon=-104.700, level=-70, time_known=False)]
+    ctx = ScoringContext(home=(39.700, -104.900, 0.5), now=start + timedelta(days=1))
+    info = NetworkInfo(bssid="AA:BB:CC:00:00:01")
+    alone, both = score_network(timed, info, ctx), score_network(timed + away, info, ctx)
+    assert alone.factor("home_correlation")["points"] == 0 and both.factor("home_correlation")["points"] > 0
+    assert both.factor("time_unknown")["details"]["sightings"] == 1
+    for code in ("follow_legs", "parked", "persistence"):  # time-based: the clockless fix changes nothing
+        assert alone.factor(code) is not None and alone.factor(code) == both.factor(code)
+    only = score_network(away, info, ctx)
+    assert only.score == 0 and only.factor("no_data") and only.factor("time_unknown")
+
+
+def test_backup_with_nul_ssid_and_out_of_range_values_imports_the_rest(app, orgs, instance):
+    import sqlite3
+
+    from tests.wireless_import_files import wigle_backup
+
+    path = wigle_backup(instance / "backup.sqlite", locations=6)
+    conn = sqlite3.connect(path)
+    conn.execute("insert into network (bssid, ssid, frequency, capabilities, lasttime, lastlat, lastlon, type) "
+                 "values ('aa:bb:cc:dd:ee:02', ?, 2412, '[ESS]', 0, 39.7, -104.9, 'W')", ("\x00\x00\x00",))
+    conn.execute("insert into network (bssid, ssid, frequency, capabilities, lasttime, lastlat, lastlon, type) "
+                 "values ('aa:bb:cc:dd:ee:03', 'Huge', 99999999999999, '[ESS]', 0, 39.7, -104.9, 'W')")
+    conn.executemany("insert into location (bssid, level, lat, lon, altitude, accuracy, time) values (?, ?, ?, ?, ?, ?, ?)",
+                     [("aa:bb:cc:dd:ee:02", -60, 39.71, -104.9, 1600, 4, 0),  # a hidden network, no clock fix
+                      ("aa:bb:cc:dd:ee:03", -60, 39.71, -104.9, 1600, 4, 1777629600000),
+                      ("aa:bb:cc:dd:ee:01", 10**12, 39.71, -104.9, 1600, 4, 1777629600000)])
+    conn.commit()
+    conn.close()
+    org = orgs.a.org.id
+    imp = do_import(org, path)
+    assert imp.status == "succeeded" and imp.rows_read == 9 and imp.rows_imported == 7 and imp.rows_rejected == 2
+    assert imp.rows_time_unknown == 1
+    reasons = sorted(rejects(imp).values())
+    assert "frequency 99999999999999 is out of range" in reasons[0] and "level" in reasons[1]
+    hidden = db.session.scalar(sa.select(Network).where(Network.org_id == org, Network.bssid == "AA:BB:CC:DD:EE:02"))
+    assert hidden is not None and hidden.ssid == ""

@@ -119,7 +119,8 @@ def summary(org_id: int, user_id: int) -> dict[str, int]:
         ),
         "jobs_failed_24h": count(
             sa.select(sa.func.count(JobRun.id)).where(
-                JobRun.org_id == org_id, JobRun.status == "failed", JobRun.created_at > day_ago
+                # An abandoned run (its worker died) failed as much as a failed one.
+                JobRun.org_id == org_id, JobRun.status.in_(("failed", "abandoned")), JobRun.created_at > day_ago
             )
         ),
         "unread_notifications": count(

@@ -4,8 +4,9 @@
   pushed again.
 - A running run whose lease ran out (app/jobs/lease.py: its worker was killed, ran out of
   memory or lost its host) is marked `abandoned`, with what it had committed: the job kind's
-  `on_abandoned` hook says it exactly (an import's committed batches); otherwise the run
-  says its committed work is kept. A run from before leases existed falls back to its job
+  `on_ended_early` hook says it exactly (an import's committed batches); otherwise the run
+  says its committed work is kept. The same hook closes the job's records when a run is
+  cancelled before it started (`ended_early`), so no import row stays "queued" forever. A run from before leases existed falls back to its job
   timeout plus a grace period.
 
 `jobs.recover` runs every minute when `has_lost_runs()` finds work, so a dead worker's run
@@ -23,23 +24,38 @@ import sqlalchemy as sa
 from rq.job import Job
 
 from app.jobs import REGISTRY, job, lease
+from app.jobs.runner import cancel_key, live_progress
 from app.models import JobRun, db, utcnow
 
 log = logging.getLogger(__name__)
 QUEUED_GRACE = timedelta(minutes=2)
 RUNNING_GRACE = timedelta(minutes=5)
-# kind -> hook(run) that closes the job's own records and says what was committed.
-ABANDON_HOOKS: dict[str, Callable[[JobRun], str | None]] = {}
+# kind -> hook(run, reason) that closes the job's own records of a run that ended before its
+# job could (reason: "its worker stopped", ...) and says what was committed.
+ENDED_HOOKS: dict[str, Callable[[JobRun, str], str | None]] = {}
 
 
-def on_abandoned(kind: str) -> Callable:
-    """Register what to do when a run of `kind` is abandoned (the hook returns what was saved)."""
+def on_ended_early(kind: str) -> Callable:
+    """Register what to do when a run of `kind` ends without its job finishing (the worker
+    died, or it was cancelled before it started); the hook returns what was saved."""
 
-    def decorator(func: Callable[[JobRun], str | None]) -> Callable[[JobRun], str | None]:
-        ABANDON_HOOKS[kind] = func
+    def decorator(func: Callable[[JobRun, str], str | None]) -> Callable[[JobRun, str], str | None]:
+        ENDED_HOOKS[kind] = func
         return func
 
     return decorator
+
+
+def ended_early(run: JobRun, reason: str) -> str | None:
+    """Let the run's job kind close its records; what it says was saved, or None (no commit)."""
+    hook = ENDED_HOOKS.get(run.kind)
+    if hook is None:
+        return None
+    try:
+        return hook(run, reason)
+    except Exception:  # noqa: BLE001 - the run must still end
+        log.exception("ended-early hook of %s #%s failed", run.kind, run.id)
+        return None
 
 
 def worker_gone(run: JobRun, now: datetime | None = None) -> bool:
@@ -73,26 +89,26 @@ def has_lost_runs() -> bool:
 
 
 def _last_progress(run: JobRun) -> int:
-    from app.jobs.runner import live_progress
-
     try:
         return live_progress(run)[0]
     except Exception:  # noqa: BLE001 - Redis down: the row's own progress will do
         return run.progress
 
 
+def _cancel_requested(run: JobRun) -> bool:
+    from app.jobs.queue import get_redis
+
+    try:
+        return bool(get_redis().exists(cancel_key(run.id)))
+    except Exception:  # noqa: BLE001 - Redis down: abandoned is the truth too
+        return False
+
+
 def abandon(run: JobRun, cancelled: bool = False) -> None:
     """End a run whose worker is gone (no commit): `abandoned`, or `cancelled` when an admin
     asked, with the truth about what it had committed."""
     percent = _last_progress(run)
-    saved = None
-    hook = ABANDON_HOOKS.get(run.kind)
-    if hook is not None:
-        try:
-            saved = hook(run)
-        except Exception:  # noqa: BLE001 - the run must still end
-            log.exception("abandon hook of %s #%s failed", run.kind, run.id)
-    saved = saved or "what it committed before is kept"
+    saved = ended_early(run, "its worker stopped") or "what it committed before is kept"
     run.status = "cancelled" if cancelled else "abandoned"
     run.progress = percent
     run.finished_at = utcnow()
@@ -111,7 +127,8 @@ def recover(ctx, **_params) -> dict:
     for run in queued:
         push_run(run.id, run.kind)
     for run in running:
-        abandon(run)
+        # Cancel pressed while the dead worker's lease still ran: the run ends as cancelled.
+        abandon(run, cancelled=_cancel_requested(run))
         log.warning("job run %s (%s) abandoned: its worker stopped renewing its lease", run.id, run.kind)
     return {"message": f"{len(queued)} re-queued, {len(running)} marked abandoned",
             "requeued": [r.id for r in queued], "abandoned": [r.id for r in running]}

@@ -137,8 +137,9 @@ def run_job(run_id: int) -> dict[str, Any] | None:
     if run is None:
         log.warning("job run %s no longer exists", run_id)
         return None
-    if run.status in ("succeeded", "cancelled"):
-        # At-least-once delivery: a redelivered finished run does nothing.
+    if run.status in ("succeeded", "cancelled", "abandoned"):
+        # At-least-once delivery: a redelivered finished run does nothing (an abandoned one
+        # runs again only as a new run, by Retry).
         return run.result
     run.status = "running"
     run.started_at = utcnow()

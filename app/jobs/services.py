@@ -46,6 +46,8 @@ def cancel(run: JobRun) -> bool:
                      details={"kind": run.kind, "worker": "gone"})
         return True
     request_cancel(run)
+    if run.status == "cancelled":  # it had not started: its job's own records are closed here
+        recovery.ended_early(run, "it was cancelled before it started")
     audit.record("job.cancel_requested", resource_type="job_run", resource_id=run.id, details={"kind": run.kind})
     return True
 

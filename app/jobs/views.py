@@ -49,8 +49,8 @@ def cancel(run_id: int):
     run = services.visible_run_or_404(run_id, current_user)
     if services.cancel(run):
         db.session.commit()
-        if run.is_finished:
-            flash("Cancelled: its worker had stopped. " + (run.message or ""), "info")
+        if run.is_finished:  # it had not started, or its worker was gone: says which
+            flash(run.message or "Cancelled.", "info")
         else:
             flash("Cancellation requested.", "info")
     else:

@@ -189,7 +189,9 @@ def sightings(network: Network) -> tuple[list[dict[str, Any]], dict[str, Any], i
     points = [{"t": t.isoformat(), "lat": lat, "lon": lon, "level": level, "acc": acc}
               for t, lat, lon, level, acc in rows]
     day = sa.func.date(Observation.time)
-    per_day = db.session.execute(sa.select(day, sa.func.count()).where(Observation.network_id == network.id)
+    # A sighting without a clock fix (time_unknown) has no day: it counts in the total only.
+    per_day = db.session.execute(sa.select(day, sa.func.count()).where(Observation.network_id == network.id,
+                                                                       Observation.time_unknown.is_(False))
                                  .group_by(day).order_by(day)).all()
     counts = Counter({str(d): n for d, n in per_day})
     timeline = {"labels": list(counts), "series": {"sightings": list(counts.values())}}

@@ -172,14 +172,23 @@ def run_import(import_id: int, path: Path | None = None,
     return imp
 
 
-def score_touched(imp: WirelessImport) -> None:
+def score_touched(imp: WirelessImport, progress: Callable[[int, str], None] | None = None) -> None:
     """Score the networks a finished import touched (the job and the CLI call it last), so none
     waits "unscored" for the periodic rescore. Scoring takes the organization's dirty networks,
     which are these plus any others still waiting."""
     if imp.status != "succeeded" or not imp.networks_touched:
         return
+    def report(done: int, total: int) -> None:
+        if progress:
+            progress(99, f"Scoring networks: {done} of {total}")
+
     try:
-        rescore.rescore(imp.org_id)
+        rescore.rescore(imp.org_id, progress=report)
+    except JobCancelled:
+        # The import itself is complete; what is left unscored the periodic rescore takes.
+        db.session.rollback()
+        imp.message = f"{imp.message} Scoring was cancelled; the periodic rescore will finish it."
+        db.session.commit()
     except Exception:  # noqa: BLE001 - the import is complete; the periodic job scores later
         db.session.rollback()
         error_id = log_failure(log, f"scoring after wireless import {imp.id} failed")

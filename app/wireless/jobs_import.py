@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from app import audit
 from app.jobs import job
-from app.jobs.recovery import on_abandoned
+from app.jobs.recovery import on_ended_early
 from app.jobs.runner import JobCancelled, JobError
 from app.models import JobRun, db, utcnow
 from app.models.wireless import WirelessImport
@@ -24,8 +24,7 @@ def import_file(ctx, import_id: int, **_params) -> dict:
         # run_import logged it with an error id and wrote that id into the import's message.
         imp = db.session.get(WirelessImport, int(import_id))
         raise JobError(imp.message or "The import stopped.", saved=imports.saved_text(imp)) from exc
-    ctx.progress(99, "Scoring the networks this import touched")
-    imports.score_touched(imp)
+    imports.score_touched(imp, progress=ctx.progress)
     _audit(imp, ctx.kind)
     if imp.status == "failed":
         # The row already says why; failing the run too keeps the Jobs page honest.
@@ -47,9 +46,10 @@ def _audit(imp: WirelessImport, actor: str) -> None:
                           "rejected": imp.rows_rejected, "time_unknown": imp.rows_time_unknown})
 
 
-@on_abandoned("wireless.import")
-def import_abandoned(run: JobRun) -> str | None:
-    """The import of a run whose worker died ends failed, saying what its committed batches hold."""
+@on_ended_early("wireless.import")
+def import_ended_early(run: JobRun, reason: str) -> str | None:
+    """The import of a run that ended before its job did (its worker died, or it was cancelled
+    while queued) ends failed, saying why and what its committed batches hold."""
     imp = db.session.scalar(sa.select(WirelessImport).where(
         WirelessImport.org_id == run.org_id, WirelessImport.id == int((run.params or {}).get("import_id", 0))))
     if imp is None:
@@ -57,8 +57,9 @@ def import_abandoned(run: JobRun) -> str | None:
     saved = imports.saved_text(imp)
     if imp.status in ("queued", "running"):
         imp.status, imp.finished_at = "failed", utcnow()
-        imp.message = f"The worker running this import stopped at {imp.rows_read} rows read; {saved}."
-        audit.record("wireless.import_abandoned", resource_type="wireless_import", resource_id=imp.id,
-                     org_id=imp.org_id, actor_type="job", actor_label="jobs.recover",
-                     details={"run": run.id, "read": imp.rows_read, "imported": imp.rows_imported})
+        imp.message = f"Stopped because {reason}, at {imp.rows_read} rows read; {saved}."
+        # The actor is the signed-in user who cancelled, or the system when recovery ended it.
+        audit.record("wireless.import_ended_early", resource_type="wireless_import", resource_id=imp.id,
+                     org_id=imp.org_id, details={"run": run.id, "reason": reason, "read": imp.rows_read,
+                              "imported": imp.rows_imported})
     return saved

@@ -100,17 +100,17 @@ def _sightings(org_id: int, ids: list[int], limit: int) -> dict[int, list[Sighti
     out: dict[int, list[Sighting]] = {i: [] for i in ids}
     rows = db.session.execute(
         sa.select(Observation.network_id, Observation.time, Observation.lat, Observation.lon,
-                  Observation.level, Observation.accuracy, Observation.ssid)
-        # A sighting without a clock fix (time_unknown) says where, not when: every factor of
-        # the scorer reads time (legs, days, time slots, minimums), so it is left out here and
-        # counts only for places, maps and counts.
-        .where(Observation.org_id == org_id, Observation.network_id.in_(ids), Observation.time_unknown.is_(False))
+                  Observation.level, Observation.accuracy, Observation.ssid, Observation.time_unknown)
+        .where(Observation.org_id == org_id, Observation.network_id.in_(ids))
         .order_by(Observation.network_id, Observation.time.desc())
     )
-    for network_id, when, lat, lon, level, accuracy, ssid in rows:
+    # A sighting without a clock fix (time_unknown) says where, not when: the scorer uses it
+    # for places only. Newest first, so the cap keeps timed sightings before clockless ones.
+    for network_id, when, lat, lon, level, accuracy, ssid, unknown in rows:
         bucket = out[network_id]
         if len(bucket) < limit:
-            bucket.append(Sighting(time=when, lat=lat, lon=lon, level=level, accuracy=accuracy, ssid=ssid or ""))
+            bucket.append(Sighting(time=when, lat=lat, lon=lon, level=level, accuracy=accuracy, ssid=ssid or "",
+                                   time_known=not unknown))
     return out
 
 
@@ -151,7 +151,8 @@ def score_batch(org_id: int, networks: list[Network], ctx: ScoringContext, confi
         rule = result.score
         probability = None
         if model is not None:
-            vector = ml.features(network, sightings[network.id], rule)
+            # The model's features are time-based (days, span) and it learns from timed sightings only.
+            vector = ml.features(network, [s for s in sightings[network.id] if s.time_known], rule)
             probability = ml.probability(model, vector)
         combined = rule
         if probability is not None:

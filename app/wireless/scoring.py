@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, tzinfo
 from fnmatch import fnmatchcase
 from typing import Any
@@ -72,6 +72,9 @@ class Sighting:
     level: float | None = None
     accuracy: float | None = None
     ssid: str = ""
+    # False: the collector had no clock fix. Such a sighting counts for where the radio was
+    # (places, home correlation, agency offices), never for when (legs, days, time slots).
+    time_known: bool = True
 
 
 @dataclass(frozen=True)
@@ -467,7 +470,16 @@ def score_network(sightings: Iterable[Sighting], network: NetworkInfo,
             "wherever it goes; they never score (x0)."))
         return _finish(0.0, factors, network, c)
 
-    fixes, dropped = _prepare(sightings, ctx, c, now)
+    sightings = list(sightings)
+    fixes, dropped = _prepare([s for s in sightings if s.time_known], ctx, c, now)
+    # Where, without when: positions only (their time fields are placeholders no factor reads).
+    untimed, _ = _prepare([replace(s, time=now) for s in sightings if not s.time_known], ctx, c, now)
+    if untimed:
+        factors.append(_factor(
+            "time_unknown", 0.0,
+            f"{_plural(len(untimed), 'sighting')} without a time (the collector had no clock fix): "
+            "used for places, home and agency offices, never for time-based factors.",
+            sightings=len(untimed)))
     if any(dropped.values()):
         parts = [f"{n} {k.replace('_', ' ')}" for k, n in dropped.items() if n]
         factors.append(_factor(
@@ -476,11 +488,16 @@ def score_network(sightings: Iterable[Sighting], network: NetworkInfo,
             + f" (accuracy limit {c.max_accuracy_m:g} m, sample limit {c.max_sightings}).",
             **dropped, used=len(fixes)))
     if not fixes:
-        factors.append(_factor("no_data", 0.0, "No usable sightings to score."))
+        # Only untimed sightings: without any time, the minimums (time tracked) would cap any
+        # place-based points anyway, so there is nothing to score.
+        factors.append(_factor("no_data", 0.0, "No usable sightings with a time to score."
+                               if untimed else "No usable sightings to score."))
         return _finish(0.0, factors, network, c)
 
     places = PlaceIndex(c.place_radius_m)
     place_of = [places.add(f.lat, f.lon) for f in fixes]
+    placed = fixes + untimed
+    place_of_placed = place_of + [places.add(f.lat, f.lon) for f in untimed]
     n_places = len(places.places)
 
     follow = _follow_legs(fixes, rtype, c)
@@ -488,9 +505,9 @@ def score_network(sightings: Iterable[Sighting], network: NetworkInfo,
     fleet = _fleet(network, ctx, c)
     mobile = bool(follow["details"]["legs"] or equipment["points"] or fleet["points"])
     parked = _parked(fixes, ctx, c, mobile)
-    home = _home_correlation(fixes, place_of, ctx, c)
+    home = _home_correlation(placed, place_of_placed, ctx, c)
     persistence = _persistence(fixes, c)
-    agency = _agency(fixes, ctx, c)
+    agency = _agency(placed, ctx, c)
     factors += [follow, parked, home, fleet, equipment, persistence, agency]
 
     total = sum(f["points"] for f in (follow, parked, home, fleet, equipment, persistence,

@@ -34,7 +34,7 @@ LABELS = {
         "fleet": "Fleet bonus", "equipment": "Equipment profile", "persistence": "Temporal persistence",
         "agency": "Agency-office proximity", "own_device": "Own-device discount", "minimums": "AirGuard-style minimums",
         "clamp": "Clamp at 100", "cellular": "Cellular radio", "data_quality": "Data quality", "no_data": "No data",
-        "tag_overlay": "Tag overlay"},
+        "time_unknown": "Time unknown", "tag_overlay": "Tag overlay"},
     "level_colours": {"CRITICAL": "danger", "HIGH": "warning", "MEDIUM": "info", "LOW": "secondary", "NONE": "light"},
 }
 

@@ -24,6 +24,7 @@ from app.wireless.filters import (
     NetworkFilter,
     parse_filters,
 )
+from app.wireless.importers.records import EARLIEST_MS
 
 EXPORT_FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
@@ -125,4 +126,6 @@ def ms_localtime(ms: int | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """Epoch milliseconds (how networks store first/last seen) in the user's time zone."""
     if not ms:
         return ""
+    if ms < EARLIEST_MS:  # only sightings without a clock fix (kept with their time unknown)
+        return "time unknown"
     return localtime(datetime.fromtimestamp(ms / 1000, UTC), fmt)

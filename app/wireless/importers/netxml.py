@@ -78,7 +78,8 @@ def _busiest_frequency(el: ET.Element) -> int:
 
 
 def _network(el: ET.Element) -> Sighting | Reject:
-    number = parse_int(el.get("number"), "number", 0)
+    raw_number = (el.get("number") or "").strip()
+    number = int(raw_number) if is_digits(raw_number) and len(raw_number) < 10 else 0
     try:
         bssid = norm_mac(_text(el, "BSSID"))
         if _text(el, "gps-info/peak-lat") == "":
@@ -99,9 +100,8 @@ def _network(el: ET.Element) -> Sighting | Reject:
             caps += "[ESS]"
         elif el.get("type") == "ad-hoc":
             caps += "[IBSS]"
+        altitude = parse_float(_text(el, "gps-info/peak-alt"), "peak-alt", 0.0)
     except RowError as exc:
         return Reject(number, f"network {number}: {exc}")
     return Sighting(bssid=bssid, ssid=ssid[:255], radio_type="W", frequency=frequency, capabilities=caps[:255],
-                    level=level, lat=lat, lon=lon,
-                    altitude=parse_float(_text(el, "gps-info/peak-alt"), "peak-alt", 0.0),
-                    accuracy=0.0, time_ms=ms, line=number)
+                    level=level, lat=lat, lon=lon, altitude=altitude, accuracy=0.0, time_ms=ms, line=number)

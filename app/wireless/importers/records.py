@@ -105,6 +105,15 @@ def norm_type(value: str | None, default: str = "W") -> str:
     return radio_code(raw)
 
 
+def text_of(value: object, limit: int = 255) -> str:
+    """A text cell of a SQLite file as stored text: bytes decoded, NUL bytes dropped (a hidden
+    network's SSID is often NULs), cut to the column's length."""
+    if value is None:
+        return ""
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return text.replace("\x00", "")[:limit]
+
+
 def parse_float(value: str | None, what: str, default: float | None = None) -> float:
     """A finite number, `default` when empty (RowError when empty without a default)."""
     try:
@@ -252,20 +261,25 @@ def column_problem(s: Sighting) -> str | None:
     for at, name, kind, bound in _column_rules():
         value = s[at]
         if kind == "int":
+            if not isinstance(value, int):
+                return f"{name} {value!r} is not a whole number"
             if not -bound <= value < bound:
                 return f"{name} {value} is out of range (a {bound.bit_length()}-bit whole number)"
         elif kind == "real":
-            if not math.isfinite(value):
-                return f"{name} {value} is not a finite number"
+            if not isinstance(value, int | float) or not math.isfinite(value):
+                return f"{name} {value!r} is not a finite number"
+        elif not isinstance(value, str):
+            return f"{name} is not text"
         elif value:
             if bound is not None and len(value) > bound:
                 return f"{name} is {len(value)} characters long (at most {bound})"
             if "\x00" in value:
                 return f"{name} contains a NUL character"
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return f"{name} is not valid text (a lone surrogate)"
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return f"{name} is not valid text (a lone surrogate)"
     return None
 
 

@@ -20,6 +20,7 @@ from app.wireless.importers.records import (
     check_time,
     norm_bssid,
     norm_type,
+    text_of,
 )
 
 FETCH = 2000
@@ -94,13 +95,13 @@ def _wigle_row(r: sqlite3.Row) -> Sighting | Reject:
         lat, lon = float(r["lat"]), float(r["lon"])
         check_position(lat, lon)
         return Sighting(
-            bssid=bssid, ssid=(r["ssid"] or "")[:255], radio_type=rtype, frequency=int(r["frequency"] or 0),
-            capabilities=(r["capabilities"] or "")[:255], level=int(r["level"] or 0), lat=lat, lon=lon,
+            bssid=bssid, ssid=text_of(r["ssid"]), radio_type=rtype, frequency=int(r["frequency"] or 0),
+            capabilities=text_of(r["capabilities"]), level=int(r["level"] or 0), lat=lat, lon=lon,
             altitude=float(r["altitude"] or 0), accuracy=float(r["accuracy"] or 0),
             time_ms=check_time(int(r["time"] or 0)), line=line, external=bool(r["external"]),
-            mfgrid=int(r["mfgrid"] or 0), rcois=(r["rcois"] or "")[:255], service=(r["service"] or "")[:255],
+            mfgrid=int(r["mfgrid"] or 0), rcois=text_of(r["rcois"]), service=text_of(r["service"]),
             source_pk=str(line))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         return Reject(line, str(exc) if isinstance(exc, RowError) else f"unreadable value: {exc}")
 
 
@@ -178,13 +179,12 @@ def _kismet_row(conn, cache, r, scale: float, mac: str | None, table: str) -> Si
         ms = check_time(int(r["ts_sec"]) * 1000 + int(r["ts_usec"] or 0) // 1000)
         # Parsed here too, so a text cell in a hand-edited log is one rejected row, not a failed import.
         freq = float(r["frequency"] or doc.get("kismet.device.base.frequency") or 0)
+        frequency = int(freq / 1000 if freq > 100000 else freq)  # Kismet stores kHz
         level, alt = int(r["signal"] or 0), float(r["alt"] or 0)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         return Reject(line, str(exc))
-    if freq > 100000:  # Kismet stores kHz
-        freq /= 1000
     ssid, caps = _kismet_names(doc, rtype, mac)
-    return Sighting(bssid=bssid, ssid=ssid, radio_type=rtype, frequency=int(freq), capabilities=caps,
+    return Sighting(bssid=bssid, ssid=ssid, radio_type=rtype, frequency=frequency, capabilities=caps,
                     level=level, lat=lat, lon=lon, altitude=alt,
                     accuracy=0.0, time_ms=ms, line=line)
 
@@ -195,9 +195,9 @@ def _kismet_names(doc: dict, rtype: str, mac: str) -> tuple[str, str]:
         record = dot11.get("dot11.device.last_beaconed_ssid_record") or {}
         ssid = dot11.get("dot11.device.last_beaconed_ssid") or record.get("dot11.advertisedssid.ssid") or ""
         crypt = doc.get("kismet.device.base.crypt") or ""
-        return str(ssid)[:255], (f"[{crypt}]" if crypt else "")[:255]
+        return text_of(ssid), text_of(f"[{crypt}]" if crypt else "")
     name = str(doc.get("kismet.device.base.commonname") or doc.get("kismet.device.base.name") or "")
     if name.upper() == mac:
         name = ""
-    return name[:255], "Misc [LE]" if rtype == "E" else "Misc [BT]"
+    return text_of(name), "Misc [LE]" if rtype == "E" else "Misc [BT]"
 

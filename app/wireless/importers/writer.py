@@ -211,15 +211,20 @@ class Writer:
             if a is None:
                 agg[(nid, ssid)] = [ms, ms, 1]
             else:
-                a[0], a[1], a[2] = min(a[0], ms), max(a[1], ms), a[2] + 1
+                if (ms < EARLIEST_MS, ms) < (a[0] < EARLIEST_MS, a[0]):  # a known time beats an unknown one
+                    a[0] = ms
+                a[1], a[2] = max(a[1], ms), a[2] + 1
         if not agg:
             return
         rows = [{"org_id": self.org_id, "network_id": nid, "ssid": ssid, "first_seen": _dt(a[0]),
                  "last_seen": _dt(a[1]), "observation_count": a[2]} for (nid, ssid), a in agg.items()]
         t = SsidHistory.__table__
         stmt = _insert(t)
+        early, old, added = _dt(EARLIEST_MS), t.c.first_seen, stmt.excluded.first_seen
         stmt = stmt.on_conflict_do_update(index_elements=["network_id", "ssid"], set_={
-            "first_seen": sa.func.min(t.c.first_seen, stmt.excluded.first_seen),
+            "first_seen": sa.case((sa.and_(added >= early, old < early), added),
+                                  (sa.and_(added < early, old >= early), old),
+                                  else_=sa.func.min(old, added)),
             "last_seen": sa.func.max(t.c.last_seen, stmt.excluded.last_seen),
             "observation_count": t.c.observation_count + stmt.excluded.observation_count,
         })
@@ -268,6 +273,7 @@ WHERE id = :k_id
 """
 
 _LATEST = "ORDER BY time_ms DESC, id DESC"
+_EARLY = f"(TIMESTAMPTZ 'epoch' + {EARLIEST_MS} * INTERVAL '1 millisecond')"
 # PostgreSQL, one statement per batch: insert the staged rows that are new, and from exactly
 # those (RETURNING feeds the CTEs, never Python) widen each network's aggregates with
 # _NETWORK_UPDATE and upsert ssid_history. The same rules as the SQLite path in Python.
@@ -297,10 +303,14 @@ WITH new AS (
       "WHERE id = :k_id", "FROM agg v WHERE networks.id = v.k_id RETURNING networks.id").strip()}
 ), history AS (
   INSERT INTO ssid_history (org_id, network_id, ssid, first_seen, last_seen, observation_count)
-  SELECT %(org)s, network_id, ssid, min(time), max(time), count(*) FROM new WHERE ssid <> ''
+  SELECT %(org)s, network_id, ssid, coalesce(min(time) FILTER (WHERE time_ms >= {EARLIEST_MS}), min(time)),
+    max(time), count(*) FROM new WHERE ssid <> ''
   GROUP BY network_id, ssid
   ON CONFLICT (network_id, ssid) DO UPDATE SET
-    first_seen = LEAST(ssid_history.first_seen, excluded.first_seen),
+    first_seen = CASE
+      WHEN excluded.first_seen >= {_EARLY} AND ssid_history.first_seen < {_EARLY} THEN excluded.first_seen
+      WHEN excluded.first_seen < {_EARLY} AND ssid_history.first_seen >= {_EARLY} THEN ssid_history.first_seen
+      ELSE LEAST(ssid_history.first_seen, excluded.first_seen) END,
     last_seen = GREATEST(ssid_history.last_seen, excluded.last_seen),
     observation_count = ssid_history.observation_count + excluded.observation_count
 )
