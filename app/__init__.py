@@ -17,7 +17,7 @@ from app.config import load_config, validate_config
 ROOT = Path(__file__).resolve().parent.parent
 
 # Each domain is a package with `bp`; the order is the side navigation's order.
-BLUEPRINTS = ("core", "auth", "dashboard", "threats", "metrics", "fleet", "wireless", "admin", "jobs", "notifications", "api")
+BLUEPRINTS = ("core", "auth", "dashboard", "threats", "metrics", "fleet", "wireless", "surface", "admin", "jobs", "notifications", "api")
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:

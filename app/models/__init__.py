@@ -37,6 +37,19 @@ from app.models.metrics import (
 from app.models.notifications import Notification, NotificationChannel, NotificationDelivery
 from app.models.platform import AuditLog, JobRun, Setting
 from app.models.security import MfaBackupCode, PasswordHistory, SecurityEvent, TrustedDevice
+from app.models.surface import (
+    AsmScan,
+    CachedAsmScan,
+    LightboxFinding,
+    LightboxScan,
+    LightboxScanHistory,
+    ScanResultLightbox,
+    ScanResultXasm,
+    SurfaceAsset,
+    SurfaceDomain,
+    VulnerabilityReport,
+    XasmScanHistory,
+)
 from app.models.tenancy import Organization, Site
 from app.models.threats import IocSighting, RateLimitEntry, ThreatEvent, ThreatIntelligence
 from app.models.wireless import (
@@ -139,4 +152,15 @@ __all__ = [
     "MetricCatalogFrameworkMapping",
     "MetricCatalogImport",
     "MetricCatalogItem",
+    "AsmScan",
+    "CachedAsmScan",
+    "LightboxFinding",
+    "LightboxScan",
+    "LightboxScanHistory",
+    "ScanResultLightbox",
+    "ScanResultXasm",
+    "SurfaceAsset",
+    "SurfaceDomain",
+    "VulnerabilityReport",
+    "XasmScanHistory",
 ]
