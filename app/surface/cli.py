@@ -9,7 +9,7 @@ import click
 import sqlalchemy as sa
 
 from app.models import Organization, db
-from app.surface import bp, domains, scans
+from app.surface import bp, domains, reports, scans
 from app.surface.domains import SurfaceError
 from app.surface.providers import ProviderError, import_kev
 
@@ -119,3 +119,27 @@ def kev_import(path: str) -> None:
     except (ValueError, ProviderError) as exc:
         raise click.UsageError(f"not a KEV catalogue: {exc}") from exc
     click.echo(f"{count} KEV entries written to data/surface/kev.json")
+
+
+@bp.cli.command("report")
+@click.argument("domain")
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="Where to write the report: FILE.pdf, or FILE.json for the document.")
+def report(domain: str, org_slug: str, out: str) -> None:
+    """Write a vulnerability report from the domain's newest scan (PDF or JSON, offline)."""
+    row = domain_or_fail(org_or_fail(org_slug), domain)
+    try:
+        created = reports.create(row, actor_label="cli surface report")
+    except SurfaceError as exc:
+        db.session.rollback()
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    db.session.commit()
+    if out.lower().endswith(".json"):
+        with open(out, "w", encoding="utf-8") as handle:
+            json.dump(created.report_json, handle, indent=1)
+    else:
+        with open(out, "wb") as handle:
+            handle.write(reports.render_pdf(created))
+    click.echo(f"report {created.id}: risk {created.risk_score} ({created.risk_level}) -> {out}")

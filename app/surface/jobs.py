@@ -7,7 +7,7 @@ from app import audit
 from app.jobs import enqueue, job
 from app.jobs.runner import JobError
 from app.models import SurfaceDomain, db, utcnow
-from app.surface import domains, scans
+from app.surface import domains, reports, scans
 from app.surface.domains import SurfaceError
 
 
@@ -63,3 +63,16 @@ def cleanup_results(ctx, **_) -> dict:
         audit.record("surface.results_expired", resource_type="scan_results", details={"deleted": deleted},
                      actor_type="system", actor_label="surface.cleanup_results")
     return {"deleted": deleted}
+
+
+@job("surface.report", title="Write a vulnerability report", queue="default", timeout=600)
+def report(ctx, domain_id: int, **_) -> dict:
+    """Write a vulnerability report from the domain's newest scan."""
+    row = db.session.get(SurfaceDomain, domain_id)
+    if row is None or row.org_id != ctx.org_id or row.deleted_at is not None:
+        raise JobError("that domain is not listed in this organization")
+    try:
+        created = reports.create(row, user_id=ctx.requested_by_id, actor_label="surface.report")
+    except SurfaceError as exc:
+        raise JobError(str(exc)) from exc
+    return {"report_id": created.id, "risk_score": created.risk_score}

@@ -8,12 +8,21 @@ import sqlalchemy as sa
 from flask import Response, abort, flash, request
 from flask_login import current_user
 
-from app.jobs import job_title
+from app import audit
+from app.jobs import enqueue, job_title
 from app.jobs.runner import live_progress
-from app.models import JobRun, LightboxScanHistory, SurfaceAsset, SurfaceDomain, XasmScanHistory, db
+from app.models import (
+    JobRun,
+    LightboxScanHistory,
+    SurfaceAsset,
+    SurfaceDomain,
+    VulnerabilityReport,
+    XasmScanHistory,
+    db,
+)
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
-from app.surface import bp, domains, findings, scans
+from app.surface import bp, domains, findings, reports, scans
 from app.surface.domains import SurfaceError
 from app.surface.forms import DomainForm, ScanForm, ScopeForm
 from app.surface.risk import CATEGORY_MAX, LEVELS, RULES
@@ -70,7 +79,9 @@ def domain_context(row: SurfaceDomain, scope_form: ScopeForm | None = None) -> d
             "token_record": domains.txt_record(row), "well_known": domains.WELL_KNOWN_PATH,
             "running": [r for r in runs if (r.params or {}).get("domain_id") == row.id],
             "counts": findings.counts_by_severity(row.org_id).get(row.id, {}), "severities": findings.SEVERITY_ORDER,
-            "category_max": CATEGORY_MAX, "levels": LEVELS, "rules": RULES}
+            "category_max": CATEGORY_MAX, "levels": LEVELS, "rules": RULES,
+            "reports": db.session.scalars(scoped(VulnerabilityReport).where(VulnerabilityReport.domain_id == row.id)
+                                          .order_by(VulnerabilityReport.id.desc()).limit(10)).all()}
 
 
 @bp.get("/domains/<int:domain_id>")
@@ -204,3 +215,33 @@ def findings_export(fmt: str):
         body, mimetype = json.dumps({"findings": records}, indent=1), "application/json"
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f"attachment; filename=surface-findings.{fmt}"})
+
+
+@bp.post("/domains/<int:domain_id>/reports")
+@require("data.write")
+def report_new(domain_id: int):
+    """Queue a vulnerability report of the domain's newest scan."""
+    row = get_scoped_or_404(SurfaceDomain, domain_id)
+    if reports.latest_scan(row) is None:
+        flash("Scan the domain first: a report is written from its newest scan.", "warning")
+        return redirect_after_post("surface.domain", domain_id=row.id)
+    run = enqueue("surface.report", org_id=row.org_id, requested_by_id=current_user.id, domain_id=row.id)
+    audit.record("surface.report_requested", resource_type="surface_domain", resource_id=row.id,
+                 details={"job_run_id": run.id})
+    db.session.commit()
+    flash("The report is being written; it appears under Reports when done.", "info")
+    return redirect_after_post("surface.domain", domain_id=row.id)
+
+
+@bp.get("/reports/<int:report_id>.pdf", defaults={"fmt": "pdf"})
+@bp.get("/reports/<int:report_id>.json", defaults={"fmt": "json"})
+@require("data.read")
+def report_download(report_id: int, fmt: str):
+    """A report as PDF (printed now, offline) or as its JSON document."""
+    report = get_scoped_or_404(VulnerabilityReport, report_id)
+    name = f"vigil-report-{report.report_json.get('domain', 'domain')}-{report.id}.{fmt}"
+    if fmt == "pdf":
+        body, mimetype = reports.render_pdf(report), "application/pdf"
+    else:
+        body, mimetype = json.dumps(report.report_json, indent=1), "application/json"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}"})
