@@ -59,6 +59,7 @@ class Lab:
     well_known: dict[str, str] = field(default_factory=dict)  # host -> verification file body
     http_requests: list[tuple[str, str, str, str]] = field(default_factory=list)  # (server, host, method, path)
     tcp_connections: list[tuple[str, int]] = field(default_factory=list)  # (service, port)
+    fixed_paths: set[str] = field(default_factory=set)  # planted problems a test has "fixed" (404 now)
     nvd_requests: list[str] = field(default_factory=list)
     ct_requests: list[str] = field(default_factory=list)
     cert_not_after: dt.datetime | None = None
@@ -87,6 +88,7 @@ class Lab:
         self.tcp_connections.clear()
         self.nvd_requests.clear()
         self.ct_requests.clear()
+        self.fixed_paths.clear()
 
 
 # ---------------------------------------------------------------- DNS
@@ -215,7 +217,9 @@ def make_handler(lab: Lab, server_name: str):
             host = (self.headers.get("Host") or "").split(":")[0].lower()
             lab.http_requests.append((server_name, host, self.command, self.path))
             path = self.path.split("?")[0]
-            if path == "/.well-known/vigil-verification.txt" and host in lab.well_known:
+            if path in lab.fixed_paths:
+                self.reply(404, "<html><body>Not Found</body></html>")
+            elif path == "/.well-known/vigil-verification.txt" and host in lab.well_known:
                 self.reply(200, lab.well_known[host])
             elif path == "/":
                 self.reply(200, "<html><head><title>Lab Portal</title></head><body>Welcome</body></html>",

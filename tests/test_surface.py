@@ -271,3 +271,41 @@ def test_a_resolver_pointed_at_the_lab_answers_every_record_type(app, lab):  # n
         assert resolver.lookup(f"nothing.{ZONE}", "A").nxdomain
         assert resolver.cname(f"dev.{ZONE}") == "lab-assets.s3.amazonaws.com"
         assert resolver.axfr(ZONE, f"ns1.{ZONE}") and resolver.axfr("wild.test", f"ns1.{ZONE}") is None
+
+
+def test_scheduled_rescans_are_queued_when_due(app, lab, orgs):  # noqa: F811
+    row = verified(lab, orgs.a.org.id)
+    domains.set_scope(row, [], "daily")
+    db.session.commit()
+    assert not domains.has_due_scans()
+    row.next_scan_at = utcnow().replace(year=2025)
+    db.session.commit()
+    assert domains.domains_due_scan() == [row.id]
+    enqueue("surface.scheduled_scans", org_id=None)
+    db.session.commit()
+    run_jobs(app)  # queues the scan, and the same burst runs it
+    db.session.expire_all()
+    history = db.session.scalar(sa.select(XasmScanHistory).where(XasmScanHistory.domain_id == row.id))
+    assert history is not None and history.active  # verified: the scheduled scan is active
+    assert db.session.get(SurfaceDomain, row.id).next_scan_at > utcnow()
+    assert not domains.has_due_scans()
+
+
+def test_resolved_addresses_are_matched_against_threat_intelligence(app, lab, orgs):  # noqa: F811
+    import ipaddress
+
+    from app.models import ThreatIntelligence
+    from app.threats.intel import address_hex
+
+    ip = ipaddress.ip_address("127.0.0.2")
+    db.session.add(ThreatIntelligence(org_id=orgs.a.org.id, indicator_type="ip", indicator_value=str(ip),
+                                      range_start=address_hex(ip), range_end=address_hex(ip),
+                                      threat_type="c2", source="test"))
+    db.session.commit()
+    row, _ = listed(orgs.a.org.id)
+    history = scans.execute(row.id, active=False)
+    matches = [f for f in history.results_json["findings"] if f["type"] == "threat_intel_match"]
+    assert [m["asset"] for m in matches] == ["127.0.0.2"] and "c2" in matches[0]["evidence"]
+    other, _ = listed(orgs.b.org.id)  # the indicator is org A's only
+    assert not [f for f in scans.execute(other.id, active=False).results_json["findings"]
+                if f["type"] == "threat_intel_match"]

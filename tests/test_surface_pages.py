@@ -7,7 +7,7 @@ import io
 
 import sqlalchemy as sa
 
-from app.models import AuditLog, JobRun, SurfaceDomain, XasmScanHistory, db
+from app.models import AuditLog, JobRun, LightboxFinding, SurfaceDomain, XasmScanHistory, db
 from app.surface import domains, scans
 from tests.conftest import run_jobs
 from tests.surface_lab import ZONE, lab, surface_lab  # noqa: F401 - fixtures
@@ -73,6 +73,8 @@ def test_domain_page_explains_every_point(client, lab, orgs):  # noqa: F811
                    "self-signed", "v=spf1 mx -all", "Scan history"):
         assert needle in text, needle
     assert f'id="risk-score">{row.risk_score}<' in text
+    overview = client.get("/surface/").text
+    assert f"<td class=\"small tabular\" data-trend>{row.risk_score}</td>" in overview
 
 
 def test_scan_from_the_page_with_live_progress_and_diff(app, client, lab, orgs):  # noqa: F811
@@ -131,3 +133,30 @@ def test_scope_form_validates_and_audits(client, lab, orgs):  # noqa: F811
     assert saved.scope_exclusions == ["dev.lab.test"] and saved.next_scan_at is not None
     assert db.session.scalar(sa.select(AuditLog.action).order_by(AuditLog.id.desc()).limit(1)) == \
         "surface.domain_scope_changed"
+
+
+def test_verify_fix_reruns_one_test(app, client, lab, orgs):  # noqa: F811
+    row = scanned(lab, orgs.a.org.id)
+    git = db.session.scalar(sa.select(LightboxFinding).where(LightboxFinding.domain_id == row.id,
+                                                             LightboxFinding.finding_type == "exposed_git",
+                                                             LightboxFinding.asset.like("www.lab.test:%")))
+    dmarc = db.session.scalar(sa.select(LightboxFinding).where(LightboxFinding.domain_id == row.id,
+                                                               LightboxFinding.finding_type == "dmarc_missing"))
+    client.login(orgs.a.users["analyst"].email)
+    assert "Verify fix" in client.get(f"/surface/findings?domain_id={row.id}&severity=high").text
+    assert client.post(f"/surface/findings/{dmarc.id}/verify-fix").status_code == 409
+    # Still exposed: the re-check keeps it open.
+    assert client.post(f"/surface/findings/{git.id}/verify-fix").status_code == 303
+    lab.http_requests.clear()
+    run_jobs(app)
+    db.session.expire_all()
+    assert db.session.get(LightboxFinding, git.id).status == "open"
+    assert {path for _, host, _, path in lab.http_requests} <= {"/", "/.git/HEAD", "/.env", "/.DS_Store",
+                                                                "/backup.zip", "/server-status"}
+    lab.fixed_paths.add("/.git/HEAD")
+    client.post(f"/surface/findings/{git.id}/verify-fix")
+    run_jobs(app)
+    db.session.expire_all()
+    assert db.session.get(LightboxFinding, git.id).status == "fixed"
+    assert db.session.scalar(sa.select(AuditLog.action).where(AuditLog.resource_id == str(git.id))
+                             .order_by(AuditLog.id.desc()).limit(1)) == "surface.finding_rechecked"

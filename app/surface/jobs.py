@@ -6,8 +6,8 @@ from __future__ import annotations
 from app import audit
 from app.jobs import enqueue, job
 from app.jobs.runner import JobError
-from app.models import SurfaceDomain, db, utcnow
-from app.surface import domains, reports, scans
+from app.models import LightboxFinding, SurfaceDomain, db, utcnow
+from app.surface import domains, recheck, reports, scans
 from app.surface.domains import SurfaceError
 
 
@@ -76,3 +76,16 @@ def report(ctx, domain_id: int, **_) -> dict:
     except SurfaceError as exc:
         raise JobError(str(exc)) from exc
     return {"report_id": created.id, "risk_score": created.risk_score}
+
+
+@job("surface.verify_fix", title="Re-check one attack-surface finding", queue="high", timeout=120)
+def verify_fix(ctx, finding_id: int, **_) -> dict:
+    """Run again the one web test behind a finding; fixed when it passes."""
+    finding = db.session.get(LightboxFinding, finding_id)
+    if finding is None or finding.org_id != ctx.org_id:
+        raise JobError("that finding is not in this organization")
+    try:
+        fixed = recheck.recheck(finding, actor_label="surface.verify_fix")
+    except SurfaceError as exc:
+        raise JobError(str(exc)) from exc
+    return {"fixed": fixed, "status": finding.status}

@@ -248,6 +248,19 @@ def previous_scan(history: XasmScanHistory) -> XasmScanHistory | None:
         .order_by(XasmScanHistory.id.desc()).limit(1))
 
 
+def risk_trends(org_id: int, points: int = 6) -> dict[int, list[int]]:
+    """Each domain's last `points` risk scores, oldest first (one query)."""
+    ranked = (sa.select(XasmScanHistory.domain_id, XasmScanHistory.risk_score,
+                        sa.func.row_number().over(partition_by=XasmScanHistory.domain_id,
+                                                  order_by=XasmScanHistory.id.desc()).label("n"))
+              .where(XasmScanHistory.org_id == org_id, XasmScanHistory.deleted_at.is_(None)).subquery())
+    out: dict[int, list[int]] = {}
+    for domain_id, score, _ in db.session.execute(sa.select(ranked).where(ranked.c.n <= points)
+                                                  .order_by(ranked.c.domain_id, ranked.c.n.desc())):
+        out.setdefault(domain_id, []).append(score)
+    return out
+
+
 def cleanup_expired_results() -> int:
     """Delete scan_results_* rows past their 48 h expiry; returns how many."""
     now = utcnow()

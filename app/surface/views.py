@@ -13,6 +13,7 @@ from app.jobs import enqueue, job_title
 from app.jobs.runner import live_progress
 from app.models import (
     JobRun,
+    LightboxFinding,
     LightboxScanHistory,
     SurfaceAsset,
     SurfaceDomain,
@@ -22,7 +23,7 @@ from app.models import (
 )
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
-from app.surface import bp, domains, findings, reports, scans
+from app.surface import bp, domains, findings, recheck, reports, scans
 from app.surface.domains import SurfaceError
 from app.surface.forms import DomainForm, ScanForm, ScopeForm
 from app.surface.risk import CATEGORY_MAX, LEVELS, RULES
@@ -35,7 +36,7 @@ def overview_context(form: DomainForm) -> dict:
     org_id = require_org_id()
     rows = db.session.scalars(scoped(SurfaceDomain).order_by(SurfaceDomain.domain)).all()
     return {"domains": rows, "counts": findings.counts_by_severity(org_id), "form": form,
-            "severities": findings.SEVERITY_ORDER}
+            "severities": findings.SEVERITY_ORDER, "trends": scans.risk_trends(org_id)}
 
 
 @bp.get("/")
@@ -200,6 +201,7 @@ def findings_list():
     rows = filtered(org_id)
     domain_rows = db.session.scalars(scoped(SurfaceDomain).order_by(SurfaceDomain.domain)).all()
     return render_page("surface/findings.html", block="results", rows=rows, domains=domain_rows,
+                       can_recheck=recheck.can_recheck,
                        args=request.args, severities=findings.SEVERITY_ORDER, limit=FINDINGS_LIMIT)
 
 
@@ -245,3 +247,19 @@ def report_download(report_id: int, fmt: str):
     else:
         body, mimetype = json.dumps(report.report_json, indent=1), "application/json"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+@bp.post("/findings/<int:finding_id>/verify-fix")
+@require("data.write")
+def finding_verify_fix(finding_id: int):
+    """Queue a re-run of the one web test behind an open finding."""
+    finding = get_scoped_or_404(LightboxFinding, finding_id)
+    if not recheck.can_recheck(finding):
+        abort(409)
+    run = enqueue("surface.verify_fix", org_id=finding.org_id, requested_by_id=current_user.id,
+                  finding_id=finding.id)
+    audit.record("surface.finding_recheck_requested", resource_type="lightbox_finding", resource_id=finding.id,
+                 details={"job_run_id": run.id})
+    db.session.commit()
+    flash("Re-checking; the finding is marked fixed if the test now passes.", "info")
+    return redirect_after_post("surface.findings_list", domain_id=finding.domain_id)
