@@ -221,6 +221,9 @@ def make_handler(lab: Lab, server_name: str):
                 self.reply(404, "<html><body>Not Found</body></html>")
             elif path == "/.well-known/vigil-verification.txt" and host in lab.well_known:
                 self.reply(200, lab.well_known[host])
+            elif path == "/" and host == f"vpn.{ZONE}":
+                self.reply(200, "<html><head><title>Apache2 Debian Default Page: It works</title></head>"
+                                "<body>Apache2 Debian Default Page</body></html>")
             elif path == "/":
                 self.reply(200, "<html><head><title>Lab Portal</title></head><body>Welcome</body></html>",
                            {"X-Powered-By": "PHP/7.4.3", "Set-Cookie": "session=lab1; Path=/"})

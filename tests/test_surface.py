@@ -185,7 +185,11 @@ def test_the_scan_job_stores_history_findings_and_notifies_once(app, lab, orgs):
     types = {f.finding_type for f in db.session.scalars(sa.select(LightboxFinding).where(
         LightboxFinding.domain_id == row.id))}
     assert {"exposed_git", "directory_listing", "dangling_cname", "axfr_allowed", "dmarc_missing",
-            "tls_self_signed", "tls_certificate_expiring", "database_exposed", "cve:CVE-2021-42013"} <= types
+            "tls_self_signed", "tls_certificate_expiring", "database_exposed", "cve:CVE-2021-42013",
+            "default_page"} <= types
+    assets = {f.asset.split(":")[0] for f in db.session.scalars(sa.select(LightboxFinding).where(
+        LightboxFinding.finding_type == "default_page"))}
+    assert assets == {"vpn.lab.test"}
     assert "spf_missing" not in types  # the lab publishes SPF
     assert len(history.summary_stats["diff"]["new"]) == len(history.results_json["findings"])
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LightboxScanHistory)

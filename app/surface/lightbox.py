@@ -42,6 +42,8 @@ EXPOSED_FILES = (
 LISTING_PATHS = ("/backup/", "/uploads/", "/files/")
 LISTING_RE = re.compile(r"<title>Index of /|Directory listing for /", re.I)
 ADMIN_PATHS = (("/wp-admin/", "WordPress"), ("/phpmyadmin/", "phpMyAdmin"), ("/admin/", "admin"))
+DEFAULT_PAGE_RE = re.compile(r"Apache2 (?:Debian|Ubuntu) Default Page|<h1>It works!</h1>|Welcome to nginx!|"
+                             r"IIS Windows Server|Test Page for the (?:Apache|Nginx) HTTP Server", re.I)
 STACK_RE = re.compile(r"Traceback \(most recent call last\)|at [\w$.]+\([\w]+\.java:\d+\)|"
                       r"Stack trace:|Fatal error</b>:|Warning</b>:.* on line", re.I)
 
@@ -126,6 +128,12 @@ def test_admin_panels(site: Site, home: HttpResponse) -> list[TestResult]:
     return out
 
 
+def test_default_page(site: Site, home: HttpResponse) -> list[TestResult]:
+    return [result("default page", home, bool(DEFAULT_PAGE_RE.search(home.text)), "default_page", "low",
+                   f"{site.host} serves a web server's default page",
+                   "Replace the default page, or stop serving this virtual host if it is unused.")]
+
+
 def test_security_headers(site: Site, home: HttpResponse) -> list[TestResult]:
     out = []
     for header, finding, label, fix in SECURITY_HEADERS:
@@ -199,7 +207,8 @@ def test_disclosure(site: Site, home: HttpResponse) -> list[TestResult]:
 
 
 TESTS: tuple[Callable[[Site, HttpResponse], list[TestResult]], ...] = (
-    test_exposed_files, test_directory_listing, test_admin_panels, test_security_headers, test_cookies,
+    test_exposed_files, test_directory_listing, test_default_page, test_admin_panels, test_security_headers,
+    test_cookies,
     test_cors, test_open_redirect, test_methods, test_disclosure,
 )
 

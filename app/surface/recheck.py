@@ -18,6 +18,7 @@ TESTS = {
     **{t: lightbox.test_exposed_files for t in ("exposed_git", "exposed_env", "exposed_ds_store", "exposed_backup",
                                                 "exposed_server_status")},
     "directory_listing": lightbox.test_directory_listing,
+    "default_page": lightbox.test_default_page,
     "exposed_admin_panel": lightbox.test_admin_panels,
     **{t: lightbox.test_security_headers for t in ("missing_hsts", "missing_csp", "missing_nosniff",
                                                    "missing_referrer_policy", "missing_frame_options")},

@@ -34,6 +34,7 @@ KNOWLEDGE: dict[str, tuple[str, str, int]] = {
     "cve:": ("Vulnerable software", "CWE-1104", 4),
     "exposed_": ("Exposed files", "CWE-538", 1),
     "directory_listing": ("Exposed files", "CWE-548", 1),
+    "default_page": ("Web server configuration", "CWE-1188", 1),
     "exposed_admin_panel": ("Access control", "CWE-284", 2),
     "database_exposed": ("Network exposure", "CWE-668", 3),
     "remote_admin_exposed": ("Network exposure", "CWE-668", 2),

@@ -24,7 +24,7 @@ DB_SERVICES = {"mysql", "postgresql", "redis", "mongodb", "ms-sql-s", "oracle", 
 REMOTE_ADMIN = {"ssh", "telnet", "ms-wbt-server", "rdp", "vnc"}
 CLEARTEXT = {"ftp", "telnet", "pop3", "imap"}
 EXPOSURE_TYPES = {"exposed_git", "exposed_env", "exposed_ds_store", "exposed_backup", "exposed_server_status",
-                  "directory_listing", "exposed_admin_panel", "cors_reflects_origin", "open_redirect",
+                  "directory_listing", "default_page", "exposed_admin_panel", "cors_reflects_origin", "open_redirect",
                   "dangerous_http_methods", "stack_trace_disclosure"}
 HEADER_TYPES = {"missing_hsts", "missing_csp", "missing_nosniff", "missing_referrer_policy", "missing_frame_options",
                 "weak_cookie_flags"}
