@@ -83,3 +83,29 @@ def test_reports_from_the_page_and_the_cli(app, client, lab, orgs, tmp_path):  #
     assert json.loads(as_json.read_text())["domain"] == ZONE
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog)
                              .where(AuditLog.action == "surface.report_created")) == 3
+
+
+def test_an_ai_narrative_only_when_the_organization_configured_one(app, lab, orgs):  # noqa: F811
+    from app.metrics import ai
+    from tests.wireless_fakes import FakeServer, Reply
+
+    row = scanned(lab, orgs.a.org.id, active=False)
+    plain = reports.create(row, actor_label="test")
+    assert plain.ai_model == "rules" and "ai_narrative" not in plain.report_json
+    fake = FakeServer().start()
+    try:
+        ai.set_ai_config(orgs.a.org.id, fake.url + "/v1", "fake-model-1", "sk-test-123", actor=None)
+        db.session.commit()
+        fake.script("/v1/chat/completions", Reply(200, {"choices": [{"message": {
+            "role": "assistant", "content": "Your mail can be spoofed and one subdomain can be taken over."}}]}))
+        narrated = reports.create(row, actor_label="test")
+        assert narrated.ai_model == "rules+fake-model-1"
+        assert narrated.report_json["ai_narrative"].startswith("Your mail can be spoofed")
+        sent = fake.requests[-1]
+        assert sent.headers["Authorization"] == "Bearer sk-test-123" and ZONE in sent.body
+        fake.script("/v1/chat/completions", Reply(500, {"error": "down"}))
+        fallback = reports.create(row, actor_label="test")
+        assert fallback.ai_model == "rules" and "ai_error" in fallback.report_json
+        assert fallback.executive_summary == plain.executive_summary
+    finally:
+        fake.stop()

@@ -9,6 +9,7 @@ DejaVu fonts, with every URL fetch refused, so a report never touches the networ
 
 from __future__ import annotations
 
+import json
 import time
 
 import sqlalchemy as sa
@@ -17,7 +18,10 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetchingError
 
 from app import audit
+from app.crypto import decrypt_text
+from app.metrics.ai import PROVIDER_KEY as AI_PROVIDER_KEY
 from app.models import (
+    ProviderCredential,
     ScanResultXasm,
     SurfaceDomain,
     VulnerabilityReport,
@@ -25,7 +29,9 @@ from app.models import (
     db,
     utcnow,
 )
+from app.outbound import OutboundRefused
 from app.surface.domains import SurfaceError
+from app.wireless.wigle.http import TransientFailure, request_json
 
 SEVERITY_CVSS = {"critical": 9.5, "high": 7.5, "medium": 5.3, "low": 3.1, "info": 0.0}
 SEVERITY_PRIORITY = {"critical": 1, "high": 2, "medium": 3, "low": 4, "info": 5}
@@ -135,20 +141,70 @@ def summary(domain: str, risk: dict, counts: dict, issues: list[dict], active: b
     return text
 
 
-def create(row: SurfaceDomain, *, user_id: int | None = None, actor=None, actor_label: str | None = None
-           ) -> VulnerabilityReport:
-    """Write a report from the newest scan (SurfaceError if there is none); audited."""
+AI_PROMPT = ("You write the narrative section of an external attack-surface report for a small company's "
+             "management. Use only the facts given, in plain English, at most 180 words, no lists, no markdown.")
+
+
+def ai_provider(org_id: int) -> tuple[str, str, str] | None:
+    """(base URL, model, key) of the organization's AI provider (the one set up under Metrics), or None."""
+    cred = db.session.scalar(sa.select(ProviderCredential).where(ProviderCredential.org_id == org_id,
+                                                                 ProviderCredential.provider == AI_PROVIDER_KEY))
+    if cred is None or not (cred.options or {}).get("base_url") or not cred.secret_encrypted:
+        return None
+    return cred.options["base_url"], cred.api_name or "", decrypt_text(cred.secret_encrypted)
+
+
+def ai_narrative(provider: tuple[str, str, str], document: dict) -> str:
+    """Ask an OpenAI-compatible chat endpoint for a narrative of the rules-written facts."""
+    base_url, model, key = provider
+    facts = {k: document[k] for k in ("domain", "risk", "counts", "executive_summary", "attack_scenarios")}
+    facts["top_issues"] = [{k: i[k] for k in ("title", "asset", "severity", "cve", "kev")} for i in document["top_issues"]]
+    body = {"model": model, "temperature": 0.2,
+            "messages": [{"role": "system", "content": AI_PROMPT},
+                         {"role": "user", "content": json.dumps(facts, default=str)[:12000]}]}
+    try:
+        answer = request_json("POST", f"{base_url}/chat/completions", json_body=body,
+                              headers={"Authorization": f"Bearer {key}"}, retries=1)
+    except (TransientFailure, OutboundRefused) as exc:
+        raise SurfaceError(f"AI provider: {exc}") from None
+    try:
+        text = str(answer.body["choices"][0]["message"]["content"]).strip() if answer.status == 200 else ""
+    except (KeyError, IndexError, TypeError):
+        text = ""
+    if not text:
+        raise SurfaceError(f"AI provider answered HTTP {answer.status} without a narrative")
+    return text[:3000]
+
+
+def create(row: SurfaceDomain, *, user_id: int | None = None, actor=None, actor_label: str | None = None,
+           use_ai: bool = True) -> VulnerabilityReport:
+    """Write a report from the newest scan (SurfaceError if there is none); audited.
+
+    With an AI provider configured for the organization (and `use_ai`), its narrative is
+    added; the report never depends on it: a failure is noted and the rules' text stands.
+    """
     scan = latest_scan(row)
     if scan is None:
         raise SurfaceError(f"{row.domain} has not been scanned yet")
     started = time.monotonic()
     document = build(row, scan)
+    provider = ai_provider(row.org_id) if use_ai else None
+    model = "rules"
+    if provider is not None:
+        row_id = row.id
+        db.session.commit()  # no transaction held open across the provider's answer
+        try:
+            document["ai_narrative"] = ai_narrative(provider, document)
+            model = f"rules+{provider[1]}"[:50]
+        except SurfaceError as exc:
+            document["ai_error"] = str(exc)[:300]
+        row = db.session.get(SurfaceDomain, row_id)
     source = db.session.scalar(sa.select(ScanResultXasm.id).where(ScanResultXasm.org_id == row.org_id,
                                                                   ScanResultXasm.company == row.domain))
     report = VulnerabilityReport(org_id=row.org_id, domain_id=row.id, user_id=user_id, xasm_scan_id=source,
                                  risk_score=document["risk"]["score"], risk_level=document["risk"]["level"],
                                  executive_summary=document["executive_summary"], report_json=document,
-                                 ai_model="rules", generated_at=utcnow(),
+                                 ai_model=model, generated_at=utcnow(),
                                  generation_time_ms=int((time.monotonic() - started) * 1000))
     db.session.add(report)
     db.session.flush()
