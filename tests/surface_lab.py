@@ -354,6 +354,7 @@ def lab_config(lab: Lab) -> dict:
         "SURFACE_HTTPS_PORT": lab.https_port,
         "SURFACE_CONNECT_TIMEOUT": 0.5,
         "SURFACE_WORDLIST_MAX": 60,
+        "SURFACE_HTTP_RATE": 0.0,  # the pacing itself is tested with a fake clock
     }
 
 

@@ -92,3 +92,17 @@ def test_threat_intelligence_matches_resolved_addresses(app, lab):  # noqa: F811
                                               else None))
     assert [f["asset"] for f in result["findings"] if f["type"] == "threat_intel_match"] == ["127.0.0.2"]
     assert result["risk_inputs"]["intel_matches"] == 1
+
+
+def test_web_requests_are_paced():
+    from app.surface.httpclient import Pacer
+
+    now, slept = [100.0], []
+    pacer = Pacer(clock=lambda: now[0], sleep=slept.append)
+    for _ in range(4):
+        pacer.wait(10)
+    assert slept == pytest.approx([0.1, 0.2, 0.3])
+    now[0] = 200.0
+    pacer.wait(10)
+    pacer.wait(0)  # no limit
+    assert len(slept) == 3

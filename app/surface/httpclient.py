@@ -9,11 +9,35 @@ from __future__ import annotations
 
 import http.client
 import ssl
+import threading
+import time
 from dataclasses import dataclass, field
 
 from app.surface.settings import USER_AGENT, setting
 
 BODY_LIMIT = 64 * 1024
+
+
+class Pacer:
+    """At most `rate` requests a second from this process (0: no limit); threads share it."""
+
+    def __init__(self, clock=time.monotonic, sleep=time.sleep) -> None:
+        self.clock, self.sleep = clock, sleep
+        self.next_at = 0.0
+        self.lock = threading.Lock()
+
+    def wait(self, rate: float) -> None:
+        if rate <= 0:
+            return
+        with self.lock:
+            now = self.clock()
+            start = max(now, self.next_at)
+            self.next_at = start + 1.0 / rate
+        if start > now:
+            self.sleep(start - now)
+
+
+PACER = Pacer()
 
 
 @dataclass
@@ -64,6 +88,7 @@ def request(scheme: str, address: str, port: int, host: str, path: str, *, metho
             timeout: float | None = None) -> HttpResponse:
     """One request; raises OSError / http.client.HTTPException on network failure."""
     timeout = timeout or float(setting("SURFACE_CONNECT_TIMEOUT")) * 2
+    PACER.wait(float(setting("SURFACE_HTTP_RATE")))
     if scheme == "https":
         conn: http.client.HTTPConnection = PinnedHTTPSConnection(address, port, host, timeout=timeout,
                                                                  context=insecure_context())

@@ -23,6 +23,7 @@ from app.jobs import enqueue
 from app.models import (
     AsmScan,
     CachedAsmScan,
+    JobRun,
     LightboxFinding,
     LightboxScan,
     LightboxScanHistory,
@@ -52,11 +53,19 @@ def start_scan(row: SurfaceDomain, *, active: bool, actor=None) -> int:
     """Queue a scan job (audited); returns the JobRun id."""
     if active and row.state != "verified":
         raise SurfaceError(f"{row.domain} is not verified: only passive discovery may run on it")
+    if scan_in_progress(row) is not None:
+        raise SurfaceError(f"a scan of {row.domain} is already queued or running")
     run = enqueue("surface.scan", org_id=row.org_id, requested_by_id=getattr(actor, "id", None),
                   domain_id=row.id, active=active)
     audit.record("surface.scan_requested", resource_type="surface_domain", resource_id=row.id, org_id=row.org_id,
                  details={"active": active, "job_run_id": run.id}, actor=actor)
     return run.id
+
+
+def scan_in_progress(row: SurfaceDomain) -> JobRun | None:
+    runs = db.session.scalars(sa.select(JobRun).where(JobRun.org_id == row.org_id, JobRun.kind == "surface.scan",
+                                                      JobRun.status.in_(("queued", "running")))).all()
+    return next((r for r in runs if (r.params or {}).get("domain_id") == row.id), None)
 
 
 def intel_lookup(org_id: int) -> Callable[[str], dict | None]:

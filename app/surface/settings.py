@@ -28,6 +28,7 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "SURFACE_CONNECT_TIMEOUT": ("VIGIL_SURFACE_CONNECT_TIMEOUT", 1.5),  # seconds per connect/read
     "SURFACE_WORDLIST_MAX": ("VIGIL_SURFACE_WORDLIST_MAX", 200),  # names tried from the wordlist
     "SURFACE_MAX_HOSTS": ("VIGIL_SURFACE_MAX_HOSTS", 50),  # hosts actively probed per scan
+    "SURFACE_HTTP_RATE": ("VIGIL_SURFACE_HTTP_RATE", 20.0),  # web-test requests a second per process; 0: no limit
 }
 
 
