@@ -313,3 +313,15 @@ def test_resolved_addresses_are_matched_against_threat_intelligence(app, lab, or
     other, _ = listed(orgs.b.org.id)  # the indicator is org A's only
     assert not [f for f in scans.execute(other.id, active=False).results_json["findings"]
                 if f["type"] == "threat_intel_match"]
+
+
+def test_an_active_scan_skips_private_addresses_unless_allowed(app, lab, orgs):  # noqa: F811
+    row = verified(lab, orgs.a.org.id)
+    app.config["SURFACE_SCAN_PRIVATE_TARGETS"] = False
+    try:
+        history = scans.execute(row.id, active=True)
+    finally:
+        app.config["SURFACE_SCAN_PRIVATE_TARGETS"] = True
+    notes = history.results_json["notes"]
+    assert any(n.startswith("not probed (private or reserved addresses): 127.0.0.1") for n in notes)
+    assert lab.http_requests == [] and lab.tcp_connections == [] and history.results_json["open_ports"] == []

@@ -7,7 +7,7 @@ from app.core.navigation import register_section
 
 bp = Blueprint("surface", __name__, url_prefix="/surface")
 
-register_section("surface", "Attack surface", 45, [
+register_section("surface", "Attack surface", 55, [
     ("surface.index", "globe2", "Domains", "data.read"),
     ("surface.findings_list", "exclamation-triangle", "Findings", "data.read"),
 ])
