@@ -68,7 +68,7 @@ def test_domain_page_explains_every_point(client, lab, orgs):  # noqa: F811
     page = client.get(f"/surface/domains/{row.id}")
     assert page.status_code == 200
     text = page.text
-    for needle in ("Risk, point by point", "database ports reachable: min(8 x 1, 12) = 8", "critical from 76",
+    for needle in ("Risk, point by point", "database services reachable: min(8 x 1, 12) = 8", "critical from 76",
                    "dev.lab.test", "lab-assets.s3.amazonaws.com", "dangling: takeover candidate", "vsftpd 2.3.4",
                    "self-signed", "v=spf1 mx -all", "Scan history"):
         assert needle in text, needle

@@ -10,19 +10,32 @@ from app.surface.resolver import Resolver
 from tests.surface_lab import APACHE_BANNER, WILD_ZONE, ZONE, lab, surface_lab  # noqa: F401 - fixtures
 
 
-def test_risk_rules_caps_and_levels():
+def test_risk_rules_are_the_seed_upstreams():
     assert risk.score({}).score == 0 and risk.score({}).level == "low"
-    # The seed's rules, exactly: DB ports min(8n, 12), critical CVEs min(4n, 10), KEV min(5n, 8).
-    assert risk.score({"db_services": 1}).score == 8
-    assert risk.score({"db_services": 3}).score == 12
+    # Service exposure: DB min(8n, 12), SSH/Telnet min(3n, 4), RDP min(6n, 6), admin min(2n, 4).
+    assert [risk.score({"db_services": n}).score for n in (1, 2, 3)] == [8, 12, 12]
+    assert [risk.score({"ssh_telnet_services": n}).score for n in (1, 2)] == [3, 4]
+    assert risk.score({"rdp_services": 2}).score == 6 and risk.score({"admin_panels": 3}).score == 4
+    # Open ports and subdomains are stepped.
+    assert [risk.score({"open_ports": n}).score for n in (0, 1, 4, 5, 10, 15, 19, 20, 90)] == [
+        0, 4, 4, 8, 12, 16, 16, 20, 20]
+    assert [risk.score({"subdomains": n}).score for n in (9, 10, 20, 50, 100)] == [0, 3, 6, 10, 12]
+    assert risk.score({"cloud_assets": 5}).score == 8
+    # Configuration: threat-intel addresses min(5n, 10), +2 per default sign, +1 per clear-text service.
+    assert risk.score({"intel_matches": 3, "default_signs": 2, "cleartext_services": 3}).score == 17
+    # CVEs: critical min(4n, 10), high min(1n, 4), KEV min(5n, 8), exploits min(2n, 6).
     assert risk.score({"critical_cves": 2}).score == 8 and risk.score({"critical_cves": 5}).score == 10
+    assert risk.score({"high_cves": 9}).score == 4 and risk.score({"exploit_cves": 9}).score == 6
     assert risk.score({"kev_cves": 1}).score == 5 and risk.score({"kev_cves": 4}).score == 8
     # A category never passes 20, and the page can say so.
     capped = risk.score({"critical_cves": 9, "high_cves": 9, "kev_cves": 9})
     cves = next(c for c in capped.categories if c.name == "CVEs")
     assert (cves.points, cves.capped, capped.score) == (20, True, 20)
-    assert [line.why() for line in cves.lines][0] == "9 critical CVEs: min(4 x 9, 10) = 10"
-    everything = risk.score({key: 50 for key in risk.INPUTS})
+    assert cves.lines[0].why() == "9 critical CVEs (CVSS 9+): min(4 x 9, 10) = 10"
+    ports = risk.score({"open_ports": 7}).categories[0].lines[0]
+    assert ports.why() == "7 open TCP ports: stepped (1+: 4, 5+: 8, 10+: 12, 15+: 16, 20+: 20) = 8"
+    assert risk.score({"axfr_allowed": 1}).categories[3].lines[0].why().endswith("[Vigil]")
+    everything = risk.score({key: 500 for key in risk.INPUTS})
     assert everything.score == 100 and everything.level == "critical"
     with pytest.raises(KeyError):
         risk.score({"made_up": 1})

@@ -1,11 +1,24 @@
 """THE attack-surface risk score: one pure function, five categories of 20 points, one level table.
 
-The five categories are the seed's (NERVE XASM): open ports, service exposure, attack
-surface, configuration, CVEs. Inside a category each rule adds `min(per_item * n, cap)`
-points and the category is capped at 20, so the score is 0-100. The rules the issue quotes
-from the seed's upstream are kept exactly (DB ports min(8n, 12), critical CVEs min(4n, 10),
-KEV CVEs min(5n, 8)); the other rules are Vigil's and are listed in RULES below, which the
-domain page prints line by line with the count that triggered each.
+The categories and their point rules are the seed upstream's (NERVE XASM
+`calculate_risk_score`), kept exactly:
+
+1. Open ports: stepped on the count (1+: 4, 5+: 8, 10+: 12, 15+: 16, 20+: 20).
+2. Service exposure: databases min(8n, 12), SSH/Telnet min(3n, 4), RDP min(6n, 6),
+   admin panels min(2n, 4).
+3. Attack surface: subdomains stepped (10+: 3, 20+: 6, 50+: 10, 100+: 12), cloud assets
+   min(2n, 8).
+4. Configuration: malicious (threat-intelligence) addresses min(5n, 10), +2 per default
+   installation sign, +1 per clear-text service.
+5. CVEs: critical min(4n, 10), high min(1n, 4), CISA KEV min(5n, 8), public exploits
+   min(2n, 6).
+
+Upstream left the configuration category open ("can be expanded with more specific
+checks"); Vigil adds its own checks there, marked `vigil=True` below: TLS problems, mail
+security gaps, takeover candidates, allowed zone transfers, exposed files and panels, and
+missing security headers. Each category is capped at 20, so the score is 0-100, and the
+levels are the upstream's: >= 76 critical, >= 51 high, >= 26 medium, else low. The domain
+page prints every rule that scored, with its count and its formula.
 """
 
 from __future__ import annotations
@@ -19,31 +32,49 @@ LEVELS = ((76, "critical"), (51, "high"), (26, "medium"), (0, "low"))
 
 @dataclass(frozen=True)
 class Rule:
-    key: str  # the RiskInputs field counted
+    key: str  # the counted input
     category: str
-    per_item: int
-    cap: int
     label: str
+    per_item: int = 0
+    cap: int = CATEGORY_MAX
+    steps: tuple[tuple[int, int], ...] = ()  # (at least n, points), highest first; replaces per_item
+    vigil: bool = False  # Vigil's addition to the upstream rules
+
+    def points(self, count: int) -> int:
+        if self.steps:
+            return next((points for minimum, points in self.steps if count >= minimum), 0)
+        return min(self.per_item * count, self.cap)
+
+    def formula(self, count: int) -> str:
+        if self.steps:
+            table = ", ".join(f"{n}+: {p}" for n, p in reversed(self.steps))
+            return f"stepped ({table})"
+        return f"min({self.per_item} x {count}, {self.cap})"
 
 
 CATEGORIES = ("Open ports", "Service exposure", "Attack surface", "Configuration", "CVEs")
 RULES: tuple[Rule, ...] = (
-    Rule("open_ports", "Open ports", 2, 10, "open TCP ports"),
-    Rule("db_services", "Open ports", 8, 12, "database ports reachable"),
-    Rule("remote_admin_services", "Service exposure", 5, 10, "remote administration services (SSH, RDP, VNC, Telnet)"),
-    Rule("cleartext_services", "Service exposure", 3, 6, "clear-text services (FTP, Telnet, POP3, IMAP, plain HTTP)"),
-    Rule("versions_disclosed", "Service exposure", 2, 4, "services disclosing their version"),
-    Rule("subdomains", "Attack surface", 1, 6, "subdomains found"),
-    Rule("takeover_candidates", "Attack surface", 8, 12, "dangling CNAMEs (takeover candidates)"),
-    Rule("axfr_allowed", "Attack surface", 8, 8, "name servers allowing zone transfer"),
-    Rule("intel_matches", "Attack surface", 10, 10, "addresses listed in threat intelligence"),
-    Rule("tls_problems", "Configuration", 3, 6, "TLS certificate or protocol problems"),
-    Rule("mail_problems", "Configuration", 3, 6, "mail security gaps (SPF, DMARC)"),
-    Rule("header_problems", "Configuration", 1, 4, "missing security headers or weak cookie flags"),
-    Rule("exposure_findings", "Configuration", 5, 10, "exposed files, listings, panels, CORS, redirects or methods"),
-    Rule("critical_cves", "CVEs", 4, 10, "critical CVEs"),
-    Rule("high_cves", "CVEs", 2, 6, "high CVEs"),
-    Rule("kev_cves", "CVEs", 5, 8, "CVEs in CISA's Known Exploited Vulnerabilities"),
+    Rule("open_ports", "Open ports", "open TCP ports", steps=((20, 20), (15, 16), (10, 12), (5, 8), (1, 4))),
+    Rule("db_services", "Service exposure", "database services reachable", 8, 12),
+    Rule("ssh_telnet_services", "Service exposure", "SSH or Telnet services", 3, 4),
+    Rule("rdp_services", "Service exposure", "RDP services", 6, 6),
+    Rule("admin_panels", "Service exposure", "admin panels or admin ports (8080, 8443, 9090)", 2, 4),
+    Rule("subdomains", "Attack surface", "subdomains", steps=((100, 12), (50, 10), (20, 6), (10, 3))),
+    Rule("cloud_assets", "Attack surface", "cloud assets", 2, 8),
+    Rule("intel_matches", "Configuration", "addresses listed in threat intelligence", 5, 10),
+    Rule("default_signs", "Configuration", "default installation signs", 2),
+    Rule("cleartext_services", "Configuration", "clear-text services (FTP, Telnet, HTTP, POP3, IMAP)", 1),
+    Rule("takeover_candidates", "Configuration", "dangling CNAMEs (takeover candidates)", 5, 10, vigil=True),
+    Rule("axfr_allowed", "Configuration", "name servers allowing zone transfer", 4, 4, vigil=True),
+    Rule("exposure_findings", "Configuration", "exposed files, listings, CORS, redirects or methods", 3, 9,
+         vigil=True),
+    Rule("tls_problems", "Configuration", "TLS certificate or protocol problems", 2, 6, vigil=True),
+    Rule("mail_problems", "Configuration", "mail security gaps (SPF, DMARC)", 2, 4, vigil=True),
+    Rule("header_problems", "Configuration", "hosts missing security headers or cookie flags", 1, 3, vigil=True),
+    Rule("critical_cves", "CVEs", "critical CVEs (CVSS 9+)", 4, 10),
+    Rule("high_cves", "CVEs", "high CVEs (CVSS 7-8.9)", 1, 4),
+    Rule("kev_cves", "CVEs", "CVEs in CISA's Known Exploited Vulnerabilities", 5, 8),
+    Rule("exploit_cves", "CVEs", "CVEs with a public exploit", 2, 6),
 )
 INPUTS = tuple(rule.key for rule in RULES)
 
@@ -55,8 +86,8 @@ class Line:
     points: int
 
     def why(self) -> str:
-        return (f"{self.count} {self.rule.label}: min({self.rule.per_item} x {self.count}, {self.rule.cap})"
-                f" = {self.points}")
+        source = " [Vigil]" if self.rule.vigil else ""
+        return f"{self.count} {self.rule.label}: {self.rule.formula(self.count)} = {self.points}{source}"
 
 
 @dataclass
@@ -92,8 +123,8 @@ def score(counts: dict[str, int]) -> Risk:
     categories = {name: Category(name) for name in CATEGORIES}
     for rule in RULES:
         count = max(0, int(counts.get(rule.key, 0)))
-        if count:
-            points = min(rule.per_item * count, rule.cap)
+        points = rule.points(count)
+        if points:
             categories[rule.category].lines.append(Line(rule, count, points))
     for category in categories.values():
         raw = sum(line.points for line in category.lines)

@@ -22,9 +22,11 @@ from app.surface.settings import read_list, scan_ports, setting
 DB_SERVICES = {"mysql", "postgresql", "redis", "mongodb", "ms-sql-s", "oracle", "elasticsearch", "memcached",
                "couchdb"}
 REMOTE_ADMIN = {"ssh", "telnet", "ms-wbt-server", "rdp", "vnc"}
-CLEARTEXT = {"ftp", "telnet", "pop3", "imap"}
+RDP_SERVICES = {"ms-wbt-server", "rdp"}
+ADMIN_PORTS = {8080, 8443, 9090}
+CLEARTEXT = {"ftp", "telnet", "pop3", "imap", "http"}
 EXPOSURE_TYPES = {"exposed_git", "exposed_env", "exposed_ds_store", "exposed_backup", "exposed_server_status",
-                  "directory_listing", "default_page", "exposed_admin_panel", "cors_reflects_origin", "open_redirect",
+                  "directory_listing", "cors_reflects_origin", "open_redirect",
                   "dangerous_http_methods", "stack_trace_disclosure"}
 HEADER_TYPES = {"missing_hsts", "missing_csp", "missing_nosniff", "missing_referrer_policy", "missing_frame_options",
                 "weak_cookie_flags"}
@@ -182,7 +184,7 @@ def active_stages(plan: ScanPlan, hosts: list[discovery.Host], findings: Finding
         elif port.service in REMOTE_ADMIN:
             findings.add("remote_admin_exposed", "medium", asset, f"{port.service} on {asset}: {port.banner[:120]!r}",
                          remediation="Restrict remote administration to a VPN or an allowlist.", source="probe")
-        if port.service in CLEARTEXT:
+        if port.service in CLEARTEXT - {"http"}:  # plain HTTP is scored, not a finding of its own
             findings.add("cleartext_service", "medium", asset, f"{port.service} (clear text) on {asset}",
                          remediation="Use the encrypted variant (SFTP, IMAPS, POP3S) and close this port.",
                          source="probe")
@@ -250,23 +252,34 @@ def web_stage(site: lightbox.Site, port: portscan.OpenPort, findings: Findings, 
 
 
 def risk_counts(result: dict, ports: list, findings: Findings) -> dict[str, int]:
-    cve_rows = {(c["cve"], c["asset"]): c for c in result["cves"]}.values()
-    plain_http = [w for w in result["http"] if w["url"].startswith("http:") and not w["redirects_to_https"]]
+    """The risk inputs of one scan (app/surface/risk.py says what each scores)."""
+    cve_rows = list({(c["cve"], c["asset"]): c for c in result["cves"]}.values())
+
+    def cvss(row: dict) -> float:
+        if row["cvss"] is not None:
+            return float(row["cvss"])
+        return {"critical": 9.0, "high": 7.0}.get(row["severity"], 0.0)
+
     return {
         "open_ports": len(ports),
         "db_services": sum(1 for p in ports if p.service in DB_SERVICES),
-        "remote_admin_services": sum(1 for p in ports if p.service in REMOTE_ADMIN),
-        "cleartext_services": sum(1 for p in ports if p.service in CLEARTEXT) + len(plain_http),
-        "versions_disclosed": sum(1 for p in ports if p.version),
+        "ssh_telnet_services": sum(1 for p in ports if p.service in ("ssh", "telnet")),
+        "rdp_services": sum(1 for p in ports if p.service in RDP_SERVICES),
+        "admin_panels": sum(1 for p in ports if p.port in ADMIN_PORTS)
+        + len(findings.of({"exposed_admin_panel"})),
         "subdomains": len([h for h in result["hosts"] if h["name"] != result["domain"] and h["resolves"]]),
+        "cloud_assets": len(result["cloud_assets"]),
+        "intel_matches": len(result["intel"]),
+        "default_signs": len(findings.of({"default_page"})),
+        "cleartext_services": sum(1 for p in ports if p.service in CLEARTEXT),
         "takeover_candidates": len(findings.of({"dangling_cname"})),
         "axfr_allowed": len(result["axfr"]),
-        "intel_matches": len(result["intel"]),
+        "exposure_findings": len(findings.of(EXPOSURE_TYPES)),
         "tls_problems": len([f for f in findings.items.values() if f["type"].startswith("tls_")]),
         "mail_problems": len(findings.of(MAIL_TYPES)),
         "header_problems": len({f["asset"] for f in findings.of(HEADER_TYPES)}),
-        "exposure_findings": len(findings.of(EXPOSURE_TYPES)),
-        "critical_cves": sum(1 for c in cve_rows if c["severity"] == "critical"),
-        "high_cves": sum(1 for c in cve_rows if c["severity"] == "high"),
+        "critical_cves": sum(1 for c in cve_rows if cvss(c) >= 9.0),
+        "high_cves": sum(1 for c in cve_rows if 7.0 <= cvss(c) < 9.0),
         "kev_cves": sum(1 for c in cve_rows if c["kev"]),
+        "exploit_cves": 0,  # no public-exploit source is wired in yet (see docs/architecture.md)
     }
