@@ -91,6 +91,7 @@ def test_scan_from_the_page_with_live_progress_and_diff(app, client, lab, orgs):
     twice = client.post(f"/surface/domains/{row.id}/scan", data={"active": "y"})
     assert twice.status_code == 303 and "/runs/" not in twice.headers["Location"]  # one scan at a time
     run_url = started.headers["Location"]
+    assert f'hx-get="{run_url}" hx-trigger="load"' in client.get(f"/surface/domains/{row.id}").text
     queued = client.get(run_url, headers=HX)
     assert 'hx-trigger="every 1s"' in queued.text and "<html" not in queued.text
     run_jobs(app)
