@@ -129,6 +129,11 @@ def test_losing_the_proof_on_the_weekly_check(app, lab, orgs):  # noqa: F811
     run_jobs(app)
     db.session.expire_all()
     assert db.session.get(SurfaceDomain, row.id).state == "failed"
+    told = db.session.scalars(sa.select(Notification).where(Notification.event == "surface.domain_unverified",
+                                                            Notification.org_id == orgs.a.org.id)).all()
+    assert told and all(n.title == "lab.test lost its proof of ownership" for n in told)
+    with pytest.raises(SurfaceError, match="not verified"):
+        scans.start_scan(db.session.get(SurfaceDomain, row.id), active=True)
 
 
 def test_scope_is_verified_subdomains_minus_exclusions(orgs):

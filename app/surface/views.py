@@ -184,13 +184,13 @@ def scan(scan_id: int):
                        diff=diff, by_fp=by_fp, lightbox=lightbox)
 
 
-def filtered(org_id: int):
+def filtered(org_id: int, limit: int | None = FINDINGS_LIMIT):
     args = request.args
     domain_id = args.get("domain_id", type=int)
     return db.session.execute(findings.query(
         org_id, domain_id=domain_id, severity=args.get("severity") or None,
         status=args.get("status", "open") or None, finding_type=args.get("type") or None,
-        text=(args.get("q") or "").strip()[:100] or None).limit(FINDINGS_LIMIT)).all()
+        text=(args.get("q") or "").strip()[:100] or None).limit(limit)).all()
 
 
 @bp.get("/findings")
@@ -210,7 +210,7 @@ def findings_list():
 @require("data.read")
 def findings_export(fmt: str):
     """The filtered findings as CSV or JSON."""
-    records = [findings.as_record(f, d) for f, d in filtered(require_org_id())]
+    records = [findings.as_record(f, d) for f, d in filtered(require_org_id(), limit=None)]
     if fmt == "csv":
         body, mimetype = findings.to_csv(records), "text/csv"
     else:
