@@ -205,6 +205,7 @@ def test_the_scan_job_stores_history_findings_and_notifies_once(app, lab, orgs):
     notes = db.session.scalars(sa.select(Notification).where(Notification.event == "surface.finding_new",
                                                              Notification.org_id == org_id)).all()
     assert notes and notes[0].severity == "critical" and "critical" in notes[0].title
+    assert notes[0].link == f"/surface/findings?domain_id={row.id}"
     first_count = len(notes)
 
     # The same world again: nothing new, nothing fixed, nobody notified twice.

@@ -237,7 +237,7 @@ def notify_new(row: SurfaceDomain, items: list[dict]) -> None:
     worst = "critical" if any(f.severity == "critical" for f in fresh) else "high"
     lines = [f"{f.severity}: {f.title or f.finding_type} ({f.asset})" for f in fresh[:20]]
     notify(row.org_id, "surface.finding_new", f"{len(fresh)} new {worst}+ finding(s) on {row.domain}",
-           body="\n".join(lines), severity="critical" if worst == "critical" else "warning", link=safe_url("surface.findings", domain_id=row.id),
+           body="\n".join(lines), severity="critical" if worst == "critical" else "warning", link=safe_url("surface.findings_list", domain_id=row.id),
            payload={"domain": row.domain, "findings": [f.fingerprint for f in fresh]})
     now = utcnow()
     for finding in fresh:
