@@ -119,3 +119,12 @@ def test_web_requests_are_paced():
     pacer.wait(10)
     pacer.wait(0)  # no limit
     assert len(slept) == 3
+
+
+def test_csv_export_neutralises_formulas():
+    from app.surface.findings import EXPORT_FIELDS, to_csv
+
+    record = dict.fromkeys(EXPORT_FIELDS, "")
+    record.update(title="=HYPERLINK(\"http://evil\")", asset="-1+2", evidence="plain")
+    text = to_csv([record])
+    assert "'=HYPERLINK" in text and "'-1+2" in text and ",plain," in text
