@@ -163,3 +163,19 @@ def test_verify_fix_reruns_one_test(app, client, lab, orgs):  # noqa: F811
     assert db.session.get(LightboxFinding, git.id).status == "fixed"
     assert db.session.scalar(sa.select(AuditLog.action).where(AuditLog.resource_id == str(git.id))
                              .order_by(AuditLog.id.desc()).limit(1)) == "surface.finding_rechecked"
+
+
+def test_demo_data_fills_the_pages(client, orgs):
+    from app.surface.demo import seed_surface
+
+    orgs.a.org.primary_domain = "globex.example"
+    seed_surface({"a": orgs.a.org, "b": orgs.b.org})  # b has no primary domain: skipped
+    seed_surface({"a": orgs.a.org})  # seeding twice adds nothing
+    db.session.commit()
+    rows = db.session.scalars(sa.select(SurfaceDomain)).all()
+    assert [(r.org_id, r.domain, r.state) for r in rows] == [(orgs.a.org.id, "globex.example", "pending")]
+    assert rows[0].risk_score is not None
+    client.login(orgs.a.users["analyst"].email)
+    page = client.get(f"/surface/domains/{rows[0].id}")
+    assert "assets.globex.example" in page.text and "dangling: takeover candidate" in page.text
+    assert "dmarc_missing" in client.get("/surface/findings").text
