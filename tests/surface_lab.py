@@ -61,6 +61,7 @@ class Lab:
     tcp_connections: list[tuple[str, int]] = field(default_factory=list)  # (service, port)
     fixed_paths: set[str] = field(default_factory=set)  # planted problems a test has "fixed" (404 now)
     nvd_requests: list[str] = field(default_factory=list)
+    nvd_headers: list[dict[str, str]] = field(default_factory=list)
     ct_requests: list[str] = field(default_factory=list)
     cert_not_after: dt.datetime | None = None
 
@@ -87,6 +88,7 @@ class Lab:
         self.http_requests.clear()
         self.tcp_connections.clear()
         self.nvd_requests.clear()
+        self.nvd_headers.clear()
         self.ct_requests.clear()
         self.fixed_paths.clear()
 
@@ -324,6 +326,7 @@ def start_providers(lab: Lab) -> ThreadingHTTPServer:
             if url.path.startswith("/nvd"):
                 cpe = query.get("cpeName", [""])[0]
                 lab.nvd_requests.append(cpe)
+                lab.nvd_headers.append(dict(self.headers.items()))
                 body = nvd_body(cpe)
             else:
                 lab.ct_requests.append(query.get("q", [""])[0])

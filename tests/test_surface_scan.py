@@ -65,6 +65,12 @@ def test_providers_against_the_fakes(app, lab):  # noqa: F811
         assert all(c.kev for c in cves) and "CVE-2021-44228" in kev_ids()
         assert lab.nvd_requests == ["cpe:2.3:a:apache:http_server:2.4.49:*:*:*:*:*:*:*"]
         assert NvdProvider().cves("unknownthing", "1.0") == []
+        app.config["SURFACE_NVD_API_KEY"] = "nvd-key-1"
+        try:
+            NvdProvider().cves("vsftpd", "2.3.4")
+        finally:
+            del app.config["SURFACE_NVD_API_KEY"]
+        assert {k.lower(): v for k, v in lab.nvd_headers[-1].items()}["apikey"] == "nvd-key-1"
 
 
 def test_port_scan_guesses_services_from_banners(app, lab):  # noqa: F811

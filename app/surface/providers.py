@@ -41,7 +41,7 @@ class ProviderError(Exception):
     """A provider could not be asked or answered nonsense; the scan notes it and goes on."""
 
 
-def get_json(url: str, timeout: float = 15.0):
+def get_json(url: str, timeout: float = 15.0, headers: dict[str, str] | None = None):
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ProviderError(f"not an http(s) URL: {url}")
@@ -49,7 +49,8 @@ def get_json(url: str, timeout: float = 15.0):
         check_host(parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80))
     except OutboundRefused as exc:
         raise ProviderError(str(exc)) from exc
-    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
+    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "application/json",
+                                               **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:  # noqa: S310 - scheme checked above
             data = response.read(RESPONSE_LIMIT + 1)
@@ -110,7 +111,10 @@ class NvdProvider:
         key = (product.lower(), version)
         if key not in self.cache:
             cpe = f"cpe:2.3:a:{cpe_product}:{version}:*:*:*:*:*:*:*"
-            body = get_json(f"{self.base_url}?{urllib.parse.urlencode({'cpeName': cpe})}")
+            # NVD allows 5 requests in 30 s without a key and 50 with one (VIGIL_SURFACE_NVD_API_KEY).
+            key = setting("SURFACE_NVD_API_KEY")
+            body = get_json(f"{self.base_url}?{urllib.parse.urlencode({'cpeName': cpe})}",
+                            headers={"apiKey": key} if key else None)
             kev = kev_ids()
             self.cache[key] = [parse_cve(item.get("cve") or {}, kev) for item in body.get("vulnerabilities", [])]
         return self.cache[key]
