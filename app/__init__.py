@@ -27,6 +27,7 @@ BLUEPRINTS = (
     "metrics",
     "fleet",
     "wireless",
+    "surface",
     "exposure",
     "admin",
     "jobs",

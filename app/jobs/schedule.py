@@ -47,6 +47,9 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("fleet.prune_commands", cron="47 4 * * *", only_if="app.fleet.commands:has_old_commands"),
     PeriodicJob("fleet.prune_telemetry", cron="33 3 * * *", only_if="app.fleet.retention:has_old_telemetry"),
     PeriodicJob("exposure.expire_uploads", interval=900, only_if="app.exposure.uploads:has_expired_uploads"),
+    PeriodicJob("surface.reverify", cron="37 5 * * *", only_if="app.surface.domains:has_reverify_work"),
+    PeriodicJob("surface.scheduled_scans", interval=300, only_if="app.surface.domains:has_due_scans"),
+    PeriodicJob("surface.cleanup_results", interval=3600, only_if="app.surface.scans:has_expired_results"),
     PeriodicJob("fleet.demo_heartbeats", queue="high", interval=60, only_if="app.fleet.demo_fleet:has_demo_devices"),
 )
 

@@ -57,6 +57,19 @@ from app.models.notifications import (
 )
 from app.models.platform import AuditLog, JobRun, Setting
 from app.models.security import MfaBackupCode, PasswordHistory, SecurityEvent, TrustedDevice
+from app.models.surface import (
+    AsmScan,
+    CachedAsmScan,
+    LightboxFinding,
+    LightboxScan,
+    LightboxScanHistory,
+    ScanResultLightbox,
+    ScanResultXasm,
+    SurfaceAsset,
+    SurfaceDomain,
+    VulnerabilityReport,
+    XasmScanHistory,
+)
 from app.models.tenancy import Organization, Site
 from app.models.threats import IocSighting, RateLimitEntry, ThreatEvent, ThreatIntelligence
 from app.models.wireless import (
@@ -162,6 +175,17 @@ __all__ = [
     "MetricCatalogFrameworkMapping",
     "MetricCatalogImport",
     "MetricCatalogItem",
+    "AsmScan",
+    "CachedAsmScan",
+    "LightboxFinding",
+    "LightboxScan",
+    "LightboxScanHistory",
+    "ScanResultLightbox",
+    "ScanResultXasm",
+    "SurfaceAsset",
+    "SurfaceDomain",
+    "VulnerabilityReport",
+    "XasmScanHistory",
 ]
 
 # Declares global search's trigram indexes on the tables above.

@@ -1,0 +1,15 @@
+"""Attack surface (seed 001 XASM and Lightbox, issue 14): an organization's verified
+domains, discovery and active scans as RQ jobs, findings over time and reports."""
+
+from flask import Blueprint
+
+from app.core.navigation import register_section
+
+bp = Blueprint("surface", __name__, url_prefix="/surface")
+
+register_section("surface", "Attack surface", 55, [
+    ("surface.index", "globe2", "Domains", "data.read"),
+    ("surface.findings_list", "exclamation-triangle", "Findings", "data.read"),
+])
+
+from app.surface import cli, demo, jobs, views  # noqa: E402,F401
