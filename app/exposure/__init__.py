@@ -15,6 +15,8 @@ register_section("exposure", "Exposure", 55, [
     ("exposure.overview", "shield-exclamation", "Overview", "exposure.view"),
     ("exposure.upload_list", "file-earmark-lock", "Breach files", "exposure.view"),
     ("exposure.credential_list", "key", "Exposed credentials", "exposure.details"),
+    ("exposure.search_page", "search", "Ghost search", "exposure.manage"),
+    ("exposure.provider_keys", "plug", "Search sources", "org.edit_own"),
 ])
 
-from app.exposure import cli, jobs, views, views_uploads  # noqa: E402,F401
+from app.exposure import cli, jobs, views, views_search, views_uploads  # noqa: E402,F401
