@@ -11,7 +11,7 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from app.models import JobRun, Notification, SecurityEvent, User, db
+from app.models import JobRun, Notification, SecurityEvent, User, db, utcnow
 from app.models.exposure import BreachFileResult, MonitoredEmail, UploadedBreachFile
 from tests.conftest import run_jobs
 from tests.factories import PASSWORD
@@ -31,7 +31,7 @@ def instance(app, tmp_path, monkeypatch):
 def acme(orgs):
     orgs.a.org.primary_domain = "acme.test"
     db.session.add(MonitoredEmail(org_id=orgs.a.org.id, email_address="watch@elsewhere.test",
-                                  monitor_scope="company", confirmed_at=None))
+                                  monitor_scope="company", confirmed_at=utcnow()))
     db.session.commit()
     return orgs
 

@@ -16,7 +16,9 @@ register_section("exposure", "Exposure", 55, [
     ("exposure.upload_list", "file-earmark-lock", "Breach files", "exposure.view"),
     ("exposure.credential_list", "key", "Exposed credentials", "exposure.details"),
     ("exposure.search_page", "search", "Ghost search", "exposure.manage"),
+    ("exposure.monitored_list", "envelope-check", "Monitored e-mails", "exposure.view"),
+    ("exposure.findings", "exclamation-diamond", "Findings", "exposure.view"),
     ("exposure.provider_keys", "plug", "Search sources", "org.edit_own"),
 ])
 
-from app.exposure import cli, jobs, views, views_search, views_uploads  # noqa: E402,F401
+from app.exposure import cli, jobs, views, views_monitor, views_search, views_uploads  # noqa: E402,F401

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app import audit
-from app.exposure import importer, uploads
+from app.exposure import importer, monitoring, uploads
 from app.jobs import job
 from app.models import db
 
@@ -33,3 +33,10 @@ def expire_uploads(ctx, **_params) -> dict:
         audit.record("exposure.raw_uploads_deleted", resource_type="uploaded_breach_file", actor_type="job",
                      actor_label=ctx.kind, details={"deleted": deleted})
     return {"message": f"{deleted} expired raw file(s) deleted", "deleted": deleted}
+
+
+@job("exposure.recheck_monitored", title="Recheck monitored e-mails", queue="low", timeout=3600)
+def recheck_monitored(ctx, **_params) -> dict:
+    """Ask every configured source about each due monitored address; notify new findings once."""
+    checked, found = monitoring.recheck_due(progress=ctx.progress)
+    return {"message": f"{checked} address(es) checked, {found} new finding(s)", "checked": checked, "found": found}
