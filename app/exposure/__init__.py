@@ -18,7 +18,16 @@ register_section("exposure", "Exposure", 55, [
     ("exposure.search_page", "search", "Ghost search", "exposure.manage"),
     ("exposure.monitored_list", "envelope-check", "Monitored e-mails", "exposure.view"),
     ("exposure.findings", "exclamation-diamond", "Findings", "exposure.view"),
+    ("exposure.profile_list", "people", "People", "exposure.details"),
     ("exposure.provider_keys", "plug", "Search sources", "org.edit_own"),
 ])
 
-from app.exposure import cli, jobs, views, views_monitor, views_search, views_uploads  # noqa: E402,F401
+from app.exposure import (  # noqa: E402,F401
+    cli,
+    jobs,
+    views,
+    views_monitor,
+    views_profiles,
+    views_search,
+    views_uploads,
+)
