@@ -135,5 +135,6 @@ def test_permissions_and_tenancy(app, client, orgs, redis_conn):
     client.post("/auth/logout")
     client.login(orgs.a.users["analyst"].email)
     assert client.post(f"/exposure/profiles/{profile.id}/delete").status_code == 303
+    pid = profile.id
     db.session.expire_all()
-    assert db.session.scalar(sa.select(Profile.id).where(Profile.id == profile.id)) is None
+    assert db.session.scalar(sa.select(Profile.id).where(Profile.id == pid)) is None
