@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from app.exposure import keys, search
 from app.exposure.providers.base import credential_name
 from app.models import AuditLog, ProviderCredential, SecurityEvent, db
-from app.models.exposure import GhostSearchQuery
+from app.models.exposure import GhostSearchQuery, GithubFinding
 from tests.exposure_fakes import FakeServices, hibp_routes
 from tests.fakes import free_port
 from tests.tenancy import assert_other_org_cannot_reach
@@ -61,7 +61,7 @@ def test_email_search_all_sources_merged_and_recorded(app, client, orgs, service
     record = latest()
     assert record.query_type == "email" and record.query_value == "jane@example.com"
     assert statuses(record) == {"local": "ok", "vigil": "ok", "hibp": "ok", "pwned_passwords": "skipped",
-                                "xposedornot": "ok", "leakcheck": "ok"}
+                                "xposedornot": "ok", "leakcheck": "ok", "github": "no_key"}
     titles = [(h["source"], h["title"]) for h in record.results]
     assert titles.count(("hibp", "Adobe")) == 1 and ("hibp", "Gawker") in titles  # deduplicated
     assert ("hibp", "syslog") in titles and ("xposedornot", "Canva") in titles and ("leakcheck", "Zynga.com") in titles
@@ -83,7 +83,8 @@ def test_not_found_everywhere(app, client, orgs, services, redis_conn):
     login_and_key(client, orgs.a)
     run_search(client, query_type="email", value="nobody@example.com")
     record = latest()
-    assert record.results_count == 0 and set(statuses(record).values()) <= {"ok", "skipped"}
+    assert record.results_count == 0 and set(statuses(record).values()) <= {"ok", "skipped", "no_key"}
+    assert statuses(record)["hibp"] == "ok" and statuses(record)["github"] == "no_key"
 
 
 @pytest.mark.parametrize("status, expected", [(429, "rate_limited"), (401, "error")])
@@ -192,3 +193,52 @@ def test_permissions_and_tenancy(app, client, orgs, services, redis_conn):
     assert client.post("/exposure/providers/hibp/delete").status_code == 303
     assert db.session.scalar(sa.select(ProviderCredential).where(
         ProviderCredential.org_id == orgs.a.org.id, ProviderCredential.provider == credential_name("hibp"))) is None
+
+
+GITHUB_ITEM = {
+    "name": "settings.py", "path": "app/settings.py", "sha": "d1f4b1c0ffee",
+    "url": "https://api.github.com/repositories/1/contents/app/settings.py?ref=d1f4",
+    "git_url": "https://api.github.com/repositories/1/git/blobs/d1f4",
+    "html_url": "https://github.com/someone/leaky/blob/d1f4/app/settings.py",
+    "repository": {"id": 1, "full_name": "someone/leaky", "html_url": "https://github.com/someone/leaky"},
+    "score": 1.0,
+    "text_matches": [{"object_url": "https://api.github.com/repositories/1/contents/app/settings.py",
+                      "object_type": "FileContent", "property": "content",
+                      "fragment": "SMTP_USER = 'ops@acme.test'\npassword = 'Hunter2-Secret-99'\nAWS = 'AKIAABCDEFGHIJKLMNOP'",
+                      "matches": [{"text": "ops@acme.test", "indices": [13, 26]}]}],
+}
+
+
+@pytest.mark.parametrize("status", [200, 403])
+def test_github_code_search_masks_secrets_and_reads_its_rate_limit(app, client, orgs, monkeypatch, status, redis_conn):
+    def route(path):
+        if status == 403:
+            return 403, {"X-RateLimit-Remaining": "0"}, {"message": "API rate limit exceeded for user ID 1.",
+                                                           "documentation_url": "https://docs.github.com/rest"}
+        return 200, {}, {"total_count": 1, "incomplete_results": False, "items": [GITHUB_ITEM]}
+
+    fake = FakeServices({"/gh/search/code": route})
+    monkeypatch.setitem(app.config, "EXPOSURE_GITHUB_URL", fake.url + "/gh")
+    try:
+        client.login(orgs.a.users["admin"].email)
+        client.post("/exposure/providers/github", data={"github-secret": "ghp_" + "a" * 36})
+        response = run_search(client, query_type="domain", value="acme.test", sources=["github"])
+    finally:
+        fake.close()
+    record = latest()
+    if status == 403:
+        assert statuses(record) == {"github": "rate_limited"}
+        return
+    assert statuses(record) == {"github": "ok"}
+    [hit] = record.results
+    assert hit["title"] == "someone/leaky/app/settings.py" and "2 secret(s) masked" in hit["detail"]
+    path, headers = fake.requests[0]
+    assert path.startswith("/gh/search/code?q=%22acme.test%22") and headers["authorization"] == "Bearer ghp_" + "a" * 36
+    finding = db.session.scalar(sa.select(GithubFinding).where(GithubFinding.org_id == orgs.a.org.id))
+    assert finding.gist_url == GITHUB_ITEM["html_url"] and finding.credential_type == "aws_access_key"
+    assert finding.credential_masked == "AKIA…OP (20)" and len(finding.credential_hmac) == 64
+    assert "Hunt…99 (17)" in finding.context and "ops@acme.test" in finding.context
+    dump = "\n".join(row for table in db.metadata.sorted_tables for row in db.session.execute(
+        sa.text(f'SELECT CAST(t AS text) FROM "{table.name}" t')).scalars())
+    for secret in ("Hunter2-Secret-99", "AKIAABCDEFGHIJKLMNOP"):
+        assert secret not in dump and secret not in response.text

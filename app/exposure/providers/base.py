@@ -85,6 +85,10 @@ class Provider:
     def search(self, ctx: Context, query: Query) -> list[Hit]:
         raise NotImplementedError
 
+    def is_rate_limited(self, result: HttpResult) -> bool:
+        """A service-specific rate-limit answer other than 429 (GitHub answers 403)."""
+        return False
+
     # helpers -------------------------------------------------------------------------
     def base_url(self, default: str) -> str:
         return str(option(f"EXPOSURE_{self.key.upper()}_URL", default)).rstrip("/")
@@ -107,7 +111,7 @@ class Provider:
             raise ProviderError(f"{self.label} did not answer: {exc}") from None
         except OutboundRefused as exc:
             raise ProviderError(f"{self.label} address refused: {exc}") from None
-        if result.status == 429:
+        if result.status == 429 or self.is_rate_limited(result):
             wait = result.headers.get("Retry-After") or result.headers.get("retry-after")
             raise RateLimited(f"{self.label} asks to wait" + (f" {wait} s" if wait else ""))
         if result.status in (401, 403):
