@@ -19,6 +19,7 @@ register_section("exposure", "Exposure", 55, [
     ("exposure.monitored_list", "envelope-check", "Monitored e-mails", "exposure.view"),
     ("exposure.findings", "exclamation-diamond", "Findings", "exposure.view"),
     ("exposure.profile_list", "people", "People", "exposure.details"),
+    ("exposure.threat_actors", "incognito", "Threat actors", "exposure.view"),
     ("exposure.provider_keys", "plug", "Search sources", "org.edit_own"),
 ])
 
@@ -26,6 +27,7 @@ from app.exposure import (  # noqa: E402,F401
     cli,
     jobs,
     views,
+    views_actors,
     views_monitor,
     views_profiles,
     views_search,
