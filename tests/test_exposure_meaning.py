@@ -11,6 +11,7 @@ import logging
 import pytest
 import sqlalchemy as sa
 
+from app.exposure import services
 from app.models import JobRun, Notification, SecurityEvent, User, db, utcnow
 from app.models.exposure import BreachFileResult, MonitoredEmail, UploadedBreachFile
 from tests.conftest import run_jobs
@@ -116,6 +117,10 @@ def test_shared_password_shown_by_hmac_never_as_text(app, client, acme, instance
         assert secret not in page.text
     overview = client.get("/exposure/")
     assert 'data-count="reused">1<' in overview.text and 'data-count="passwords_in_use">1<' in overview.text
+    chart = services.breaches_over_time(acme.a.org.id)
+    assert len(chart["labels"]) == 12 and chart["series"]["Credentials of this organization"][-1] == 6
+    assert "data-chart-data" in overview.text and "data-coverage" in overview.text
+    assert services.coverage(acme.a.org.id)["active"] == 1
     search = client.get("/exposure/credentials?q=acme.test", headers={"HX-Request": "true"})
     assert "<html" not in search.text and "alice@acme.test" in search.text and "watch@elsewhere" not in search.text
 
