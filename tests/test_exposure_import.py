@@ -165,10 +165,13 @@ def test_archive_limits(app, orgs, instance, payload, message):
     assert row.records_count == 0
 
 
-def test_binary_and_empty_files_refused_before_storing(app, orgs, instance):
+def test_binary_empty_and_oversized_files_refused_before_storing(app, orgs, instance, monkeypatch):
     for data in (b"\x00\x01\x02binary", b""):
         with pytest.raises(uploads.UploadRefused):
             uploads.receive(orgs.a.org.id, None, "x.txt", [data])
+    monkeypatch.setitem(app.config, "EXPOSURE_MAX_UPLOAD_MB", 0.001)
+    with pytest.raises(uploads.UploadRefused, match="upload limit of 0.001 MB"):
+        uploads.receive(orgs.a.org.id, None, "x.txt", [b"a@b.co:pw\n"] * 200)  # streamed past the limit
     assert not list((instance / "instance").rglob("*.sealed"))
 
 

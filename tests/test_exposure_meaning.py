@@ -203,3 +203,13 @@ def test_upload_refusals_are_422(app, client, acme, instance):
     missing = client.post("/exposure/uploads", data={}, content_type="multipart/form-data")
     assert missing.status_code == 422 and "Choose a file." in missing.text
     assert only_upload(acme.a.org.id) is None
+
+
+def test_upload_over_the_limit(app, client, acme, instance, monkeypatch):
+    monkeypatch.setitem(app.config, "EXPOSURE_MAX_UPLOAD_MB", 0.25)
+    client.login(acme.a.users["analyst"].email)
+    big = upload(client, b"x@acme.test:pw\n" * 30000)  # about 450 KB
+    assert big.status_code == 413 and "upload limit of 0.25 MB" in big.text
+    assert only_upload(acme.a.org.id) is None
+    assert not list((instance / "instance").rglob("*.sealed"))
+    assert upload(client, b"x@acme.test:pw\n").status_code == 303  # under the limit

@@ -62,7 +62,7 @@ def receive(org_id: int, user_id: int | None, filename: str, chunks: Iterable[by
             for chunk in chunks:
                 size += len(chunk)
                 if size > limit:
-                    raise UploadRefused(f"larger than the upload limit of {limit // settings.MB} MB "
+                    raise UploadRefused(f"larger than the upload limit of {settings.max_upload_mb()} MB "
                                         "(VIGIL_EXPOSURE_MAX_UPLOAD_MB)")
                 if len(head) < SNIFF:
                     head += chunk[:SNIFF - len(head)]
