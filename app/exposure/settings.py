@@ -19,7 +19,7 @@ def max_upload_bytes() -> int:
 
 def max_upload_mb() -> str:
     """The upload limit as people read it (0.25, 512)."""
-    return f"{max_upload_bytes() / MB:g}"
+    return f"{float(option('EXPOSURE_MAX_UPLOAD_MB', 512.0)):g}"
 
 
 def limits() -> Limits:
