@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from app.exposure import opsych, profiles
 from app.models import db
-from app.models.exposure import Breach, OpsychSearchResult, Profile, SocialMedia
+from app.models.exposure import Breach, OpsychSearchResult, PastebinFinding, Profile, SocialMedia
 from tests.conftest import run_jobs
 from tests.exposure_fakes import FakeServices, hibp_routes
 from tests.tenancy import assert_other_org_cannot_reach
@@ -109,12 +109,14 @@ def test_profile_breaches_username_search_and_attacker_view(app, client, orgs, s
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SocialMedia).where(
         SocialMedia.profile_id == profile.id)) == 1
     profile = db.session.get(Profile, profile.id)
-    assert profile.risk_score == 30 + 18 + 5  # high breach, company+position, one account
+    # high breach 30, company + position 18, one paste mention 5, one account 5
+    assert profile.risk_score == 30 + 18 + 5 + 5
+    assert db.session.scalar(sa.select(PastebinFinding.paste_title).where(PastebinFinding.profile_id == profile.id)) == "syslog"
     page = client.get(f"/exposure/profiles/{profile.id}")
     assert page.status_code == 200 and 'data-factor="Breaches"' in page.text and "Credential stuffing" in page.text
     assert "carrier PIN" in page.text and 'data-social="Exists"' in page.text
     listing = client.get("/exposure/profiles")
-    assert "Jane Doe" in listing.text and ">53<" in listing.text
+    assert "Jane Doe" in listing.text and ">58<" in listing.text
 
 
 def test_permissions_and_tenancy(app, client, orgs, redis_conn):

@@ -103,6 +103,9 @@ def refresh_breaches(profile: Profile) -> dict[str, str]:
         result = run_provider(Context(profile.org_id), PROVIDERS[key], Query("email", profile.email.lower()))
         statuses[key] = result.status
         for hit in result.hits:
+            if hit.kind == "paste":
+                record_paste(profile, hit)
+                continue
             level = "critical" if hit.source == "local" and in_use else severity(hit)
             if "passwords" in {c.lower() for c in hit.data_classes}:
                 exposed_passwords += 1
@@ -115,6 +118,18 @@ def refresh_breaches(profile: Profile) -> dict[str, str]:
     profile.exposed_passwords_count = exposed_passwords
     db.session.flush()
     return statuses
+
+
+def record_paste(profile: Profile, hit) -> None:
+    """A paste naming the person (HIBP pastes): a mention for the score, kept once per paste."""
+    paste_id = f"{hit.detail or 'paste'}:{hit.title}"[:255]
+    exists = db.session.scalar(sa.select(PastebinFinding.id).where(
+        PastebinFinding.org_id == profile.org_id, PastebinFinding.paste_id == paste_id))
+    if exists is None:
+        db.session.add(PastebinFinding(
+            org_id=profile.org_id, profile_id=profile.id, paste_id=paste_id, paste_title=hit.title[:255],
+            paste_url=hit.url or "", posted_date=hit.date, query_term=profile.email, query_type="email",
+            discovered_at=utcnow()))
 
 
 @dataclass(frozen=True)
