@@ -99,6 +99,14 @@ def run_import(upload_pk: int, progress: Progress | None = None) -> UploadedBrea
         row.processing_status, row.processing_error = "failed", str(exc)[:2000]
         db.session.commit()
         return row
+    except BaseException as exc:
+        # Cancelled, or a bug: the row must not stay "processing" (finished batches are kept).
+        db.session.rollback()
+        row = db.session.get(UploadedBreachFile, upload_pk)
+        row.processing_status = "failed"
+        row.processing_error = f"The import stopped: {type(exc).__name__}"[:2000]
+        db.session.commit()
+        raise
     row.processing_status, row.indexed = "completed", True
     db.session.commit()
     return row
