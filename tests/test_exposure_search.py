@@ -81,7 +81,10 @@ def test_email_search_all_sources_merged_and_recorded(app, client, orgs, service
 
 def test_not_found_everywhere(app, client, orgs, services, redis_conn):
     login_and_key(client, orgs.a)
-    run_search(client, query_type="email", value="nobody@example.com")
+    fragment = client.post("/exposure/search", data={"query_type": "email", "value": "nobody@example.com"},
+                           headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text and 'id="search-results"' in fragment.text
+    assert "Nothing found." in fragment.text
     record = latest()
     assert record.results_count == 0 and set(statuses(record).values()) <= {"ok", "skipped", "no_key"}
     assert statuses(record)["hibp"] == "ok" and statuses(record)["github"] == "no_key"
