@@ -7,6 +7,7 @@ import csv
 import io
 import json
 
+import sqlalchemy as sa
 from flask import abort, current_app
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -16,7 +17,7 @@ from wtforms.validators import Length, Optional
 from app import audit, crypto
 from app.exposure import bp, search
 from app.exposure.providers import PROVIDERS
-from app.exposure.providers.base import QUERY_TYPES, credential_name
+from app.exposure.providers.base import QUERY_TYPES, credential_name, stored_key
 from app.forms import options
 from app.models import ProviderCredential, db, utcnow
 from app.models.exposure import GhostSearchQuery
@@ -114,9 +115,9 @@ def search_export(query_id: int, fmt: str):
 
 def _keys_page(forms: dict | None = None, status: int = 200):
     org_id = require_org_id()
-    stored = {row.provider: row for row in db.session.query(ProviderCredential).filter(
+    stored = {row.provider: row for row in db.session.scalars(sa.select(ProviderCredential).where(
         ProviderCredential.org_id == org_id,
-        ProviderCredential.provider.in_([credential_name(k) for k in PROVIDERS]))}
+        ProviderCredential.provider.in_([credential_name(k) for k in PROVIDERS])))}
     keyed = {k: p for k, p in PROVIDERS.items() if p.needs_key}
     forms = {k: (forms or {}).get(k) or KeyForm(prefix=k) for k in keyed}
     return render_page("exposure/providers.html", status=status, keyed=keyed, stored=stored, forms=forms,
@@ -142,7 +143,7 @@ def provider_key_set(key: str):
     if not form.validate_on_submit():
         return _keys_page({key: form}, status=INVALID_FORM_STATUS)
     name = credential_name(key)
-    row = db.session.query(ProviderCredential).filter_by(org_id=org_id, provider=name).first()
+    row = stored_key(org_id, key)
     created = row is None
     if created:
         row = ProviderCredential(org_id=org_id, provider=name, options={})
@@ -161,7 +162,7 @@ def provider_key_delete(key: str):
     """Forget the organization's API key for a source."""
     if key not in PROVIDERS:
         abort(404)
-    row = db.session.query(ProviderCredential).filter_by(org_id=require_org_id(), provider=credential_name(key)).first()
+    row = stored_key(require_org_id(), key)
     if row is None:
         abort(404)
     db.session.delete(row)

@@ -14,6 +14,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
+
 from app import crypto
 from app.jobs.queue import get_redis
 from app.models import ProviderCredential, db
@@ -94,7 +96,7 @@ class Provider:
         return str(option(f"EXPOSURE_{self.key.upper()}_URL", default)).rstrip("/")
 
     def api_key(self, ctx: Context) -> str:
-        row = db.session.query(ProviderCredential).filter_by(org_id=ctx.org_id, provider=credential_name(self.key)).first()
+        row = stored_key(ctx.org_id, self.key)
         if row is None:
             raise NoKey(f"no {self.label} API key stored for this organization")
         return crypto.decrypt_text(row.secret_encrypted)
@@ -122,6 +124,12 @@ class Provider:
 def credential_name(provider_key: str) -> str:
     """The `provider_credentials.provider` value of an exposure source's key."""
     return f"exp_{provider_key}"
+
+
+def stored_key(org_id: int, provider_key: str) -> ProviderCredential | None:
+    """The organization's sealed key row for a source (never decrypted here)."""
+    return db.session.scalar(sa.select(ProviderCredential).where(
+        ProviderCredential.org_id == org_id, ProviderCredential.provider == credential_name(provider_key)))
 
 
 def allow(ctx: Context, provider: Provider) -> bool:
