@@ -29,6 +29,20 @@ HIBP_401 = {"statusCode": 401, "message": "Access denied due to invalid hibp-api
 PWNED_RANGE = ("003D68EB55068C33ACE09247EE4C639306B:3\r\n1E4C9B93F3F0682250B6CF8331B7EE68FD8:9659365\r\n"
                "01330C689E5D64F660D6947A93AD634EF8F:0\r\n")
 
+# GitHub "Search code" item with text matches (application/vnd.github.text-match+json).
+GITHUB_ITEM = {
+    "name": "settings.py", "path": "app/settings.py", "sha": "d1f4b1c0ffee",
+    "url": "https://api.github.com/repositories/1/contents/app/settings.py?ref=d1f4",
+    "git_url": "https://api.github.com/repositories/1/git/blobs/d1f4",
+    "html_url": "https://github.com/someone/leaky/blob/d1f4/app/settings.py",
+    "repository": {"id": 1, "full_name": "someone/leaky", "html_url": "https://github.com/someone/leaky"},
+    "score": 1.0,
+    "text_matches": [{"object_url": "https://api.github.com/repositories/1/contents/app/settings.py",
+                      "object_type": "FileContent", "property": "content",
+                      "fragment": "SMTP_USER = 'ops@acme.test'\npassword = 'Hunter2-Secret-99'\nAWS = 'AKIAABCDEFGHIJKLMNOP'",
+                      "matches": [{"text": "ops@acme.test", "indices": [13, 26]}]}],
+}
+
 
 class FakeServices:
     def __init__(self, routes: dict[str, Route]):

@@ -11,10 +11,18 @@ import sqlalchemy as sa
 
 from app.exposure import opsych, profiles
 from app.models import db
-from app.models.exposure import Breach, OpsychSearchResult, PastebinFinding, Profile, SocialMedia
+from app.models.exposure import (
+    Breach,
+    GithubFinding,
+    OpsychSearchResult,
+    PastebinFinding,
+    Profile,
+    SocialMedia,
+)
 from tests.conftest import run_jobs
 from tests.exposure_fakes import FakeServices, hibp_routes
 from tests.tenancy import assert_other_org_cannot_reach
+from tests.test_exposure_search import GITHUB_ITEM
 
 
 @pytest.mark.parametrize("kwargs, total, points", [
@@ -43,8 +51,10 @@ def services(app, monkeypatch, tmp_path):
         "/msg/jdoe": lambda path: (200, {}, "<title>User not found</title>"),
         "/redir/jdoe": lambda path: (302, {"Location": "/nope"}, ""),
         "/gone/jdoe": lambda path: (404, {}, ""),
+        "/gh/search/code": lambda path: (200, {}, {"total_count": 1, "incomplete_results": False,
+                                                   "items": [{**GITHUB_ITEM, "text_matches": []}]}),
     })
-    for key, path in (("HIBP", "/hibp"), ("XPOSEDORNOT", "/xon"), ("LEAKCHECK", "/leakcheck")):
+    for key, path in (("HIBP", "/hibp"), ("XPOSEDORNOT", "/xon"), ("LEAKCHECK", "/leakcheck"), ("GITHUB", "/gh")):
         monkeypatch.setitem(app.config, f"EXPOSURE_{key}_URL", fake.url + path)
     sites = {
         "$schema": "data.schema.json",
@@ -80,6 +90,7 @@ def create(client, **data):
 def test_profile_breaches_username_search_and_attacker_view(app, client, orgs, services, redis_conn):
     client.login(orgs.a.users["admin"].email)
     client.post("/exposure/providers/hibp", data={"hibp-secret": "hibp-key-0123456789"})
+    client.post("/exposure/providers/github", data={"github-secret": "ghp_" + "b" * 36})
     client.post("/auth/logout")
     client.login(orgs.a.users["analyst"].email)
     assert create(client, name="", email="bad").status_code == 422
@@ -109,14 +120,16 @@ def test_profile_breaches_username_search_and_attacker_view(app, client, orgs, s
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SocialMedia).where(
         SocialMedia.profile_id == profile.id)) == 1
     profile = db.session.get(Profile, profile.id)
-    # high breach 30, company + position 18, one paste mention 5, one account 5
-    assert profile.risk_score == 30 + 18 + 5 + 5
+    # high breach 30, company + position 18, two mentions (a paste, a code file) 10, one account 5
+    assert profile.risk_score == 30 + 18 + 10 + 5
+    code = db.session.scalar(sa.select(GithubFinding).where(GithubFinding.profile_id == profile.id))
+    assert code is not None and code.query_term == "jane@acme.test"
     assert db.session.scalar(sa.select(PastebinFinding.paste_title).where(PastebinFinding.profile_id == profile.id)) == "syslog"
     page = client.get(f"/exposure/profiles/{profile.id}")
     assert page.status_code == 200 and 'data-factor="Breaches"' in page.text and "Credential stuffing" in page.text
     assert "carrier PIN" in page.text and 'data-social="Exists"' in page.text
     listing = client.get("/exposure/profiles")
-    assert "Jane Doe" in listing.text and ">58<" in listing.text
+    assert "Jane Doe" in listing.text and ">63<" in listing.text
 
 
 def test_permissions_and_tenancy(app, client, orgs, redis_conn):

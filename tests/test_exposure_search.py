@@ -16,7 +16,7 @@ from app.exposure import keys, search
 from app.exposure.providers.base import credential_name
 from app.models import AuditLog, ProviderCredential, SecurityEvent, db
 from app.models.exposure import GhostSearchQuery, GithubFinding
-from tests.exposure_fakes import FakeServices, hibp_routes
+from tests.exposure_fakes import GITHUB_ITEM, FakeServices, hibp_routes
 from tests.fakes import free_port
 from tests.tenancy import assert_other_org_cannot_reach
 
@@ -196,20 +196,6 @@ def test_permissions_and_tenancy(app, client, orgs, services, redis_conn):
     assert client.post("/exposure/providers/hibp/delete").status_code == 303
     assert db.session.scalar(sa.select(ProviderCredential).where(
         ProviderCredential.org_id == orgs.a.org.id, ProviderCredential.provider == credential_name("hibp"))) is None
-
-
-GITHUB_ITEM = {
-    "name": "settings.py", "path": "app/settings.py", "sha": "d1f4b1c0ffee",
-    "url": "https://api.github.com/repositories/1/contents/app/settings.py?ref=d1f4",
-    "git_url": "https://api.github.com/repositories/1/git/blobs/d1f4",
-    "html_url": "https://github.com/someone/leaky/blob/d1f4/app/settings.py",
-    "repository": {"id": 1, "full_name": "someone/leaky", "html_url": "https://github.com/someone/leaky"},
-    "score": 1.0,
-    "text_matches": [{"object_url": "https://api.github.com/repositories/1/contents/app/settings.py",
-                      "object_type": "FileContent", "property": "content",
-                      "fragment": "SMTP_USER = 'ops@acme.test'\npassword = 'Hunter2-Secret-99'\nAWS = 'AKIAABCDEFGHIJKLMNOP'",
-                      "matches": [{"text": "ops@acme.test", "indices": [13, 26]}]}],
-}
 
 
 @pytest.mark.parametrize("status", [200, 403])

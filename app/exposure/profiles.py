@@ -30,7 +30,7 @@ BREACH_POINTS = {"critical": 40, "high": 30, "medium": 20, "low": 10}
 MENTION_STEPS = ((10, 20), (5, 15), (2, 10), (1, 5))
 SOCIAL_STEPS = ((5, 15), (3, 10), (1, 5))
 PROFESSIONAL_PLATFORMS = ("linkedin", "twitter", "x")
-BREACH_SOURCES = ("local", "hibp", "xposedornot", "leakcheck")
+BREACH_SOURCES = ("local", "hibp", "xposedornot", "leakcheck", "github")
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,8 @@ def refresh_breaches(profile: Profile) -> dict[str, str]:
             if hit.kind == "paste":
                 record_paste(profile, hit)
                 continue
+            if hit.kind == "code":
+                continue  # stored by the GitHub source itself; linked to the profile below
             level = "critical" if hit.source == "local" and in_use else severity(hit)
             if "passwords" in {c.lower() for c in hit.data_classes}:
                 exposed_passwords += 1
@@ -116,6 +118,9 @@ def refresh_breaches(profile: Profile) -> dict[str, str]:
                                   breach_name=hit.title[:255], breach_date=(hit.date or "")[:30] or None,
                                   data_classes=hit.data_classes, severity=level, discovered_at=utcnow()))
     profile.exposed_passwords_count = exposed_passwords
+    db.session.execute(sa.update(GithubFinding).where(
+        GithubFinding.org_id == profile.org_id, GithubFinding.query_term == profile.email.lower(),
+        GithubFinding.profile_id.is_(None)).values(profile_id=profile.id))
     db.session.flush()
     return statuses
 
