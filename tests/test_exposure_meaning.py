@@ -213,3 +213,26 @@ def test_upload_over_the_limit(app, client, acme, instance, monkeypatch):
     assert only_upload(acme.a.org.id) is None
     assert not list((instance / "instance").rglob("*.sealed"))
     assert upload(client, b"x@acme.test:pw\n").status_code == 303  # under the limit
+
+
+@pytest.mark.parametrize("role", ["admin", "analyst", "read_only"])
+def test_every_page_renders_for_each_role(app, client, acme, instance, redis_conn, role):
+    client.login(acme.a.users["admin"].email)
+    upload(client, b"x@acme.test:pw1\n")
+    run_jobs(app)
+    row = only_upload(acme.a.org.id)
+    client.post("/auth/logout")
+    client.login(acme.a.users[role].email)
+    pages = {"/exposure/": 200, "/exposure/uploads": 200, f"/exposure/uploads/{row.id}": 200,
+             "/exposure/monitored": 200, "/exposure/findings": 200, "/exposure/threat-actors": 200,
+             "/exposure/credentials": 200 if role != "read_only" else 403,
+             "/exposure/search": 200 if role != "read_only" else 403,
+             "/exposure/profiles": 200 if role != "read_only" else 403,
+             "/exposure/providers": 200 if role == "admin" else 403}
+    for url, status in pages.items():
+        response = client.get(url)
+        assert response.status_code == status, f"{role} {url} {response.status_code}"
+    nav = client.get("/exposure/").text
+    assert "Exposure" in nav and ("Ghost search" in nav) == (role != "read_only")
+    fragment = client.get(f"/exposure/uploads/{row.id}", headers={"HX-Request": "true"})
+    assert "<html" not in fragment.text and 'id="upload-status"' in fragment.text
