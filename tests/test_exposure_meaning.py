@@ -15,6 +15,7 @@ from app.exposure import services
 from app.models import JobRun, Notification, SecurityEvent, User, db, utcnow
 from app.models.exposure import BreachFileResult, MonitoredEmail, UploadedBreachFile
 from tests.conftest import run_jobs
+from tests.exposure_fakes import database_text
 from tests.factories import PASSWORD
 from tests.tenancy import assert_other_org_cannot_reach
 
@@ -134,11 +135,7 @@ def test_no_plaintext_password_anywhere_after_import(app, client, acme, instance
     assert run.status == "succeeded"
     needles = [s.encode() for s in SECRETS] + [SECRETS[4].encode("latin-1")]
     # Every column of every table (job params and results, audit details, events, notifications).
-    dumps = []
-    for table in db.metadata.sorted_tables:
-        rows = db.session.execute(sa.text(f'SELECT CAST(t AS text) FROM "{table.name}" t')).scalars().all()
-        dumps.extend(rows)
-    database = "\n".join(dumps).encode()
+    database = database_text().encode()
     assert b"acme.test" in database  # the dump really holds the imported rows
     # Every file left under instance/ (sealed raw upload, reject report).
     files = [p for p in (instance / "instance").rglob("*") if p.is_file()]

@@ -16,7 +16,7 @@ from app.exposure import keys, search
 from app.exposure.providers.base import credential_name
 from app.models import AuditLog, ProviderCredential, SecurityEvent, db
 from app.models.exposure import GhostSearchQuery, GithubFinding
-from tests.exposure_fakes import GITHUB_ITEM, FakeServices, hibp_routes
+from tests.exposure_fakes import GITHUB_ITEM, FakeServices, database_text, hibp_routes
 from tests.fakes import free_port
 from tests.tenancy import assert_other_org_cannot_reach
 
@@ -139,8 +139,7 @@ def test_password_search_sends_only_the_prefix_and_stores_nothing(app, client, o
     secret = "Vigil-Search-Pw-5521"
     assert run_search(client, query_type="password", password=secret).status_code == 200
     assert latest().results_count == 0 and services.requests[-1][0] == f"/pwned/range/{keys.sha1_prefix(secret)}"
-    dump = "\n".join(row for table in db.metadata.sorted_tables for row in db.session.execute(
-        sa.text(f'SELECT CAST(t AS text) FROM "{table.name}" t')).scalars())
+    dump = database_text()
     assert search.PASSWORD_PLACEHOLDER in dump and secret not in dump
     assert "1E4C9B93F3F0682250B6CF8331B7EE68FD8" not in dump  # not even the full hash of the first one
     assert secret not in caplog.text and secret not in str(services.requests)
@@ -227,7 +226,6 @@ def test_github_code_search_masks_secrets_and_reads_its_rate_limit(app, client, 
     assert finding.gist_url == GITHUB_ITEM["html_url"] and finding.credential_type == "aws_access_key"
     assert finding.credential_masked == "AKIA…OP (20)" and len(finding.credential_hmac) == 64
     assert "Hunt…99 (17)" in finding.context and "ops@acme.test" in finding.context
-    dump = "\n".join(row for table in db.metadata.sorted_tables for row in db.session.execute(
-        sa.text(f'SELECT CAST(t AS text) FROM "{table.name}" t')).scalars())
+    dump = database_text()
     for secret in ("Hunter2-Secret-99", "AKIAABCDEFGHIJKLMNOP"):
         assert secret not in dump and secret not in response.text
