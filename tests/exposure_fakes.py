@@ -9,6 +9,10 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import sqlalchemy as sa
+
+from app.models import db
+
 Route = Callable[[str], tuple[int, dict[str, str], bytes | str | object]]
 
 ADOBE = {
@@ -108,9 +112,5 @@ def hibp_routes(account_status: int = 200) -> dict[str, Route]:
 
 def database_text() -> str:
     """Every row of every table as text (PostgreSQL and SQLite): what a never-plaintext check greps."""
-    import sqlalchemy as sa
-
-    from app.models import db
-
     return "\n".join(str(tuple(row)) for table in db.metadata.sorted_tables
                      for row in db.session.execute(sa.select(table)).all())

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.exposure import keys, search
+from app.exposure.providers import PROVIDERS
 from app.exposure.providers.base import credential_name
 from app.models import AuditLog, ProviderCredential, SecurityEvent, db
 from app.models.exposure import GhostSearchQuery, GithubFinding
@@ -112,8 +113,6 @@ def test_no_key_dead_server_and_vigils_own_rate_limit(app, client, orgs, monkeyp
     monkeypatch.setitem(app.config, "EXPOSURE_PROVIDER_BACKOFF", 0.01)
     run_search(client, query_type="email", value="jane@example.com", sources=["hibp", "xposedornot"])
     assert statuses(latest()) == {"hibp": "no_key", "xposedornot": "error"}
-    from app.exposure.providers import PROVIDERS
-
     monkeypatch.setattr(PROVIDERS["local"], "per_minute", 1)
     run_search(client, query_type="email", value="jane@example.com", sources=["local"])
     run_search(client, query_type="email", value="jane@example.com", sources=["local"])
