@@ -155,3 +155,22 @@ def test_permissions_and_tenancy(app, client, acme, mail):
     client.login(acme.a.users["admin"].email)
     assert client.post(f"/exposure/monitored/{row.id}/delete").status_code == 303
     assert "x@acme.test" not in monitored(acme.a.org.id)
+
+
+def test_scope_decides_who_sees_an_address_and_its_findings(app, client, acme):
+    org = acme.a.org.id
+    for address, scope in (("all@acme.test", "company"), ("soc@acme.test", "analyst"), ("ceo@acme.test", "admin")):
+        row = monitoring.add(org, acme.a.users["admin"].id, address, scope)
+        db.session.add(MonitoredEmailFinding(org_id=org, monitored_email_id=row.id, finding_type="breach", source="hibp",
+                                             breach_name=f"Breach of {address}", severity="low",
+                                             dedupe_key=monitoring.dedupe_key("hibp", "x", address)))
+    db.session.commit()
+    seen = {}
+    for role in ("admin", "analyst", "read_only"):
+        client.login(acme.a.users[role].email)
+        monitored_page, findings_page = client.get("/exposure/monitored").text, client.get("/exposure/findings").text
+        seen[role] = {a for a in ("all@acme.test", "soc@acme.test", "ceo@acme.test")
+                      if f'data-monitored="{a}"' in monitored_page and a in findings_page}
+        client.post("/auth/logout")
+    assert seen == {"admin": {"all@acme.test", "soc@acme.test", "ceo@acme.test"},
+                    "analyst": {"all@acme.test", "soc@acme.test"}, "read_only": {"all@acme.test"}}

@@ -36,6 +36,18 @@ class MonitorError(ValueError):
     """The address cannot be monitored as asked (message for the form)."""
 
 
+# Who sees an address and its findings: "company" everyone in the organization, "analyst"
+# analysts and admins, "admin" admins only.
+SCOPES_FOR_ROLE = {
+    "super_admin": MONITOR_SCOPES, "admin": MONITOR_SCOPES, "analyst": ("company", "analyst"),
+    "operator": ("company",), "read_only": ("company",),
+}
+
+
+def visible_scopes(role: str) -> tuple[str, ...]:
+    return SCOPES_FOR_ROLE.get(role, ("company",))
+
+
 def recheck_hours() -> int:
     return int(option("EXPOSURE_RECHECK_HOURS", 24))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.exposure import bp, services
+from flask_login import current_user
+
+from app.exposure import bp, monitoring, services
 from app.models import db
 from app.models.exposure import MonitoredEmail, MonitoredEmailFinding, Profile
 from app.permissions import can, require
@@ -18,7 +20,8 @@ def overview():
     recent = db.session.execute(
         scoped(MonitoredEmailFinding).add_columns(MonitoredEmail.email_address)
         .join(MonitoredEmail, MonitoredEmail.id == MonitoredEmailFinding.monitored_email_id)
-        .where(MonitoredEmail.deleted_at.is_(None))
+        .where(MonitoredEmail.deleted_at.is_(None),
+               MonitoredEmail.monitor_scope.in_(monitoring.visible_scopes(current_user.role)))
         .order_by(MonitoredEmailFinding.found_at.desc()).limit(10)).all()
     riskiest = db.session.scalars(scoped(Profile).where(Profile.risk_score > 0)
                                   .order_by(Profile.risk_score.desc()).limit(5)).all()

@@ -30,7 +30,9 @@ class ConfirmForm(FlaskForm):
 
 
 def _page(form: MonitorForm, status: int = 200, error: str | None = None):
-    rows = db.session.scalars(scoped(MonitoredEmail).order_by(MonitoredEmail.email_address)).all()
+    rows = db.session.scalars(scoped(MonitoredEmail).where(
+        MonitoredEmail.monitor_scope.in_(monitoring.visible_scopes(current_user.role)))
+        .order_by(MonitoredEmail.email_address)).all()
     return render_page("exposure/monitored.html", status=status, form=form, rows=rows, error=error,
                        hours=monitoring.recheck_hours())
 
@@ -116,6 +118,7 @@ def findings():
     rows = db.session.execute(
         scoped(MonitoredEmailFinding).add_columns(MonitoredEmail.email_address)
         .join(MonitoredEmail, MonitoredEmail.id == MonitoredEmailFinding.monitored_email_id)
-        .where(MonitoredEmail.deleted_at.is_(None))
+        .where(MonitoredEmail.deleted_at.is_(None),
+               MonitoredEmail.monitor_scope.in_(monitoring.visible_scopes(current_user.role)))
         .order_by(MonitoredEmailFinding.found_at.desc()).limit(500)).all()
     return render_page("exposure/findings.html", rows=rows, details=can("exposure.details"))
