@@ -19,6 +19,7 @@ from pathlib import Path
 from bench import (
     audit_bench,
     env,
+    exposure_bench,
     fleet_bench,
     report,
     request_bench,
@@ -30,7 +31,7 @@ from bench import (
 )
 from bench.timing import Measure
 
-SECTIONS = ("audit", "requests", "threats", "fleet", "wireless", "explorer", "wireless_import", "search")
+SECTIONS = ("audit", "requests", "threats", "fleet", "wireless", "explorer", "wireless_import", "search", "exposure")
 
 
 def log(message: str) -> None:
@@ -78,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             measures += wireless_import_bench.run(bench_env, log)
         if "search" in sections:
             measures += search_bench.run(bench_env, log)
+        if "exposure" in sections:
+            measures += exposure_bench.run(bench_env, log)
     finally:
         bench_env.close()
 

@@ -165,10 +165,13 @@ def test_archive_limits(app, orgs, instance, payload, message):
     assert row.records_count == 0
 
 
-def test_binary_and_empty_files_refused_before_storing(app, orgs, instance):
+def test_binary_empty_and_oversized_files_refused_before_storing(app, orgs, instance, monkeypatch):
     for data in (b"\x00\x01\x02binary", b""):
         with pytest.raises(uploads.UploadRefused):
             uploads.receive(orgs.a.org.id, None, "x.txt", [data])
+    monkeypatch.setitem(app.config, "EXPOSURE_MAX_UPLOAD_MB", 0.001)
+    with pytest.raises(uploads.UploadRefused, match="upload limit of 0.001 MB"):
+        uploads.receive(orgs.a.org.id, None, "x.txt", [b"a@b.co:pw\n"] * 200)  # streamed past the limit
     assert not list((instance / "instance").rglob("*.sealed"))
 
 
@@ -216,6 +219,28 @@ def test_expiry_job_deletes_raw_file_keeps_credentials(app, orgs, instance):
     assert not path.exists() and row.file_path is None and row.raw_deleted_at is not None
     assert len(stored(orgs.a.org.id)) == 1
     assert importer.run_import(row.id).processing_status == "failed"
+    # An import left "processing" by a killed worker keeps its raw file only 6 h past expiry.
+    stuck = do_import(orgs.a.org.id, b"s@example.com:pw\n")
+    stuck.processing_status, stuck.expires_at = "processing", utcnow() - timedelta(hours=1)
+    db.session.commit()
+    assert uploads.delete_expired() == 0
+    stuck.expires_at = utcnow() - timedelta(hours=7)
+    db.session.commit()
+    assert uploads.delete_expired() == 1 and stuck.file_path is None
+
+
+def test_cancelled_import_is_marked_failed(app, orgs, instance):
+    row = uploads.receive(orgs.a.org.id, None, "c.txt", [b"c@example.com:pw\n"])
+    db.session.commit()
+
+    def cancel(_pct, _msg):
+        raise RuntimeError("cancelled")
+
+    with pytest.raises(RuntimeError):
+        importer.run_import(row.id, progress=cancel)
+    db.session.expire_all()
+    row = db.session.get(UploadedBreachFile, row.id)
+    assert row.processing_status == "failed" and "RuntimeError" in row.processing_error
 
 
 class FakeClamd:

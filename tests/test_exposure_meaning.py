@@ -11,9 +11,11 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from app.models import JobRun, Notification, SecurityEvent, User, db
+from app.exposure import services
+from app.models import JobRun, Notification, SecurityEvent, User, db, utcnow
 from app.models.exposure import BreachFileResult, MonitoredEmail, UploadedBreachFile
 from tests.conftest import run_jobs
+from tests.exposure_fakes import database_text
 from tests.factories import PASSWORD
 from tests.tenancy import assert_other_org_cannot_reach
 
@@ -31,7 +33,7 @@ def instance(app, tmp_path, monkeypatch):
 def acme(orgs):
     orgs.a.org.primary_domain = "acme.test"
     db.session.add(MonitoredEmail(org_id=orgs.a.org.id, email_address="watch@elsewhere.test",
-                                  monitor_scope="company", confirmed_at=None))
+                                  monitor_scope="company", confirmed_at=utcnow()))
     db.session.commit()
     return orgs
 
@@ -116,6 +118,10 @@ def test_shared_password_shown_by_hmac_never_as_text(app, client, acme, instance
         assert secret not in page.text
     overview = client.get("/exposure/")
     assert 'data-count="reused">1<' in overview.text and 'data-count="passwords_in_use">1<' in overview.text
+    chart = services.breaches_over_time(acme.a.org.id)
+    assert len(chart["labels"]) == 12 and chart["series"]["Credentials of this organization"][-1] == 6
+    assert "data-chart-data" in overview.text and "data-coverage" in overview.text
+    assert services.coverage(acme.a.org.id)["active"] == 1
     search = client.get("/exposure/credentials?q=acme.test", headers={"HX-Request": "true"})
     assert "<html" not in search.text and "alice@acme.test" in search.text and "watch@elsewhere" not in search.text
 
@@ -129,11 +135,7 @@ def test_no_plaintext_password_anywhere_after_import(app, client, acme, instance
     assert run.status == "succeeded"
     needles = [s.encode() for s in SECRETS] + [SECRETS[4].encode("latin-1")]
     # Every column of every table (job params and results, audit details, events, notifications).
-    dumps = []
-    for table in db.metadata.sorted_tables:
-        rows = db.session.execute(sa.text(f'SELECT CAST(t AS text) FROM "{table.name}" t')).scalars().all()
-        dumps.extend(rows)
-    database = "\n".join(dumps).encode()
+    database = database_text().encode()
     assert b"acme.test" in database  # the dump really holds the imported rows
     # Every file left under instance/ (sealed raw upload, reject report).
     files = [p for p in (instance / "instance").rglob("*") if p.is_file()]
@@ -198,3 +200,36 @@ def test_upload_refusals_are_422(app, client, acme, instance):
     missing = client.post("/exposure/uploads", data={}, content_type="multipart/form-data")
     assert missing.status_code == 422 and "Choose a file." in missing.text
     assert only_upload(acme.a.org.id) is None
+
+
+def test_upload_over_the_limit(app, client, acme, instance, monkeypatch):
+    monkeypatch.setitem(app.config, "EXPOSURE_MAX_UPLOAD_MB", 0.25)
+    client.login(acme.a.users["analyst"].email)
+    big = upload(client, b"x@acme.test:pw\n" * 30000)  # about 450 KB
+    assert big.status_code == 413 and "upload limit of 0.25 MB" in big.text
+    assert only_upload(acme.a.org.id) is None
+    assert not list((instance / "instance").rglob("*.sealed"))
+    assert upload(client, b"x@acme.test:pw\n").status_code == 303  # under the limit
+
+
+@pytest.mark.parametrize("role", ["admin", "analyst", "read_only"])
+def test_every_page_renders_for_each_role(app, client, acme, instance, redis_conn, role):
+    client.login(acme.a.users["admin"].email)
+    upload(client, b"x@acme.test:pw1\n")
+    run_jobs(app)
+    row = only_upload(acme.a.org.id)
+    client.post("/auth/logout")
+    client.login(acme.a.users[role].email)
+    pages = {"/exposure/": 200, "/exposure/uploads": 200, f"/exposure/uploads/{row.id}": 200,
+             "/exposure/monitored": 200, "/exposure/findings": 200, "/exposure/threat-actors": 200,
+             "/exposure/credentials": 200 if role != "read_only" else 403,
+             "/exposure/search": 200 if role != "read_only" else 403,
+             "/exposure/profiles": 200 if role != "read_only" else 403,
+             "/exposure/providers": 200 if role == "admin" else 403}
+    for url, status in pages.items():
+        response = client.get(url)
+        assert response.status_code == status, f"{role} {url} {response.status_code}"
+    nav = client.get("/exposure/").text
+    assert "Exposure" in nav and ("Ghost search" in nav) == (role != "read_only")
+    fragment = client.get(f"/exposure/uploads/{row.id}", headers={"HX-Request": "true"})
+    assert "<html" not in fragment.text and 'id="upload-status"' in fragment.text

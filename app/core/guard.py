@@ -24,6 +24,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "api.refresh",
         "api.revoke",
         "api.agent_enrol",  # authenticated by its one-time claim code
+        "exposure.monitor_confirm",  # an address's owner confirms monitoring by its signed link
     }
 )
 # Reachable by a signed-in user who still has to enrol MFA or change an expired password.

@@ -15,6 +15,21 @@ register_section("exposure", "Exposure", 55, [
     ("exposure.overview", "shield-exclamation", "Overview", "exposure.view"),
     ("exposure.upload_list", "file-earmark-lock", "Breach files", "exposure.view"),
     ("exposure.credential_list", "key", "Exposed credentials", "exposure.details"),
+    ("exposure.search_page", "search", "Ghost search", "exposure.manage"),
+    ("exposure.monitored_list", "envelope-check", "Monitored e-mails", "exposure.view"),
+    ("exposure.findings", "exclamation-diamond", "Findings", "exposure.view"),
+    ("exposure.profile_list", "people", "People", "exposure.details"),
+    ("exposure.threat_actors", "incognito", "Threat actors", "exposure.view"),
+    ("exposure.provider_keys", "plug", "Search sources", "org.edit_own"),
 ])
 
-from app.exposure import cli, jobs, views, views_uploads  # noqa: E402,F401
+from app.exposure import (  # noqa: E402,F401
+    cli,
+    jobs,
+    views,
+    views_actors,
+    views_monitor,
+    views_profiles,
+    views_search,
+    views_uploads,
+)

@@ -29,6 +29,8 @@ from app.models import db, utcnow
 from app.models.exposure import BreachFileResult, UploadedBreachFile
 
 BATCH = 5000
+NO_PASSWORD = dict.fromkeys(("password_length", "password_classes", "password_strength", "password_hint",
+                             "password_sha1_prefix", "password_hmac"))
 ERRORS_KEPT = 100
 Progress = Callable[[int, str], None]
 
@@ -97,6 +99,14 @@ def run_import(upload_pk: int, progress: Progress | None = None) -> UploadedBrea
         row.processing_status, row.processing_error = "failed", str(exc)[:2000]
         db.session.commit()
         return row
+    except BaseException as exc:
+        # Cancelled, or a bug: the row must not stay "processing" (finished batches are kept).
+        db.session.rollback()
+        row = db.session.get(UploadedBreachFile, upload_pk)
+        row.processing_status = "failed"
+        row.processing_error = f"The import stopped: {type(exc).__name__}"[:2000]
+        db.session.commit()
+        raise
     row.processing_status, row.indexed = "completed", True
     db.session.commit()
     return row
@@ -122,8 +132,9 @@ def _run(row: UploadedBreachFile, progress: Progress | None) -> None:
                     if len(kept) < ERRORS_KEPT:
                         kept.append({"line": item.line, "reason": item.reason})
                     continue
-                described = describe(item.password, hmac_key) if item.password is not None else {}
-                key = keys.keyed_digest(hmac_key, item.identity, described.get("password_hmac", ""))
+                # Every row has the same keys (None without a password): one INSERT per batch.
+                described = describe(item.password, hmac_key) if item.password is not None else NO_PASSWORD
+                key = keys.keyed_digest(hmac_key, item.identity, described["password_hmac"] or "")
                 if key in new:
                     row.duplicate_count += 1
                     continue
@@ -163,7 +174,9 @@ def _store(row: UploadedBreachFile, new: dict[str, dict[str, Any]], leaked: dict
             leaked.pop(values["user_id"], None)
     if fresh:
         now = utcnow()
-        db.session.execute(sa.insert(BreachFileResult), [
+        # Core insert: the ORM's bulk path leaves None-valued keys out and so splits a batch
+        # into one statement per key pattern; the table's insert is one executemany.
+        db.session.execute(BreachFileResult.__table__.insert(), [
             {**v, "created_at": now, "updated_at": now, "is_active": True} for v in fresh])
     row.records_count += len(fresh)
     row.matched_count += sum(1 for v in fresh if v["matched"])

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from app import audit
-from app.exposure import importer, uploads
+from app.exposure import importer, monitoring, opsych, profiles, uploads
 from app.jobs import job
 from app.models import db
+from app.models.exposure import Profile
 
 
 @job("exposure.import", title="Import a breach file", queue="default", timeout=6 * 3600)
@@ -33,3 +34,28 @@ def expire_uploads(ctx, **_params) -> dict:
         audit.record("exposure.raw_uploads_deleted", resource_type="uploaded_breach_file", actor_type="job",
                      actor_label=ctx.kind, details={"deleted": deleted})
     return {"message": f"{deleted} expired raw file(s) deleted", "deleted": deleted}
+
+
+@job("exposure.recheck_monitored", title="Recheck monitored e-mails", queue="low", timeout=3600)
+def recheck_monitored(ctx, **_params) -> dict:
+    """Ask every configured source about each due monitored address; notify new findings once."""
+    checked, found = monitoring.recheck_due(progress=ctx.progress)
+    return {"message": f"{checked} address(es) checked, {found} new finding(s)", "checked": checked, "found": found}
+
+
+@job("exposure.username_search", title="Search a username across sites", queue="default", timeout=1800)
+def username_search(ctx, profile_id: str, **_params) -> dict:
+    """Check the profile's username on every site of the list; store the accounts found and rescore."""
+    profile = db.session.get(Profile, profile_id)
+    username = profile.username
+    db.session.commit()  # no transaction held open across hundreds of HTTP requests
+    checks = opsych.search_username(username)
+    profile = db.session.get(Profile, profile_id)
+    found = opsych.store(profile, checks)
+    profiles.recompute(profile)
+    unknown = sum(1 for c in checks if c.found is None)
+    audit.record("exposure.username_search_finished", resource_type="profile", resource_id=profile.id,
+                 org_id=profile.org_id, actor_type="job", actor_label=ctx.kind,
+                 details={"sites": len(checks), "found": found, "undecided": unknown})
+    return {"message": f"{len(checks)} site(s) checked, {found} account(s) found, {unknown} undecided",
+            "found": found}

@@ -58,7 +58,7 @@ def load(org_id: int) -> Directory:
         User.org_id == org_id, User.deleted_at.is_(None))).all()
     monitored = set(db.session.scalars(sa.select(MonitoredEmail.email_address).where(
         MonitoredEmail.org_id == org_id, MonitoredEmail.deleted_at.is_(None),
-        MonitoredEmail.is_active.is_(True))))
+        MonitoredEmail.is_active.is_(True), MonitoredEmail.confirmed_at.is_not(None))))
     return Directory(
         org_id=org_id, domains=org_domains(org),
         by_email={u.email.lower(): u.id for u in users},

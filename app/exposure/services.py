@@ -4,11 +4,17 @@ leaked passwords several of its accounts share (recognised by HMAC, never shown 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from app.models import db
-from app.models.exposure import BreachFileResult, UploadedBreachFile
+from app.models import User, db, utcnow
+from app.models.exposure import (
+    BreachFileResult,
+    MonitoredEmail,
+    MonitoredEmailFinding,
+    UploadedBreachFile,
+)
 
 IDENTITY = sa.func.coalesce(BreachFileResult.email, BreachFileResult.username)
 
@@ -78,3 +84,39 @@ def credentials(org_id: int, *, matched_only: bool = True, query: str | None = N
                                  BreachFileResult.email_domain == needle.lstrip("@")))
     return list(db.session.scalars(stmt.order_by(BreachFileResult.password_in_use.desc(),
                                                  BreachFileResult.id.desc()).limit(limit)))
+
+
+def breaches_over_time(org_id: int, months: int = 12) -> dict:
+    """Chart data: credentials of this organization imported and monitored findings per month."""
+    now = utcnow()
+    labels = []
+    year, month = now.year, now.month
+    for _ in range(months):
+        labels.append(f"{year:04d}-{month:02d}")
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    labels.reverse()
+    start = datetime(int(labels[0][:4]), int(labels[0][5:]), 1, tzinfo=UTC)
+
+    def per_month(model, when, *where) -> list[int]:
+        counts = dict.fromkeys(labels, 0)
+        for (stamp,) in db.session.execute(sa.select(when).where(model.org_id == org_id, when >= start, *where)):
+            key = stamp.strftime("%Y-%m")
+            if key in counts:
+                counts[key] += 1
+        return [counts[k] for k in labels]
+
+    return {"labels": labels, "series": {
+        "Credentials of this organization": per_month(BreachFileResult, BreachFileResult.created_at,
+                                                      BreachFileResult.matched.is_(True)),
+        "Monitored findings": per_month(MonitoredEmailFinding, MonitoredEmailFinding.found_at)}}
+
+
+def coverage(org_id: int) -> dict[str, int]:
+    """Monitored addresses: active, waiting for their owner, and the organization's users covered."""
+    rows = db.session.execute(sa.select(MonitoredEmail.email_address, MonitoredEmail.confirmed_at).where(
+        MonitoredEmail.org_id == org_id, MonitoredEmail.deleted_at.is_(None))).all()
+    active = {r.email_address for r in rows if r.confirmed_at}
+    users = [e.lower() for e in db.session.scalars(sa.select(User.email).where(
+        User.org_id == org_id, User.deleted_at.is_(None)))]
+    return {"active": len(active), "pending": len(rows) - len(active), "users": len(users),
+            "users_covered": sum(1 for e in users if e in active)}

@@ -14,7 +14,12 @@ MB = 1024 * 1024
 
 
 def max_upload_bytes() -> int:
-    return int(option("EXPOSURE_MAX_UPLOAD_MB", 512)) * MB
+    return int(float(option("EXPOSURE_MAX_UPLOAD_MB", 512.0)) * MB)
+
+
+def max_upload_mb() -> str:
+    """The upload limit as people read it (0.25, 512)."""
+    return f"{float(option('EXPOSURE_MAX_UPLOAD_MB', 512.0)):g}"
 
 
 def limits() -> Limits:

@@ -62,7 +62,7 @@ def receive(org_id: int, user_id: int | None, filename: str, chunks: Iterable[by
             for chunk in chunks:
                 size += len(chunk)
                 if size > limit:
-                    raise UploadRefused(f"larger than the upload limit of {limit // settings.MB} MB "
+                    raise UploadRefused(f"larger than the upload limit of {settings.max_upload_mb()} MB "
                                         "(VIGIL_EXPOSURE_MAX_UPLOAD_MB)")
                 if len(head) < SNIFF:
                     head += chunk[:SNIFF - len(head)]
@@ -92,19 +92,27 @@ def receive(org_id: int, user_id: int | None, filename: str, chunks: Iterable[by
     return row
 
 
+# An import still "processing" this long after its file expired is taken as dead (its worker
+# was killed): the raw file goes anyway.
+STUCK_GRACE = timedelta(hours=6)
+
+
+def expired(now):
+    return sa.and_(UploadedBreachFile.raw_deleted_at.is_(None), UploadedBreachFile.expires_at <= now,
+                   sa.or_(UploadedBreachFile.processing_status != "processing",
+                          UploadedBreachFile.expires_at <= now - STUCK_GRACE))
+
+
 def has_expired_uploads() -> bool:
     """Whether the periodic cleanup has a raw file to delete."""
     return db.session.scalar(sa.select(sa.func.count()).select_from(UploadedBreachFile).where(
-        UploadedBreachFile.raw_deleted_at.is_(None), UploadedBreachFile.expires_at <= utcnow(),
-        UploadedBreachFile.processing_status != "processing")) > 0
+        expired(utcnow()))) > 0
 
 
 def delete_expired(now=None) -> int:
     """Delete expired raw files (derived rows stay until the upload itself is deleted)."""
     now = now or utcnow()
-    rows = db.session.scalars(sa.select(UploadedBreachFile).where(
-        UploadedBreachFile.raw_deleted_at.is_(None), UploadedBreachFile.expires_at <= now,
-        UploadedBreachFile.processing_status != "processing")).all()
+    rows = db.session.scalars(sa.select(UploadedBreachFile).where(expired(now))).all()
     for row in rows:
         delete_raw(row, now)
     return len(rows)

@@ -48,7 +48,7 @@ def _list_page(form: UploadForm, status: int = 200, error: str | None = None):
     rows = db.session.scalars(scoped(UploadedBreachFile).order_by(UploadedBreachFile.id.desc()).limit(LISTED)).all()
     return render_page("exposure/uploads.html", block="uploads_table", status=status, form=form, error=error,
                        uploads=rows, runs=_runs(rows), live_progress=live_progress, job_title=job_title,
-                       limit_mb=settings.max_upload_bytes() // settings.MB,
+                       limit_mb=settings.max_upload_mb(),
                        retention=settings.retention_hours(), clamd=bool(settings.clamd_address()))
 
 
@@ -62,7 +62,7 @@ def _upload_limit(endpoint, _values):
 @bp.errorhandler(413)
 def _too_large(_exc):
     """A clear refusal naming the limit that was hit."""
-    message = (f"The file is larger than the upload limit of {settings.max_upload_bytes() // settings.MB} MB "
+    message = (f"The file is larger than the upload limit of {settings.max_upload_mb()} MB "
                "(VIGIL_EXPOSURE_MAX_UPLOAD_MB).")
     return render_page("errors/error.html", status=413, message=message)
 

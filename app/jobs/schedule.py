@@ -50,6 +50,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("surface.reverify", cron="37 5 * * *", only_if="app.surface.domains:has_reverify_work"),
     PeriodicJob("surface.scheduled_scans", interval=300, only_if="app.surface.domains:has_due_scans"),
     PeriodicJob("surface.cleanup_results", interval=3600, only_if="app.surface.scans:has_expired_results"),
+    PeriodicJob("exposure.recheck_monitored", interval=3600, only_if="app.exposure.monitoring:has_due_addresses"),
     PeriodicJob("fleet.demo_heartbeats", queue="high", interval=60, only_if="app.fleet.demo_fleet:has_demo_devices"),
 )
 

@@ -48,6 +48,8 @@ class GhostSearchQuery(OrgOwnedMixin, TimestampMixin, SoftDeleteMixin, ActiveMix
     results_count: Mapped[int] = mapped_column(default=0)
     search_sources: Mapped[list[Any]] = mapped_column(default=list)
     source_status: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The merged hits (never a password), so a search can be exported later as CSV or JSON.
+    results: Mapped[list[Any]] = mapped_column(default=list)
     response_time_ms: Mapped[int | None] = mapped_column()
     searched_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 

@@ -26,6 +26,7 @@ def upgrade():
     sa.Column('results_count', sa.Integer(), nullable=False),
     sa.Column('search_sources', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('source_status', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('results', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('response_time_ms', sa.Integer(), nullable=True),
     sa.Column('searched_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
