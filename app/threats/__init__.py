@@ -15,7 +15,7 @@ register_section("threats", "Threat operations", 20, [
     ("threats.intel", "bug", "Threat intel", "threats.view"),
 ])
 
-from app.threats import cli, jobs, views, views_import, views_incidents  # noqa: E402,F401
+from app.threats import cli, demo, jobs, views, views_import, views_incidents  # noqa: E402,F401
 from app.threats.ratelimit import enforce as _enforce_rate_limits  # noqa: E402
 
 bp.before_app_request(_enforce_rate_limits)
