@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from app.core.audit_display import audit_changes, audit_value
-from app.core.navigation import all_entries, sections
+from app.core.navigation import all_entries, nav_tree
 from app.permissions import ROLE_LABELS, can
 
 
@@ -83,14 +83,14 @@ def register(app: Flask) -> None:
         from app.tenancy import current_org
 
         org = current_org() if current_user.is_authenticated else None
+        active = active_nav(request.endpoint or "")
         return {
             "switchable_orgs": switchable_orgs() if can("org.switch") else [],
             "can": can,
             "csrf_token": generate_csrf,
             "current_org": org,
-            "nav_sections": [(section.title, entries) for section in sections()
-                             if (entries := visible(app, section.entries))],
+            "nav": nav_tree(lambda items: visible(app, items), active),
             "role_labels": ROLE_LABELS,
             "active_endpoint": request.endpoint or "",
-            "active_nav": active_nav(request.endpoint or ""),
+            "active_nav": active,
         }
