@@ -41,6 +41,18 @@
     }
   });
 
+  // A dropdown of checkboxes (data-checklist) names what is ticked on its button ("any": nothing).
+  document.addEventListener("change", function (event) {
+    var list = event.target.closest && event.target.closest("[data-checklist]");
+    if (!list) return;
+    var button = list.querySelector("[data-bs-toggle=dropdown]");
+    var names = Array.prototype.slice.call(list.querySelectorAll("input:checked")).map(function (box) {
+      var label = list.querySelector("label[for='" + box.id + "']");
+      return label ? label.textContent.trim() : box.value;
+    });
+    button.textContent = names.length ? names.join(", ") : (button.getAttribute("data-empty-label") || "any");
+  });
+
   // Buttons with data-confirm ask first.
   document.addEventListener("submit", function (event) {
     var message = event.target.getAttribute("data-confirm");
