@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, flash, jsonify, request
+from flask import current_app, flash, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from app import audit
@@ -35,6 +35,13 @@ def health():
         checks["queue"] = f"error: {type(exc).__name__}"
     healthy = all(v == "ok" for v in checks.values())
     return jsonify(status="ok" if healthy else "unavailable", checks=checks), 200 if healthy else 503
+
+
+@bp.get("/login")
+def login_redirect():
+    """/login, the address people type, goes to the sign-in page (keeping ?next=)."""
+    next_url = request.args.get("next")
+    return redirect(url_for("auth.login", next=next_url) if next_url else url_for("auth.login"))
 
 
 @bp.post("/org/switch")
