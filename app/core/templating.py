@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, request
@@ -27,6 +27,13 @@ def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
     return value.astimezone(user_zone()).strftime(fmt)
+
+
+def wall_clock_ms(value: datetime) -> int:
+    """A UTC timestamp as the user's wall-clock time in epoch milliseconds (for chart axes,
+    which read it back as UTC: the browser's own zone need not be the user's)."""
+    local = value.astimezone(user_zone())
+    return int(local.replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def switchable_orgs() -> list:
