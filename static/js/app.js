@@ -86,11 +86,15 @@
   }
   // A linear x axis over milliseconds: points sit where their time is (a real time scale),
   // ticks and tooltips read as ISO times.
+  // Tick steps that read as times (whole minutes, hours, days), at most about 8 ticks.
+  var STEPS = [60e3, 300e3, 600e3, 900e3, 1800e3, 3600e3, 3 * 3600e3, 6 * 3600e3, 12 * 3600e3, 86400e3,
+               2 * 86400e3, 7 * 86400e3, 30 * 86400e3];
   function timeAxis(times, utc) {
     var span = times.length ? times[times.length - 1] - times[0] : 0;
+    var step = STEPS.filter(function (s) { return span / s <= 8; })[0] || STEPS[STEPS.length - 1];
     return {
       scale: { type: "linear", min: times[0], max: times[times.length - 1],
-               ticks: { maxTicksLimit: 8, callback: function (v) { return axisTime(v, span, utc); } } },
+               ticks: { stepSize: step, maxTicksLimit: 10, callback: function (v) { return axisTime(v, span, utc); } } },
       title: function (items) { return items.length ? isoMinute(items[0].parsed.x, utc) : ""; }
     };
   }
