@@ -79,6 +79,7 @@ def register_macros(app: Flask) -> None:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["wall_clock_ms"] = wall_clock_ms
     app.jinja_env.filters["audit_changes"] = audit_changes
     app.jinja_env.filters["audit_value"] = audit_value
     register_macros(app)

@@ -93,7 +93,7 @@
     var span = times.length ? times[times.length - 1] - times[0] : 0;
     var step = STEPS.filter(function (s) { return span / s <= 8; })[0] || STEPS[STEPS.length - 1];
     return {
-      scale: { type: "linear", min: times[0], max: times[times.length - 1],
+      scale: { type: "linear", min: span ? times[0] : undefined, max: span ? times[times.length - 1] : undefined,
                ticks: { stepSize: step, maxTicksLimit: 10, callback: function (v) { return axisTime(v, span, utc); } } },
       title: function (items) { return items.length ? isoMinute(items[0].parsed.x, utc) : ""; }
     };
