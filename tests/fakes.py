@@ -165,19 +165,19 @@ def _field(number: int, payload: bytes | int) -> bytes:
     return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
 
-def land_tile() -> bytes:
+def land_tile(feature_id: int = 1) -> bytes:
     """A Mapbox Vector Tile (protobuf, by hand) whose "earth" layer is one square covering the
     tile: what a basemap draws as land."""
     zigzag = lambda n: (n << 1) ^ (n >> 31)  # noqa: E731
     geometry = [9, zigzag(0), zigzag(0), 26, zigzag(4096), zigzag(0), zigzag(0), zigzag(4096),
                 zigzag(-4096), zigzag(0), 15]  # MoveTo, LineTo x3, ClosePath (clockwise)
-    feature = _field(1, 1) + _field(3, 3) + _field(4, b"".join(_varint(v) for v in geometry))
+    feature = _field(1, feature_id) + _field(3, 3) + _field(4, b"".join(_varint(v) for v in geometry))
     layer = _field(15, 2) + _field(1, b"earth") + _field(2, feature) + _field(5, 4096)
     return _field(3, layer)
 
 
 def land_pmtiles() -> bytes:
-    """A one-tile PMTiles v3 archive (zoom 0, the whole world as land), written with the
+    """A tiny PMTiles v3 archive (zooms 0-1, the whole world as land), written with the
     pmtiles package: the self-hosted basemap a browser test can draw."""
     import io
 
@@ -186,8 +186,12 @@ def land_pmtiles() -> bytes:
 
     buffer = io.BytesIO()
     writer = Writer(buffer)
-    writer.write_tile(zxy_to_tileid(0, 0, 0), land_tile())
-    writer.finalize({"tile_type": TileType.MVT, "tile_compression": Compression.NONE, "min_zoom": 0, "max_zoom": 0,
+    # Zooms 0 and 1 (protomaps-leaflet reads a max zoom of 0 as "not given", 15). Each tile's
+    # bytes differ (the feature id): the writer takes the max zoom from its last entry, and
+    # identical tiles would collapse into one run entry at zoom 0.
+    for n, (z, x, y) in enumerate(((0, 0, 0), (1, 0, 0), (1, 0, 1), (1, 1, 1), (1, 1, 0)), 1):
+        writer.write_tile(zxy_to_tileid(z, x, y), land_tile(n))
+    writer.finalize({"tile_type": TileType.MVT, "tile_compression": Compression.NONE, "min_zoom": 0, "max_zoom": 1,
                      "min_lon_e7": -1800000000, "min_lat_e7": -850000000, "max_lon_e7": 1800000000,
                      "max_lat_e7": 850000000, "center_zoom": 0, "center_lon_e7": 0, "center_lat_e7": 0},
                     {"vector_layers": [{"id": "earth", "fields": {}}]})

@@ -183,14 +183,13 @@ def test_self_hosted_pmtiles_basemap_is_fetched_and_drawn(page, live_server, til
     page.goto(live_server.url + "/wireless/map")
     page.wait_for_function("() => document.querySelector('#wireless-map').dataset.basemap === 'pmtiles'")
     # The page reads the archive's header with a range request (the CSP's connect-src allows
-    # exactly that host; max zoom 0 is this one-tile file's), and protomaps-leaflet paints its
-    # canvas tiles (at least the light flavour's #cccccc background). Whether the land polygon
-    # of this hand-built tile is drawn is not checked: protomaps-leaflet never asked for its
-    # bytes in this test (see the issue 12 report).
-    page.wait_for_function("() => document.querySelector('#wireless-map').dataset.pmtilesMaxZoom === '0'")
+    # exactly that host; this file stops at zoom 1), and protomaps-leaflet paints the land
+    # polygon over-zoomed into its canvas tiles: the light flavour's land colour #e2dfda, not
+    # its #cccccc background.
+    page.wait_for_function("() => document.querySelector('#wireless-map').dataset.pmtilesMaxZoom === '1'")
     page.wait_for_function("""() => Array.from(document.querySelectorAll('.leaflet-tile-pane canvas')).some(c => {
         const px = c.getContext('2d').getImageData(c.width / 2, c.height / 2, 1, 1).data;
-        return px[3] === 255 && px[0] === 0xcc; })""")
+        return px[0] === 0xe2 && px[1] === 0xdf && px[2] === 0xda; })""")
     assert tiles.ranges and all(r and r.startswith("bytes=") for r in tiles.ranges), tiles.ranges
     assert not any(p.endswith(".png") for p, _ in tiles.requests)  # no raster tiles beside it
     expect(page.locator(".leaflet-control-attribution")).to_contain_text("OpenStreetMap")
