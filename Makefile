@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
 TEST_STAMP := $(VENV)/.test-installed
 
-.PHONY: install run test test-fast e2e bench lint routes clean
+.PHONY: help install run test test-fast e2e bench lint routes clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ $(RUN_STAMP): pyproject.toml | $(BIN)/python
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@ $(RUN_STAMP)
+
+## List these targets with what they do.
+help:
+	@awk '/^## /{desc = substr($$0, 4); next} /^[a-z][a-z0-9-]*:/{if (desc) {split($$0, t, ":"); printf "  make %-10s %s\n", t[1], desc}; desc = ""}' $(firstword $(MAKEFILE_LIST))
 
 ## Production install only: the venv and the pinned runtime dependencies (no test tools),
 ## then stop. Nothing is served, migrated or seeded (see docs/deployment.md).
@@ -36,6 +40,7 @@ test: $(TEST_STAMP)
 test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
 
+## Only the browser tests (Playwright driving /usr/bin/chromium).
 e2e: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
 
@@ -43,11 +48,14 @@ e2e: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
 
+## Lint the code (ruff).
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check app tests bench
 
+## List every URL of the console.
 routes: $(RUN_STAMP)
 	$(BIN)/vigil routes
 
+## Remove the virtualenv, the embedded database and caches.
 clean:
 	rm -rf $(VENV) instance .pytest_cache

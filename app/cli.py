@@ -6,8 +6,10 @@ work in-process instead of enqueuing it.
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
+from typing import Any
 
 import click
 import sqlalchemy as sa
@@ -33,12 +35,48 @@ def register(app: Flask) -> None:
     migrate_db_group.add_command(db_owner_role)
 
 
+HELP = """Vigil security-operations console.
+
+\b
+Start here:  vigil serve   (migrates, loads demo data on first start, runs the
+                            embedded job worker and serves the console)
+Production:  gunicorn wsgi:app + vigil worker + vigil scheduler
+             (docs/deployment.md)
+"""
+# Flask's own options (app import path, .env file, debug switch, Flask's version) and its bare
+# development server (`run`: no migrations, no job worker) do not apply to Vigil: they still
+# work, but `vigil --help` does not offer them.
+HIDDEN_OPTIONS = ("env_file", "app", "debug", "version")
+HIDDEN_COMMANDS = ("run",)
+
+
+class VigilGroup(FlaskGroup):
+    """Flask's CLI group with Vigil's help: what to start with, without Flask's generic parts."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.params = [_hidden(p) if p.name in HIDDEN_OPTIONS else p for p in self.params]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is not None and name in HIDDEN_COMMANDS and not command.hidden:
+            command = copy.copy(command)
+            command.hidden = True
+        return command
+
+
+def _hidden(param: click.Parameter) -> click.Parameter:
+    hidden = copy.copy(param)  # Flask's option objects are shared module globals
+    hidden.hidden = True  # type: ignore[attr-defined]
+    return hidden
+
+
 def main() -> None:
     """Entry point of the `vigil` console script."""
     from app import create_app
 
     os.environ.setdefault("FLASK_APP", "app:create_app")
-    FlaskGroup(create_app=create_app, help="Vigil security-operations console.")(prog_name="vigil")
+    VigilGroup(create_app=create_app, help=HELP)(prog_name="vigil")
 
 
 @click.command("create-admin")
@@ -211,10 +249,12 @@ def serve(host: str, port: int, no_demo: bool) -> None:
     """Migrate, load demo data on first run, start the embedded worker and serve the console."""
     from flask_migrate import upgrade
 
+    from app.core.serve_log import QuietStaticHandler, quiet_scheduler_log
     from app.demo import DEMO_PASSWORD, demo_logins
     from app.demo import seed_demo as run_seed
     from app.jobs.embedded import EmbeddedWorker
     from app.jobs.queue import is_embedded
+    from app.jobs.schedule import PERIODIC_JOBS
     from app.models import Organization, db
 
     app = current_app._get_current_object()
@@ -229,10 +269,13 @@ def serve(host: str, port: int, no_demo: bool) -> None:
         print_logins(demo_logins(), DEMO_PASSWORD)
     if is_embedded():
         use_utc()
+        quiet_scheduler_log()
         EmbeddedWorker(app).start()
-        click.echo("Embedded queue: jobs run in a worker thread of this process.")
+        click.echo(f"Embedded queue: jobs run in a worker thread of this process; {len(PERIODIC_JOBS)} periodic "
+                   "jobs are scheduled (the Jobs page lists their runs).")
     click.echo(f"Vigil is serving on http://{host}:{port}")
     from werkzeug.serving import run_simple
 
     # app.run() refuses to start from inside a CLI command; run_simple is what it wraps.
-    run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True)
+    run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True,
+               request_handler=QuietStaticHandler)

@@ -111,6 +111,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # Private networks outgoing requests may reach anyway (comma-separated CIDRs).
         "OUTBOUND_ALLOW": env_str("VIGIL_OUTBOUND_ALLOW", ""),
         "PUBLIC_BASE_URL": env_str("VIGIL_PUBLIC_URL", "http://127.0.0.1:5000"),
+        # False: the URL above is only the default, so install commands guess from the request.
+        "PUBLIC_BASE_URL_SET": env_str("VIGIL_PUBLIC_URL") is not None,
         # Reverse proxies in front of Vigil whose X-Forwarded-* headers are trusted (0: none).
         "PROXY_HOPS": env_int("VIGIL_PROXY_HOPS", 0),
         # Where network media attachments are stored (unset: instance/wireless-media).

@@ -74,7 +74,8 @@ def solid_png(rgb: tuple[int, int, int], size: int = 256) -> bytes:
 
 class FakeTileServer:
     """A map tile server on 127.0.0.1: /{z}/{x}/{y}.png answers a solid PNG, anything under
-    /down/ answers 503 (a tile server that is unreachable or refusing). Keeps every request
+    /down/ answers 503 (a tile server that is unreachable or refusing), and any *.pmtiles a
+    one-tile PMTiles archive with range requests (a self-hosted basemap). Keeps every request
     path with its Referer."""
 
     TILE = (170, 211, 223)
@@ -85,11 +86,45 @@ class FakeTileServer:
 
         fake = self
         self.requests: list[tuple[str, str | None]] = []
+        self.ranges: list[str | None] = []
+        self.pmtiles_bytes = land_pmtiles()
         png = solid_png(self.TILE)
 
         class Handler(BaseHTTPRequestHandler):
+            def cors(self):
+                # The console's pages fetch a PMTiles file from here (another origin).
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.send_header("Access-Control-Allow-Headers", "Range")
+                self.send_header("Access-Control-Expose-Headers", "Content-Range, Content-Length, ETag")
+
+            def do_OPTIONS(self):  # noqa: N802
+                self.send_response(204)
+                self.cors()
+                self.end_headers()
+
+            def pmtiles(self):
+                body = fake.pmtiles_bytes
+                first, last = 0, len(body) - 1
+                ranged = self.headers.get("Range", "")
+                if ranged.startswith("bytes="):
+                    start, _, end = ranged[6:].partition("-")
+                    first, last = int(start), min(int(end or last), len(body) - 1)
+                part = body[first:last + 1]
+                self.send_response(206 if ranged else 200)
+                self.cors()
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(part)))
+                self.send_header("ETag", '"land-1"')
+                if ranged:
+                    self.send_header("Content-Range", f"bytes {first}-{last}/{len(body)}")
+                self.end_headers()
+                self.wfile.write(part)
+
             def do_GET(self):  # noqa: N802 - http.server's naming
                 fake.requests.append((self.path, self.headers.get("Referer")))
+                if self.path.endswith(".pmtiles"):
+                    fake.ranges.append(self.headers.get("Range"))
+                    return self.pmtiles()
                 ok = not self.path.startswith("/down/") and self.path.endswith(".png")
                 body = png if ok else b"unavailable"
                 self.send_response(200 if ok else 503)
@@ -113,3 +148,51 @@ class FakeTileServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes | int) -> bytes:
+    if isinstance(payload, int):
+        return _varint(number << 3) + _varint(payload)
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def land_tile(feature_id: int = 1) -> bytes:
+    """A Mapbox Vector Tile (protobuf, by hand) whose "earth" layer is one square covering the
+    tile: what a basemap draws as land."""
+    zigzag = lambda n: (n << 1) ^ (n >> 31)  # noqa: E731
+    geometry = [9, zigzag(0), zigzag(0), 26, zigzag(4096), zigzag(0), zigzag(0), zigzag(4096),
+                zigzag(-4096), zigzag(0), 15]  # MoveTo, LineTo x3, ClosePath (clockwise)
+    feature = _field(1, feature_id) + _field(3, 3) + _field(4, b"".join(_varint(v) for v in geometry))
+    layer = _field(15, 2) + _field(1, b"earth") + _field(2, feature) + _field(5, 4096)
+    return _field(3, layer)
+
+
+def land_pmtiles() -> bytes:
+    """A tiny PMTiles v3 archive (zooms 0-1, the whole world as land), written with the
+    pmtiles package: the self-hosted basemap a browser test can draw."""
+    import io
+
+    from pmtiles.tile import Compression, TileType, zxy_to_tileid
+    from pmtiles.writer import Writer
+
+    buffer = io.BytesIO()
+    writer = Writer(buffer)
+    # Zooms 0 and 1 (protomaps-leaflet reads a max zoom of 0 as "not given", 15). Each tile's
+    # bytes differ (the feature id): the writer takes the max zoom from its last entry, and
+    # identical tiles would collapse into one run entry at zoom 0.
+    for n, (z, x, y) in enumerate(((0, 0, 0), (1, 0, 0), (1, 0, 1), (1, 1, 1), (1, 1, 0)), 1):
+        writer.write_tile(zxy_to_tileid(z, x, y), land_tile(n))
+    writer.finalize({"tile_type": TileType.MVT, "tile_compression": Compression.NONE, "min_zoom": 0, "max_zoom": 1,
+                     "min_lon_e7": -1800000000, "min_lat_e7": -850000000, "max_lon_e7": 1800000000,
+                     "max_lat_e7": 850000000, "center_zoom": 0, "center_lon_e7": 0, "center_lat_e7": 0},
+                    {"vector_layers": [{"id": "earth", "fields": {}}]})
+    return buffer.getvalue()

@@ -80,10 +80,23 @@ def test_files_of_the_wrong_format_are_refused_up_front(name, content, message):
 def test_saving_twice_renews_instead_of_duplicating(db_session, orgs):
     parsed = parse_file(STIX.name, STIX.read_bytes())
     first = save_parsed(orgs.a.org.id, parsed)
-    assert first == {"read": 12, "imported": 10, "updated": 0, "rejected": 2}
+    assert first == {"read": 12, "imported": 10, "updated": 0, "duplicates": 0, "rejected": 2}
     second = save_parsed(orgs.a.org.id, parse_file(STIX.name, STIX.read_bytes()))
     assert second["imported"] == 0 and second["updated"] == 10
     assert count(orgs.a.org.id) == 10 and count(orgs.b.org.id) == 0
+
+
+def test_values_repeated_inside_one_file_are_duplicates_not_updates(client, orgs):
+    csv = (b"type,value\nip,203.0.114.7\ndomain,evil.example.org\nip,203.0.114.7\ndomain,EVIL.example.org\n"
+           b"ip,198.51.99.1\n")
+    first = save_parsed(orgs.a.org.id, parse_file("feed.csv", csv))
+    assert (first["imported"], first["updated"], first["duplicates"]) == (3, 0, 2)
+    again = save_parsed(orgs.a.org.id, parse_file("feed.csv", csv))
+    assert (again["imported"], again["updated"], again["duplicates"]) == (0, 3, 2)
+    client.login(orgs.a.users["analyst"].email)
+    client.post("/threats/intel/import", data={"file": (io.BytesIO(csv), "feed.csv")}, content_type="multipart/form-data")
+    done = client.post("/threats/intel/import/confirm").get_data(as_text=True)
+    assert "2 repeated within the file (saved once)" in done and "updated 3 already known" in done
 
 
 def test_web_import_previews_then_saves(client, orgs):
@@ -113,6 +126,7 @@ def test_web_import_refuses_a_bad_file_with_a_message(client, orgs):
 def test_cli_import_prints_the_counts(app, db_session, orgs):
     result = app.test_cli_runner().invoke(args=["threats", "import-intel", str(STIX), "--org", orgs.b.org.slug])
     assert result.exit_code == 0, result.output
-    assert "read 12, imported 10, updated 0, rejected 2" in result.output
+    assert "read 12, imported 10 new, updated 0 already known, 0 repeated within the file (saved once), " \
+           "rejected 2" in result.output
     bad = app.test_cli_runner().invoke(args=["threats", "import-intel", str(STIX), "--org", "nope"])
     assert bad.exit_code != 0

@@ -18,8 +18,11 @@ agent_cli = AppGroup("agent", help="The fleet agent and its simulator.")
 @click.option("--once", is_flag=True, help="Enrol if needed, send one heartbeat, run due commands, then exit.")
 @click.option("--config", "config_path", default=None,
               help="The agent's state file (default /etc/vigil-agent/agent.json as root, else ~/.config/vigil-agent/).")
+@click.option("--re-enrol", "re_enrol", is_flag=True,
+              help="Drop this host's saved enrolment and enrol again with --claim-code (e.g. for another server).")
 @click.option("--verbose", is_flag=True)
-def run(server: str, claim_code: str | None, once: bool, config_path: str | None, verbose: bool) -> None:
+def run(server: str, claim_code: str | None, once: bool, config_path: str | None, re_enrol: bool,
+        verbose: bool) -> None:
     """Enrol this host (once), then send heartbeats and run allowed, signed commands."""
     from app.agent.client import AgentHttpError
     from app.agent.collect import HostCollector
@@ -31,7 +34,9 @@ def run(server: str, claim_code: str | None, once: bool, config_path: str | None
     state_file = StateFile(config_path or default_path())
     try:
         agent = Agent(server, state_file, HostCollector())
-        agent.ensure_enrolled(claim_code)
+        if re_enrol and not claim_code:
+            raise AgentError("--re-enrol needs --claim-code: a new enrolment needs a new claim code")
+        agent.ensure_enrolled(claim_code, re_enrol=re_enrol)
         agent.run(once=once)
     except AgentError as exc:
         click.echo(f"vigil agent: {exc}", err=True)
@@ -52,7 +57,8 @@ def run(server: str, claim_code: str | None, once: bool, config_path: str | None
               help="Seconds between heartbeats of each device.")
 @click.option("--duration", type=click.FloatRange(0), default=None, help="Stop after this many seconds.")
 @click.option("--ticks", type=click.IntRange(1), default=None, help="Stop after this many heartbeats per device.")
-@click.option("--server", default=None, help="Base URL (default: PUBLIC_BASE_URL).")
+@click.option("--server", default=None,
+              help="The Vigil server's base URL (default: VIGIL_PUBLIC_URL, the address users reach Vigil at).")
 @click.option("--org", "org_slug", default=None, help="Create the devices and their claim codes in this organization.")
 @click.option("--claim-code", "codes", multiple=True, help="Use existing claim codes instead (type:CODE or CODE).")
 @click.option("--failure-rate", type=click.FloatRange(0, 1), default=0.05, show_default=True)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.agent import actions as real_actions
 from app.agent.client import AgentHttpError, ApiClient, Outbox
@@ -44,12 +45,22 @@ def new_wireguard_key() -> tuple[str, str]:
     return base64.b64encode(private).decode(), base64.b64encode(public).decode()
 
 
+def same_server(a: str | None, b: str | None) -> bool:
+    """Whether two base URLs name the same server (case of scheme and host, trailing slash aside)."""
+    def norm(url: str | None) -> str:
+        parts = urlsplit((url or "").strip())
+        return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+    return norm(a) == norm(b)
+
+
 class Agent:
     def __init__(self, server: str, state_file: StateFile, collector: Any,
                  actions: dict[str, Callable[..., dict[str, Any]]] | None = None,
                  clock: Callable[[], datetime] | None = None):
         self.state_file = state_file
         self.state = state_file.load() or AgentState(server=server)
+        # The server the saved enrolment belongs to (ensure_enrolled compares it with a claim code's).
+        self.enrolled_server = self.state.server if self.state.enrolled else None
         if server and self.state.server != server:
             self.state.server = server
         self.collector = collector
@@ -62,8 +73,22 @@ class Agent:
 
     # Enrolment and telemetry -------------------------------------------------------------------
 
-    def ensure_enrolled(self, claim_code: str | None) -> None:
-        """Enrol with the claim code unless a saved key exists (then the code is not used again)."""
+    def ensure_enrolled(self, claim_code: str | None, re_enrol: bool = False) -> None:
+        """Enrol with the claim code unless a saved key exists (then the code is not used again).
+
+        A claim code for another server than the saved enrolment's is refused unless
+        `re_enrol` says to drop that enrolment: otherwise the agent would keep reporting to
+        the old server while its new operator waits for it. Without a claim code, a new
+        --server is the same server at a new address and keeps the saved key.
+        """
+        if self.state.enrolled and re_enrol:
+            self.state = AgentState(server=self.state.server)
+        elif self.state.enrolled and claim_code and not same_server(self.enrolled_server, self.state.server):
+            raise AgentError(
+                f"this host is enrolled with {self.enrolled_server} as device {self.state.device_id} "
+                f"({self.state_file.path or 'in memory'}), but the claim code is for {self.state.server}. "
+                "Pass --re-enrol to drop the old enrolment and enrol with the new server, or leave out "
+                "--claim-code to keep reporting to the same server at its new address.")
         if self.state.enrolled:
             return
         if not claim_code:

@@ -3,9 +3,9 @@ actions and a link to its object. Domains plug in through app.alerting.registry.
 
 from flask import Blueprint
 
-from app.core.navigation import register_section
+from app.core.navigation import register_top
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
-register_section("home", "", 0, [("alerts.index", "exclamation-triangle", "Alerts", "data.read")])
+register_top(("alerts.index", "exclamation-triangle", "Alerts", "data.read"), 10)
 
 from app.alerts import views  # noqa: E402,F401

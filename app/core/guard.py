@@ -16,6 +16,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "static",
         "core.health",
         "auth.login",
+        "core.login_redirect",  # /login -> the sign-in page
         "auth.set_password",
         "auth.mfa_challenge",
         "auth.forgot_password",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, request
@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from app.core.audit_display import audit_changes, audit_value
-from app.core.navigation import all_entries, sections
+from app.core.navigation import all_entries, nav_tree
 from app.permissions import ROLE_LABELS, can
 
 
@@ -27,6 +27,13 @@ def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
     return value.astimezone(user_zone()).strftime(fmt)
+
+
+def wall_clock_ms(value: datetime) -> int:
+    """A UTC timestamp as the user's wall-clock time in epoch milliseconds (for chart axes,
+    which read it back as UTC: the browser's own zone need not be the user's)."""
+    local = value.astimezone(user_zone())
+    return int(local.replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def switchable_orgs() -> list:
@@ -72,6 +79,7 @@ def register_macros(app: Flask) -> None:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["wall_clock_ms"] = wall_clock_ms
     app.jinja_env.filters["audit_changes"] = audit_changes
     app.jinja_env.filters["audit_value"] = audit_value
     register_macros(app)
@@ -83,14 +91,14 @@ def register(app: Flask) -> None:
         from app.tenancy import current_org
 
         org = current_org() if current_user.is_authenticated else None
+        active = active_nav(request.endpoint or "")
         return {
             "switchable_orgs": switchable_orgs() if can("org.switch") else [],
             "can": can,
             "csrf_token": generate_csrf,
             "current_org": org,
-            "nav_sections": [(section.title, entries) for section in sections()
-                             if (entries := visible(app, section.entries))],
+            "nav": nav_tree(lambda items: visible(app, items), active),
             "role_labels": ROLE_LABELS,
             "active_endpoint": request.endpoint or "",
-            "active_nav": active_nav(request.endpoint or ""),
+            "active_nav": active,
         }

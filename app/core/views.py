@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, flash, jsonify, request
+from flask import current_app, flash, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from app import audit
@@ -44,6 +44,13 @@ def health():
     if checks["redis"] == "ok":
         body["workers"] = queue_workers()
     return jsonify(body), 503 if status == "unavailable" else 200
+
+
+@bp.get("/login")
+def login_redirect():
+    """/login, the address people type, goes to the sign-in page (keeping ?next=)."""
+    next_url = request.args.get("next")
+    return redirect(url_for("auth.login", next=next_url) if next_url else url_for("auth.login"))
 
 
 @bp.post("/org/switch")

@@ -5,13 +5,12 @@ Domains feed it by registration (app/dashboard/registry.py) from their own `home
 
 from flask import Blueprint
 
-from app.core.navigation import register_section
+from app.core.navigation import register_top
 
 bp = Blueprint("dashboard", __name__)
 
-register_section("home", "", 0, [
-    ("dashboard.index", "speedometer2", "Dashboard", "dashboard.view"),
-])
+# The top of the navigation: Home first, then Alerts (10) and Search (20), then the domains.
+register_top(("dashboard.index", "house", "Home", "dashboard.view"), 0)
 
 from app.dashboard import views  # noqa: E402,F401
 from app.dashboard.registry import register_org_column, register_timeline  # noqa: E402

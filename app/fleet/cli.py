@@ -19,7 +19,9 @@ fleet_cli = AppGroup("fleet", help="Fleet operations: devices and enrolment.")
 @click.option("--org", "org_slug", required=True, help="Organization slug.")
 @click.option("--name", required=True, help="Device name.")
 @click.option("--type", "device_type", required=True, type=click.Choice(DEVICE_TYPES))
-def claim_code(org_slug: str, name: str, device_type: str) -> None:
+@click.option("--server", default=None,
+              help="The address devices reach this server at, for the install command (default: VIGIL_PUBLIC_URL).")
+def claim_code(org_slug: str, name: str, device_type: str, server: str | None) -> None:
     """Create a device and print its one-time claim code (valid 24 hours)."""
     org = db.session.scalar(sa.select(Organization).where(Organization.slug == org_slug,
                                                           Organization.deleted_at.is_(None)))
@@ -35,7 +37,13 @@ def claim_code(org_slug: str, name: str, device_type: str) -> None:
     db.session.commit()
     click.echo(f"device {device.id} ({name}, {device_type}) in {org.slug}")
     click.echo(f"claim code: {code}  (valid {services.CLAIM_CODE_HOURS} h, single use)")
-    click.echo(f"install: {services.install_command(code)}")
+    guessed = False
+    if not server:
+        server, guessed = services.public_base_url()
+    click.echo(f"install: {services.install_command(code, server)}")
+    if guessed:
+        click.echo(f"note: VIGIL_PUBLIC_URL is not set, so {server} is a guess; set it (or pass --server) "
+                   "to the address devices reach this server at.", err=True)
 
 
 @fleet_cli.command("signing-key")

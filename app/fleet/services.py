@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -124,9 +124,22 @@ def reissue_claim_code(device: Device, actor: User | None) -> str:
     return code
 
 
-def install_command(code: str) -> str:
-    server = current_app.config["PUBLIC_BASE_URL"]
-    return f"vigil agent run --server {server} --claim-code {code}"
+def public_base_url() -> tuple[str, bool]:
+    """(the URL devices should reach this server at, whether it is a guess).
+
+    VIGIL_PUBLIC_URL when it is set; otherwise the scheme and host the admin is using right
+    now (behind a proxy, as VIGIL_PROXY_HOPS lets Werkzeug see them); outside a request, the
+    built-in default. Anything but the configured URL is a guess and is said to be one.
+    """
+    if current_app.config.get("PUBLIC_BASE_URL_SET"):
+        return current_app.config["PUBLIC_BASE_URL"].rstrip("/"), False
+    if has_request_context():
+        return request.host_url.rstrip("/"), True
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/"), True
+
+
+def install_command(code: str, server: str | None = None) -> str:
+    return f"vigil agent run --server {server or public_base_url()[0]} --claim-code {code}"
 
 
 def delete_device(device: Device, actor: User) -> None:

@@ -118,8 +118,7 @@ def device_new():
             form.name.errors = [*form.name.errors, str(exc)]
         else:
             db.session.commit()
-            return render_page("fleet/claim_code.html", device=device, code=code,
-                               command=services.install_command(code), hours=services.CLAIM_CODE_HOURS)
+            return claim_code_page(device, code)
     status = INVALID_FORM_STATUS if form.errors else 200
     return render_page("fleet/device_form.html", status=status, form=form)
 
@@ -134,8 +133,14 @@ def device_claim_code(device_id: int):
     except services.FleetError as exc:
         abort(409, str(exc))
     db.session.commit()
-    return render_page("fleet/claim_code.html", device=device, code=code,
-                       command=services.install_command(code), hours=services.CLAIM_CODE_HOURS)
+    return claim_code_page(device, code)
+
+
+def claim_code_page(device: Device, code: str):
+    """The one-time claim code with the install command for this server's public address."""
+    server, guessed = services.public_base_url()
+    return render_page("fleet/claim_code.html", device=device, code=code, server=server, guessed=guessed,
+                       command=services.install_command(code, server), hours=services.CLAIM_CODE_HOURS)
 
 
 @bp.post("/devices/<int:device_id>/delete")

@@ -121,6 +121,7 @@ from flask import Blueprint  # noqa: E402
 from app.core.navigation import register_section  # noqa: E402
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
-register_section("home", "", 0, [("jobs.index", "list-task", "Jobs", "jobs.view")])
+# Housekeeping, not a domain: listed with Administration so the top level stays short.
+register_section("admin", "Administration", 90, [("jobs.index", "list-task", "Jobs", "jobs.view")])
 
 from app.jobs import recovery, views  # noqa: E402,F401

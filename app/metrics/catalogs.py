@@ -262,14 +262,36 @@ def clone_catalog(catalog: MetricCatalog, user: Any) -> MetricCatalog:
 
 # Activation ----------------------------------------------------------------------------
 
-def _metric_values(item: MetricCatalogItem, codes: dict[str, Any]) -> dict[str, Any]:
-    function = codes["functions"][item.function_code]
+def _category_for(item: MetricCatalogItem, function: Any, codes: dict[str, Any]) -> tuple[Any, bool]:
+    """(the category an activated metric gets, whether it was only inferred from the function).
+
+    A metric never ends up without a category: the item's own code when it belongs to the
+    function, else the category of a confirmed subcategory link in that function, else the
+    function's first category (counted, so the activation message can say so).
+    """
     category = codes["categories"].get(item.category_code or "")
+    if category is not None and category.function_id == function.id:
+        return category, False
+    linked = db.session.scalars(
+        sa.select(FrameworkCategory).join(FrameworkSubcategory, FrameworkSubcategory.category_id == FrameworkCategory.id)
+        .join(MetricCatalogFrameworkMapping, MetricCatalogFrameworkMapping.subcategory_id == FrameworkSubcategory.id)
+        .where(MetricCatalogFrameworkMapping.catalog_item_id == item.id,
+               MetricCatalogFrameworkMapping.status == "confirmed", FrameworkCategory.function_id == function.id)
+        .order_by(FrameworkCategory.sort_order).limit(1)).first()
+    if linked is not None:
+        return linked, False
+    first = next((c for c in codes["categories"].values() if c.function_id == function.id), None)
+    return first, first is not None
+
+
+def _metric_values(item: MetricCatalogItem, codes: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    function = codes["functions"][item.function_code]
+    category, guessed = _category_for(item, function, codes)
     return {"name": item.name, "description": item.description, "direction": item.direction,
             "target_value": item.target_value, "target_lower": item.target_lower, "target_upper": item.target_upper,
             "unit": item.unit, "priority": item.priority, "function_id": function.id,
-            "category_id": category.id if category is not None and category.function_id == function.id else None,
-            "catalog_id": item.catalog_id, "catalog_item_id": item.id}
+            "category_id": category.id if category is not None else None,
+            "catalog_id": item.catalog_id, "catalog_item_id": item.id}, guessed
 
 
 def activate(catalog: MetricCatalog, user: Any) -> dict[str, int]:
@@ -292,9 +314,11 @@ def activate(catalog: MetricCatalog, user: Any) -> dict[str, int]:
     existing = services.org_metrics(catalog.org_id)
     by_item = {m.catalog_item_id: m for m in existing if m.catalog_item_id}
     by_name = {m.name.casefold(): m for m in existing}
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "locked": 0, "links": 0, "live_offered": 0}
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "locked": 0, "links": 0, "live_offered": 0,
+              "category_from_function": 0}
     for item in catalog.items:
-        values = _metric_values(item, codes)
+        values, guessed = _metric_values(item, codes)
+        counts["category_from_function"] += guessed
         metric = by_item.get(item.id) or by_name.get(item.name.casefold())
         live = item.live_source if item.live_source in LIVE_QUERIES else None
         if metric is None:

@@ -40,6 +40,9 @@ def too_large(value: Decimal | None) -> str | None:
     return "This value is too large (at most 99,999,999,999)." if value is not None and abs(value) >= MAX_VALUE else None
 
 
+LARGE_VALUE = "This is more than 10 times the target: tick the confirmation box if it is right."
+
+
 def value_problem(value: Decimal | None, unit: str | None, target: Decimal | None, confirmed: bool) -> str | None:
     """Why a value is refused: negative, a percentage over 150, or over 10x target unconfirmed."""
     if value is None:
@@ -51,7 +54,7 @@ def value_problem(value: Decimal | None, unit: str | None, target: Decimal | Non
     if (unit or "").strip() in ("%", "percent", "percentage") and value > MAX_PERCENT:
         return "A percentage cannot be over 150."
     if target is not None and target > 0 and value > target * CONFIRM_FACTOR and not confirmed:
-        return "This is more than 10 times the target: tick the confirmation box if it is right."
+        return LARGE_VALUE
     return None
 
 
@@ -60,6 +63,7 @@ def _number(label: str):
 
 
 class MetricForm(FlaskForm):
+    confirm_needed = False  # as on ValueForm: the confirmation box only after such a refusal
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
     function_id = SelectField("CSF function", coerce=str, validators=[DataRequired()])
@@ -117,6 +121,7 @@ class MetricForm(FlaskForm):
                 ok = False
         target = self.target_value.data if self.target_value.data is not None else self.target_upper.data
         problem = value_problem(self.current_value.data, self.unit.data, target, self.confirm_large.data)
+        self.confirm_needed = problem == LARGE_VALUE or bool(self.confirm_large.data)
         if problem:
             self.current_value.errors = [*self.current_value.errors, problem]
             ok = False
@@ -137,6 +142,9 @@ class MetricForm(FlaskForm):
 
 
 class ValueForm(FlaskForm):
+    # The confirmation box is offered only once a value has been refused for being over 10x
+    # the target (or is ticked already), never before: templates show it when this is True.
+    confirm_needed = False
     value = NumberField("New value", places=None, validators=[InputRequired(message="Enter a value.")])
     note = StringField("Note", validators=[Optional(), Length(max=1000)])
     confirm_large = BooleanField("Yes, the value is more than 10 times the target")
@@ -151,6 +159,7 @@ class ValueForm(FlaskForm):
             m = self._metric  # a range without a target value: its upper bound is the yardstick
             target = m.target_value if m.target_value is not None else m.target_upper
             problem = value_problem(self.value.data, m.unit, target, self.confirm_large.data)
+            self.confirm_needed = problem == LARGE_VALUE or bool(self.confirm_large.data)
             if problem:
                 self.value.errors = [*self.value.errors, problem]
                 ok = False

@@ -157,6 +157,9 @@ def catalog_activate(catalog_id: int):
     db.session.commit()
     flash(f"Catalog active: {counts['created']} metric(s) created, {counts['updated']} updated, "
           f"{counts['locked']} locked and left alone, {counts['links']} subcategory link(s) added.", "success")
+    if counts["category_from_function"]:
+        flash(f"{counts['category_from_function']} metric(s) had no CSF category in the catalog or a confirmed link: "
+              "they were given their function's first category; check them on the metrics page.", "info")
     if counts["live_offered"]:
         flash(f"{counts['live_offered']} existing metric(s) kept their hand-entered values although this catalog "
               "measures them with a live query: choose the query under \"Value source\" on the metric's edit page "

@@ -5,6 +5,7 @@ from flask import Blueprint
 from app.core.navigation import register_section
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
-register_section("home", "", 0, [("notifications.index", "bell", "Notifications", "dashboard.view")])
+# The inbox is also the top bar's bell; in the side navigation it sits with Administration.
+register_section("admin", "Administration", 90, [("notifications.index", "bell", "Notifications", "dashboard.view")])
 
 from app.notifications import delivery, digest, views, views_channels, views_routing  # noqa: E402,F401

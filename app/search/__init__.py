@@ -2,12 +2,10 @@
 
 from flask import Blueprint
 
-from app.core.navigation import register_section
+from app.core.navigation import register_top
 
 bp = Blueprint("search", __name__, url_prefix="/search")
 
-register_section("home", "", 0, [
-    ("search.index", "search", "Search", "dashboard.view"),
-])
+register_top(("search.index", "search", "Search", "dashboard.view"), 20)
 
 from app.search import views  # noqa: E402,F401

@@ -18,6 +18,7 @@ register_section("threats", "Threat operations", 20, [
 from app.threats import (  # noqa: E402,F401
     alert_rules,
     cli,
+    demo,
     geo,
     home,
     intel_places,

@@ -35,7 +35,8 @@ def import_intel(path: Path, org_slug: str) -> None:
     audit.record("intel.imported", resource_type="threat_intelligence", org_id=org.id, actor_type="system",
                  actor_label="cli import-intel", details={"file": path.name, **counts})
     db.session.commit()
-    click.echo(f"{parsed.format}: read {counts['read']}, imported {counts['imported']}, "
-               f"updated {counts['updated']}, rejected {counts['rejected']}")
+    click.echo(f"{parsed.format}: read {counts['read']}, imported {counts['imported']} new, "
+               f"updated {counts['updated']} already known, {counts['duplicates']} repeated within the file "
+               f"(saved once), rejected {counts['rejected']}")
     for rejection in parsed.rejections:
         click.echo(f"  rejected {rejection.row}: {rejection.reason}")

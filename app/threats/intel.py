@@ -177,15 +177,28 @@ def add_indicator(org_id: int, indicator_type: str, value: str, hunt: bool = Tru
 
 
 def save_parsed(org_id: int, parsed) -> dict[str, int]:
-    """Save a parsed import (importers.ParseResult): new indicators and renewals.
+    """Save a parsed import (importers.ParseResult): new indicators, renewals of existing ones,
+    and values repeated within the file (counted as duplicates, saved once).
 
     Allowlisted values become rejections. Returns the counts; the caller commits.
     """
     from app.threats.importers import Rejection
 
-    counts = {"read": parsed.read, "imported": 0, "updated": 0, "rejected": len(parsed.rejections)}
+    counts = {"read": parsed.read, "imported": 0, "updated": 0, "duplicates": 0, "rejected": len(parsed.rejections)}
+    seen: set[tuple[str, str]] = set()
     started = utcnow()
     for item in parsed.indicators:
+        # A value repeated inside one file is a duplicate of that file, not an update of an
+        # indicator: a first import of a bundle must not report "updated".
+        try:
+            canonical, start, _ = normalise(item.indicator_type, item.value)
+        except IndicatorError:
+            canonical, start = item.value, None  # add_indicator rejects it below, with the reason
+        key = ("address" if start else item.indicator_type, canonical)
+        if key in seen:
+            counts["duplicates"] += 1
+            continue
+        seen.add(key)
         try:
             _, created = add_indicator(
                 org_id, item.indicator_type, item.value, hunt=False, severity=item.severity, confidence=item.confidence,

@@ -37,10 +37,12 @@ from app.models.wireless import (
     TAGS,
     THREAT_LEVELS,
     AgencyOffice,
+    DeviceSource,
     LocationMarker,
     Network,
     NetworkTag,
     Observation,
+    WirelessImport,
 )
 from app.wireless.geo import EARTH_RADIUS_M, M_PER_DEG, BBox
 
@@ -114,6 +116,9 @@ class NetworkFilter:
     near: str | None = None
     km: float | None = None
     office_id: int | None = None
+    # Networks with at least one sighting by one of these collectors / from this import.
+    source_ids: list[int] = field(default_factory=list)
+    import_id: int | None = None
     sort: str = DEFAULT_SORT[0]
     direction: str = DEFAULT_SORT[1]
     # Resolved by parse_filters for distance filters: the centre, when there is one.
@@ -130,7 +135,8 @@ class NetworkFilter:
             "last_from": self.last_from, "last_to": self.last_to,
             "signal_min": self.signal_min, "signal_max": self.signal_max, "enc": self.encryptions,
             "near": self.near, "km": (f"{self.km:g}" if self.km is not None else None),
-            "office": self.office_id, "sort": self.sort, "dir": self.direction,
+            "office": self.office_id, "source": self.source_ids, "import": self.import_id,
+            "sort": self.sort, "dir": self.direction,
         }
         if (self.sort, self.direction) == DEFAULT_SORT:
             out.pop("sort"), out.pop("dir")
@@ -280,6 +286,7 @@ def parse_filters(args: MultiDict | dict[str, Any], org_id: int) -> NetworkFilte
     if f.signal_min is not None and f.signal_max is not None and f.signal_min > f.signal_max:
         errors["signal_max"] = "the strongest signal is below the weakest"
     _parse_distance(args, f, org_id, errors)
+    _parse_origin(args, f, org_id, errors)
     sort = (args.get("sort") or DEFAULT_SORT[0]).strip()
     direction = (args.get("dir") or ("asc" if sort != DEFAULT_SORT[0] else DEFAULT_SORT[1])).strip().lower()
     if sort not in SORTS:
@@ -325,6 +332,24 @@ def _parse_distance(args: MultiDict, f: NetworkFilter, org_id: int, errors: dict
 
 
 # --- SQL -------------------------------------------------------------------------------
+
+
+def _parse_origin(args: MultiDict, f: NetworkFilter, org_id: int, errors: dict[str, str]) -> None:
+    """`source` (collector ids, several allowed) and `import` (one import id) of this organization."""
+    raw_sources = [v.strip() for raw in args.getlist("source") for v in raw.split(",") if v.strip()]
+    if any(not v.isdecimal() or len(v) > 10 for v in raw_sources):
+        errors["source"] = "choose collectors from the list"
+    elif raw_sources:
+        wanted = list(dict.fromkeys(int(v) for v in raw_sources))
+        known = set(db.session.scalars(sa.select(DeviceSource.id).where(DeviceSource.org_id == org_id,
+                                                                        DeviceSource.id.in_(wanted))))
+        if len(known) != len(wanted):
+            errors["source"] = "unknown collector; choose one from the list"
+        f.source_ids = wanted
+    f.import_id = _number(args, "import", errors, int, 1, 2**31 - 1)
+    if f.import_id is not None and db.session.scalar(sa.select(WirelessImport.id).where(
+            WirelessImport.org_id == org_id, WirelessImport.id == f.import_id)) is None:
+        errors["import"] = "unknown import; choose one from the list"
 
 
 def haversine_sql(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
@@ -406,6 +431,12 @@ def conditions(f: NetworkFilter, org_id: int) -> list[Any]:
         out.append(Network.bestlevel <= f.signal_max)
     if f.near and f.km:
         out.append(_near_condition(f, org_id))
+    if f.source_ids:
+        out.append(Network.id.in_(sa.select(Observation.network_id).where(
+            Observation.org_id == org_id, Observation.source_id.in_(f.source_ids))))
+    if f.import_id is not None:
+        out.append(Network.id.in_(sa.select(Observation.network_id).where(
+            Observation.org_id == org_id, Observation.import_id == f.import_id)))
     return out
 
 

@@ -12,7 +12,7 @@ from app import audit
 from app.core.templating import localtime
 from app.htmx import hx_push_url, is_htmx
 from app.models import db
-from app.models.wireless import ENCRYPTIONS, RADIO_TYPES, AgencyOffice
+from app.models.wireless import ENCRYPTIONS, RADIO_TYPES, AgencyOffice, DeviceSource, WirelessImport
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, render_page
 from app.tenancy import require_org_id
@@ -26,6 +26,8 @@ from app.wireless.filters import (
 )
 from app.wireless.importers.records import EARLIEST_MS
 
+IMPORT_CHOICES = 50  # the newest imports offered in the filter (an older one still works by URL)
+
 EXPORT_FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
     "json": ("application/json", "json"),
@@ -35,11 +37,17 @@ EXPORT_FORMATS = {
 
 def filter_form_context(errors: dict[str, str] | None = None) -> dict[str, Any]:
     """What the shared filter form (wireless/_filters.html) needs, on every page that shows it."""
+    org_id = require_org_id()
     offices = db.session.execute(sa.select(AgencyOffice.id, AgencyOffice.name, AgencyOffice.state)
                                  .order_by(AgencyOffice.state, AgencyOffice.name)).all()
+    sources = db.session.execute(sa.select(DeviceSource.id, DeviceSource.name, DeviceSource.code)
+                                 .where(DeviceSource.org_id == org_id).order_by(DeviceSource.name)).all()
+    imports = db.session.execute(
+        sa.select(WirelessImport.id, WirelessImport.filename, WirelessImport.created_at)
+        .where(WirelessImport.org_id == org_id).order_by(WirelessImport.id.desc()).limit(IMPORT_CHOICES)).all()
     return {"values": request.args, "errors": errors or {}, "radio_types": RADIO_TYPES,
             "level_choices": LEVEL_CHOICES, "tag_choices": TAG_CHOICES, "encryptions": ENCRYPTIONS,
-            "offices": offices}
+            "offices": offices, "filter_sources": sources, "filter_imports": imports}
 
 
 MAX_PAGE = 1_000_000

@@ -100,22 +100,43 @@
     if (control) { control.addBaseLayer(tiles, "Streets"); }
   }
 
-  function drawPmtiles(map, el, control) {
+  // PMTiles v3 header: byte 101 is the archive's highest zoom. Extracts made for air-gapped
+  // sites often stop below 15 (protomaps-leaflet's default), so tiles past it are over-zoomed
+  // from the deepest level the file has instead of being asked for and missing.
+  var PMTILES_MAX_ZOOM_BYTE = 101;
+
+  function pmtilesMaxZoom(url) {
+    return fetch(url, { headers: { Range: "bytes=0-126" }, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.arrayBuffer(); })
+      .then(function (buf) {
+        var bytes = new Uint8Array(buf);
+        if (String.fromCharCode.apply(null, bytes.slice(0, 7)) !== "PMTiles") { throw new Error("not a PMTiles file"); }
+        return bytes[PMTILES_MAX_ZOOM_BYTE];
+      });
+  }
+
+  function drawPmtiles(map, el, control, status) {
     var dark = document.documentElement.getAttribute("data-bs-theme") === "dark";
-    var layer = window.protomapsL.leafletLayer({
-      url: el.dataset.pmtilesUrl, flavor: dark ? "dark" : "light", lang: "en",
-      attribution: el.dataset.attribution || ""
-    });
-    layer.addTo(map);
     el.dataset.basemap = "pmtiles";
-    if (control) { control.addBaseLayer(layer, "Streets (self-hosted)"); }
+    pmtilesMaxZoom(el.dataset.pmtilesUrl).then(function (maxZoom) {
+      var layer = window.protomapsL.leafletLayer({
+        url: el.dataset.pmtilesUrl, flavor: dark ? "dark" : "light", lang: "en", maxDataZoom: maxZoom,
+        attribution: el.dataset.attribution || ""
+      });
+      layer.addTo(map);
+      el.dataset.pmtilesMaxZoom = String(maxZoom);
+      if (control) { control.addBaseLayer(layer, "Streets (self-hosted)"); }
+    }).catch(function (err) {
+      note(status, "The self-hosted basemap could not be read (" + err.message + "): showing the offline country outlines.");
+      drawOutlines(map, el, control, status);
+    });
   }
 
   /* Draw the basemap for `el` on `map`; `control` (a layers control) and `status` (an element
      for messages) are optional. */
   function add(map, el, control, status) {
     if (el.dataset.pmtilesUrl && window.protomapsL) {
-      drawPmtiles(map, el, control);
+      drawPmtiles(map, el, control, status);
     } else if (el.dataset.tileUrl) {
       drawTiles(map, el, control, status);
     } else {

@@ -4,12 +4,7 @@
   "use strict";
   var COLOURS = { avg: "#0d6efd", max: "#dc3545" };
   var PERCENT = { cpu: true, ram: true, disk_root: true };
-
-  function label(iso, bucketSeconds) {
-    var d = new Date(iso);
-    return bucketSeconds >= 3600 ? d.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" })
-      : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  }
+  var RATES = { net_rx: true, net_tx: true };  // bytes per second, shown as kB/s, MB/s...
 
   function draw(box, data) {
     box.querySelectorAll("canvas[data-metric]").forEach(function (canvas) {
@@ -20,20 +15,34 @@
       var existing = window.Chart.getChart(canvas);
       if (existing) existing.destroy();
       if (!points.length) return;
+      // A real time axis (each point at its time), ISO 24-hour ticks in the browser's zone.
+      var times = points.map(function (p) { return Date.parse(p.t); });
+      var fmt = window.VigilFormat, axis = fmt.timeAxis(times, false);
+      var y = PERCENT[metric] ? { min: 0, max: 100 } : { beginAtZero: true };
+      if (RATES[metric]) y.ticks = { callback: function (v) { return fmt.bytesRate(v); } };
       new window.Chart(canvas, {
         type: "line",
         data: {
-          labels: points.map(function (p) { return label(p.t, data.bucket_seconds); }),
           datasets: ["avg", "max"].map(function (key) {
-            return { label: key === "avg" ? "average" : "maximum", data: points.map(function (p) { return p[key]; }),
+            return { label: key === "avg" ? "average" : "maximum",
+                     data: points.map(function (p, i) { return { x: times[i], y: p[key] }; }),
                      borderColor: COLOURS[key], backgroundColor: COLOURS[key], pointRadius: 0,
                      borderWidth: key === "avg" ? 2 : 1, spanGaps: true };
           })
         },
         options: {
           animation: false, maintainAspectRatio: false,
-          scales: { y: PERCENT[metric] ? { min: 0, max: 100 } : { beginAtZero: true } },
-          plugins: { legend: { display: true, position: "bottom" } }
+          scales: { x: axis.scale, y: y },
+          plugins: {
+            legend: { display: true, position: "bottom" },
+            tooltip: { callbacks: {
+              title: axis.title,
+              label: function (item) {
+                var v = item.parsed.y;
+                return item.dataset.label + ": " + (RATES[metric] ? fmt.bytesRate(v) : v);
+              }
+            } }
+          }
         }
       });
     });

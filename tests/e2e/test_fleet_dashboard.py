@@ -3,6 +3,7 @@ device page's Metrics tab (loaded by htmx) draws its charts from the JSON series
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -28,7 +29,7 @@ def _device(live_server) -> int:
         db.session.add(Heartbeat(device_id=device.id, timestamp=now, cpu_usage_percent=20, ram_usage_percent=30,
                                  filesystems=[{"mount": "/data", "used_percent": 99.0}]))
         for i in range(12):
-            for metric, value in (("cpu", 20 + i), ("ram", 40 + i)):
+            for metric, value in (("cpu", 20 + i), ("ram", 40 + i), ("net_rx", 2_000_000 + 1000 * i)):
                 db.session.add(MetricRollup(device_id=device.id, bucket_start=bucket_start(now - timedelta(minutes=5 * i)),
                                             metric=metric, avg_value=value, max_value=value + 5, sample_count=5))
         db.session.commit()
@@ -49,8 +50,17 @@ def test_dashboard_kpis_and_device_metric_charts(page, live_server, artifacts):
     page.goto(live_server.url + f"/fleet/devices/{device_id}")
     page.locator("#device-tabs").get_by_role("link", name="Metrics").click()
     page.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('canvas[data-metric=cpu]'))")
-    points = page.evaluate("() => Chart.getChart(document.querySelector('canvas[data-metric=cpu]')).data.labels.length")
+    points = page.evaluate("() => Chart.getChart(document.querySelector('canvas[data-metric=cpu]')).data.datasets[0].data.length")
     assert points >= 12
+    # A real time axis with ISO 24-hour ticks (no AM/PM), and network rates in human units.
+    ticks = page.evaluate("""() => { const c = Chart.getChart(document.querySelector('canvas[data-metric=cpu]'));
+        return [c.options.scales.x.type, c.scales.x.ticks.map(t => c.scales.x.options.ticks.callback(t.value))]; }""")
+    assert ticks[0] == "linear" and ticks[1], ticks
+    assert all(re.fullmatch(r"(\d\d-\d\d )?\d\d:\d\d|\d{4}-\d\d-\d\d", t) for t in ticks[1]), ticks
+    page.wait_for_function("() => Chart.getChart(document.querySelector('canvas[data-metric=net_rx]'))")
+    rates = page.evaluate("""() => { const c = Chart.getChart(document.querySelector('canvas[data-metric=net_rx]'));
+        return c.scales.y.ticks.map(t => c.scales.y.options.ticks.callback(t.value)); }""")
+    assert any(t.endswith(("kB/s", "MB/s")) for t in rates) and not any("," in t for t in rates), rates
     expect(page.locator("#device-tabs a.active")).to_have_text("Metrics")
     page.get_by_role("link", name="7d").click()
     page.wait_for_function("() => Chart.getChart(document.querySelector('canvas[data-metric=cpu]'))"

@@ -98,7 +98,9 @@ def test_inline_value_edit_and_history_chart_in_the_browser(page, live_server, p
     expect(page.locator(f"#{row_id} input[name=value]")).to_have_attribute("aria-invalid", "false")
     page.locator(f"#{row_id} a").first.click()
     page.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('canvas[data-chart]'))")
+    # Points are {x: time, y: value} on a linear time axis (each value where it was recorded).
     datasets = page.evaluate("() => Chart.getChart(document.querySelector('canvas[data-chart]')).data.datasets"
-                             ".map(d => [d.label, d.data])")
+                             ".map(d => [d.label, d.data.map(p => p.y)])")
+    assert page.evaluate("() => Chart.getChart(document.querySelector('canvas[data-chart]')).options.scales.x.type") == "linear"
     assert datasets[0][0] == "Value" and datasets[0][1][-1] == 3 and len(datasets[0][1]) >= 2
     assert datasets[1][0] == "Value: target" and len(set(datasets[1][1])) == 1  # a flat target line
