@@ -149,23 +149,20 @@ def test_signed_commands_through_the_real_agent(app, server, orgs, tmp_path):
     assert len(actions.ran) == 2
 
 
-def test_run_backup_reports_an_honest_catalog_entry(app, server, orgs, tmp_path, monkeypatch):
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "a.txt").write_text("hello")
-    (tmp_path / "data" / "b.txt").write_text("world!")
-    monkeypatch.setenv("VIGIL_AGENT_BACKUP_PATHS", str(tmp_path / "data"))
+def test_run_backup_without_backup_settings_reports_an_honest_failure(app, server, orgs, tmp_path):
+    """No repository and no paths configured: nothing is backed up and the catalog says so
+    (real restic backups are in tests/test_agent_backups.py)."""
     _, code = new_code(orgs.a.org.id)
     agent = Agent(server, StateFile(tmp_path / "agent.json"), HostCollector())
     agent.ensure_enrolled(code)
     command = commands.issue(db.session.get(Device, agent.state.device_id), "run_backup", {}, None)
     db.session.commit()
-    assert agent.poll() == ["completed"]
+    assert agent.poll() == ["failed"]
     db.session.expire_all()
     snap = db.session.scalar(sa.select(BackupSnapshot).where(BackupSnapshot.device_id == agent.state.device_id))
-    assert (snap.status, snap.backup_method, snap.file_count, snap.size_bytes, snap.command_id) == (
-        "failed", "manifest", 2, 11, command.id)
-    assert "copied nothing" in snap.error_message
-    assert db.session.get(Command, command.id).result["backup"] == "not made"
+    assert (snap.status, snap.backup_method, snap.command_id) == ("failed", "restic", command.id)
+    assert "no paths to back up" in snap.error_message
+    assert "no paths to back up" in db.session.get(Command, command.id).error_message
 
 
 def test_simulate_two_devices_for_a_few_ticks(app, server, orgs):

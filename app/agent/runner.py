@@ -14,11 +14,13 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from app.agent import actions as real_actions
 from app.agent.client import AgentHttpError, ApiClient, Outbox
 from app.agent.config import AgentState, StateFile
+from app.agent.policy import PolicyError, default_policy_path, load_policy
 from app.agent.protocol import load_public_key, parse_iso_utc, verify
 
 log = logging.getLogger("vigil.agent")
@@ -47,8 +49,9 @@ def new_wireguard_key() -> tuple[str, str]:
 class Agent:
     def __init__(self, server: str, state_file: StateFile, collector: Any,
                  actions: dict[str, Callable[..., dict[str, Any]]] | None = None,
-                 clock: Callable[[], datetime] | None = None):
+                 clock: Callable[[], datetime] | None = None, policy_path: Path | None = None):
         self.state_file = state_file
+        self.policy_path = policy_path or default_policy_path(state_file.path)
         self.state = state_file.load() or AgentState(server=server)
         if server and self.state.server != server:
             self.state.server = server
@@ -148,6 +151,12 @@ class Agent:
             log.warning("backup report answered %s: %s", status, body.get("error"))
         return status
 
+    def report_restore_test(self, report: dict[str, Any]) -> int:
+        status, body = self.client.post("/agent/backups/restore-test", report)
+        if status != 200:
+            log.warning("restore test report answered %s: %s", status, body.get("error"))
+        return status
+
     # Commands ------------------------------------------------------------------------------------
 
     def refusal(self, command: dict[str, Any]) -> str | None:
@@ -194,11 +203,24 @@ class Agent:
         if action is None:
             self.report(command["id"], "failed", error=f"unsupported: this agent does not run {command['type']}")
             return "unsupported"
+        try:
+            allowed = load_policy(self.policy_path).allows(command["type"])
+        except PolicyError as exc:
+            log.error("%s: refusing command %s", exc, command["id"])
+            self.report(command["id"], "failed", error=f"refused: {exc}")
+            return "refused: policy unreadable"
+        if not allowed:
+            log.warning("command %s (%s) refused: switched off in %s", command["id"], command["type"], self.policy_path)
+            self.report(command["id"], "failed",
+                        error=f"disabled: {command['type']} is switched off in this host's agent policy")
+            return "disabled"
+        log.info("running command %s: %s", command["id"], command["type"])
         self.report(command["id"], "in_progress")
         self.current_command_id = command["id"]
         try:
             result = action(self, command.get("payload") or {})
         except real_actions.ActionError as exc:
+            log.warning("command %s (%s) failed: %s", command["id"], command["type"], exc)
             self.report(command["id"], "failed", error=str(exc))
             return "failed"
         except Exception as exc:  # noqa: BLE001 - an action's bug is reported, never crashes the agent
@@ -207,6 +229,7 @@ class Agent:
             return "failed"
         finally:
             self.current_command_id = None
+        log.info("command %s (%s) completed", command["id"], command["type"])
         self.report(command["id"], "completed", result=result)
         return "completed"
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from app.agent.client import AgentHttpError
 from app.agent.config import StateFile
+from app.agent.errors import ActionError
 from app.agent.runner import Agent, AgentError
 
 SERVICES = {"scanner": ["sshd", "gvmd", "ospd-openvas", "redis-server"], "server": ["sshd", "nginx", "postgresql"]}
@@ -134,8 +135,6 @@ def simulated_actions(host: FakeHost, failure_rate: float) -> dict[str, Any]:
                   "error": "repository locked by another process" if failed else None}
         agent.report_backup({k: v for k, v in report.items() if v is not None})
         if failed:
-            from app.agent.actions import ActionError
-
             raise ActionError(report["error"])
         return {"snapshot_id": report["snapshot_id"], "size_bytes": size}
 

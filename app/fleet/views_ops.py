@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import abort, flash, request
 from flask_login import current_user
 
-from app.fleet import backups, bp, commands
+from app.fleet import backup_repository, backups, bp, commands
 from app.fleet.forms_ops import BackupConfigForm, CommandForm, RestoreTestForm
 from app.models import BackupSnapshot, Command, Device, db
 from app.models.base import as_dict
@@ -122,7 +122,7 @@ def backup_config_save(device_id: int):
     device = get_scoped_or_404(Device, device_id)
     form = BackupConfigForm()
     if form.validate_on_submit():
-        config = backups.save_config(device, form.values(), _user())
+        config = backups.save_config(device, form.values(), _user(), secrets=form.secrets())
         db.session.commit()
         flash("Backup settings saved." + (f" Next run {config.next_scheduled_at:%Y-%m-%d %H:%M} UTC."
                                           if config.next_scheduled_at else ""), "success")
@@ -156,6 +156,21 @@ def backup_restore_test(backup_id: int):
         abort(exc.status, str(exc))
     db.session.commit()
     flash("Restore test recorded.", "success")
+    return redirect_after_post("fleet.device_tab", device_id=snapshot.device_id, tab="backups")
+
+
+@bp.post("/backups/<int:backup_id>/restore-test/run")
+@require("fleet.backups_manage")
+def backup_restore_test_run(backup_id: int):
+    """Ask the device's agent to restore a sample of this snapshot and compare checksums."""
+    snapshot = get_scoped_or_404(BackupSnapshot, backup_id)
+    try:
+        backup_repository.request_restore_test(snapshot, _user())
+    except backups.BackupError as exc:
+        db.session.rollback()
+        abort(exc.status, str(exc))
+    db.session.commit()
+    flash("Restore test sent to the agent; its result appears here when it reports.", "success")
     return redirect_after_post("fleet.device_tab", device_id=snapshot.device_id, tab="backups")
 
 
