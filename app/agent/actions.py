@@ -1,6 +1,7 @@
-"""The only actions this agent runs. Everything else a server asks for is reported back
-as unsupported: a compromised or mistaken server cannot make the agent reboot, shut down
-or rename the host, because that code is not here."""
+"""The only actions this agent runs; anything else a server asks for is reported back as
+unsupported. Those that change the host (host_actions.py) run only when the host's
+operator has not switched them off in the policy file, and each checks its own limits
+(the restart allowlist, a configured index or recovery entry)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import psutil
 
 from app.agent import restic
 from app.agent.errors import ActionError
+from app.agent.host_actions import HOST_ACTIONS
 
 __all__ = ["ALLOWLIST", "ActionError"]
 
@@ -36,4 +38,5 @@ ALLOWLIST: dict[str, Callable[[Any, dict[str, Any]], dict[str, Any]]] = {
     "run_backup": restic.run_backup,
     "forget_snapshots": restic.forget_snapshots,
     "restore_test": restic.restore_test,
+    **HOST_ACTIONS,
 }

@@ -59,6 +59,8 @@ class Agent:
         self.actions = real_actions.ALLOWLIST if actions is None else actions
         self.clock = clock or (lambda: datetime.now(UTC))
         self.current_command_id: int | None = None
+        # Run after the command's result is reported (an update restarting the agent).
+        self.after_report: list[Callable[[], Any]] = []
         self.client = ApiClient(self.state.server, self.state.api_key)
         path = state_file.path
         self.outbox = Outbox(path.with_name(path.stem + ".outbox.jsonl") if path else None)
@@ -231,6 +233,11 @@ class Agent:
             self.current_command_id = None
         log.info("command %s (%s) completed", command["id"], command["type"])
         self.report(command["id"], "completed", result=result)
+        while self.after_report:
+            try:
+                self.after_report.pop(0)()
+            except real_actions.ActionError as exc:
+                log.error("after command %s: %s", command["id"], exc)
         return "completed"
 
     def poll(self) -> list[str]:
