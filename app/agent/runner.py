@@ -20,6 +20,7 @@ from typing import Any
 from app.agent import actions as real_actions
 from app.agent.client import AgentHttpError, ApiClient, Outbox
 from app.agent.config import AgentState, StateFile
+from app.agent.gmp import ScannerCollector
 from app.agent.policy import PolicyError, default_policy_path, load_policy
 from app.agent.protocol import load_public_key, parse_iso_utc, verify
 
@@ -62,8 +63,18 @@ class Agent:
         # Run after the command's result is reported (an update restarting the agent).
         self.after_report: list[Callable[[], Any]] = []
         self.client = ApiClient(self.state.server, self.state.api_key)
+        self.scanner = self._scanner()
         path = state_file.path
         self.outbox = Outbox(path.with_name(path.stem + ".outbox.jsonl") if path else None)
+
+    def _scanner(self) -> ScannerCollector | None:
+        """The Greenbone collector, when the host's policy names a GMP socket."""
+        try:
+            section = load_policy(self.policy_path).section("scanner")
+        except PolicyError as exc:
+            log.error("%s: no scanner statistics", exc)
+            return None
+        return ScannerCollector(section) if section.get("gmp_socket") else None
 
     # Enrolment and telemetry -------------------------------------------------------------------
 
@@ -96,6 +107,8 @@ class Agent:
         """Send this moment's heartbeat; keep it in the outbox when the server cannot take it
         now, and resend what is kept once it can. Returns the status (0: no answer)."""
         beat = {"device_id": self.state.device_id, **self.collector.heartbeat()}
+        if self.scanner is not None and (stats := self.scanner.stats()) is not None:
+            beat["scanner_stats"] = stats
         try:
             status, body = self.client.post("/agent/heartbeat", beat)
         except AgentHttpError:
