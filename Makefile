@@ -44,7 +44,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff check app tests bench vigil_agent
 
 routes: $(RUN_STAMP)
 	$(BIN)/vigil routes

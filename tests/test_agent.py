@@ -13,14 +13,14 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from app.agent.client import AgentHttpError, ApiClient
-from app.agent.collect import HostCollector
-from app.agent.config import StateFile
-from app.agent.protocol import iso_utc, sign
-from app.agent.runner import Agent
-from app.agent.simulate import simulate
 from app.fleet import commands, services
 from app.models import ApiKey, BackupSnapshot, Command, Device, Heartbeat, db, utcnow
+from vigil_agent.client import AgentHttpError, ApiClient
+from vigil_agent.collect import HostCollector
+from vigil_agent.config import StateFile
+from vigil_agent.protocol import iso_utc, sign
+from vigil_agent.runner import Agent
+from vigil_agent.simulate import simulate
 
 
 @pytest.fixture()
@@ -45,7 +45,7 @@ class CountingActions(dict):
     """The agent's real allowlist, counting what actually ran."""
 
     def __init__(self):
-        from app.agent.actions import ALLOWLIST
+        from vigil_agent.actions import ALLOWLIST
 
         self.ran: list[str] = []
         super().__init__({name: self._wrap(name, fn) for name, fn in ALLOWLIST.items()})
@@ -190,8 +190,8 @@ def test_simulate_command_creates_its_own_devices(app, server, orgs):
 
 
 def test_heartbeats_kept_while_the_server_is_unreachable_are_resent_after_a_restart(app, server, orgs, tmp_path):
-    from app.agent.client import ApiClient
     from tests.fakes import free_port
+    from vigil_agent.client import ApiClient
 
     _, code = new_code(orgs.a.org.id)
     state = StateFile(tmp_path / "agent.json")
@@ -211,7 +211,7 @@ def test_heartbeats_kept_while_the_server_is_unreachable_are_resent_after_a_rest
 
 
 def test_the_outbox_is_bounded(tmp_path):
-    from app.agent.client import Outbox
+    from vigil_agent.client import Outbox
 
     box = Outbox(tmp_path / "o.jsonl", limit=5)
     for n in range(8):
@@ -224,7 +224,7 @@ def test_a_503_keeps_the_heartbeat_and_a_refused_kept_one_is_dropped(app, server
     heartbeat the real server refuses for good (422: too old) is dropped, not retried forever."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from app.agent.client import ApiClient
+    from vigil_agent.client import ApiClient
 
     class CannotStore(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - http.server's naming

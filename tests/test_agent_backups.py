@@ -15,12 +15,12 @@ import subprocess
 import pytest
 import sqlalchemy as sa
 
-from app.agent.collect import HostCollector
-from app.agent.config import StateFile
-from app.agent.runner import Agent
 from app.fleet import backup_repository, backups, commands
 from app.models import AuditLog, BackupConfig, BackupSnapshot, Command, Device, db
 from tests.test_agent import new_code, server  # noqa: F401 - the real-server fixture
+from vigil_agent.collect import HostCollector
+from vigil_agent.config import StateFile
+from vigil_agent.runner import Agent
 
 pytestmark = pytest.mark.skipif(shutil.which("restic") is None, reason="restic is not installed (apt-get install restic)")
 PASSWORD = "correct-horse-battery-staple-19"

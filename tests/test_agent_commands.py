@@ -9,12 +9,12 @@ import socket
 
 import pytest
 
-from app.agent.collect import HostCollector
-from app.agent.config import StateFile
-from app.agent.runner import Agent
 from app.fleet import commands
 from app.models import Command, Device, db
 from tests.test_agent import new_code, server  # noqa: F401 - the real-server fixture
+from vigil_agent.collect import HostCollector
+from vigil_agent.config import StateFile
+from vigil_agent.runner import Agent
 
 FAKES = ("systemctl", "docker", "hostnamectl", "shutdown", "grub-reboot")
 

@@ -12,12 +12,12 @@ from xml.etree import ElementTree
 import pytest
 import sqlalchemy as sa
 
-from app.agent.collect import HostCollector
-from app.agent.config import StateFile
-from app.agent.gmp import GmpClient, GmpError, collect
-from app.agent.runner import Agent
 from app.models import ScannerStats, db
 from tests.test_agent import new_code, server  # noqa: F401 - the real-server fixture
+from vigil_agent.collect import HostCollector
+from vigil_agent.config import StateFile
+from vigil_agent.gmp import GmpClient, GmpError, collect
+from vigil_agent.runner import Agent
 
 RECENT = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
 TASKS = f"""<get_tasks_response status="200" status_text="OK">

@@ -24,6 +24,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "api.refresh",
         "api.revoke",
         "api.agent_enrol",  # authenticated by its one-time claim code
+        "fleet.agent_installer",  # the agent's installer and source: public code, no secrets
+        "fleet.agent_tarball",
     }
 )
 # Reachable by a signed-in user who still has to enrol MFA or change an expired password.

@@ -16,11 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import audit
-from app.agent.protocol import seal
 from app.crypto import decrypt_text, encrypt_text
 from app.fleet import commands
 from app.fleet.backup_errors import BackupError
 from app.models import BackupConfig, BackupSnapshot, Command, Device, User, db, utcnow
+from vigil_agent.protocol import seal
 
 REPOSITORY_FIELDS = ["repository", "backup_paths", "exclude_patterns", "s3_access_key_id"]
 # restic's local, SFTP, S3-compatible and REST repositories.

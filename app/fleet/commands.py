@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from flask import has_request_context, request
 
 from app import audit
-from app.agent.protocol import iso_utc, sign
 from app.fleet.signing import signing_key
 from app.models import Command, Device, User, db, utcnow
 from app.permissions import can
+from vigil_agent.protocol import iso_utc, sign
 
 COMMAND_MINUTES = 5
 APPROVAL_MINUTES = 60  # how long a recovery command waits for its second admin

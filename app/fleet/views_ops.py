@@ -4,10 +4,10 @@ backups, preview and apply retention, record restore tests; bulk-enable backups.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, request
+from flask import Response, abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user
 
-from app.fleet import backup_repository, backups, bp, commands
+from app.fleet import agent_package, backup_repository, backups, bp, commands
 from app.fleet.forms_ops import BackupConfigForm, CommandForm, RestoreTestForm
 from app.models import BackupSnapshot, Command, Device, db
 from app.models.base import as_dict
@@ -190,3 +190,24 @@ def backups_bulk_enable():
     flash(f"Backups enabled on {len(devices)} device(s)." if devices else "No enrolled device was selected.",
           "success" if devices else "warning")
     return redirect_after_post("fleet.index")
+
+
+# The agent for the "add device" page (public: agent code and a script, no secrets) -------------
+
+@bp.get("/agent/install.sh")
+def agent_installer():
+    """The installer script, pinned to this console's agent version."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    script = render_template("fleet/install-agent.sh", server=base, version=agent_package.VERSION,
+                             script_url=base + url_for("fleet.agent_installer"),
+                             package_url=base + url_for("fleet.agent_tarball", name=agent_package.tarball_name()))
+    return Response(script, mimetype="text/x-shellscript")
+
+
+@bp.get("/agent/<name>")
+def agent_tarball(name: str):
+    """The agent's source tarball at this console's version (another name is a 404)."""
+    if name != agent_package.tarball_name():
+        abort(404)
+    return Response(agent_package.tarball(), mimetype="application/gzip",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})

@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.agent.errors import ActionError
-from app.agent.protocol import unseal
+from vigil_agent.errors import ActionError
+from vigil_agent.protocol import unseal
 
 LOG_TAIL = 4000
 SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")

@@ -16,8 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from app.agent.errors import ActionError
-from app.agent.policy import Policy, load_policy
+from vigil_agent.errors import ActionError
+from vigil_agent.policy import Policy, load_policy
 
 log = logging.getLogger("vigil.agent")
 TIMEOUT = 120

@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.agent import actions as real_actions
-from app.agent.client import AgentHttpError, ApiClient, Outbox
-from app.agent.config import AgentState, StateFile
-from app.agent.gmp import ScannerCollector
-from app.agent.policy import PolicyError, default_policy_path, load_policy
-from app.agent.protocol import load_public_key, parse_iso_utc, verify
+from vigil_agent import actions as real_actions
+from vigil_agent.client import AgentHttpError, ApiClient, Outbox
+from vigil_agent.config import AgentState, StateFile
+from vigil_agent.gmp import ScannerCollector
+from vigil_agent.policy import PolicyError, default_policy_path, load_policy
+from vigil_agent.protocol import load_public_key, parse_iso_utc, verify
 
 log = logging.getLogger("vigil.agent")
 FACTS_SECONDS = 6 * 3600  # inventory changes slowly: at start, then every 6 hours

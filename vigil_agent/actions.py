@@ -15,9 +15,9 @@ from typing import Any
 
 import psutil
 
-from app.agent import restic
-from app.agent.errors import ActionError
-from app.agent.host_actions import HOST_ACTIONS
+from vigil_agent import restic
+from vigil_agent.errors import ActionError
+from vigil_agent.host_actions import HOST_ACTIONS
 
 __all__ = ["ALLOWLIST", "ActionError"]
 
