@@ -152,3 +152,22 @@ def test_missing_restic_unsupported_modes_and_a_switched_off_backup_say_so(host,
     assert "switched off" in db.session.get(Command, command.id).error_message
     assert db.session.scalar(sa.select(sa.func.count(BackupSnapshot.id))) == before
     assert not (tmp / "repo" / "snapshots").exists() or len(restic_ids(tmp / "repo")) == 0
+
+
+def test_a_damaged_repository_fails_the_restore_test(host, orgs):
+    agent, device, tmp = host
+    run_backup(agent, device)
+    snap = db.session.scalar(sa.select(BackupSnapshot).where(BackupSnapshot.device_id == device.id))
+    for pack in (tmp / "repo" / "data").rglob("*"):
+        if pack.is_file():
+            pack.chmod(0o644)
+            raw = pack.read_bytes()
+            # Every blob damaged (the pack's trailing header length kept, so restic reads it).
+            pack.write_bytes(bytes(b ^ 0x5A for b in raw[:-4]) + raw[-4:])
+    command = backup_repository.request_restore_test(snap, orgs.a.users["operator"])
+    db.session.commit()
+    assert agent.poll() == ["failed"]
+    db.session.expire_all()
+    snap = db.session.get(BackupSnapshot, snap.id)
+    assert (snap.restore_tested, snap.restore_result) == (True, "failed")
+    assert "restore test failed" in db.session.get(Command, command.id).error_message

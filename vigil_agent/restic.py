@@ -47,6 +47,7 @@ class Repository:
     location: str
     password: str
     env: dict[str, str]
+    cache_dir: str
 
     @classmethod
     def from_payload(cls, agent: Any, payload: dict[str, Any]) -> Repository:
@@ -63,7 +64,10 @@ class Repository:
         if not isinstance(password, str) or not password:
             raise ActionError("the repository password is missing")
         env = {k: str(v) for k, v in (secret.get("env") or {}).items() if k in SECRET_ENV}
-        return cls(location.strip(), password, env)
+        state = agent.state_file.path
+        # restic's cache beside the agent's state (kept across restarts, unlike a private /tmp).
+        cache = state.parent / "restic-cache" if state else Path(tempfile.gettempdir()) / "vigil-agent-restic-cache"
+        return cls(location.strip(), password, env, str(cache))
 
     def blank(self, text: str) -> str:
         """`text` with every secret replaced, so it can be logged and reported."""
@@ -75,7 +79,7 @@ class Repository:
     def run(self, *args: str, timeout: int = TIMEOUT, text: bool = True) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RESTIC_", "AWS_"))}
         env.update(self.env, RESTIC_REPOSITORY=self.location, RESTIC_PASSWORD=self.password)
-        env.setdefault("RESTIC_CACHE_DIR", str(Path(tempfile.gettempdir()) / "vigil-agent-restic-cache"))
+        env["RESTIC_CACHE_DIR"] = self.cache_dir
         try:
             return subprocess.run([restic_path(), *args], env=env, capture_output=True, text=text,
                                   timeout=timeout, check=False)
