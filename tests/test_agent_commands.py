@@ -108,8 +108,8 @@ def test_update_agent_upgrades_from_the_configured_index_then_restarts(host):
     outcome, row = send(agent, device, "update_agent")
     assert outcome == "completed" and row.result["version_after"] == "9.9.9" and row.result["restart"]
     assert "version_before" in row.result
-    assert calls_of(calls) == ["pip install --upgrade --index-url https://pypi.example/simple vigil[agent]",
-                               "pip show vigil", "systemctl restart --no-block -- vigil-agent.service"]
+    assert calls_of(calls) == ["pip install --upgrade --index-url https://pypi.example/simple vigil-agent",
+                               "pip show vigil-agent", "systemctl restart --no-block -- vigil-agent.service"]
 
 
 def test_switched_off_and_unsigned_commands_never_run(host):

@@ -24,7 +24,7 @@ TIMEOUT = 120
 UNIT = re.compile(r"^[\w@.:-]{1,100}$")
 HOSTNAME = re.compile(r"^(?=.{1,63}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$")
 DOCKER_SOCKET = "/var/run/docker.sock"
-AGENT_PACKAGE = "vigil"
+AGENT_PACKAGE = "vigil-agent"  # the distribution vigil_agent/pyproject.toml builds
 AGENT_UNIT = "vigil-agent.service"
 
 
@@ -42,6 +42,8 @@ def run(args: list[str], timeout: int = TIMEOUT) -> str:
         done = subprocess.run([program, *args[1:]], capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
         raise ActionError(f"{args[0]} did not finish within {timeout} s") from exc
+    except OSError as exc:
+        raise ActionError(f"cannot run {args[0]}: {exc}") from exc
     if done.returncode != 0:
         raise ActionError(f"{' '.join(args)} failed ({done.returncode}): {(done.stderr or done.stdout).strip()[-1000:]}")
     return done.stdout.strip()
@@ -93,7 +95,7 @@ def update_agent(agent: Any, payload: dict[str, Any]) -> dict[str, Any]:
     except metadata.PackageNotFoundError:
         before = None
     pip = list(section.get("pip") or [sys.executable, "-m", "pip"])
-    run([*pip, "install", "--upgrade", "--index-url", index, f"{AGENT_PACKAGE}[agent]"], timeout=900)
+    run([*pip, "install", "--upgrade", "--index-url", index, AGENT_PACKAGE], timeout=900)
     after = _installed_version(section)
     unit = str(section.get("unit") or AGENT_UNIT)
     if after != before:

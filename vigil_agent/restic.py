@@ -85,6 +85,8 @@ class Repository:
                                   timeout=timeout, check=False)
         except subprocess.TimeoutExpired as exc:
             raise ActionError(f"restic {args[0]} did not finish within {timeout} s") from exc
+        except OSError as exc:
+            raise ActionError(f"cannot run restic: {exc}") from exc
 
     def checked(self, *args: str) -> str:
         done = self.run(*args)
