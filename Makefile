@@ -50,7 +50,7 @@ bench: $(TEST_STAMP)
 
 ## Lint the code (ruff).
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff check app tests bench vigil_agent
 
 ## List every URL of the console.
 routes: $(RUN_STAMP)

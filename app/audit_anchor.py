@@ -28,11 +28,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import current_app
 
-from app.agent.protocol import key_bytes
 from app.audit import ChainReport, verify_chain
 from app.fleet.signing import public_key, signing_key
 from app.models import AuditLog, db, utcnow
 from app.outbound import OutboundRefused, check_host
+from vigil_agent.protocol import key_bytes
 
 CHECKPOINT_FILE = "audit-checkpoints.jsonl"
 SIGNED_FIELDS = ("row_id", "row_hash", "at")

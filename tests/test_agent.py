@@ -13,14 +13,14 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from app.agent.client import AgentHttpError, ApiClient
-from app.agent.collect import HostCollector
-from app.agent.config import StateFile
-from app.agent.protocol import iso_utc, sign
-from app.agent.runner import Agent
-from app.agent.simulate import simulate
 from app.fleet import commands, services
 from app.models import ApiKey, BackupSnapshot, Command, Device, Heartbeat, db, utcnow
+from vigil_agent.client import AgentHttpError, ApiClient
+from vigil_agent.collect import HostCollector
+from vigil_agent.config import StateFile
+from vigil_agent.protocol import iso_utc, sign
+from vigil_agent.runner import Agent
+from vigil_agent.simulate import simulate
 
 
 @pytest.fixture()
@@ -45,7 +45,7 @@ class CountingActions(dict):
     """The agent's real allowlist, counting what actually ran."""
 
     def __init__(self):
-        from app.agent.actions import ALLOWLIST
+        from vigil_agent.actions import ALLOWLIST
 
         self.ran: list[str] = []
         super().__init__({name: self._wrap(name, fn) for name, fn in ALLOWLIST.items()})
@@ -114,7 +114,8 @@ def test_signed_commands_through_the_real_agent(app, server, orgs, tmp_path):
     done = row(diag)
     assert done.status == "completed" and done.result["hostname"] and actions.ran == ["collect_diagnostics"]
 
-    # Not in the allowlist: reported unsupported, nothing runs.
+    # Not among this agent's actions: reported unsupported, nothing runs.
+    del actions["docker_prune"]
     prune = issue("docker_prune")
     assert agent.poll() == ["unsupported"]
     assert row(prune).status == "failed" and row(prune).error_message.startswith("unsupported")
@@ -149,23 +150,20 @@ def test_signed_commands_through_the_real_agent(app, server, orgs, tmp_path):
     assert len(actions.ran) == 2
 
 
-def test_run_backup_reports_an_honest_catalog_entry(app, server, orgs, tmp_path, monkeypatch):
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "a.txt").write_text("hello")
-    (tmp_path / "data" / "b.txt").write_text("world!")
-    monkeypatch.setenv("VIGIL_AGENT_BACKUP_PATHS", str(tmp_path / "data"))
+def test_run_backup_without_backup_settings_reports_an_honest_failure(app, server, orgs, tmp_path):
+    """No repository and no paths configured: nothing is backed up and the catalog says so
+    (real restic backups are in tests/test_agent_backups.py)."""
     _, code = new_code(orgs.a.org.id)
     agent = Agent(server, StateFile(tmp_path / "agent.json"), HostCollector())
     agent.ensure_enrolled(code)
     command = commands.issue(db.session.get(Device, agent.state.device_id), "run_backup", {}, None)
     db.session.commit()
-    assert agent.poll() == ["completed"]
+    assert agent.poll() == ["failed"]
     db.session.expire_all()
     snap = db.session.scalar(sa.select(BackupSnapshot).where(BackupSnapshot.device_id == agent.state.device_id))
-    assert (snap.status, snap.backup_method, snap.file_count, snap.size_bytes, snap.command_id) == (
-        "failed", "manifest", 2, 11, command.id)
-    assert "copied nothing" in snap.error_message
-    assert db.session.get(Command, command.id).result["backup"] == "not made"
+    assert (snap.status, snap.backup_method, snap.command_id) == ("failed", "restic", command.id)
+    assert "no paths to back up" in snap.error_message
+    assert "no paths to back up" in db.session.get(Command, command.id).error_message
 
 
 def test_simulate_two_devices_for_a_few_ticks(app, server, orgs):
@@ -192,8 +190,8 @@ def test_simulate_command_creates_its_own_devices(app, server, orgs):
 
 
 def test_heartbeats_kept_while_the_server_is_unreachable_are_resent_after_a_restart(app, server, orgs, tmp_path):
-    from app.agent.client import ApiClient
     from tests.fakes import free_port
+    from vigil_agent.client import ApiClient
 
     _, code = new_code(orgs.a.org.id)
     state = StateFile(tmp_path / "agent.json")
@@ -213,7 +211,7 @@ def test_heartbeats_kept_while_the_server_is_unreachable_are_resent_after_a_rest
 
 
 def test_the_outbox_is_bounded(tmp_path):
-    from app.agent.client import Outbox
+    from vigil_agent.client import Outbox
 
     box = Outbox(tmp_path / "o.jsonl", limit=5)
     for n in range(8):
@@ -226,7 +224,7 @@ def test_a_503_keeps_the_heartbeat_and_a_refused_kept_one_is_dropped(app, server
     heartbeat the real server refuses for good (422: too old) is dropped, not retried forever."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from app.agent.client import ApiClient
+    from vigil_agent.client import ApiClient
 
     class CannotStore(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - http.server's naming

@@ -96,7 +96,7 @@ def test_the_agent_sends_its_inventory_so_the_facts_tab_has_snapshots(app, serve
     # The network columns of the inventory: the agent's own address, and where Vigil sees it from.
     device = db.session.get(Device, device.id)
     assert device.public_ip == "127.0.0.1"
-    from app.agent.collect import local_ip
+    from vigil_agent.collect import local_ip
 
     assert device.local_ip == local_ip()
 
@@ -115,7 +115,7 @@ def test_a_bad_local_ip_in_a_heartbeat_is_a_field_error(client, orgs):
 
 
 def test_simulated_devices_send_facts_and_steady_scanner_findings(app, server, orgs):  # noqa: F811 - the server fixture
-    from app.agent.simulate import simulate
+    from vigil_agent.simulate import simulate
 
     codes = [(new_code(orgs.a.org.id, f"sim-{i}", kind)[1], kind) for i, kind in enumerate(("scanner", "server"))]
     simulate(server, codes, 0, ticks=3, failure_rate=0, seed=7, sleep=lambda s: None)

@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.agent.protocol import canonical_bytes, load_public_key, verify
 from app.fleet import commands
 from app.fleet.signing import private_key_from_config, public_key
 from app.models import AuditLog, Command, Device, db, utcnow
 from tests.conftest import run_jobs
 from tests.tenancy import assert_other_org_cannot_reach
 from tests.test_fleet import bearer, enrolled
+from vigil_agent.protocol import canonical_bytes, load_public_key, verify
 
 
 def device_of(agent: dict) -> Device:

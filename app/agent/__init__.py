@@ -1,7 +1,7 @@
-"""The Vigil fleet agent: enrols with a claim code, sends heartbeats from the host it runs
-on, polls signed commands and runs an allowlist of safe actions (`vigil agent run`), and a
-simulator of many devices for demos and load tests (`vigil agent simulate`).
+"""The console's side of the fleet agent: the `vigil agent` command group (`cli.py`: run the
+agent from a console checkout, and the simulator of many devices for demos and load tests).
 
-It talks to the server only over HTTP and imports nothing of the server but
-`app.agent.protocol`.
+The agent itself is the `vigil_agent` package, installable on a server alone (`pip install
+vigil-agent`, entry point `vigil-agent`); the console imports its `protocol` module so both
+sides sign and verify the same bytes.
 """

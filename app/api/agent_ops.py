@@ -8,7 +8,13 @@ from flask import request
 
 from app.api import bp
 from app.api.auth import api_error, principal, require_scope
-from app.api.openapi_agent import AGENT_MAX_BYTES, BACKUP_REPORT, COMMAND_RESULT, known_fields
+from app.api.openapi_agent import (
+    AGENT_MAX_BYTES,
+    BACKUP_REPORT,
+    COMMAND_RESULT,
+    RESTORE_TEST,
+    known_fields,
+)
 from app.core.hygiene import INT_MAX, body_limit
 from app.models import Device, db
 
@@ -95,3 +101,17 @@ def agent_backup_report():
         return {"id": row.id, "snapshot_id": row.snapshot_id, "status": row.status}
 
     return _apply(backups.BackupError, change, BACKUP_REPORT, 201)
+
+
+@bp.post("/agent/backups/restore-test")
+@body_limit(AGENT_MAX_BYTES)
+@require_scope("backups")
+def agent_restore_test_report():
+    """The agent reports a restore test it ran: passed or failed, how many files it checked."""
+    from app.fleet import backup_repository, backups
+
+    def change(device, data):
+        row = backup_repository.ingest_restore_test(device, data)
+        return {"id": row.id, "snapshot_id": row.snapshot_id, "restore_result": row.restore_result}
+
+    return _apply(backups.BackupError, change, RESTORE_TEST)

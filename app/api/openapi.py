@@ -11,6 +11,7 @@ from app.api.openapi_agent import (
     FACTS,
     HEARTBEAT,
     HEARTBEAT_STORED,
+    RESTORE_TEST,
     UNKNOWN_FIELDS,
 )
 from app.core.hygiene import INT_MAX
@@ -118,6 +119,7 @@ def _document() -> dict[str, Any]:
                     "nonce": {"type": "string"}, "signature": {"type": "string"}}},
                 "CommandResult": COMMAND_RESULT,
                 "BackupReport": BACKUP_REPORT,
+                "RestoreTest": RESTORE_TEST,
                 "Indicator": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "type": {"type": "string"}, "value": {"type": "string"},
                     "severity": {"type": "string"}, "confidence": {"type": "number"}, "tlp": {"type": "string"},
@@ -217,5 +219,12 @@ def _document() -> dict[str, Any]:
                     "$ref": "#/components/schemas/BackupReport"}}}},
                 "responses": {"201": {"description": "Stored"}, "401": _error(), "403": _error(),
                               "409": _error(), "422": _error()}}},
+            "/agent/backups/restore-test": {"post": {
+                "summary": "Report the outcome of a restore test the agent ran",
+                "security": [{"bearer": ["backups"]}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/RestoreTest"}}}},
+                "responses": {"200": {"description": "Recorded"}, "401": _error(), "403": _error(),
+                              "404": _error(), "422": _error()}}},
         },
     }

@@ -108,6 +108,14 @@ def _failed_needs_error(schema: dict[str, Any]) -> dict[str, Any]:
             "then": {"required": ["error"], "properties": {"error": {"minLength": 1}}}}
 
 
+RESTORE_TEST = {
+    "type": "object", "required": ["snapshot_id", "result", "files_checked"],
+    "description": "The outcome of a restore test the agent ran (a sample of files restored and checksummed).",
+    "properties": {
+        "snapshot_id": _text(255, 1), "result": {"enum": ["passed", "failed"]},
+        "files_checked": _int(10 ** 6), "duration_seconds": _int(10 ** 8), "error": _text(5000),
+        "command_id": {"type": "integer", "minimum": 1, "maximum": INT_MAX}}}
+
 ENROLMENT = {
     "type": "object", "required": ["claim_code", "hostname", "facts", "wireguard_public_key"], "properties": {
         "claim_code": _text(64, 1), "hostname": _text(255, 1),
@@ -144,6 +152,8 @@ BACKUP_REPORT = _failed_needs_error({
     "description": "`completed_at` is not before `started_at`; `command_id` is a run_backup command of this device.",
     "properties": {
         "snapshot_id": _text(255, 1), "snapshot_name": _text(255), "backup_type": {"enum": ["file", "full_disk"]},
+        "replaces_snapshot_id": {**_text(255), "description": "the provisional id an in-progress report used; "
+                                 "the run's row takes the final snapshot_id"},
         "backup_method": _text(50), "storage_path": _text(2000, 1), "size_bytes": _int(1 << 62),
         "compressed_size_bytes": _int(1 << 62), "encrypted": {"type": "boolean"},
         "encryption_key_id": _text(100), "status": {"enum": ["in_progress", "completed", "failed"]},

@@ -26,6 +26,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "api.revoke",
         "api.agent_enrol",  # authenticated by its one-time claim code
         "exposure.monitor_confirm",  # an address's owner confirms monitoring by its signed link
+        "fleet.agent_installer",  # the agent's installer and source: public code, no secrets
+        "fleet.agent_tarball",
     }
 )
 # Reachable by a signed-in user who still has to enrol MFA or change an expired password.

@@ -17,25 +17,22 @@ from croniter import croniter
 
 from app import audit
 from app.core.hygiene import INT_MAX
-from app.fleet import commands
+from app.fleet import backup_repository, commands
+from app.fleet.backup_errors import BackupError
 from app.fleet.ingest import _Checker
 from app.models import BackupConfig, BackupSnapshot, Command, Device, User, db, utcnow
 from app.models.base import as_dict
 from app.models.fleet_ops import BACKUP_MODES, BACKUP_TYPES, FULL_DISK_METHODS
 
 CONFIG_FIELDS = ["enabled", "backup_mode", "schedule_cron", "timezone", "retention_count", "keep_daily",
-                 "keep_weekly", "keep_monthly", "full_disk_method", "require_reboot", "storage_target"]
+                 "keep_weekly", "keep_monthly", "full_disk_method", "require_reboot", "storage_target",
+                 *backup_repository.REPOSITORY_FIELDS]
 REPORT_STATUSES = ("in_progress", "completed", "failed")
 MISSING_GRACE = timedelta(hours=2)  # how long a scheduled backup may take before it counts as missing
 STORAGE_TARGET = re.compile(r"^[\w.-]{1,100}$")
 MAX_LOGS = 100_000
 MAX_DURATION = 10 ** 8  # seconds (3 years)
-
-
-class BackupError(Exception):
-    def __init__(self, code: str, message: str, status: int = 422, fields: dict[str, str] | None = None):
-        super().__init__(message)
-        self.code, self.status, self.fields = code, status, fields
+__all__ = ["BackupError"]  # raised by every rule here; defined apart so backup_repository raises it too
 
 
 # Schedule --------------------------------------------------------------------------------------
@@ -110,7 +107,7 @@ def config_errors(values: dict[str, Any]) -> dict[str, str]:
         errors["full_disk_method"] = "One of " + ", ".join(FULL_DISK_METHODS) + "."
     if not STORAGE_TARGET.match(values.get("storage_target") or ""):
         errors["storage_target"] = "Letters, digits, dots, dashes or underscores, at most 100."
-    return errors
+    return {**errors, **backup_repository.repository_errors(values)}
 
 
 def get_config(device: Device) -> BackupConfig | None:
@@ -120,11 +117,14 @@ def get_config(device: Device) -> BackupConfig | None:
 def default_values() -> dict[str, Any]:
     return {"enabled": False, "backup_mode": "off", "schedule_cron": "0 2 * * *", "timezone": "UTC",
             "retention_count": 7, "keep_daily": 7, "keep_weekly": 4, "keep_monthly": 6, "full_disk_method": None,
-            "require_reboot": True, "storage_target": "default"}
+            "require_reboot": True, "storage_target": "default", "repository": None, "backup_paths": [],
+            "exclude_patterns": [], "s3_access_key_id": None}
 
 
-def save_config(device: Device, values: dict[str, Any], actor: User | None, now: datetime | None = None) -> BackupConfig:
-    """Create or change a device's backup configuration (validated, audited) and schedule its next run."""
+def save_config(device: Device, values: dict[str, Any], actor: User | None, now: datetime | None = None,
+                secrets: dict[str, str | None] | None = None) -> BackupConfig:
+    """Create or change a device's backup configuration (validated, audited) and schedule its next run.
+    `secrets` (repository_password, s3_secret_key) are sealed; a blank one keeps the stored one."""
     values = {**default_values(), **{k: v for k, v in values.items() if k in CONFIG_FIELDS}}
     if values["backup_mode"] not in ("full_disk", "hybrid"):
         values["full_disk_method"] = None
@@ -143,6 +143,8 @@ def save_config(device: Device, values: dict[str, Any], actor: User | None, now:
         config.schedule_changed_at = now
     for key in CONFIG_FIELDS:
         setattr(config, key, values[key])
+    secrets = secrets or {}
+    sealed = backup_repository.store_secrets(config, secrets.get("repository_password"), secrets.get("s3_secret_key"))
     active = config.enabled and config.backup_mode != "off" and config.schedule_cron
     config.next_scheduled_at = next_run(config.schedule_cron, config.timezone, now) if active else None
     db.session.flush()
@@ -150,7 +152,8 @@ def save_config(device: Device, values: dict[str, Any], actor: User | None, now:
     old, new = audit.changes(old, new) if old else (None, new)
     audit.record("backup.config_saved", resource_type="device", resource_id=device.id, org_id=device.org_id,
                  actor=actor, old=old, new=new,
-                 details={"next_scheduled_at": config.next_scheduled_at.isoformat() if config.next_scheduled_at else None})
+                 details={"next_scheduled_at": config.next_scheduled_at.isoformat() if config.next_scheduled_at else None,
+                          **({"secrets_changed": sealed} if sealed else {})})
     return config
 
 
@@ -191,6 +194,7 @@ def validate_report(data: dict[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {
         "snapshot_id": c.text(data, "snapshot_id", "snapshot_id", 255, required=True),
         "snapshot_name": c.text(data, "snapshot_name", "snapshot_name", 255),
+        "replaces_snapshot_id": c.text(data, "replaces_snapshot_id", "replaces_snapshot_id", 255),
         "backup_method": c.text(data, "backup_method", "backup_method", 50),
         "storage_path": c.text(data, "storage_path", "storage_path", 2000, required=True),
         "encryption_key_id": c.text(data, "encryption_key_id", "encryption_key_id", 100),
@@ -238,6 +242,14 @@ def ingest_report(device: Device, data: dict[str, Any]) -> BackupSnapshot:
                           {"command_id": "a command of this device"})
     row = db.session.scalar(sa.select(BackupSnapshot).where(
         BackupSnapshot.device_id == device.id, BackupSnapshot.snapshot_id == clean["snapshot_id"]).with_for_update())
+    replaces = clean.pop("replaces_snapshot_id")
+    if row is None and replaces:
+        # The run reported in progress under a provisional id; restic names the snapshot at the end.
+        row = db.session.scalar(sa.select(BackupSnapshot).where(
+            BackupSnapshot.device_id == device.id, BackupSnapshot.snapshot_id == replaces,
+            BackupSnapshot.status == "in_progress").with_for_update())
+        if row is not None:
+            row.snapshot_id = clean["snapshot_id"]
     old_status = row.status if row else None
     if row is not None and row.status != "in_progress" and row.status != clean["status"]:
         raise BackupError("bad_transition", f"The snapshot is already {row.status}.", 409)
@@ -328,7 +340,8 @@ def retention_plan(device: Device, config: BackupConfig | None = None) -> Retent
 
 
 def apply_retention(device: Device, actor: User | None = None) -> list[BackupSnapshot]:
-    """Expire what the retention plan says (status deleted, expires_at now), audited once per device."""
+    """Expire what the retention plan says (status deleted, expires_at now), audited once per
+    device, and send the agent a signed forget + prune of exactly those snapshots."""
     plan = retention_plan(device)
     now = utcnow()
     for snapshot in plan.expire:
@@ -338,6 +351,7 @@ def apply_retention(device: Device, actor: User | None = None) -> list[BackupSna
                      actor=actor, actor_type=None if actor else "system",
                      actor_label=None if actor else "fleet.backups_retention",
                      details={"expired": [s.snapshot_id for s in plan.expire], "kept": len(plan.keep)})
+        backup_repository.send_forget(device, plan.expire)
     return plan.expire
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,15 +18,16 @@ import sqlalchemy as sa
 from flask import has_request_context, request
 
 from app import audit
-from app.agent.protocol import iso_utc, sign
 from app.fleet.signing import signing_key
 from app.models import Command, Device, User, db, utcnow
 from app.permissions import can
+from vigil_agent.protocol import iso_utc, sign
 
 COMMAND_MINUTES = 5
 APPROVAL_MINUTES = 60  # how long a recovery command waits for its second admin
 TIERS: dict[str, tuple[str, ...]] = {
-    "safe": ("restart_services", "update_agent", "docker_prune", "collect_diagnostics", "run_backup"),
+    "safe": ("restart_services", "update_agent", "docker_prune", "collect_diagnostics", "run_backup",
+             "forget_snapshots", "restore_test"),
     "system": ("reboot", "shutdown", "change_hostname"),
     "recovery": ("boot_recovery",),
 }
@@ -36,6 +38,12 @@ APPROVAL_TIERS = ("recovery",)
 AGENT_STATUSES = ("in_progress", "completed", "failed")
 # What the agent may report from each state.
 TRANSITIONS = {"pending": AGENT_STATUSES, "in_progress": ("completed", "failed")}
+# Sent by the Backups tab and retention, with the snapshots they name, not from the command form.
+BACKUP_TYPES = ("forget_snapshots", "restore_test")
+SNAPSHOT_ID = re.compile(r"^[0-9a-f]{8,64}$")
+# kind -> fn(device, clean payload) -> payload: adds what the agent needs that the issuer
+# does not give (backups register the repository and its sealed password), see backup_repository.py.
+PAYLOAD_FILLERS: dict[str, Callable[[Device, dict[str, Any]], dict[str, Any]]] = {}
 HOSTNAME = re.compile(r"^(?=.{1,63}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$")
 MAX_RESULT_BYTES = 64 * 1024
 
@@ -70,9 +78,26 @@ def clean_payload(kind: str, payload: dict[str, Any] | None) -> dict[str, Any]:
             raise CommandError("validation_error", "Services: up to 20 unit names.", 422,
                                {"services": "a list of unit names"})
         return {"services": names}
+    if kind == "forget_snapshots":
+        ids = payload.get("snapshot_ids")
+        if (not isinstance(ids, list) or not 1 <= len(ids) <= 1000
+                or not all(isinstance(i, str) and SNAPSHOT_ID.match(i) for i in ids)):
+            raise CommandError("validation_error", "Snapshots: restic snapshot ids.", 422,
+                               {"snapshot_ids": "a list of restic snapshot ids"})
+        return {"snapshot_ids": ids}
+    if kind == "restore_test":
+        snapshot = payload.get("snapshot_id")
+        if not isinstance(snapshot, str) or not SNAPSHOT_ID.match(snapshot):
+            raise CommandError("validation_error", "A restic snapshot id.", 422, {"snapshot_id": "a restic snapshot id"})
+        return {"snapshot_id": snapshot}
     if payload:
         raise CommandError("validation_error", f"{kind} takes no parameters.", 422, {"payload": "empty"})
     return {}
+
+
+def audited_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as the audit trail keeps it: a sealed secret is named, not copied."""
+    return {k: ("(sealed to the device)" if k == "secrets" else v) for k, v in payload.items()}
 
 
 def envelope(command: Command) -> dict[str, Any]:
@@ -99,6 +124,8 @@ def issue(device: Device, kind: str, payload: dict[str, Any] | None, actor: User
     if device.deleted_at is not None or device.enrolled_at is None:
         raise CommandError("not_enrolled", "Only an enrolled device can receive commands.")
     clean = clean_payload(kind, payload)
+    if kind in PAYLOAD_FILLERS:
+        clean = PAYLOAD_FILLERS[kind](device, clean)
     ip, agent = _request_meta()
     now = utcnow().replace(microsecond=0)
     command = Command(org_id=device.org_id, device_id=device.id, command_type=kind, tier=tier,
@@ -111,7 +138,8 @@ def issue(device: Device, kind: str, payload: dict[str, Any] | None, actor: User
         _sign(command)
     audit.record("command.issued", resource_type="command", resource_id=command.id, org_id=device.org_id,
                  actor=actor, actor_type=None if actor else "system", actor_label=actor_label,
-                 new={"device_id": device.id, "type": kind, "tier": tier, "payload": clean, "status": command.status,
+                 new={"device_id": device.id, "type": kind, "tier": tier, "payload": audited_payload(clean),
+                      "status": command.status,
                       "expires_at": command.expires_at.isoformat()})
     return command
 

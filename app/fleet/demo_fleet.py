@@ -65,8 +65,8 @@ def _subscription(org: Organization) -> None:
 
 
 def _enrol(org: Organization, name: str, kind: str, site_id: int | None, tags: list[str], host) -> Any:
-    from app.agent.runner import new_wireguard_key
     from app.fleet import services
+    from vigil_agent.runner import new_wireguard_key
 
     device, code = services.create_device(org.id, name=name, device_type=kind, site_id=site_id, tags=tags,
                                           actor_label="seed-demo")
@@ -174,8 +174,8 @@ def _commands(devices: list, admin: User | None, now) -> None:
 
 def seed_fleet(orgs: dict[str, Organization]) -> None:
     """The demo fleet of every demo organization (see the module docstring)."""
-    from app.agent.simulate import FakeHost
     from app.fleet import alert_rules, offline
+    from vigil_agent.simulate import FakeHost
 
     now = utcnow()
     live_start = now - timedelta(minutes=DEMO_LIVE_MINUTES)
@@ -228,7 +228,7 @@ def has_demo_devices() -> bool:
 
 def _host_like(device: Device, last: Heartbeat | None, stats):
     """A simulator host that continues where the device's newest heartbeat left off."""
-    from app.agent.simulate import FakeHost
+    from vigil_agent.simulate import FakeHost
 
     host = FakeHost(device.id, device.device_type, random.Random())
     if last is not None:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.fleet import backups
-from app.fleet.commands import TIER_PERMISSION, TIERS
+from app.fleet.commands import BACKUP_TYPES, TIER_PERMISSION, TIERS
 from app.forms import options
 from app.models.fleet_ops import BACKUP_MODES, FULL_DISK_METHODS
 from app.permissions import can
@@ -16,7 +23,7 @@ from app.permissions import can
 def allowed_types(user) -> list[tuple[str, str]]:
     """The command types the user's role may send, labelled with their tier."""
     return [(kind, f"{kind.replace('_', ' ')} ({tier})") for tier, kinds in TIERS.items()
-            if can(TIER_PERMISSION[tier], user) for kind in kinds]
+            if can(TIER_PERMISSION[tier], user) for kind in kinds if kind not in BACKUP_TYPES]
 
 
 class CommandForm(FlaskForm):
@@ -50,9 +57,34 @@ class BackupConfigForm(FlaskForm):
                                    choices=options([("", "none"), *((m, m.replace("_", " ")) for m in FULL_DISK_METHODS)]))
     require_reboot = BooleanField("Needs a reboot (recovery USB)", default=True)
     storage_target = StringField("Storage target", default="default", validators=[Length(max=100)])
+    repository = StringField("restic repository", validators=[Optional(), Length(max=2000)])
+    backup_paths = TextAreaField("Paths to back up (one a line)", validators=[Optional(), Length(max=50_000)])
+    exclude_patterns = TextAreaField("Exclude patterns (one a line)", validators=[Optional(), Length(max=50_000)])
+    repository_password = PasswordField("Repository password (blank keeps the stored one)",
+                                        validators=[Optional(), Length(max=500)])
+    s3_access_key_id = StringField("S3 access key id", validators=[Optional(), Length(max=200)])
+    s3_secret_key = PasswordField("S3 secret key (blank keeps the stored one)", validators=[Optional(), Length(max=500)])
+
+    def process(self, formdata=None, obj=None, data=None, **kwargs):
+        """Lists are edited as one item a line."""
+        data = dict(data or {})
+        for name in ("backup_paths", "exclude_patterns"):
+            if isinstance(data.get(name), list):
+                data[name] = "\n".join(data[name])
+        super().process(formdata, obj, data=data, **kwargs)
+
+    def secrets(self) -> dict:
+        return {"repository_password": self.repository_password.data or None,
+                "s3_secret_key": self.s3_secret_key.data or None}
 
     def values(self) -> dict:
+        def lines(text):
+            return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
         return {name: getattr(self, name).data for name in backups.CONFIG_FIELDS} | {
+            "repository": (self.repository.data or "").strip() or None,
+            "s3_access_key_id": (self.s3_access_key_id.data or "").strip() or None,
+            "backup_paths": lines(self.backup_paths.data), "exclude_patterns": lines(self.exclude_patterns.data),
             "full_disk_method": self.full_disk_method.data or None,
             "schedule_cron": (self.schedule_cron.data or "").strip() or None,
             "timezone": (self.timezone.data or "").strip()}

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
-from app.agent.protocol import key_bytes, public_key_text
+from vigil_agent.protocol import key_bytes, public_key_text
 
 HKDF_INFO = b"vigil fleet command signing v1"
 

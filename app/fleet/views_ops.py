@@ -4,10 +4,10 @@ backups, preview and apply retention, record restore tests; bulk-enable backups.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, request
+from flask import Response, abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user
 
-from app.fleet import backups, bp, commands
+from app.fleet import agent_package, backup_repository, backups, bp, commands
 from app.fleet.forms_ops import BackupConfigForm, CommandForm, RestoreTestForm
 from app.models import BackupSnapshot, Command, Device, db
 from app.models.base import as_dict
@@ -122,7 +122,7 @@ def backup_config_save(device_id: int):
     device = get_scoped_or_404(Device, device_id)
     form = BackupConfigForm()
     if form.validate_on_submit():
-        config = backups.save_config(device, form.values(), _user())
+        config = backups.save_config(device, form.values(), _user(), secrets=form.secrets())
         db.session.commit()
         flash("Backup settings saved." + (f" Next run {config.next_scheduled_at:%Y-%m-%d %H:%M} UTC."
                                           if config.next_scheduled_at else ""), "success")
@@ -159,6 +159,21 @@ def backup_restore_test(backup_id: int):
     return redirect_after_post("fleet.device_tab", device_id=snapshot.device_id, tab="backups")
 
 
+@bp.post("/backups/<int:backup_id>/restore-test/run")
+@require("fleet.backups_manage")
+def backup_restore_test_run(backup_id: int):
+    """Ask the device's agent to restore a sample of this snapshot and compare checksums."""
+    snapshot = get_scoped_or_404(BackupSnapshot, backup_id)
+    try:
+        backup_repository.request_restore_test(snapshot, _user())
+    except backups.BackupError as exc:
+        db.session.rollback()
+        abort(exc.status, str(exc))
+    db.session.commit()
+    flash("Restore test sent to the agent; its result appears here when it reports.", "success")
+    return redirect_after_post("fleet.device_tab", device_id=snapshot.device_id, tab="backups")
+
+
 @bp.post("/devices/backups/enable")
 @require("fleet.backups_manage")
 def backups_bulk_enable():
@@ -175,3 +190,24 @@ def backups_bulk_enable():
     flash(f"Backups enabled on {len(devices)} device(s)." if devices else "No enrolled device was selected.",
           "success" if devices else "warning")
     return redirect_after_post("fleet.index")
+
+
+# The agent for the "add device" page (public: agent code and a script, no secrets) -------------
+
+@bp.get("/agent/install.sh")
+def agent_installer():
+    """The installer script, pinned to this console's agent version."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    script = render_template("fleet/install-agent.sh", server=base, version=agent_package.VERSION,
+                             script_url=base + url_for("fleet.agent_installer"),
+                             package_url=base + url_for("fleet.agent_tarball", name=agent_package.tarball_name()))
+    return Response(script, mimetype="text/x-shellscript")
+
+
+@bp.get("/agent/<name>")
+def agent_tarball(name: str):
+    """The agent's source tarball at this console's version (another name is a 404)."""
+    if name != agent_package.tarball_name():
+        abort(404)
+    return Response(agent_package.tarball(), mimetype="application/gzip",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})

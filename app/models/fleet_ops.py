@@ -81,6 +81,14 @@ class BackupConfig(OrgOwnedMixin, db.Model):
     full_disk_method: Mapped[str | None] = mapped_column(sa.String(50))
     require_reboot: Mapped[bool] = mapped_column(default=True)
     storage_target: Mapped[str] = mapped_column(sa.String(100), default="default")
+    # The restic repository (a local path, sftp:user@host:/path or s3:https://host/bucket),
+    # what to back up, and the secrets to open it, sealed with app/crypto.py (issue 19).
+    repository: Mapped[str | None] = mapped_column(sa.String(2000))
+    backup_paths: Mapped[list[str]] = mapped_column(default=list)
+    exclude_patterns: Mapped[list[str]] = mapped_column(default=list)
+    repository_password_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    s3_access_key_id: Mapped[str | None] = mapped_column(sa.String(200))
+    s3_secret_key_sealed: Mapped[str | None] = mapped_column(sa.Text)
     last_backup_at: Mapped[datetime | None] = mapped_column()
     last_backup_status: Mapped[str | None] = mapped_column(sa.String(20))
     next_scheduled_at: Mapped[datetime | None] = mapped_column()

@@ -24,11 +24,11 @@ ADMIN = "admin@northwind.example"
 def test_commands_and_backups_tabs_with_a_real_agent(page, live_server, problems, artifacts):
     import sqlalchemy as sa
 
-    from app.agent.config import StateFile
-    from app.agent.runner import Agent
-    from app.agent.simulate import FakeHost, simulated_actions
     from app.fleet import services
     from app.models import Organization, db
+    from vigil_agent.config import StateFile
+    from vigil_agent.runner import Agent
+    from vigil_agent.simulate import FakeHost, simulated_actions
 
     with live_server.app.app_context():
         org_id = db.session.scalar(sa.select(Organization.id).where(Organization.slug == "northwind"))

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.agent.client import AgentHttpError
-from app.agent.config import StateFile
-from app.agent.runner import Agent, AgentError
+from vigil_agent.client import AgentHttpError
+from vigil_agent.config import StateFile
+from vigil_agent.errors import ActionError
+from vigil_agent.runner import Agent, AgentError
 
 SERVICES = {"scanner": ["sshd", "gvmd", "ospd-openvas", "redis-server"], "server": ["sshd", "nginx", "postgresql"]}
 CONTAINERS = {"scanner": [("gvmd", "greenbone/gvmd:22.4"), ("ospd-openvas", "greenbone/ospd-openvas:22.4")],
@@ -134,8 +135,6 @@ def simulated_actions(host: FakeHost, failure_rate: float) -> dict[str, Any]:
                   "error": "repository locked by another process" if failed else None}
         agent.report_backup({k: v for k, v in report.items() if v is not None})
         if failed:
-            from app.agent.actions import ActionError
-
             raise ActionError(report["error"])
         return {"snapshot_id": report["snapshot_id"], "size_bytes": size}
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 SIGNED_FIELDS = ("id", "device_id", "type", "payload", "expires_at", "nonce")
 
@@ -43,8 +48,6 @@ def canonical_bytes(envelope: dict[str, Any]) -> bytes:
 
 def public_key_text(key: Ed25519PublicKey) -> str:
     """The raw 32-byte public key, base64: what enrolment hands the agent."""
-    from cryptography.hazmat.primitives import serialization
-
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode()
 
@@ -77,3 +80,49 @@ def verify(public_key: Ed25519PublicKey, envelope: dict[str, Any], signature: st
     except (InvalidSignature, binascii.Error, ValueError, TypeError):
         return False
     return True
+
+
+# Secrets sealed to one agent ----------------------------------------------------------------------
+# A secret a command carries (a backup repository's password) is sealed to the device's
+# X25519 public key (the one it enrolled with): an ephemeral key, ECDH, HKDF under its own
+# label, AES-256-GCM. Only that agent can open it, so the stored command, the job that sent
+# it and the audit trail hold ciphertext only.
+SEAL_INFO = b"vigil agent sealed secret v1"
+
+
+def _seal_key(shared: bytes, ephemeral_public: bytes, recipient_public: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=ephemeral_public + recipient_public,
+                info=SEAL_INFO).derive(shared)
+
+
+def seal(recipient_public_b64: str, secret: dict[str, Any]) -> str:
+    """`secret` (a JSON object) sealed to the holder of the X25519 private key."""
+    recipient = key_bytes(recipient_public_b64, "the device's public key")
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = ephemeral.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    key = _seal_key(ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient)), ephemeral_public, recipient)
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, json.dumps(secret, sort_keys=True).encode(), SEAL_INFO)
+    return base64.b64encode(ephemeral_public + nonce + sealed).decode()
+
+
+def unseal(private_b64: str, sealed_b64: str) -> dict[str, Any]:
+    """Open what `seal` made for this key; ValueError when it is not for this key or damaged."""
+    private = X25519PrivateKey.from_private_bytes(key_bytes(private_b64, "the device's private key"))
+    try:
+        raw = base64.b64decode(sealed_b64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("the sealed secret is not base64") from exc
+    if len(raw) < 32 + 12 + 16:
+        raise ValueError("the sealed secret is too short")
+    ephemeral_public, nonce, body = raw[:32], raw[32:44], raw[44:]
+    own_public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    key = _seal_key(private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public)), ephemeral_public, own_public)
+    try:
+        plain = AESGCM(key).decrypt(nonce, body, SEAL_INFO)
+    except InvalidTag as exc:
+        raise ValueError("the sealed secret is not for this agent, or was changed") from exc
+    value = json.loads(plain)
+    if not isinstance(value, dict):
+        raise ValueError("the sealed secret is not an object")
+    return value

@@ -14,13 +14,16 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.agent import actions as real_actions
-from app.agent.client import AgentHttpError, ApiClient, Outbox
-from app.agent.config import AgentState, StateFile
-from app.agent.protocol import load_public_key, parse_iso_utc, verify
+from vigil_agent import actions as real_actions
+from vigil_agent.client import AgentHttpError, ApiClient, Outbox
+from vigil_agent.config import AgentState, StateFile
+from vigil_agent.gmp import ScannerCollector
+from vigil_agent.policy import PolicyError, default_policy_path, load_policy
+from vigil_agent.protocol import load_public_key, parse_iso_utc, verify
 
 log = logging.getLogger("vigil.agent")
 FACTS_SECONDS = 6 * 3600  # inventory changes slowly: at start, then every 6 hours
@@ -56,8 +59,9 @@ def same_server(a: str | None, b: str | None) -> bool:
 class Agent:
     def __init__(self, server: str, state_file: StateFile, collector: Any,
                  actions: dict[str, Callable[..., dict[str, Any]]] | None = None,
-                 clock: Callable[[], datetime] | None = None):
+                 clock: Callable[[], datetime] | None = None, policy_path: Path | None = None):
         self.state_file = state_file
+        self.policy_path = policy_path or default_policy_path(state_file.path)
         self.state = state_file.load() or AgentState(server=server)
         # The server the saved enrolment belongs to (ensure_enrolled compares it with a claim code's).
         self.enrolled_server = self.state.server if self.state.enrolled else None
@@ -67,9 +71,21 @@ class Agent:
         self.actions = real_actions.ALLOWLIST if actions is None else actions
         self.clock = clock or (lambda: datetime.now(UTC))
         self.current_command_id: int | None = None
+        # Run after the command's result is reported (an update restarting the agent).
+        self.after_report: list[Callable[[], Any]] = []
         self.client = ApiClient(self.state.server, self.state.api_key)
+        self.scanner = self._scanner()
         path = state_file.path
         self.outbox = Outbox(path.with_name(path.stem + ".outbox.jsonl") if path else None)
+
+    def _scanner(self) -> ScannerCollector | None:
+        """The Greenbone collector, when the host's policy names a GMP socket."""
+        try:
+            section = load_policy(self.policy_path).section("scanner")
+        except PolicyError as exc:
+            log.error("%s: no scanner statistics", exc)
+            return None
+        return ScannerCollector(section) if section.get("gmp_socket") else None
 
     # Enrolment and telemetry -------------------------------------------------------------------
 
@@ -116,6 +132,8 @@ class Agent:
         """Send this moment's heartbeat; keep it in the outbox when the server cannot take it
         now, and resend what is kept once it can. Returns the status (0: no answer)."""
         beat = {"device_id": self.state.device_id, **self.collector.heartbeat()}
+        if self.scanner is not None and (stats := self.scanner.stats()) is not None:
+            beat["scanner_stats"] = stats
         try:
             status, body = self.client.post("/agent/heartbeat", beat)
         except AgentHttpError:
@@ -173,6 +191,12 @@ class Agent:
             log.warning("backup report answered %s: %s", status, body.get("error"))
         return status
 
+    def report_restore_test(self, report: dict[str, Any]) -> int:
+        status, body = self.client.post("/agent/backups/restore-test", report)
+        if status != 200:
+            log.warning("restore test report answered %s: %s", status, body.get("error"))
+        return status
+
     # Commands ------------------------------------------------------------------------------------
 
     def refusal(self, command: dict[str, Any]) -> str | None:
@@ -219,11 +243,24 @@ class Agent:
         if action is None:
             self.report(command["id"], "failed", error=f"unsupported: this agent does not run {command['type']}")
             return "unsupported"
+        try:
+            allowed = load_policy(self.policy_path).allows(command["type"])
+        except PolicyError as exc:
+            log.error("%s: refusing command %s", exc, command["id"])
+            self.report(command["id"], "failed", error=f"refused: {exc}")
+            return "refused: policy unreadable"
+        if not allowed:
+            log.warning("command %s (%s) refused: switched off in %s", command["id"], command["type"], self.policy_path)
+            self.report(command["id"], "failed",
+                        error=f"disabled: {command['type']} is switched off in this host's agent policy")
+            return "disabled"
+        log.info("running command %s: %s", command["id"], command["type"])
         self.report(command["id"], "in_progress")
         self.current_command_id = command["id"]
         try:
             result = action(self, command.get("payload") or {})
         except real_actions.ActionError as exc:
+            log.warning("command %s (%s) failed: %s", command["id"], command["type"], exc)
             self.report(command["id"], "failed", error=str(exc))
             return "failed"
         except Exception as exc:  # noqa: BLE001 - an action's bug is reported, never crashes the agent
@@ -232,7 +269,13 @@ class Agent:
             return "failed"
         finally:
             self.current_command_id = None
+        log.info("command %s (%s) completed", command["id"], command["type"])
         self.report(command["id"], "completed", result=result)
+        while self.after_report:
+            try:
+                self.after_report.pop(0)()
+            except real_actions.ActionError as exc:
+                log.error("after command %s: %s", command["id"], exc)
         return "completed"
 
     def poll(self) -> list[str]:
