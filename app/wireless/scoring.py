@@ -31,6 +31,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from app.wireless.geo import PlaceIndex, PointIndex, haversine_m
+from app.wireless.scoring_sameday import SENSITIVITY_MINUTES, same_day_factor
 
 SCORING_VERSION = "rules-1"
 LEVELS = ("NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL")
@@ -205,6 +206,14 @@ class ScoringConfig:
     # Agency-office proximity.
     agency_radius_km: float = 1.0
     agency_points: float = 10.0
+    # Same-day following (AirGuard's criteria, app/wireless/scoring_sameday.py).
+    sameday_sensitivity: str = "MEDIUM"  # HIGH 30 min, MEDIUM 60 min, LOW 90 min
+    sameday_min_locations: int = 3
+    sameday_window_days: int = 14
+    sameday_day_points: float = 45.0
+    sameday_repeat_days: int = 2
+    sameday_repeat_window_days: int = 5
+    sameday_repeat_points: float = 65.0
 
     def to_mapping(self) -> dict[str, Any]:
         """Plain JSON-able values, one key per field (what settings store)."""
@@ -257,6 +266,12 @@ class ScoringConfig:
             out.append("minimums_cap: must be between 0 and 100")
         if 24 % self.parked_time_bucket_hours:
             out.append("parked_time_bucket_hours: must divide 24")
+        if self.sameday_sensitivity not in SENSITIVITY_MINUTES:
+            out.append("sameday_sensitivity: must be HIGH, MEDIUM or LOW")
+        for name in ("sameday_min_locations", "sameday_window_days", "sameday_repeat_days",
+                     "sameday_repeat_window_days"):
+            if getattr(self, name) < 1:
+                out.append(f"{name}: must be at least 1")
         bad = set(self.strong_rssi_types) - set(RADIO_NAMES)
         if bad:
             out.append(f"strong_rssi_types: unknown radio types {''.join(sorted(bad))!r}")
@@ -491,10 +506,11 @@ def score_network(sightings: Iterable[Sighting], network: NetworkInfo,
     home = _home_correlation(fixes, place_of, ctx, c)
     persistence = _persistence(fixes, c)
     agency = _agency(fixes, ctx, c)
-    factors += [follow, parked, home, fleet, equipment, persistence, agency]
+    same_day = same_day_factor(fixes, now.timestamp(), rtype, c, _factor)
+    additive = [follow, parked, home, fleet, equipment, persistence, agency, same_day]
+    factors += additive
 
-    total = sum(f["points"] for f in (follow, parked, home, fleet, equipment, persistence,
-                                      agency))
+    total = sum(f["points"] for f in additive)
     if total > 100:
         factors.append(_factor("clamp", 100 - total,
                                f"Factors add up to {total:.1f}; the score stops at 100."))
@@ -507,12 +523,19 @@ def score_network(sightings: Iterable[Sighting], network: NetworkInfo,
 
     tracked_min = (fixes[-1].ts - fixes[0].ts) / 60.0
     parked_established = parked["details"].get("established", False)
+    followed_today = bool(same_day["points"])
     short = []
     if tracked_min < c.min_tracked_minutes:
         short.append(f"tracked for {tracked_min:.0f} min (< {c.min_tracked_minutes:g})")
     if n_places < c.min_places:
         short.append(f"seen at {_plural(n_places, 'distinct place')} (< {c.min_places})")
-    if short and parked_established:
+    if short and followed_today:
+        factors.append(_factor(
+            "minimums", 0.0,
+            "Below the overall minimums (" + "; ".join(short) + ") but not capped: on at "
+            "least one day it met AirGuard's own minimums (see same_day).",
+            tracked_minutes=round(tracked_min, 1), places=n_places, capped=False))
+    elif short and parked_established:
         factors.append(_factor(
             "minimums", 0.0,
             "Below the following minimums (" + "; ".join(short) + ") but not capped: a "

@@ -81,6 +81,17 @@ GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
         ("agency_radius_km", "Sightings within this of an agency office count."),
         ("agency_points", "Points for being seen near an agency office."),
     ]),
+    ("Same-day following", [
+        ("sameday_sensitivity", "AirGuard's sensitivity: a day counts after 30 (HIGH), 60 (MEDIUM) or 90 (LOW) "
+                                "minutes with you; higher finds trackers sooner but also fellow travellers."),
+        ("sameday_min_locations", "Distinct accurately located places (further apart than the sum of the GPS "
+                                  "accuracies and twice the radio range) needed on one day."),
+        ("sameday_window_days", "Only days within this many days of now count."),
+        ("sameday_day_points", "Points for one qualifying day (45 reaches MEDIUM on its own)."),
+        ("sameday_repeat_days", "Qualifying days needed within the repeat window for the higher points..."),
+        ("sameday_repeat_window_days", "...within this many days."),
+        ("sameday_repeat_points", "Points when it repeats (65 reaches HIGH on its own)."),
+    ]),
 ]
 
 HELP: dict[str, str] = {name: text for _, rows in GROUPS for name, text in rows}
