@@ -11,7 +11,10 @@
   errands and behind them on the road, but not on every trip;
 - a parked device: a vehicle modem parked within 100 m of home on many days, for a few
   hours at differing times;
-- a radio at an agency office next to one of their errands.
+- a radio at an agency office next to one of their errands;
+- issue 20's cases (app/wireless/scenario_cases.py): one-day and address-rotating trackers,
+  a follower never seen at home, a watcher parked by work and a shop, a hotspot beside the
+  commute, colleagues' phones at work and passers-by.
 
 Each network carries a `role` so tests can check what the scorer makes of it. Times are
 UTC and the simulated day runs on UTC hours. The same seed always gives the same scenario.
@@ -36,6 +39,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from app.wireless.geo import M_PER_DEG, bearing_deg, destination, haversine_m
+from app.wireless.scenario_cases import TrackPoint, second_round_cases
 from app.wireless.scoring import NetworkInfo, ScoringContext, Sighting
 
 DEMO_CITY = (39.7392, -104.9903)  # Denver centre; fictional usage (see module docstring)
@@ -123,6 +127,7 @@ class _World:
         self.networks: dict[str, dict[str, Any]] = {}
         self.sightings: list[dict[str, Any]] = []
         self.fixed: list[tuple[str, float, float, float]] = []  # bssid, lat, lon, range_m
+        self.track: list[TrackPoint] = []  # where the person was at every scan
         rng = self.rng
 
         def add(role, ssid, rtype="W", maker=None, freq=2437, caps="[WPA2-PSK-CCMP][ESS]",
@@ -203,6 +208,7 @@ class _World:
     def scan(self, t, lat, lon, moving: bool, follower_at=None, parked_at=None):
         rng = self.rng
         acc = round(rng.uniform(3, 16), 1) if moving or rng.random() > 0.03 else 150.0
+        self.track.append(TrackPoint(t, lat, lon, acc, moving))
         if rng.random() < 0.97:
             self.see(self.phone, t, lat, lon, acc, round(rng.uniform(-42, -28)))
         if rng.random() < 0.95:
@@ -334,6 +340,10 @@ def generate_scenario(seed: int = 7, weeks: int = 3, city: tuple[float, float] =
             t = w.drive(here, home, t, follow())
         w.stay(home, t, day + timedelta(days=1), spot, parked)
 
+    # Issue 20's cases, on their own random stream so the cases above keep their sightings.
+    networks, sightings = second_round_cases(w.track, seed, home, work, errands, ALTITUDE_M, DEVICE)
+    w.networks.update((n["bssid"], n) for n in networks)
+    w.sightings += sightings
     w.sightings.sort(key=lambda s: s["time"])
     return Scenario(seed=seed, start=start, end=start + timedelta(days=days), home=home,
                     home_radius_km=0.5, work=work, errands=errands, agency_offices=[office],
@@ -370,7 +380,7 @@ def wigle_row(s: dict[str, Any]) -> list[Any]:
     t = s["time"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     return [s["bssid"], s["ssid"], s.get("capabilities") or "", t, channel, frequency,
             s["level"], f"{s['lat']:.7f}", f"{s['lon']:.7f}", f"{s.get('altitude', 0.0):.1f}",
-            f"{s['accuracy']:.1f}", "", "", WIGLE_TYPES[rtype]]
+            f"{s['accuracy']:.1f}", "", s.get("mfgr_id") or "", WIGLE_TYPES[rtype]]
 
 
 def write_wigle_csv(sightings: Iterable[dict[str, Any]], out: str | Path | IO[str],
