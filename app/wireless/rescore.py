@@ -28,6 +28,7 @@ from app.models.wireless import (
 )
 from app.wireless import ml, org_settings
 from app.wireless.scoring import (
+    DISMISS_TAGS,
     NetworkInfo,
     ScoringConfig,
     ScoringContext,
@@ -69,9 +70,13 @@ def scoring_context(org_id: int) -> ScoringContext:
     home = db.session.scalar(sa.select(LocationMarker).where(LocationMarker.org_id == org_id,
                                                              LocationMarker.is_home.is_(True)))
     offices = db.session.execute(sa.select(AgencyOffice.name, AgencyOffice.lat, AgencyOffice.lon)).all()
+    # A network marked not a threat counts for no co-traveller factor, even before its
+    # stored level catches up with the tag.
+    dismissed = sa.select(NetworkTag.id).where(NetworkTag.network_id == Network.id, NetworkTag.removed_at.is_(None),
+                                               NetworkTag.tag.in_(sorted(DISMISS_TAGS)))
     high = db.session.execute(
         sa.select(Network.bssid, Network.manufacturer, Network.ssid)
-        .where(Network.org_id == org_id, Network.threat_level.in_(HIGH_LEVELS))
+        .where(Network.org_id == org_id, Network.threat_level.in_(HIGH_LEVELS), ~dismissed.exists())
     ).all()
     members: dict[str, set[str]] = {}
     for bssid, maker, ssid in high:

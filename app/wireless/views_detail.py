@@ -17,6 +17,7 @@ from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404
 from app.wireless import bp, detail, media, reference
+from app.wireless.alert_rules import not_a_threat
 from app.wireless.basemap import allow_basemap, current_basemap
 from app.wireless.forms_detail import MediaForm, NoteForm, TagForm
 from app.wireless.geo import haversine_m, valid_point
@@ -34,7 +35,7 @@ LABELS = {
         "fleet": "Fleet bonus", "equipment": "Equipment profile", "persistence": "Temporal persistence",
         "agency": "Agency-office proximity", "own_device": "Own-device discount", "minimums": "AirGuard-style minimums",
         "clamp": "Clamp at 100", "cellular": "Cellular radio", "data_quality": "Data quality", "no_data": "No data",
-        "tag_overlay": "Tag overlay"},
+        "tag_overlay": "Tag overlay", "same_day": "Same-day following"},
     "level_colours": {"CRITICAL": "danger", "HIGH": "warning", "MEDIUM": "info", "LOW": "secondary", "NONE": "light"},
 }
 
@@ -48,7 +49,9 @@ def _position(network: NetworkModel) -> tuple[float, float] | None:
 
 def _tag_context(network: NetworkModel, tag_form: TagForm | None = None) -> dict:
     history = detail.tag_history(network.id)
-    return {"network": network, "tag_form": tag_form or TagForm(), "active_tags": [t for t in history if not t.removed_at],
+    active = [t for t in history if not t.removed_at]
+    return {"network": network, "tag_form": tag_form or TagForm(), "active_tags": active,
+            "not_a_threat": not_a_threat([t.tag for t in active]),
             "tag_history": history, "people": detail.users_by_id({t.tagged_by_id for t in history}
                                                                  | {t.removed_by_id for t in history})}
 
