@@ -253,3 +253,16 @@ def test_trackers_carry_their_maker_id_into_the_wigle_file():
     write_wigle_csv([s for s in scenario.sightings if s.get("mfgr_id")], buf)
     rows = list(csv.reader(io.StringIO(buf.getvalue())))[2:]
     assert rows and {r[WIGLE_COLUMNS.index("MfgrId")] for r in rows} == {str(0x004C)}
+
+
+def test_watcher_is_explained_as_waiting_at_learned_places(scored):
+    scenario, results = scored
+    assert len(scenario.context().frequent_places) >= 3  # home, work and a shop, learned from the track
+    [(network, result)] = _by_role(scored, "watcher_work_shop")
+    assert result.factor("watcher")["points"] > 0, result.explain()
+    quiet = {"own_phone", "own_watch", "neighbour_ap", "work_ap", "errand_ap", "roadside_ap", "colleague_phone",
+             "passer_by", "commute_hotspot", "agency"}
+    for n in scenario.networks:
+        factor = results[n["bssid"]].factor("watcher")
+        if n["role"] in quiet and factor:
+            assert factor["points"] == 0, (n, results[n["bssid"]].explain())

@@ -26,7 +26,7 @@ from app.models.wireless import (
     NetworkThreatScore,
     Observation,
 )
-from app.wireless import ml, org_settings
+from app.wireless import ml, org_settings, places
 from app.wireless.scoring import (
     DISMISS_TAGS,
     NetworkInfo,
@@ -38,6 +38,7 @@ from app.wireless.scoring import (
     level_for,
     score_network,
 )
+from app.wireless.scoring_places import learn_places
 
 BATCH = 500
 HIGH_LEVELS = ("HIGH", "CRITICAL")
@@ -65,8 +66,9 @@ def ssid_pattern(ssid: str) -> str | None:
     return generic if generic.strip("*-_ ") else None
 
 
-def scoring_context(org_id: int) -> ScoringContext:
-    """Home, agency offices and the current high scorers' makers and SSID shapes."""
+def scoring_context(org_id: int, config: ScoringConfig | None = None) -> ScoringContext:
+    """Home, agency offices, the places the person stays at often, and the current high scorers' makers and SSID shapes."""
+    config = config or scoring_config(org_id)
     home = db.session.scalar(sa.select(LocationMarker).where(LocationMarker.org_id == org_id,
                                                              LocationMarker.is_home.is_(True)))
     offices = db.session.execute(sa.select(AgencyOffice.name, AgencyOffice.lat, AgencyOffice.lon)).all()
@@ -93,11 +95,14 @@ def scoring_context(org_id: int) -> ScoringContext:
         tz = ZoneInfo(getattr(org, "timezone", None) or "UTC")
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file path
         tz = ZoneInfo("UTC")
+    now = utcnow()
+    track = places.own_track(org_id, int(now.timestamp() * 1000), config.max_accuracy_m)
     return ScoringContext(
+        frequent_places=learn_places(track, config, tz),
         home=(home.lat, home.lon, home.radius_km or 0.5) if home else None,
         agency_offices=[(n, lat, lon) for n, lat, lon in offices],
         fleet_manufacturers=makers, fleet_ssid_patterns=patterns,
-        fleet_members={k: frozenset(v) for k, v in members.items()}, now=utcnow(), tz=tz,
+        fleet_members={k: frozenset(v) for k, v in members.items()}, now=now, tz=tz,
     )
 
 
@@ -188,7 +193,7 @@ def rescore(org_id: int, everything: bool = False,
             progress: Callable[[int, int], None] | None = None) -> RescoreResult:
     """Score the organization's dirty networks (or all of them), committing per batch."""
     config = scoring_config(org_id)
-    ctx = scoring_context(org_id)
+    ctx = scoring_context(org_id, config)
     model, model_version = _model(org_id)
     weight = org_settings.ml_weight(org_id)
     where = [Network.org_id == org_id]
@@ -222,7 +227,8 @@ def orgs_with_dirty_networks() -> list[int]:
 def rescore_networks(org_id: int, networks: list[Network]) -> dict[str, int]:
     """Score a few networks now, with the organization's settings and active model (no commit)."""
     model, model_version = _model(org_id)
-    levels = score_batch(org_id, networks, scoring_context(org_id), scoring_config(org_id), model,
+    config = scoring_config(org_id)
+    levels = score_batch(org_id, networks, scoring_context(org_id, config), config, model,
                          model_version, org_settings.ml_weight(org_id))
     db.session.flush()
     for network in networks:

@@ -40,7 +40,8 @@ from typing import IO, Any
 
 from app.wireless.geo import M_PER_DEG, bearing_deg, destination, haversine_m
 from app.wireless.scenario_cases import TrackPoint, second_round_cases
-from app.wireless.scoring import NetworkInfo, ScoringContext, Sighting
+from app.wireless.scoring import NetworkInfo, ScoringConfig, ScoringContext, Sighting
+from app.wireless.scoring_places import learn_places
 
 DEMO_CITY = (39.7392, -104.9903)  # Denver centre; fictional usage (see module docstring)
 DEMO_START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
@@ -75,11 +76,13 @@ class Scenario:
     agency_offices: list[tuple[str, float, float]]
     networks: list[dict[str, Any]] = field(default_factory=list)
     sightings: list[dict[str, Any]] = field(default_factory=list)
+    track: list[TrackPoint] = field(default_factory=list)  # the person's phone at every scan
 
     def context(self, **overrides: Any) -> ScoringContext:
-        """The scoring context the user of this scenario would have set up."""
+        """The scoring context the user of this scenario would have set up (places learned from the track)."""
+        places = learn_places(((p.time.timestamp(), p.lat, p.lon) for p in self.track), ScoringConfig())
         kw: dict[str, Any] = dict(home=(*self.home, self.home_radius_km),
-                                  agency_offices=self.agency_offices, now=self.end)
+                                  agency_offices=self.agency_offices, now=self.end, frequent_places=places)
         kw.update(overrides)
         return ScoringContext(**kw)
 
@@ -347,7 +350,7 @@ def generate_scenario(seed: int = 7, weeks: int = 3, city: tuple[float, float] =
     w.sightings.sort(key=lambda s: s["time"])
     return Scenario(seed=seed, start=start, end=start + timedelta(days=days), home=home,
                     home_radius_km=0.5, work=work, errands=errands, agency_offices=[office],
-                    networks=list(w.networks.values()), sightings=w.sightings)
+                    networks=list(w.networks.values()), sightings=w.sightings, track=w.track)
 
 
 # ---------------------------------------------------------------- WiGLE CSV

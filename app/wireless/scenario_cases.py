@@ -9,7 +9,7 @@ their own random stream so every first-round case keeps its exact sightings:
 | `one_day_tracker` | a Find My (Apple, MfgrId 0x004C) BLE tag with the person for one whole day | >= MEDIUM |
 | `rotating_tracker` | a tag whose random address changes daily: three addresses, one day each | each >= MEDIUM |
 | `follower_away` | a phone hotspot with the person on the road, at work and at errands, never at home | >= HIGH |
-| `watcher_work_shop` | a radio parked by work and by the grocery, seen only while the person is there | >= MEDIUM |
+| `watcher_work_shop` | a radio parked by work and by the shop used most, only while the person is there | >= MEDIUM, `watcher` |
 | `commute_hotspot` | a mobile-hotspot SSID at a fixed spot beside the commute, passed every weekday | <= LOW |
 | `colleague_phone` | colleagues' phones at work, every weekday, all day | <= LOW |
 | `passer_by` | strangers' phones, one short encounter each | <= LOW |
@@ -99,10 +99,12 @@ def second_round_cases(track: list[TrackPoint], seed: int, home: tuple[float, fl
             for p in by_day[day]:
                 if haversine_m(p.lat, p.lon, *home) > 1000 and rng.random() < (0.6 if p.moving else 0.5):
                     w.see(away, p, _level(rng.uniform(30, 200), rng))
-    # A watcher parked by work and by the grocery, there only while the person is.
+    # A watcher parked by work and by the shop the person uses most, there only while they are.
     watcher = w.add("watcher_work_shop", "", maker="Sierra Wireless", freq=2412)
+    shop = max(("grocery", "gym"), key=lambda name: sum(
+        1 for p in track if not p.moving and haversine_m(p.lat, p.lon, *errands[name]) < 100))
     spots = [destination(*work, rng.uniform(0, 360), rng.uniform(40, 80)),
-             destination(*errands["grocery"], rng.uniform(0, 360), rng.uniform(40, 80))]
+             destination(*errands[shop], rng.uniform(0, 360), rng.uniform(40, 80))]
     for p in track:
         if not p.moving:
             for spot in spots:

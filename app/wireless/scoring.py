@@ -31,6 +31,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from app.wireless.geo import PlaceIndex, PointIndex, haversine_m
+from app.wireless.scoring_places import FrequentPlace, watcher_factor
 from app.wireless.scoring_sameday import SENSITIVITY_MINUTES, same_day_factor
 
 SCORING_VERSION = "rules-1"
@@ -105,6 +106,8 @@ class ScoringContext:
     other radios).
     now: the scoring time (sightings far in its future are bad clocks); defaults to now.
     tz: the user's time zone, which decides where one day ends (default UTC).
+    frequent_places: where the person stays often, learned from their own track
+    (app/wireless/scoring_places.py learn_places).
     """
 
     home: tuple[float, float, float] | None = None
@@ -114,6 +117,7 @@ class ScoringContext:
     fleet_members: Mapping[str, frozenset[str]] = field(default_factory=dict)
     now: datetime | None = None
     tz: tzinfo = UTC
+    frequent_places: Sequence[FrequentPlace] = ()
     # Built once per context and reused for every network of a rescoring run.
     _agency_index: dict[float, PointIndex] = field(default_factory=dict, init=False,
                                                    repr=False, compare=False)
@@ -214,6 +218,16 @@ class ScoringConfig:
     sameday_repeat_days: int = 2
     sameday_repeat_window_days: int = 5
     sameday_repeat_points: float = 65.0
+    # Frequent places learned from the person's own track, and watchers parked at them.
+    frequent_stay_radius_m: float = 150.0
+    frequent_stay_minutes: float = 20.0
+    frequent_place_radius_m: float = 250.0
+    frequent_place_min_days: int = 3
+    watcher_min_places: int = 2
+    watcher_min_share: float = 0.9
+    watcher_points: float = 45.0
+    watcher_extra_place_points: float = 10.0
+    watcher_points_max: float = 60.0
 
     def to_mapping(self) -> dict[str, Any]:
         """Plain JSON-able values, one key per field (what settings store)."""
@@ -252,13 +266,13 @@ class ScoringConfig:
             out.append("levels must rise: 0 < level_low < level_medium < level_high < "
                        "level_critical <= 100")
         for name in ("strong_rssi_fraction", "strong_rssi_multiplier", "parked_far_weight",
-                     "parked_fixed_weight"):
+                     "parked_fixed_weight", "watcher_min_share"):
             if not 0 <= getattr(self, name) <= 1:
                 out.append(f"{name}: must be between 0 and 1")
         for name in ("max_accuracy_m", "place_radius_m", "leg_min_distance_m",
                      "leg_km_per_point", "max_speed_kmh", "parked_radius_m",
                      "parked_home_decay_km", "passing_speed_kmh", "passing_gap_minutes",
-                     "agency_radius_km",
+                     "agency_radius_km", "frequent_stay_radius_m", "frequent_place_radius_m",
                      "max_sightings", "parked_time_bucket_hours"):
             if getattr(self, name) <= 0:
                 out.append(f"{name}: must be greater than 0")
@@ -269,7 +283,7 @@ class ScoringConfig:
         if self.sameday_sensitivity not in SENSITIVITY_MINUTES:
             out.append("sameday_sensitivity: must be HIGH, MEDIUM or LOW")
         for name in ("sameday_min_locations", "sameday_window_days", "sameday_repeat_days",
-                     "sameday_repeat_window_days"):
+                     "sameday_repeat_window_days", "frequent_place_min_days", "watcher_min_places"):
             if getattr(self, name) < 1:
                 out.append(f"{name}: must be at least 1")
         bad = set(self.strong_rssi_types) - set(RADIO_NAMES)
@@ -507,7 +521,8 @@ def score_network(sightings: Iterable[Sighting], network: NetworkInfo,
     persistence = _persistence(fixes, c)
     agency = _agency(fixes, ctx, c)
     same_day = same_day_factor(fixes, now.timestamp(), rtype, c, _factor)
-    additive = [follow, parked, home, fleet, equipment, persistence, agency, same_day]
+    watcher = watcher_factor(fixes, ctx.frequent_places, c, _factor)
+    additive = [follow, parked, home, fleet, equipment, persistence, agency, same_day, watcher]
     factors += additive
 
     total = sum(f["points"] for f in additive)
@@ -523,7 +538,7 @@ def score_network(sightings: Iterable[Sighting], network: NetworkInfo,
 
     tracked_min = (fixes[-1].ts - fixes[0].ts) / 60.0
     parked_established = parked["details"].get("established", False)
-    followed_today = bool(same_day["points"])
+    followed_today = bool(same_day["points"] or watcher["points"])
     short = []
     if tracked_min < c.min_tracked_minutes:
         short.append(f"tracked for {tracked_min:.0f} min (< {c.min_tracked_minutes:g})")
@@ -532,8 +547,8 @@ def score_network(sightings: Iterable[Sighting], network: NetworkInfo,
     if short and followed_today:
         factors.append(_factor(
             "minimums", 0.0,
-            "Below the overall minimums (" + "; ".join(short) + ") but not capped: on at "
-            "least one day it met AirGuard's own minimums (see same_day).",
+            "Below the overall minimums (" + "; ".join(short) + ") but not capped: it met "
+            "AirGuard's minimums on one day (same_day) or waits at your places (watcher).",
             tracked_minutes=round(tracked_min, 1), places=n_places, capped=False))
     elif short and parked_established:
         factors.append(_factor(

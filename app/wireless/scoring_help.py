@@ -92,6 +92,17 @@ GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
         ("sameday_repeat_window_days", "...within this many days."),
         ("sameday_repeat_points", "Points when it repeats (65 reaches HIGH on its own)."),
     ]),
+    ("Frequent places and watchers", [
+        ("frequent_stay_radius_m", "You are staying somewhere while your positions stay within this many metres..."),
+        ("frequent_stay_minutes", "...for at least this many minutes."),
+        ("frequent_place_radius_m", "Stays this close are one place; a radio this close to a place is near it."),
+        ("frequent_place_min_days", "A place you stayed at on this many days or more is one of your frequent places."),
+        ("watcher_min_places", "A radio near this many of your frequent places, and nowhere else, is a watcher."),
+        ("watcher_min_share", "Share of its sightings that must be at your frequent places (0-1)."),
+        ("watcher_points", "Points for a watcher at the minimum number of places."),
+        ("watcher_extra_place_points", "Points for each further place it waits at."),
+        ("watcher_points_max", "Most points from the watcher factor."),
+    ]),
 ]
 
 HELP: dict[str, str] = {name: text for _, rows in GROUPS for name, text in rows}

@@ -35,7 +35,7 @@ LABELS = {
         "fleet": "Fleet bonus", "equipment": "Equipment profile", "persistence": "Temporal persistence",
         "agency": "Agency-office proximity", "own_device": "Own-device discount", "minimums": "AirGuard-style minimums",
         "clamp": "Clamp at 100", "cellular": "Cellular radio", "data_quality": "Data quality", "no_data": "No data",
-        "tag_overlay": "Tag overlay", "same_day": "Same-day following"},
+        "tag_overlay": "Tag overlay", "same_day": "Same-day following", "watcher": "Watcher at your places"},
     "level_colours": {"CRITICAL": "danger", "HIGH": "warning", "MEDIUM": "info", "LOW": "secondary", "NONE": "light"},
 }
 
