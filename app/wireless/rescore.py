@@ -106,18 +106,23 @@ def scoring_context(org_id: int, config: ScoringConfig | None = None) -> Scoring
     )
 
 
-def _sightings(org_id: int, ids: list[int], limit: int) -> dict[int, list[Sighting]]:
+def _sightings(org_id: int, ids: list[int], limit: int,
+               makers: dict[int, int] | None = None) -> dict[int, list[Sighting]]:
+    """Each network's newest sightings; `makers` (when given) collects their manufacturer ids."""
     out: dict[int, list[Sighting]] = {i: [] for i in ids}
+    makers = {} if makers is None else makers
     rows = db.session.execute(
         sa.select(Observation.network_id, Observation.time, Observation.lat, Observation.lon,
-                  Observation.level, Observation.accuracy, Observation.ssid)
+                  Observation.level, Observation.accuracy, Observation.ssid, Observation.mfgrid)
         # A sighting without a clock fix (time_unknown) says where, not when: every factor of
         # the scorer reads time (legs, days, time slots, minimums), so it is left out here and
         # counts only for places, maps and counts.
         .where(Observation.org_id == org_id, Observation.network_id.in_(ids), Observation.time_unknown.is_(False))
         .order_by(Observation.network_id, Observation.time.desc())
     )
-    for network_id, when, lat, lon, level, accuracy, ssid in rows:
+    for network_id, when, lat, lon, level, accuracy, ssid, mfgrid in rows:
+        if mfgrid and network_id not in makers:
+            makers[network_id] = mfgrid  # the newest sighting's manufacturer id
         bucket = out[network_id]
         if len(bucket) < limit:
             bucket.append(Sighting(time=when, lat=lat, lon=lon, level=level, accuracy=accuracy, ssid=ssid or ""))
@@ -148,7 +153,8 @@ def score_batch(org_id: int, networks: list[Network], ctx: ScoringContext, confi
                 model: Any, model_version: str | None, weight: float) -> dict[str, int]:
     """Score these networks, update them and append their history rows (no commit)."""
     ids = [n.id for n in networks]
-    sightings = _sightings(org_id, ids, config.max_sightings)
+    makers: dict[int, int] = {}
+    sightings = _sightings(org_id, ids, config.max_sightings, makers)
     tags = _tags(ids)
     now = utcnow()
     updates: list[dict[str, Any]] = []
@@ -156,7 +162,8 @@ def score_batch(org_id: int, networks: list[Network], ctx: ScoringContext, confi
     levels: dict[str, int] = {}
     for network in networks:
         info = NetworkInfo(bssid=network.bssid, ssid=network.ssid, radio_type=network.type,
-                           manufacturer=network.manufacturer, tags=tuple(tags[network.id]))
+                           manufacturer=network.manufacturer, tags=tuple(tags[network.id]),
+                           mfgr_id=makers.get(network.id))
         result = score_network(sightings[network.id], info, ctx, config)
         rule = result.score
         probability = None

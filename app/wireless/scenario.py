@@ -104,7 +104,8 @@ class Scenario:
         """A network dict as the scorer's NetworkInfo."""
         return NetworkInfo(bssid=network["bssid"], ssid=network["ssid"],
                            radio_type=network["radio_type"],
-                           manufacturer=network["manufacturer"], tags=list(network["tags"]))
+                           manufacturer=network["manufacturer"], tags=list(network["tags"]),
+                           mfgr_id=network.get("mfgr_id"))
 
 
 # ---------------------------------------------------------------- generation

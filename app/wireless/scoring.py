@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, tzinfo
 from fnmatch import fnmatchcase
 from typing import Any
 
+from app.wireless import trackers
 from app.wireless.geo import PlaceIndex, PointIndex, haversine_m
 from app.wireless.scoring_places import FrequentPlace, watcher_factor
 from app.wireless.scoring_sameday import SENSITIVITY_MINUTES, same_day_factor
@@ -83,6 +84,8 @@ class NetworkInfo:
     radio_type: W Wi-Fi, B Bluetooth classic, E BLE, G GSM, C CDMA, D WCDMA, L LTE, N NR.
     tags: the network's classification tags (THREAT, SUSPECT, INVESTIGATE,
     FALSE_POSITIVE, LEGIT), any case.
+    mfgr_id: for Bluetooth, the company id of its manufacturer data (a tracker maker's id
+    makes it a tracker of that kind: app/wireless/trackers.py).
     """
 
     bssid: str
@@ -90,6 +93,7 @@ class NetworkInfo:
     radio_type: str = "W"
     manufacturer: str | None = None
     tags: Sequence[str] = ()
+    mfgr_id: int | None = None  # Bluetooth company id from the manufacturer data (WiGLE MfgrId)
 
 
 @dataclass
@@ -228,6 +232,8 @@ class ScoringConfig:
     watcher_points: float = 45.0
     watcher_extra_place_points: float = 10.0
     watcher_points_max: float = 60.0
+    # Bluetooth trackers by kind (data/wireless/tracker_makers.csv).
+    tracker_kind_points: float = 10.0
 
     def to_mapping(self) -> dict[str, Any]:
         """Plain JSON-able values, one key per field (what settings store)."""
@@ -520,9 +526,12 @@ def score_network(sightings: Iterable[Sighting], network: NetworkInfo,
     home = _home_correlation(fixes, place_of, ctx, c)
     persistence = _persistence(fixes, c)
     agency = _agency(fixes, ctx, c)
-    same_day = same_day_factor(fixes, now.timestamp(), rtype, c, _factor)
+    kind = trackers.kind_for(network.mfgr_id) if rtype in "BE" else None
+    same_day = same_day_factor(fixes, now.timestamp(), rtype, c, _factor, kind)
     watcher = watcher_factor(fixes, ctx.frequent_places, c, _factor)
     additive = [follow, parked, home, fleet, equipment, persistence, agency, same_day, watcher]
+    if kind:
+        additive.append(_tracker_kind(kind, network, bool(same_day["points"] or follow["points"]), c))
     factors += additive
 
     total = sum(f["points"] for f in additive)
@@ -850,6 +859,20 @@ def _agency(fixes: list[_Fix], ctx: ScoringContext, c: ScoringConfig) -> dict[st
                    f"Seen {_plural(hits, 'time')} within {c.agency_radius_km:g} km of the "
                    f"agency office {best[0]!r} (closest {best[1]:.0f} m).",
                    office=best[0], distance_m=round(best[1], 1), sightings=hits)
+
+
+def _tracker_kind(kind: trackers.TrackerKind, network: NetworkInfo, moves_with_you: bool,
+                  c: ScoringConfig) -> dict[str, Any]:
+    """A tracker maker's id: the kind, its address habits, and points only when it moves with the person."""
+    address = ("a random static address (rotating tags use one)" if trackers.random_address(network.bssid)
+               else "a fixed address")
+    text = (f"Manufacturer id 0x{kind.company_id:04X}: a {kind.maker} {kind.kind}, with {address}; its address "
+            f"changes {kind.rotation}, so each address may be all a file shows of it")
+    if not moves_with_you:
+        return _factor("tracker_kind", 0.0, text + "; it did not move with you, so no points.",
+                       kind=kind.kind, maker=kind.maker)
+    return _factor("tracker_kind", c.tracker_kind_points, text + ", and it moved with you.",
+                   kind=kind.kind, maker=kind.maker)
 
 
 def _strong_signal(fixes: list[_Fix], rtype: str, c: ScoringConfig, total: float

@@ -103,6 +103,9 @@ GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
         ("watcher_extra_place_points", "Points for each further place it waits at."),
         ("watcher_points_max", "Most points from the watcher factor."),
     ]),
+    ("Bluetooth trackers by kind", [
+        ("tracker_kind_points", "Points for a known tracker maker's tag (Apple, Samsung, Tile, Google) that moved with you."),
+    ]),
 ]
 
 HELP: dict[str, str] = {name: text for _, rows in GROUPS for name, text in rows}

@@ -52,11 +52,15 @@ def day_locations(fixes: Sequence[Fix], separation_floor_m: float, unknown_accur
     return out
 
 
-def qualifying_days(fixes: Sequence[Fix], now_ts: float, c: Any, range_m: float
-                    ) -> list[dict[str, Any]]:
-    """Per day inside the relevance window: locations and tracked minutes, with `qualifies`."""
+def qualifying_days(fixes: Sequence[Fix], now_ts: float, c: Any, range_m: float,
+                    minimums: tuple[float, int] | None = None) -> list[dict[str, Any]]:
+    """Per day inside the relevance window: locations and tracked minutes, with `qualifies`.
+
+    minimums: (minutes, places) of a known tracker kind, used instead of the settings.
+    """
     since = now_ts - c.sameday_window_days * 86400
-    minutes_needed = SENSITIVITY_MINUTES[c.sameday_sensitivity]
+    minutes_needed, places_needed = minimums or (SENSITIVITY_MINUTES[c.sameday_sensitivity],
+                                                 c.sameday_min_locations)
     by_day: dict[date, list[Fix]] = {}
     for f in fixes:
         if f.ts >= since:
@@ -67,7 +71,7 @@ def qualifying_days(fixes: Sequence[Fix], now_ts: float, c: Any, range_m: float
         locations = day_locations(day_fixes, 2 * range_m, c.max_accuracy_m)
         minutes = (day_fixes[-1].ts - day_fixes[0].ts) / 60.0
         out.append({"day": day.isoformat(), "locations": len(locations), "minutes": round(minutes, 1),
-                    "qualifies": len(locations) >= c.sameday_min_locations and minutes >= minutes_needed})
+                    "qualifies": len(locations) >= places_needed and minutes >= minutes_needed})
     return out
 
 
@@ -80,15 +84,19 @@ def repeated(days: list[date], repeat_days: int, window_days: int) -> bool:
 
 
 def same_day_factor(fixes: Sequence[Fix], now_ts: float, rtype: str, c: Any,
-                    make_factor: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    """The `same_day` factor: points for days that meet AirGuard's following criteria."""
+                    make_factor: Callable[..., dict[str, Any]], kind: Any = None) -> dict[str, Any]:
+    """The `same_day` factor: points for days that meet AirGuard's following criteria.
+
+    kind: a known tracker kind (app/wireless/trackers.py), whose own minimums apply.
+    """
     range_m = c.radio_range_m.get(rtype, 150.0)
-    per_day = qualifying_days(fixes, now_ts, c, range_m)
+    minimums = (kind.min_minutes, kind.min_places) if kind else None
+    per_day = qualifying_days(fixes, now_ts, c, range_m, minimums)
     good = [d for d in per_day if d["qualifies"]]
-    minutes = SENSITIVITY_MINUTES[c.sameday_sensitivity]
-    criteria = (f">= {c.sameday_min_locations} places more than {2 * range_m:g} m and the sum of GPS accuracies "
-                f"apart, tracked >= {minutes:g} min ({c.sameday_sensitivity.lower()} sensitivity), "
-                f"last {c.sameday_window_days} days")
+    minutes, places = minimums or (SENSITIVITY_MINUTES[c.sameday_sensitivity], c.sameday_min_locations)
+    how = f"the {kind.kind} minimums" if kind else f"{c.sameday_sensitivity.lower()} sensitivity"
+    criteria = (f">= {places} places more than {2 * range_m:g} m and the sum of GPS accuracies "
+                f"apart, tracked >= {minutes:g} min ({how}), last {c.sameday_window_days} days")
     details = {"qualifying_days": [d["day"] for d in good], "days_checked": len(per_day),
                "best": max(per_day, key=lambda d: (d["qualifies"], d["locations"], d["minutes"]), default=None)}
     if not good:

@@ -16,7 +16,7 @@ from app.models.wireless import NetworkMedia, NetworkNote, NetworkTag
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404
-from app.wireless import bp, detail, media, reference
+from app.wireless import bp, detail, media, reference, tracker_links
 from app.wireless.alert_rules import not_a_threat
 from app.wireless.basemap import allow_basemap, current_basemap
 from app.wireless.forms_detail import MediaForm, NoteForm, TagForm
@@ -87,7 +87,7 @@ def _page(network: NetworkModel, status: int = 200, block: str | None = None, **
         notes=[(n, detail.render_markdown(n.note)) for n in notes], note_people=people,
         note_form=forms.pop("note_form", None) or NoteForm(), media_form=forms.pop("media_form", None) or MediaForm(),
         media_rows=detail.list_media(network.id), media_limit_mb=media.max_bytes() // (1024 * 1024),
-        basemap=basemap, **parts)
+        basemap=basemap, same_device=tracker_links.possibly_same_device(network), **parts)
     # The small sightings map draws streets from the same tile host as the big map.
     return allow_basemap(make_response(body, status), basemap)
 
