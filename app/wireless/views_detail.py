@@ -24,6 +24,7 @@ from app.wireless.geo import haversine_m, valid_point
 from app.wireless.geocoding.batch import position as geo_position
 from app.wireless.geocoding.cache import best_place
 from app.wireless.places import home_of
+from app.wireless.scoring_help import FALSE_POSITIVES
 from app.wireless.wigle.enrich import wigle_context
 
 TAGGED_EVENT = "wireless-network-tagged"
@@ -35,7 +36,9 @@ LABELS = {
         "fleet": "Fleet bonus", "equipment": "Equipment profile", "persistence": "Temporal persistence",
         "agency": "Agency-office proximity", "own_device": "Own-device discount", "minimums": "AirGuard-style minimums",
         "clamp": "Clamp at 100", "cellular": "Cellular radio", "data_quality": "Data quality", "no_data": "No data",
-        "tag_overlay": "Tag overlay", "same_day": "Same-day following", "watcher": "Watcher at your places"},
+        "tag_overlay": "Tag overlay", "same_day": "Same-day following", "watcher": "Watcher at your places",
+        "tracker_kind": "Bluetooth tracker kind"},
+    "false_positives": FALSE_POSITIVES,
     "level_colours": {"CRITICAL": "danger", "HIGH": "warning", "MEDIUM": "info", "LOW": "secondary", "NONE": "light"},
 }
 
