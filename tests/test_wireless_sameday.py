@@ -107,3 +107,18 @@ def test_repeat_window_helper():
 def test_bad_settings_are_named(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         ScoringConfig.from_mapping(bad)
+
+
+def test_sensitivity_is_a_validated_setting_on_the_scoring_page(app, client, orgs):
+    from app.models import db
+    from app.wireless import org_settings, rescore
+
+    client.login(orgs.a.users["admin"].email)
+    page = client.get("/wireless/scoring").get_data(as_text=True)
+    assert 'name="sameday_sensitivity"' in page and "30 (HIGH), 60 (MEDIUM) or 90 (LOW)" in page
+    bad = client.post("/wireless/scoring", data={"sameday_sensitivity": "paranoid"})
+    assert bad.status_code == 422 and "must be HIGH, MEDIUM or LOW" in bad.get_data(as_text=True)
+    assert org_settings.wireless_policy(orgs.a.org.id).get("scoring") is None  # nothing half-saved
+    assert client.post("/wireless/scoring", data={"sameday_sensitivity": "high"}).status_code == 303
+    db.session.expire_all()
+    assert rescore.scoring_config(orgs.a.org.id).sameday_sensitivity == "HIGH"
