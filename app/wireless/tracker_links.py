@@ -53,8 +53,8 @@ def possibly_same_device(network: Network) -> list[dict[str, Any]]:
         same_maker.exists()).order_by(Network.firsttime_ms).limit(MAX_LINKS * 3)).all()
     out = []
     for other in candidates:
-        if follow_points(other.threat_factors) <= 0:
-            continue
+        if follow_points(other.threat_factors) <= 0 or _day(other.firsttime_ms) == _day(network.firsttime_ms):
+            continue  # it must have moved with the person too, and on another day
         before = other.lasttime_ms < network.firsttime_ms
         gap_h = ((network.firsttime_ms - other.lasttime_ms) if before else (other.firsttime_ms - network.lasttime_ms)) / 3.6e6
         reasons = [f"the same kind of tracker: {kind.maker} {kind.kind} (manufacturer id 0x{kind.company_id:04X}), "
