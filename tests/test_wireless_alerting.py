@@ -88,3 +88,28 @@ def test_not_a_threat_suppresses_alerts_and_undoing_restores_them(app, client, o
     assert open_alerts(org_id, "follower_new")  # following again, alerting again...
     assert notes(org_id, "follower_new") == 1  # ...but inside the 8 h gap: no second notification yet
     assert 'id="not-a-threat"' not in client.get(f"/wireless/networks/{tracker.id}").get_data(as_text=True)
+
+
+def test_the_same_radio_notifies_again_only_after_eight_hours(app, orgs):
+    from app.alerting import evaluate
+    from tests.test_wireless_rescore import scenario
+
+    org_id = orgs.a.org.id
+    follower, _, _ = scenario(org_id)
+    following = {"threat_level": "HIGH", "threat_score_v2": 70.0,
+                 "threat_factors": {"factors": [{"code": "same_day", "points": 45.0}]}}
+    gone = {"threat_level": "NONE", "threat_score_v2": 0.0, "threat_factors": {"factors": []}}
+    t0 = utcnow()
+
+    def at(hours: float, new: dict) -> None:
+        evaluate.run(org_id, "wireless", {"scored": [(follower, new, [])]}, t0 + timedelta(hours=hours))
+        db.session.commit()
+
+    at(0, following)
+    assert notes(org_id, "follower_new") == 1
+    at(1, gone)  # resolves
+    at(2, following)  # back two hours later: a new alert, but no notification yet
+    assert len(alerts_of(org_id, "follower_new")) == 2 and notes(org_id, "follower_new") == 1
+    at(3, gone)
+    at(9, following)  # more than 8 h after the last notification
+    assert notes(org_id, "follower_new") == 2
