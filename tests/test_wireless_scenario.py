@@ -203,3 +203,66 @@ def test_large_wigle_csv_is_streamed_and_deterministic(tmp_path):
     assert 1_000 < len(macs) <= 5_000  # a skewed pick over the pool
     with pytest.raises(ValueError):
         large_wigle_csv(a, rows=-1)
+
+
+# ---------------------------------------------------------------- issue 20's cases
+
+
+@pytest.mark.parametrize("role", ["one_day_tracker", "rotating_tracker", "watcher_work_shop"])
+def test_second_round_followers_reach_medium(scored, role):
+    for network, result in _by_role(scored, role):
+        assert result.level in ("MEDIUM", "HIGH", "CRITICAL"), (network, result.explain())
+
+
+@pytest.mark.parametrize("role", ["one_day_tracker", "rotating_tracker"])
+def test_trackers_are_found_on_their_one_day(scored, role):
+    for _network, result in _by_role(scored, role):
+        same_day = result.factor("same_day")
+        assert same_day["points"] > 0 and len(same_day["details"]["qualifying_days"]) == 1, result.explain()
+
+
+def test_rotating_tracker_addresses_live_one_day_each():
+    scenario = generate_scenario()
+    days = {}
+    for network in scenario.by_role("rotating_tracker"):
+        seen = {s["time"].date() for s in scenario.sightings if s["bssid"] == network["bssid"]}
+        assert len(seen) == 1
+        days[network["bssid"]] = seen.pop()
+    assert len(days) == 3 and len(set(days.values())) == 3
+
+
+def test_follower_never_at_home_is_high(scored):
+    scenario, _ = scored
+    [(network, result)] = _by_role(scored, "follower_away")
+    spots = [s for s in scenario.sightings if s["bssid"] == network["bssid"]]
+    assert all(haversine_m(s["lat"], s["lon"], *scenario.home) > 1000 for s in spots)
+    assert result.level in ("HIGH", "CRITICAL"), result.explain()
+    assert result.factor("same_day")["details"]["repeated"] is True
+
+
+@pytest.mark.parametrize("role", ["commute_hotspot", "colleague_phone", "passer_by"])
+def test_second_round_background_stays_low(scored, role):
+    for network, result in _by_role(scored, role):
+        assert result.level in ("NONE", "LOW"), (network, result.explain())
+        assert result.factor("same_day")["points"] == 0, result.explain()
+
+
+def test_trackers_carry_their_maker_id_into_the_wigle_file():
+    scenario = generate_scenario(weeks=1)
+    buf = io.StringIO()
+    write_wigle_csv([s for s in scenario.sightings if s.get("mfgr_id")], buf)
+    rows = list(csv.reader(io.StringIO(buf.getvalue())))[2:]
+    assert rows and {r[WIGLE_COLUMNS.index("MfgrId")] for r in rows} == {str(0x004C)}
+
+
+def test_watcher_is_explained_as_waiting_at_learned_places(scored):
+    scenario, results = scored
+    assert len(scenario.context().frequent_places) >= 3  # home, work and a shop, learned from the track
+    [(network, result)] = _by_role(scored, "watcher_work_shop")
+    assert result.factor("watcher")["points"] > 0, result.explain()
+    quiet = {"own_phone", "own_watch", "neighbour_ap", "work_ap", "errand_ap", "roadside_ap", "colleague_phone",
+             "passer_by", "commute_hotspot", "agency"}
+    for n in scenario.networks:
+        factor = results[n["bssid"]].factor("watcher")
+        if n["role"] in quiet and factor:
+            assert factor["points"] == 0, (n, results[n["bssid"]].explain())

@@ -6,10 +6,18 @@ compare the two:
 
 - network_high: the network's level reaches HIGH or CRITICAL (value: the level's rank,
   NONE 0 .. CRITICAL 4); it resolves once the level falls below the recovery rank.
-- follower_new: the scorer found the network following (its follow_legs factor scores);
+- follower_new: the scorer found the network following (its follow_legs or same_day factor
+  scores) and it is at least MEDIUM;
   the engine opens on the change, so a network that keeps following alerts once.
 - threat_seen_again: a network tagged THREAT has sightings newer than its last scoring.
   An event: it stays open until someone resolves it.
+
+A network marked not a threat (an active FALSE_POSITIVE or LEGIT tag, issue 20.4) is never
+firing for any of them, so its open alerts resolve and nothing new opens; removing the tag
+rescores it and the rules see it again. Imports rescore what they touched at the end of the
+import job, so a follower in a file uploaded now alerts within that job (issue 20.5); the
+follower and level rules wait `REPEAT_GAP_SECONDS` (8 h, AirGuard's gap) before notifying
+again for the same radio.
 """
 
 from __future__ import annotations
@@ -27,10 +35,17 @@ from app.core import linkable
 from app.models import AlertRule, db, utcnow
 from app.models.wireless import Network, NetworkTag, NetworkThreatScore
 from app.notifications.services import app_path
-from app.wireless.scoring import LEVELS
+from app.wireless.scoring import DISMISS_TAGS, LEVELS
 
 DOMAIN = "wireless"
 RANK = {level: i for i, level in enumerate(LEVELS)}  # NONE 0 .. CRITICAL 4
+REPEAT_GAP_SECONDS = 8 * 3600  # AirGuard: at least 8 h between notifications for one device
+FOLLOW_FACTORS = ("follow_legs", "same_day")  # the scorer's evidence of moving with the person
+
+
+def not_a_threat(tags: list[str]) -> bool:
+    """Marked not a threat by an analyst (an active FALSE_POSITIVE or LEGIT tag)."""
+    return bool({str(t).upper() for t in tags} & DISMISS_TAGS)
 
 
 def network_url(target_key: str) -> str | None:
@@ -43,27 +58,32 @@ def target(network: Any) -> Target:
 
 
 def _high(data: dict[str, Any], rule: AlertRule) -> list[Observation]:
-    return [Observation(target(n), float(RANK[new["threat_level"]]),
-                        f"{target(n).label} is {new['threat_level']} (score {new['threat_score_v2']:g})",
+    return [Observation(target(n), 0.0 if not_a_threat(tags) else float(RANK[new["threat_level"]]),
+                        f"{target(n).label} is {new['threat_level']} (score {new['threat_score_v2']:g})"
+                        + (", marked not a threat" if not_a_threat(tags) else ""),
                         metric_name="threat_level", details={"level": new["threat_level"],
                                                             "score": float(new["threat_score_v2"])})
-            for n, new, _tags in data["scored"]]
+            for n, new, tags in data["scored"]]
 
 
 def follow_points(factors: dict[str, Any] | None) -> float:
-    for factor in (factors or {}).get("factors") or []:
-        if factor.get("code") == "follow_legs":
-            return float(factor.get("points") or 0)
-    return 0.0
+    """Points of the scorer's following factors (legs and same-day following)."""
+    return sum(float(f.get("points") or 0) for f in (factors or {}).get("factors") or []
+               if f.get("code") in FOLLOW_FACTORS)
 
 
 def _follower(data: dict[str, Any], rule: AlertRule) -> list[Observation]:
     out = []
-    for n, new, _tags in data["scored"]:
-        points = follow_points(new["threat_factors"])
+    for n, new, tags in data["scored"]:
+        # Following evidence counts once the network is at least MEDIUM: the own-device
+        # discount keeps the person's gadgets (which go everywhere) below it, and a single
+        # leg of a roadside radio is no follower.
+        following = RANK[new["threat_level"]] >= RANK["MEDIUM"] and not not_a_threat(tags)
+        points = follow_points(new["threat_factors"]) if following else 0.0
+        gone = "is marked not a threat" if not_a_threat(tags) else "no longer follows"
         out.append(Observation(target(n), 1.0 if points > 0 else 0.0,
                                f"{target(n).label} follows you ({points:g} points)" if points
-                               else f"{target(n).label} no longer follows", metric_name="follow_legs"))
+                               else f"{target(n).label} {gone}", metric_name="follow_legs"))
     return out
 
 
@@ -71,7 +91,7 @@ def _threat_again(data: dict[str, Any], rule: AlertRule) -> list[Observation]:
     out = []
     for n, _new, tags in data["scored"]:
         last = n.threat_updated_at
-        if "THREAT" in tags and last is not None and n.lasttime_ms > int(last.timestamp() * 1000):
+        if "THREAT" in tags and not not_a_threat(tags) and last is not None and n.lasttime_ms > int(last.timestamp() * 1000):
             seen = datetime.fromtimestamp(n.lasttime_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
             out.append(Observation(target(n), 1.0, f"Tagged threat {target(n).label} seen again ({seen} UTC)",
                                    metric_name="seen_again", details={"lasttime_ms": n.lasttime_ms}))
@@ -87,9 +107,10 @@ registry.register_domain(DOMAIN, "Wireless")
 for _rule in (
     RuleType("network_high", "Network HIGH or CRITICAL", VALUE, "level",
              "A network's threat level reaches the threshold (3 HIGH, 4 CRITICAL); resolves below the "
-             "recovery level.", 3, 2, 0, "critical", 0, evaluate=_high),
-    RuleType("follower_new", "New follower", VALUE, "", "The scorer finds a network following you.",
-             severity="critical", cooldown_seconds=0, fixed=True, evaluate=_follower),
+             "recovery level.", 3, 2, 0, "critical", REPEAT_GAP_SECONDS, evaluate=_high),
+    RuleType("follower_new", "New follower", VALUE, "", "The scorer finds a network following you (over days, or "
+             "AirGuard's same-day test); at least 8 h between notifications for one radio.",
+             severity="critical", cooldown_seconds=REPEAT_GAP_SECONDS, fixed=True, evaluate=_follower),
     RuleType("threat_seen_again", "Tagged threat seen again", EVENT, "",
              "A network tagged THREAT has new sightings.", severity="critical", cooldown_seconds=0, fixed=True,
              evaluate=_threat_again),

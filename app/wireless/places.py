@@ -185,3 +185,28 @@ def delete_route(route: Route) -> None:
                  old={"name": route.name, "distance_km": route.distance_km})
     db.session.delete(route)
     db.session.flush()
+
+
+# ---------------------------------------------------------------- learned places
+
+TRACK_BUCKET_MS = 5 * 60 * 1000  # one averaged position per five minutes of the person's scans
+TRACK_DAYS = 60
+
+
+def own_track(org_id: int, now_ms: int, max_accuracy_m: float) -> list[tuple[float, float, float]]:
+    """The person's own positions over the last TRACK_DAYS: (epoch seconds, lat, lon), one per bucket.
+
+    Every sighting is where the person's phone was, whatever it heard, so the average
+    position of all sightings in a five-minute bucket is where they were; that is what
+    app/wireless/scoring_places.py learns their frequent places from.
+    """
+    bucket = (Observation.time_ms // TRACK_BUCKET_MS).label("bucket")
+    rows = db.session.execute(
+        sa.select(bucket, sa.func.avg(Observation.lat), sa.func.avg(Observation.lon))
+        .where(Observation.org_id == org_id, Observation.time_unknown.is_(False),
+               Observation.time_ms >= now_ms - TRACK_DAYS * 86_400_000,
+               sa.or_(Observation.accuracy.is_(None), Observation.accuracy <= max_accuracy_m),
+               sa.not_(sa.and_(Observation.lat == 0, Observation.lon == 0)))
+        .group_by(bucket).order_by(bucket))
+    return [(int(b) * TRACK_BUCKET_MS / 1000.0, float(lat), float(lon)) for b, lat, lon in rows
+            if lat is not None and lon is not None]

@@ -26,8 +26,9 @@ from app.models.wireless import (
     NetworkThreatScore,
     Observation,
 )
-from app.wireless import ml, org_settings
+from app.wireless import ml, org_settings, places
 from app.wireless.scoring import (
+    DISMISS_TAGS,
     NetworkInfo,
     ScoringConfig,
     ScoringContext,
@@ -37,6 +38,7 @@ from app.wireless.scoring import (
     level_for,
     score_network,
 )
+from app.wireless.scoring_places import learn_places
 
 BATCH = 500
 HIGH_LEVELS = ("HIGH", "CRITICAL")
@@ -64,14 +66,19 @@ def ssid_pattern(ssid: str) -> str | None:
     return generic if generic.strip("*-_ ") else None
 
 
-def scoring_context(org_id: int) -> ScoringContext:
-    """Home, agency offices and the current high scorers' makers and SSID shapes."""
+def scoring_context(org_id: int, config: ScoringConfig | None = None) -> ScoringContext:
+    """Home, agency offices, the places the person stays at often, and the current high scorers' makers and SSID shapes."""
+    config = config or scoring_config(org_id)
     home = db.session.scalar(sa.select(LocationMarker).where(LocationMarker.org_id == org_id,
                                                              LocationMarker.is_home.is_(True)))
     offices = db.session.execute(sa.select(AgencyOffice.name, AgencyOffice.lat, AgencyOffice.lon)).all()
+    # A network marked not a threat counts for no co-traveller factor, even before its
+    # stored level catches up with the tag.
+    dismissed = sa.select(NetworkTag.id).where(NetworkTag.network_id == Network.id, NetworkTag.removed_at.is_(None),
+                                               NetworkTag.tag.in_(sorted(DISMISS_TAGS)))
     high = db.session.execute(
         sa.select(Network.bssid, Network.manufacturer, Network.ssid)
-        .where(Network.org_id == org_id, Network.threat_level.in_(HIGH_LEVELS))
+        .where(Network.org_id == org_id, Network.threat_level.in_(HIGH_LEVELS), ~dismissed.exists())
     ).all()
     members: dict[str, set[str]] = {}
     for bssid, maker, ssid in high:
@@ -88,25 +95,34 @@ def scoring_context(org_id: int) -> ScoringContext:
         tz = ZoneInfo(getattr(org, "timezone", None) or "UTC")
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file path
         tz = ZoneInfo("UTC")
+    now = utcnow()
+    track = places.own_track(org_id, int(now.timestamp() * 1000), config.max_accuracy_m)
     return ScoringContext(
+        frequent_places=learn_places(track, config, tz),
         home=(home.lat, home.lon, home.radius_km or 0.5) if home else None,
         agency_offices=[(n, lat, lon) for n, lat, lon in offices],
         fleet_manufacturers=makers, fleet_ssid_patterns=patterns,
-        fleet_members={k: frozenset(v) for k, v in members.items()}, now=utcnow(), tz=tz,
+        fleet_members={k: frozenset(v) for k, v in members.items()}, now=now, tz=tz,
     )
 
 
-def _sightings(org_id: int, ids: list[int], limit: int) -> dict[int, list[Sighting]]:
+def _sightings(org_id: int, ids: list[int], limit: int,
+               makers: dict[int, int] | None = None) -> dict[int, list[Sighting]]:
+    """Each network's newest sightings; `makers` (when given) collects their manufacturer ids."""
     out: dict[int, list[Sighting]] = {i: [] for i in ids}
+    makers = {} if makers is None else makers
     rows = db.session.execute(
         sa.select(Observation.network_id, Observation.time, Observation.lat, Observation.lon,
-                  Observation.level, Observation.accuracy, Observation.ssid, Observation.time_unknown)
+                  Observation.level, Observation.accuracy, Observation.ssid, Observation.time_unknown,
+                  Observation.mfgrid)
         .where(Observation.org_id == org_id, Observation.network_id.in_(ids))
         .order_by(Observation.network_id, Observation.time.desc())
     )
     # A sighting without a clock fix (time_unknown) says where, not when: the scorer uses it
     # for places only. Newest first, so the cap keeps timed sightings before clockless ones.
-    for network_id, when, lat, lon, level, accuracy, ssid, unknown in rows:
+    for network_id, when, lat, lon, level, accuracy, ssid, unknown, mfgrid in rows:
+        if mfgrid and network_id not in makers:
+            makers[network_id] = mfgrid  # the newest sighting's manufacturer id
         bucket = out[network_id]
         if len(bucket) < limit:
             bucket.append(Sighting(time=when, lat=lat, lon=lon, level=level, accuracy=accuracy, ssid=ssid or "",
@@ -138,7 +154,8 @@ def score_batch(org_id: int, networks: list[Network], ctx: ScoringContext, confi
                 model: Any, model_version: str | None, weight: float) -> dict[str, int]:
     """Score these networks, update them and append their history rows (no commit)."""
     ids = [n.id for n in networks]
-    sightings = _sightings(org_id, ids, config.max_sightings)
+    makers: dict[int, int] = {}
+    sightings = _sightings(org_id, ids, config.max_sightings, makers)
     tags = _tags(ids)
     now = utcnow()
     updates: list[dict[str, Any]] = []
@@ -146,7 +163,8 @@ def score_batch(org_id: int, networks: list[Network], ctx: ScoringContext, confi
     levels: dict[str, int] = {}
     for network in networks:
         info = NetworkInfo(bssid=network.bssid, ssid=network.ssid, radio_type=network.type,
-                           manufacturer=network.manufacturer, tags=tuple(tags[network.id]))
+                           manufacturer=network.manufacturer, tags=tuple(tags[network.id]),
+                           mfgr_id=makers.get(network.id))
         result = score_network(sightings[network.id], info, ctx, config)
         rule = result.score
         probability = None
@@ -184,7 +202,7 @@ def rescore(org_id: int, everything: bool = False,
             progress: Callable[[int, int], None] | None = None) -> RescoreResult:
     """Score the organization's dirty networks (or all of them), committing per batch."""
     config = scoring_config(org_id)
-    ctx = scoring_context(org_id)
+    ctx = scoring_context(org_id, config)
     model, model_version = _model(org_id)
     weight = org_settings.ml_weight(org_id)
     where = [Network.org_id == org_id]
@@ -218,7 +236,8 @@ def orgs_with_dirty_networks() -> list[int]:
 def rescore_networks(org_id: int, networks: list[Network]) -> dict[str, int]:
     """Score a few networks now, with the organization's settings and active model (no commit)."""
     model, model_version = _model(org_id)
-    levels = score_batch(org_id, networks, scoring_context(org_id), scoring_config(org_id), model,
+    config = scoring_config(org_id)
+    levels = score_batch(org_id, networks, scoring_context(org_id, config), config, model,
                          model_version, org_settings.ml_weight(org_id))
     db.session.flush()
     for network in networks:

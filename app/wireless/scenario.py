@@ -11,7 +11,10 @@
   errands and behind them on the road, but not on every trip;
 - a parked device: a vehicle modem parked within 100 m of home on many days, for a few
   hours at differing times;
-- a radio at an agency office next to one of their errands.
+- a radio at an agency office next to one of their errands;
+- issue 20's cases (app/wireless/scenario_cases.py): one-day and address-rotating trackers,
+  a follower never seen at home, a watcher parked by work and a shop, a hotspot beside the
+  commute, colleagues' phones at work and passers-by.
 
 Each network carries a `role` so tests can check what the scorer makes of it. Times are
 UTC and the simulated day runs on UTC hours. The same seed always gives the same scenario.
@@ -36,7 +39,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from app.wireless.geo import M_PER_DEG, bearing_deg, destination, haversine_m
-from app.wireless.scoring import NetworkInfo, ScoringContext, Sighting
+from app.wireless.scenario_cases import TrackPoint, second_round_cases
+from app.wireless.scoring import NetworkInfo, ScoringConfig, ScoringContext, Sighting
+from app.wireless.scoring_places import learn_places
 
 DEMO_CITY = (39.7392, -104.9903)  # Denver centre; fictional usage (see module docstring)
 DEMO_START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
@@ -71,11 +76,13 @@ class Scenario:
     agency_offices: list[tuple[str, float, float]]
     networks: list[dict[str, Any]] = field(default_factory=list)
     sightings: list[dict[str, Any]] = field(default_factory=list)
+    track: list[TrackPoint] = field(default_factory=list)  # the person's phone at every scan
 
     def context(self, **overrides: Any) -> ScoringContext:
-        """The scoring context the user of this scenario would have set up."""
+        """The scoring context the user of this scenario would have set up (places learned from the track)."""
+        places = learn_places(((p.time.timestamp(), p.lat, p.lon) for p in self.track), ScoringConfig())
         kw: dict[str, Any] = dict(home=(*self.home, self.home_radius_km),
-                                  agency_offices=self.agency_offices, now=self.end)
+                                  agency_offices=self.agency_offices, now=self.end, frequent_places=places)
         kw.update(overrides)
         return ScoringContext(**kw)
 
@@ -97,7 +104,8 @@ class Scenario:
         """A network dict as the scorer's NetworkInfo."""
         return NetworkInfo(bssid=network["bssid"], ssid=network["ssid"],
                            radio_type=network["radio_type"],
-                           manufacturer=network["manufacturer"], tags=list(network["tags"]))
+                           manufacturer=network["manufacturer"], tags=list(network["tags"]),
+                           mfgr_id=network.get("mfgr_id"))
 
 
 # ---------------------------------------------------------------- generation
@@ -123,6 +131,7 @@ class _World:
         self.networks: dict[str, dict[str, Any]] = {}
         self.sightings: list[dict[str, Any]] = []
         self.fixed: list[tuple[str, float, float, float]] = []  # bssid, lat, lon, range_m
+        self.track: list[TrackPoint] = []  # where the person was at every scan
         rng = self.rng
 
         def add(role, ssid, rtype="W", maker=None, freq=2437, caps="[WPA2-PSK-CCMP][ESS]",
@@ -203,6 +212,7 @@ class _World:
     def scan(self, t, lat, lon, moving: bool, follower_at=None, parked_at=None):
         rng = self.rng
         acc = round(rng.uniform(3, 16), 1) if moving or rng.random() > 0.03 else 150.0
+        self.track.append(TrackPoint(t, lat, lon, acc, moving))
         if rng.random() < 0.97:
             self.see(self.phone, t, lat, lon, acc, round(rng.uniform(-42, -28)))
         if rng.random() < 0.95:
@@ -334,10 +344,14 @@ def generate_scenario(seed: int = 7, weeks: int = 3, city: tuple[float, float] =
             t = w.drive(here, home, t, follow())
         w.stay(home, t, day + timedelta(days=1), spot, parked)
 
+    # Issue 20's cases, on their own random stream so the cases above keep their sightings.
+    networks, sightings = second_round_cases(w.track, seed, home, work, errands, ALTITUDE_M, DEVICE)
+    w.networks.update((n["bssid"], n) for n in networks)
+    w.sightings += sightings
     w.sightings.sort(key=lambda s: s["time"])
     return Scenario(seed=seed, start=start, end=start + timedelta(days=days), home=home,
                     home_radius_km=0.5, work=work, errands=errands, agency_offices=[office],
-                    networks=list(w.networks.values()), sightings=w.sightings)
+                    networks=list(w.networks.values()), sightings=w.sightings, track=w.track)
 
 
 # ---------------------------------------------------------------- WiGLE CSV
@@ -370,7 +384,7 @@ def wigle_row(s: dict[str, Any]) -> list[Any]:
     t = s["time"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     return [s["bssid"], s["ssid"], s.get("capabilities") or "", t, channel, frequency,
             s["level"], f"{s['lat']:.7f}", f"{s['lon']:.7f}", f"{s.get('altitude', 0.0):.1f}",
-            f"{s['accuracy']:.1f}", "", "", WIGLE_TYPES[rtype]]
+            f"{s['accuracy']:.1f}", "", s.get("mfgr_id") or "", WIGLE_TYPES[rtype]]
 
 
 def write_wigle_csv(sightings: Iterable[dict[str, Any]], out: str | Path | IO[str],

@@ -11,8 +11,10 @@ docs/wireless-scoring.md; the order of operations is:
 2. Cellular radios (GSM, CDMA, WCDMA, LTE, NR) stop here with 0 points: towers are fixed
    infrastructure that every phone sees everywhere, so they never score.
 3. Additive factors: follow legs, parked surveillance, home correlation, fleet bonus,
-   equipment profile, temporal persistence, agency-office proximity. Their sum is clamped
-   at 100.
+   equipment profile, temporal persistence, agency-office proximity, and issue 20's
+   families in their own modules: same-day following (scoring_sameday.py), watchers at the
+   person's learned places (scoring_places.py) and the Bluetooth tracker kind (trackers.py).
+   Their sum is clamped at 100. The settings live in scoring_config.py.
 4. Discounts, each a factor with negative points so the breakdown adds up to the score:
    own-gadget signal (consistently very strong RSSI), then the AirGuard-style minimums cap.
 5. The tag overlay, applied last (see `apply_tags`).
@@ -25,18 +27,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, tzinfo
 from fnmatch import fnmatchcase
 from typing import Any
 
+from app.wireless import trackers
 from app.wireless.geo import PlaceIndex, PointIndex, haversine_m
+from app.wireless.scoring_config import RADIO_NAMES, ScoringConfig
+from app.wireless.scoring_places import FrequentPlace, watcher_factor
+from app.wireless.scoring_sameday import same_day_factor
 
 SCORING_VERSION = "rules-1"
 LEVELS = ("NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 CELLULAR_TYPES = frozenset("GCDLN")  # GSM, CDMA, WCDMA, LTE, NR
-RADIO_NAMES = {"W": "Wi-Fi", "B": "Bluetooth", "E": "BLE", "G": "GSM", "C": "CDMA",
-               "D": "WCDMA", "L": "LTE", "N": "NR (5G)"}
 # WiGLE's Type column and other spellings importers may hand over, to the one-letter code.
 RADIO_ALIASES = {"WIFI": "W", "WI-FI": "W", "WLAN": "W", "BT": "B", "BLUETOOTH": "B",
                  "BLE": "E", "GSM": "G", "CDMA": "C", "WCDMA": "D", "UMTS": "D", "LTE": "L",
@@ -44,16 +48,6 @@ RADIO_ALIASES = {"WIFI": "W", "WI-FI": "W", "WLAN": "W", "BT": "B", "BLUETOOTH":
 DISMISS_TAGS = frozenset({"FALSE_POSITIVE", "LEGIT"})
 THREAT_TAG = "THREAT"
 NOTE_TAGS = frozenset({"SUSPECT", "INVESTIGATE"})
-
-DEFAULT_EQUIPMENT_MAKERS = (
-    "Sierra Wireless", "Cradlepoint", "Digi International", "Peplink", "Pepwave", "Inseego",
-    "Novatel", "Teltonika", "CalAmp", "Geotab",
-)
-DEFAULT_EQUIPMENT_SSIDS = (  # substrings, case-insensitive
-    "mychevrolet", "mygmc", "mybuick", "mycadillac", "fordpass", "audi_mmi", "vw_wlan",
-    "toyota", "tesla", "uconnect", "huawei-e5", "mifi", "jetpack",
-)
-
 
 # ---------------------------------------------------------------- inputs and outputs
 
@@ -84,6 +78,8 @@ class NetworkInfo:
     radio_type: W Wi-Fi, B Bluetooth classic, E BLE, G GSM, C CDMA, D WCDMA, L LTE, N NR.
     tags: the network's classification tags (THREAT, SUSPECT, INVESTIGATE,
     FALSE_POSITIVE, LEGIT), any case.
+    mfgr_id: for Bluetooth, the company id of its manufacturer data (a tracker maker's id
+    makes it a tracker of that kind: app/wireless/trackers.py).
     """
 
     bssid: str
@@ -91,6 +87,7 @@ class NetworkInfo:
     radio_type: str = "W"
     manufacturer: str | None = None
     tags: Sequence[str] = ()
+    mfgr_id: int | None = None  # Bluetooth company id from the manufacturer data (WiGLE MfgrId)
 
 
 @dataclass
@@ -107,6 +104,8 @@ class ScoringContext:
     other radios).
     now: the scoring time (sightings far in its future are bad clocks); defaults to now.
     tz: the user's time zone, which decides where one day ends (default UTC).
+    frequent_places: where the person stays often, learned from their own track
+    (app/wireless/scoring_places.py learn_places).
     """
 
     home: tuple[float, float, float] | None = None
@@ -116,6 +115,7 @@ class ScoringContext:
     fleet_members: Mapping[str, frozenset[str]] = field(default_factory=dict)
     now: datetime | None = None
     tz: tzinfo = UTC
+    frequent_places: Sequence[FrequentPlace] = ()
     # Built once per context and reused for every network of a rescoring run.
     _agency_index: dict[float, PointIndex] = field(default_factory=dict, init=False,
                                                    repr=False, compare=False)
@@ -135,186 +135,6 @@ class ScoringContext:
             self._fleet_makers = frozenset(m.strip().lower() for m in self.fleet_manufacturers
                                            if m and m.strip())
         return self._fleet_makers
-
-
-@dataclass
-class ScoringConfig:
-    """Every weight and threshold of the scorer, with its default (see the docs for why).
-
-    Settings store `to_mapping()`; `from_mapping()` validates and raises ValueError naming
-    every bad key or value.
-    """
-
-    # Levels: score >= threshold (checked from the top).
-    level_critical: float = 81.0
-    level_high: float = 61.0
-    level_medium: float = 41.0
-    level_low: float = 21.0
-    # Hygiene.
-    max_accuracy_m: float = 100.0
-    max_sightings: int = 20_000
-    future_tolerance_hours: float = 24.0
-    place_radius_m: float = 400.0
-    # AirGuard-style minimums.
-    min_tracked_minutes: float = 30.0
-    min_places: int = 3
-    minimums_cap: float = 20.0
-    # Follow legs.
-    leg_min_distance_m: float = 500.0
-    leg_points_each: float = 1.5
-    leg_points_max: float = 15.0
-    leg_km_per_point: float = 10.0
-    leg_distance_points_max: float = 10.0
-    leg_day_points_each: float = 2.5
-    leg_day_points_max: float = 10.0
-    follow_points_max: float = 35.0
-    max_speed_kmh: float = 250.0
-    radio_range_m: dict[str, float] = field(
-        default_factory=lambda: {"W": 150.0, "B": 100.0, "E": 50.0})
-    # Parked surveillance.
-    parked_radius_m: float = 100.0
-    parked_min_days: int = 3
-    parked_day_points_each: float = 4.0
-    parked_day_points_max: float = 30.0
-    parked_time_bucket_hours: int = 3
-    parked_time_points_each: float = 2.5
-    parked_time_points_max: float = 10.0
-    parked_far_weight: float = 0.3
-    parked_home_decay_km: float = 5.0
-    parked_fixed_weight: float = 0.3
-    # Home correlation.
-    home_points: float = 15.0
-    # Fleet bonus.
-    fleet_points: float = 10.0
-    # Equipment profile.
-    equipment_maker_points: float = 15.0
-    equipment_ssid_points: float = 15.0
-    equipment_points_max: float = 20.0
-    equipment_makers: list[str] = field(default_factory=lambda: list(DEFAULT_EQUIPMENT_MAKERS))
-    equipment_ssid_patterns: list[str] = field(
-        default_factory=lambda: list(DEFAULT_EQUIPMENT_SSIDS))
-    # Temporal persistence.
-    persistence_day_points: float = 1.5
-    persistence_points_max: float = 15.0
-    passing_window_minutes: float = 10.0
-    passing_gap_minutes: float = 30.0
-    passing_speed_kmh: float = 20.0
-    # Own-gadget signal.
-    strong_rssi_dbm: float = -55.0
-    strong_rssi_fraction: float = 0.8
-    strong_rssi_min_sightings: int = 5
-    strong_rssi_multiplier: float = 0.2
-    strong_rssi_types: str = "WBE"
-    # Agency-office proximity.
-    agency_radius_km: float = 1.0
-    agency_points: float = 10.0
-
-    def to_mapping(self) -> dict[str, Any]:
-        """Plain JSON-able values, one key per field (what settings store)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            out[f.name] = dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v
-        return out
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None) -> ScoringConfig:
-        """A config from stored settings: missing keys keep defaults, bad ones raise ValueError."""
-        data = dict(data or {})
-        defaults = cls()
-        known = {f.name for f in fields(cls)}
-        errors: list[str] = [f"unknown setting {k!r}" for k in sorted(set(data) - known)]
-        values: dict[str, Any] = {}
-        for name in sorted(set(data) & known):
-            value, problem = _coerce(name, data[name], getattr(defaults, name))
-            if problem:
-                errors.append(f"{name}: {problem}")
-            else:
-                values[name] = value
-        config = cls(**values) if not errors else defaults
-        if not errors:
-            errors.extend(config.problems())
-        if errors:
-            raise ValueError("invalid scoring settings: " + "; ".join(errors))
-        return config
-
-    def problems(self) -> list[str]:
-        """Range and consistency errors of an assembled config (empty when valid)."""
-        out: list[str] = []
-        lv = (self.level_low, self.level_medium, self.level_high, self.level_critical)
-        if not (0 < lv[0] < lv[1] < lv[2] < lv[3] <= 100):
-            out.append("levels must rise: 0 < level_low < level_medium < level_high < "
-                       "level_critical <= 100")
-        for name in ("strong_rssi_fraction", "strong_rssi_multiplier", "parked_far_weight",
-                     "parked_fixed_weight"):
-            if not 0 <= getattr(self, name) <= 1:
-                out.append(f"{name}: must be between 0 and 1")
-        for name in ("max_accuracy_m", "place_radius_m", "leg_min_distance_m",
-                     "leg_km_per_point", "max_speed_kmh", "parked_radius_m",
-                     "parked_home_decay_km", "passing_speed_kmh", "passing_gap_minutes",
-                     "agency_radius_km",
-                     "max_sightings", "parked_time_bucket_hours"):
-            if getattr(self, name) <= 0:
-                out.append(f"{name}: must be greater than 0")
-        if not 0 <= self.minimums_cap <= 100:
-            out.append("minimums_cap: must be between 0 and 100")
-        if 24 % self.parked_time_bucket_hours:
-            out.append("parked_time_bucket_hours: must divide 24")
-        bad = set(self.strong_rssi_types) - set(RADIO_NAMES)
-        if bad:
-            out.append(f"strong_rssi_types: unknown radio types {''.join(sorted(bad))!r}")
-        for k in self.radio_range_m:
-            if k not in RADIO_NAMES:
-                out.append(f"radio_range_m: unknown radio type {k!r}")
-        return out
-
-
-def _coerce(name: str, value: Any, default: Any) -> tuple[Any, str | None]:
-    """Check one setting against its default's type; (value, None) or (None, problem)."""
-    if isinstance(default, bool):  # pragma: no cover - no boolean settings today
-        return (value, None) if isinstance(value, bool) else (None, "must be true or false")
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            return None, "must be a whole number"
-        try:
-            number = float(value)
-        except ValueError:
-            return None, f"must be a whole number, not {value!r}"
-        if not number.is_integer() or number < 0:
-            return None, f"must be a whole number >= 0, not {value!r}"
-        return int(number), None
-    if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            return None, "must be a number"
-        try:
-            number = float(value)
-        except ValueError:
-            return None, f"must be a number, not {value!r}"
-        if not math.isfinite(number):
-            return None, "must be a finite number"
-        if number < 0 and name != "strong_rssi_dbm":
-            return None, f"must be >= 0, not {value!r}"
-        return number, None
-    if isinstance(default, str):
-        if not isinstance(value, str):
-            return None, "must be text"
-        return value.strip().upper(), None
-    if isinstance(default, list):
-        if isinstance(value, str):
-            value = [v for v in (p.strip() for p in value.split(",")) if v]
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            return None, "must be a list of text"
-        return [v for v in value if v.strip()], None
-    if isinstance(default, dict):
-        if not isinstance(value, Mapping):
-            return None, "must be a mapping of radio type to metres"
-        out: dict[str, float] = {}
-        for k, v in value.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-                return None, f"{k!r} must be a number of metres >= 0"
-            out[str(k).upper()] = float(v)
-        return out, None
-    return None, "unsupported setting"  # pragma: no cover
 
 
 @dataclass
@@ -508,10 +328,15 @@ def score_network(sightings: Iterable[Sighting], network: NetworkInfo,
     home = _home_correlation(placed, place_of_placed, ctx, c)
     persistence = _persistence(fixes, c)
     agency = _agency(placed, ctx, c)
-    factors += [follow, parked, home, fleet, equipment, persistence, agency]
+    kind = trackers.kind_for(network.mfgr_id) if rtype in "BE" else None
+    same_day = same_day_factor(fixes, now.timestamp(), rtype, c, _factor, kind)
+    watcher = watcher_factor(fixes, ctx.frequent_places, c, _factor)
+    additive = [follow, parked, home, fleet, equipment, persistence, agency, same_day, watcher]
+    if kind:
+        additive.append(_tracker_kind(kind, network, bool(same_day["points"] or follow["points"]), c))
+    factors += additive
 
-    total = sum(f["points"] for f in (follow, parked, home, fleet, equipment, persistence,
-                                      agency))
+    total = sum(f["points"] for f in additive)
     if total > 100:
         factors.append(_factor("clamp", 100 - total,
                                f"Factors add up to {total:.1f}; the score stops at 100."))
@@ -524,12 +349,19 @@ def score_network(sightings: Iterable[Sighting], network: NetworkInfo,
 
     tracked_min = (fixes[-1].ts - fixes[0].ts) / 60.0
     parked_established = parked["details"].get("established", False)
+    followed_today = bool(same_day["points"] or watcher["points"])
     short = []
     if tracked_min < c.min_tracked_minutes:
         short.append(f"tracked for {tracked_min:.0f} min (< {c.min_tracked_minutes:g})")
     if n_places < c.min_places:
         short.append(f"seen at {_plural(n_places, 'distinct place')} (< {c.min_places})")
-    if short and parked_established:
+    if short and followed_today:
+        factors.append(_factor(
+            "minimums", 0.0,
+            "Below the overall minimums (" + "; ".join(short) + ") but not capped: it met "
+            "AirGuard's minimums on one day (same_day) or waits at your places (watcher).",
+            tracked_minutes=round(tracked_min, 1), places=n_places, capped=False))
+    elif short and parked_established:
         factors.append(_factor(
             "minimums", 0.0,
             "Below the following minimums (" + "; ".join(short) + ") but not capped: a "
@@ -829,6 +661,20 @@ def _agency(fixes: list[_Fix], ctx: ScoringContext, c: ScoringConfig) -> dict[st
                    f"Seen {_plural(hits, 'time')} within {c.agency_radius_km:g} km of the "
                    f"agency office {best[0]!r} (closest {best[1]:.0f} m).",
                    office=best[0], distance_m=round(best[1], 1), sightings=hits)
+
+
+def _tracker_kind(kind: trackers.TrackerKind, network: NetworkInfo, moves_with_you: bool,
+                  c: ScoringConfig) -> dict[str, Any]:
+    """A tracker maker's id: the kind, its address habits, and points only when it moves with the person."""
+    address = ("a random static address (rotating tags use one)" if trackers.random_address(network.bssid)
+               else "a fixed address")
+    text = (f"Manufacturer id 0x{kind.company_id:04X}: a {kind.maker} {kind.kind}, with {address}; its address "
+            f"changes {kind.rotation}, so each address may be all a file shows of it")
+    if not moves_with_you:
+        return _factor("tracker_kind", 0.0, text + "; it did not move with you, so no points.",
+                       kind=kind.kind, maker=kind.maker)
+    return _factor("tracker_kind", c.tracker_kind_points, text + ", and it moved with you.",
+                   kind=kind.kind, maker=kind.maker)
 
 
 def _strong_signal(fixes: list[_Fix], rtype: str, c: ScoringConfig, total: float

@@ -81,7 +81,79 @@ GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
         ("agency_radius_km", "Sightings within this of an agency office count."),
         ("agency_points", "Points for being seen near an agency office."),
     ]),
+    ("Same-day following", [
+        ("sameday_sensitivity", "AirGuard's sensitivity: a day counts after 30 (HIGH), 60 (MEDIUM) or 90 (LOW) "
+                                "minutes with you; higher finds trackers sooner but also fellow travellers."),
+        ("sameday_min_locations", "Distinct accurately located places (further apart than the sum of the GPS "
+                                  "accuracies and twice the radio range) needed on one day."),
+        ("sameday_window_days", "Only days within this many days of now count."),
+        ("sameday_day_points", "Points for one qualifying day (45 reaches MEDIUM on its own)."),
+        ("sameday_repeat_days", "Qualifying days needed within the repeat window for the higher points..."),
+        ("sameday_repeat_window_days", "...within this many days."),
+        ("sameday_repeat_points", "Points when it repeats (65 reaches HIGH on its own)."),
+    ]),
+    ("Frequent places and watchers", [
+        ("frequent_stay_radius_m", "You are staying somewhere while your positions stay within this many metres..."),
+        ("frequent_stay_minutes", "...for at least this many minutes."),
+        ("frequent_place_radius_m", "Stays this close are one place; a radio this close to a place is near it."),
+        ("frequent_place_min_days", "A place you stayed at on this many days or more is one of your frequent places."),
+        ("watcher_min_places", "A radio near this many of your frequent places, and nowhere else, is a watcher."),
+        ("watcher_min_share", "Share of its sightings that must be at your frequent places (0-1)."),
+        ("watcher_points", "Points for a watcher at the minimum number of places."),
+        ("watcher_extra_place_points", "Points for each further place it waits at."),
+        ("watcher_points_max", "Most points from the watcher factor."),
+    ]),
+    ("Bluetooth trackers by kind", [
+        ("tracker_kind_points", "Points for a known tracker maker's tag (Apple, Samsung, Tile, Google) that moved with you."),
+    ]),
 ]
 
 HELP: dict[str, str] = {name: text for _, rows in GROUPS for name, text in rows}
 GROUP_OF: dict[str, str] = {name: title for title, rows in GROUPS for name, _ in rows}
+
+# Every factor the scorer can emit: (code, label, what it measures, known false positives).
+# Shown on the scoring page and next to each factor on a network's page, and in
+# docs/wireless-scoring.md; tests/test_wireless_factor_docs.py fails when a factor has none.
+FACTORS: list[tuple[str, str, str, str]] = [
+    ("follow_legs", "Follow legs", "Heard again 500 m or more from the last sighting: it moved with you.",
+     "Anything travelling the same way at the same time: the bus or train Wi-Fi you ride, a fellow commuter's "
+     "phone, your partner's car; a reused or spoofed address seen in two cities (the speed check drops most)."),
+    ("parked", "Parked surveillance", "Back at one spot near you on many days, at differing times.",
+     "A neighbour's car hotspot parked by your home every night; a delivery van on a daily route; anything "
+     "with a vehicle-modem or hotspot profile that lives next door."),
+    ("home_correlation", "Home correlation", "Seen at home and away from it.",
+     "Your household's own devices that are not always on you (a partner's phone, the family car); a radio "
+     "near home heard again by chance on a trip."),
+    ("fleet", "Fleet bonus", "Same maker or SSID shape as another HIGH network.",
+     "Common makes and default SSIDs (a popular hotspot model) shared by unrelated owners."),
+    ("equipment", "Equipment profile", "Vehicle or industrial modem maker, car or mobile-hotspot SSID.",
+     "Every ordinary car with built-in Wi-Fi, taxis, buses, shop routers from industrial makers."),
+    ("persistence", "Temporal persistence", "Around on many days (days only passed on the road do not count).",
+     "Anything at a place you go daily: your office's access points, a neighbour's router."),
+    ("agency", "Agency-office proximity", "Seen within 1 km of an agency office.",
+     "Offices sit in city centres: every shop and café near one scores it."),
+    ("same_day", "Same-day following", "AirGuard's test: with you at 3+ distinct places over 30/60/90 min on one day.",
+     "People who travel with you that day (a colleague on the same trip, a family member, the bus or train Wi-Fi "
+     "you ride); your own devices until the own-device discount applies; high-power radios heard from far apart."),
+    ("watcher", "Watcher at your places", "Near two or more of your frequent places and heard nowhere else.",
+     "Someone who shares two of your places (a colleague who uses your gym, a neighbour who works where you do); "
+     "a chain's identical SSID at two of its branches."),
+    ("tracker_kind", "Bluetooth tracker kind", "A tracker maker's manufacturer id on a tag that moved with you.",
+     "Your own or your family's tags (keys, a bag), the tags of people travelling with you, and other products "
+     "of the same maker that carry its id (an Apple id is also on phones, watches and earbuds)."),
+    ("own_device", "Own-device discount", "Constantly very strong: carried by you, counted x0.2.",
+     "Wrongly lowers a tracker hidden in your own bag or car (also always strong); tag it THREAT."),
+    ("minimums", "AirGuard-style minimums", "Too short or too few places: capped.",
+     "Wrongly caps a follower seen briefly; only the same-day, watcher and parked patterns lift the cap."),
+    ("clamp", "Clamp at 100", "Factors above 100 stop at 100.", "None of its own: it only caps the sum."),
+    ("cellular", "Cellular radio", "Cell towers never score.",
+     "A fake base station is missed by the rules; tag it THREAT."),
+    ("data_quality", "Data quality", "Sightings set aside (no position, poor accuracy, future clock).",
+     "A phone with a wrong clock or poor GPS loses real sightings, which can hide a follower."),
+    ("time_unknown", "Time unknown", "Sightings without a clock fix (stamped 1970): counted for places, home and agency offices only.",
+     "A follower seen mostly without a clock fix scores low, because no time-based factor can read those sightings."),
+    ("no_data", "No data", "Nothing usable to score.", "None of its own: a network without usable sightings."),
+    ("tag_overlay", "Tag overlay", "An analyst's tag, applied last.",
+     "A wrong tag: FALSE_POSITIVE or LEGIT on a real follower silences it and its alerts until removed."),
+]
+FALSE_POSITIVES: dict[str, str] = {code: fp for code, _label, _what, fp in FACTORS}

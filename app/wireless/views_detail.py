@@ -16,13 +16,15 @@ from app.models.wireless import NetworkMedia, NetworkNote, NetworkTag
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404
-from app.wireless import bp, detail, media, reference
+from app.wireless import bp, detail, media, reference, tracker_links
+from app.wireless.alert_rules import not_a_threat
 from app.wireless.basemap import allow_basemap, current_basemap
 from app.wireless.forms_detail import MediaForm, NoteForm, TagForm
 from app.wireless.geo import haversine_m, valid_point
 from app.wireless.geocoding.batch import position as geo_position
 from app.wireless.geocoding.cache import best_place
 from app.wireless.places import home_of
+from app.wireless.scoring_help import FALSE_POSITIVES
 from app.wireless.wigle.enrich import wigle_context
 
 TAGGED_EVENT = "wireless-network-tagged"
@@ -34,7 +36,9 @@ LABELS = {
         "fleet": "Fleet bonus", "equipment": "Equipment profile", "persistence": "Temporal persistence",
         "agency": "Agency-office proximity", "own_device": "Own-device discount", "minimums": "AirGuard-style minimums",
         "clamp": "Clamp at 100", "cellular": "Cellular radio", "data_quality": "Data quality", "no_data": "No data",
-        "time_unknown": "Time unknown", "tag_overlay": "Tag overlay"},
+        "time_unknown": "Time unknown", "tag_overlay": "Tag overlay", "same_day": "Same-day following", "watcher": "Watcher at your places",
+        "tracker_kind": "Bluetooth tracker kind"},
+    "false_positives": FALSE_POSITIVES,
     "level_colours": {"CRITICAL": "danger", "HIGH": "warning", "MEDIUM": "info", "LOW": "secondary", "NONE": "light"},
 }
 
@@ -48,7 +52,9 @@ def _position(network: NetworkModel) -> tuple[float, float] | None:
 
 def _tag_context(network: NetworkModel, tag_form: TagForm | None = None) -> dict:
     history = detail.tag_history(network.id)
-    return {"network": network, "tag_form": tag_form or TagForm(), "active_tags": [t for t in history if not t.removed_at],
+    active = [t for t in history if not t.removed_at]
+    return {"network": network, "tag_form": tag_form or TagForm(), "active_tags": active,
+            "not_a_threat": not_a_threat([t.tag for t in active]),
             "tag_history": history, "people": detail.users_by_id({t.tagged_by_id for t in history}
                                                                  | {t.removed_by_id for t in history})}
 
@@ -84,7 +90,7 @@ def _page(network: NetworkModel, status: int = 200, block: str | None = None, **
         notes=[(n, detail.render_markdown(n.note)) for n in notes], note_people=people,
         note_form=forms.pop("note_form", None) or NoteForm(), media_form=forms.pop("media_form", None) or MediaForm(),
         media_rows=detail.list_media(network.id), media_limit_mb=media.max_bytes() // (1024 * 1024),
-        basemap=basemap, **parts)
+        basemap=basemap, same_device=tracker_links.possibly_same_device(network), **parts)
     # The small sightings map draws streets from the same tile host as the big map.
     return allow_basemap(make_response(body, status), basemap)
 

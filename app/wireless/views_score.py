@@ -16,7 +16,7 @@ from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import require_org_id
 from app.wireless import bp, org_settings
 from app.wireless.scoring import ScoringConfig
-from app.wireless.scoring_help import GROUP_OF, HELP
+from app.wireless.scoring_help import FACTORS, GROUP_OF, HELP
 
 
 def as_text(value: Any) -> str:
@@ -68,7 +68,7 @@ def _rows(values: dict[str, Any]) -> list[dict[str, Any]]:
 def scoring_settings():
     """The scorer's weights and thresholds for this organization, with their defaults."""
     stored = org_settings.wireless_policy(require_org_id()).get("scoring") or {}
-    return render_page("wireless/scoring.html", rows=_rows(stored), error=None)
+    return render_page("wireless/scoring.html", rows=_rows(stored), error=None, factors=FACTORS)
 
 
 @bp.post("/scoring")
@@ -84,7 +84,7 @@ def scoring_save():
         config = ScoringConfig.from_mapping(changed)
     except ValueError as exc:
         return render_page("wireless/scoring.html", status=INVALID_FORM_STATUS,
-                           rows=_rows({**defaults, **submitted}), error=str(exc))
+                           rows=_rows({**defaults, **submitted}), error=str(exc), factors=FACTORS)
     stored = {k: v for k, v in config.to_mapping().items() if v != defaults[k]}
     old = org_settings.update_wireless_policy(org_id, scoring=stored)
     run = enqueue("wireless.rescore", org_id=org_id, requested_by_id=current_user.id, everything=True)
