@@ -28,6 +28,7 @@ BLUEPRINTS = (
     "fleet",
     "wireless",
     "exposure",
+    "bait",
     "admin",
     "jobs",
     "notifications",

@@ -24,6 +24,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "api.refresh",
         "api.revoke",
         "api.agent_enrol",  # authenticated by its one-time claim code
+        "bait_honeypot.hit",  # the canary-token honeypot: intruders touch it, nobody signs in
     }
 )
 # Reachable by a signed-in user who still has to enrol MFA or change an expired password.
