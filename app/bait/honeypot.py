@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, request
 
@@ -117,7 +117,8 @@ def hit(ident: str, rest: str):
         services.count_probe()
         db.session.commit()  # an expiry noticed on the way is kept
         return not_found()
-    body = request.get_data(cache=False)[:settings.body_limit()].decode("utf-8", "replace")
+    raw = request.get_data() or urlencode(list(request.form.items(multi=True))).encode()  # form already parsed
+    body = raw[:settings.body_limit()].decode("utf-8", "replace")
     try:
         services.record_hit(token, services.Hit(request.remote_addr, request_type(token.bait_type, rest),
                                                 request.headers.get("User-Agent"), kept_headers(), body or None,

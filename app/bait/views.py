@@ -21,11 +21,11 @@ from app.threats.matching import appearances
 @require("threats.view")
 def index():
     """The organization's tokens with status, hits and last hit."""
-    status = request.args.get("status") or None
-    if status is not None and status not in ("active", "triggered", "expired", "revoked"):
-        status = None
-    tokens = services.org_tokens(require_org_id(), status)
-    return render_page("bait/index.html", block="tokens_table", tokens=tokens, status=status,
+    wanted = request.args.get("status") or None
+    if wanted not in ("active", "triggered", "expired", "revoked"):
+        wanted = None
+    tokens = services.org_tokens(require_org_id(), wanted)
+    return render_page("bait/index.html", block="tokens_table", tokens=tokens, wanted=wanted,
                        levels={t.id: services.token_threat_level(t) for t in tokens},
                        probes=services.probe_count(), kinds=kinds.KINDS)
 
