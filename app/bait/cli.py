@@ -109,7 +109,7 @@ def dns_server_command(listen: str, zone: str | None, answer: str) -> None:
     server = dns_server.start(current_app._get_current_object(), host, port, zone, answer)
     click.echo(f"answering for {zone} on {host}:{port} (udp)")
     wait_for_signal()
-    server.stop()
+    dns_server.stop(server)
 
 
 @bp.cli.command("pg-listener")
@@ -121,3 +121,4 @@ def pg_listener_command(listen: str) -> None:
     click.echo(f"listening for PostgreSQL on {host}:{port}")
     wait_for_signal()
     server.shutdown()
+    server.server_close()

@@ -62,3 +62,8 @@ def start(app: Flask, host: str, port: int, zone: str, answer: str = "127.0.0.1"
                        logger=DNSLogger("-recv,-send,-request,-reply,-truncated,-data"))
     server.start_thread()
     return server
+
+
+def stop(server: DNSServer) -> None:
+    server.stop()
+    server.server.server_close()  # dnslib's stop() leaves the socket open

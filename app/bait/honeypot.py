@@ -103,7 +103,8 @@ def kept_headers() -> dict[str, str]:
     return {k: v[:1000] for k, v in request.headers.items() if k.lower() not in SECRET_HEADERS}
 
 
-@honeypot.route("/<ident>", methods=METHODS, defaults={"rest": ""})
+# strict_slashes off: SDKs append "/" to an endpoint URL, and a redirect would give the game away.
+@honeypot.route("/<ident>", methods=METHODS, defaults={"rest": ""}, strict_slashes=False)
 @honeypot.route("/<ident>/<path:rest>", methods=METHODS)
 def hit(ident: str, rest: str):
     """A token's URL, endpoint or server was touched: record it and answer like the real thing."""
