@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.bait import kinds, services
+from app.jobs import enqueue
 from app.models import (
     Alert,
     AuditLog,
@@ -23,6 +24,7 @@ from app.models import (
     db,
     utcnow,
 )
+from tests.conftest import run_jobs
 
 ATTACKER = "81.2.69.160"  # a public address (GB in the offline database)
 OTHER = "89.160.20.112"
@@ -370,3 +372,40 @@ def test_roles_without_threat_access_neither_see_nor_create_tokens(client, bait_
     assert client.get(f"/bait/{token.id}").status_code == 403
     assert client.post("/bait/new", data={"bait_type": "url", "name": "x"}).status_code == 403
     assert client.post(f"/bait/{token.id}/revoke").status_code == 403
+
+
+def test_the_token_page_lists_its_alerts_and_resolves_them_there(client, bait_config, orgs):
+    token = make(orgs.a.org.id)
+    touch(client, token)
+    client.login(orgs.a.users["analyst"].email)
+    html = client.get(f"/bait/{token.id}").get_data(as_text=True)
+    alert = db.session.scalar(sa.select(Alert).where(Alert.alert_type == "bait_triggered"))
+    assert f'data-alert="{alert.id}"' in html and f"/alerts/{alert.id}/resolve" in html
+    assert client.post(f"/alerts/{alert.id}/resolve", data={"note": "planted by us, test"}).status_code == 303
+    db.session.refresh(alert)
+    assert alert.status == "resolved"
+    touch(client, token)  # within the throttle window: a new alert, opened quietly
+    db.session.expire_all()
+    latest = db.session.scalar(sa.select(Alert).where(Alert.alert_type == "bait_triggered").order_by(Alert.id.desc()))
+    assert latest.id != alert.id and latest.notify_count == 0 and bait_notifications(orgs.a.org.id) == 1
+
+
+def test_the_expiry_job_marks_tokens_expired(app, bait_config, orgs, redis_conn):
+    token = make(orgs.a.org.id, expires_at=utcnow() - timedelta(seconds=1))
+    live = make(orgs.a.org.id, name="live")
+    assert services.has_expired_tokens()
+    enqueue("bait.expire_tokens", org_id=None)
+    db.session.commit()
+    run_jobs(app)
+    db.session.expire_all()
+    assert db.session.get(BaitToken, token.id).status == "expired"
+    assert db.session.get(BaitToken, live.id).status == "active"
+
+
+def test_global_search_finds_tokens_by_name_or_identifier(client, bait_config, orgs):
+    token = make(orgs.a.org.id, name="prod deploy keys")
+    make(orgs.b.org.id, name="prod deploy keys of B")
+    client.login(orgs.a.users["analyst"].email)
+    for term in ("deploy", token.identifier):
+        html = client.get("/search/", query_string={"q": term}).get_data(as_text=True)
+        assert f"/bait/{token.id}" in html and "of B" not in html

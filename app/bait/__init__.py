@@ -17,7 +17,7 @@ register_section("bait", "Canary tokens", 58, [
     ("bait.new", "plus-circle", "New token", "threats.manage"),
 ])
 
-from app.bait import alert_rules, cli, intel_places, views  # noqa: E402,F401
+from app.bait import alert_rules, cli, intel_places, jobs, search, views  # noqa: E402,F401
 from app.bait.honeypot import honeypot  # noqa: E402
 
 

@@ -17,7 +17,7 @@ from app import audit, crypto
 from app.alerting import events
 from app.bait import attribution, kinds, settings
 from app.jobs.queue import get_redis
-from app.models import BaitAccess, BaitToken, Organization, db, utcnow
+from app.models import Alert, BaitAccess, BaitToken, Organization, db, utcnow
 from app.threats import geo
 from app.threats.intel import IndicatorError, add_indicator
 
@@ -229,3 +229,28 @@ def as_json(token: BaitToken) -> dict[str, Any]:
             "first_access": token.first_access.isoformat() if token.first_access else None,
             "last_access": token.last_access.isoformat() if token.last_access else None,
             "created_at": token.created_at.isoformat() if token.created_at else None}
+
+
+def token_alerts(token: BaitToken) -> list[Alert]:
+    """The token's alerts (one per source address), unresolved first, newest first."""
+    return list(db.session.scalars(sa.select(Alert).where(
+        Alert.org_id == token.org_id, Alert.domain == "bait", Alert.target_key.like(f"token:{token.id}:%"))
+        .order_by((Alert.status == "resolved").asc(), Alert.fired_at.desc()).limit(50)))
+
+
+def has_expired_tokens() -> bool:
+    return db.session.scalar(sa.select(BaitToken.id).where(
+        BaitToken.status.in_(("active", "triggered")), BaitToken.expires_at <= utcnow()).limit(1)) is not None
+
+
+def expire_due(label: str) -> int:
+    """Mark tokens past their expiry as expired (each audited); returns how many."""
+    due = db.session.scalars(sa.select(BaitToken).where(BaitToken.status.in_(("active", "triggered")),
+                                                        BaitToken.expires_at <= utcnow()))
+    count = 0
+    for token in due:
+        audit.record("bait.token_expired", resource_type="bait_token", resource_id=token.id, org_id=token.org_id,
+                     actor_type="job", actor_label=label, old={"status": token.status}, new={"status": "expired"})
+        token.status = "expired"
+        count += 1
+    return count

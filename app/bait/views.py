@@ -71,7 +71,8 @@ def detail(token_id: int):
                  for s in sources if s["ip"]}
     return render_page("bait/detail.html", block="accesses", token=token, sources=sources, elsewhere=elsewhere,
                        snippet=artifacts.snippet(token, secret), advice=kinds.KINDS[token.bait_type][2],
-                       url=kinds.token_url(token.identifier), level=services.token_threat_level(token))
+                       url=kinds.token_url(token.identifier), level=services.token_threat_level(token),
+                       alerts=services.token_alerts(token))
 
 
 @bp.get("/<int:token_id>/download")
