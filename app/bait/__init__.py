@@ -15,9 +15,10 @@ bp = Blueprint("bait", __name__, url_prefix="/bait")
 register_section("bait", "Canary tokens", 58, [
     ("bait.index", "bug", "Tokens", "threats.view"),
     ("bait.new", "plus-circle", "New token", "threats.manage"),
+    ("bait.providers", "cloud-upload", "Publishing", "org.edit_own"),
 ])
 
-from app.bait import alert_rules, cli, intel_places, jobs, search, views  # noqa: E402,F401
+from app.bait import alert_rules, cli, intel_places, jobs, search, views, views_seed  # noqa: E402,F401
 from app.bait.honeypot import honeypot  # noqa: E402
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Response, abort, request
 from flask_login import current_user
 
-from app.bait import artifacts, bp, intel_places, kinds, services
+from app.bait import artifacts, bp, intel_places, kinds, seeding, services
 from app.bait.forms import TokenForm
 from app.htmx import hx_trigger
 from app.models import BaitToken, db, utcnow
@@ -58,21 +58,25 @@ def create():
     return render_page("bait/new.html", status=422, form=form, kinds=kinds.KINDS, kind=kind)
 
 
-@bp.get("/<int:token_id>")
-@require("threats.view")
-def detail(token_id: int):
-    """A token: its bait, timeline of accesses with attribution, sources and cross-Vigil sightings."""
-    token = get_scoped_or_404(BaitToken, token_id)
+def detail_context(token: BaitToken) -> dict:
+    """What the token page shows: its bait, alerts, sources and where else their addresses appear."""
     secret = services.secret_of(token)
     sources = services.sources(token)
     own = {str(a.id) for a in token.accesses}
     elsewhere = {s["ip"]: [(place, occ) for place, occ in appearances(token.org_id, "ip", s["ip"], current_user)
                            if not (place.name == intel_places.PLACE and occ.object_id in own)]
                  for s in sources if s["ip"]}
-    return render_page("bait/detail.html", block="accesses", token=token, sources=sources, elsewhere=elsewhere,
-                       snippet=artifacts.snippet(token, secret), advice=kinds.KINDS[token.bait_type][2],
-                       url=kinds.token_url(token.identifier), level=services.token_threat_level(token),
-                       alerts=services.token_alerts(token))
+    return {"token": token, "sources": sources, "elsewhere": elsewhere, "snippet": artifacts.snippet(token, secret),
+            "advice": kinds.KINDS[token.bait_type][2], "url": kinds.token_url(token.identifier),
+            "level": services.token_threat_level(token), "alerts": services.token_alerts(token),
+            "providers": seeding.configured(token.org_id), "specs": seeding.SPECS, "seedable": seeding.SEEDABLE}
+
+
+@bp.get("/<int:token_id>")
+@require("threats.view")
+def detail(token_id: int):
+    """A token: its bait, timeline of accesses with attribution, sources and cross-Vigil sightings."""
+    return render_page("bait/detail.html", block="accesses", **detail_context(get_scoped_or_404(BaitToken, token_id)))
 
 
 @bp.get("/<int:token_id>/download")
