@@ -3,7 +3,9 @@ address followed across Vigil, the pages and the CLI (issue 22)."""
 
 from __future__ import annotations
 
+import html as html_text
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -409,3 +411,14 @@ def test_global_search_finds_tokens_by_name_or_identifier(client, bait_config, o
     for term in ("deploy", token.identifier):
         html = client.get("/search/", query_string={"q": term}).get_data(as_text=True)
         assert f"/bait/{token.id}" in html and "of B" not in html
+
+
+def test_the_token_page_maps_located_sources_only(client, bait_config, orgs):
+    token = make(orgs.a.org.id)
+    touch(client, token)
+    touch(client, token, ip="10.0.0.9")
+    client.login(orgs.a.users["analyst"].email)
+    html = client.get(f"/bait/{token.id}").get_data(as_text=True)
+    points = json.loads(html_text.unescape(re.search(r'data-points="([^"]*)"', html).group(1)))
+    assert [(p["ip"], p["hits"]) for p in points] == [(ATTACKER, 1)]
+    assert "United Kingdom" in points[0]["place"] and 'id="bait-map"' in html

@@ -222,6 +222,13 @@ def sources(token: BaitToken) -> list[dict[str, Any]]:
     return sorted(out.values(), key=lambda r: r["last"], reverse=True)
 
 
+def map_points(sources_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sources with a location, for the map (country-level points)."""
+    return [{"ip": s["ip"], "lat": s["location"]["lat"], "lon": s["location"]["lon"], "hits": s["hits"],
+             "level": s["threat_level"], "place": s["geolocation"] or s["location"]["country"]}
+            for s in sources_ if s["location"] and "lat" in s["location"]]
+
+
 def as_json(token: BaitToken) -> dict[str, Any]:
     return {"id": token.id, "name": token.name, "identifier": token.identifier, "type": token.bait_type,
             "trigger": token.trigger, "status": token.status, "access_count": token.access_count,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from flask import Response, abort, request
@@ -69,6 +70,7 @@ def detail_context(token: BaitToken) -> dict:
     return {"token": token, "sources": sources, "elsewhere": elsewhere, "snippet": artifacts.snippet(token, secret),
             "advice": kinds.KINDS[token.bait_type][2], "url": kinds.token_url(token.identifier),
             "level": services.token_threat_level(token), "alerts": services.token_alerts(token),
+            "points_json": json.dumps(services.map_points(sources)),
             "providers": seeding.configured(token.org_id), "specs": seeding.SPECS, "seedable": seeding.SEEDABLE}
 
 
