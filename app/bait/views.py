@@ -35,7 +35,7 @@ def index():
 @require("threats.manage")
 def new():
     """The create wizard: pick a kind, see what it is and where to plant it."""
-    form = TokenForm(bait_type=request.args.get("kind", "url"))
+    form = TokenForm(bait_type=request.args.get("kind") or request.args.get("bait_type") or "url")
     return render_page("bait/new.html", block="kind_advice", form=form, kinds=kinds.KINDS,
                        kind=form.bait_type.data if form.bait_type.data in kinds.KINDS else "url")
 
