@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.bait import services
-from app.models import BaitToken, ProviderCredential, db
+from app.models import BaitAccess, BaitToken, JobRun, ProviderCredential, db
+from tests.conftest import run_jobs
 
 
 class FakeService:
@@ -35,6 +36,16 @@ class FakeService:
                 else:
                     answer = b"https://paste.example.test/Xy12Ab"
                 self.send_response(status)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def do_GET(self):  # noqa: N802 - an AbuseIPDB-shaped check
+                outer.requests.append({"path": self.path, "headers": dict(self.headers), "body": b""})
+                answer = json.dumps({"data": {"ipAddress": "81.2.69.160", "abuseConfidenceScore": 87,
+                                              "totalReports": 12, "isp": "Example Hosting",
+                                              "usageType": "Data Center"}}).encode()
+                self.send_response(200)
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)
@@ -127,3 +138,25 @@ def test_provider_forms_validate_and_are_for_admins(client, orgs):
     db.session.commit()
     assert client.post(f"/bait/{other.id}/seed", data={"provider": "gist"}).status_code == 404
     assert db.session.get(BaitToken, other.id).seeded_at is None
+
+
+def test_ip_reputation_is_looked_up_by_a_job_when_configured(app, client, orgs, token, fake, redis_conn):
+    abuse = fake("abuseipdb", 200)
+    client.login(orgs.a.users["admin"].email)
+    assert client.post("/bait/providers/abuseipdb", data={"base_url": abuse.url, "api_key": "abusekey"}).status_code == 303
+    client.open(f"/c/{token.identifier}", method="POST", csrf=False, base_url="https://cdn.example.net", environ_base={"REMOTE_ADDR": "81.2.69.160"})
+    client.open(f"/c/{token.identifier}", method="POST", csrf=False, base_url="https://cdn.example.net", environ_base={"REMOTE_ADDR": "10.0.0.8"})
+    runs = db.session.scalars(sa.select(JobRun).where(JobRun.kind == "bait.reputation")).all()
+    assert len(runs) == 1  # the private address is never looked up
+    run_jobs(app)
+    db.session.expire_all()
+    public = db.session.scalar(sa.select(BaitAccess).where(BaitAccess.source_ip == "81.2.69.160"))
+    assert "AbuseIPDB: confidence 87/100, 12 report(s) (Example Hosting, Data Center)" in public.notes
+    (sent,) = abuse.requests
+    assert sent["headers"]["Key"] == "abusekey" and "ipAddress=81.2.69.160" in sent["path"]
+
+
+def test_without_a_reputation_provider_no_lookup_is_queued(client, orgs, token, redis_conn):
+    client.open(f"/c/{token.identifier}", method="POST", csrf=False, base_url="https://cdn.example.net", environ_base={"REMOTE_ADDR": "81.2.69.160"})
+    assert db.session.scalar(sa.select(sa.func.count(BaitAccess.id)).where(BaitAccess.bait_id == token.id)) == 1
+    assert db.session.scalar(sa.select(sa.func.count(JobRun.id)).where(JobRun.kind == "bait.reputation")) == 0

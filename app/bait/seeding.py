@@ -32,12 +32,15 @@ class Spec:
     label: str
     default_base: str
     secret_label: str
+    purpose: str = "publish"  # publish: seeding bait; reputation: looking up a hit's address
 
 
 SPECS = {s.key: s for s in (
     Spec("gist", "GitHub Gist (secret gist)", "https://api.github.com", "Personal access token (gist scope)"),
     Spec("paste", "Pastebin (unlisted paste)", "https://pastebin.com", "API developer key"),
+    Spec("abuseipdb", "AbuseIPDB (IP reputation of hits)", "https://api.abuseipdb.com", "API key", "reputation"),
 )}
+PUBLISHERS = tuple(k for k, s in SPECS.items() if s.purpose == "publish")
 
 
 class SeedError(Exception):
@@ -132,8 +135,16 @@ class PastePublisher:
         return answer
 
 
-def publisher(org_id: int, provider: str) -> GistPublisher | PastePublisher:
+def sealed_key(org_id: int, provider: str) -> tuple[str, str] | None:
+    """(base URL, key) of a configured provider, decrypted only now, or None."""
     row = stored(org_id, provider) if provider in SPECS else None
+    if row is None or not row.secret_encrypted:
+        return None
+    return (row.options or {}).get("base_url") or SPECS[provider].default_base, crypto.decrypt_text(row.secret_encrypted)
+
+
+def publisher(org_id: int, provider: str) -> GistPublisher | PastePublisher:
+    row = stored(org_id, provider) if provider in PUBLISHERS else None
     if row is None or not row.secret_encrypted:
         raise SeedError(f"{SPECS[provider].label if provider in SPECS else provider} is not configured.")
     base = (row.options or {}).get("base_url") or SPECS[provider].default_base

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from app import audit, crypto
 from app.alerting import events
-from app.bait import attribution, kinds, settings
+from app.bait import attribution, kinds, reputation, settings
+from app.jobs import enqueue
 from app.jobs.queue import get_redis
 from app.models import Alert, BaitAccess, BaitToken, Organization, db, utcnow
 from app.threats import geo
@@ -184,6 +185,8 @@ def record_hit(token: BaitToken, hit: Hit) -> BaitAccess:
                  details={"access_id": access.id, "source_ip": ip, "request_type": hit.request_type,
                           "attribution": attr.type, "threat_level": level})
     events.publish(HIT_EVENT, token=token, access=access)
+    if reputation.lookable(ip) and reputation.configured(token.org_id):
+        enqueue("bait.reputation", org_id=token.org_id, access_id=access.id)  # pushed after commit
     return access
 
 

@@ -71,7 +71,8 @@ def detail_context(token: BaitToken) -> dict:
             "advice": kinds.KINDS[token.bait_type][2], "url": kinds.token_url(token.identifier),
             "level": services.token_threat_level(token), "alerts": services.token_alerts(token),
             "points_json": json.dumps(services.map_points(sources)),
-            "providers": seeding.configured(token.org_id), "specs": seeding.SPECS, "seedable": seeding.SEEDABLE}
+            "providers": seeding.configured(token.org_id), "specs": seeding.SPECS, "seedable": seeding.SEEDABLE,
+            "publisher_keys": seeding.PUBLISHERS}
 
 
 @bp.get("/<int:token_id>")
