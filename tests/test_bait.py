@@ -294,11 +294,13 @@ def test_the_source_address_becomes_an_indicator_with_a_sighting_and_flags_a_lat
         ThreatIntelligence.org_id == orgs.b.org.id, ThreatIntelligence.indicator_value == ATTACKER)) is None
 
 
-def test_private_addresses_never_become_indicators(client, bait_config, orgs):
+def test_private_and_own_site_addresses_never_become_indicators(client, bait_config, orgs):
+    orgs.a.site.public_ip = OTHER  # the organization's own office
+    db.session.commit()
     token = make(orgs.a.org.id)
-    for ip in ("10.1.2.3", "127.0.0.1", "192.168.1.5"):
+    for ip in ("10.1.2.3", "127.0.0.1", "192.168.1.5", OTHER):
         touch(client, token, ip=ip)
-    assert len(accesses(token)) == 3
+    assert len(accesses(token)) == 4
     assert db.session.scalar(sa.select(sa.func.count(ThreatIntelligence.id)).where(
         ThreatIntelligence.org_id == orgs.a.org.id, ThreatIntelligence.source == "bait")) == 0
 

@@ -18,7 +18,7 @@ from app.alerting import events
 from app.bait import attribution, kinds, reputation, settings
 from app.jobs import enqueue
 from app.jobs.queue import get_redis
-from app.models import Alert, BaitAccess, BaitToken, Organization, db, utcnow
+from app.models import Alert, BaitAccess, BaitToken, Organization, Site, db, utcnow
 from app.threats import geo
 from app.threats.intel import IndicatorError, add_indicator
 
@@ -136,10 +136,17 @@ def tokens_touched(org_id: int, ip: str) -> set[int]:
                                                                       BaitAccess.source_ip == ip)))
 
 
+def own_site_address(org_id: int, ip: str) -> bool:
+    """Whether `ip` is the public address of one of the organization's sites."""
+    return db.session.scalar(sa.select(Site.id).where(Site.org_id == org_id, Site.deleted_at.is_(None),
+                                                      Site.public_ip == ip).limit(1)) is not None
+
+
 def make_indicator(token: BaitToken, hit: Hit, attr: attribution.Attribution, level: str) -> None:
-    """The address becomes a threat-intelligence indicator (source "bait"), unless private,
-    reserved or allowlisted for the organization (add_indicator refuses those)."""
-    if not hit.source_ip or hit.request_type in NO_INDICATOR_TYPES:
+    """The address becomes a threat-intelligence indicator (source "bait"), unless it is one of
+    the organization's own site addresses, or private, reserved or allowlisted (add_indicator
+    refuses those)."""
+    if not hit.source_ip or hit.request_type in NO_INDICATOR_TYPES or own_site_address(token.org_id, hit.source_ip):
         return
     try:
         add_indicator(token.org_id, "ip", hit.source_ip, source="bait", threat_type="canary token access",
