@@ -207,6 +207,15 @@ def test_the_honeypot_answers_only_on_the_bait_host_when_one_is_set(client, bait
     assert len(accesses(token)) == 1
 
 
+def test_on_a_bait_host_of_its_own_nothing_but_the_honeypot_answers(client, bait_config, orgs, monkeypatch):
+    monkeypatch.setitem(client.application.config, "BAIT_BASE_URL", "http://bait.example.net")
+    for path in ("/", "/auth/login", "/bait/", "/c/", "/static/js/app.js"):
+        response = client.get(path, base_url="http://bait.example.net")
+        assert response.status_code == 404 and "nginx" in response.get_data(as_text=True), path
+        assert "Location" not in response.headers and "Set-Cookie" not in response.headers
+    assert client.get("/auth/login").status_code == 200  # the console's own host is untouched
+
+
 def test_the_body_is_kept_up_to_the_limit(client, bait_config, orgs, monkeypatch):
     monkeypatch.setitem(client.application.config, "BAIT_BODY_LIMIT", 10)
     token = make(orgs.a.org.id, "api")

@@ -19,10 +19,12 @@ register_section("bait", "Canary tokens", 58, [
 ])
 
 from app.bait import alert_rules, cli, intel_places, jobs, search, views, views_seed  # noqa: E402,F401
-from app.bait.honeypot import honeypot  # noqa: E402
+from app.bait.honeypot import bait_host_only, honeypot  # noqa: E402
 
 
 @bp.record_once
 def register_honeypot(state) -> None:
-    """The honeypot is its own blueprint; it comes with the console's."""
+    """The honeypot is its own blueprint; it comes with the console's. Its host check goes
+    first among the app's before-request hooks, ahead of the sign-in guard's redirect."""
     state.app.register_blueprint(honeypot)
+    state.app.before_request_funcs.setdefault(None, []).insert(0, bait_host_only)

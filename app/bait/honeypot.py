@@ -99,6 +99,19 @@ def on_bait_host() -> bool:
     return configured is None or urlsplit(configured).netloc.lower() == request.host.lower()
 
 
+def bait_host_only():
+    """On a bait host of its own, nothing but the honeypot answers: the console's pages (even
+    its sign-in redirect) would say what is behind the bait. Runs before the sign-in guard."""
+    configured = settings.configured_base_url()
+    if configured is None or request.blueprint == honeypot.name:
+        return None
+    bait_host = urlsplit(configured).netloc.lower()
+    console_host = urlsplit(current_app.config.get("PUBLIC_BASE_URL") or "").netloc.lower()
+    if bait_host != console_host and request.host.lower() == bait_host:
+        return not_found()
+    return None
+
+
 def kept_headers() -> dict[str, str]:
     return {k: v[:1000] for k, v in request.headers.items() if k.lower() not in SECRET_HEADERS}
 
