@@ -433,3 +433,28 @@ def test_the_token_page_maps_located_sources_only(client, bait_config, orgs):
     points = json.loads(html_text.unescape(re.search(r'data-points="([^"]*)"', html).group(1)))
     assert [(p["ip"], p["hits"]) for p in points] == [(ATTACKER, 1)]
     assert "United Kingdom" in points[0]["place"] and 'id="bait-map"' in html
+
+
+def test_qr_downloads_as_png_and_svg_and_the_list_filters_as_a_fragment(client, bait_config, orgs):
+    token = make(orgs.a.org.id, "qr", name="server room label")
+    make(orgs.a.org.id, "url", name="untouched link")
+    touch(client, token)
+    client.login(orgs.a.users["analyst"].email)
+    png = client.get(f"/bait/{token.id}/download")
+    assert png.mimetype == "image/png" and png.data.startswith(b"\x89PNG\r\n\x1a\n")
+    svg = client.get(f"/bait/{token.id}/download", query_string={"format": "svg"})
+    assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
+    fragment = client.get("/bait/", query_string={"status": "triggered"}, headers={"HX-Request": "true"})
+    text = fragment.get_data(as_text=True)
+    assert "<html" not in text and 'id="bait-tokens"' in text
+    assert "server room label" in text and "untouched link" not in text
+
+
+def test_cli_prints_the_hostname_and_connection_string(app, bait_config, orgs, tmp_path):
+    runner = app.test_cli_runner()
+    dns = json.loads(runner.invoke(args=["bait", "create", "--org", orgs.a.org.slug, "--type", "dns", "--name", "hosts",
+                                         "--json"]).output)
+    assert dns["url"] == f"{dns['identifier']}.cdn-assets.example.net" and dns["file"] is None
+    pg = runner.invoke(args=["bait", "create", "--org", orgs.a.org.slug, "--type", "postgres", "--name", "prod db",
+                             "--out", str(tmp_path)])
+    assert pg.exit_code == 0 and re.search(r"trigger    postgresql://svc_[a-z2-7]{20}:\S+@", pg.output)
