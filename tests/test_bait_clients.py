@@ -142,3 +142,34 @@ def test_psycopg_with_the_bait_credentials_is_refused_and_logged(honeypot_url, a
     assert hit.request_type == "postgres" and hit.request_headers["database"] == "billing_prod"
     assert hit.request_headers["user"] == secret["user"] and "password is the bait" in hit.notes
     assert secret["password"] not in str(hit.request_headers) + (hit.notes or "")
+
+
+def test_requests_with_the_env_tokens_is_refused_like_each_api(honeypot_url, orgs):
+    token = make(orgs.a.org.id, "api")
+    env = dict(line.split("=", 1) for line in artifacts.dotenv(token, services.secret_of(token)).splitlines()
+               if "=" in line and not line.startswith("#"))
+    github = requests.get(env["GITHUB_API_URL"] + "/user", headers={"Authorization": f"token {env['GITHUB_TOKEN']}"},
+                          timeout=10)
+    assert github.status_code == 401 and github.json()["message"] == "Bad credentials"
+    stripe = requests.post(env["STRIPE_API_BASE"] + "/v1/charges", auth=(env["STRIPE_SECRET_KEY"], ""),
+                           data={"amount": 100}, timeout=10)
+    assert stripe.status_code == 401 and stripe.json()["error"]["type"] == "invalid_request_error"
+    slack = requests.post(env["SLACK_API_URL"] + "/auth.test",
+                          headers={"Authorization": f"Bearer {env['SLACK_BOT_TOKEN']}"}, timeout=10)
+    assert slack.json() == {"ok": False, "error": "invalid_auth"}
+    recorded = hits(token)
+    assert [h.request_type for h in recorded] == ["api"] * 3
+    assert all(env["GITHUB_TOKEN"] not in str(h.request_headers) for h in recorded)
+    assert recorded[1].request_body == "amount=100"
+
+
+def test_requests_against_the_kubeconfig_server_gets_a_kubernetes_401(honeypot_url, orgs):
+    token = make(orgs.a.org.id, "kubeconfig")
+    text = artifacts.kubeconfig(token, services.secret_of(token))
+    server = re.search(r"server: (\S+)", text).group(1)
+    bearer = re.search(r"token: (\S+)", text).group(1)
+    response = requests.get(server + "/api/v1/namespaces/default/secrets",
+                            headers={"Authorization": f"Bearer {bearer}"}, timeout=10)
+    assert response.status_code == 401 and response.json()["kind"] == "Status"
+    (hit,) = hits(token)
+    assert hit.request_type == "kubernetes" and "GET /api/v1/namespaces/default/secrets" in hit.notes
