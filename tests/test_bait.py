@@ -1,5 +1,5 @@
-"""Canary tokens: creation, the honeypot's answers and records, alerts without floods, the
-address followed across Vigil, the pages and the CLI (issue 22)."""
+"""Canary tokens: creation, the honeypot's answers and records, alerts without floods, and
+the address followed across Vigil (issue 22; pages and CLI in test_bait_pages.py)."""
 
 from __future__ import annotations
 
@@ -299,3 +299,15 @@ def test_the_token_page_lists_where_else_the_address_appears(client, bait_config
     assert f'data-source="{ATTACKER}"' in html
     assert 'data-sighting="security_event"' in html and "login_failed" in html
     assert "<strong data-attribution>tool</strong>" in html and "<strong data-evidence>moderate</strong>" in html
+
+
+def test_a_flood_is_limited_by_the_shared_limiter_but_answered_as_the_web_server(client, bait_config, orgs):
+    token = make(orgs.a.org.id, "api")
+    statuses = [touch(client, token, "stripe/v1/charges", method="POST", headers={"User-Agent": "curl/8"}).status_code
+                for _ in range(125)]
+    assert statuses[0] == 401 and statuses[-1] == 429
+    limited = touch(client, token, "stripe/v1/charges", method="POST")
+    text = limited.get_data(as_text=True)
+    assert limited.status_code == 429 and "429 Too Many Requests" in text and "nginx" in text
+    assert "vigil" not in text.lower() and "Retry-After" in limited.headers and "Set-Cookie" not in limited.headers
+    assert len(accesses(token)) == statuses.count(401)  # refused requests are not hits

@@ -32,7 +32,7 @@ def org_or_fail(slug: str):
 def trigger_of(token, out_dir: Path) -> tuple[str, str | None]:
     """(the trigger to show, the bait file written, if the kind has one)."""
     secret = services.secret_of(token)
-    if token.bait_type in ("url", "image", "qr", "html", "docx", "pdf", "aws", "api", "kubeconfig"):
+    if token.bait_type in kinds.WEB_KINDS:
         trigger = kinds.token_url(token.identifier)
     elif token.bait_type == "postgres":
         trigger = artifacts.snippet(token, secret)

@@ -45,6 +45,25 @@ def not_found() -> Response:
     return answer(NOT_FOUND, 404, "text/html")
 
 
+NGINX_STATUS = {405: "405 Not Allowed", 429: "429 Too Many Requests", 500: "500 Internal Server Error",
+                502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable"}
+
+
+@honeypot.after_request
+def disguise(response: Response) -> Response:
+    """Whatever else answered a honeypot URL (the shared rate limiter's 429, a 405) answers as
+    the web server would, not with the console's error page; no cookie ever leaves."""
+    response.headers.pop("Set-Cookie", None)
+    if response.status_code in NGINX_STATUS and response.headers.get("Server") != "nginx":
+        title = NGINX_STATUS[response.status_code]
+        page = NOT_FOUND.replace("404 Not Found", title)
+        replaced = answer(page, response.status_code, "text/html")
+        if "Retry-After" in response.headers:
+            replaced.headers["Retry-After"] = response.headers["Retry-After"]
+        return replaced
+    return response
+
+
 def aws_error() -> Response:
     request_id = str(uuid.uuid4())
     xml = ('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">\n  <Error>\n    <Type>Sender</Type>\n'
