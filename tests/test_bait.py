@@ -108,6 +108,8 @@ def test_the_honeypot_never_reveals_vigil_and_sets_no_session(client, bait_confi
         assert "Set-Cookie" not in response.headers
     unknown = client.get("/c/" + "a" * 20)
     assert unknown.status_code == 404 and "nginx" in unknown.get_data(as_text=True)
+    traced = touch(client, make(orgs.a.org.id), method="TRACE")  # not the console's 405 page
+    assert traced.status_code == 200 and "vigil" not in traced.get_data(as_text=True).lower()
 
 
 def test_image_kinds_answer_with_a_pixel(client, bait_config, orgs):

@@ -23,7 +23,7 @@ from app.models import db
 
 honeypot = Blueprint("bait_honeypot", __name__, url_prefix="/c")
 csrf.exempt(honeypot)
-METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]  # a 405 would be the console's page
 NOT_FOUND = ("<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1>"
              "</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
 BLANK = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title></title></head><body></body></html>"
