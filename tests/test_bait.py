@@ -108,6 +108,9 @@ def test_the_honeypot_never_reveals_vigil_and_sets_no_session(client, bait_confi
         assert "Set-Cookie" not in response.headers
     unknown = client.get("/c/" + "a" * 20)
     assert unknown.status_code == 404 and "nginx" in unknown.get_data(as_text=True)
+    hostile = client.get(f"/c/{make(orgs.a.org.id).identifier}?q=%00")  # the console's input check
+    assert hostile.status_code == 400 and "nginx" in hostile.get_data(as_text=True)
+    assert "Set-Cookie" not in hostile.headers
     traced = touch(client, make(orgs.a.org.id), method="TRACE")  # not the console's 405 page
     assert traced.status_code == 200 and "vigil" not in traced.get_data(as_text=True).lower()
 

@@ -15,7 +15,7 @@ import re
 import uuid
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, request, session
 
 from app.bait import artifacts, kinds, services, settings
 from app.extensions import csrf
@@ -45,7 +45,7 @@ def not_found() -> Response:
     return answer(NOT_FOUND, 404, "text/html")
 
 
-NGINX_STATUS = {405: "405 Not Allowed", 429: "429 Too Many Requests", 500: "500 Internal Server Error",
+NGINX_STATUS = {400: "400 Bad Request", 405: "405 Not Allowed", 413: "413 Request Entity Too Large", 429: "429 Too Many Requests", 500: "500 Internal Server Error",
                 502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable"}
 
 
@@ -53,6 +53,9 @@ NGINX_STATUS = {405: "405 Not Allowed", 429: "429 Too Many Requests", 500: "500 
 def disguise(response: Response) -> Response:
     """Whatever else answered a honeypot URL (the shared rate limiter's 429, a 405) answers as
     the web server would, not with the console's error page; no cookie ever leaves."""
+    # An error page may have put a CSRF token in the session; saving it would set a cookie.
+    session.clear()
+    session.modified = False
     response.headers.pop("Set-Cookie", None)
     if response.status_code in NGINX_STATUS and response.headers.get("Server") != "nginx":
         title = NGINX_STATUS[response.status_code]
