@@ -35,7 +35,13 @@ class BaitResolver:
             return reply
         reply.header.aa = 1
         with self.app.app_context():
-            if not self.record(qname, QTYPE[request.q.qtype], handler.client_address[0]):
+            try:
+                known = self.record(qname, QTYPE[request.q.qtype], handler.client_address[0])
+            except Exception:  # answer like the zone anyway; the log keeps it
+                db.session.rollback()
+                self.app.logger.exception("bait: recording a DNS hit failed")
+                known = False
+            if not known:
                 reply.header.rcode = RCODE.NXDOMAIN
                 return reply
         if request.q.qtype in (QTYPE.A, QTYPE.ANY):

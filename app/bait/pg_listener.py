@@ -79,7 +79,11 @@ class Handler(socketserver.BaseRequestHandler):
             user = params.get("user", "")
             password = read_password(self.request)
             with self.app.app_context():
-                self.record(params, password)
+                try:
+                    self.record(params, password)
+                except Exception:  # the client must still get the server's refusal; the log keeps it
+                    db.session.rollback()
+                    self.app.logger.exception("bait: recording a PostgreSQL hit failed")
             self.request.sendall(error_response(user))
         except (ConnectionError, OSError, struct.error):
             return
