@@ -173,3 +173,16 @@ def test_requests_against_the_kubeconfig_server_gets_a_kubernetes_401(honeypot_u
     assert response.status_code == 401 and response.json()["kind"] == "Status"
     (hit,) = hits(token)
     assert hit.request_type == "kubernetes" and "GET /api/v1/namespaces/default/secrets" in hit.notes
+
+
+def test_an_unknown_postgres_user_is_refused_the_same_way_and_counted_as_a_probe(honeypot_url, app, orgs):
+    token = make(orgs.a.org.id, "postgres")
+    server = pg_listener.start(app, "127.0.0.1", 0)
+    try:
+        with pytest.raises(psycopg.OperationalError, match='password authentication failed for user "postgres"'):
+            psycopg.connect(host="127.0.0.1", port=server.server_address[1], user="postgres", password="postgres",
+                            dbname="postgres", connect_timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert hits(token) == [] and services.probe_count() == 1
