@@ -29,6 +29,7 @@ BLUEPRINTS = (
     "wireless",
     "surface",
     "exposure",
+    "bait",
     "admin",
     "jobs",
     "notifications",

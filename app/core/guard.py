@@ -28,6 +28,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "exposure.monitor_confirm",  # an address's owner confirms monitoring by its signed link
         "fleet.agent_installer",  # the agent's installer and source: public code, no secrets
         "fleet.agent_tarball",
+        "bait_honeypot.hit",  # the canary-token honeypot: intruders touch it, nobody signs in
     }
 )
 # Reachable by a signed-in user who still has to enrol MFA or change an expired password.

@@ -51,6 +51,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("surface.scheduled_scans", interval=300, only_if="app.surface.domains:has_due_scans"),
     PeriodicJob("surface.cleanup_results", interval=3600, only_if="app.surface.scans:has_expired_results"),
     PeriodicJob("exposure.recheck_monitored", interval=3600, only_if="app.exposure.monitoring:has_due_addresses"),
+    PeriodicJob("bait.expire_tokens", interval=300, only_if="app.bait.services:has_expired_tokens"),
     PeriodicJob("fleet.demo_heartbeats", queue="high", interval=60, only_if="app.fleet.demo_fleet:has_demo_devices"),
 )
 

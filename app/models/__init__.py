@@ -2,6 +2,7 @@
 
 from app.models.alerting import Alert, AlertRule, AlertRuleState, MaintenanceWindow
 from app.models.api import ApiKey, RefreshToken
+from app.models.bait import BaitAccess, BaitToken
 from app.models.base import JSONType, db, utcnow
 from app.models.catalogs import (
     AiChangeLog,
@@ -96,6 +97,8 @@ from app.models.wireless import (
 )
 
 __all__ = [
+    "BaitAccess",
+    "BaitToken",
     "Alert",
     "AlertRule",
     "AlertRuleState",
