@@ -28,6 +28,8 @@ BLUEPRINTS = (
     "fleet",
     "wireless",
     "exposure",
+    "compliance",
+    "roadmap",
     "admin",
     "jobs",
     "notifications",

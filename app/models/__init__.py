@@ -10,6 +10,15 @@ from app.models.catalogs import (
     MetricCatalogImport,
     MetricCatalogItem,
 )
+from app.models.compliance import (  # noqa: F401 - issue 16
+    ComplianceAssessment,
+    ComplianceControl,
+    ComplianceEvidence,
+    ComplianceScoreSnapshot,
+    ControlCsfLink,
+    FindingControlMap,
+    FrameworkControl,
+)
 from app.models.exposure import (  # noqa: F401 - seed 001 exposure tables, see app/models/exposure.py
     Breach,
     BreachFileResult,
@@ -56,6 +65,14 @@ from app.models.notifications import (
     NotificationRoute,
 )
 from app.models.platform import AuditLog, JobRun, Setting
+from app.models.roadmap import (  # noqa: F401 - issue 16
+    RoadmapAchievement,
+    RoadmapProfile,
+    RoadmapProgressHistory,
+    RoadmapTask,
+    RoadmapTaskLibraryMeta,
+    RoadmapUserTask,
+)
 from app.models.security import MfaBackupCode, PasswordHistory, SecurityEvent, TrustedDevice
 from app.models.tenancy import Organization, Site
 from app.models.threats import IocSighting, RateLimitEntry, ThreatEvent, ThreatIntelligence

@@ -1,0 +1,90 @@
+"""Evidence pages: upload, link a Vigil record, download (permitted users only), expiring soon."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, send_file
+from flask_login import current_user
+
+from app.compliance import bp, evidence, services
+from app.compliance.forms import evidence_forms
+from app.compliance.views import control_page
+from app.metrics.catalog_files import to_csv
+from app.models import ComplianceControl, ComplianceEvidence, db
+from app.permissions import require
+from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
+from app.tenancy import get_scoped_or_404, require_org_id
+
+
+@bp.post("/controls/<int:control_id>/evidence")
+@require("compliance.manage")
+def evidence_upload(control_id: int):
+    """Attach a file as evidence (type sniffed from its bytes, size limited, hashed)."""
+    control = get_scoped_or_404(ComplianceControl, control_id)
+    upload_form, link_form = evidence_forms()
+    if not upload_form.validate_on_submit():
+        return control_page(control, status=INVALID_FORM_STATUS, forms=(upload_form, link_form))
+    upload = upload_form.file.data
+    try:
+        evidence.save_upload(control, upload.stream, upload.filename or "evidence", upload_form.title.data or "",
+                             current_user.id, services.as_datetime(upload_form.evidence_date.data),
+                             upload_form.validity_days.data or 90)
+    except evidence.EvidenceError as exc:
+        db.session.rollback()
+        upload_form.file.errors = [str(exc)]
+        return control_page(control, status=exc.status, forms=(upload_form, link_form))
+    db.session.commit()
+    flash("Evidence attached.", "success")
+    return redirect_after_post("compliance.control_detail", control_id=control.id)
+
+
+@bp.post("/controls/<int:control_id>/evidence/link")
+@require("compliance.manage")
+def evidence_link(control_id: int):
+    """Link one of the organization's Vigil records (incident, alert, device...) as evidence."""
+    control = get_scoped_or_404(ComplianceControl, control_id)
+    upload_form, link_form = evidence_forms()
+    if not link_form.validate_on_submit():
+        return control_page(control, status=INVALID_FORM_STATUS, forms=(upload_form, link_form))
+    try:
+        evidence.add_link(control, link_form.link_type.data, link_form.link_id.data.strip(),
+                          link_form.title.data or "", current_user.id, link_form.validity_days.data or 90)
+    except evidence.EvidenceError as exc:
+        db.session.rollback()
+        link_form.link_id.errors = [str(exc)]
+        return control_page(control, status=INVALID_FORM_STATUS, forms=(upload_form, link_form))
+    db.session.commit()
+    flash("Record linked as evidence.", "success")
+    return redirect_after_post("compliance.control_detail", control_id=control.id)
+
+
+@bp.get("/evidence/<int:evidence_id>/file")
+@require("compliance.evidence")
+def evidence_file(evidence_id: int):
+    """Download an evidence file (never rendered inline)."""
+    row = get_scoped_or_404(ComplianceEvidence, evidence_id)
+    path = evidence.file_of(row)
+    if path is None:
+        abort(404)
+    response = send_file(path, mimetype=row.file_type, as_attachment=True,
+                         download_name=row.description or f"evidence-{row.id}", max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/evidence/expiring")
+@require("compliance.view")
+def evidence_expiring():
+    """Evidence that lapses in the next 14 days, soonest first."""
+    return render_page("compliance/expiring.html", rows=evidence.expiring(require_org_id()))
+
+
+@bp.get("/evidence/expiring.csv")
+@require("compliance.view")
+def evidence_expiring_export():
+    """Evidence expiring soon, as CSV."""
+    columns = ("id", "control_id", "title", "evidence_type", "evidence_date", "valid_until", "sha256")
+    rows = [{k: getattr(r, k) for k in columns} for r in evidence.expiring(require_org_id())]
+    return Response(to_csv(rows, columns), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="evidence-expiring.csv"'})
