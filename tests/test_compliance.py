@@ -226,3 +226,29 @@ def test_automatic_evidence_is_sealed_in_the_audit_chain(orgs, catalogues):
     assert evidence.frozen(mfa.snapshot)[1] == mfa.sha256
     sealed = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "compliance.evidence_snapshot")).all()
     assert mfa.sha256 in {s.details["sha256"] for s in sealed}
+
+
+def test_compliance_score_is_a_live_query(orgs, catalogues):
+    from app.metrics.live import LIVE_QUERIES
+
+    query = LIVE_QUERIES["compliance_score_nis2"]
+    assert query.func(orgs.a.org.id) is None
+    a = services.start_assessment(orgs.a.org.id, "NIS2", None)
+    services.update_control(a.controls[0], {"status": "partial"})
+    assert query.func(orgs.a.org.id) == 50
+    assert query.func(orgs.b.org.id) is None
+
+
+def test_csf_suggestions_need_a_person(orgs, catalogues, csf):
+    from app.compliance import csf as csf_links
+
+    a = services.start_assessment(orgs.a.org.id, "ISO27001", None)
+    c = control(a, "A.8.13")  # Information backup
+    suggested = csf_links.suggestions(c)
+    assert suggested and csf_links.links(c.id) == []  # suggestions alone link nothing
+    assert csf_links.confirm(c, suggested[0].code, orgs.a.users["analyst"].id)
+    assert [link.subcategory_code for link in csf_links.links(c.id)] == [suggested[0].code]
+    assert not csf_links.confirm(c, suggested[0].code, None)
+    soc2 = services.start_assessment(orgs.a.org.id, "SOC2", None)
+    csf_links.confirm(control(soc2, "A1.2"), suggested[0].code, None)
+    assert [o.control_id for o in csf_links.controls_sharing(c)] == ["A1.2"]

@@ -43,6 +43,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("compliance.apply_findings", interval=3600, only_if="app.compliance.jobs:has_assessments"),
     PeriodicJob("compliance.evidence_expiry", cron="31 5 * * *", only_if="app.compliance.jobs:has_assessments"),
     PeriodicJob("compliance.auto_evidence", cron="47 4 * * *", only_if="app.compliance.jobs:has_assessments"),
+    PeriodicJob("roadmap.regenerate_all", interval=3600, only_if="app.roadmap.jobs:has_profiles"),
     PeriodicJob("alerts.prune_resolved", cron="27 3 * * *", only_if="app.fleet.retention:has_old_alerts"),
     PeriodicJob("fleet.expire_commands", queue="high", interval=60, only_if="app.fleet.commands:has_stale_commands"),
     PeriodicJob("fleet.backups_schedule", queue="default", interval=60, only_if="app.fleet.backups:has_due_backups"),

@@ -13,5 +13,7 @@ bp = Blueprint("roadmap", __name__, url_prefix="/roadmap")
 
 register_section("roadmap", "Roadmap", 61, [
     ("roadmap.board", "signpost-split", "Roadmap", "roadmap.view"),
-    ("roadmap.achievements", "trophy", "Achievements", "roadmap.view"),
+    ("roadmap.achievements_page", "trophy", "Achievements", "roadmap.view"),
 ])
+
+from app.roadmap import cli, demo, jobs, live, views  # noqa: E402,F401
