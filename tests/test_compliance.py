@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -188,12 +191,22 @@ def test_upload_download_and_permissions(client, orgs, catalogues, tmp_path, app
     assert got.status_code == 200 and got.data == b"%PDF-1.4 policy"
     assert got.headers["Content-Disposition"].startswith("attachment")
     got.close()
+    packed = client.get(f"/compliance/assessments/{a.id}/auditor-pack.zip")
+    assert packed.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(packed.data)) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        names = [n for n in zf.namelist() if n != "manifest.json"]
+        assert sorted(manifest["files"]) == sorted(names) and "controls.csv" in names
+        for name in names:
+            assert hashlib.sha256(zf.read(name)).hexdigest() == manifest["files"][name]
+        assert any(zf.read(n) == b"%PDF-1.4 policy" for n in names)
     html = client.post(f"/compliance/controls/{c.id}/evidence", content_type="multipart/form-data",
                        data={"file": (io.BytesIO(b"<html><script>x</script>"), "x.pdf")})
     assert html.status_code == 422
     client.post("/auth/logout")
     client.login(orgs.a.users["read_only"].email)
     assert client.get(f"/compliance/evidence/{row.id}/file").status_code == 403
+    assert client.get(f"/compliance/assessments/{a.id}/auditor-pack.zip").status_code == 403
     client.post("/auth/logout")
     client.login(orgs.b.users["admin"].email)
     assert client.get(f"/compliance/evidence/{row.id}/file").status_code == 404
@@ -252,3 +265,9 @@ def test_csf_suggestions_need_a_person(orgs, catalogues, csf):
     soc2 = services.start_assessment(orgs.a.org.id, "SOC2", None)
     csf_links.confirm(control(soc2, "A1.2"), suggested[0].code, None)
     assert [o.control_id for o in csf_links.controls_sharing(c)] == ["A1.2"]
+
+
+def test_built_in_finding_sources_answer_for_an_empty_org(orgs):
+    assert {"fleet_scanner", "exposure", "wireless"} <= set(findings.FINDING_SOURCES)
+    assert [f for name, f in findings.collect(orgs.a.org.id)
+            if name in ("fleet_scanner", "exposure", "wireless")] == []

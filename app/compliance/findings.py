@@ -15,7 +15,9 @@ import sqlalchemy as sa
 
 from app import audit
 from app.compliance import services
+from app.exposure.services import counts as exposure_counts
 from app.fleet.queries import scanner_summary
+from app.metrics.live import LIVE_QUERIES
 from app.models import ComplianceAssessment, ComplianceControl, FindingControlMap, db, utcnow
 from app.notifications.services import app_path, notify
 
@@ -46,7 +48,25 @@ def fleet_scanner_cves(org_id: int) -> Iterable[Finding]:
                    "domain": row.device_name, "count": row.vulns_high}
 
 
+def exposure_leaked_credentials(org_id: int) -> Iterable[Finding]:
+    """Leaked passwords of the organization's accounts still in use (exposure module)."""
+    in_use = exposure_counts(org_id)["passwords_in_use"]
+    if in_use:
+        yield {"type": "leaked_credential", "severity": "critical", "asset": "accounts", "domain": None,
+               "count": in_use}
+
+
+def wireless_threats(org_id: int) -> Iterable[Finding]:
+    """Wireless networks tagged THREAT near the organization's sites."""
+    tagged = LIVE_QUERIES["wireless_threat_tagged"].func(org_id) or 0
+    if tagged:
+        yield {"type": "wireless_threat", "severity": "high", "asset": "wireless", "domain": None,
+               "count": int(tagged)}
+
+
 register_finding_source("fleet_scanner", fleet_scanner_cves)
+register_finding_source("exposure", exposure_leaked_credentials)
+register_finding_source("wireless", wireless_threats)
 
 
 def collect(org_id: int) -> list[tuple[str, Finding]]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Response, abort, flash, send_file
 from flask_login import current_user
 
-from app.compliance import bp, evidence, services
+from app import audit
+from app.compliance import bp, evidence, pack, services
 from app.compliance.forms import evidence_forms
 from app.compliance.views import control_page
 from app.metrics.catalog_files import to_csv
-from app.models import ComplianceControl, ComplianceEvidence, db
+from app.models import ComplianceAssessment, ComplianceControl, ComplianceEvidence, db
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id
@@ -88,3 +91,17 @@ def evidence_expiring_export():
     rows = [{k: getattr(r, k) for k in columns} for r in evidence.expiring(require_org_id())]
     return Response(to_csv(rows, columns), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="evidence-expiring.csv"'})
+
+
+@bp.get("/assessments/<int:assessment_id>/auditor-pack.zip")
+@require("compliance.evidence")
+def auditor_pack(assessment_id: int):
+    """The assessment's auditor pack: controls, evidence files, snapshots and a manifest of SHA-256 hashes."""
+    assessment = get_scoped_or_404(ComplianceAssessment, assessment_id)
+    data, manifest = pack.build(assessment)
+    audit.record("compliance.auditor_pack_exported", resource_type="compliance_assessment",
+                 resource_id=assessment.id, org_id=assessment.org_id,
+                 details={"files": len(manifest["files"]), "sha256": hashlib.sha256(data).hexdigest()})
+    db.session.commit()
+    return Response(data, mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{assessment.framework.lower()}-{assessment.id}-auditor-pack.zip"'})
