@@ -271,3 +271,25 @@ def test_built_in_finding_sources_answer_for_an_empty_org(orgs):
     assert {"fleet_scanner", "exposure", "wireless"} <= set(findings.FINDING_SOURCES)
     assert [f for name, f in findings.collect(orgs.a.org.id)
             if name in ("fleet_scanner", "exposure", "wireless")] == []
+
+
+def test_auditor_pdf_rendered_by_a_job(client, orgs, catalogues, app, tmp_path, monkeypatch):
+    from app.models import JobRun
+    from tests.conftest import run_jobs
+
+    monkeypatch.setitem(app.config, "COMPLIANCE_EVIDENCE_DIR", str(tmp_path))
+    a = services.start_assessment(orgs.a.org.id, "NIS2", None)
+    services.update_control(a.controls[0], {"status": "compliant", "remediation_notes": "Policy approved"})
+    db.session.commit()
+    client.login(orgs.a.users["admin"].email)
+    assert client.get(f"/compliance/assessments/{a.id}/auditor-pack.pdf").status_code == 404
+    assert client.post(f"/compliance/assessments/{a.id}/auditor-pack.pdf").status_code == 303
+    run_jobs(app)
+    run = db.session.scalar(sa.select(JobRun).where(JobRun.kind == "compliance.auditor_pdf"))
+    db.session.refresh(run)
+    assert run.status == "succeeded", run.error
+    got = client.get(f"/compliance/assessments/{a.id}/auditor-pack.pdf")
+    assert got.status_code == 200 and got.data.startswith(b"%PDF-")
+    got.close()
+    sealed = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "compliance.auditor_pdf_rendered"))
+    assert sealed.details["sha256"] == hashlib.sha256(got.data).hexdigest()

@@ -58,3 +58,16 @@ def test_live_metrics_registered(orgs):
     assert LIVE_QUERIES["roadmap_score"].func(orgs.a.org.id) == 10
     assert LIVE_QUERIES["roadmap_completed_pct"].func(orgs.a.org.id) > 0
     assert "compliance_score_soc2" in LIVE_QUERIES
+
+
+def test_certificate_only_for_security_champions(client, orgs):
+    profile = services.save_profile(orgs.a.org.id, {"compliance_requirements": ["SOC2", "ISO27001"]}, None)
+    db.session.commit()
+    client.login(orgs.a.users["read_only"].email)
+    assert client.get("/roadmap/certificate.pdf").status_code == 404
+    for row, _ in services.tasks(profile):
+        services.set_status(row, "completed")
+    db.session.commit()
+    assert "security_champion" in services.unlocked(profile)
+    got = client.get("/roadmap/certificate.pdf")
+    assert got.status_code == 200 and got.data.startswith(b"%PDF-")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import sqlalchemy as sa
 
-from app.compliance import autoevidence, evidence, findings
+from app import audit
+from app.compliance import autoevidence, evidence, findings, pdf
 from app.jobs import job
 from app.models import ComplianceAssessment, db
 
@@ -49,3 +52,18 @@ def auto_evidence(ctx, **_params) -> dict:
         written += autoevidence.generate(org_id)
         db.session.commit()
     return {"message": f"{written} evidence snapshot(s) attached", "written": written}
+
+
+@job("compliance.auditor_pdf", title="Render a compliance auditor pack (PDF)", queue="default", timeout=600)
+def auditor_pdf(ctx, assessment_id: int, **_params) -> dict:
+    """Render the assessment's auditor pack PDF under instance/ and seal its hash in the audit chain."""
+    assessment = db.session.get(ComplianceAssessment, assessment_id)
+    if assessment is None or assessment.org_id != ctx.org_id or assessment.deleted_at is not None:
+        return {"message": "Assessment not found", "written": 0}
+    _path, data = pdf.auditor_pdf(assessment)
+    digest = hashlib.sha256(data).hexdigest()
+    audit.record("compliance.auditor_pdf_rendered", resource_type="compliance_assessment", resource_id=assessment.id,
+                 org_id=assessment.org_id, actor_type="system", actor_label="auditor pack",
+                 details={"sha256": digest, "bytes": len(data)})
+    db.session.commit()
+    return {"message": f"Auditor pack rendered ({len(data) // 1024} KB)", "sha256": digest, "written": 1}

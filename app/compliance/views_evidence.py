@@ -8,9 +8,10 @@ from flask import Response, abort, flash, send_file
 from flask_login import current_user
 
 from app import audit
-from app.compliance import bp, evidence, pack, services
+from app.compliance import bp, evidence, pack, pdf, services
 from app.compliance.forms import evidence_forms
 from app.compliance.views import control_page
+from app.jobs import enqueue
 from app.metrics.catalog_files import to_csv
 from app.models import ComplianceAssessment, ComplianceControl, ComplianceEvidence, db
 from app.permissions import require
@@ -105,3 +106,31 @@ def auditor_pack(assessment_id: int):
     db.session.commit()
     return Response(data, mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{assessment.framework.lower()}-{assessment.id}-auditor-pack.zip"'})
+
+
+@bp.post("/assessments/<int:assessment_id>/auditor-pack.pdf")
+@require("compliance.evidence")
+def auditor_pdf_request(assessment_id: int):
+    """Queue the auditor pack PDF (rendered by a job; the assessment page links the newest one)."""
+    assessment = get_scoped_or_404(ComplianceAssessment, assessment_id)
+    enqueue("compliance.auditor_pdf", org_id=assessment.org_id, requested_by_id=current_user.id,
+            assessment_id=assessment.id)
+    audit.record("compliance.auditor_pdf_requested", resource_type="compliance_assessment",
+                 resource_id=assessment.id, org_id=assessment.org_id)
+    db.session.commit()
+    flash("The auditor pack PDF is being rendered; see Jobs.", "success")
+    return redirect_after_post("compliance.assessment_detail", assessment_id=assessment.id)
+
+
+@bp.get("/assessments/<int:assessment_id>/auditor-pack.pdf")
+@require("compliance.evidence")
+def auditor_pdf_file(assessment_id: int):
+    """The newest rendered auditor pack PDF."""
+    assessment = get_scoped_or_404(ComplianceAssessment, assessment_id)
+    path = pdf.pack_path(assessment)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="application/pdf", as_attachment=True,
+                         download_name=f"{assessment.framework.lower()}-{assessment.id}-auditor-pack.pdf", max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

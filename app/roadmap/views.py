@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, flash, make_response, redirect, url_for
+from flask import Response, abort, flash, make_response, redirect, url_for
 from flask_login import current_user
 
+from app.compliance.pdf import render_pdf
 from app.htmx import hx_trigger, wants_fragment
 from app.metrics.catalog_files import to_csv
-from app.models import RoadmapTask, RoadmapUserTask, db
+from app.models import RoadmapTask, RoadmapUserTask, db, utcnow
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.roadmap import achievements, bp, services
@@ -168,3 +169,18 @@ def progress_export():
     rows = [{k: getattr(h, k) for k in columns} for h in (services.history(profile) if profile else [])]
     return Response(to_csv(rows, columns), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="roadmap-progress.csv"'})
+
+
+@bp.get("/certificate.pdf")
+@require("roadmap.view")
+def certificate():
+    """The security-champion certificate (only once that achievement is unlocked)."""
+    profile = services.profile_for(require_org_id())
+    achievement = services.unlocked(profile).get("security_champion") if profile else None
+    if achievement is None:
+        abort(404)
+    completed = sum(1 for r, _ in services.tasks(profile) if r.status == "completed")
+    data = render_pdf("roadmap/certificate.pdf.html", profile=profile, achievement=achievement, completed=completed,
+                      issued_at=utcnow())
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": 'attachment; filename="security-champion.pdf"'})
