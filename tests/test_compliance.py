@@ -293,3 +293,30 @@ def test_auditor_pdf_rendered_by_a_job(client, orgs, catalogues, app, tmp_path, 
     got.close()
     sealed = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "compliance.auditor_pdf_rendered"))
     assert sealed.details["sha256"] == hashlib.sha256(got.data).hexdigest()
+
+
+def test_control_page_edit_and_csf_link(client, orgs, catalogues, csf):
+    a = services.start_assessment(orgs.a.org.id, "ISO27001", None)
+    db.session.commit()
+    c = control(a, "A.8.13")
+    client.login(orgs.a.users["analyst"].email)
+    page = client.get(f"/compliance/controls/{c.id}")
+    assert page.status_code == 200 and "data-suggestion=" in page.text
+    r = client.post(f"/compliance/controls/{c.id}", data={
+        "status": "partial", "assigned_to_user_id": str(orgs.a.users["operator"].id),
+        "next_review_date": "2027-03-01", "remediation_notes": "Restore test pending"})
+    assert r.status_code == 303
+    db.session.refresh(c)
+    assert (c.status, c.assigned_to_user_id, c.remediation_notes) == ("partial", orgs.a.users["operator"].id,
+                                                                      "Restore test pending")
+    assert c.next_review_date.year == 2027 and c.last_reviewed is not None
+    other = client.post(f"/compliance/controls/{c.id}", data={
+        "status": "partial", "assigned_to_user_id": str(orgs.b.users["admin"].id)})
+    assert other.status_code == 422
+    assert client.post(f"/compliance/controls/{c.id}/csf", data={"subcategory_code": "XX.YY-99"}).status_code == 422
+    assert client.post(f"/compliance/controls/{c.id}/csf", data={"subcategory_code": "PR.DS-11"}).status_code == 303
+    assert "PR.DS-11" in client.get(f"/compliance/controls/{c.id}").text
+    expiring = client.get("/compliance/evidence/expiring")
+    assert expiring.status_code == 200
+    assert client.get("/compliance/evidence/expiring.csv").mimetype == "text/csv"
+    assert client.get("/compliance/assessments.csv").status_code == 200

@@ -178,3 +178,33 @@ def test_unlocked_once_and_snapshots(orgs):
     assert count == 1
     assert db.session.scalar(sa.select(sa.func.count(RoadmapProgressHistory.id)).where(
         RoadmapProgressHistory.profile_id == profile.id)) == 4
+
+
+def test_real_fleet_findings_feed_controls_and_roadmap(orgs):
+    from app.compliance import frameworks
+    from app.compliance import services as compliance
+    from app.models import BackupSnapshot, Device, ScannerStats, utcnow
+
+    a = orgs.a.org.id
+    now = utcnow()
+    scanner = Device(org_id=a, hostname="scan-1", device_type="scanner", status="active",
+                     enrolled_at=now - timedelta(days=3), last_seen_at=now)
+    server = Device(org_id=a, hostname="srv-1", device_type="server", status="active",
+                    enrolled_at=now - timedelta(days=3), last_seen_at=now)
+    db.session.add_all([scanner, server])
+    db.session.flush()
+    db.session.add(ScannerStats(device_id=scanner.id, vulns_critical=2, vulns_high=5))
+    db.session.add(BackupSnapshot(device_id=server.id, org_id=a, snapshot_id="s-1", backup_type="file",
+                                  storage_path="/b", status="failed", started_at=now - timedelta(days=1)))
+    frameworks.load_frameworks()
+    iso = compliance.start_assessment(a, "ISO27001", None)
+    assert findings.apply_findings(a)["flagged"] >= 1
+    a88 = next(c for c in iso.controls if c.control_id == "A.8.8")
+    assert a88.status == "non_compliant" and a88.scan_source == "fleet_scanner"
+    assert a88.scan_finding_type == "cve_critical"
+    profile = services.save_profile(a, {}, None)
+    ids = {(r.task_id, r.source) for r, _ in services.tasks(profile)}
+    assert ("patch_critical_cves", "fleet_scanner") in ids
+    assert ("fix_failed_backups", "fleet_backups") in ids
+    assert ("remediate_control", "compliance") in ids  # A.8.8 is non-compliant now
+    assert services.profile_for(orgs.b.org.id) is None
