@@ -71,3 +71,20 @@ def test_certificate_only_for_security_champions(client, orgs):
     assert "security_champion" in services.unlocked(profile)
     got = client.get("/roadmap/certificate.pdf")
     assert got.status_code == 200 and got.data.startswith(b"%PDF-")
+
+
+def test_global_search_finds_controls_and_tasks(client, orgs):
+    from app.compliance import frameworks
+    from app.compliance import services as compliance
+
+    frameworks.load_frameworks()
+    compliance.start_assessment(orgs.a.org.id, "ISO27001", None)
+    services.save_profile(orgs.a.org.id, {}, None)
+    db.session.commit()
+    client.login(orgs.a.users["read_only"].email)
+    html = client.get("/search/", query_string={"q": "backup"}).get_data(as_text=True)
+    assert "A.8.13" in html and "Automate backups" in html
+    client.post("/auth/logout")
+    client.login(orgs.b.users["admin"].email)
+    html = client.get("/search/", query_string={"q": "backup"}).get_data(as_text=True)
+    assert "A.8.13" not in html and "Automate backups" not in html
