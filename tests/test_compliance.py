@@ -320,3 +320,30 @@ def test_control_page_edit_and_csf_link(client, orgs, catalogues, csf):
     assert expiring.status_code == 200
     assert client.get("/compliance/evidence/expiring.csv").mimetype == "text/csv"
     assert client.get("/compliance/assessments.csv").status_code == 200
+
+
+def test_periodic_jobs_run_through_a_real_worker(app, orgs, catalogues, synthetic_source):
+    from app.jobs import enqueue
+    from app.jobs.schedule import PERIODIC_JOBS
+    from app.models import JobRun
+    from app.roadmap import services as roadmap
+    from tests.conftest import run_jobs
+
+    kinds = ("compliance.apply_findings", "compliance.evidence_expiry", "compliance.auto_evidence",
+             "roadmap.regenerate_all")
+    assert set(kinds) <= {p.kind for p in PERIODIC_JOBS}
+    a = services.start_assessment(orgs.a.org.id, "SOC2", None)
+    roadmap.save_profile(orgs.a.org.id, {}, None)
+    synthetic_source.append({"type": "missing_dmarc", "severity": "medium", "asset": "a.test", "domain": "a.test"})
+    for kind in kinds:
+        enqueue(kind, org_id=None)
+    db.session.commit()
+    run_jobs(app)
+    runs = db.session.scalars(sa.select(JobRun).where(JobRun.kind.in_(kinds))).all()
+    for run in runs:
+        db.session.refresh(run)
+    assert sorted((r.kind, r.status) for r in runs) == sorted((k, "succeeded") for k in kinds)
+    db.session.expire_all()
+    assert control(db.session.get(type(a), a.id), "CC6.6").status == "partial"  # DMARC flags CC6.6 partial
+    assert db.session.scalar(sa.select(sa.func.count(ComplianceEvidence.id)).where(
+        ComplianceEvidence.evidence_type == "automatic", ComplianceEvidence.org_id == orgs.a.org.id)) > 0
