@@ -347,3 +347,13 @@ def test_periodic_jobs_run_through_a_real_worker(app, orgs, catalogues, syntheti
     assert control(db.session.get(type(a), a.id), "CC6.6").status == "partial"  # DMARC flags CC6.6 partial
     assert db.session.scalar(sa.select(sa.func.count(ComplianceEvidence.id)).where(
         ComplianceEvidence.evidence_type == "automatic", ComplianceEvidence.org_id == orgs.a.org.id)) > 0
+
+
+def test_controls_are_linkable_within_their_org(orgs, catalogues):
+    from app.core import linkable
+
+    a = services.start_assessment(orgs.a.org.id, "NIS2", None)
+    c = a.controls[0]
+    assert linkable.resolve(orgs.a.org.id, "compliance_control", str(c.id)) is c
+    assert linkable.resolve(orgs.b.org.id, "compliance_control", str(c.id)) is None
+    assert linkable.resolve(orgs.a.org.id, "compliance_control", "nope") is None

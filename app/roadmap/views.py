@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Response, abort, flash, make_response, redirect, url_for
 from flask_login import current_user
 
@@ -85,7 +86,7 @@ def regenerate():
 def task_detail(task_id: int):
     """A task: why it matters, how to fix it, what finding put it here, its status."""
     row = get_scoped_or_404(RoadmapUserTask, task_id)
-    task = db.session.query(RoadmapTask).filter_by(task_id=row.task_id).one()
+    task = db.session.scalars(sa.select(RoadmapTask).where(RoadmapTask.task_id == row.task_id)).one()
     return render_page("roadmap/task.html", row=row, task=task, form=StatusForm(obj=row), labels=PHASES,
                        status_labels=STATUS_LABELS)
 
@@ -106,7 +107,7 @@ def task_status(task_id: int):
 
 
 def _card(row: RoadmapUserTask, status: int = 200, card_error: str | None = None):
-    task = db.session.query(RoadmapTask).filter_by(task_id=row.task_id).one()
+    task = db.session.scalars(sa.select(RoadmapTask).where(RoadmapTask.task_id == row.task_id)).one()
     profile = services.profile_for(row.org_id)
     return make_response(render_page("roadmap/board.html", block="task_card", status=status, row=row, task=task,
                                      card_error=card_error, profile=profile, phases={}, labels=PHASES,
