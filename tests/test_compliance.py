@@ -252,7 +252,7 @@ def test_compliance_score_is_a_live_query(orgs, catalogues):
     assert query.func(orgs.b.org.id) is None
 
 
-def test_csf_suggestions_need_a_person(orgs, catalogues, csf):
+def test_csf_suggestions_need_a_person(client, orgs, catalogues, csf):
     from app.compliance import csf as csf_links
 
     a = services.start_assessment(orgs.a.org.id, "ISO27001", None)
@@ -265,6 +265,11 @@ def test_csf_suggestions_need_a_person(orgs, catalogues, csf):
     soc2 = services.start_assessment(orgs.a.org.id, "SOC2", None)
     csf_links.confirm(control(soc2, "A1.2"), suggested[0].code, None)
     assert [o.control_id for o in csf_links.controls_sharing(c)] == ["A1.2"]
+    row = evidence.new_row(control(soc2, "A1.2"), None, "Restore test report", "document", None, 90)
+    db.session.commit()
+    client.login(orgs.a.users["read_only"].email)
+    page = client.get(f"/compliance/controls/{c.id}").text
+    assert f'data-shared-evidence="{row.id}"' in page  # one piece of evidence serves both frameworks
 
 
 def test_built_in_finding_sources_answer_for_an_empty_org(orgs):
@@ -357,3 +362,13 @@ def test_controls_are_linkable_within_their_org(orgs, catalogues):
     assert linkable.resolve(orgs.a.org.id, "compliance_control", str(c.id)) is c
     assert linkable.resolve(orgs.b.org.id, "compliance_control", str(c.id)) is None
     assert linkable.resolve(orgs.a.org.id, "compliance_control", "nope") is None
+
+
+def test_complete_an_assessment(client, orgs, catalogues):
+    a = services.start_assessment(orgs.a.org.id, "PIPEDA", None)
+    services.update_control(a.controls[0], {"status": "compliant"})
+    db.session.commit()
+    client.login(orgs.a.users["analyst"].email)
+    assert client.post(f"/compliance/assessments/{a.id}/complete").status_code == 303
+    db.session.refresh(a)
+    assert a.status == "completed" and a.completion_date and a.overall_compliance_score == 100

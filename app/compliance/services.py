@@ -128,3 +128,12 @@ def due_for_review(org_id: int, now: datetime | None = None) -> list[ComplianceC
 def as_datetime(day: date | None) -> datetime | None:
     """A form's date as midnight UTC (review and evidence dates are whole days)."""
     return datetime.combine(day, time(0), tzinfo=UTC) if day else None
+
+
+def complete(assessment: ComplianceAssessment) -> None:
+    """Stamp the assessment completed with its final score recomputed."""
+    recompute(assessment, reason="completed")
+    assessment.status, assessment.completion_date = "completed", utcnow()
+    audit.record("compliance.assessment_completed", resource_type="compliance_assessment",
+                 resource_id=assessment.id, org_id=assessment.org_id,
+                 new={"score": assessment.overall_compliance_score})

@@ -134,11 +134,13 @@ def control_page(control: ComplianceControl, form: ControlForm | None = None, cs
                  status: int = 200, forms: tuple | None = None):
     """The control page (also re-rendered with a refused form's errors)."""
     upload_form, link_form = forms or evidence_forms()
+    sharing = csf.controls_sharing(control)
     return render_page("compliance/control.html", status=status, c=control,
                        form=form or ControlForm(obj=control, users=_users(control.org_id),
                                                 assigned_to_user_id=str(control.assigned_to_user_id or "")),
                        csf_form=csf_form or CsfLinkForm(), links=csf.links(control.id),
-                       suggestions=csf.suggestions(control), sharing=csf.controls_sharing(control),
+                       suggestions=csf.suggestions(control), sharing=sharing,
+                       shared_evidence=[(o, e) for o in sharing for e in evidence.of_control(o.id)],
                        evidence=evidence.of_control(control.id), upload_form=upload_form, link_form=link_form)
 
 
@@ -178,3 +180,14 @@ def control_csf_link(control_id: int):
         db.session.commit()
         flash("Subcategory linked.", "success")
     return redirect_after_post("compliance.control_detail", control_id=control.id)
+
+
+@bp.post("/assessments/<int:assessment_id>/complete")
+@require("compliance.manage")
+def assessment_complete(assessment_id: int):
+    """Mark the assessment completed (its score is kept as it stands; it stays editable)."""
+    assessment = get_scoped_or_404(ComplianceAssessment, assessment_id)
+    services.complete(assessment)
+    db.session.commit()
+    flash("Assessment marked completed.", "success")
+    return redirect_after_post("compliance.assessment_detail", assessment_id=assessment.id)
