@@ -6,6 +6,7 @@ use what is inline.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,10 @@ from weasyprint import HTML
 from app.compliance import evidence, services
 from app.compliance.frameworks import FRAMEWORKS
 from app.models import ComplianceAssessment, utcnow
+
+# WeasyPrint logs every rendering step at INFO (even while importing its default stylesheets):
+# keep it out of the CLI's and workers' output.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 def refuse_fetch(url: str, *_args: Any, **_kwargs: Any) -> dict:
