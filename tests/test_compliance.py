@@ -372,3 +372,25 @@ def test_complete_an_assessment(client, orgs, catalogues):
     assert client.post(f"/compliance/assessments/{a.id}/complete").status_code == 303
     db.session.refresh(a)
     assert a.status == "completed" and a.completion_date and a.overall_compliance_score == 100
+
+
+def test_evidence_size_limit_and_record_links(client, orgs, catalogues, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "COMPLIANCE_EVIDENCE_DIR", str(tmp_path))
+    monkeypatch.setattr(evidence, "MAX_BYTES", 1024)
+    a = services.start_assessment(orgs.a.org.id, "SOC2", None)
+    other = services.start_assessment(orgs.b.org.id, "SOC2", None)
+    db.session.commit()
+    c = control(a, "CC7.3")
+    client.login(orgs.a.users["analyst"].email)
+    big = client.post(f"/compliance/controls/{c.id}/evidence", content_type="multipart/form-data",
+                      data={"file": (io.BytesIO(b"%PDF-" + b"x" * 2000), "big.pdf")})
+    assert big.status_code == 413
+    assert list(tmp_path.rglob("*")) == [tmp_path / str(orgs.a.org.id)]  # nothing half-saved
+    linked = client.post(f"/compliance/controls/{c.id}/evidence/link",
+                         data={"link_type": "compliance_control", "link_id": str(control(a, "CC7.4").id)})
+    assert linked.status_code == 303
+    foreign = client.post(f"/compliance/controls/{c.id}/evidence/link",
+                          data={"link_type": "compliance_control", "link_id": str(other.controls[0].id)})
+    assert foreign.status_code == 422
+    rows = evidence.of_control(c.id)
+    assert [(r.evidence_type, r.link_type) for r in rows] == [("link", "compliance_control")]
