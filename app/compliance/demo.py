@@ -24,4 +24,5 @@ def seed(orgs: dict[str, Organization]) -> None:
         services.recompute(assessment)
 
 
-DEMO_EXTENSIONS.append(seed)
+if seed not in DEMO_EXTENSIONS:
+    DEMO_EXTENSIONS.append(seed)

@@ -21,4 +21,5 @@ def seed(orgs: dict[str, Organization]) -> None:
                 services.set_status(row, "completed")
 
 
-DEMO_EXTENSIONS.append(seed)
+if seed not in DEMO_EXTENSIONS:
+    DEMO_EXTENSIONS.append(seed)
