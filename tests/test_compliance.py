@@ -106,6 +106,8 @@ def test_inline_status_edit_returns_the_row(client, orgs, catalogues):
     assert bad.status_code == 422
     page = client.get(f"/compliance/assessments/{a.id}")
     assert page.status_code == 200 and "CC6.1" in page.text
+    scores = client.get(f"/compliance/assessments/{a.id}/scores", headers={"HX-Request": "true"})
+    assert 'data-score="overall">100<' in scores.text and "<html" not in scores.text
     csv = client.get(f"/compliance/assessments/{a.id}/controls.csv")
     assert csv.status_code == 200 and "CC6.1" in csv.text and "compliant" in csv.text
 

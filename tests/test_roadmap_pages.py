@@ -28,6 +28,8 @@ def test_profile_board_status_and_exports(client, orgs):
     assert client.post(f"/roadmap/tasks/{row.id}/status", data={"status": "done"},
                        headers={"HX-Request": "true"}).status_code == 422
     assert services.profile_for(orgs.a.org.id).current_security_score == 10
+    panel = client.get("/roadmap/score", headers={"HX-Request": "true"})
+    assert "data-score>10<" in panel.text and "<html" not in panel.text
     assert client.get(f"/roadmap/tasks/{row.id}").status_code == 200
     ach = client.get("/roadmap/achievements")
     assert ach.status_code == 200 and 'data-achievement="first_steps" data-unlocked="yes"' in ach.text
