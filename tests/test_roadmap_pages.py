@@ -90,3 +90,18 @@ def test_global_search_finds_controls_and_tasks(client, orgs):
     client.login(orgs.b.users["admin"].email)
     html = client.get("/search/", query_string={"q": "backup"}).get_data(as_text=True)
     assert "A.8.13" not in html and "Automate backups" not in html
+
+
+def test_assign_a_task_and_keep_notes(client, orgs):
+    profile = services.save_profile(orgs.a.org.id, {}, None)
+    db.session.commit()
+    row = next(r for r, _ in services.tasks(profile) if r.task_id == "spf_record")
+    client.login(orgs.a.users["operator"].email)
+    ok = client.post(f"/roadmap/tasks/{row.id}", data={"assigned_to_user_id": str(orgs.a.users["admin"].id),
+                                                       "user_notes": "DNS change booked"})
+    assert ok.status_code == 303
+    db.session.refresh(row)
+    assert (row.assigned_to_user_id, row.user_notes) == (orgs.a.users["admin"].id, "DNS change booked")
+    other = client.post(f"/roadmap/tasks/{row.id}", data={"assigned_to_user_id": str(orgs.b.users["admin"].id)})
+    assert other.status_code == 422
+    assert "DNS change booked" in client.get(f"/roadmap/tasks/{row.id}").text

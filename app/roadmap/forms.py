@@ -53,3 +53,17 @@ class ProfileForm(FlaskForm):
 
 class StatusForm(FlaskForm):
     status = SelectField("Status", choices=options((s, STATUS_LABELS[s]) for s in TASK_STATUSES))
+
+
+class TaskForm(FlaskForm):
+    """Who owns a task and the team's notes on it."""
+
+    assigned_to_user_id = SelectField("Assignee", validators=[Optional()])
+    user_notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
+
+    def __init__(self, *args, users=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.assigned_to_user_id.choices = options([("", "Unassigned")] + [(str(i), n) for i, n in users])
+
+    def assignee(self) -> int | None:
+        return int(self.assigned_to_user_id.data) if self.assigned_to_user_id.data else None

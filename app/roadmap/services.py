@@ -159,3 +159,19 @@ def history(profile: RoadmapProfile) -> list[RoadmapProgressHistory]:
 
 def load_library() -> int:
     return library.load_library()
+
+
+def update_task(row: RoadmapUserTask, assignee_id: int | None, notes: str | None) -> None:
+    """Assign a task (to a user of its organization) and keep the team's notes."""
+    if assignee_id is not None and db.session.scalar(sa.select(User.id).where(
+            User.id == assignee_id, User.org_id == row.org_id, User.deleted_at.is_(None))) is None:
+        raise RoadmapError("The assignee is not a user of this organization.")
+    old = {"assigned_to_user_id": row.assigned_to_user_id, "user_notes": row.user_notes}
+    row.assigned_to_user_id, row.user_notes = assignee_id, notes
+    audit.record("roadmap.task_updated", resource_type="roadmap_user_task", resource_id=row.id, org_id=row.org_id,
+                 old=old, new={"assigned_to_user_id": assignee_id, "user_notes": notes})
+
+
+def org_users(org_id: int) -> list[tuple[int, str]]:
+    return [(u.id, u.email) for u in db.session.scalars(sa.select(User).where(
+        User.org_id == org_id, User.deleted_at.is_(None)).order_by(User.email))]

@@ -13,7 +13,7 @@ from app.models import RoadmapTask, RoadmapUserTask, db, utcnow
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.roadmap import achievements, bp, services
-from app.roadmap.forms import STATUS_LABELS, ProfileForm, StatusForm
+from app.roadmap.forms import STATUS_LABELS, ProfileForm, StatusForm, TaskForm
 from app.tenancy import get_scoped_or_404, require_org_id
 
 PHASES = {1: "This week", 2: "This month", 3: "This quarter", 4: "This year"}
@@ -85,10 +85,30 @@ def regenerate():
 @require("roadmap.view")
 def task_detail(task_id: int):
     """A task: why it matters, how to fix it, what finding put it here, its status."""
-    row = get_scoped_or_404(RoadmapUserTask, task_id)
+    return task_page(get_scoped_or_404(RoadmapUserTask, task_id))
+
+
+def task_page(row: RoadmapUserTask, task_form: TaskForm | None = None, status: int = 200):
+    """The task page (also re-rendered with a refused form's errors)."""
     task = db.session.scalars(sa.select(RoadmapTask).where(RoadmapTask.task_id == row.task_id)).one()
-    return render_page("roadmap/task.html", row=row, task=task, form=StatusForm(obj=row), labels=PHASES,
-                       status_labels=STATUS_LABELS)
+    task_form = task_form or TaskForm(obj=row, users=services.org_users(row.org_id),
+                                      assigned_to_user_id=str(row.assigned_to_user_id or ""))
+    return render_page("roadmap/task.html", status=status, row=row, task=task, form=StatusForm(obj=row),
+                       task_form=task_form, labels=PHASES, status_labels=STATUS_LABELS)
+
+
+@bp.post("/tasks/<int:task_id>")
+@require("roadmap.manage")
+def task_update(task_id: int):
+    """Assign the task and save the team's notes."""
+    row = get_scoped_or_404(RoadmapUserTask, task_id)
+    form = TaskForm(users=services.org_users(row.org_id))
+    if not form.validate_on_submit():
+        return task_page(row, form, INVALID_FORM_STATUS)
+    services.update_task(row, form.assignee(), form.user_notes.data or None)
+    db.session.commit()
+    flash("Task saved.", "success")
+    return redirect_after_post("roadmap.task_detail", task_id=row.id)
 
 
 @bp.post("/tasks/<int:task_id>/status")
