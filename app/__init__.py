@@ -30,6 +30,8 @@ BLUEPRINTS = (
     "surface",
     "exposure",
     "bait",
+    "compliance",
+    "roadmap",
     "admin",
     "jobs",
     "notifications",

@@ -52,6 +52,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "exposure.details": frozenset({"super_admin", "admin", "analyst"}),
     "exposure.manage": frozenset({"super_admin", "admin", "analyst"}),
     "exposure.monitor": ADMINS,
+    # compliance and roadmap (issue 16): everyone sees scores; evidence files and edits need more
+    "compliance.view": ALL,
+    "compliance.manage": frozenset({"super_admin", "admin", "analyst"}),
+    "compliance.evidence": frozenset({"super_admin", "admin", "analyst"}),
+    "roadmap.view": ALL,
+    "roadmap.manage": WRITERS,
 }
 
 ROLE_LABELS = {

@@ -11,6 +11,15 @@ from app.models.catalogs import (
     MetricCatalogImport,
     MetricCatalogItem,
 )
+from app.models.compliance import (  # noqa: F401 - issue 16
+    ComplianceAssessment,
+    ComplianceControl,
+    ComplianceEvidence,
+    ComplianceScoreSnapshot,
+    ControlCsfLink,
+    FindingControlMap,
+    FrameworkControl,
+)
 from app.models.exposure import (  # noqa: F401 - seed 001 exposure tables, see app/models/exposure.py
     Breach,
     BreachFileResult,
@@ -57,6 +66,14 @@ from app.models.notifications import (
     NotificationRoute,
 )
 from app.models.platform import AuditLog, JobRun, Setting
+from app.models.roadmap import (  # noqa: F401 - issue 16
+    RoadmapAchievement,
+    RoadmapProfile,
+    RoadmapProgressHistory,
+    RoadmapTask,
+    RoadmapTaskLibraryMeta,
+    RoadmapUserTask,
+)
 from app.models.security import MfaBackupCode, PasswordHistory, SecurityEvent, TrustedDevice
 from app.models.surface import (
     AsmScan,

@@ -1,0 +1,140 @@
+"""Scan findings flag controls: a small registry of finding sources and the flag/verify pass.
+
+A source is `fn(org_id) -> iterable of {"type", "severity", "asset", "domain"}`; `type` is a
+key of data/compliance/finding-map.json. Fleet scanner CVEs are registered here from fleet's
+public query; the attack-surface module registers its own source when it lands, and the
+roadmap generator reads the same registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from app import audit
+from app.compliance import services
+from app.exposure.services import counts as exposure_counts
+from app.fleet.queries import scanner_summary
+from app.metrics.live import LIVE_QUERIES
+from app.models import ComplianceAssessment, ComplianceControl, FindingControlMap, db, utcnow
+from app.notifications.services import app_path, notify
+
+Finding = dict[str, Any]
+FindingSource = Callable[[int], Iterable[Finding]]
+FINDING_SOURCES: dict[str, FindingSource] = {}
+# The worse status wins when two findings flag one control.
+SEVERITY_ORDER = {"partial": 1, "non_compliant": 2}
+
+
+def register_finding_source(name: str, fn: FindingSource) -> None:
+    """Add (or replace) a named finding source."""
+    FINDING_SOURCES[name] = fn
+
+
+def unregister_finding_source(name: str) -> None:
+    FINDING_SOURCES.pop(name, None)
+
+
+def fleet_scanner_cves(org_id: int) -> Iterable[Finding]:
+    """Each scanner's newest open critical/high vulnerability counts, as one finding per scanner."""
+    for row in scanner_summary(org_id):
+        if row.vulns_critical:
+            yield {"type": "cve_critical", "severity": "critical", "asset": row.device_name,
+                   "domain": row.device_name, "count": row.vulns_critical}
+        elif row.vulns_high:
+            yield {"type": "cve", "severity": "high", "asset": row.device_name,
+                   "domain": row.device_name, "count": row.vulns_high}
+
+
+def exposure_leaked_credentials(org_id: int) -> Iterable[Finding]:
+    """Leaked passwords of the organization's accounts still in use (exposure module)."""
+    in_use = exposure_counts(org_id)["passwords_in_use"]
+    if in_use:
+        yield {"type": "leaked_credential", "severity": "critical", "asset": "accounts", "domain": None,
+               "count": in_use}
+
+
+def wireless_threats(org_id: int) -> Iterable[Finding]:
+    """Wireless networks tagged THREAT near the organization's sites."""
+    tagged = LIVE_QUERIES["wireless_threat_tagged"].func(org_id) or 0
+    if tagged:
+        yield {"type": "wireless_threat", "severity": "high", "asset": "wireless", "domain": None,
+               "count": int(tagged)}
+
+
+register_finding_source("fleet_scanner", fleet_scanner_cves)
+register_finding_source("exposure", exposure_leaked_credentials)
+register_finding_source("wireless", wireless_threats)
+
+
+def collect(org_id: int) -> list[tuple[str, Finding]]:
+    """Every current finding of every source, as (source name, finding)."""
+    out = []
+    for name, fn in sorted(FINDING_SOURCES.items()):
+        out.extend((name, dict(f)) for f in fn(org_id))
+    return out
+
+
+def apply_findings(org_id: int) -> dict[str, int]:
+    """Flag the controls the current findings map to; verify flagged controls no longer found.
+
+    A flag sets status (non_compliant or partial) and the scan_* columns; a control whose
+    finding is gone keeps its status but gets scan_verified_at, and its assignee (or the
+    admins) is told that it can be re-assessed.
+    """
+    findings = collect(org_id)
+    mapping: dict[str, list[FindingControlMap]] = {}
+    for m in db.session.scalars(sa.select(FindingControlMap)):
+        mapping.setdefault(m.finding_type, []).append(m)
+    controls = list(db.session.scalars(
+        sa.select(ComplianceControl).join(ComplianceAssessment).where(
+            ComplianceControl.org_id == org_id, ComplianceControl.deleted_at.is_(None),
+            ComplianceAssessment.deleted_at.is_(None))))
+    by_key = {}
+    for c in controls:
+        by_key.setdefault((c.assessment.framework, c.control_id), []).append(c)
+    now = utcnow()
+    hits: dict[int, tuple[str, Finding, str]] = {}
+    for source, finding in findings:
+        for m in mapping.get(finding.get("type", ""), []):
+            for control in by_key.get((m.framework, m.control_id), []):
+                current = hits.get(control.id)
+                if current is None or SEVERITY_ORDER[m.flag_status] > SEVERITY_ORDER[current[2]]:
+                    hits[control.id] = (source, finding, m.flag_status)
+    flagged = verified = 0
+    touched = set()
+    for control in controls:
+        hit = hits.get(control.id)
+        if hit is not None:
+            source, finding, status = hit
+            new_flag = control.scan_finding_type != finding["type"] or control.scan_verified_at is not None \
+                or control.scan_flagged_at is None
+            if new_flag or control.status != status:
+                old = {"status": control.status, "scan_finding_type": control.scan_finding_type}
+                control.scan_source, control.scan_finding_type = source[:50], finding["type"][:100]
+                control.scan_domain = (finding.get("domain") or finding.get("asset") or "")[:255] or None
+                control.scan_finding_id = str(finding.get("id") or finding.get("asset") or "")[:100] or None
+                control.scan_flagged_at, control.scan_verified_at = now, None
+                control.status = status
+                touched.add(control.assessment)
+                flagged += 1
+                audit.record("compliance.control_flagged", resource_type="compliance_control",
+                             resource_id=control.id, org_id=org_id, actor_type="system", actor_label="scan findings",
+                             old=old, new={"status": status, "scan_finding_type": finding["type"],
+                                           "scan_source": source})
+        elif control.scan_flagged_at is not None and control.scan_verified_at is None:
+            control.scan_verified_at = now
+            verified += 1
+            audit.record("compliance.control_verified", resource_type="compliance_control", resource_id=control.id,
+                         org_id=org_id, actor_type="system", actor_label="scan findings",
+                         details={"scan_finding_type": control.scan_finding_type})
+            notify(org_id, "compliance.control_verified",
+                   f"{control.control_id}: the {control.scan_finding_type} finding is gone",
+                   body="A rescan no longer finds it; the control can be re-assessed.",
+                   user_ids=[control.assigned_to_user_id] if control.assigned_to_user_id else None,
+                   link=app_path("compliance.control_detail", control_id=control.id))
+    for assessment in touched:
+        services.recompute(assessment, reason="scan")
+    return {"findings": len(findings), "flagged": flagged, "verified": verified}

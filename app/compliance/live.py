@@ -1,0 +1,24 @@
+"""Compliance scores as live metrics (registered into the metrics module's LIVE_QUERIES),
+so a CSF metric can take its value from an assessment's score."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from app.compliance import frameworks, services
+from app.metrics.live import LIVE_QUERIES, LiveQuery
+
+
+def score_of(framework: str):
+    def query(org_id: int) -> Decimal | None:
+        """The newest assessment's score for the framework (None: none, or nothing tested)."""
+        latest = services.latest_by_framework(org_id).get(framework)
+        if latest is None or latest.overall_compliance_score is None:
+            return None
+        return Decimal(latest.overall_compliance_score)
+    return query
+
+
+for _key, (_label, _version) in frameworks.FRAMEWORKS.items():
+    LIVE_QUERIES[f"compliance_score_{_key.lower()}"] = LiveQuery(
+        f"{_label} compliance score", "%", "higher_is_better", score_of(_key))
