@@ -28,6 +28,7 @@ BLUEPRINTS = (
     "fleet",
     "wireless",
     "exposure",
+    "reports",
     "admin",
     "jobs",
     "notifications",

@@ -52,6 +52,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "exposure.details": frozenset({"super_admin", "admin", "analyst"}),
     "exposure.manage": frozenset({"super_admin", "admin", "analyst"}),
     "exposure.monitor": ADMINS,
+    # reports (issue 17): each report type also names the permission its data needs
+    "reports.view": ALL,
+    "reports.generate": WRITERS,
+    "reports.schedule": ADMINS,
+    # Vigil's own backups hold every organization's data
+    "backup.manage": SUPER,
 }
 
 ROLE_LABELS = {

@@ -10,4 +10,4 @@ register_section("home", "", 0, [
     ("dashboard.index", "speedometer2", "Dashboard", "dashboard.view"),
 ])
 
-from app.dashboard import views  # noqa: E402,F401
+from app.dashboard import reports, views  # noqa: E402,F401

@@ -47,6 +47,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("fleet.prune_commands", cron="47 4 * * *", only_if="app.fleet.commands:has_old_commands"),
     PeriodicJob("fleet.prune_telemetry", cron="33 3 * * *", only_if="app.fleet.retention:has_old_telemetry"),
     PeriodicJob("exposure.expire_uploads", interval=900, only_if="app.exposure.uploads:has_expired_uploads"),
+    PeriodicJob("reports.run_schedules", interval=300, only_if="app.reports.schedules:has_due_schedules"),
+    PeriodicJob("reports.prune", cron="53 3 * * *", only_if="app.reports.services:has_old_reports"),
     PeriodicJob("fleet.demo_heartbeats", queue="high", interval=60, only_if="app.fleet.demo_fleet:has_demo_devices"),
 )
 

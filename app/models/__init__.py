@@ -56,6 +56,7 @@ from app.models.notifications import (
     NotificationRoute,
 )
 from app.models.platform import AuditLog, JobRun, Setting
+from app.models.reports import BackupRestoreTest, Report, ReportSchedule, VigilBackup
 from app.models.security import MfaBackupCode, PasswordHistory, SecurityEvent, TrustedDevice
 from app.models.tenancy import Organization, Site
 from app.models.threats import IocSighting, RateLimitEntry, ThreatEvent, ThreatIntelligence
@@ -162,6 +163,10 @@ __all__ = [
     "MetricCatalogFrameworkMapping",
     "MetricCatalogImport",
     "MetricCatalogItem",
+    "BackupRestoreTest",
+    "Report",
+    "ReportSchedule",
+    "VigilBackup",
 ]
 
 # Declares global search's trigram indexes on the tables above.
