@@ -27,6 +27,7 @@ from app.fleet import (  # noqa: E402,F401
     demo,
     intel_places,
     jobs,
+    reports,
     search,
     views,
     views_alerts,
