@@ -29,6 +29,7 @@ BLUEPRINTS = (
     "wireless",
     "exposure",
     "reports",
+    "backup",
     "admin",
     "jobs",
     "notifications",

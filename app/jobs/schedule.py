@@ -49,6 +49,9 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("exposure.expire_uploads", interval=900, only_if="app.exposure.uploads:has_expired_uploads"),
     PeriodicJob("reports.run_schedules", interval=300, only_if="app.reports.schedules:has_due_schedules"),
     PeriodicJob("reports.prune", cron="53 3 * * *", only_if="app.reports.services:has_old_reports"),
+    PeriodicJob("backup.create", cron="11 1 * * *"),
+    PeriodicJob("backup.check", cron="41 7 * * *"),
+    PeriodicJob("backup.restore_test", cron="29 4 * * 0"),
     PeriodicJob("fleet.demo_heartbeats", queue="high", interval=60, only_if="app.fleet.demo_fleet:has_demo_devices"),
 )
 
