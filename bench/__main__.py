@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bench import (
     audit_bench,
+    backup_bench,
     env,
     fleet_bench,
     report,
@@ -29,7 +30,7 @@ from bench import (
 )
 from bench.timing import Measure
 
-SECTIONS = ("audit", "requests", "threats", "fleet", "wireless", "explorer", "wireless_import")
+SECTIONS = ("audit", "requests", "threats", "fleet", "wireless", "explorer", "wireless_import", "backup")
 
 
 def log(message: str) -> None:
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             measures += wireless_explorer_bench.run(bench_env, log)
         if "wireless_import" in sections:
             measures += wireless_import_bench.run(bench_env, log)
+        if "backup" in sections:
+            measures += backup_bench.run(bench_env, log)
     finally:
         bench_env.close()
 

@@ -17,7 +17,7 @@ from flask import current_app
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from app.reports.registry import ReportContent, Table
+from app.reports.registry import Period, ReportContent, Table
 
 
 class LocalOnlyFetcher(URLFetcher):
@@ -37,10 +37,10 @@ class LocalOnlyFetcher(URLFetcher):
         return super().fetch(url, headers)
 
 
-def render_html(content: ReportContent, *, title: str, org_name: str) -> str:
+def render_html(content: ReportContent, *, title: str, org_name: str, period: Period) -> str:
     """The report's HTML, from the template alone: no request, no page-shell globals (a job renders it)."""
     template = current_app.jinja_env.get_template(f"reports/pdf/{content.template}")
-    return template.render(report_title=title, org_name=org_name, generated_at=datetime.now(UTC),
+    return template.render(report_title=title, org_name=org_name, period=period, generated_at=datetime.now(UTC),
                            tables=content.tables, **content.context)
 
 

@@ -103,9 +103,8 @@ def generate(report_id: int, progress=None) -> Report:
     period = period_of(report)
     tick(10, "Collecting data")
     content = rtype.builder(report.org_id, period, report.params or {})
-    content.context.setdefault("period", period)
     tick(50, "Rendering the PDF")
-    html = render.render_html(content, title=rtype.title, org_name=org.name if org else "")
+    html = render.render_html(content, title=rtype.title, org_name=org.name if org else "", period=period)
     pdf = render.render_pdf(html)
     tick(85, "Storing files")
     files = {PDF_NAME: pdf} | {f"{name}.csv": render.table_csv(t) for name, t in content.tables.items()}
