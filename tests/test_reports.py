@@ -151,3 +151,20 @@ def test_every_registered_report_renders(app, orgs, instance):
         db.session.flush()
         services.generate(report.id)
         assert rtype.title in pdf_text(services.open_file(report, services.PDF_NAME)), name
+
+
+def test_failed_generation_shows_failed_and_the_table_polls_while_pending(app, client, orgs, instance, monkeypatch):
+    from app.reports import registry
+
+    def broken(org_id, period, params):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(registry.REPORTS, "broken", registry.ReportType("broken", "Broken report", "data.read", broken))
+    client.login(orgs.a.users["admin"].email)
+    assert client.post("/reports/generate", data={"kind": "broken"}).status_code == 303
+    fragment = client.get("/reports/", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'hx-trigger="every 3s"' in fragment and "<h1" not in fragment
+    run_jobs(app)
+    db.session.expire_all()
+    fragment = client.get("/reports/", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert ">failed<" in fragment and "every 3s" not in fragment

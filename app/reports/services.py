@@ -20,7 +20,7 @@ from flask import current_app
 
 from app import audit
 from app.jobs import enqueue
-from app.models import Organization, Report, db, utcnow
+from app.models import JobRun, Organization, Report, db, utcnow
 from app.reports import render
 from app.reports.registry import Period, ReportType, get_type
 
@@ -126,6 +126,15 @@ def visible_reports(org_id: int, limit: int = 200) -> list[Report]:
     return list(db.session.scalars(
         sa.select(Report).where(Report.org_id == org_id).order_by(Report.created_at.desc(), Report.id.desc())
         .limit(limit)))
+
+
+def shown_statuses(reports: list[Report]) -> dict[int, str]:
+    """Each report's status as the page shows it: a report whose job failed, was cancelled or
+    was abandoned is "failed" (the job's rollback left the row as it was queued)."""
+    ids = [r.job_run_id for r in reports if r.job_run_id and r.status in ("queued", "running")]
+    runs = dict(db.session.execute(sa.select(JobRun.id, JobRun.status).where(JobRun.id.in_(ids))).all()) if ids else {}
+    return {r.id: "failed" if runs.get(r.job_run_id) in ("failed", "cancelled", "abandoned") else r.status
+            for r in reports}
 
 
 def open_file(report: Report, name: str) -> bytes:

@@ -24,7 +24,9 @@ def _page(gen: GenerateForm | None = None, sched: ScheduleForm | None = None, st
     kinds = _allowed_kinds()
     allowed = {name for name, _ in kinds}
     reports = [r for r in services.visible_reports(org_id) if r.kind in allowed]
-    return render_page("reports/index.html", block="report_table", status=status, reports=reports,
+    shown = services.shown_statuses(reports)
+    return render_page("reports/index.html", block="report_table", status=status, reports=reports, shown=shown,
+                       pending=any(v in ("queued", "running") for v in shown.values()),
                        schedules=schedules.org_schedules(org_id), gen=gen or GenerateForm(kinds),
                        sched=sched or ScheduleForm(kinds), retention_days=services.retention_days(), types={r.name: r for r in report_types()})
 
