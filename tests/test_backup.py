@@ -104,6 +104,10 @@ def test_tampered_newer_and_non_empty_targets_are_refused(pg_source, tmp_path):
                             data=b"changed")
         with pytest.raises(archive.ArchiveError, match="broken checksum for instance/uploads/evidence.txt"):
             restore.restore(tampered, target, tmp_path / "r1")
+        refused = pg_source.test_cli_runner().invoke(args=[
+            "backup", "restore", str(tampered), "--database-url", target.render_as_string(hide_password=False),
+            "--instance", str(tmp_path / "r1")])
+        assert refused.exit_code == 1 and "broken checksum" in refused.output
         # An archive from a newer Vigil.
         newer = _rewrite(built.path, tmp_path / "newer.tar.gz", manifest={"migration_heads": ["9999"]})
         with pytest.raises(archive.ArchiveError, match="migration head 9999 is newer"):
