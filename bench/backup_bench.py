@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from bench.env import BenchEnv
 from bench.timing import Measure, median, timed
 
-REPS = 2
+REPS = int(os.environ.get("BENCH_BACKUP_REPS", "3"))
 
 
 def _seed_observations(n: int, log) -> None:
