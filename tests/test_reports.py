@@ -168,3 +168,15 @@ def test_failed_generation_shows_failed_and_the_table_polls_while_pending(app, c
     db.session.expire_all()
     fragment = client.get("/reports/", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert ">failed<" in fragment and "every 3s" not in fragment
+
+
+def test_a_report_type_needs_its_own_permission(app, client, orgs, instance):
+    report = services.request_report(orgs.a.org.id, "threats", user_id=None, params={"month": "2026-11"})
+    db.session.commit()
+    run_jobs(app)
+    client.login(orgs.a.users["read_only"].email)  # threats.view is for analysts upward
+    assert f"/reports/{report.id}/files/" not in client.get("/reports/").get_data(as_text=True)
+    assert client.get(f"/reports/{report.id}/files/report.pdf").status_code == 404
+    analyst = app.test_client()
+    analyst.login(orgs.a.users["analyst"].email)
+    assert analyst.get(f"/reports/{report.id}/files/report.pdf").status_code == 200
