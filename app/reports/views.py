@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from app import audit
 from app.models import Report, ReportSchedule, db
+from app.notifications.routing import policy_of
 from app.permissions import can, require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.reports import bp, schedules, services
@@ -19,6 +20,12 @@ def _allowed_kinds() -> list[tuple[str, str]]:
     return [(r.name, r.title) for r in report_types() if can(r.permission)]
 
 
+def _org_zone(org_id: int) -> str:
+    """The organization's time zone: the one its notification policy (quiet hours, digest) uses."""
+    policy = policy_of(org_id)
+    return policy.timezone if policy else "UTC"
+
+
 def _page(gen: GenerateForm | None = None, sched: ScheduleForm | None = None, status: int = 200):
     org_id = require_org_id()
     kinds = _allowed_kinds()
@@ -28,7 +35,8 @@ def _page(gen: GenerateForm | None = None, sched: ScheduleForm | None = None, st
     return render_page("reports/index.html", block="report_table", status=status, reports=reports, shown=shown,
                        pending=any(v in ("queued", "running") for v in shown.values()),
                        schedules=schedules.org_schedules(org_id), gen=gen or GenerateForm(kinds),
-                       sched=sched or ScheduleForm(kinds), retention_days=services.retention_days(), types={r.name: r for r in report_types()})
+                       sched=sched or ScheduleForm(kinds, data={"timezone": _org_zone(org_id)}),
+                       retention_days=services.retention_days(), types={r.name: r for r in report_types()})
 
 
 @bp.get("/")
