@@ -32,6 +32,8 @@ BLUEPRINTS = (
     "bait",
     "compliance",
     "roadmap",
+    "reports",
+    "backup",
     "admin",
     "jobs",
     "notifications",

@@ -58,6 +58,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "compliance.evidence": frozenset({"super_admin", "admin", "analyst"}),
     "roadmap.view": ALL,
     "roadmap.manage": WRITERS,
+    # reports (issue 17): each report type also names the permission its data needs
+    "reports.view": ALL,
+    "reports.generate": WRITERS,
+    "reports.schedule": ADMINS,
+    # Vigil's own backups hold every organization's data
+    "backup.manage": SUPER,
 }
 
 ROLE_LABELS = {

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bench import (
     audit_bench,
+    backup_bench,
     env,
     exposure_bench,
     fleet_bench,
@@ -31,7 +32,8 @@ from bench import (
 )
 from bench.timing import Measure
 
-SECTIONS = ("audit", "requests", "threats", "fleet", "wireless", "explorer", "wireless_import", "search", "exposure")
+SECTIONS = ("audit", "requests", "threats", "fleet", "wireless", "explorer", "wireless_import", "search", "exposure",
+            "backup")
 
 
 def log(message: str) -> None:
@@ -81,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             measures += search_bench.run(bench_env, log)
         if "exposure" in sections:
             measures += exposure_bench.run(bench_env, log)
+        if "backup" in sections:
+            measures += backup_bench.run(bench_env, log)
     finally:
         bench_env.close()
 

@@ -85,7 +85,7 @@ def _reset_and_migrate(app: Flask) -> None:
             with engine.begin() as conn:
                 conn.execute(sa.text("DROP SCHEMA public CASCADE"))
                 conn.execute(sa.text("CREATE SCHEMA public"))
-        upgrade()
+        upgrade(revision="heads")  # also while a branch is being merged
         db.session.remove()
 
 

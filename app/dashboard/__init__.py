@@ -12,7 +12,7 @@ bp = Blueprint("dashboard", __name__)
 # The top of the navigation: Home first, then Alerts (10) and Search (20), then the domains.
 register_top(("dashboard.index", "house", "Home", "dashboard.view"), 0)
 
-from app.dashboard import views  # noqa: E402,F401
+from app.dashboard import reports, views  # noqa: E402,F401
 from app.dashboard.registry import register_org_column, register_timeline  # noqa: E402
 from app.dashboard.services import audit_timeline, users_per_org  # noqa: E402
 

@@ -28,6 +28,7 @@ from app.fleet import (  # noqa: E402,F401
     home,
     intel_places,
     jobs,
+    reports,
     search,
     views,
     views_alerts,

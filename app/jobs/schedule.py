@@ -56,6 +56,11 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("surface.cleanup_results", interval=3600, only_if="app.surface.scans:has_expired_results"),
     PeriodicJob("exposure.recheck_monitored", interval=3600, only_if="app.exposure.monitoring:has_due_addresses"),
     PeriodicJob("bait.expire_tokens", interval=300, only_if="app.bait.services:has_expired_tokens"),
+    PeriodicJob("reports.run_schedules", interval=300, only_if="app.reports.schedules:has_due_schedules"),
+    PeriodicJob("reports.prune", cron="53 3 * * *", only_if="app.reports.services:has_old_reports"),
+    PeriodicJob("backup.create", cron="11 1 * * *"),
+    PeriodicJob("backup.check", cron="41 7 * * *"),
+    PeriodicJob("backup.restore_test", cron="29 4 * * 0"),
     PeriodicJob("fleet.demo_heartbeats", queue="high", interval=60, only_if="app.fleet.demo_fleet:has_demo_devices"),
 )
 

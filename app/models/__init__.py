@@ -74,6 +74,7 @@ from app.models.roadmap import (  # noqa: F401 - issue 16
     RoadmapTaskLibraryMeta,
     RoadmapUserTask,
 )
+from app.models.reports import BackupRestoreTest, Report, ReportSchedule, VigilBackup
 from app.models.security import MfaBackupCode, PasswordHistory, SecurityEvent, TrustedDevice
 from app.models.surface import (
     AsmScan,
@@ -206,6 +207,10 @@ __all__ = [
     "SurfaceDomain",
     "VulnerabilityReport",
     "XasmScanHistory",
+    "BackupRestoreTest",
+    "Report",
+    "ReportSchedule",
+    "VigilBackup",
 ]
 
 # Declares global search's trigram indexes on the tables above.

@@ -24,6 +24,7 @@ from app.threats import (  # noqa: E402,F401
     intel_places,
     jobs,
     linkables,
+    reports,
     search,
     views,
     views_entity,

@@ -39,6 +39,7 @@ from app.wireless import (  # noqa: E402,F401
     jobs_import,
     jobs_ml,
     jobs_score,
+    reports,
     search,
     views_detail,
     views_explorer,
