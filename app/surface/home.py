@@ -44,10 +44,10 @@ def surface_posture(org_id: int) -> PostureState | None:
         worst_rank).where(live)).one()
     if not domains:
         return None
+    urgent = _open_urgent(org_id).subquery()
     critical, high = db.session.execute(
-        sa.select(sa.func.count().filter(LightboxFinding.severity == "critical"),
-                  sa.func.count().filter(LightboxFinding.severity == "high"))
-        .select_from(_open_urgent(org_id).subquery())).one()
+        sa.select(sa.func.count().filter(urgent.c.severity == "critical"),
+                  sa.func.count().filter(urgent.c.severity == "high"))).one()
     top = db.session.execute(_open_urgent(org_id).order_by(severity_order(), LightboxFinding.discovered_at.desc())
                              .limit(1)).first()
     level = LEVELS[rank - 1] if rank else "not scanned"
@@ -61,11 +61,19 @@ def surface_posture(org_id: int) -> PostureState | None:
 
 
 def urgent_findings(org_id: int, limit: int) -> list[AttentionItem]:
-    rows = db.session.execute(_open_urgent(org_id).order_by(severity_order(), LightboxFinding.discovered_at.desc())
-                              .limit(limit)).all()
-    return [AttentionItem(row.severity, f"{row.severity.title()} finding on {row.domain}: "
-                          f"{row.title or row.finding_type}", app_path("surface.findings_list", domain_id=row.domain_id),
-                          row.discovered_at, row.asset, "surface") for row in rows]
+    """One item per domain with open critical/high findings (each finding is also its own alert)."""
+    urgent = _open_urgent(org_id).subquery()
+    critical = sa.func.count().filter(urgent.c.severity == "critical")
+    rows = db.session.execute(
+        sa.select(urgent.c.domain_id, urgent.c.domain, critical.label("critical"),
+                  sa.func.count().filter(urgent.c.severity == "high").label("high"),
+                  sa.func.max(urgent.c.discovered_at).label("at"))
+        .group_by(urgent.c.domain_id, urgent.c.domain)
+        .order_by(critical.desc(), sa.desc("high"), urgent.c.domain_id).limit(limit)).all()
+    return [AttentionItem("critical" if row.critical else "high",
+                          f"{row.domain}: {row.critical} critical and {row.high} high open finding(s)",
+                          app_path("surface.findings_list", domain_id=row.domain_id), row.at,
+                          "attack surface", "surface") for row in rows]
 
 
 def lost_verification(org_id: int, limit: int) -> list[AttentionItem]:
