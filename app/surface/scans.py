@@ -16,7 +16,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import url_for
 
 from app import audit
 from app.alerting.events import publish
@@ -241,13 +240,6 @@ def notify_new(row: SurfaceDomain, items: list[dict], fixed: list[LightboxFindin
     now = utcnow()
     for finding in fresh:
         finding.notified_at = now
-
-
-def safe_url(endpoint: str, **values) -> str | None:
-    try:
-        return url_for(endpoint, **values)
-    except RuntimeError:  # outside a request and without SERVER_NAME (CLI, worker)
-        return f"/surface/findings?domain_id={values.get('domain_id', '')}"
 
 
 def previous_scan(history: XasmScanHistory) -> XasmScanHistory | None:
