@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.core import linkable
 from app.models import IocSighting, LightboxFinding, SurfaceAsset, SurfaceDomain, db, utcnow
 from app.search.registry import PROVIDERS
-from app.surface import domains, scans
+from app.surface import domains, recheck, scans
 from app.threats import matching
 from app.threats.intel import add_indicator
 from tests.surface_lab import ZONE, lab, surface_lab  # noqa: F401 - fixtures
@@ -58,6 +58,18 @@ def test_a_scan_alerts_once_per_finding_and_a_fix_resolves_it(app, lab, orgs):  
     assert alert.status == "resolved"
     assert notes(org_id, "surface.finding_high") == len(high)  # the resolution is its own event
     assert not alerts_of(orgs.b.org.id, "surface.finding_high")
+
+
+def test_a_passing_re_check_resolves_the_findings_alert(app, lab, orgs):  # noqa: F811
+    org_id = orgs.a.org.id
+    scanned(lab, org_id)
+    git = finding(org_id, "exposed_git")
+    key = f"finding:{git.id}"
+    assert [a.status for a in alerts_of(org_id, "surface.finding_high") if a.target_key == key] == ["open"]
+    lab.fixed_paths.add("/.git/HEAD")
+    assert recheck.recheck(git, actor_label="test")
+    db.session.commit()
+    assert [a.status for a in alerts_of(org_id, "surface.finding_high") if a.target_key == key] == ["resolved"]
 
 
 def test_losing_and_regaining_the_proof_is_one_alert_that_resolves(app, lab, orgs):  # noqa: F811
