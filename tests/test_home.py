@@ -3,6 +3,7 @@ the super admin's per-organization table, and a query count that does not grow w
 
 from __future__ import annotations
 
+import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
@@ -22,14 +23,20 @@ from app.dashboard.registry import (
 from app.models import (
     Alert,
     BackupSnapshot,
+    BreachFileResult,
     Device,
     FrameworkFunction,
     FrameworkScore,
     IocSighting,
+    LightboxFinding,
     Metric,
+    MonitoredEmail,
+    MonitoredEmailFinding,
     Network,
     SecurityIncident,
+    SurfaceDomain,
     ThreatIntelligence,
+    UploadedBreachFile,
     db,
     utcnow,
 )
@@ -73,6 +80,38 @@ def seed(org_id: int, n: int, csf=None, user=None, tag: str = "") -> None:
                                       overall_rating="medium risk", calculated_at=now,
                                       function_scores={"PR": 40, "GV": 90}))
     db.session.commit()
+
+
+def seed_surface_and_exposure(org_id: int, n: int, user=None, tag: str = "") -> None:
+    """n of what the attack-surface and exposure tiles read: domains with critical and high
+    findings (every other one unverified), breach credentials (leaked passwords in use when
+    a user is given), monitored addresses with high findings."""
+    now = utcnow()
+    upload = UploadedBreachFile(org_id=org_id, upload_id=str(uuid.uuid4()), filename=f"leak{tag}.txt", file_size=1,
+                                content_hash=f"{tag}{org_id}".ljust(64, "0")[:64], mime_type="text/plain",
+                                processing_status="completed", expires_at=now + timedelta(days=1))
+    db.session.add(upload)
+    db.session.flush()
+    for i in range(n):
+        domain = SurfaceDomain(org_id=org_id, domain=f"d{tag}{i}.example", verification_token_enc="x",
+                               state="failed" if i % 2 else "verified", risk_level="critical" if i == 0 else "high",
+                               last_checked_at=now)
+        db.session.add(domain)
+        db.session.flush()
+        for severity in ("critical", "high"):
+            db.session.add(LightboxFinding(org_id=org_id, domain_id=domain.id, fingerprint=f"{severity}{tag}{i}",
+                                           asset=f"www.d{tag}{i}.example", finding_type=f"planted_{severity}",
+                                           title=f"Planted {severity} {tag}{i}", severity=severity))
+        db.session.add(BreachFileResult(org_id=org_id, uploaded_file_id=upload.id, line_number=i + 1,
+                                        email=f"p{tag}{i}@example.test", credential_key=f"k{tag}{i}", matched=True,
+                                        match_reason="user" if user else "org_domain",
+                                        user_id=user.id if user else None, password_in_use=user is not None))
+        address = MonitoredEmail(org_id=org_id, email_address=f"m{tag}{i}@example.test", confirmed_at=now)
+        db.session.add(address)
+        db.session.flush()
+        db.session.add(MonitoredEmailFinding(org_id=org_id, monitored_email_id=address.id, finding_type="breach",
+                                             source="hibp", breach_name=f"Breach{tag}{i}", severity="high",
+                                             dedupe_key=f"d{tag}{i}", found_at=now - timedelta(hours=i)))
 
 
 @contextmanager
@@ -162,9 +201,16 @@ def test_the_query_count_does_not_grow_with_data(client, orgs, csf, app):
     client.login(user.email)
     client.get("/")  # warm: first-request work (settings cache, geo data) is not what is counted
     seed(orgs.a.org.id, 2, csf, user, tag="s")
+    seed_surface_and_exposure(orgs.a.org.id, 2, user, tag="s")
+    db.session.commit()
     with app.app_context(), counting_queries() as small:
-        assert client.get("/").status_code == 200
+        page = client.get("/")
+        assert page.status_code == 200
+    for name in ("surface", "exposure"):  # the new domains' tiles are part of what is counted
+        assert f'data-posture="{name}"' in page.get_data(as_text=True)
     seed(orgs.a.org.id, 40, None, user, tag="l")
+    seed_surface_and_exposure(orgs.a.org.id, 40, user, tag="l")
+    db.session.commit()
     with app.app_context(), counting_queries() as large:
         assert client.get("/").status_code == 200
     assert small["n"] > 10  # it did count the page's queries

@@ -30,6 +30,8 @@ from app.surface.resolver import Resolver, TargetRefused, check_target
 from tests.conftest import run_jobs
 from tests.surface_lab import ZONE, lab, surface_lab  # noqa: F401 - fixtures
 
+FINDING_EVENTS = ("surface.finding_critical", "surface.finding_high")
+
 
 def listed(org_id: int, name: str = ZONE) -> tuple[SurfaceDomain, str]:
     row, token = domains.add_domain(org_id, name, actor_label="test")
@@ -202,8 +204,11 @@ def test_the_scan_job_stores_history_findings_and_notifies_once(app, lab, orgs):
     assert db.session.scalar(sa.select(ScanResultXasm).where(ScanResultXasm.company == ZONE)).expires_at > utcnow()
     kinds = set(db.session.scalars(sa.select(SurfaceAsset.asset_type).where(SurfaceAsset.domain_id == row.id)))
     assert {"subdomain", "address", "port", "certificate", "cloud"} <= kinds
-    notes = db.session.scalars(sa.select(Notification).where(Notification.event == "surface.finding_new",
-                                                             Notification.org_id == org_id)).all()
+    # Findings alert on the shared engine: one alert (and notification) per critical/high finding,
+    # the event being the rule type (was one "surface.finding_new" notification per scan).
+    notes = db.session.scalars(sa.select(Notification).where(Notification.event.in_(FINDING_EVENTS),
+                                                             Notification.org_id == org_id)
+                               .order_by(Notification.severity != "critical", Notification.id)).all()
     assert notes and notes[0].severity == "critical" and "critical" in notes[0].title
     assert notes[0].link == f"/surface/findings?domain_id={row.id}"
     first_count = len(notes)
@@ -214,7 +219,7 @@ def test_the_scan_job_stores_history_findings_and_notifies_once(app, lab, orgs):
     second = db.session.scalar(sa.select(XasmScanHistory).where(XasmScanHistory.domain_id == row.id)
                                .order_by(XasmScanHistory.id.desc()).limit(1))
     assert second.summary_stats["diff"]["new"] == [] and second.summary_stats["diff"]["fixed"] == []
-    assert len(db.session.scalars(sa.select(Notification).where(Notification.event == "surface.finding_new",
+    assert len(db.session.scalars(sa.select(Notification).where(Notification.event.in_(FINDING_EVENTS),
                                                                 Notification.org_id == org_id)).all()) == first_count
 
     # DMARC published: that finding is fixed by the next (even passive) scan.

@@ -24,8 +24,13 @@ register_section("exposure", "Exposure", 55, [
 ])
 
 from app.exposure import (  # noqa: E402,F401
+    alert_rules,
     cli,
+    find,
+    home,
+    intel_places,
     jobs,
+    linkables,
     views,
     views_actors,
     views_monitor,

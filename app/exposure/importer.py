@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.alerting.events import publish
 from app.exposure import clamd, keys, matching, settings
 from app.exposure.archive import ArchiveError, members
 from app.exposure.parse import Credential, Reject, records
@@ -178,5 +179,8 @@ def _store(row: UploadedBreachFile, new: dict[str, dict[str, Any]], leaked: dict
         # into one statement per key pattern; the table's insert is one executemany.
         db.session.execute(BreachFileResult.__table__.insert(), [
             {**v, "created_at": now, "updated_at": now, "is_active": True} for v in fresh])
+        # Core inserts pass no ORM flush, so the indicator matcher is told (app/exposure/intel_places.py).
+        publish("exposure.credentials_stored", org_id=row.org_id, upload_id=row.id,
+                emails=sorted({v["email"] for v in fresh if v["email"]}))
     row.records_count += len(fresh)
     row.matched_count += sum(1 for v in fresh if v["matched"])

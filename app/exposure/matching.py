@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from app.alerting.events import publish
 from app.auth.events import record_event
 from app.models import MonitoredEmail, Organization, User, db
-from app.notifications.services import app_path, notify
 from app.passwords import verify_password
 
 EVENT = "leaked_password_in_use"
@@ -74,13 +74,10 @@ def password_in_use(directory: Directory, user_id: int, password: str) -> bool:
 
 
 def leaked_password_found(org_id: int, user_id: int, upload_id: int, line: int) -> None:
-    """Critical event, forced change at next sign-in, one notification to the admins."""
+    """Critical event, forced change at next sign-in, one alert (and notification) on the engine."""
     user = db.session.get(User, user_id)
     user.must_change_password = True
     record_event(EVENT, "The account's current password is in a leaked credential file.", user=user,
                  org_id=org_id, severity="critical", action="none",
                  details={"upload": upload_id, "line": line, "forced_password_change": True})
-    notify(org_id, "exposure.password_leaked", f"Leaked password in use: {user.email}",
-           body=("This account's current password appears in an imported breach file. "
-                 "A password change is forced at the next sign-in."),
-           severity="critical", link=app_path("exposure.upload_detail", upload_id=upload_id))
+    publish("exposure.password_leaked", org_id=org_id, user=user, upload_id=upload_id)  # exposure alert rules

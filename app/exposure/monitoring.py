@@ -18,13 +18,13 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app import audit
+from app.alerting.events import publish
 from app.exposure.matching import org_domains
 from app.exposure.parse import normalise_email
 from app.exposure.providers import PROVIDERS
 from app.exposure.providers.base import Context, Hit, Query, run_provider
 from app.models import Organization, db, utcnow
 from app.models.exposure import MONITOR_SCOPES, MonitoredEmail, MonitoredEmailFinding
-from app.notifications.services import app_path, notify
 from app.wireless.wigle.http import option
 
 CONFIRM_SALT = "vigil-exposure-monitor-confirm"
@@ -156,11 +156,8 @@ def recheck(row: MonitoredEmail) -> list[MonitoredEmailFinding]:
     if new:
         db.session.add_all(new)
         row.findings_count = len(known)
-        worst = "critical" if any(f.severity == "high" for f in new) else "warning"
-        notify(row.org_id, "exposure.monitored_finding",
-               f"{len(new)} new exposure finding(s) for {row.email_address}",
-               body=", ".join(sorted({f"{f.breach_name} ({f.source})" for f in new}))[:2000],
-               severity=worst, link=app_path("exposure.findings"))
+        db.session.flush()
+        publish("exposure.monitored_findings", row=row, findings=new)  # exposure alert rules
         for finding in new:
             finding.notified, finding.notified_at = True, now
         audit.record("exposure.monitored_findings", resource_type="monitored_email", resource_id=row.id,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from app.exposure import osint
 from app.exposure.monitoring import severity
 from app.exposure.providers import PROVIDERS
 from app.exposure.providers.base import Context, Query, run_provider
@@ -118,6 +119,7 @@ def refresh_breaches(profile: Profile) -> dict[str, str]:
                                   breach_name=hit.title[:255], breach_date=(hit.date or "")[:30] or None,
                                   data_classes=hit.data_classes, severity=level, discovered_at=utcnow()))
     profile.exposed_passwords_count = exposed_passwords
+    osint.refresh_devices(profile)  # the hosts the attack-surface scans found at the person's domain
     db.session.execute(sa.update(GithubFinding).where(
         GithubFinding.org_id == profile.org_id, GithubFinding.query_term == profile.email.lower(),
         GithubFinding.profile_id.is_(None)).values(profile_id=profile.id))

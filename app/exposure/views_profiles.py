@@ -13,7 +13,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from app import audit
-from app.exposure import bp, opsych, profiles
+from app.exposure import bp, opsych, osint, profiles
 from app.exposure.parse import normalise_email
 from app.jobs import enqueue
 from app.models import db
@@ -87,7 +87,7 @@ def profile_detail(profile_id: str):
                                   .order_by(OpsychSearchResult.discovered_at.desc()).limit(200)).all()
     return render_page("exposure/profile_detail.html", profile=row, score=profiles.score(**profiles.inputs(row)),
                        breaches=breaches, socials=socials, searches=searches,
-                       attacker=profiles.attacker_view(row))
+                       attacker=profiles.attacker_view(row), devices=osint.devices_of(row))
 
 
 @bp.post("/profiles/<profile_id>/breaches")

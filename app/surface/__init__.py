@@ -12,4 +12,14 @@ register_section("surface", "Attack surface", 55, [
     ("surface.findings_list", "exclamation-triangle", "Findings", "data.read"),
 ])
 
-from app.surface import cli, demo, jobs, views  # noqa: E402,F401
+from app.surface import (  # noqa: E402,F401
+    alert_rules,
+    cli,
+    demo,
+    home,
+    intel_places,
+    jobs,
+    linkables,
+    search,
+    views,
+)

@@ -16,9 +16,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from app import audit
+from app.alerting.events import publish
 from app.crypto import decrypt_text, encrypt_text
 from app.models import SurfaceDomain, db, utcnow
-from app.notifications.services import notify
 from app.surface import httpclient
 from app.surface.resolver import Resolver, TargetRefused, check_target
 from app.surface.settings import setting
@@ -188,10 +188,10 @@ def verify(row: SurfaceDomain, *, resolver: Resolver | None = None, actor=None,
         row.state = "failed" if old_state == "verified" or old_state == "failed" else "pending"
         row.last_check_error = ("no TXT record " + TXT_PREFIX + "... at the domain or _vigil, and "
                                 + (error or "no verification file"))[:500]
-    if old_state == "verified" and row.state == "failed":
-        # Active scans of this domain stop from now on: the admins should know why.
-        notify(row.org_id, "surface.domain_unverified", f"{row.domain} lost its proof of ownership",
-               body=f"Active scans stop until it is verified again. {row.last_check_error}", severity="warning")
+    if row.state != old_state:
+        # Lost proof stops active scans: the surface alert rules tell the admins (and resolve
+        # when the domain is verified again).
+        publish("surface.domain_verification_changed", row=row, old_state=old_state)
     if row.state != old_state:
         audit.record("surface.domain_verification", resource_type="surface_domain", resource_id=row.id,
                      org_id=row.org_id, old={"state": old_state}, new={"state": row.state, "method": method},

@@ -8,6 +8,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from app import audit
+from app.alerting.events import publish
 from app.models import LightboxFinding, SurfaceDomain, db, utcnow
 from app.surface import lightbox
 from app.surface.domains import SurfaceError, in_scope
@@ -58,6 +59,7 @@ def recheck(finding: LightboxFinding, *, actor=None, actor_label: str | None = N
     finding.last_seen_at = now if still else finding.last_seen_at
     if not still:
         finding.status, finding.fixed_at = "fixed", now
+        publish("surface.findings_changed", org_id=finding.org_id, domain=row.domain, fixed=[finding])
     audit.record("surface.finding_rechecked", resource_type="lightbox_finding", resource_id=finding.id,
                  org_id=finding.org_id, new={"status": finding.status},
                  details={"type": finding.finding_type, "asset": finding.asset}, actor=actor,

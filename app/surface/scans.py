@@ -16,9 +16,9 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import url_for
 
 from app import audit
+from app.alerting.events import publish
 from app.jobs import enqueue
 from app.models import (
     AsmScan,
@@ -35,7 +35,6 @@ from app.models import (
     db,
     utcnow,
 )
-from app.notifications.services import notify
 from app.surface import scanner
 from app.surface.domains import SCHEDULE_INTERVALS, SurfaceError, in_scope
 from app.threats.intel import match_ip
@@ -223,32 +222,24 @@ def track_findings(row: SurfaceDomain, result: dict, user_id: int | None) -> dic
             finding.status, finding.fixed_at = "fixed", now
             fixed.append(fp)
     db.session.flush()
-    notify_new(row, [current[fp] for fp in new])
+    notify_new(row, [current[fp] for fp in new], [stored[fp] for fp in fixed])
     return {"new": new, "unchanged": unchanged, "fixed": fixed}
 
 
-def notify_new(row: SurfaceDomain, items: list[dict]) -> None:
+def notify_new(row: SurfaceDomain, items: list[dict], fixed: list[LightboxFinding] = ()) -> None:
+    """Tell the alert engine (surface alert rules) about new open high/critical findings, once
+    each (`notified_at`), and about fixed ones, which resolves their alerts."""
     fresh = db.session.scalars(sa.select(LightboxFinding).where(
         LightboxFinding.domain_id == row.id, LightboxFinding.notified_at.is_(None),
         LightboxFinding.status == "open", LightboxFinding.severity.in_(NOTIFY_SEVERITIES),
         LightboxFinding.fingerprint.in_([fingerprint(i["type"], i["asset"]) for i in items] or [""]))).all()
-    if not fresh:
+    fixed = [f for f in fixed if f.severity in NOTIFY_SEVERITIES]
+    if not fresh and not fixed:
         return
-    worst = "critical" if any(f.severity == "critical" for f in fresh) else "high"
-    lines = [f"{f.severity}: {f.title or f.finding_type} ({f.asset})" for f in fresh[:20]]
-    notify(row.org_id, "surface.finding_new", f"{len(fresh)} new {worst}+ finding(s) on {row.domain}",
-           body="\n".join(lines), severity="critical" if worst == "critical" else "warning", link=safe_url("surface.findings_list", domain_id=row.id),
-           payload={"domain": row.domain, "findings": [f.fingerprint for f in fresh]})
+    publish("surface.findings_changed", org_id=row.org_id, domain=row.domain, opened=fresh, fixed=fixed)
     now = utcnow()
     for finding in fresh:
         finding.notified_at = now
-
-
-def safe_url(endpoint: str, **values) -> str | None:
-    try:
-        return url_for(endpoint, **values)
-    except RuntimeError:  # outside a request and without SERVER_NAME (CLI, worker)
-        return f"/surface/findings?domain_id={values.get('domain_id', '')}"
 
 
 def previous_scan(history: XasmScanHistory) -> XasmScanHistory | None:

@@ -6,6 +6,11 @@ turns it into observations and runs the organization's threat rules on them:
 `threats.security_event_recorded` (app/auth/events.py, every risk-scored event, with the
 indicator it matched), `threats.incident_changed` (incidents.create / change_status),
 `threats.ip_blocked` (blocks.block_ip / unblock).
+
+Sightings recorded anywhere else (a device's public IP, a scan's assets, a breach file's
+e-mails, a retro-hunt) reach the "indicator sighted" rule through matching.on_sighting.
+Those arrive inside a flush, where the engine cannot write, so they are kept on the
+session and evaluated just before it commits.
 """
 
 from __future__ import annotations
@@ -13,14 +18,20 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from sqlalchemy import event as orm_event
+from sqlalchemy.orm import Session, object_session
+
 from app.alerting import evaluate, events, registry
 from app.alerting.registry import EVENT, VALUE, RuleType
 from app.alerting.service import Observation, Target
-from app.models import AlertRule, utcnow
+from app.models import AlertRule, IocSighting, ThreatIntelligence, utcnow
 from app.notifications.services import app_path
+from app.threats import matching
 
 DOMAIN = "threats"
 INCIDENT_OPEN = ("open", "investigating")
+SIGHTINGS_KEY = "vigil_sightings_to_alert"
+SETTLE_FLUSHES = 5  # a sighting's flush may add sightings of its own: flush until none are left
 
 
 def _one(kind: str) -> Any:
@@ -57,6 +68,42 @@ def on_security_event(event: Any, indicator: Any = None) -> int:
                                                  f"({event.event_type} from {event.ip_address or 'unknown'})",
                                                  metric_name="sightings", details={"event_id": event.id})]
     return evaluate.run(event.org_id, DOMAIN, data, utcnow()) if data else 0
+
+
+def indicator_observation(ioc: ThreatIntelligence, org_id: int, message: str, details: dict) -> Observation:
+    key = f"indicator:{ioc.id}"
+    return Observation(Target(key, f"{ioc.indicator_type} {ioc.indicator_value}", org_id, link=indicator_url(key)),
+                       1.0, message, metric_name="sightings", details=details)
+
+
+def keep_sightings(sightings: list[IocSighting]) -> None:
+    """matching.on_sighting subscriber: remember the sightings until the session commits."""
+    for session in {object_session(s) for s in sightings} - {None}:
+        session.info.setdefault(SIGHTINGS_KEY, []).extend((s.org_id, s.intel_id, s.source, s.object_label,
+                                                           s.observed_value) for s in sightings
+                                                           if object_session(s) is session)
+
+
+def on_sightings(session: Session) -> int:
+    """Before a commit: one "indicator sighted" observation per indicator seen (repeats stay one alert)."""
+    for _ in range(SETTLE_FLUSHES):
+        if not (session.new or session.dirty or session.info.get(matching.UNPUBLISHED_KEY)):
+            break
+        session.flush()
+    kept = session.info.pop(SIGHTINGS_KEY, None)
+    if not kept:
+        return 0
+    by_org: dict[int, dict[int, Observation]] = {}
+    for org_id, intel_id, source, label, value in kept:
+        ioc = session.get(ThreatIntelligence, intel_id)
+        if ioc is None or org_id is None or intel_id in by_org.get(org_id, {}):
+            continue
+        place = matching.PLACES.get(source)
+        by_org.setdefault(org_id, {})[intel_id] = indicator_observation(
+            ioc, org_id, f"Indicator {ioc.indicator_value} sighted in {place.label if place else source} ({label})",
+            {"source": source, "value": value})
+    return sum(evaluate.run(org_id, DOMAIN, {"indicator_sighted": list(obs.values())}, utcnow())
+               for org_id, obs in by_org.items())
 
 
 def on_incident(incident: Any) -> int:
@@ -99,3 +146,6 @@ for _rule, _target, _url in (
 events.subscribe("threats.security_event_recorded", on_security_event)
 events.subscribe("threats.incident_changed", on_incident)
 events.subscribe("threats.ip_blocked", on_block)
+matching.on_sighting(keep_sightings)
+orm_event.listen(Session, "before_commit", on_sightings)
+orm_event.listen(Session, "after_rollback", lambda session: session.info.pop(SIGHTINGS_KEY, None))
