@@ -66,6 +66,7 @@ from app.models.notifications import (
     NotificationRoute,
 )
 from app.models.platform import AuditLog, JobRun, Setting
+from app.models.reports import BackupRestoreTest, Report, ReportSchedule, VigilBackup
 from app.models.roadmap import (  # noqa: F401 - issue 16
     RoadmapAchievement,
     RoadmapProfile,
@@ -74,7 +75,6 @@ from app.models.roadmap import (  # noqa: F401 - issue 16
     RoadmapTaskLibraryMeta,
     RoadmapUserTask,
 )
-from app.models.reports import BackupRestoreTest, Report, ReportSchedule, VigilBackup
 from app.models.security import MfaBackupCode, PasswordHistory, SecurityEvent, TrustedDevice
 from app.models.surface import (
     AsmScan,
