@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from redis.exceptions import RedisError
 
 from app import audit, crypto
 from app.alerting import events
@@ -110,8 +111,12 @@ def count_probe() -> None:
     get_redis().incr(PROBE_KEY)
 
 
-def probe_count() -> int:
-    return int(get_redis().get(PROBE_KEY) or 0)
+def probe_count() -> int | None:
+    """Touches of unknown identifiers (kept in Redis only); None while Redis does not answer."""
+    try:
+        return int(get_redis().get(PROBE_KEY) or 0)
+    except RedisError:
+        return None  # the page still works without Redis; the count says it is unavailable
 
 
 def located(ip: str | None) -> str | None:
