@@ -78,15 +78,16 @@ def start_periodic(kind: str) -> None:
             return start_periodic(kind)
     import sqlalchemy as sa
 
-    from app.jobs.recovery import worker_gone
+    from app.jobs.recovery import lost
     from app.models import JobRun
 
-    # A run of this kind still waiting or working makes another one pointless; one whose
-    # worker died does not (else a dead jobs.recover run would block the recovery of itself).
+    # A run of this kind still waiting or working makes another one pointless; a lost one does
+    # not: its worker died, its RQ job vanished, or a worker took it and died before starting
+    # it (else a lost jobs.recover run would block the recovery of itself).
     busy = [r for r in db.session.scalars(
         sa.select(JobRun).where(JobRun.kind == kind, JobRun.org_id.is_(None),
                                 JobRun.status.in_(("queued", "running"))).limit(5)
-    ) if not worker_gone(r)]
+    ) if not lost(r)]
     if not busy and _has_work(kind):
         enqueue(kind, org_id=None)
         db.session.commit()
