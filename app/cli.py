@@ -249,7 +249,7 @@ def serve(host: str, port: int, no_demo: bool) -> None:
     """Migrate, load demo data on first run, start the embedded worker and serve the console."""
     from flask_migrate import upgrade
 
-    from app.core.serve_log import QuietStaticHandler, quiet_scheduler_log
+    from app.core.serve_log import QuietStaticHandler
     from app.demo import DEMO_PASSWORD, demo_logins
     from app.demo import seed_demo as run_seed
     from app.jobs.embedded import EmbeddedWorker
@@ -269,7 +269,6 @@ def serve(host: str, port: int, no_demo: bool) -> None:
         print_logins(demo_logins(), DEMO_PASSWORD)
     if is_embedded():
         use_utc()
-        quiet_scheduler_log()
         EmbeddedWorker(app).start()
         click.echo(f"Embedded queue: jobs run in a worker thread of this process; {len(PERIODIC_JOBS)} periodic "
                    "jobs are scheduled (the Jobs page lists their runs).")

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from app.core.hygiene import JSON_MAX_DEPTH, json_depth
 from app.models import Heartbeat, SecurityIncident, ServiceStatus, Site, db
+from tests.conftest import BACKEND
 from tests.test_fleet import bearer, enrolled, heartbeat
 
 NUL = "a\x00b"
@@ -191,6 +192,22 @@ def test_a_value_the_database_refuses_is_a_422_with_an_error_id_and_no_sql(app, 
     html = response.get_data(as_text=True)
     assert "error id" in html and "SELECT" not in html and "bigint" not in html
     assert any("error id" in r.getMessage() and r.exc_info for r in caplog.records)  # the detail is logged
+
+
+def test_an_integer_the_sqlite_driver_cannot_bind_is_the_same_422(app, caplog):
+    if BACKEND.is_postgres:
+        pytest.skip("SQLite's driver only: PostgreSQL refuses such a value itself (the test above)")
+    with app.test_request_context("/admin/sites"):
+        try:
+            db.session.execute(sa.text("SELECT :v"), {"v": 10**25})
+        except OverflowError as exc:
+            response = app.make_response(app.handle_user_exception(exc))
+        else:
+            pytest.fail("the SQLite driver bound an integer beyond 64 bits")
+    assert response.status_code == 422 and "error id" in response.get_data(as_text=True)
+    with app.test_request_context("/admin/sites"):
+        other = app.make_response(app.handle_user_exception(OverflowError("math range error")))
+    assert other.status_code == 500  # an overflow of our own is not the input's fault
 
 
 def test_a_huge_page_is_refused_before_it_reaches_the_database(client, orgs, caplog):
