@@ -67,3 +67,15 @@ def test_static_files_are_not_logged(capsys):
     handler.path, handler.requestline = "/auth/login", "GET /auth/login HTTP/1.1"
     handler.log_request(200, 10)
     assert len(lines) == 2 and "missing.js" in lines[0] and "/auth/login" in lines[1]
+
+
+def test_serve_says_what_to_use_in_production_before_werkzeugs_warning(app, db_session, monkeypatch):
+    import werkzeug.serving
+
+    started = []
+    monkeypatch.setattr(werkzeug.serving, "run_simple", lambda *args, **kwargs: started.append(args[:2]))
+    result = app.test_cli_runner().invoke(args=["serve", "--no-demo", "--port", "5999"])
+    assert result.exit_code == 0, result.output
+    assert started == [("127.0.0.1", 5999)]  # the server itself is werkzeug's (its warning follows)
+    last = result.output.strip().splitlines()[-1]
+    assert "development server" in last and "gunicorn" in last and "docs/deployment.md" in last
