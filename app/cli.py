@@ -240,6 +240,10 @@ def db_owner_role(owner: str, app_role: str | None, admin_url: str | None) -> No
     click.echo(f"audit_log is owned by {owner}; {app_role} may only read and append.")
 
 
+DEV_SERVER_NOTE = ("Werkzeug's development server is fine for trying Vigil on one machine; in production run "
+                   "gunicorn behind a TLS proxy, `vigil worker` and one `vigil scheduler` (docs/deployment.md).")
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", 5000)), show_default="PORT or 5000")
@@ -249,7 +253,7 @@ def serve(host: str, port: int, no_demo: bool) -> None:
     """Migrate, load demo data on first run, start the embedded worker and serve the console."""
     from flask_migrate import upgrade
 
-    from app.core.serve_log import QuietStaticHandler, quiet_scheduler_log
+    from app.core.serve_log import QuietStaticHandler
     from app.demo import DEMO_PASSWORD, demo_logins
     from app.demo import seed_demo as run_seed
     from app.jobs.embedded import EmbeddedWorker
@@ -269,11 +273,12 @@ def serve(host: str, port: int, no_demo: bool) -> None:
         print_logins(demo_logins(), DEMO_PASSWORD)
     if is_embedded():
         use_utc()
-        quiet_scheduler_log()
         EmbeddedWorker(app).start()
         click.echo(f"Embedded queue: jobs run in a worker thread of this process; {len(PERIODIC_JOBS)} periodic "
                    "jobs are scheduled (the Jobs page lists their runs).")
     click.echo(f"Vigil is serving on http://{host}:{port}")
+    # Werkzeug warns next that this is a development server; say what production uses instead.
+    click.echo(DEV_SERVER_NOTE)
     from werkzeug.serving import run_simple
 
     # app.run() refuses to start from inside a CLI command; run_simple is what it wraps.

@@ -90,3 +90,9 @@ def test_wrong_passwords_on_the_account_page_count_towards_the_lockout(client, o
     assert right.status_code == 303 and right.headers["Location"].endswith("/auth/security")
     db.session.expire_all()
     assert verify_password(db.session.get(User, user.id).password_hash, PASSWORD)
+
+
+def test_the_document_lists_the_token_endpoints_429_and_why(client):
+    responses = client.get("/api/openapi.json").json["paths"]["/auth/token"]["post"]["responses"]
+    assert "sign-in form's limiter and lockout" in responses["429"]["description"]
+    assert "Retry-After" in responses["429"]["headers"]

@@ -11,7 +11,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from app.cli import HELP, VigilGroup
-from app.core.serve_log import CronLogFilter, QuietStaticHandler
+from app.core.serve_log import QuietStaticHandler
+from app.jobs.schedule import build_cron_scheduler
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,24 +43,15 @@ def test_make_help_lists_the_targets():
         assert f"make {target} " in out, target
 
 
-class FakeCronJob:
-    """Stands in for rq's CronJob: the filter reads the name of the job being enqueued."""
-
-    def __init__(self, name: str, queue_name: str):
-        self.name, self.queue_name = name, queue_name
-
-    def enqueue(self, logger: logging.Logger) -> None:
-        logger.info("Enqueued job start_periodic to queue %s" % self.queue_name)  # noqa: UP031 - rq's exact text
-
-
-def test_scheduler_log_names_each_job_and_skips_registrations(caplog):
-    logger = logging.getLogger("rq.cron.test")
-    logger.addFilter(CronLogFilter())
-    with caplog.at_level(logging.INFO, logger="rq.cron.test"):
-        for _ in range(3):
-            logger.info("Registered 'app.jobs.schedule.start_periodic' to run on high every 60 seconds")
-        FakeCronJob("threats.detect", "high").enqueue(logger)
-    assert [r.getMessage() for r in caplog.records] == ["Scheduled threats.detect (queue high)"]
+def test_the_scheduler_names_each_job_it_enqueues_and_rq_lines_stay_quiet(app, redis_conn, caplog):
+    with caplog.at_level(logging.INFO):
+        scheduler = build_cron_scheduler(redis_conn)
+        enqueued = scheduler.enqueue_jobs()  # every interval job is due on the first tick
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(enqueued) > 5 and "Scheduled jobs.recover (queue high)" in messages
+    assert sum(m.startswith("Scheduled ") for m in messages) == len(enqueued)
+    # rq's own lines name only start_periodic, the same function for every job.
+    assert not any("start_periodic" in m for m in messages)
 
 
 def test_static_files_are_not_logged(capsys):
@@ -75,3 +67,15 @@ def test_static_files_are_not_logged(capsys):
     handler.path, handler.requestline = "/auth/login", "GET /auth/login HTTP/1.1"
     handler.log_request(200, 10)
     assert len(lines) == 2 and "missing.js" in lines[0] and "/auth/login" in lines[1]
+
+
+def test_serve_says_what_to_use_in_production_before_werkzeugs_warning(app, db_session, monkeypatch):
+    import werkzeug.serving
+
+    started = []
+    monkeypatch.setattr(werkzeug.serving, "run_simple", lambda *args, **kwargs: started.append(args[:2]))
+    result = app.test_cli_runner().invoke(args=["serve", "--no-demo", "--port", "5999"])
+    assert result.exit_code == 0, result.output
+    assert started == [("127.0.0.1", 5999)]  # the server itself is werkzeug's (its warning follows)
+    last = result.output.strip().splitlines()[-1]
+    assert "development server" in last and "gunicorn" in last and "docs/deployment.md" in last

@@ -235,6 +235,27 @@ def test_the_subscription_device_limit_is_enforced(client, orgs):
     assert db.session.scalar(sa.select(sa.func.count(Device.id)).where(Device.org_id == orgs.a.org.id)) == 1
 
 
+def test_enrolment_is_refused_past_a_quota_lowered_after_the_device_was_created(client, orgs):
+    sub = Subscription(org_id=orgs.a.org.id, plan_name="Basic", start_date=date.today(), max_devices=2)
+    db.session.add(sub)
+    db.session.commit()
+    enrolled(client, orgs.a.org.id, serial="SN-1", name="first")
+    _, code = new_device(orgs.a.org.id, "second")
+    sub.max_devices = 1  # lowered after "second" was created
+    db.session.commit()
+    response = client.post("/api/agent/enrol", json=enrol_payload(code, serial="SN-2", macs=["aa:bb:cc:00:00:02"]))
+    assert response.status_code == 409 and response.json["error"]["code"] == "device_limit_reached"
+    assert "allows 1 device(s)" in response.json["error"]["message"]
+    assert "already has 1 enrolled" in response.json["error"]["message"]
+    second = db.session.scalar(sa.select(Device).where(Device.device_name == "second"))
+    db.session.refresh(second)
+    assert second.enrolled_at is None and second.overlay_ip is None  # nothing half-saved
+    sub.max_devices = 2  # raised again: the same claim code works
+    db.session.commit()
+    again = client.post("/api/agent/enrol", json=enrol_payload(code, serial="SN-2", macs=["aa:bb:cc:00:00:02"]))
+    assert again.status_code == 201, again.json
+
+
 # Heartbeats ---------------------------------------------------------------------------------
 
 def test_heartbeat_is_stored_and_updates_everything(client, orgs):

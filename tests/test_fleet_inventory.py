@@ -173,11 +173,25 @@ def test_the_metric_series_regroups_rollups_by_range(client, orgs):
     client.login(orgs.a.users["read_only"].email)
     week = client.get(f"/fleet/devices/{device.id}/metrics.json?range=7d").json
     assert week["bucket_seconds"] == 3600 and week["series"]["cpu"] == [
-        {"t": hour.isoformat(), "avg": 30.0, "max": 70.0}]
+        {"t": hour.isoformat(), "wall_ms": int(hour.timestamp() * 1000), "avg": 30.0, "max": 70.0}]
     day = client.get(f"/fleet/devices/{device.id}/metrics.json?range=24h").json
     assert [p["avg"] for p in day["series"]["cpu"]] == [10.0, 40.0] and day["series"]["ram"] == []
     assert client.get(f"/fleet/devices/{device.id}/metrics.json?range=1h").json["series"]["cpu"] == []
     assert client.get(f"/fleet/devices/{device.id}/metrics.json?range=2w").status_code == 400
+
+
+def test_the_metric_charts_use_the_users_profile_zone(client, orgs):
+    device, _ = new_device(orgs.a.org.id, "zoned")
+    hour = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    db.session.add(MetricRollup(device_id=device.id, bucket_start=hour, metric="cpu", avg_value=5, max_value=5,
+                                sample_count=1))
+    user = orgs.a.users["read_only"]
+    user.timezone = "Asia/Kolkata"  # UTC+05:30 all year
+    db.session.commit()
+    client.login(user.email)
+    point = client.get(f"/fleet/devices/{device.id}/metrics.json?range=24h").json["series"]["cpu"][0]
+    assert point["t"] == hour.isoformat()
+    assert point["wall_ms"] == int((hour + timedelta(hours=5, minutes=30)).timestamp() * 1000)
 
 
 def test_scanner_cves_are_validated_stored_and_shown_worst_first(client, orgs):

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from app.core.hygiene import JSON_MAX_DEPTH, json_depth
 from app.models import Heartbeat, SecurityIncident, ServiceStatus, Site, db
+from tests.conftest import BACKEND
 from tests.test_fleet import bearer, enrolled, heartbeat
 
 NUL = "a\x00b"
@@ -176,11 +177,43 @@ def test_every_agent_endpoint_carries_its_body_limit_through_its_decorators(app)
         assert getattr(app.view_functions[endpoint], "max_body_bytes", None), endpoint
 
 
-@pytest.mark.postgres  # SQLite raises OverflowError before the database sees the value
-def test_a_value_the_database_refuses_is_a_422_with_an_error_id_and_no_sql(client, orgs, caplog):
-    client.login(orgs.a.users["admin"].email)
-    response = client.get("/admin/sites?page=" + "9" * 25)  # an offset beyond BIGINT
+@pytest.mark.postgres  # SQLite stores any integer in any column: nothing to refuse
+def test_a_value_the_database_refuses_is_a_422_with_an_error_id_and_no_sql(app, orgs, caplog):
+    # Views now bound what they pass on (a huge ?page= is refused by app/pagination.py), so
+    # the backstop is driven by a real refusal of the database, through the app's handlers.
+    with app.test_request_context("/admin/sites"):
+        try:
+            db.session.execute(sa.text("SELECT CAST(:v AS bigint)"), {"v": "9" * 25})  # beyond BIGINT
+        except sa.exc.DataError as exc:
+            response = app.make_response(app.handle_user_exception(exc))
+        else:
+            pytest.fail("PostgreSQL accepted a value beyond BIGINT")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "error id" in html and "SELECT" not in html and "bigint" not in html
     assert any("error id" in r.getMessage() and r.exc_info for r in caplog.records)  # the detail is logged
+
+
+def test_an_integer_the_sqlite_driver_cannot_bind_is_the_same_422(app, caplog):
+    if BACKEND.is_postgres:
+        pytest.skip("SQLite's driver only: PostgreSQL refuses such a value itself (the test above)")
+    with app.test_request_context("/admin/sites"):
+        try:
+            db.session.execute(sa.text("SELECT :v"), {"v": 10**25})
+        except OverflowError as exc:
+            response = app.make_response(app.handle_user_exception(exc))
+        else:
+            pytest.fail("the SQLite driver bound an integer beyond 64 bits")
+    assert response.status_code == 422 and "error id" in response.get_data(as_text=True)
+    with app.test_request_context("/admin/sites"):
+        other = app.make_response(app.handle_user_exception(OverflowError("math range error")))
+    assert other.status_code == 500  # an overflow of our own is not the input's fault
+
+
+def test_a_huge_page_is_refused_before_it_reaches_the_database(client, orgs, caplog):
+    client.login(orgs.a.users["admin"].email)
+    response = client.get("/admin/sites?page=" + "9" * 25)  # an offset beyond BIGINT
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "page must be a whole number" in html and "SELECT" not in html and "bigint" not in html
+    assert not any("error id" in r.getMessage() for r in caplog.records)  # not the database backstop

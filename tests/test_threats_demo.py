@@ -4,6 +4,8 @@ an incident with its timeline; all of it marked as demo."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from app.demo import DEMO_PASSWORD
@@ -48,6 +50,23 @@ def test_seed_demo_fills_threat_operations_and_its_pages(app, db_session, client
     from app.threats.incidents import timeline
 
     assert [u.kind for u in timeline(incident)] == ["created", "assignment", "status", "comment"]
+
+    # A realistic week, not all stamped at seed time: the feed a week ago, sightings on
+    # several days, the spray, its detection, block and incident timeline yesterday.
+    now = utcnow()
+    assert all(now - timedelta(days=7) < i.created_at < now - timedelta(days=5) for i in iocs)  # imported then
+    failed = sorted(e.created_at for e in events if e.event_type == "login_failed" and e.details.get("demo"))
+    assert len({t.date() for t in failed}) >= 4 and failed[-1] - failed[0] > timedelta(days=3)
+    assert failed[-1] < now - timedelta(hours=12)
+    assert failed[-1] < threat.detected_at < failed[-1] + timedelta(minutes=2)  # the next detection pass
+    assert block.window_start == threat.detected_at  # the rule's own block, extended by the analyst
+    times = [u.created_at for u in timeline(incident)]
+    assert times == sorted(times) and len(set(times)) == 4 and times[-1] - times[0] >= timedelta(minutes=30)
+    assert threat.detected_at < times[0] and times[-1] < now - timedelta(hours=12)
+    assert block.blocked_until > now + timedelta(days=5)  # blocked for the week from yesterday
+    from app.audit import verify_chain
+
+    assert verify_chain().ok  # audit rows stamped in the past week still form one chain
 
     # (one test: seed-demo brings every domain's demo data and takes a while)
     client.login("analyst@northwind.example", DEMO_PASSWORD)

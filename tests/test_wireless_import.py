@@ -22,6 +22,7 @@ from app.models.wireless import (
 from app.wireless import imports
 from tests.conftest import run_jobs
 from tests.tenancy import assert_other_org_cannot_reach
+from tests.test_redis_down import redis_down  # noqa: F401 - the closed-port Redis fixture
 from tests.wireless_import_files import (
     BAD_ROWS,
     EVERY_TYPE,
@@ -336,3 +337,12 @@ def test_imports_stay_inside_their_organization(app, orgs, instance):
     assert count(Network, a) == count(Network, b) and count(Observation, b) == 124
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Observation).join(
         Network, Network.id == Observation.network_id).where(Observation.org_id != Network.org_id)) == 0
+
+
+def test_an_upload_refused_because_the_queue_is_down_leaves_no_file(app, client, orgs, instance,
+                                                                   redis_down):  # noqa: F811
+    client.login(orgs.a.users["analyst"].email)
+    response = upload(client, WIGLE_16, new_source="pixel-7")
+    assert response.status_code == 503 and "The job queue is unavailable" in response.text
+    assert not any(p.is_file() for p in (instance / "instance").rglob("*"))  # nothing half-saved
+    assert db.session.scalar(sa.select(sa.func.count(WirelessImport.id))) == 0

@@ -11,6 +11,7 @@ from app.admin.forms import AuditFilterForm
 from app.jobs import enqueue, job_title
 from app.jobs.queue import live_progress
 from app.models import db
+from app.pagination import page_arg
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import require_org_id
@@ -31,7 +32,7 @@ def audit():
             org_id, actor=form.actor.data, action=form.action.data, resource=form.resource.data,
             date_from=form.date_from.data, date_to=form.date_to.data,
         )
-        rows = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=50, error_out=False)
+        rows = db.paginate(stmt, page=page_arg(), per_page=50, error_out=False)
     filters = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_page(
         "admin/audit.html", block="audit_results", status=status, form=form, rows=rows, filters=filters,

@@ -8,6 +8,7 @@ from flask_login import current_user
 from app.admin import bp, services
 from app.admin.forms import ListFilterForm, OrgForm
 from app.models import Organization, db
+from app.pagination import page_arg
 from app.permissions import can, require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import ORG_SESSION_KEY
@@ -33,7 +34,7 @@ def orgs():
     if request.args and not form.validate():
         return render_page("admin/orgs.html", block="orgs_table", status=INVALID_FORM_STATUS,
                            form=form, rows=None, filters={})
-    rows = db.paginate(services.orgs_query(form.q.data), page=request.args.get("page", 1, type=int),
+    rows = db.paginate(services.orgs_query(form.q.data), page=page_arg(),
                        per_page=PER_PAGE, error_out=False)
     filters = {"q": form.q.data} if form.q.data else {}
     return render_page("admin/orgs.html", block="orgs_table", form=form, rows=rows, filters=filters)

@@ -7,6 +7,7 @@ from flask import flash, request
 from app.admin import bp, services
 from app.admin.forms import ListFilterForm, SiteForm
 from app.models import Site, db
+from app.pagination import page_arg
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id
@@ -23,7 +24,7 @@ def sites():
     if request.args and not form.validate():
         return render_page("admin/sites.html", block="sites_table", status=INVALID_FORM_STATUS,
                            form=form, rows=None, filters={})
-    rows = db.paginate(services.sites_query(form.q.data), page=request.args.get("page", 1, type=int),
+    rows = db.paginate(services.sites_query(form.q.data), page=page_arg(),
                        per_page=PER_PAGE, error_out=False)
     filters = {"q": form.q.data} if form.q.data else {}
     return render_page("admin/sites.html", block="sites_table", form=form, rows=rows, filters=filters)

@@ -11,6 +11,7 @@ from app.admin import bp, services
 from app.admin.forms import UserCreateForm, UserEditForm, UserFilterForm
 from app.auth.services import make_set_password_token
 from app.models import User, db
+from app.pagination import page_arg
 from app.permissions import ASSIGNABLE_ROLES, require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import current_org, get_scoped_or_404, require_org_id
@@ -46,7 +47,7 @@ def users():
         return render_page("admin/users.html", block="users_table", status=INVALID_FORM_STATUS,
                            form=form, rows=None, filters={}, sessions={})
     stmt = services.users_query(form.q.data, role=form.role.data or None, status=form.status.data or None)
-    rows = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    rows = db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, error_out=False)
     filters = {k: v for k, v in (("q", form.q.data), ("role", form.role.data), ("status", form.status.data)) if v}
     return render_page("admin/users.html", block="users_table", form=form, rows=rows, filters=filters,
                        sessions=services.live_session_counts([u.id for u in rows.items]))

@@ -14,6 +14,7 @@ from app.alerts import bp, services
 from app.alerts.forms import AlertFilterForm, MuteForm, ResolveForm
 from app.core import linkable
 from app.models import Alert, db, utcnow
+from app.pagination import page_arg
 from app.permissions import can, require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id
@@ -35,7 +36,7 @@ def index():
     else:
         values = {name: getattr(form, name).data or None for name in FILTER_NAMES}
         values["status"] = values["status"] or "active"
-    rows = db.paginate(services.filtered(org_id, visible, **values), page=request.args.get("page", 1, type=int),
+    rows = db.paginate(services.filtered(org_id, visible, **values), page=page_arg(),
                        per_page=50, error_out=False)
     filters = {k: v for k, v in request.args.items() if k in FILTER_NAMES and v}
     return render_page("alerts/index.html", block="alert_rows", status=status, form=form, rows=rows,

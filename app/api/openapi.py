@@ -37,6 +37,9 @@ def _get(summary: str, scope: str, item: str, *extra: dict[str, Any]) -> dict[st
                     "responses": {"200": _list(item), "401": _error(), "403": _error(), "422": _error()}}}
 
 
+SIGN_IN_LIMITED = {**_error(), "description": "Too many sign-in attempts from this address or for this account, "
+                                             "or the address is blocked: the sign-in form's limiter and lockout "
+                                             "apply here too"}
 RETRY_AFTER = {"Retry-After": {"description": "seconds until the block ends", "schema": {"type": "integer"}}}
 
 
@@ -49,7 +52,9 @@ def with_shared_responses(doc: dict[str, Any]) -> dict[str, Any]:
             responses = operation["responses"]
             responses.setdefault("400", {**_error(), "description": "A NUL byte, a lone surrogate, JSON nested too "
                                                                   "deep, or a number that is not finite"})
-            responses["429"] = {**_error(), "description": "Rate limited", "headers": RETRY_AFTER}
+            # An operation may say why it is limited (the credential endpoints); the header is shared.
+            responses["429"] = {**_error(), "description": responses.get("429", {}).get("description", "Rate limited"),
+                                "headers": RETRY_AFTER}
             if "requestBody" in operation:
                 responses.setdefault("413", {**_error(), "description": "The body is over the endpoint's limit"})
                 responses.setdefault("422", _error())
@@ -136,7 +141,7 @@ def _document() -> dict[str, Any]:
                                    "password": {"type": "string", "minLength": 1},
                                    "code": {"type": "string", "description": "TOTP or backup code when MFA is on"}}}}}},
                 "responses": {"200": {"description": "Tokens", "content": {"application/json": {"schema": tokens}}},
-                              "401": _error(), "403": _error(), "422": _error(), "429": _error()}}},
+                              "401": _error(), "403": _error(), "422": _error(), "429": SIGN_IN_LIMITED}}},
             "/auth/refresh": {"post": {
                 "summary": "Rotate a refresh token", "security": [],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {

@@ -120,6 +120,14 @@ def register(app: Flask) -> None:
         return _respond(422, "A value is too long, too large or not valid for what Vigil stores; nothing was "
                              f"saved (error id {error_id}).", "invalid_value")
 
+    @app.errorhandler(OverflowError)
+    def overflow_error(exc: OverflowError):
+        # SQLite's driver refuses an integer beyond 64 bits before the database sees it: the
+        # same input fault as PostgreSQL's DataError, so the same answer. Any other overflow is ours.
+        if "SQLite INTEGER" in str(exc):
+            return data_error(exc)
+        return unhandled(exc)
+
     @app.errorhandler(Exception)
     def unhandled(exc: Exception):
         from app.models import db

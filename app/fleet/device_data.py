@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.core.templating import wall_clock_ms
 from app.models import (
     AuditLog,
     Device,
@@ -69,7 +70,7 @@ def device_audit(device: Device, limit: int = AUDIT_LIMIT) -> list[AuditLog]:
 
 
 def metric_series(device: Device, range_key: str, now: datetime | None = None) -> dict[str, Any]:
-    """Each rollup metric over the range as [{t, avg, max}], regrouped into the range's chart bucket."""
+    """Each rollup metric over the range as [{t, wall_ms, avg, max}], regrouped into the range's chart bucket."""
     since, bucket = RANGES[range_key]
     now = now or utcnow()
     rows = db.session.execute(
@@ -86,7 +87,9 @@ def metric_series(device: Device, range_key: str, now: datetime | None = None) -
         slot[1] += count
         slot[2] = max(slot[2], peak)
     series = {
-        metric: [{"t": datetime.fromtimestamp(epoch, UTC).isoformat(), "avg": round(total / count, 2),
+        # `wall_ms`: the chart's x, the user's wall-clock time (their profile zone, not the browser's).
+        metric: [{"t": datetime.fromtimestamp(epoch, UTC).isoformat(),
+                  "wall_ms": wall_clock_ms(datetime.fromtimestamp(epoch, UTC)), "avg": round(total / count, 2),
                   "max": round(peak, 2)} for epoch, (total, count, peak) in sorted(slots.items()) if count]
         for metric, slots in acc.items()
     }

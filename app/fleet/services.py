@@ -56,15 +56,19 @@ def device_count(org_id: int) -> int:
         Device.org_id == org_id, Device.deleted_at.is_(None))) or 0
 
 
-def check_device_limit(org_id: int) -> Subscription | None:
-    """Refuse a new device past the organization's quota: its active subscription's
-    max_devices (None: unlimited), or fleet.unsubscribed_device_quota without one. Each
-    organization has its own quota, so no tenant can use up another's share."""
+def device_quota(org_id: int) -> tuple[int | None, str, Subscription | None]:
+    """(the organization's device quota, who sets it in words, its active subscription): the
+    subscription's max_devices (None: unlimited), or fleet.unsubscribed_device_quota without one."""
     subscription = active_subscription(org_id)
     if subscription is not None:
-        quota, source = subscription.max_devices, f"The subscription '{subscription.plan_name}'"
-    else:
-        quota, source = get_setting("fleet.unsubscribed_device_quota"), "Without an active subscription, Vigil"
+        return subscription.max_devices, f"The subscription '{subscription.plan_name}'", subscription
+    return get_setting("fleet.unsubscribed_device_quota"), "Without an active subscription, Vigil", None
+
+
+def check_device_limit(org_id: int) -> Subscription | None:
+    """Refuse a new device past the organization's quota (device_quota). Each organization
+    has its own quota, so no tenant can use up another's share."""
+    quota, source, subscription = device_quota(org_id)
     if quota is not None:
         count = device_count(org_id)
         if count >= quota:
@@ -72,6 +76,22 @@ def check_device_limit(org_id: int) -> Subscription | None:
                              f"{source} allows {quota} device(s) and this organization has {count}. "
                              "Raise the limit or remove a device.")
     return subscription
+
+
+def check_enrolment_limit(device: Device) -> None:
+    """Refuse an enrolment past the quota as it is now: a subscription lowered after the
+    device was created must not let more devices come online than it allows."""
+    quota, source, _ = device_quota(device.org_id)
+    if quota is None:
+        return
+    enrolled = db.session.scalar(sa.select(sa.func.count(Device.id)).where(
+        Device.org_id == device.org_id, Device.deleted_at.is_(None), Device.enrolled_at.is_not(None),
+        Device.id != device.id)) or 0
+    if enrolled >= quota:
+        raise FleetError("device_limit_reached",
+                         f"{source} allows {quota} device(s) and this organization already has {enrolled} "
+                         "enrolled. Raise the limit or remove an enrolled device, then enrol this one again "
+                         "(its claim code stays valid).")
 
 
 # Devices and claim codes ---------------------------------------------------------------------
@@ -347,6 +367,7 @@ def enrol(data: dict[str, Any], ip: str | None) -> Enrolment:
         raise FleetError("validation_error", "The enrolment payload is not valid.", 422, fields=errors)
     claim = find_claim_code(clean["claim_code"])
     device = claim.device
+    check_enrolment_limit(device)
     org = db.session.get(Organization, device.org_id)
     print_ = fingerprint(clean["serial"], clean["mac_addresses"], clean["cpu_model"])
     if db.session.scalar(sa.select(Device.id).where(Device.hardware_fingerprint == print_, Device.id != device.id)):

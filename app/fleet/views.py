@@ -21,6 +21,7 @@ from app.models import (
 )
 from app.models.base import as_dict
 from app.models.fleet import DEVICE_STATUSES, DEVICE_TYPES
+from app.pagination import page_arg
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped, switch_org
@@ -79,7 +80,7 @@ def inventory_rows():
         stmt = stmt.where(Device.status == status)
     if tag:
         stmt = stmt.where(tag_filter(tag.strip().lower()[:50]))
-    rows = db.paginate(stmt.order_by(Device.device_name, Device.id), page=args.get("page", 1, type=int),
+    rows = db.paginate(stmt.order_by(Device.device_name, Device.id), page=page_arg(args),
                        per_page=50, error_out=False)
     filters = {k: v for k, v in args.items() if k not in ("page", "org") and v}
     return rows, filters, cutoff

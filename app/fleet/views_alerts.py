@@ -16,6 +16,7 @@ from app.fleet import bp
 from app.fleet.queries import online_counts, scanner_summary
 from app.models import Alert, AuditLog, Device, MaintenanceWindow, db, utcnow
 from app.models.alerting import ALERT_SEVERITIES, ALERT_STATUSES
+from app.pagination import page_arg
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
@@ -68,7 +69,7 @@ def alerts():
         stmt = stmt.where(Alert.severity == severity)
     if device_id:
         stmt = stmt.where(Alert.device_id == int(device_id))
-    rows = db.paginate(stmt.order_by(Alert.fired_at.desc(), Alert.id.desc()), page=args.get("page", 1, type=int),
+    rows = db.paginate(stmt.order_by(Alert.fired_at.desc(), Alert.id.desc()), page=page_arg(args),
                        per_page=50, error_out=False)
     devices = {d.id: d for d in db.session.scalars(scoped(Device).order_by(Device.device_name, Device.id))}
     windows = open_windows()

@@ -2,6 +2,9 @@
 
 - A queued run whose RQ job vanished (Redis restarted, the push after commit failed) is
   pushed again.
+- A queued run whose RQ job a worker took but never marked running (the worker died between
+  taking the job and its first commit: RQ says the job started over a lease ago, or failed)
+  is marked `abandoned`: nothing of it ran, and Retry runs it again.
 - A running run whose lease ran out (app/jobs/lease.py: its worker was killed, ran out of
   memory or lost its host) is marked `abandoned`, with what it had committed: the job kind's
   `on_ended_early` hook says it exactly (an import's committed batches); otherwise the run
@@ -18,10 +21,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from rq.job import Job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 from app.jobs import REGISTRY, job, lease
 from app.jobs.runner import cancel_key, live_progress
@@ -71,21 +75,52 @@ def worker_gone(run: JobRun, now: datetime | None = None) -> bool:
             and run.started_at < now - timedelta(seconds=spec.timeout) - RUNNING_GRACE)
 
 
-def _lost_runs(now) -> tuple[list[JobRun], list[JobRun]]:
+def never_starts(run: JobRun, now: datetime | None = None) -> str | None:
+    """Why a queued run will not start by itself: "vanished" (its RQ job is gone), "taken" (a
+    worker took the job and stopped before marking the run running), or None (it will)."""
     from app.jobs.queue import get_redis
 
-    redis = get_redis()
-    queued = [r for r in db.session.scalars(sa.select(JobRun).where(
-        JobRun.status == "queued", JobRun.created_at < now - QUEUED_GRACE)) if not Job.exists(r.rq_job_id, redis)]
+    now = now or utcnow()
+    if run.status != "queued" or run.created_at is None or as_utc(run.created_at) >= now - QUEUED_GRACE:
+        return None  # the grace covers the push that follows the commit
+    try:
+        rq_job = Job.fetch(run.rq_job_id, connection=get_redis())
+    except NoSuchJobError:
+        return "vanished"
+    status = rq_job.get_status(refresh=False)
+    if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+        return "taken"  # RQ gave up on the worker that held it (or it crashed before run_job)
+    # A live worker marks the run running within seconds of taking the job.
+    started = rq_job.started_at
+    if status == JobStatus.STARTED and started is not None:
+        return "taken" if as_utc(started) < now - timedelta(seconds=lease.seconds()) else None
+    return None
+
+
+def lost(run: JobRun, now: datetime | None = None) -> bool:
+    """Whether a queued or running run needs jobs.recover to go on (or to end)."""
+    return worker_gone(run, now) or never_starts(run, now) is not None
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite and RQ may hand back naive datetimes; both are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _lost_runs(now) -> tuple[list[JobRun], list[JobRun], list[JobRun]]:
+    """(queued runs to push again, queued runs a dead worker took, running runs whose worker is gone)."""
+    waiting = [(r, never_starts(r, now)) for r in db.session.scalars(sa.select(JobRun).where(
+        JobRun.status == "queued", JobRun.created_at < now - QUEUED_GRACE))]
+    vanished = [r for r, why in waiting if why == "vanished"]
+    taken = [r for r, why in waiting if why == "taken"]
     running = [r for r in db.session.scalars(sa.select(JobRun).where(JobRun.status == "running"))
                if worker_gone(r, now)]
-    return queued, running
+    return vanished, taken, running
 
 
 def has_lost_runs() -> bool:
-    """Cheap enough for the scheduler's check: two indexed queries and a Redis EXISTS each."""
-    queued, running = _lost_runs(utcnow())
-    return bool(queued or running)
+    """Cheap enough for the scheduler's check: two indexed queries and a Redis read each."""
+    return any(_lost_runs(utcnow()))
 
 
 def _last_progress(run: JobRun) -> int:
@@ -123,12 +158,18 @@ def recover(ctx, **_params) -> dict:
     """Re-queue runs whose RQ job vanished; mark runs whose worker is gone abandoned."""
     from app.jobs.queue import push_run
 
-    queued, running = _lost_runs(utcnow())
+    queued, taken, running = _lost_runs(utcnow())
     for run in queued:
         push_run(run.id, run.kind)
+    for run in taken:
+        # Not pushed again: a job that kills its worker on start would otherwise loop forever.
+        abandon(run)
+        log.warning("job run %s (%s) abandoned: the worker that took it stopped before starting it",
+                    run.id, run.kind)
     for run in running:
         # Cancel pressed while the dead worker's lease still ran: the run ends as cancelled.
         abandon(run, cancelled=_cancel_requested(run))
         log.warning("job run %s (%s) abandoned: its worker stopped renewing its lease", run.id, run.kind)
-    return {"message": f"{len(queued)} re-queued, {len(running)} marked abandoned",
-            "requeued": [r.id for r in queued], "abandoned": [r.id for r in running]}
+    ended = taken + running
+    return {"message": f"{len(queued)} re-queued, {len(ended)} marked abandoned",
+            "requeued": [r.id for r in queued], "abandoned": [r.id for r in ended]}

@@ -2,15 +2,21 @@
 
 `vigil scheduler` builds a CronScheduler from PERIODIC_JOBS at start (so the running
 schedule is always exactly this list) and runs it; the embedded worker thread calls
-`enqueue_jobs()` on the same scheduler in its loop.
+`enqueue_jobs()` on the same scheduler in its loop. The scheduler logs each enqueue as
+"Scheduled <job kind> (queue q)" itself; rq's own lines name only `start_periodic`, the same
+function for every job, so they are kept to warnings.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from redis import Redis
-from rq.cron import CronScheduler
+from rq.cron import CronJob, CronScheduler
+
+log = logging.getLogger(__name__)
+RQ_CRON_LOGGER = "rq.cron"
 
 
 @dataclass(frozen=True)
@@ -78,15 +84,16 @@ def start_periodic(kind: str) -> None:
             return start_periodic(kind)
     import sqlalchemy as sa
 
-    from app.jobs.recovery import worker_gone
+    from app.jobs.recovery import lost
     from app.models import JobRun
 
-    # A run of this kind still waiting or working makes another one pointless; one whose
-    # worker died does not (else a dead jobs.recover run would block the recovery of itself).
+    # A run of this kind still waiting or working makes another one pointless; a lost one does
+    # not: its worker died, its RQ job vanished, or a worker took it and died before starting
+    # it (else a lost jobs.recover run would block the recovery of itself).
     busy = [r for r in db.session.scalars(
         sa.select(JobRun).where(JobRun.kind == kind, JobRun.org_id.is_(None),
                                 JobRun.status.in_(("queued", "running"))).limit(5)
-    ) if not worker_gone(r)]
+    ) if not lost(r)]
     if not busy and _has_work(kind):
         enqueue(kind, org_id=None)
         db.session.commit()
@@ -103,8 +110,21 @@ def _has_work(kind: str) -> bool:
     return bool(getattr(importlib.import_module(module), name)())
 
 
-def build_cron_scheduler(connection: Redis) -> CronScheduler:
-    scheduler = CronScheduler(connection=connection, logging_level="WARNING", name="vigil-cron")
+class PeriodicScheduler(CronScheduler):
+    """RQ's cron scheduler, naming the job kind of each enqueue in its log."""
+
+    def enqueue_jobs(self) -> list[CronJob]:
+        enqueued = super().enqueue_jobs()
+        for item in enqueued:
+            log.info("Scheduled %s (queue %s)", item.name, item.queue_name)
+        return enqueued
+
+
+def build_cron_scheduler(connection: Redis) -> PeriodicScheduler:
+    # rq's INFO lines ("Registered 'app.jobs.schedule.start_periodic' ...", "Enqueued job
+    # start_periodic ...") say the same for every job; PeriodicScheduler says which one.
+    logging.getLogger(RQ_CRON_LOGGER).setLevel(logging.WARNING)
+    scheduler = PeriodicScheduler(connection=connection, logging_level="WARNING", name="vigil-cron")
     for item in PERIODIC_JOBS:
         scheduler.register(
             start_periodic,

@@ -10,6 +10,7 @@ from app.jobs import bp, job_title, services
 from app.jobs.queue import live_progress
 from app.models import db
 from app.models.platform import JOB_STATUSES
+from app.pagination import page_arg
 from app.permissions import require
 from app.rendering import redirect_after_post, render_page
 from app.tenancy import require_org_id
@@ -22,7 +23,7 @@ def index():
     status = request.args.get("status") or None
     if status and status not in JOB_STATUSES:
         abort(400, "Unknown status filter.")
-    page = request.args.get("page", 1, type=int)
+    page = page_arg()
     runs = services.runs_for_org(require_org_id(), page, status=status,
                                  include_system=current_user.is_super_admin)
     return render_page("jobs/index.html", block="runs_table", runs=runs, status_filter=status,

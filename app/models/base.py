@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime  # noqa: F401 - UTC re-exported
 from typing import Any
 
@@ -20,9 +23,25 @@ NAMING_CONVENTION = {
 }
 
 
+# Set only by clock_at (seed-demo's simulated week); None everywhere else, always.
+_clock: ContextVar[datetime | None] = ContextVar("vigil_clock", default=None)
+
+
 def utcnow() -> datetime:
     """Now, timezone-aware UTC. Passed as a callable default, never called at import."""
-    return datetime.now(UTC)
+    return _clock.get() or datetime.now(UTC)
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Run the block as if it were `moment` (utcnow() returns it; flush before leaving, so
+    column defaults are stamped inside). seed-demo uses it to make a past week of demo data
+    through the real services; nothing that serves requests or runs jobs does."""
+    token = _clock.set(moment)
+    try:
+        yield
+    finally:
+        _clock.reset(token)
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import make_response, request
+from flask import make_response
 from flask_login import current_user
 
 from app import htmx
 from app.models import db
 from app.notifications import bp, services
+from app.pagination import page_arg
 from app.permissions import require
 from app.rendering import redirect_after_post, render_page
 
@@ -16,7 +17,7 @@ from app.rendering import redirect_after_post, render_page
 @require("dashboard.view")
 def index():
     """The signed-in user's notifications, newest first."""
-    page = request.args.get("page", 1, type=int)
+    page = page_arg()
     items = db.paginate(services.for_user(current_user.id), page=page, per_page=30, error_out=False)
     return render_page("notifications/index.html", block="notification_list", items=items)
 
@@ -48,7 +49,7 @@ def mark_all_read():
 
 def _after_change():
     if htmx.is_htmx():
-        page = request.args.get("page", 1, type=int)
+        page = page_arg()
         items = db.paginate(services.for_user(current_user.id), page=page, per_page=30, error_out=False)
         html, status = render_page("notifications/index.html", block="notification_list", items=items)
         return htmx.hx_trigger(make_response(html, status), "notifications-changed")

@@ -9,6 +9,7 @@ from app.models import NotificationChannel, NotificationDelivery, db
 from app.models.notifications import CHANNEL_KINDS, DELIVERY_STATUSES
 from app.notifications import bp, services
 from app.notifications.forms import FORMS, WebhookChannelForm, form_data
+from app.pagination import page_arg
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
@@ -126,7 +127,7 @@ def deliveries():
     channel_id = request.args.get("channel", type=int)
     channel = get_scoped_or_404(NotificationChannel, channel_id) if channel_id is not None else None
     stmt = services.filter_deliveries(scoped(NotificationDelivery), status=status, channel_id=channel_id)
-    items = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=50, error_out=False)
+    items = db.paginate(stmt, page=page_arg(), per_page=50, error_out=False)
     return render_page("notifications/deliveries.html", block="deliveries_table", items=items, status_filter=status,
                        statuses=DELIVERY_STATUSES, channel=channel)
 

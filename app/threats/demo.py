@@ -1,5 +1,6 @@
 """Demo threat operations (registered in app.demo.DEMO_EXTENSIONS): a week's worth of what
-the console is for, made by the real services rather than written as rows.
+the console is for, made by the real services rather than written as rows, each step run at
+its own moment of the past week (app.models.base.clock_at), not all at seed time.
 
 For the first demo organization: the sample STIX feed (data/threats) is imported through the
 intel importer; failed sign-ins from addresses inside the feed's ranges are recorded as
@@ -12,6 +13,7 @@ source name, the events' user agent and details, the incident title, the block r
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,8 @@ from flask_login import login_user
 from app import audit
 from app.auth.events import record_event
 from app.demo import DEMO_EXTENSIONS
-from app.models import LoginAttempt, Organization, ThreatEvent, User, db
+from app.models import LoginAttempt, Organization, ThreatEvent, User, db, utcnow
+from app.models.base import clock_at
 from app.threats import blocks, detection, incidents
 from app.threats.importers import parse_stix
 from app.threats.intel import save_parsed
@@ -36,6 +39,8 @@ DEMO_AGENT = "Mozilla/5.0 (vigil seed-demo)"
 SIGHTING_ADDRESSES = ("58.246.17.9", "58.247.120.33", "223.166.4.201")
 SPRAY_ADDRESS = "58.246.200.14"
 SPRAY_MAILBOXES = ("j.ortega", "m.chen", "finance", "payroll", "it-helpdesk", "s.patel")
+# (days ago, hour, minute) of each sighting, one per address.
+SIGHTING_TIMES = ((5, 9, 14), (4, 2, 40), (3, 16, 5))
 BLOCK_DAYS = 7
 
 
@@ -60,43 +65,75 @@ def failed_sign_in(org: Organization, ip: str, mailbox: str) -> None:
                      details={"reason": "bad_credentials", "demo": True})
 
 
-def open_incident(org: Organization, threat: ThreatEvent) -> int:
-    """An analyst's incident on the spray, with a short timeline, done as the demo users."""
+def open_incident(org: Organization, threat: ThreatEvent, at: datetime) -> int:
+    """An analyst's incident on the spray, with a short timeline over the following hour,
+    done as the demo users."""
     users = {u.role: u for u in db.session.scalars(sa.select(User).where(User.org_id == org.id))}
     admin, analyst = users["admin"], users["analyst"]
     with current_app.test_request_context("/threats/incidents/new", method="POST"):
         login_user(admin)
-        incident = incidents.create(
-            org.id, admin, title=f"[Demo] Password spray from {SPRAY_ADDRESS}", severity="high", priority="high",
-            incident_type="credential_stuffing", threat_ids=[threat.id],
-            description="Demo data from `vigil seed-demo`: failed sign-ins on six mailboxes from one address "
-                        "in a range the APT1 feed lists.")
-        incidents.assign(incident, admin, analyst)
+        with clock_at(at):
+            incident = incidents.create(
+                org.id, admin, title=f"[Demo] Password spray from {SPRAY_ADDRESS}", severity="high",
+                priority="high", incident_type="credential_stuffing", threat_ids=[threat.id],
+                description="Demo data from `vigil seed-demo`: failed sign-ins on six mailboxes from one address "
+                            "in a range the APT1 feed lists.")
+            db.session.flush()
+        with clock_at(at + timedelta(minutes=3)):
+            incidents.assign(incident, admin, analyst)
+            db.session.flush()
         login_user(analyst)
-        incidents.change_status(incident, analyst, "investigating", "Taking this one.")
-        incidents.comment(incident, analyst, f"{SPRAY_ADDRESS} is blocked for {BLOCK_DAYS} days; none of the "
-                          "mailboxes exists, so no account was at risk. Checking the mail gateway for the same sender.")
+        with clock_at(at + timedelta(minutes=21)):
+            incidents.change_status(incident, analyst, "investigating", "Taking this one.")
+            db.session.flush()
+        with clock_at(at + timedelta(minutes=48)):
+            incidents.comment(incident, analyst, f"{SPRAY_ADDRESS} is blocked for {BLOCK_DAYS} days; none of the "
+                              "mailboxes exists, so no account was at risk. Checking the mail gateway for the same "
+                              "sender.")
+            db.session.flush()
     return incident.id
+
+
+def week(now: datetime) -> dict[str, Any]:
+    """When each demo step happens: the feed a week ago, sightings on three later days, the
+    spray yesterday, each at an ordinary time of day (UTC)."""
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return {"feed": day - timedelta(days=6, hours=-8, minutes=-12),
+            "sightings": [day - timedelta(days=d, hours=-h, minutes=-m) for d, h, m in SIGHTING_TIMES],
+            "spray": day - timedelta(days=1, hours=-2, minutes=-37)}
 
 
 def seed_threats(orgs: dict[str, Organization]) -> None:
     org = orgs.get(DEMO_ORG)
     if org is None:
         return
-    details: dict[str, Any] = {"feed": import_feed(org.id)}
-    for ip in SIGHTING_ADDRESSES:
-        failed_sign_in(org, ip, "admin")
-    for mailbox in SPRAY_MAILBOXES:
-        failed_sign_in(org, SPRAY_ADDRESS, mailbox)
-    db.session.flush()
-    details["detection"] = detection.detect(org.id)
+    when = week(utcnow())
+    with clock_at(when["feed"]):
+        details: dict[str, Any] = {"feed": import_feed(org.id)}
+        db.session.flush()
+    for ip, at in zip(SIGHTING_ADDRESSES, when["sightings"], strict=True):
+        with clock_at(at):
+            failed_sign_in(org, ip, "admin")
+            db.session.flush()
+    for i, mailbox in enumerate(SPRAY_MAILBOXES):  # one guess every 40 seconds
+        with clock_at(when["spray"] + timedelta(seconds=40 * i)):
+            failed_sign_in(org, SPRAY_ADDRESS, mailbox)
+            db.session.flush()
+    # The scheduler's detection pass runs every minute: it sees the spray within one.
+    detected = when["spray"] + timedelta(seconds=40 * len(SPRAY_MAILBOXES) + 30)
+    with clock_at(detected):
+        details["detection"] = detection.detect(org.id)
+        db.session.flush()
     threat = db.session.scalar(sa.select(ThreatEvent).where(
         ThreatEvent.org_id == org.id, ThreatEvent.dedupe_key == f"password_spraying:ip:{SPRAY_ADDRESS}"))
     if threat is not None:
         # The rule's own block lasts an hour; the demo analyst extends it for the week.
-        blocks.block_ip(SPRAY_ADDRESS, BLOCK_DAYS * 24 * 60, f"demo: password spray (threat #{threat.id})",
-                        org_id=org.id, threat_event_id=threat.id)
-        details["incident_id"] = open_incident(org, threat)
+        with clock_at(detected + timedelta(minutes=14)):
+            blocks.block_ip(SPRAY_ADDRESS, BLOCK_DAYS * 24 * 60, f"demo: password spray (threat #{threat.id})",
+                            org_id=org.id, threat_event_id=threat.id)
+            db.session.flush()
+        details["incident_id"] = open_incident(org, threat, detected + timedelta(minutes=9))
+    details["times"] = {"feed": when["feed"].isoformat(), "spray": when["spray"].isoformat()}
     audit.record("demo.threats_seeded", resource_type="organization", resource_id=org.id, org_id=org.id,
                  actor_type="system", actor_label="seed-demo", details=details)
 

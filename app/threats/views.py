@@ -20,6 +20,7 @@ from app.models import (
     utcnow,
 )
 from app.models.threats import THREAT_OPEN, THREAT_STATUSES
+from app.pagination import page_arg
 from app.permissions import can, require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
@@ -62,7 +63,7 @@ def events():
             stmt = stmt.where(SecurityEvent.email.ilike(f"%{form.email.data.strip()}%"))
         if form.ip.data:
             stmt = stmt.where(SecurityEvent.ip_address == form.ip.data.strip())
-    rows = db.paginate(stmt.order_by(SecurityEvent.id.desc()), page=request.args.get("page", 1, type=int),
+    rows = db.paginate(stmt.order_by(SecurityEvent.id.desc()), page=page_arg(),
                        per_page=50, error_out=False)
     filters = {k: v for k, v in request.args.items() if k != "page" and v}
     ids = [e.id for e in rows.items]
@@ -112,7 +113,7 @@ def intel():
             return redirect_after_post("threats.intel")
         status = INVALID_FORM_STATUS
     rows = db.paginate(scoped(ThreatIntelligence).order_by(ThreatIntelligence.id.desc()),
-                       page=request.args.get("page", 1, type=int), per_page=50, error_out=False)
+                       page=page_arg(), per_page=50, error_out=False)
     return render_page("threats/intel.html", status=status, form=form, rows=rows, now=utcnow(),
                        confidence=effective_confidence)
 
@@ -154,7 +155,7 @@ def threats():
         stmt = stmt.where(ThreatEvent.status == status)
     order = sa.case((ThreatEvent.status.in_(THREAT_OPEN), 0), else_=1)
     rows = db.paginate(stmt.order_by(order, ThreatEvent.last_detected_at.desc()),
-                       page=request.args.get("page", 1, type=int), per_page=30, error_out=False)
+                       page=page_arg(), per_page=30, error_out=False)
     return render_page("threats/threats.html", block="threat_rows", rows=rows, status_filter=status,
                        statuses=THREAT_STATUSES)
 

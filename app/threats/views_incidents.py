@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from app.models import IncidentLink, SecurityIncident, User, db, utcnow
 from app.models.incidents import INCIDENT_SEVERITIES, INCIDENT_STATUSES, INCIDENT_TRANSITIONS
+from app.pagination import page_arg
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
@@ -37,7 +38,7 @@ def incident_list():
     if request.args.get("overdue"):
         stmt = stmt.where(SecurityIncident.status.in_(("open", "investigating")), SecurityIncident.due_at < utcnow())
     rank = sa.case({"critical": 0, "high": 1, "medium": 2, "low": 3}, value=SecurityIncident.severity)
-    rows = db.paginate(stmt.order_by(rank, SecurityIncident.due_at), page=request.args.get("page", 1, type=int),
+    rows = db.paginate(stmt.order_by(rank, SecurityIncident.due_at), page=page_arg(),
                        per_page=30, error_out=False)
     filters = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_page("threats/incidents.html", block="incident_rows", rows=rows, filters=filters,

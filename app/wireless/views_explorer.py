@@ -13,6 +13,7 @@ from app.core.templating import localtime
 from app.htmx import hx_push_url, is_htmx
 from app.models import db
 from app.models.wireless import ENCRYPTIONS, RADIO_TYPES, AgencyOffice, DeviceSource, WirelessImport
+from app.pagination import MAX_PAGE, parse_page
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, render_page
 from app.tenancy import require_org_id
@@ -50,16 +51,14 @@ def filter_form_context(errors: dict[str, str] | None = None) -> dict[str, Any]:
             "offices": offices, "filter_sources": sources, "filter_imports": imports}
 
 
-MAX_PAGE = 1_000_000
-
-
 def _page_number(errors: dict[str, str]) -> int:
-    raw = request.args.get("page", "1").strip() or "1"
-    # Capped so the OFFSET stays a bigint on PostgreSQL (page 10**20 was a 500 there).
-    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_PAGE:
+    # Bounded so the OFFSET stays a bigint on PostgreSQL (page 10**20 was a 500 there); shown
+    # as a filter error here rather than the shared 422 page, so the filters stay editable.
+    page = parse_page(request.args.get("page"))
+    if page is None:
         errors["page"] = f"must be a whole number from 1 to {MAX_PAGE:,}"
         return 1
-    return int(raw)
+    return page
 
 
 @bp.get("/networks")

@@ -110,13 +110,20 @@ def import_upload():
         db.session.rollback()
         message = f"{filename} refused: {exc}" if isinstance(exc, imports.FormatError) else str(exc)
         return _page(form, INVALID_FORM_STATUS, error=message)
-    imp = imports.create_import(org_id, source, path, filename, fmt, current_user.id)
-    run = enqueue("wireless.import", org_id=org_id, requested_by_id=current_user.id, import_id=imp.id)
-    imp.job_run_id = run.id
-    audit.record("wireless.import_started", resource_type="wireless_import", resource_id=imp.id,
-                 details={"file": filename, "format": fmt, "source": source.code, "size": imp.size_bytes,
-                          "run": run.id})
-    db.session.commit()
+    try:
+        imp = imports.create_import(org_id, source, path, filename, fmt, current_user.id)
+        run = enqueue("wireless.import", org_id=org_id, requested_by_id=current_user.id, import_id=imp.id)
+        imp.job_run_id = run.id
+        audit.record("wireless.import_started", resource_type="wireless_import", resource_id=imp.id,
+                     details={"file": filename, "format": fmt, "source": source.code, "size": imp.size_bytes,
+                              "run": run.id})
+        db.session.commit()
+    except Exception:
+        # Nothing half-saved: a refused enqueue (503, the job queue is unavailable) or a failed
+        # commit leaves neither a row nor the file under instance/.
+        db.session.rollback()
+        path.unlink(missing_ok=True)
+        raise
     return redirect_after_post("wireless.import_list")
 
 

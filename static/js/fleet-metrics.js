@@ -15,9 +15,10 @@
       var existing = window.Chart.getChart(canvas);
       if (existing) existing.destroy();
       if (!points.length) return;
-      // A real time axis (each point at its time), ISO 24-hour ticks in the browser's zone.
-      var times = points.map(function (p) { return Date.parse(p.t); });
-      var fmt = window.VigilFormat, axis = fmt.timeAxis(times, false);
+      // A real time axis (each point at its time), ISO 24-hour ticks in the user's profile zone:
+      // `wall_ms` is their wall-clock time, read back as UTC like the metrics charts' `times`.
+      var times = points.map(function (p) { return p.wall_ms; });
+      var fmt = window.VigilFormat, axis = fmt.timeAxis(times, true);
       var y = PERCENT[metric] ? { min: 0, max: 100 } : { beginAtZero: true };
       if (RATES[metric]) y.ticks = { callback: function (v) { return fmt.bytesRate(v); } };
       new window.Chart(canvas, {
