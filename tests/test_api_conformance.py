@@ -11,9 +11,9 @@ from datetime import datetime
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from app.api.scopes import all_scopes
 from app.api.tokens import create_api_key
 from app.models import db, utcnow
-from app.models.api import API_SCOPES
 from app.models.fleet import CONTAINER_STATUSES, SERVICE_STATUSES
 from tests.test_fleet import bearer, enrolled
 
@@ -23,6 +23,8 @@ MAX_EXAMPLES = 15  # per operation and generation mode: the whole run stays well
 RULES_BEYOND_THE_SCHEMA = {
     "POST /intel": "a value must be valid for its type, and allowlisted values are refused",
     "POST /agent/facts": "keys inside facts are 1-200 characters at every depth (up to 8 levels)",
+    "POST /alerts/{alert_id}/acknowledge": "only an open or muted alert is acknowledged (409)",
+    "POST /alerts/{alert_id}/resolve": "a resolved alert is not resolved again (409), a note is not blank",
 }
 
 
@@ -75,7 +77,7 @@ def test_schemathesis_finds_no_5xx_and_no_answer_outside_the_document(app, clien
         status_code_conformance,
     )
 
-    user_key, _ = create_api_key(orgs.a.users["admin"], orgs.a.org.id, "fuzz", list(API_SCOPES), None)
+    user_key, _ = create_api_key(orgs.a.users["admin"], orgs.a.org.id, "fuzz", list(all_scopes()), None)
     db.session.commit()
     device_key = enrolled(client, orgs.a.org.id)["api_key"]
     # A body over an endpoint's limit is refused with 413: a rejection like the defaults' 4xx.
