@@ -39,9 +39,11 @@ def walk(client, url: str, headers: dict[str, str], limit: int = 2) -> list[int]
         assert pages < 100
 
 
-def audited(action: str, resource_id) -> bool:
-    return db.session.scalar(sa.select(sa.func.count(AuditLog.id)).where(
-        AuditLog.action == action, AuditLog.resource_id == str(resource_id))) > 0
+def audited(action: str, resource_id, org_id: int | None = None) -> bool:
+    """An audit row of `action` on `resource_id`, with a user as its actor and (when given) the org."""
+    rows = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == action,
+                                                        AuditLog.resource_id == str(resource_id))).all()
+    return any(r.user_id is not None and (org_id is None or r.org_id == org_id) for r in rows)
 
 
 def test_every_registered_resource_is_routed_documented_and_scoped(app, client):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import abort, request
+from flask import abort, g, request
 
 from app.api import bp
 from app.api.auth import api_error, principal
@@ -102,6 +102,7 @@ def dispatcher(entry: Resource) -> Callable[..., Any]:
         p = principal()
         if not holds(p.scopes, entry.scope, p.user):
             return api_error(403, "insufficient_scope", f"This credential lacks the scope {entry.scope!r}.")
+        act_as(p)
         q = check_query(entry.query)
         data = check_body(entry.body) if entry.body is not None else None
         answer = entry.handler(q=q, data=data, **ids)
@@ -111,6 +112,14 @@ def dispatcher(entry: Resource) -> Callable[..., Any]:
     view.required_scope = entry.scope  # type: ignore[attr-defined]
     view.__doc__ = entry.handler.__doc__ or entry.summary
     return view
+
+
+def act_as(p: Any) -> None:
+    """For this request, the services a resource calls see the key's user and organization
+    as the signed-in ones (audit.record's actor and org, tenancy.current_org_id), without a
+    session: flask-login reads the request's user from g, and no cookie is written."""
+    g._login_user = p.user  # flask-login's per-request user
+    g.current_org_id = p.org_id
 
 
 def problem(status: int, code: str, message: str, **extra: Any):
