@@ -77,6 +77,8 @@ def check_query(params: tuple[dict[str, Any], ...]) -> dict[str, Any]:
         raw = request.args.get(param["name"])
         if raw is not None and raw != "":
             values[param["name"]] = query_value(param, raw)
+        elif param.get("required"):
+            invalid(param["name"], "is required")
     return values
 
 
