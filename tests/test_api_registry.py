@@ -122,3 +122,15 @@ def test_acknowledge_and_resolve_are_audited_and_validated(client, orgs):
 def test_an_access_token_carries_the_registered_scopes_its_role_allows(client, orgs):
     assert "alerts:write" not in scopes_for(orgs.a.users["read_only"])
     assert {"alerts:read", "alerts:write"} <= scopes_for(orgs.a.users["analyst"])
+
+
+def test_ids_and_cursors_past_the_id_columns_range_are_handled(client, orgs):
+    row = alert(orgs.a.org.id, "fleet", "cpu_high")
+    db.session.commit()
+    headers = key(orgs, ["alerts:read", "wireless:read"])
+    assert client.get("/api/alerts/99999999999", headers=headers).status_code == 404
+    assert client.get("/api/wireless/networks/99999999999/score", headers=headers).status_code == 404
+    # a cursor past every id: the whole first page (alerts.id is a BIGINT, networks.id an INTEGER)
+    assert [a["id"] for a in client.get(f"/api/alerts?status=all&cursor={encode(2**40)}",
+                                        headers=headers).json["items"]] == [row.id]
+    assert client.get(f"/api/wireless/networks?cursor={encode(2**40)}", headers=headers).status_code == 200

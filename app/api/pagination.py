@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.api.validation import invalid
+from app.core.hygiene import INT_MAX
 from app.models import db
 
 MAX_LIMIT = 200
@@ -22,7 +23,8 @@ BIG_ID = 2**63 - 1
 
 LIMIT = {"name": "limit", "in": "query", "description": f"items per page, 1 to {MAX_LIMIT}",
          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}}
-CURSOR = {"name": "cursor", "in": "query", "description": "`next_cursor` of the previous page (opaque)",
+CURSOR = {"name": "cursor", "in": "query",
+          "description": "`next_cursor` of the previous page (opaque); any other value is refused with 422",
           "schema": {"type": "string", "maxLength": 64}}
 PAGE_PARAMS = (LIMIT, CURSOR)
 
@@ -55,7 +57,11 @@ def paginate(stmt: sa.Select, id_column: Any, q: dict[str, Any],
     parsed query (its `limit` and `cursor`)."""
     limit, cursor = q.get("limit") or DEFAULT_LIMIT, q.get("cursor")
     if cursor is not None:
-        stmt = stmt.where(id_column < decode(cursor))
+        before = decode(cursor)
+        # An INTEGER id column holds nothing past INT_MAX: every row is before such a cursor
+        # (and the database would refuse the comparison).
+        if before <= INT_MAX or isinstance(id_column.type, sa.BigInteger):
+            stmt = stmt.where(id_column < before)
     rows = db.session.scalars(stmt.order_by(id_column.desc()).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]

@@ -25,6 +25,7 @@ from app.api import bp
 from app.api.auth import api_error, principal
 from app.api.scopes import SCOPES, holds, register_scope
 from app.api.validation import check_body, check_query
+from app.core.hygiene import INT_MAX
 from app.models import db
 from app.models.api import API_SCOPES
 
@@ -103,6 +104,8 @@ def dispatcher(entry: Resource) -> Callable[..., Any]:
         if not holds(p.scopes, entry.scope, p.user):
             return api_error(403, "insufficient_scope", f"This credential lacks the scope {entry.scope!r}.")
         act_as(p)
+        if any(value > INT_MAX for value in ids.values()):  # past every id column: no such row
+            not_found()
         q = check_query(entry.query)
         data = check_body(entry.body) if entry.body is not None else None
         answer = entry.handler(q=q, data=data, **ids)

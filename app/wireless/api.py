@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import request
+from werkzeug.datastructures import MultiDict
 
 from app.api.auth import principal
 from app.api.pagination import PAGE_PARAMS, page_schema, paginate
@@ -83,7 +85,9 @@ def network_list(q: dict[str, Any], data: None) -> dict[str, Any]:
     """Networks matching the explorer's filters (the same syntax and validation), newest id first."""
     org_id = principal().org_id
     try:
-        f = parse_filters({k: v for k, v in q.items() if k not in ("limit", "cursor")}, org_id)
+        # the raw arguments: the explorer's parser reads repeated ones (type=W&type=B) too
+        f = parse_filters(MultiDict([(k, v) for k, v in request.args.items(multi=True)
+                                     if k not in ("limit", "cursor")]), org_id)
     except FilterError as exc:
         problem(422, "validation_error", str(exc), fields=exc.errors)
     page = paginate(apply_filters(sa.select(Network), f, org_id), Network.id, q, lambda n: n)
