@@ -6,13 +6,15 @@ other domains' API tests."""
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from app.api.pagination import decode, encode
 from app.api.registry import RESOURCES
 from app.api.scopes import all_scopes, scopes_for
 from app.api.tokens import create_api_key
-from app.models import Alert, AuditLog, db
+from app.models import Alert, AuditLog, SecurityIncident, db
 from tests.test_alerts_page import alert
 from tests.test_fleet import bearer
 
@@ -134,3 +136,30 @@ def test_ids_and_cursors_past_the_id_columns_range_are_handled(client, orgs):
     assert [a["id"] for a in client.get(f"/api/alerts?status=all&cursor={encode(2**40)}",
                                         headers=headers).json["items"]] == [row.id]
     assert client.get(f"/api/wireless/networks?cursor={encode(2**40)}", headers=headers).status_code == 200
+
+
+def test_the_api_keys_page_offers_the_registered_scopes_and_refuses_unknown_ones(client, orgs):
+    user = orgs.a.users["analyst"]
+    client.login(user.email)
+    page = client.get("/auth/api-keys").get_data(as_text=True)
+    assert all(f'value="{scope}"' in page for scope in ("alerts:read", "wireless:read", "metrics:write"))
+    made = client.post("/auth/api-keys", data={"name": "SOAR", "scopes": ["alerts:read", "incidents:write"],
+                                               "expires_days": "30"})
+    secret = re.search(r'id="new-api-key">(vgl_[^<]+)<', made.get_data(as_text=True)).group(1)
+    assert client.get("/api/alerts", headers=bearer(secret)).status_code == 200
+    refused = client.post("/auth/api-keys", data={"name": "x", "scopes": ["spaceship:fly"], "expires_days": "30"})
+    assert refused.status_code == 422
+
+
+def test_alerts_and_search_keep_to_what_the_role_may_see(client, orgs):
+    hidden = alert(orgs.a.org.id, "threats", "indicator_sighted", label="ioc-visible-to-analysts")
+    shown = alert(orgs.a.org.id, "fleet", "cpu_high", label="gw-1")
+    db.session.add(SecurityIncident(org_id=orgs.a.org.id, title="ioc-visible-to-analysts incident"))
+    db.session.commit()
+    operator = key(orgs, ["alerts:read", "search:read"], role="operator")
+    assert [a["id"] for a in client.get("/api/alerts?status=all", headers=operator).json["items"]] == [shown.id]
+    assert client.get(f"/api/alerts/{hidden.id}", headers=operator).status_code == 404
+    groups = client.get("/api/search?q=ioc-visible", headers=operator).json["groups"]
+    assert "incidents" not in {g["type"] for g in groups}
+    analyst = key(orgs, ["search:read"], role="analyst")
+    assert any(g["hits"] for g in client.get("/api/search?q=ioc-visible", headers=analyst).json["groups"])
