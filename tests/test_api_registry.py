@@ -59,6 +59,8 @@ def test_every_registered_resource_is_routed_documented_and_scoped(app, client):
         rule = "/api" + entry.path.replace("{", "<int:").replace("}", ">")
         assert (rule, entry.method) in rules, entry.label
     assert {"GET /alerts", "POST /alerts/{alert_id}/resolve"} <= set(RESOURCES)
+    ids = [op.get("operationId") for item in spec["paths"].values() for op in item.values() if "operationId" in op]
+    assert len(ids) == len(set(ids)) >= len(RESOURCES)
     assert "Alert" in spec["components"]["schemas"]
 
 

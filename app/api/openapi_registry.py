@@ -23,7 +23,7 @@ def operation(entry: Resource) -> dict[str, Any]:
         description += f" Needs the scope `{entry.scope}`, and the key's user a role with `{permission}`."
     op: dict[str, Any] = {
         "summary": entry.summary, "description": description.strip(), "tags": [entry.tag],
-        "operationId": entry.handler.__name__, "security": [{"bearer": [entry.scope]}],
+        "operationId": f"{entry.tag}_{entry.handler.__name__}", "security": [{"bearer": [entry.scope]}],
         "parameters": [*ids, *entry.query],
         "responses": {str(entry.status): {"description": "OK", "content": {"application/json": {
             "schema": entry.response}}}, "401": error(), "403": error(), "422": error()},
