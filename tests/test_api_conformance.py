@@ -30,6 +30,7 @@ RULES_BEYOND_THE_SCHEMA = {
     "GET /search": "the term has at least 2 characters once spaces are collapsed",
     "POST /incidents": "a title is not blank",
     "POST /incidents/{incident_id}/links": "the type is a linkable type and the object exists in the organization",
+    "POST /incidents/{incident_id}/status": "only the page's transitions; resolving or closing needs a note",
     "POST /metrics/{metric_id}/values": "locked or live metrics refuse (409); implausible values need confirm_large",
 }
 

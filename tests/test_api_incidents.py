@@ -3,7 +3,7 @@ of any domain; scope refusal, another organization's id, pagination, audited wri
 
 from __future__ import annotations
 
-from app.models import SecurityIncident, db
+from app.models import Alert, SecurityIncident, db
 from tests.test_alerts_page import alert
 from tests.test_api_registry import audited, key, walk
 
@@ -59,3 +59,20 @@ def test_incidents_need_their_scope_and_the_role_and_hide_other_orgs(client, org
     assert client.post(f"/api/incidents/{theirs.id}/links", json={"type": "alert", "object_id": "1"},
                        headers=headers).status_code == 404
     assert client.post("/api/incidents", json={"title": "x"}, headers=key(orgs, ["incidents:read"])).status_code == 403
+
+
+def test_closing_needs_a_resolution_and_can_resolve_linked_alerts(client, orgs):
+    row = incident(orgs.a.org.id, "gw storm")
+    fired = alert(orgs.a.org.id, "fleet", "cpu_high")
+    db.session.commit()
+    headers = key(orgs, ["incidents:write"], role="analyst")
+    client.post(f"/api/incidents/{row.id}/links", json={"type": "alert", "object_id": str(fired.id)}, headers=headers)
+    refused = client.post(f"/api/incidents/{row.id}/status", json={"status": "closed"}, headers=headers)
+    assert refused.status_code == 422 and "note" in refused.json["error"]["fields"]
+    closed = client.post(f"/api/incidents/{row.id}/status",
+                         json={"status": "closed", "note": "patched", "resolve_alerts": True}, headers=headers)
+    assert closed.status_code == 200 and closed.json["incident"]["status"] == "closed"
+    assert audited("incident.status_changed", row.id, orgs.a.org.id)
+    db.session.expire_all()
+    assert db.session.get(Alert, fired.id).status == "resolved"
+    assert client.post(f"/api/incidents/{row.id}/status", json={"status": "open"}, headers=headers).status_code == 422

@@ -111,3 +111,27 @@ def incident_link(q: dict[str, Any], data: dict[str, Any], incident_id: int) -> 
     except incidents.IncidentError as exc:
         invalid("object_id", str(exc))
     return detail_json(incident)
+
+
+STATUS = {"type": "object", "required": ["status"], "additionalProperties": False, "properties": {
+    "status": {"enum": list(INCIDENT_STATUSES)},
+    "note": {"type": ["string", "null"], "maxLength": 10000,
+             "description": "the resolution: required to resolve or close an open or investigating incident"},
+    "resolve_alerts": {"type": "boolean", "description": "also resolve its linked active alerts with the note"}}}
+
+
+@resource("/incidents/{incident_id}/status", "POST", "incidents:write", "Move an incident to another status",
+          DETAIL, tag="incidents", body=STATUS,
+          description="Only the page's transitions are allowed (422 otherwise); resolving or closing needs a note, "
+                      "and can resolve the incident's linked alerts with it. Audited, on the timeline.")
+def incident_status(q: dict[str, Any], data: dict[str, Any], incident_id: int) -> dict[str, Any]:
+    """Change an incident's status the way its page does."""
+    incident = owned(SecurityIncident, incident_id, "incident")
+    note = (data.get("note") or "").strip() or None
+    try:
+        incidents.change_status(incident, actor(), data["status"], note)
+    except incidents.IncidentError as exc:
+        invalid("note" if isinstance(exc, incidents.ResolutionRequired) else "status", str(exc))
+    if data["status"] in ("resolved", "closed") and note and data.get("resolve_alerts"):
+        incident_links.resolve_alerts(incident, actor(), note)
+    return detail_json(incident)
