@@ -26,6 +26,7 @@ RULES_BEYOND_THE_SCHEMA = {
     "POST /agent/facts": "keys inside facts are 1-200 characters at every depth (up to 8 levels)",
     "POST /alerts/{alert_id}/acknowledge": "only an open or muted alert is acknowledged (409)",
     "POST /alerts/{alert_id}/resolve": "a resolved alert is not resolved again (409), a note is not blank",
+    "POST /alerts/{alert_id}/mute": "a resolved alert is not muted (409)",
     "GET /wireless/networks": "the explorer's filter syntax (SSID and BSSID patterns, dates, ranges)",
     "GET /search": "the term has at least 2 characters once spaces are collapsed",
     "POST /incidents": "a title is not blank",

@@ -121,6 +121,14 @@ def test_acknowledge_and_resolve_are_audited_and_validated(client, orgs):
     assert resolved.status_code == 200 and resolved.json["resolution_note"] == "false positive"
     assert audited("alert.resolved", row.id)
     assert client.post(f"/api/alerts/{row.id}/resolve", json={"note": "again"}, headers=headers).status_code == 409
+    assert client.post(f"/api/alerts/{row.id}/mute", json={"hours": 4}, headers=headers).status_code == 409
+    other = alert(orgs.a.org.id, "fleet", "cpu_high")
+    db.session.commit()
+    for bad in ({}, {"hours": 0}, {"hours": 169}, {"hours": "4"}):
+        assert client.post(f"/api/alerts/{other.id}/mute", json=bad, headers=headers).status_code == 422, bad
+    muted = client.post(f"/api/alerts/{other.id}/mute", json={"hours": 4}, headers=headers)
+    assert muted.status_code == 200 and muted.json["status"] == "muted"
+    assert audited("alert.muted", other.id, orgs.a.org.id)
 
 
 def test_an_access_token_carries_the_registered_scopes_its_role_allows(client, orgs):

@@ -3,6 +3,7 @@ one alert, acknowledge and resolve (each audited by the alerting service)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from app.alerting import registry, service
@@ -103,4 +104,19 @@ def alert_resolve(q: dict[str, Any], data: dict[str, Any], alert_id: int) -> dic
     if alert.status == "resolved":
         problem(409, "already_resolved", "The alert is already resolved.")
     service.resolve(alert, utcnow(), note=note, actor=actor())
+    return alert_json(alert)
+
+
+MUTE = {"type": "object", "required": ["hours"], "additionalProperties": False, "properties": {
+    "hours": {"type": "integer", "minimum": 1, "maximum": 168, "description": "no notifications for this long"}}}
+
+
+@resource("/alerts/{alert_id}/mute", "POST", "alerts:write", "Mute an alert's notifications for a while", ALERT,
+          tag="alerts", body=MUTE, errors=(409,))
+def alert_mute(q: dict[str, Any], data: dict[str, Any], alert_id: int) -> dict[str, Any]:
+    """No notifications until the time is up; it still resolves on recovery (audited)."""
+    alert = visible_alert(alert_id)
+    if alert.status == "resolved":
+        problem(409, "already_resolved", "The alert is already resolved.")
+    service.mute(alert, utcnow() + timedelta(hours=data["hours"]), actor())
     return alert_json(alert)
