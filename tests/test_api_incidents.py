@@ -42,6 +42,9 @@ def test_open_and_link_an_alert_audited(client, orgs):
     assert linked.status_code == 201
     assert [(link["type"], link["object_id"]) for link in linked.json["links"]] == [("alert", str(fired.id))]
     assert audited("incident.linked", incident_id, orgs.a.org.id)
+    again = client.post(f"/api/incidents/{incident_id}/links", json={"type": "alert", "object_id": str(fired.id)},
+                        headers=headers)
+    assert again.status_code == 409
     for bad in ({"type": "alert", "object_id": str(theirs.id)}, {"type": "spaceship", "object_id": "1"}):
         assert client.post(f"/api/incidents/{incident_id}/links", json=bad, headers=headers).status_code == 422
     detail = client.get(f"/api/incidents/{incident_id}", headers=headers).json
@@ -76,3 +79,5 @@ def test_closing_needs_a_resolution_and_can_resolve_linked_alerts(client, orgs):
     db.session.expire_all()
     assert db.session.get(Alert, fired.id).status == "resolved"
     assert client.post(f"/api/incidents/{row.id}/status", json={"status": "open"}, headers=headers).status_code == 422
+    assert client.post(f"/api/incidents/{row.id}/status", json={"status": "closed", "note": "x"},
+                       headers=headers).status_code == 409

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.api.auth import principal
 from app.api.pagination import PAGE_PARAMS, page_schema, paginate
-from app.api.registry import actor, owned, register_schema, register_scope, resource
+from app.api.registry import actor, owned, problem, register_schema, register_scope, resource
 from app.api.validation import invalid
 from app.core import linkable
 from app.models import SecurityIncident
@@ -100,16 +100,18 @@ LINK_BODY = {"type": "object", "required": ["type", "object_id"], "additionalPro
 
 
 @resource("/incidents/{incident_id}/links", "POST", "incidents:write", "Link an object of any domain", DETAIL,
-          tag="incidents", body=LINK_BODY, status=201)
+          tag="incidents", body=LINK_BODY, status=201, errors=(409,))
 def incident_link(q: dict[str, Any], data: dict[str, Any], incident_id: int) -> dict[str, Any]:
-    """Link one of the organization's objects to the incident (audited; linking twice is a no-op)."""
+    """Link one of the organization's objects to the incident (audited; linking it twice is a 409)."""
     incident = owned(SecurityIncident, incident_id, "incident")
     if data["type"] not in linkable.TYPES:
         invalid("type", "choose one of " + ", ".join(sorted(linkable.TYPES)))
     try:
-        incident_links.link(incident, actor(), data["type"], data["object_id"].strip())
+        row = incident_links.link(incident, actor(), data["type"], data["object_id"].strip())
     except incidents.IncidentError as exc:
         invalid("object_id", str(exc))
+    if row is None:  # nothing changed: said so, rather than a success that did nothing
+        problem(409, "already_linked", "That object is linked to this incident already.")
     return detail_json(incident)
 
 
@@ -121,13 +123,15 @@ STATUS = {"type": "object", "required": ["status"], "additionalProperties": Fals
 
 
 @resource("/incidents/{incident_id}/status", "POST", "incidents:write", "Move an incident to another status",
-          DETAIL, tag="incidents", body=STATUS,
+          DETAIL, tag="incidents", body=STATUS, errors=(409,),
           description="Only the page's transitions are allowed (422 otherwise); resolving or closing needs a note, "
                       "and can resolve the incident's linked alerts with it. Audited, on the timeline.")
 def incident_status(q: dict[str, Any], data: dict[str, Any], incident_id: int) -> dict[str, Any]:
     """Change an incident's status the way its page does."""
     incident = owned(SecurityIncident, incident_id, "incident")
     note = (data.get("note") or "").strip() or None
+    if data["status"] == incident.status:
+        problem(409, "unchanged", f"The incident is {incident.status} already.")
     try:
         incidents.change_status(incident, actor(), data["status"], note)
     except incidents.IncidentError as exc:
