@@ -14,8 +14,9 @@ from app.api.openapi_agent import (
     RESTORE_TEST,
     UNKNOWN_FIELDS,
 )
+from app.api.openapi_registry import add_registered
+from app.api.scopes import all_scopes
 from app.core.hygiene import INT_MAX
-from app.models.api import API_SCOPES
 from app.models.fleet import DEVICE_SCOPES
 
 
@@ -66,7 +67,7 @@ def with_shared_responses(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def spec() -> dict[str, Any]:
-    return with_shared_responses(_document())
+    return with_shared_responses(add_registered(_document()))
 
 
 def _document() -> dict[str, Any]:
@@ -83,7 +84,7 @@ def _document() -> dict[str, Any]:
         "servers": [{"url": "/api"}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "Scopes: " + ", ".join(API_SCOPES)
+                                           "description": "Scopes: " + ", ".join(all_scopes())
                                            + "; device keys: " + ", ".join(DEVICE_SCOPES)}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {

@@ -20,8 +20,8 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app import audit
+from app.api.scopes import all_scopes, scopes_for
 from app.models import ApiKey, RefreshToken, User, db, utcnow
-from app.models.api import API_SCOPES
 
 ACCESS_MINUTES = 15
 REFRESH_DAYS = 30
@@ -56,7 +56,7 @@ def digest(value: str) -> str:
 
 def create_api_key(user: User, org_id: int, name: str, scopes: list[str], expires_days: int | None) -> tuple[str, ApiKey]:
     """Make a key; returns the secret (shown once) and the row."""
-    unknown = set(scopes) - set(API_SCOPES)
+    unknown = set(scopes) - set(all_scopes())
     if unknown:
         raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")
     prefix = secrets.token_hex(4)
@@ -179,4 +179,5 @@ def principal_from_access_token(token: str) -> Principal:
     scopes = {"events:read", "threats:read", "intel:read"} if can("threats.view", user) else set()
     if can("threats.manage", user):
         scopes.add("intel:write")
+    scopes |= scopes_for(user)
     return Principal(user, user.org_id, frozenset(scopes), "access_token")

@@ -9,11 +9,11 @@ from wtforms import IntegerField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app import audit
+from app.api.scopes import all_scopes
 from app.api.tokens import create_api_key
 from app.auth import bp
 from app.forms import options
 from app.models import ApiKey, db, utcnow
-from app.models.api import API_SCOPES
 from app.permissions import can, require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import require_org_id, scoped
@@ -21,7 +21,7 @@ from app.tenancy import require_org_id, scoped
 
 class ApiKeyForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
-    scopes = SelectMultipleField("Scopes", choices=options((s, s) for s in API_SCOPES),
+    scopes = SelectMultipleField("Scopes", choices=lambda: options((s, s) for s in all_scopes()),  # domains register theirs
                                  validators=[DataRequired("Choose at least one scope.")])
     expires_days = IntegerField("Expires after (days)", default=90, validators=[Optional(), NumberRange(1, 730)])
 

@@ -14,4 +14,15 @@ register_section("metrics", "Security metrics", 30, [
     ("metrics.method", "calculator", "How scores work", "data.read"),
 ])
 
-from app.metrics import alert_rules, cli, demo, home, jobs, reports, search, views, views_catalogs  # noqa: E402,F401
+from app.metrics import (  # noqa: E402,F401
+    alert_rules,
+    api,
+    cli,
+    demo,
+    home,
+    jobs,
+    reports,
+    search,
+    views,
+    views_catalogs,
+)

@@ -17,6 +17,7 @@ register_section("threats", "Threat operations", 20, [
 
 from app.threats import (  # noqa: E402,F401
     alert_rules,
+    api,
     cli,
     demo,
     geo,
