@@ -1,4 +1,4 @@
-"""Demo metrics for both demo organizations (registered in app.demo.DEMO_EXTENSIONS)."""
+"""Demo metrics for both demo organizations (registered with app.core.demo_data)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from app.demo import DEMO_EXTENSIONS
+from app.core.demo_data import register_demo
 from app.metrics import services
 from app.metrics.live import LIVE_QUERIES
 from app.models import FrameworkCategory, FrameworkFunction, Organization, db
@@ -86,5 +86,4 @@ def seed_metrics(orgs: dict[str, Organization]) -> None:
         create_default_catalog(org.id, None)
 
 
-if seed_metrics not in DEMO_EXTENSIONS:
-    DEMO_EXTENSIONS.append(seed_metrics)
+register_demo(seed_metrics)

@@ -1,4 +1,4 @@
-"""Demo threat operations (registered in app.demo.DEMO_EXTENSIONS): a week's worth of what
+"""Demo threat operations (registered with app.core.demo_data): a week's worth of what
 the console is for, made by the real services rather than written as rows.
 
 For the first demo organization: the sample STIX feed (data/threats) is imported through the
@@ -21,7 +21,7 @@ from flask_login import login_user
 
 from app import audit
 from app.auth.events import record_event
-from app.demo import DEMO_EXTENSIONS
+from app.core.demo_data import register_demo
 from app.models import LoginAttempt, Organization, ThreatEvent, User, db
 from app.threats import blocks, detection, incidents
 from app.threats.importers import parse_stix
@@ -101,5 +101,4 @@ def seed_threats(orgs: dict[str, Organization]) -> None:
                  actor_type="system", actor_label="seed-demo", details=details)
 
 
-if seed_threats not in DEMO_EXTENSIONS:
-    DEMO_EXTENSIONS.append(seed_threats)
+register_demo(seed_threats)
