@@ -25,7 +25,7 @@ ITEM_KEYS = ("name", "mount", "id", "device", "path")
 
 
 def keep_count() -> int:
-    from app.admin.settings_registry import get_setting
+    from app.core.settings_registry import get_setting
 
     return get_setting("fleet.facts_keep")
 

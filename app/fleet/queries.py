@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from app.admin.settings_registry import get_setting
+from app.core.settings_registry import get_setting
 from app.models import Device, Organization, ScannerStats, db, utcnow
 
 

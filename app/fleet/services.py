@@ -21,9 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from app import audit
-from app.admin.settings_registry import get_setting
 from app.alerting import events
 from app.auth.api_keys import KEY_PREFIX, digest
+from app.core.settings_registry import get_setting
 from app.fleet.queries import online_cutoff
 from app.models import ApiKey, Device, DeviceClaimCode, Organization, Subscription, User, db, utcnow
 from app.models.fleet import DEVICE_SCOPES, DEVICE_TYPES

@@ -197,7 +197,7 @@ def as_input(metric: Metric) -> scoring.MetricInput:
 
 def current_ratings() -> scoring.Ratings:
     """The rating floors in effect: the settings registry's metrics.rating_* values."""
-    from app.admin.settings_registry import rating_thresholds
+    from app.core.settings_registry import rating_thresholds
 
     return scoring.ratings_from(rating_thresholds())
 
