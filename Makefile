@@ -32,8 +32,10 @@ install: $(RUN_STAMP)
 run: $(RUN_STAMP)
 	$(BIN)/vigil serve
 
-## Run the whole suite (PostgreSQL + Redis when reachable, else SQLite + fakeredis).
+## Check the layers (import-linter, importlinter.toml), then run the whole suite
+## (PostgreSQL + Redis when reachable, else SQLite + fakeredis).
 test: $(TEST_STAMP)
+	$(BIN)/lint-imports --config importlinter.toml
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Everything but the browser tests.
@@ -48,9 +50,10 @@ e2e: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
 
-## Lint the code (ruff).
+## Lint the code (ruff) and its layers (import-linter contracts in importlinter.toml).
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check app tests bench vigil_agent
+	$(BIN)/lint-imports --config importlinter.toml
 
 ## List every URL of the console.
 routes: $(RUN_STAMP)

@@ -29,9 +29,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import current_app
 
 from app.audit import ChainReport, verify_chain
-from app.fleet.signing import public_key, signing_key
 from app.models import AuditLog, db, utcnow
 from app.outbound import OutboundRefused, check_host
+from app.signing import public_key, signing_key
 from vigil_agent.protocol import key_bytes
 
 CHECKPOINT_FILE = "audit-checkpoints.jsonl"

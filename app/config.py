@@ -12,6 +12,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from app import crypto
+from app.signing import private_key_from_config
+
 ENVIRONMENTS = ("development", "production", "testing")
 
 
@@ -141,8 +144,6 @@ def validate_config(config: dict[str, Any], instance_path: str) -> None:
 
 def validate_encryption_key(config: dict[str, Any]) -> None:
     """Check an explicit ENCRYPTION_KEY, or derive one from SECRET_KEY (warned in production)."""
-    from app import crypto
-
     if config.get("ENCRYPTION_KEY"):
         try:
             crypto.check_keys(config["ENCRYPTION_KEY"])
@@ -159,8 +160,6 @@ def validate_encryption_key(config: dict[str, Any]) -> None:
 
 def validate_signing_key(config: dict[str, Any]) -> None:
     """Refuse a malformed VIGIL_FLEET_SIGNING_KEY; warn in production when it is derived."""
-    from app.fleet.signing import private_key_from_config
-
     try:
         private_key_from_config(config)
     except ValueError as exc:

@@ -1,16 +1,15 @@
 """Demo data: two organizations with sites and one user of every role.
 
 Idempotent: running it again changes nothing and prints the same logins. Later domains
-add their own demo rows through `DEMO_EXTENSIONS`.
+add their own demo rows by registering with app/core/demo_data.py (`register_demo`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import sqlalchemy as sa
 
 from app import audit
+from app.core.demo_data import DEMO_EXTENSIONS
 from app.models import Organization, Site, User, db
 from app.passwords import hash_password
 
@@ -28,8 +27,6 @@ DEMO_ORGS = (
     },
 )
 ORG_ROLES = ("admin", "analyst", "operator", "read_only")
-# Callables (org_by_slug) -> None that later domains register to add their demo rows.
-DEMO_EXTENSIONS: list[Callable[[dict[str, Organization]], None]] = []
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

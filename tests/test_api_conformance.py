@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from app.api.registry import RESOURCES
-from app.api.scopes import all_scopes
 from app.api.tokens import create_api_key
 from app.models import db, utcnow
 from app.models.fleet import CONTAINER_STATUSES, SERVICE_STATUSES
+from app.scopes import all_scopes
 from tests.test_fleet import bearer, enrolled
 
 MAX_EXAMPLES = 15  # per operation and generation mode: the whole run stays well under a minute

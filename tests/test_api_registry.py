@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 from app.api.pagination import decode, encode
 from app.api.registry import RESOURCES
-from app.api.scopes import all_scopes, scopes_for
 from app.api.tokens import create_api_key
 from app.models import Alert, AuditLog, SecurityIncident, db
+from app.scopes import all_scopes, scopes_for
 from tests.test_alerts_page import alert
 from tests.test_fleet import bearer
 

@@ -24,7 +24,7 @@ from wtforms.validators import (
 )
 
 from app.admin import services
-from app.admin.settings_registry import SettingSpec
+from app.core.settings_registry import SettingSpec
 from app.forms import options
 from app.models.identity import ROLES, USER_STATUSES
 from app.models.tenancy import ORG_TYPES, SUBSCRIPTION_TIERS

@@ -6,8 +6,8 @@ from flask import abort, flash
 from flask_login import current_user
 
 from app.admin import bp
-from app.admin import settings_registry as registry
 from app.admin.forms import setting_form
+from app.core import settings_registry as registry
 from app.models import db
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page

@@ -5,3 +5,7 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 from app.api import agent, agent_facts, agent_ops, views  # noqa: E402,F401
+from app.api.auth import authenticate  # noqa: E402
+from app.core.guard import register_authenticator  # noqa: E402
+
+register_authenticator(bp.name, authenticate)  # bearer credentials, never the browser session

@@ -1,7 +1,4 @@
-"""The fleet agent's endpoints: enrol with a claim code, then heartbeats with the device key.
-
-The fleet services are imported inside the views: app.fleet imports app.api.tokens.
-"""
+"""The fleet agent's endpoints: enrol with a claim code, then heartbeats with the device key."""
 
 from __future__ import annotations
 
@@ -12,6 +9,8 @@ from app.api import bp
 from app.api.auth import api_error, principal, require_scope
 from app.api.openapi_agent import AGENT_MAX_BYTES, ENROLMENT, HEARTBEAT, known_fields
 from app.core.hygiene import body_limit
+from app.fleet import ingest, services
+from app.fleet.signing import public_key
 from app.models import Device, db
 
 
@@ -24,8 +23,6 @@ def _body() -> dict | None:
 @body_limit(AGENT_MAX_BYTES)
 def agent_enrol():
     """Enrol a device: claim code and facts in; device id, key, overlay IP and WireGuard config out."""
-    from app.fleet import services
-
     data = _body()
     if data is None:
         return api_error(422, "validation_error", "Send a JSON object.", fields={"body": "a JSON object"})
@@ -38,8 +35,6 @@ def agent_enrol():
         return api_error(exc.status, exc.code, str(exc), **extra)
     db.session.commit()
     device = result.device
-    from app.fleet.signing import public_key
-
     answer = {"device_id": device.id, "api_key": result.api_key, "heartbeat_interval": device.heartbeat_interval,
               "command_public_key": public_key(),
               "overlay_ip": device.overlay_ip, "wireguard_config": result.wireguard_config}
@@ -52,8 +47,6 @@ def agent_enrol():
 def agent_heartbeat():
     """Store one heartbeat of the key's own device (another device's id is refused); only
     documented fields are kept, and a replay of the same timestamp is answered as a duplicate."""
-    from app.fleet import ingest
-
     p = principal()
     if p.device_id is None:
         return api_error(403, "device_key_required", "Heartbeats are sent with a device's own key.")

@@ -8,6 +8,7 @@ from app.api import bp
 from app.api.auth import api_error, principal, require_scope
 from app.api.openapi_agent import FACTS, FACTS_MAX_BYTES, known_fields
 from app.core.hygiene import body_limit
+from app.fleet import facts, ingest
 from app.models import Device, db
 
 
@@ -16,8 +17,6 @@ from app.models import Device, db
 @require_scope("facts")
 def agent_facts():
     """Store one facts snapshot of the key's own device (the newest N are kept)."""
-    from app.fleet import facts, ingest
-
     p = principal()
     if p.device_id is None:
         return api_error(403, "device_key_required", "Facts are sent with a device's own key.")

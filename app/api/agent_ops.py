@@ -16,6 +16,8 @@ from app.api.openapi_agent import (
     known_fields,
 )
 from app.core.hygiene import INT_MAX, body_limit
+from app.fleet import backup_repository, backups, commands
+from app.fleet.signing import public_key
 from app.models import Device, db
 
 
@@ -40,9 +42,6 @@ def _json() -> dict | None:
 @require_scope("commands")
 def agent_commands():
     """The device's pending, approved, unexpired commands, each with its Ed25519 signature."""
-    from app.fleet import commands
-    from app.fleet.signing import public_key
-
     device = _device()
     if device is None:
         return _no_device()
@@ -77,8 +76,6 @@ def _apply(error_type: type[Exception], change, schema: dict, success_status: in
 @require_scope("commands")
 def agent_command_result(command_id: int):
     """The agent reports a command in progress, completed (with a result) or failed (with an error)."""
-    from app.fleet import commands
-
     if command_id > INT_MAX:  # commands.id is an INTEGER: no such command
         return api_error(404, "not_found", "No such command for this device.")
 
@@ -94,8 +91,6 @@ def agent_command_result(command_id: int):
 @require_scope("backups")
 def agent_backup_report():
     """The agent reports one backup snapshot (new, or an update of the same snapshot id)."""
-    from app.fleet import backups
-
     def change(device, data):
         row = backups.ingest_report(device, data)
         return {"id": row.id, "snapshot_id": row.snapshot_id, "status": row.status}
@@ -108,8 +103,6 @@ def agent_backup_report():
 @require_scope("backups")
 def agent_restore_test_report():
     """The agent reports a restore test it ran: passed or failed, how many files it checked."""
-    from app.fleet import backup_repository, backups
-
     def change(device, data):
         row = backup_repository.ingest_restore_test(device, data)
         return {"id": row.id, "snapshot_id": row.snapshot_id, "restore_result": row.restore_result}

@@ -9,12 +9,12 @@ from typing import Any
 from flask import g, jsonify, request
 
 from app.api.tokens import (
-    KEY_PREFIX,
     Principal,
     TokenError,
     principal_from_access_token,
     principal_from_api_key,
 )
+from app.auth.api_keys import KEY_PREFIX
 
 
 def api_error(status: int, code: str, message: str, **extra: Any):

@@ -15,9 +15,9 @@ from app.api.openapi_agent import (
     UNKNOWN_FIELDS,
 )
 from app.api.openapi_registry import add_registered
-from app.api.scopes import all_scopes
 from app.core.hygiene import INT_MAX
 from app.models.fleet import DEVICE_SCOPES
+from app.scopes import all_scopes
 
 
 def _error() -> dict[str, Any]:

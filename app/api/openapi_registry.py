@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.api.registry import RESOURCES, SCHEMAS, Resource, path_params
-from app.api.scopes import SCOPES
 from app.core.hygiene import INT_MAX
+from app.scopes import SCOPES
 
 
 def error() -> dict[str, Any]:

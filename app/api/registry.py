@@ -23,11 +23,11 @@ from flask import abort, g, request
 
 from app.api import bp
 from app.api.auth import api_error, principal
-from app.api.scopes import SCOPES, holds, register_scope
 from app.api.validation import check_body, check_query
 from app.core.hygiene import INT_MAX
 from app.models import db
 from app.models.api import API_SCOPES
+from app.scopes import SCOPES, holds, register_scope
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 __all__ = ["register_scope"]  # domains register their scopes and resources through this module

@@ -10,7 +10,6 @@ family is revoked and a high-severity security event is raised.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,12 +19,15 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app import audit
-from app.api.scopes import all_scopes, scopes_for
+from app.auth.api_keys import (
+    create_api_key,  # noqa: F401 (API keys are identity; re-exported for callers)
+    digest,
+)
 from app.models import ApiKey, RefreshToken, User, db, utcnow
+from app.scopes import scopes_for
 
 ACCESS_MINUTES = 15
 REFRESH_DAYS = 30
-KEY_PREFIX = "vgl"
 
 
 class TokenError(Exception):
@@ -46,33 +48,6 @@ class Principal:
     via: str  # "api_key", "device_key" or "access_token"
     api_key: ApiKey | None = None
     device_id: int | None = None
-
-
-def digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-# API keys ---------------------------------------------------------------------------------
-
-def create_api_key(user: User, org_id: int, name: str, scopes: list[str], expires_days: int | None) -> tuple[str, ApiKey]:
-    """Make a key; returns the secret (shown once) and the row."""
-    unknown = set(scopes) - set(all_scopes())
-    if unknown:
-        raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")
-    prefix = secrets.token_hex(4)
-    secret = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey(org_id=org_id, user_id=user.id, name=name, key_prefix=f"{KEY_PREFIX}_{prefix}",
-                 key_hash=digest(secret), scopes=sorted(set(scopes)),
-                 expires_at=utcnow() + timedelta(days=expires_days) if expires_days else None)
-    db.session.add(key)
-    db.session.flush()
-    audit.record("api_key.created", resource_type="api_key", resource_id=key.id,
-                 new={"name": name, "scopes": key.scopes, "prefix": key.key_prefix})
-    from app.auth.events import record_event
-
-    record_event("api_key_created", f"API key {key.key_prefix} created", user=user,
-                 details={"key_id": key.id, "scopes": key.scopes})
-    return secret, key
 
 
 def principal_from_api_key(secret: str, ip: str | None) -> Principal:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, request
 
+from app import audit
 from app.api import bp
 from app.api.auth import api_error, principal, require_scope
 from app.api.openapi import spec
-from app.api.tokens import TokenError, issue_pair, revoke_family, rotate
+from app.api.tokens import TokenError, digest, issue_pair, revoke_family, rotate
+from app.auth import mfa, services
 from app.core.hygiene import INT_MAX
 from app.extensions import csrf
-from app.models import SecurityEvent, ThreatEvent, ThreatIntelligence, User, db
+from app.models import RefreshToken, SecurityEvent, ThreatEvent, ThreatIntelligence, User, db
+from app.threats import risk
 from app.threats.intel import IndicatorError, add_indicator
 
 csrf.exempt(bp)  # bearer credentials, not cookies: no cross-site request forgery to defend against
@@ -56,9 +59,6 @@ def openapi():
 @bp.post("/auth/token")
 def token():
     """Exchange email, password (and a TOTP or backup code when MFA is on) for tokens."""
-    from app.auth import mfa, services
-    from app.threats import risk
-
     data = body()
     email, password = str(data.get("email") or ""), str(data.get("password") or "")
     if not email or not password:
@@ -112,16 +112,11 @@ def refresh():
 @bp.post("/auth/revoke")
 def revoke():
     """Sign a token family out (e.g. on logout of an integration)."""
-    from app.api.tokens import digest
-    from app.models import RefreshToken
-
     value = str(body().get("refresh_token") or "")
     token = db.session.scalar(sa.select(RefreshToken).where(RefreshToken.token_hash == digest(value))) if value else None
     if token is None:
         return api_error(404, "not_found", "Unknown refresh token.")
     ended = revoke_family(token.family_id, "revoked")
-    from app import audit
-
     audit.record("api_token.revoked", resource_type="refresh_token", resource_id=token.id, org_id=token.org_id,
                  actor=db.session.get(User, token.user_id), details={"family": token.family_id, "revoked": ended})
     db.session.commit()
@@ -190,8 +185,6 @@ def intel_list():
 @require_scope("intel:write")
 def intel_add():
     """Add (or renew) one indicator."""
-    from app import audit
-
     data = body()
     try:
         confidence = float(data.get("confidence", 50))

@@ -9,13 +9,13 @@ from wtforms import IntegerField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app import audit
-from app.api.scopes import all_scopes
-from app.api.tokens import create_api_key
 from app.auth import bp
+from app.auth.api_keys import create_api_key
 from app.forms import options
 from app.models import ApiKey, db, utcnow
 from app.permissions import can, require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
+from app.scopes import all_scopes
 from app.tenancy import require_org_id, scoped
 
 

@@ -20,14 +20,17 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session
 
-from app import ROOT, audit
+from app import audit
 from app.backup.archive import ArchiveError, libpq_env, unpack
 from app.models import AuditLog
+
+# This install's Alembic scripts, found from this file (not from the app factory's module).
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def known_revisions() -> set[str]:
     config = Config()
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("script_location", str(MIGRATIONS))
     return {rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()}
 
 

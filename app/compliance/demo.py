@@ -1,10 +1,10 @@
-"""Demo compliance data (registered in app.demo.DEMO_EXTENSIONS): the catalogues and a
+"""Demo compliance data (registered with app.core.demo_data): the catalogues and a
 SOC 2 assessment with a few reviewed controls for each demo organization."""
 
 from __future__ import annotations
 
 from app.compliance import frameworks, services
-from app.demo import DEMO_EXTENSIONS
+from app.core.demo_data import register_demo
 from app.models import Organization
 
 # (control id, status) set on each demo organization's SOC 2 assessment
@@ -24,5 +24,4 @@ def seed(orgs: dict[str, Organization]) -> None:
         services.recompute(assessment)
 
 
-if seed not in DEMO_EXTENSIONS:
-    DEMO_EXTENSIONS.append(seed)
+register_demo(seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -73,21 +74,22 @@ def unavailable_response(exc: Exception):
                     f"{what}_unavailable", headers)
 
 
+# What a refused request means beyond its 403 page is identity's business: app/auth
+# registers its recorder here (the core never imports a domain).
+ACCESS_DENIED_HANDLERS: list[Callable[[], None]] = []
+
+
+def on_access_denied(handler: Callable[[], None]) -> Callable[[], None]:
+    """Call `handler()` (inside the request) whenever a request is refused with a 403."""
+    if handler not in ACCESS_DENIED_HANDLERS:
+        ACCESS_DENIED_HANDLERS.append(handler)
+    return handler
+
+
 def record_access_denied() -> None:
-    """A refused request by a signed-in user is a security event (bursts are a threat)."""
-    from flask import request
-    from flask_login import current_user
-
-    from app.auth.events import record_event
-    from app.models import db
-
-    if not getattr(current_user, "is_authenticated", False):
-        return
-    db.session.rollback()
-    record_event("access_denied", f"{request.method} {request.path} refused for role {current_user.role}",
-                 user=current_user._get_current_object(), action="deny",
-                 details={"endpoint": request.endpoint, "method": request.method})
-    db.session.commit()
+    """A refused request is handed to every registered handler (auth records a security event)."""
+    for handler in ACCESS_DENIED_HANDLERS:
+        handler()
 
 
 def register(app: Flask) -> None:

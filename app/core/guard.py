@@ -6,10 +6,15 @@ app.url_map against this allowlist.
 
 from __future__ import annotations
 
-from flask import jsonify, redirect, request, url_for
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from app.core import bp
+from app.htmx import add_vary, hx_redirect, is_htmx
+from app.models import utcnow
 
 PUBLIC_ENDPOINTS = frozenset(
     {
@@ -36,6 +41,26 @@ ENROLMENT_ENDPOINTS = frozenset({"auth.mfa_enrol", "auth.logout", "static", "cor
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static", "core.health"})
 
 
+# Seams the layers above fill in (the core never imports them): a blueprint whose requests
+# carry their own credentials (app/api registers its bearer check), and what a signed-in
+# user must do before anything else (app/auth registers MFA enrolment). A check returns a
+# response to send instead, or None.
+AUTHENTICATORS: dict[str, Callable[[], Any]] = {}
+SIGNED_IN_CHECKS: list[Callable[[], Any]] = []
+
+
+def register_authenticator(blueprint: str, authenticate: Callable[[], Any]) -> None:
+    """Requests to `blueprint` are authenticated by `authenticate()` instead of the session."""
+    AUTHENTICATORS[blueprint] = authenticate
+
+
+def register_signed_in_check(check: Callable[[], Any]) -> Callable[[], Any]:
+    """Run `check()` for every signed-in request (after the password-change check)."""
+    if check not in SIGNED_IN_CHECKS:
+        SIGNED_IN_CHECKS.append(check)
+    return check
+
+
 def is_public(endpoint: str | None) -> bool:
     return endpoint is None or endpoint in PUBLIC_ENDPOINTS
 
@@ -49,16 +74,14 @@ def require_sign_in():
     """Send anonymous requests to sign in (or 401 for the JSON API)."""
     if is_public(request.endpoint):
         return None
-    if request.blueprint == "api":
-        from app.api.auth import authenticate
-
-        return authenticate()  # bearer credentials only: a browser session is not an API credential
+    authenticate = AUTHENTICATORS.get(request.blueprint)
+    if authenticate is not None:
+        return authenticate()  # the API: bearer credentials only, a browser session is not one
     if current_user.is_authenticated:
-        return enforce_password_change() or enforce_mfa_enrolment()
+        return enforce_password_change() or next(
+            (answer for answer in (check() for check in SIGNED_IN_CHECKS) if answer is not None), None)
     if wants_json():
         return jsonify(error={"code": "unauthenticated", "message": "Sign in or send an API key."}), 401
-    from app.htmx import hx_redirect, is_htmx
-
     login_url = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
     if is_htmx():
         response = jsonify(ok=False)
@@ -69,8 +92,6 @@ def require_sign_in():
 
 def enforce_password_change():
     """An expired password (policy) or an admin's demand must be dealt with first."""
-    from app.models import utcnow
-
     user = current_user
     expired = user.password_expires_at is not None and user.password_expires_at <= utcnow()
     if not (expired or user.must_change_password) or request.endpoint in PASSWORD_CHANGE_ENDPOINTS:
@@ -78,19 +99,6 @@ def enforce_password_change():
     if wants_json():
         return jsonify(error={"code": "password_change_required", "message": "Change your password first."}), 403
     return redirect(url_for("auth.change_password"))
-
-
-def enforce_mfa_enrolment():
-    """Send a user whose organization requires MFA to enrolment until it is done."""
-    if current_user.mfa_enabled or request.endpoint in ENROLMENT_ENDPOINTS:
-        return None
-    from app.auth.policy import mfa_required
-
-    if not mfa_required(current_user):
-        return None
-    if wants_json():
-        return jsonify(error={"code": "mfa_enrolment_required", "message": "Enrol MFA first."}), 403
-    return redirect(url_for("auth.mfa_enrol"))
 
 
 CSP = "; ".join(
@@ -123,10 +131,6 @@ def csp_allowing(*, img: tuple[str, ...] = (), connect: tuple[str, ...] = ()) ->
 @bp.after_app_request
 def security_headers(response):
     """Strict CSP (no inline script or style), no framing, no sniffing."""
-    from flask import current_app
-
-    from app.htmx import add_vary
-
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")

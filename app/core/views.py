@@ -9,13 +9,12 @@ from flask_login import current_user
 from app import audit
 from app.core import bp
 from app.core.forms import AccountForm, ThemeForm
-from app.jobs.queue import queue_workers
+from app.core.health import HEALTH_CHECKS, HEALTH_DETAILS
 from app.models import db
 from app.models.base import as_dict
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import switch_org
-from app.threats.ratestore import store
 
 ACCOUNT_FIELDS = ["first_name", "last_name", "phone_number", "timezone", "theme"]
 
@@ -34,15 +33,19 @@ def health():
     except Exception as exc:  # noqa: BLE001
         checks["redis"] = f"error: {type(exc).__name__}"
         checks["queue"] = "unavailable: jobs cannot be started or run"
-    if store().degraded:
-        checks["rate_limiting"] = "per-process fallback"
+    for name, check in HEALTH_CHECKS.items():  # registered: the rate limiter's store, ...
+        problem = check()
+        if problem is not None:
+            checks[name] = problem
     degraded = sorted(name for name, value in checks.items() if value != "ok")
     status = "unavailable" if checks["database"] != "ok" else ("degraded" if degraded else "ok")
     body = {"status": status, "checks": checks}
     if degraded:
         body["degraded"] = degraded
-    if checks["redis"] == "ok":
-        body["workers"] = queue_workers()
+    for name, detail in HEALTH_DETAILS.items():  # registered: the queue's workers, ...
+        value = detail(checks)
+        if value is not None:
+            body[name] = value
     return jsonify(body), 503 if status == "unavailable" else 200
 
 

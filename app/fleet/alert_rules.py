@@ -20,11 +20,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.alerting import evaluate, registry
+from app.alerting import evaluate, events, registry
 from app.alerting.registry import ABSENCE, EVENT, VALUE, RuleType
 from app.alerting.service import Observation, Target, load_states, observe
 from app.core import linkable
-from app.fleet.backups import backup_overdue_hours
+from app.fleet.backups import backup_overdue_hours, latest_backup_status
+from app.fleet.queries import latest_stats_id
 from app.models import Alert, AlertRule, Device, ScannerStats, db, utcnow
 from app.notifications.services import app_path
 
@@ -240,8 +241,6 @@ def on_heartbeat(device: Device, clean: dict[str, Any], now: datetime, *, came_b
 
 def on_backup_report(device: Device, now: datetime | None = None) -> int:
     """Evaluate backup_failed for the device after its agent reported a finished backup."""
-    from app.fleet.backups import latest_backup_status
-
     rules = rules_for(device, EVENT)
     if not rules:
         return 0
@@ -265,8 +264,6 @@ def _watched_devices(device_ids: list[int] | None) -> sa.Select:
 
 def latest_feed_dates(device_ids: list[int]) -> dict[int, datetime]:
     """Each scanner's feed_updated_at from its newest scanner_stats row."""
-    from app.fleet.queries import latest_stats_id
-
     if not device_ids:
         return {}
     rows = db.session.execute(sa.select(Device.id, ScannerStats.feed_updated_at)
@@ -342,6 +339,12 @@ def default_rules(org_id: int | None) -> list[AlertRule]:
 def ensure_default_rules(org_id: int, actor: Any = None) -> int:
     """Give an organization without any fleet alert rule the default set (audited); returns how many."""
     return evaluate.ensure_defaults(org_id, "fleet", actor)
+
+
+# Fleet's services publish what happened; the rules react here (no import back into them).
+events.subscribe("fleet.heartbeat_stored", on_heartbeat)
+events.subscribe("fleet.backup_reported", on_backup_report)
+events.subscribe("fleet.device_created", ensure_default_rules)
 
 
 def _device(org_id: int, object_id: str) -> Device | None:

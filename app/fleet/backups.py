@@ -16,10 +16,11 @@ import sqlalchemy as sa
 from croniter import croniter
 
 from app import audit
+from app.alerting import events
 from app.core.hygiene import INT_MAX
 from app.fleet import backup_repository, commands
 from app.fleet.backup_errors import BackupError
-from app.fleet.ingest import _Checker
+from app.fleet.payload import Checker
 from app.models import BackupConfig, BackupSnapshot, Command, Device, User, db, utcnow
 from app.models.base import as_dict
 from app.models.fleet_ops import BACKUP_MODES, BACKUP_TYPES, FULL_DISK_METHODS
@@ -190,7 +191,7 @@ def schedule_due(now: datetime | None = None) -> list[Command]:
 # Reports from the agent ------------------------------------------------------------------------
 
 def validate_report(data: dict[str, Any]) -> dict[str, Any]:
-    c = _Checker()
+    c = Checker()
     clean: dict[str, Any] = {
         "snapshot_id": c.text(data, "snapshot_id", "snapshot_id", 255, required=True),
         "snapshot_name": c.text(data, "snapshot_name", "snapshot_name", 255),
@@ -275,9 +276,7 @@ def ingest_report(device: Device, data: dict[str, Any]) -> BackupSnapshot:
                  new={"snapshot_id": row.snapshot_id, "status": row.status, "size_bytes": row.size_bytes},
                  result="failure" if row.status == "failed" else "success")
     if row.status in ("completed", "failed") and old_status != row.status:
-        from app.fleet.alert_rules import on_backup_report
-
-        on_backup_report(device)
+        events.publish("fleet.backup_reported", device=device)  # alert rules subscribe
     return row
 
 

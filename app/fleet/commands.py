@@ -271,7 +271,7 @@ FINISHED = ("completed", "failed", "expired", "canceled")
 
 
 def _old_finished() -> sa.Select:
-    from app.admin.settings_registry import get_setting
+    from app.core.settings_registry import get_setting
 
     cutoff = utcnow() - timedelta(days=get_setting("fleet.commands_keep_days"))
     return sa.select(Command.id).where(Command.status.in_(FINISHED), Command.created_at < cutoff)

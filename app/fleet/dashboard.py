@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.admin.settings_registry import get_setting
+from app.core.settings_registry import get_setting
 from app.fleet.queries import ScannerRow, online_counts, scanner_summary
 from app.fleet.services import online_cutoff
 from app.models import Alert, Device, Heartbeat, db, utcnow

@@ -1,9 +1,9 @@
-"""Demo alerting for the demo organizations (registered in app.demo.DEMO_EXTENSIONS):
+"""Demo alerting for the demo organizations (registered with app.core.demo_data):
 the default alert rules and a weekly maintenance window, so the pages are not empty."""
 
 from __future__ import annotations
 
-from app.demo import DEMO_EXTENSIONS
+from app.core.demo_data import register_demo
 from app.models import MaintenanceWindow, Organization, db
 
 
@@ -17,8 +17,7 @@ def seed_alerting(orgs: dict[str, Organization]) -> None:
                                          timezone="Australia/Perth", reason="OS and scanner feed updates"))
 
 
-if seed_alerting not in DEMO_EXTENSIONS:
-    DEMO_EXTENSIONS.append(seed_alerting)
+register_demo(seed_alerting)
 
 
 def seed_fleet(orgs: dict[str, Organization]) -> None:
@@ -27,5 +26,4 @@ def seed_fleet(orgs: dict[str, Organization]) -> None:
     seed(orgs)
 
 
-if seed_fleet not in DEMO_EXTENSIONS:
-    DEMO_EXTENSIONS.append(seed_fleet)
+register_demo(seed_fleet)

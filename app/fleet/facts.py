@@ -13,7 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import audit
-from app.fleet.ingest import MAX_AGE, MAX_CLOCK_SKEW, PayloadError, _Checker
+from app.fleet.ingest import MAX_AGE, MAX_CLOCK_SKEW, PayloadError
+from app.fleet.payload import Checker
 from app.models import Device, DeviceFacts, db, utcnow
 
 MAX_BYTES = 256 * 1024
@@ -24,7 +25,7 @@ ITEM_KEYS = ("name", "mount", "id", "device", "path")
 
 
 def keep_count() -> int:
-    from app.admin.settings_registry import get_setting
+    from app.core.settings_registry import get_setting
 
     return get_setting("fleet.facts_keep")
 
@@ -48,7 +49,7 @@ def _shape_errors(value: Any, path: str, depth: int, errors: dict[str, str]) -> 
 
 def validate(data: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The clean snapshot ({"facts", "collected_at"}), or PayloadError with every field error."""
-    c = _Checker()
+    c = Checker()
     facts = data.get("facts")
     if not isinstance(facts, dict) or not facts:
         c.errors["facts"] = "a non-empty JSON object"

@@ -7,7 +7,6 @@ Validation happens entirely before the first write, so a bad payload stores noth
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -16,7 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app import audit
-from app.core.hygiene import BIGINT_MAX, INT_MAX
+from app.alerting import events
+from app.core.hygiene import BIGINT_MAX
+from app.fleet.payload import Checker
 from app.models import (
     Device,
     DockerContainer,
@@ -32,7 +33,6 @@ from app.models.fleet import CONTAINER_STATUSES, SERVICE_STATUSES
 BUCKET_SECONDS = 300
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_AGE = timedelta(hours=24)
-MAX_ITEMS = 500
 SCANNER_COUNTS = ("tasks_total", "scans_running", "scans_queued", "scans_completed_24h", "nvt_count",
                   "vulns_critical", "vulns_high", "vulns_medium", "vulns_low")
 
@@ -58,67 +58,7 @@ def bucket_start(ts: datetime) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % BUCKET_SECONDS, UTC)
 
 
-class _Checker:
-    """Collects field errors while reading values out of the payload."""
-
-    def __init__(self) -> None:
-        self.errors: dict[str, str] = {}
-
-    def number(self, obj: dict, key: str, path: str, low: float = 0, high: float | None = None,
-               required: bool = False, whole: bool = False) -> Any:
-        """A number from `low` to `high`; a whole number is capped by its column (INTEGER
-        unless `high` says BIGINT), so nothing out of range reaches the database."""
-        value = obj.get(key)
-        if value is None:
-            if required:
-                self.errors[path] = "required"
-            return None
-        if whole and high is None:
-            high = INT_MAX
-        if whole and isinstance(value, float) and value.is_integer():
-            value = int(value)  # JSON (and its schema) make no difference between 486 and 486.0
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and (not whole or isinstance(value, int))
-        if not ok or (isinstance(value, float) and not math.isfinite(value)) or value < low or (high is not None and value > high):
-            kind = "a whole number" if whole else "a number"
-            self.errors[path] = f"{kind} from {low}" + (f" to {high}" if high is not None else " up")
-            return None
-        return value
-
-    def text(self, obj: dict, key: str, path: str, max_len: int, required: bool = False) -> str | None:
-        value = obj.get(key)
-        if value is None or value == "":
-            if required:
-                self.errors[path] = "required"
-            return None
-        if not isinstance(value, str) or len(value) > max_len:
-            self.errors[path] = f"a string of at most {max_len} characters"
-            return None
-        return value
-
-    def when(self, obj: dict, key: str, path: str) -> datetime | None:
-        value = obj.get(key)
-        if value is None:
-            return None
-        try:
-            parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            parsed = None
-        if parsed is None or parsed.tzinfo is None:
-            self.errors[path] = "an ISO 8601 timestamp with a time zone"
-            return None
-        return parsed.astimezone(UTC)
-
-    def items(self, obj: dict, key: str) -> list[dict]:
-        value = obj.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list) or len(value) > MAX_ITEMS or not all(isinstance(i, dict) for i in value):
-            self.errors[key] = f"a list of at most {MAX_ITEMS} objects"
-            return []
-        return value
-
-
-def top_vulns(c: _Checker, stats: dict) -> list[dict[str, Any]]:
+def top_vulns(c: Checker, stats: dict) -> list[dict[str, Any]]:
     """The scanner's top vulnerabilities (seed: cve, severity as CVSS, affected_hosts, title), each checked."""
     top = stats.get("top_vulns") or []
     if not isinstance(top, list) or len(top) > MAX_TOP_VULNS or not all(isinstance(v, dict) for v in top):
@@ -138,7 +78,7 @@ def top_vulns(c: _Checker, stats: dict) -> list[dict[str, Any]]:
 
 def validate(data: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The clean heartbeat, or PayloadError with every field error found."""
-    c = _Checker()
+    c = Checker()
     clean: dict[str, Any] = {}
     ts = c.when(data, "timestamp", "timestamp") or now
     if ts > now + MAX_CLOCK_SKEW or ts < now - MAX_AGE:
@@ -342,8 +282,7 @@ def ingest(device: Device, data: dict[str, Any], ip: str | None = None) -> Inges
                      new={"status": "active"} if came_back else None,
                      details={"timestamp": ts.isoformat(),
                               "service_changes": [{"service": n, "from": o, "to": s} for n, o, s in changes]})
-    # Alert rules see the same clean numbers; an alert opening or resolving is audited there.
-    from app.fleet.alert_rules import on_heartbeat
-
-    on_heartbeat(device, clean, now, came_back=came_back == "offline")
+    # Alert rules (subscribed in app/fleet/alert_rules.py) see the same clean numbers; an
+    # alert opening or resolving is audited there.
+    events.publish("fleet.heartbeat_stored", device=device, clean=clean, now=now, came_back=came_back == "offline")
     return Ingested(heartbeat, False)

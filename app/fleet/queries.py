@@ -9,13 +9,18 @@ the dashboard and jobs can share.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from app.fleet.services import online_cutoff
+from app.core.settings_registry import get_setting
 from app.models import Device, Organization, ScannerStats, db, utcnow
+
+
+def online_cutoff(now: datetime | None = None) -> datetime:
+    """A device is online when its last heartbeat is newer than this (`fleet.online_minutes` ago)."""
+    return (now or utcnow()) - timedelta(minutes=get_setting("fleet.online_minutes"))
 
 
 @dataclass(frozen=True)

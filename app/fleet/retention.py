@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 
 from app import audit
-from app.admin.settings_registry import get_setting
 from app.alerting import service as alerting
+from app.core.settings_registry import get_setting
 from app.fleet import facts
 from app.models import Heartbeat, MetricRollup, ScannerStats, db, utcnow
 

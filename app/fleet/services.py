@@ -21,8 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from app import audit
-from app.admin.settings_registry import get_setting
-from app.api.tokens import KEY_PREFIX, digest
+from app.alerting import events
+from app.auth.api_keys import KEY_PREFIX, digest
+from app.core.settings_registry import get_setting
+from app.fleet.queries import online_cutoff
 from app.models import ApiKey, Device, DeviceClaimCode, Organization, Subscription, User, db, utcnow
 from app.models.fleet import DEVICE_SCOPES, DEVICE_TYPES
 
@@ -121,9 +123,8 @@ def create_device(org_id: int, *, name: str, device_type: str, site_id: int | No
     db.session.add(device)
     db.session.flush()
     code = new_claim_code(device, actor)
-    from app.fleet.alert_rules import ensure_default_rules
-
-    ensure_default_rules(org_id, actor)  # an organization's first device brings the default alert rules
+    # An organization's first device brings the default alert rules (app/fleet/alert_rules.py subscribes).
+    events.publish("fleet.device_created", org_id=org_id, actor=actor)
     audit.record("device.created", resource_type="device", resource_id=device.id, org_id=org_id, actor=actor,
                  actor_type=None if actor else "system", actor_label=actor_label,
                  new={"name": name, "device_type": device_type, "site_id": site_id, "environment": environment,
@@ -173,12 +174,6 @@ def delete_device(device: Device, actor: User) -> None:
                        .values(revoked_at=utcnow()))
     audit.record("device.deleted", resource_type="device", resource_id=device.id, org_id=device.org_id,
                  actor=actor, old={"overlay_ip": old_ip})
-
-
-def online_cutoff(now: datetime | None = None) -> datetime:
-    from app.admin.settings_registry import get_setting
-
-    return (now or utcnow()) - timedelta(minutes=get_setting("fleet.online_minutes"))
 
 
 def is_online(device: Device, now: datetime | None = None) -> bool:

@@ -13,6 +13,7 @@ from redis.retry import Retry
 from rq import Queue, Worker
 from werkzeug.exceptions import ServiceUnavailable
 
+from app.core.health import register_health_detail
 from app.jobs.runner import live_progress as read_live_progress
 
 QUEUE_NAMES = ("high", "default", "low")
@@ -94,3 +95,7 @@ def push_run(run_id: int, kind: str) -> None:
         failure_ttl=7 * 86400,
         description=f"{kind} #{run_id}",
     )
+
+
+# /health counts the workers while Redis answers.
+register_health_detail("workers", lambda checks: queue_workers() if checks["redis"] == "ok" else None)

@@ -113,7 +113,7 @@ def live_progress(run: JobRun) -> tuple[int, str | None]:
     return int(data.get(b"progress", 0)), data.get(b"message", b"").decode() or run.message
 
 
-def _app() -> Flask:
+def worker_app() -> Flask:
     global _worker_app
     if _worker_app is None:
         from app import create_app
@@ -126,7 +126,7 @@ def execute(run_id: int) -> dict[str, Any] | None:
     """RQ entry point: run JobRun `run_id` inside an application context."""
     if has_app_context():
         return run_job(run_id)
-    with _app().app_context():
+    with worker_app().app_context():
         return run_job(run_id)
 
 

@@ -76,11 +76,11 @@ def start_periodic(kind: str) -> None:
     from flask import has_app_context
 
     from app.jobs import enqueue
-    from app.jobs.runner import _app
+    from app.jobs.runner import worker_app
     from app.models import db
 
     if not has_app_context():
-        with _app().app_context():
+        with worker_app().app_context():
             return start_periodic(kind)
     import sqlalchemy as sa
 

@@ -1,4 +1,4 @@
-"""Demo metrics for both demo organizations (registered in app.demo.DEMO_EXTENSIONS)."""
+"""Demo metrics for both demo organizations (registered with app.core.demo_data)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from app.demo import DEMO_EXTENSIONS
+from app.core.demo_data import register_demo
 from app.metrics import services
+from app.metrics.history import record_history
 from app.metrics.live import LIVE_QUERIES
 from app.models import FrameworkCategory, FrameworkFunction, Organization, db
 
@@ -69,7 +70,7 @@ def seed_metrics(orgs: dict[str, Organization]) -> None:
                 unit=unit, priority=priority, function_id=function.id, category_id=category.id)
             db.session.add(metric)
             db.session.flush()
-            services._history(metric, Decimal(current.get(slug, 0)), "demo value", None)
+            record_history(metric, Decimal(current.get(slug, 0)), "demo value", None)
         for fn_code, cat_code, name, source, target, priority in DEMO_LIVE_METRICS:
             function, category = _function_and_category(framework, fn_code, cat_code)
             query = LIVE_QUERIES[source]
@@ -81,10 +82,9 @@ def seed_metrics(orgs: dict[str, Organization]) -> None:
             db.session.flush()
             value = query.func(org.id)
             if value is not None:
-                services._history(metric, value, f"live: {query.label}", None)
+                record_history(metric, value, f"live: {query.label}", None)
         services.snapshot(org.id)
         create_default_catalog(org.id, None)
 
 
-if seed_metrics not in DEMO_EXTENSIONS:
-    DEMO_EXTENSIONS.append(seed_metrics)
+register_demo(seed_metrics)

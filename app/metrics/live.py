@@ -24,6 +24,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from app import audit
+from app.fleet.queries import online_cutoff
+from app.metrics.history import record_history
 from app.models import (
     Alert,
     BackupConfig,
@@ -129,8 +131,6 @@ def _fleet(org_id: int) -> sa.ColumnElement[bool]:
 
 def devices_online_pct(org_id: int) -> Decimal | None:
     """Share of enrolled devices with a heartbeat inside the online window (fleet.online_minutes; None: no devices)."""
-    from app.fleet.services import online_cutoff
-
     total = _count(sa.select(sa.func.count(Device.id)).where(_fleet(org_id)))
     online = _count(sa.select(sa.func.count(Device.id)).where(_fleet(org_id), Device.last_seen_at >= online_cutoff()))
     return _percent(online, total)
@@ -289,8 +289,6 @@ def has_live_metrics() -> bool:
 
 def refresh(org_id: int | None = None) -> dict[int, int]:
     """Run the live queries; a changed value goes to history and the audit log. {org_id: values changed}."""
-    from app.metrics.services import _history
-
     changed: dict[int, int] = {}
     for metric in live_metrics(org_id):
         query = LIVE_QUERIES.get(metric.live_source or "")
@@ -308,7 +306,7 @@ def refresh(org_id: int | None = None) -> dict[int, int]:
         elif old is not None and Decimal(old) == value:
             continue
         else:
-            _history(metric, value, f"live: {query.label}", None)
+            record_history(metric, value, f"live: {query.label}", None)
         audit.record("metric.value_recorded", resource_type="metric", resource_id=metric.id, org_id=metric.org_id,
                      actor_type="system", actor_label=f"live query {metric.live_source}",
                      old={"current_value": old}, new={"current_value": value})

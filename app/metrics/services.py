@@ -16,6 +16,8 @@ from app import audit
 from app.alerting.events import publish
 from app.core.templating import localtime, wall_clock_ms
 from app.metrics import scoring
+from app.metrics.history import record_history
+from app.metrics.live import LIVE_QUERIES
 from app.models import (
     Framework,
     FrameworkCategory,
@@ -39,8 +41,6 @@ AUDITED_FIELDS = ["metric_number", "name", "description", "current_value", "targ
 
 def with_live_value(values: dict[str, Any]) -> dict[str, Any]:
     """A live metric's value comes from its query, whatever the form said."""
-    from app.metrics.live import LIVE_QUERIES
-
     query = LIVE_QUERIES.get(values.get("live_source") or "")
     return values if query is None else {**values, "current_value": query.func(values["org_id"])}
 
@@ -132,7 +132,7 @@ def create_metric(org_id: int, user: Any, **values: Any) -> Metric:
     db.session.add(metric)
     db.session.flush()
     if metric.current_value is not None:
-        _history(metric, metric.current_value, "initial value", user)
+        record_history(metric, metric.current_value, "initial value", user)
     audit.record("metric.created", resource_type="metric", resource_id=metric.id, new=snapshot_values(metric))
     return metric
 
@@ -150,7 +150,7 @@ def update_metric(metric: Metric, user: Any, **values: Any) -> bool:
     if not new:
         return False
     if metric.current_value != value_before and metric.current_value is not None:
-        _history(metric, metric.current_value, "changed in the metric's form", user)
+        record_history(metric, metric.current_value, "changed in the metric's form", user)
     audit.record("metric.updated", resource_type="metric", resource_id=metric.id, old=old, new=new)
     return True
 
@@ -160,19 +160,9 @@ def record_value(metric: Metric, user: Any, value: Decimal, note: str | None) ->
     if metric.is_locked:
         raise MetricLocked("This metric is locked: unlock it before recording a value.")
     old = metric.current_value
-    row = _history(metric, value, note, user)
+    row = record_history(metric, value, note, user)
     audit.record("metric.value_recorded", resource_type="metric", resource_id=metric.id,
                  old={"current_value": old}, new={"current_value": metric.current_value}, details={"note": note})
-    return row
-
-
-def _history(metric: Metric, value: Decimal, note: str | None, user: Any) -> MetricHistory:
-    metric.current_value = value
-    metric.value_updated_at = utcnow()
-    row = MetricHistory(org_id=metric.org_id, metric_id=metric.id, value=value, note=note,
-                        recorded_by_id=getattr(user, "id", None))
-    db.session.add(row)
-    db.session.flush()
     return row
 
 
@@ -207,7 +197,7 @@ def as_input(metric: Metric) -> scoring.MetricInput:
 
 def current_ratings() -> scoring.Ratings:
     """The rating floors in effect: the settings registry's metrics.rating_* values."""
-    from app.admin.settings_registry import rating_thresholds
+    from app.core.settings_registry import rating_thresholds
 
     return scoring.ratings_from(rating_thresholds())
 

@@ -126,3 +126,8 @@ def as_dict(obj: Any, fields: list[str]) -> dict[str, Any]:
             value = value.isoformat()
         out[name] = value
     return out
+
+
+def sql_in(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK constraint's text: `column` holds one of `values`."""
+    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"

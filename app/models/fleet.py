@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from app.models.base import OrgOwnedMixin, SoftDeleteMixin, TimestampMixin, db, utcnow
+from app.models.base import OrgOwnedMixin, SoftDeleteMixin, TimestampMixin, db, sql_in, utcnow
 from app.models.tenancy import Site
 
 DEVICE_TYPES = ("scanner", "server")
@@ -25,17 +25,13 @@ DEVICE_SCOPES = ("heartbeat", "facts", "commands", "backups")
 ROLLUP_METRICS = ("cpu", "ram", "disk_root", "load_1m", "net_rx", "net_tx")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
-
-
 class Subscription(OrgOwnedMixin, TimestampMixin, db.Model):
     """What an organization pays for; the active one limits how many devices it may have."""
 
     __tablename__ = "subscriptions"
     __table_args__ = (
-        sa.CheckConstraint(_in("billing_cycle", BILLING_CYCLES), name="billing_cycle"),
-        sa.CheckConstraint(_in("status", SUBSCRIPTION_STATUSES), name="status"),
+        sa.CheckConstraint(sql_in("billing_cycle", BILLING_CYCLES), name="billing_cycle"),
+        sa.CheckConstraint(sql_in("status", SUBSCRIPTION_STATUSES), name="status"),
         sa.CheckConstraint("price_cents IS NULL OR price_cents >= 0", name="price_cents"),
     )
 
@@ -64,10 +60,10 @@ class Device(OrgOwnedMixin, TimestampMixin, SoftDeleteMixin, db.Model):
 
     __tablename__ = "devices"
     __table_args__ = (
-        sa.CheckConstraint(_in("device_type", DEVICE_TYPES), name="device_type"),
-        sa.CheckConstraint(_in("billing_type", BILLING_TYPES), name="billing_type"),
-        sa.CheckConstraint(_in("environment", ENVIRONMENTS), name="environment"),
-        sa.CheckConstraint(_in("status", DEVICE_STATUSES), name="status"),
+        sa.CheckConstraint(sql_in("device_type", DEVICE_TYPES), name="device_type"),
+        sa.CheckConstraint(sql_in("billing_type", BILLING_TYPES), name="billing_type"),
+        sa.CheckConstraint(sql_in("environment", ENVIRONMENTS), name="environment"),
+        sa.CheckConstraint(sql_in("status", DEVICE_STATUSES), name="status"),
         sa.Index("ix_devices_org_status", "org_id", "status"),
     )
 
@@ -190,7 +186,7 @@ class ServiceStatus(db.Model):
     __tablename__ = "service_status"
     __table_args__ = (
         sa.UniqueConstraint("device_id", "service_name"),
-        sa.CheckConstraint(_in("status", SERVICE_STATUSES), name="status"),
+        sa.CheckConstraint(sql_in("status", SERVICE_STATUSES), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -211,7 +207,7 @@ class DockerContainer(db.Model):
     __tablename__ = "docker_containers"
     __table_args__ = (
         sa.UniqueConstraint("device_id", "container_name"),
-        sa.CheckConstraint(_in("status", CONTAINER_STATUSES), name="status"),
+        sa.CheckConstraint(sql_in("status", CONTAINER_STATUSES), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

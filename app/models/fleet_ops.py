@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import OrgOwnedMixin, db, utcnow
-from app.models.fleet import Device, _in
+from app.models.base import OrgOwnedMixin, db, sql_in, utcnow
+from app.models.fleet import Device
 from app.models.identity import User
 
 # awaiting_approval: a recovery command no second admin has approved yet (not signed yet).
@@ -26,7 +26,7 @@ class Command(OrgOwnedMixin, db.Model):
 
     __tablename__ = "commands"
     __table_args__ = (
-        sa.CheckConstraint(_in("status", COMMAND_STATUSES), name="status"),
+        sa.CheckConstraint(sql_in("status", COMMAND_STATUSES), name="status"),
         sa.Index("ix_commands_device_status", "device_id", "status"),
         sa.Index("ix_commands_status_expires", "status", "expires_at"),
     )
@@ -62,8 +62,8 @@ class BackupConfig(OrgOwnedMixin, db.Model):
 
     __tablename__ = "backup_configs"
     __table_args__ = (
-        sa.CheckConstraint(_in("backup_mode", BACKUP_MODES), name="backup_mode"),
-        sa.CheckConstraint("full_disk_method IS NULL OR " + _in("full_disk_method", FULL_DISK_METHODS),
+        sa.CheckConstraint(sql_in("backup_mode", BACKUP_MODES), name="backup_mode"),
+        sa.CheckConstraint("full_disk_method IS NULL OR " + sql_in("full_disk_method", FULL_DISK_METHODS),
                            name="full_disk_method"),
         sa.CheckConstraint("retention_count >= 1", name="retention_count"),
         sa.Index("ix_backup_configs_due", "enabled", "next_scheduled_at"),
@@ -104,8 +104,8 @@ class BackupSnapshot(OrgOwnedMixin, db.Model):
 
     __tablename__ = "backups_catalog"
     __table_args__ = (
-        sa.CheckConstraint(_in("backup_type", BACKUP_TYPES), name="backup_type"),
-        sa.CheckConstraint(_in("status", BACKUP_STATUSES), name="status"),
+        sa.CheckConstraint(sql_in("backup_type", BACKUP_TYPES), name="backup_type"),
+        sa.CheckConstraint(sql_in("status", BACKUP_STATUSES), name="status"),
         sa.UniqueConstraint("device_id", "snapshot_id"),
         sa.Index("ix_backups_catalog_device_started", "device_id", "started_at"),
         sa.Index("ix_backups_catalog_status", "status"),

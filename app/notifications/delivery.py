@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app import audit, mailer
+from app.alerting import events
 from app.crypto import DecryptionError, decrypt_text
 from app.jobs import enqueue, job
 from app.mailer import MailError, SmtpSettings, one_line
@@ -318,8 +319,6 @@ def record_outcome(delivery_id: int, error: str | None) -> str:
 
 def disable_channel(channel: NotificationChannel, reason: str) -> None:
     """Stop using a channel, abandon what it still had to send, audit it and tell the admins."""
-    from app.notifications.services import app_path, notify
-
     channel.is_enabled = False
     channel.disabled_reason = reason
     db.session.execute(
@@ -331,9 +330,8 @@ def disable_channel(channel: NotificationChannel, reason: str) -> None:
     audit.record("notification_channel.disabled", resource_type="notification_channel", resource_id=channel.id,
                  org_id=channel.org_id, actor_type="system", actor_label="delivery policy",
                  old={"is_enabled": True}, new={"is_enabled": False}, details={"reason": reason})
-    # Tell the admins in the app only: the broken channel cannot carry its own alarm.
-    notify(channel.org_id, "notification_channel.disabled", f"Channel '{channel.name}' was disabled",
-           body=reason, severity="warning", link=app_path("notifications.channels"), deliver=False)
+    # The admins are told in the app by app/notifications/services.py, which subscribes.
+    events.publish("notifications.channel_disabled", channel=channel, reason=reason)
 
 
 def due_query(now: datetime) -> sa.Select:

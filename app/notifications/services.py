@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
 
 from app import audit
+from app.alerting import events
 from app.crypto import encrypt_text
 from app.models import Notification, NotificationChannel, NotificationDelivery, User, db, utcnow
 from app.models.notifications import SEVERITIES
@@ -249,3 +250,12 @@ def filter_deliveries(stmt: sa.Select, *, status: str | None = None, channel_id:
     if channel_id is not None:
         stmt = stmt.where(NotificationDelivery.channel_id == channel_id)
     return stmt
+
+
+def tell_admins_channel_disabled(channel: NotificationChannel, reason: str) -> None:
+    """Tell the admins in the app only: the broken channel cannot carry its own alarm."""
+    notify(channel.org_id, "notification_channel.disabled", f"Channel '{channel.name}' was disabled",
+           body=reason, severity="warning", link=app_path("notifications.channels"), deliver=False)
+
+
+events.subscribe("notifications.channel_disabled", tell_admins_channel_disabled)

@@ -1,9 +1,9 @@
-"""Demo roadmaps (registered in app.demo.DEMO_EXTENSIONS): a profile and a generated roadmap
+"""Demo roadmaps (registered with app.core.demo_data): a profile and a generated roadmap
 with a few completed tasks per demo organization."""
 
 from __future__ import annotations
 
-from app.demo import DEMO_EXTENSIONS
+from app.core.demo_data import register_demo
 from app.models import Organization
 from app.roadmap import library, services
 
@@ -21,5 +21,4 @@ def seed(orgs: dict[str, Organization]) -> None:
                 services.set_status(row, "completed")
 
 
-if seed not in DEMO_EXTENSIONS:
-    DEMO_EXTENSIONS.append(seed)
+register_demo(seed)

@@ -1,4 +1,4 @@
-"""Demo attack surface (registered in app.demo.DEMO_EXTENSIONS): each demo organization
+"""Demo attack surface (registered with app.core.demo_data): each demo organization
 lists its primary domain with one stored passive scan, so the pages have something to show.
 
 The scan is built from the same pieces a real one uses (findings, `scanner.risk_counts`,
@@ -8,7 +8,7 @@ domain stays unverified: the demo cannot prove ownership of a `.example` name.
 
 from __future__ import annotations
 
-from app.demo import DEMO_EXTENSIONS
+from app.core.demo_data import register_demo
 from app.models import Organization, utcnow
 from app.surface import domains, risk, scanner, scans
 
@@ -55,5 +55,4 @@ def seed_surface(orgs: dict[str, Organization]) -> None:
         scans.store(org.id, row.id, demo_result(row.domain))
 
 
-if seed_surface not in DEMO_EXTENSIONS:
-    DEMO_EXTENSIONS.append(seed_surface)
+register_demo(seed_surface)

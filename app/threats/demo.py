@@ -1,4 +1,4 @@
-"""Demo threat operations (registered in app.demo.DEMO_EXTENSIONS): a week's worth of what
+"""Demo threat operations (registered with app.core.demo_data): a week's worth of what
 the console is for, made by the real services rather than written as rows, each step run at
 its own moment of the past week (app.models.base.clock_at), not all at seed time.
 
@@ -23,7 +23,7 @@ from flask_login import login_user
 
 from app import audit
 from app.auth.events import record_event
-from app.demo import DEMO_EXTENSIONS
+from app.core.demo_data import register_demo
 from app.models import LoginAttempt, Organization, ThreatEvent, User, db, utcnow
 from app.models.base import clock_at
 from app.threats import blocks, detection, incidents
@@ -138,5 +138,4 @@ def seed_threats(orgs: dict[str, Organization]) -> None:
                  actor_type="system", actor_label="seed-demo", details=details)
 
 
-if seed_threats not in DEMO_EXTENSIONS:
-    DEMO_EXTENSIONS.append(seed_threats)
+register_demo(seed_threats)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from app.threats.intel import IndicatorError, normalise
+from app.threats.intel import IndicatorError, Rejection, normalise
 
 # The four TLP 1.0 marking-definition ids fixed by the STIX 2.1 specification (section 7.2.1.4).
 STIX_TLP = {
@@ -59,12 +59,6 @@ class ParsedIndicator:
     description: str | None = None
     expires_at: datetime | None = None
     first_seen: datetime | None = None
-
-
-@dataclass
-class Rejection:
-    row: str
-    reason: str
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -18,6 +19,14 @@ DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Confidence halves every HALF_LIFE_DAYS without a new sighting (MISP-style decay).
 HALF_LIFE_DAYS = 90
+
+
+@dataclass
+class Rejection:
+    """A candidate indicator refused by an import (or by the allowlist when saving): its row and why."""
+
+    row: str
+    reason: str
 
 
 class IndicatorError(ValueError):
@@ -182,8 +191,6 @@ def save_parsed(org_id: int, parsed) -> dict[str, int]:
 
     Allowlisted values become rejections. Returns the counts; the caller commits.
     """
-    from app.threats.importers import Rejection
-
     counts = {"read": parsed.read, "imported": 0, "updated": 0, "duplicates": 0, "rejected": len(parsed.rejections)}
     seen: set[tuple[str, str]] = set()
     started = utcnow()

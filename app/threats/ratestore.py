@@ -20,6 +20,8 @@ from flask import current_app
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from app.core.health import register_health_check
+
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 15
 MAX_LOCAL_KEYS = 50_000  # a flood of distinct addresses cannot grow the fallback without bound
@@ -150,3 +152,6 @@ class RateStore:
 def store() -> RateStore:
     """The application's store (one per process, created on first use)."""
     return current_app.extensions.setdefault("vigil_rate_store", RateStore())
+
+
+register_health_check("rate_limiting", lambda: "per-process fallback" if store().degraded else None)

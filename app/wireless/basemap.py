@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 from flask import Response
 from markupsafe import escape
 
-from app.admin.settings_registry import get_setting
 from app.core.guard import csp_allowing
+from app.core.settings_registry import get_setting
 
 TILE_SETTING = "wireless.map_tile_url"
 PMTILES_SETTING = "wireless.map_pmtiles_url"

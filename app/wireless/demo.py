@@ -1,4 +1,4 @@
-"""Demo wireless data (registered in app.demo.DEMO_EXTENSIONS): the FBI field offices, the
+"""Demo wireless data (registered with app.core.demo_data): the FBI field offices, the
 IEEE manufacturer registry, a home for the first demo organization and three weeks of the
 synthetic scenario (app/wireless/scenario.py) as its networks and sightings, scored by the
 rescoring service.
@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import audit
-from app.demo import DEMO_EXTENSIONS
+from app.core.demo_data import register_demo
 from app.models import Organization, db
 from app.models.wireless import AgencyOffice, DeviceSource, Network, Observation, SsidHistory
 from app.wireless import places, reference, rescore
@@ -108,5 +108,4 @@ def seed_wireless(orgs: dict[str, Organization]) -> None:
                  org_id=org.id if org else None, actor_type="system", actor_label="seed-demo", details=details)
 
 
-if seed_wireless not in DEMO_EXTENSIONS:
-    DEMO_EXTENSIONS.append(seed_wireless)
+register_demo(seed_wireless)

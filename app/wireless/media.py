@@ -19,7 +19,7 @@ from flask import current_app
 from PIL import Image, UnidentifiedImageError
 
 from app import audit
-from app.admin.settings_registry import get_setting
+from app.core.settings_registry import get_setting
 from app.models import User, db
 from app.models.wireless import Network, NetworkMedia
 

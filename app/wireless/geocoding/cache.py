@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from app.admin.settings_registry import get_setting
+from app.core.settings_registry import get_setting
 from app.models import GeocodingCache, db, utcnow
 from app.wireless.geocoding import Place
 

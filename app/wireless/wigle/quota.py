@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from app.admin.settings_registry import get_setting
+from app.core.settings_registry import get_setting
 from app.models import WigleApiCall, db, utcnow
 
 WINDOW = timedelta(hours=24)
