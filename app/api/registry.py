@@ -1,6 +1,6 @@
 """The API resource registry: each domain registers its JSON resources from its own package.
 
-A domain's `app/<domain>/api.py` (imported by the package __init__) calls `register_scope`
+A domain's `app/<domain>/api.py` (loaded by `load_domain_resources`, below) calls `register_scope`
 for each scope it introduces and `resource(...)` for each operation: path, method, scope,
 handler and the JSON schemas of its query, body and answer. The route is added to the api
 blueprint and the OpenAPI document (app/api/openapi.py) is generated from this registry, so
@@ -8,15 +8,20 @@ a resource is documented by registering it. The wrapper here holds what every re
 shares: the scope check (and the scope's permission for the key's user), validation of the
 documented query and body (422), one commit per request, and JSON errors.
 
-Domain packages are imported before the api blueprint is registered (it is last in
-app.BLUEPRINTS); registering a route later fails loudly in Flask.
+The api package loads every `app.<domain>.api` module when it is imported (the api blueprint
+is last in app.BLUEPRINTS, so every domain package is already loaded); registering a route
+after the blueprint is registered fails loudly in Flask.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 from flask import abort, g, request
@@ -30,6 +35,8 @@ from app.models.api import API_SCOPES
 from app.scopes import SCOPES, holds, register_scope
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+APP_DIR = Path(__file__).resolve().parent.parent  # the app package's folder
+RESOURCE_MODULE = "api"  # app/<domain>/api.py: a domain's JSON resources, by convention
 __all__ = ["register_scope"]  # domains register their scopes and resources through this module
 
 
@@ -151,3 +158,15 @@ def actor() -> Any:
 def arg(name: str) -> str | None:
     value = request.args.get(name)
     return value if value not in (None, "") else None
+
+
+def load_domain_resources() -> list[str]:
+    """Import every `app.<package>.api` module there is (a domain's resources register on
+    import); returns their names. The API sits above the domains, so it may import them."""
+    loaded = []
+    for info in sorted(pkgutil.iter_modules([str(APP_DIR)]), key=lambda i: i.name):
+        name = f"app.{info.name}.{RESOURCE_MODULE}"
+        if info.ispkg and info.name not in ("api", "models") and importlib.util.find_spec(name):
+            importlib.import_module(name)
+            loaded.append(name)
+    return loaded

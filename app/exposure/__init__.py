@@ -25,7 +25,6 @@ register_section("exposure", "Exposure", 55, [
 
 from app.exposure import (  # noqa: E402,F401
     alert_rules,
-    api,
     cli,
     find,
     home,

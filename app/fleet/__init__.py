@@ -22,7 +22,6 @@ register_section("fleet", "Fleet", 40, [
 
 from app.fleet import (  # noqa: E402,F401
     alert_rules,
-    api,
     cli,
     cli_alerts,
     demo,

@@ -16,7 +16,6 @@ register_section("metrics", "Security metrics", 30, [
 
 from app.metrics import (  # noqa: E402,F401
     alert_rules,
-    api,
     cli,
     demo,
     home,

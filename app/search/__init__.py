@@ -8,4 +8,4 @@ bp = Blueprint("search", __name__, url_prefix="/search")
 
 register_top(("search.index", "search", "Search", "dashboard.view"), 20)
 
-from app.search import api, views  # noqa: E402,F401
+from app.search import views  # noqa: E402,F401

@@ -14,7 +14,6 @@ register_section("surface", "Attack surface", 55, [
 
 from app.surface import (  # noqa: E402,F401
     alert_rules,
-    api,
     cli,
     demo,
     home,

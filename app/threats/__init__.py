@@ -17,7 +17,6 @@ register_section("threats", "Threat operations", 20, [
 
 from app.threats import (  # noqa: E402,F401
     alert_rules,
-    api,
     cli,
     demo,
     geo,

@@ -27,7 +27,6 @@ register_section("wireless", "Wireless", 50, [
 
 from app.wireless import (  # noqa: E402,F401
     alert_rules,
-    api,
     cli,
     cli_enrich,
     cli_import,
