@@ -26,6 +26,7 @@ register_section("exposure", "Exposure", 55, [
 from app.exposure import (  # noqa: E402,F401
     alert_rules,
     cli,
+    demo,
     find,
     home,
     intel_places,
