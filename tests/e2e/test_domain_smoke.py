@@ -31,6 +31,10 @@ def walk(new_page, paths: list[str], artifacts: Path, name: str, email: str = "a
             assert response.status == 200, f"{path}: HTTP {response.status}"
             wider = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert wider <= 0, f"{path} is {wider}px wider than a {viewport['width']}px screen"
+            if viewport is DESKTOP:  # every tab of the section visible without scrolling the strip
+                hidden = page.evaluate("(() => { const t = document.querySelector('.domain-tabs');"
+                                       " return t ? t.scrollWidth - t.clientWidth : 0; })()")
+                assert hidden <= 0, f"{path}: {hidden}px of the section tabs are cut off at desktop width"
         page.screenshot(path=str(artifacts / f"smoke-{name}-{label}.png"), full_page=True)
 
 
