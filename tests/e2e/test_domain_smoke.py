@@ -62,6 +62,8 @@ def test_exposure_smoke_and_upload(new_page, live_server, artifacts):
          artifacts, "exposure-readonly", "readonly@northwind.example")
     page = new_page(viewport=DESKTOP)
     sign_in(page, "admin@northwind.example")
+    page.goto("/exposure/uploads/1")  # the counts read on from their label, not from the far right edge
+    assert page.locator("[data-summary]").evaluate("e => getComputedStyle(e).textAlign") in ("left", "start")
     page.goto("/exposure/uploads")
     page.locator("input[type=file]").set_input_files(str(COMBOLIST))
     page.get_by_role("button", name="Import").click()
