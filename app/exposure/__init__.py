@@ -13,19 +13,20 @@ bp = Blueprint("exposure", __name__, url_prefix="/exposure")
 
 register_section("exposure", "Exposure", 55, [
     ("exposure.overview", "shield-exclamation", "Overview", "exposure.view"),
-    ("exposure.upload_list", "file-earmark-lock", "Breach files", "exposure.view"),
-    ("exposure.credential_list", "key", "Exposed credentials", "exposure.details"),
+    ("exposure.upload_list", "file-earmark-lock", "Uploads", "exposure.view"),
+    ("exposure.credential_list", "key", "Credentials", "exposure.details"),
     ("exposure.search_page", "search", "Ghost search", "exposure.manage"),
-    ("exposure.monitored_list", "envelope-check", "Monitored e-mails", "exposure.view"),
+    ("exposure.monitored_list", "envelope-check", "Monitored", "exposure.view"),
     ("exposure.findings", "exclamation-diamond", "Findings", "exposure.view"),
     ("exposure.profile_list", "people", "People", "exposure.details"),
-    ("exposure.threat_actors", "incognito", "Threat actors", "exposure.view"),
-    ("exposure.provider_keys", "plug", "Search sources", "org.edit_own"),
+    ("exposure.threat_actors", "incognito", "Actors", "exposure.view"),
+    ("exposure.provider_keys", "plug", "Sources", "org.edit_own"),
 ])
 
 from app.exposure import (  # noqa: E402,F401
     alert_rules,
     cli,
+    demo,
     find,
     home,
     intel_places,
