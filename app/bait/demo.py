@@ -1,4 +1,4 @@
-"""Demo canary tokens (registered in app.demo.DEMO_EXTENSIONS), made and fired through the real
+"""Demo canary tokens (registered with app.core.demo_data), made and fired through the real
 services: a few tokens of different kinds planted in typical places, and hits on two of them
 by a tool and by a browser, so the list, the timeline, attribution and the alert have
 something to show. The hits come from inside the network (a CI runner, a workstation: the
@@ -8,7 +8,7 @@ addresses, they make no threat-intelligence indicator in the demo feed."""
 from __future__ import annotations
 
 from app.bait import kinds, services
-from app.demo import DEMO_EXTENSIONS
+from app.core.demo_data import register_demo
 from app.models import Organization, db
 
 # (kind, name, memo): where a defender would plant each one.
@@ -45,5 +45,4 @@ def seed_bait(orgs: dict[str, Organization]) -> None:
         db.session.commit()
 
 
-if seed_bait not in DEMO_EXTENSIONS:
-    DEMO_EXTENSIONS.append(seed_bait)
+register_demo(seed_bait)

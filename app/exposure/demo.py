@@ -1,4 +1,4 @@
-"""Demo exposure data (registered in app.demo.DEMO_EXTENSIONS), made through the real services:
+"""Demo exposure data (registered with app.core.demo_data), made through the real services:
 a small synthetic combolist imported by the importer (so credentials, findings and the corpus
 are real rows), two monitored addresses and one person's profile. Everything is marked demo;
 no password here is any demo user's real password (that would force a password change)."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 
 from app import audit
-from app.demo import DEMO_EXTENSIONS
+from app.core.demo_data import register_demo
 from app.exposure import importer, monitoring, profiles, uploads
 from app.models import Organization, Profile, db
 
@@ -56,5 +56,4 @@ def seed_exposure(orgs: dict[str, Organization]) -> None:
         db.session.commit()
 
 
-if seed_exposure not in DEMO_EXTENSIONS:
-    DEMO_EXTENSIONS.append(seed_exposure)
+register_demo(seed_exposure)

@@ -164,7 +164,7 @@ def test_phone_layout_hides_side_navigation_behind_menu_button(new_page, live_se
     expect(page).to_have_url(live_server.url + "/")
 
     # Home is a top-level entry, outside the collapsible domain groups.
-    home_link = page.locator("#sidenav").get_by_role("link", name="Home", exact=True)
+    home_link = page.locator("#sidenav").get_by_role("link", name="Home")
     menu = page.get_by_role("button", name="Open navigation")
     expect(home_link).to_be_hidden()
     expect(menu).to_be_visible()
