@@ -3,8 +3,8 @@
 `build(row)` turns the newest stored scan into the report document (risk, an executive
 summary, the top 5 issues with CVSS/CVE/CWE, effort and priority, attack scenarios from
 finding combinations, a remediation plan, findings by category); `create()` stores it as
-a `vulnerability_reports` row; `render_pdf()` prints it with WeasyPrint using Debian's
-DejaVu fonts, with every URL fetch refused, so a report never touches the network.
+a `vulnerability_reports` row; `render_pdf()` prints it through the report framework's one
+renderer (app.reports.render: DejaVu fonts, no network).
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ import json
 import time
 
 import sqlalchemy as sa
-from flask import current_app
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetchingError
 
 from app import audit
 from app.crypto import decrypt_text
@@ -30,6 +27,7 @@ from app.models import (
     utcnow,
 )
 from app.outbound import OutboundRefused
+from app.reports.render import render_template_pdf
 from app.surface.domains import SurfaceError
 from app.wireless.wigle.http import TransientFailure, request_json
 
@@ -214,15 +212,5 @@ def create(row: SurfaceDomain, *, user_id: int | None = None, actor=None, actor_
     return report
 
 
-class NoFetcher(URLFetcher):
-    """WeasyPrint's fetcher, refusing every URL: a report is rendered from its own data only."""
-
-    def fetch(self, url, headers=None):
-        raise URLFetchingError(f"reports fetch nothing: {url}")
-
-
 def render_pdf(report: VulnerabilityReport) -> bytes:
-    # The bare Jinja environment: a report is printed from jobs and the CLI too, where the
-    # request's context processors (the signed-in user, the navigation) do not exist.
-    html = current_app.jinja_env.get_template("surface/report_pdf.html").render(report=report, doc=report.report_json)
-    return HTML(string=html, url_fetcher=NoFetcher(allowed_protocols=()), base_url=None).write_pdf()
+    return render_template_pdf("surface/report_pdf.html", report=report, doc=report.report_json)
