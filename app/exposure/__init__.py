@@ -26,11 +26,13 @@ register_section("exposure", "Exposure", 55, [
 from app.exposure import (  # noqa: E402,F401
     alert_rules,
     cli,
+    demo,
     find,
     home,
     intel_places,
     jobs,
     linkables,
+    reports,
     views,
     views_actors,
     views_monitor,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -27,6 +28,7 @@ from app.models import (
     utcnow,
 )
 from app.outbound import OutboundRefused
+from app.reports.registry import Period, ReportContent, Table, register_report
 from app.reports.render import render_template_pdf
 from app.surface.domains import SurfaceError
 from app.wireless.wigle.http import TransientFailure, request_json
@@ -214,3 +216,31 @@ def create(row: SurfaceDomain, *, user_id: int | None = None, actor=None, actor_
 
 def render_pdf(report: VulnerabilityReport) -> bytes:
     return render_template_pdf("surface/report_pdf.html", report=report, doc=report.report_json)
+
+
+def report_builder(org_id: int, period: Period, params: dict[str, Any]) -> ReportContent:
+    """The report framework's attack-surface report: with a domain as subject, that domain's
+    vulnerability report from its newest scan (the same document `build()` writes); without
+    one, every domain's latest risk."""
+    subject = (params.get("subject") or "").strip().lower()
+    rows = list(db.session.scalars(sa.select(SurfaceDomain).where(SurfaceDomain.org_id == org_id)
+                                   .order_by(SurfaceDomain.domain)))
+    overview = Table(["Domain", "State", "Last scan", "Risk score", "Risk level"])
+    doc, issues = None, Table(["Priority", "Severity", "Issue", "Asset", "CVSS", "CVE", "CWE", "Effort (h)"])
+    for row in rows:
+        scan = latest_scan(row)
+        risk = ((scan.results_json or {}).get("risk") or {}) if scan else {}
+        overview.rows.append([row.domain, row.state, scan.scanned_at if scan else None, risk.get("score"),
+                              risk.get("level")])
+        if scan is not None and row.domain == subject:
+            doc = build(row, scan)
+    if doc is not None:
+        issues.rows = [[i["priority"], i["severity"], i["title"], i["asset"], i["cvss"], i["cve"], i["cwe"],
+                        i["effort_hours"]] for items in doc["findings_by_category"].values() for i in items]
+        issues.rows.sort(key=lambda r: (r[0], r[2]))
+    return ReportContent("surface.html", {"doc": doc, "report": None, "subject": subject},
+                         {"domains": overview, "issues": issues})
+
+
+register_report("surface_vulnerability", "Attack-surface vulnerability report", "data.read", report_builder,
+                subject_label="Domain")
