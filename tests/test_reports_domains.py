@@ -120,3 +120,26 @@ def test_registered_permissions(app):
     assert REPORTS["bait"].permission == "threats.view"
     assert REPORTS["compliance"].permission == "compliance.view"
     assert REPORTS["roadmap"].permission == "roadmap.view"
+
+
+def test_executive_domain_state_reads_every_posture_tile(app, orgs, tmp_path, monkeypatch):
+    from app.dashboard import registry
+    from app.dashboard.registry import PostureState, Worst
+
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    for name, label, permission, state in (
+            ("lighthouse", "Lighthouse keeping", "data.read",
+             PostureState("7 / 9", "lamps lit", "/lighthouse", status="warn", worst=Worst("North lamp out", "/l/n"))),
+            ("vault", "Vault", "threats.view",
+             PostureState("3", "secret count", "/vault", status="bad", worst=Worst("Vault door ajar", "/v/d")))):
+        # registered the way a domain's home.py does, and taken away again after the test
+        monkeypatch.setitem(registry.POSTURE, name, registry.Registration(name, label, permission,
+                                                                          lambda org_id, s=state: s))
+    text, files = render(orgs.a.org.id, "executive", month="2026-11")
+    state = files["domain_state.csv"].decode()
+    assert "Lighthouse keeping,watch,7 / 9,lamps lit,,North lamp out" in state
+    assert "Lighthouse keeping" in text and "North lamp out" in text
+    # a tile the report's readers may not all see: its state only, never its worst item
+    assert "Vault,attention,,,,details need threats.view" in state and "Vault door ajar" not in text
+    for reg in registry.ordered(registry.POSTURE):
+        assert reg.label in state, reg.label
