@@ -12,10 +12,13 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from app.crypto import decrypt_text
-from app.models import BaitToken, MonitoredEmail, Organization, SurfaceDomain, db
+from app.models import BaitToken, MonitoredEmail, SurfaceDomain, db
 from app.reports import services
 from app.reports.registry import REPORTS
+from tests import test_reports_content
 from tests.conftest import run_jobs
+
+demo = test_reports_content.demo  # the demo-data fixture, shared with the framework's content tests
 
 HEADINGS = {
     "surface_vulnerability": ("Domains",),
@@ -24,16 +27,6 @@ HEADINGS = {
     "exposure": ("Breach findings by source", "Monitored e-mail addresses", "People's exposure scores"),
     "bait": ("Canary tokens", "Hits", "Attribution", "Sources"),
 }
-
-
-@pytest.fixture()
-def demo(app, db_session, monkeypatch, tmp_path):
-    from app.demo import seed_demo
-
-    monkeypatch.setattr(app, "instance_path", str(tmp_path))
-    assert seed_demo() is True
-    db.session.commit()
-    return db.session.scalar(sa.select(Organization).order_by(Organization.id).limit(1))
 
 
 def render(org_id: int, kind: str, **params) -> tuple[str, dict[str, bytes]]:
