@@ -81,7 +81,7 @@ def test_exposure_report_lists_findings_but_no_credential(demo):
 
 def test_bait_report_shows_hits_and_sources_never_the_token_value(demo):
     text, files = render(demo.id, "bait")
-    assert "198.51.100.23" in text and "Wiki: admin passwords page" in text
+    assert "10.20.30.40" in text and "Wiki: admin passwords page" in text
     for token in db.session.scalars(sa.select(BaitToken).where(BaitToken.org_id == demo.id,
                                                                BaitToken.token_value.is_not(None))):
         secret = decrypt_text(token.token_value)

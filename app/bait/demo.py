@@ -1,6 +1,8 @@
 """Demo canary tokens (registered in app.demo.DEMO_EXTENSIONS): two tokens per demo
-organization, one of them hit twice from documentation addresses through the same
-`record_hit` the honeypot uses (attribution, indicators and alerts included)."""
+organization, one of them hit twice from internal addresses (lateral movement, the case a
+canary is for) through the same `record_hit` the honeypot uses. Private addresses never
+become threat indicators, so the demo's threat-intelligence feed stays as the threats
+domain seeds it."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ from app.bait.services import Hit, create_token, record_hit
 from app.demo import DEMO_EXTENSIONS
 from app.models import Organization
 
-HITS = (Hit("198.51.100.23", "http", "curl/8.5.0", {"Accept": "*/*"}),
-        Hit("203.0.113.77", "http", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+HITS = (Hit("10.20.30.40", "http", "curl/8.5.0", {"Accept": "*/*"}),
+        Hit("192.168.7.19", "http", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
             {"Accept-Language": "en-US", "Accept": "text/html"}))
 
 
