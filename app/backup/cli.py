@@ -1,4 +1,4 @@
-"""`vigil backup create|restore|list|prune|test-restore` (the blueprint's CLI group)."""
+"""`vigil backup create|restore|list|prune|test-restore|seal-secret` (the blueprint's CLI group)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,18 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.backup import archive, bp, restore, services
+from app.crypto import encrypt_text
 from app.models import db
+
+
+@bp.cli.command("seal-secret")
+def seal_secret() -> None:
+    """Read the S3 secret key (hidden prompt or stdin) and print it sealed for VIGIL_BACKUP_S3_SECRET_SEALED."""
+    secret = click.prompt("S3 secret key", hide_input=True).strip()
+    if not secret:
+        click.echo("An empty secret key.", err=True)
+        sys.exit(2)
+    click.echo(encrypt_text(secret))
 
 
 @bp.cli.command("create")

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app import audit
-from app.backup import archive, restore
+from app.backup import archive, remote, restore
 from app.backup.retention import Policy, to_keep
 from app.models import BackupRestoreTest, VigilBackup, db, utcnow
 
@@ -60,12 +60,27 @@ def create(out_dir: Path | None = None, *, encrypt: bool | None = None, actor_la
     row = VigilBackup(filename=built.path.name, location=str(built.path), size=built.size, sha256=built.sha256,
                       encrypted=built.path.name.endswith(".sealed"), version=built.manifest["vigil_version"],
                       migration_head=",".join(built.manifest["migration_heads"]), status="ok")
+    remote_key = copy_to_remote(row, built.path)
     db.session.add(row)
     db.session.flush()
     audit.record("backup.create", resource_type="vigil_backup", resource_id=row.id, actor_type="system",
                  actor_label=actor_label, new={"file": row.filename, "sha256": row.sha256, "size": row.size,
-                                               "members": len(built.manifest["members"])})
+                                               "members": len(built.manifest["members"]), "remote": remote_key},
+                 error=row.error)
     return row
+
+
+def copy_to_remote(row: VigilBackup, path: Path) -> str | None:
+    """Copy the archive to the S3 target when one is configured; a failed copy keeps the local
+    archive and is written on the row (the page and the audit log show it)."""
+    target = remote.target()
+    if target is None:
+        return None
+    try:
+        return remote.upload(target, path)
+    except remote.RemoteError as exc:
+        row.error = str(exc)[:500]
+        return None
 
 
 def listing(limit: int = 100) -> list[VigilBackup]:
@@ -90,9 +105,14 @@ def prune() -> list[VigilBackup]:
     for b in gone:
         Path(b.location).unlink(missing_ok=True)
         b.status = "pruned"
-    if gone:
-        audit.record("backup.prune", resource_type="vigil_backup", details={"pruned": [b.filename for b in gone]},
-                     **SYSTEM)
+    target = remote.target()
+    remote_gone: list[str] = []
+    if target is not None:
+        # The same policy on the bucket: every remote archive that is not a kept backup goes.
+        remote_gone = remote.prune(target, {b.filename for i, b in enumerate(kept) if i in keep})
+    if gone or remote_gone:
+        audit.record("backup.prune", resource_type="vigil_backup",
+                     details={"pruned": [b.filename for b in gone], "remote_pruned": remote_gone}, **SYSTEM)
     return gone
 
 

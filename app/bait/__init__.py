@@ -18,7 +18,7 @@ register_section("bait", "Canary tokens", 58, [
     ("bait.providers", "cloud-upload", "Publishing", "org.edit_own"),
 ])
 
-from app.bait import alert_rules, cli, demo, intel_places, jobs, search, views, views_seed  # noqa: E402,F401
+from app.bait import alert_rules, cli, demo, intel_places, jobs, reports, search, views, views_seed  # noqa: E402,F401
 from app.bait.honeypot import bait_host_only, honeypot  # noqa: E402
 
 

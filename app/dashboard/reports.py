@@ -1,21 +1,28 @@
 """The executive monthly report: the organization at a glance for its owner.
 
-CSF 2.0 scores and their trend, each domain's state (open alerts by domain), top risks,
-alerts opened and closed, incidents with their times to acknowledge and resolve.
+CSF 2.0 scores and their trend, each domain's state (the home page's posture tiles, from
+app.dashboard.registry: every domain that registers a tile appears), top risks, alerts
+opened and closed, incidents with their times to acknowledge and resolve.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app, has_request_context
 
+from app.dashboard.registry import POSTURE, ordered
 from app.models import Alert, FrameworkScore, SecurityIncident, db
+from app.permissions import PERMISSIONS
 from app.reports.registry import Period, ReportContent, Table, register_report
 from app.reports.svg import bar_chart, line_chart
 
+REPORT_PERMISSION = "data.read"
+STATE_WORDS = {"ok": "clear", "warn": "watch", "bad": "attention"}
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 INCIDENT_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
@@ -49,6 +56,28 @@ def _float(value: Any) -> float | None:
         return None
 
 
+def posture_table(org_id: int) -> Table:
+    """Each registered posture tile as a row. The report is one file for everyone holding its
+    permission, so a tile whose own permission is narrower shows its state only."""
+    readers = PERMISSIONS[REPORT_PERMISSION]
+    rows = []
+    # Tiles build their links with url_for; a report job has no request to build them from.
+    context = nullcontext() if has_request_context() else current_app.test_request_context("/")
+    with context:
+        for reg in ordered(POSTURE):
+            state = reg.func(org_id)
+            if state is None:
+                rows.append([reg.label, "no data", "", "", "", ""])
+            elif not readers <= PERMISSIONS[reg.permission]:
+                rows.append([reg.label, STATE_WORDS.get(state.status, state.status), "", "", "",
+                             f"details need {reg.permission}"])
+            else:
+                rows.append([reg.label, STATE_WORDS.get(state.status, state.status), state.value, state.caption,
+                             "" if state.trend is None else f"{state.trend:+g} over {state.trend_window}",
+                             state.worst.label if state.worst else ""])
+    return Table(["Domain", "State", "Value", "Measure", "Trend", "Worst item"], rows)
+
+
 def build(org_id: int, period: Period, params: dict[str, Any]) -> ReportContent:
     labels, series, scores = _score_trend(org_id, period)
     latest = scores["latest"]
@@ -62,11 +91,7 @@ def build(org_id: int, period: Period, params: dict[str, Any]) -> ReportContent:
         Alert.org_id == org_id, Alert.status != "resolved")))
     domains = sorted({a.domain for a in opened} | {a.domain for a in still_open})
     opened_by = Counter(a.domain for a in opened)
-    open_by = Counter(a.domain for a in still_open)
-    critical_by = Counter(a.domain for a in still_open if a.severity == "critical")
-    domain_state = Table(["Domain", "State", "Open alerts", "Critical open", "Opened this period"], [
-        [d, "attention" if critical_by[d] else ("watch" if open_by[d] else "clear"), open_by[d], critical_by[d],
-         opened_by[d]] for d in domains])
+    domain_state = posture_table(org_id)
 
     incidents = list(db.session.scalars(sa.select(SecurityIncident).where(
         SecurityIncident.org_id == org_id, SecurityIncident.created_at >= period.start,
@@ -101,4 +126,4 @@ def build(org_id: int, period: Period, params: dict[str, Any]) -> ReportContent:
     return ReportContent("executive.html", context, tables)
 
 
-register_report("executive", "Executive monthly report", "data.read", build)
+register_report("executive", "Executive monthly report", REPORT_PERMISSION, build)

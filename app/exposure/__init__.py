@@ -32,6 +32,7 @@ from app.exposure import (  # noqa: E402,F401
     intel_places,
     jobs,
     linkables,
+    reports,
     views,
     views_actors,
     views_monitor,

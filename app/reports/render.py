@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,10 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from app.reports.registry import Period, ReportContent, Table
+
+# WeasyPrint logs every rendering step at INFO (even while importing its default stylesheets):
+# keep it out of the CLI's and workers' output.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 class LocalOnlyFetcher(URLFetcher):
@@ -45,9 +50,16 @@ def render_html(content: ReportContent, *, title: str, org_name: str, period: Pe
 
 
 def render_pdf(html: str) -> bytes:
+    """The one place Vigil prints a PDF: every domain's document goes through this fetcher."""
     static = Path(current_app.static_folder or "static")
     return HTML(string=html, base_url=static.as_uri() + "/",
                 url_fetcher=LocalOnlyFetcher(static)).write_pdf()
+
+
+def render_template_pdf(template: str, **context: Any) -> bytes:
+    """A domain's own document (auditor pack, certificate, vulnerability report) printed from
+    its template alone: no request context processors, since jobs and the CLI have no user."""
+    return render_pdf(current_app.jinja_env.get_template(template).render(**context))
 
 
 def table_csv(table: Table) -> bytes:

@@ -16,4 +16,4 @@ register_section("roadmap", "Roadmap", 61, [
     ("roadmap.achievements_page", "trophy", "Achievements", "roadmap.view"),
 ])
 
-from app.roadmap import cli, demo, jobs, live, search, views  # noqa: E402,F401
+from app.roadmap import cli, demo, jobs, live, reports, search, views  # noqa: E402,F401

@@ -6,12 +6,12 @@ import sqlalchemy as sa
 from flask import Response, abort, flash, make_response, redirect, url_for
 from flask_login import current_user
 
-from app.compliance.pdf import render_pdf
 from app.htmx import hx_trigger, wants_fragment
 from app.metrics.catalog_files import to_csv
 from app.models import RoadmapTask, RoadmapUserTask, db, utcnow
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
+from app.reports.render import render_template_pdf
 from app.roadmap import achievements, bp, services
 from app.roadmap.forms import STATUS_LABELS, ProfileForm, StatusForm, TaskForm
 from app.tenancy import get_scoped_or_404, require_org_id
@@ -201,7 +201,7 @@ def certificate():
     if achievement is None:
         abort(404)
     completed = sum(1 for r, _ in services.tasks(profile) if r.status == "completed")
-    data = render_pdf("roadmap/certificate.pdf.html", profile=profile, achievement=achievement, completed=completed,
-                      issued_at=utcnow())
+    data = render_template_pdf("roadmap/certificate.pdf.html", profile=profile, achievement=achievement, completed=completed,
+                               issued_at=utcnow())
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": 'attachment; filename="security-champion.pdf"'})

@@ -20,6 +20,7 @@ from app.surface import (  # noqa: E402,F401
     intel_places,
     jobs,
     linkables,
+    reports,
     search,
     views,
 )

@@ -3,19 +3,17 @@
 `build(row)` turns the newest stored scan into the report document (risk, an executive
 summary, the top 5 issues with CVSS/CVE/CWE, effort and priority, attack scenarios from
 finding combinations, a remediation plan, findings by category); `create()` stores it as
-a `vulnerability_reports` row; `render_pdf()` prints it with WeasyPrint using Debian's
-DejaVu fonts, with every URL fetch refused, so a report never touches the network.
+a `vulnerability_reports` row; `render_pdf()` prints it through the report framework's one
+renderer (app.reports.render: DejaVu fonts, no network).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetchingError
 
 from app import audit
 from app.crypto import decrypt_text
@@ -30,6 +28,8 @@ from app.models import (
     utcnow,
 )
 from app.outbound import OutboundRefused
+from app.reports.registry import Period, ReportContent, Table, register_report
+from app.reports.render import render_template_pdf
 from app.surface.domains import SurfaceError
 from app.wireless.wigle.http import TransientFailure, request_json
 
@@ -214,15 +214,33 @@ def create(row: SurfaceDomain, *, user_id: int | None = None, actor=None, actor_
     return report
 
 
-class NoFetcher(URLFetcher):
-    """WeasyPrint's fetcher, refusing every URL: a report is rendered from its own data only."""
-
-    def fetch(self, url, headers=None):
-        raise URLFetchingError(f"reports fetch nothing: {url}")
-
-
 def render_pdf(report: VulnerabilityReport) -> bytes:
-    # The bare Jinja environment: a report is printed from jobs and the CLI too, where the
-    # request's context processors (the signed-in user, the navigation) do not exist.
-    html = current_app.jinja_env.get_template("surface/report_pdf.html").render(report=report, doc=report.report_json)
-    return HTML(string=html, url_fetcher=NoFetcher(allowed_protocols=()), base_url=None).write_pdf()
+    return render_template_pdf("surface/report_pdf.html", report=report, doc=report.report_json)
+
+
+def report_builder(org_id: int, period: Period, params: dict[str, Any]) -> ReportContent:
+    """The report framework's attack-surface report: with a domain as subject, that domain's
+    vulnerability report from its newest scan (the same document `build()` writes); without
+    one, every domain's latest risk."""
+    subject = (params.get("subject") or "").strip().lower()
+    rows = list(db.session.scalars(sa.select(SurfaceDomain).where(SurfaceDomain.org_id == org_id)
+                                   .order_by(SurfaceDomain.domain)))
+    overview = Table(["Domain", "State", "Last scan", "Risk score", "Risk level"])
+    doc, issues = None, Table(["Priority", "Severity", "Issue", "Asset", "CVSS", "CVE", "CWE", "Effort (h)"])
+    for row in rows:
+        scan = latest_scan(row)
+        risk = ((scan.results_json or {}).get("risk") or {}) if scan else {}
+        overview.rows.append([row.domain, row.state, scan.scanned_at if scan else None, risk.get("score"),
+                              risk.get("level")])
+        if scan is not None and row.domain == subject:
+            doc = build(row, scan)
+    if doc is not None:
+        issues.rows = [[i["priority"], i["severity"], i["title"], i["asset"], i["cvss"], i["cve"], i["cwe"],
+                        i["effort_hours"]] for items in doc["findings_by_category"].values() for i in items]
+        issues.rows.sort(key=lambda r: (r[0], r[2]))
+    return ReportContent("surface.html", {"doc": doc, "report": None, "subject": subject},
+                         {"domains": overview, "issues": issues})
+
+
+register_report("surface_vulnerability", "Attack-surface vulnerability report", "data.read", report_builder,
+                subject_label="Domain")
