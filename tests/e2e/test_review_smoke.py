@@ -93,3 +93,21 @@ def test_the_demo_brings_a_ready_report_to_open(page, live_server):
     expect(link).to_be_visible(timeout=40_000)  # the table polls until the worker has rendered it
     response = page.request.get(link.get_attribute("href"))
     assert response.status == 200 and response.body().startswith(b"%PDF")
+
+
+def test_phone_width_pages_do_not_widen_the_page(new_page, live_server, artifacts):
+    # A wide table scrolls inside its own box; the Compliance overview's assessment table
+    # used to push the whole page to ~510 px on a 390 px phone.
+    page = new_page(viewport={"width": 390, "height": 844})
+    sign_in(page, ADMIN)
+    page.goto("/compliance/")
+    page.locator("a[href*='/compliance/assessments/']").first.click()
+    page.wait_for_load_state("networkidle")
+    control = page.locator("a[href*='/compliance/controls/']").first.get_attribute("href")
+    for path in [p for paths in AREAS.values() for p in paths] + [page.url, control]:
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 392:
+            page.screenshot(path=str(artifacts / "smoke-phone-overflow.png"), full_page=True)
+        assert width <= 392, f"{path} is {width} px wide on a 390 px screen"
