@@ -67,7 +67,7 @@ def test_the_current_pages_tab_is_in_view_in_a_long_tab_strip(new_page, live_ser
     # horizontally scrolled strip, so the strip showed no active tab at all.
     page = new_page(viewport={"width": width, "height": height})
     sign_in(page, SUPER)
-    page.goto("/admin/backups/")
+    page.goto("/admin/backups/", wait_until="load")
     active = page.locator(".domain-tabs .nav-link.active")
     expect(active).to_have_text(re.compile("Vigil backups"))
     box = active.bounding_box()
