@@ -306,3 +306,14 @@ def test_the_fleet_alert_pages_hand_other_domains_to_the_alerts_page(client, org
     client.login(orgs.a.users["analyst"].email)
     assert client.post(f"/fleet/alerts/{rows['net'].id}/ack").status_code == 404
     assert client.get(f"/fleet/alerts/{rows['cpu'].id}").status_code == 200
+
+
+def test_acknowledging_nothing_shows_the_filtered_page_again_with_the_reason(client, orgs):
+    rows = seeded(orgs)
+    client.login(orgs.a.users["analyst"].email)
+    response = client.post("/alerts/acknowledge", data={"domain": "wireless"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Tick at least one alert to acknowledge." in html
+    assert 'id="bulk-ack"' in html and f'value="{rows["net"].id}"' in html  # the page, not a bare error
+    assert '<option selected value="wireless">' in html  # the filter is kept

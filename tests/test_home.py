@@ -240,3 +240,20 @@ def test_empty_organization_renders(client, orgs, role):
     client.login(orgs.a.users[role].email)
     response = client.get("/")
     assert response.status_code == 200 and "Nothing needs attention right now" in response.get_data(as_text=True)
+
+
+def test_alerts_of_a_domain_the_user_may_not_open_stay_off_the_home_page_and_search(client, orgs):
+    # A read-only user lacks threats.view: a threats alert (its title names an address and a
+    # user) was listed under "Needs attention now" and in search with a link that was a 404.
+    now = utcnow()
+    db.session.add(Alert(org_id=orgs.a.org.id, target_key="ioc:1", target_label="cidr 198.51.100.0/24",
+                         alert_type="ioc_sighting", domain="threats", severity="critical",
+                         message="Indicator sighted (login_failed victim@a.example)", status="open", fired_at=now))
+    db.session.flush()
+    client.login(orgs.a.users["read_only"].email)
+    assert "198.51.100.0/24" not in client.get("/").get_data(as_text=True)
+    assert "198.51.100.0/24" not in client.get("/search/?q=198.51.100").get_data(as_text=True)
+    client.post("/auth/logout")
+    client.login(orgs.a.users["analyst"].email)  # who may see threats still does
+    assert "198.51.100.0/24" in client.get("/").get_data(as_text=True)
+    assert "198.51.100.0/24" in client.get("/search/?q=198.51.100").get_data(as_text=True)

@@ -105,3 +105,23 @@ def test_assign_a_task_and_keep_notes(client, orgs):
     other = client.post(f"/roadmap/tasks/{row.id}", data={"assigned_to_user_id": str(orgs.b.users["admin"].id)})
     assert other.status_code == 422
     assert "DNS change booked" in client.get(f"/roadmap/tasks/{row.id}").text
+
+
+def test_tasks_of_two_findings_say_what_each_is_about(client, orgs):
+    # Two scanners with critical CVEs are two "Patch critical vulnerabilities" cards; without
+    # the asset on each card the board looked like it listed one task twice.
+    from datetime import timedelta
+
+    from app.models import Device, ScannerStats, utcnow
+
+    now = utcnow()
+    for name in ("scan-east", "scan-west"):
+        device = Device(org_id=orgs.a.org.id, hostname=name, device_type="scanner", status="active",
+                        enrolled_at=now - timedelta(days=3), last_seen_at=now)
+        db.session.add(device)
+        db.session.flush()
+        db.session.add(ScannerStats(device_id=device.id, vulns_critical=1))
+    services.save_profile(orgs.a.org.id, {}, None)
+    client.login(orgs.a.users["operator"].email)
+    board = client.get("/roadmap/").text
+    assert "(scan-east)</span>" in board and "(scan-west)</span>" in board

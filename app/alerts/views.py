@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from app.alerting import registry, service
 from app.alerts import bp, services
@@ -26,19 +27,23 @@ FILTER_NAMES = ("domain", "severity", "status", "target")
 @require("data.read")
 def index():
     """Alerts of every domain, critical and newest first, filtered by domain, severity, status and target."""
+    return _alerts_page(request.args)
+
+
+def _alerts_page(args, status: int = 200):
+    """The Alerts page for these filter values (the query string, or a bulk form's hidden fields)."""
     visible = registry.visible_domains(can)
-    form = AlertFilterForm(request.args, domains=visible)
+    form = AlertFilterForm(args, domains=visible)
     org_id = require_org_id()
-    status = 200
     values = {"status": "active"}
-    if request.args and not form.validate():
+    if args and not form.validate():
         status = INVALID_FORM_STATUS
     else:
         values = {name: getattr(form, name).data or None for name in FILTER_NAMES}
         values["status"] = values["status"] or "active"
-    rows = db.paginate(services.filtered(org_id, visible, **values), page=page_arg(),
+    rows = db.paginate(services.filtered(org_id, visible, **values), page=page_arg(args),
                        per_page=50, error_out=False)
-    filters = {k: v for k, v in request.args.items() if k in FILTER_NAMES and v}
+    filters = {k: v for k, v in args.items() if k in FILTER_NAMES and v}
     return render_page("alerts/index.html", block="alert_rows", status=status, form=form, rows=rows,
                        filters=filters, query=urlencode(filters), links={a.id: services.link_of(a) for a in rows.items},
                        labels={d: registry.DOMAIN_LABELS[d] for d in visible},
@@ -51,7 +56,9 @@ def acknowledge():
     """Acknowledge the ticked alerts (only this organization's open or muted ones)."""
     raw = request.form.getlist("alert_ids")
     if not raw or not all(x.isdigit() for x in raw):
-        abort(422, "Tick at least one alert.")
+        # The page again, filters kept, with the reason: not a bare error page.
+        flash("Tick at least one alert to acknowledge.", "warning")
+        return _alerts_page(MultiDict((k, v) for k, v in request.form.items() if k in FILTER_NAMES), INVALID_FORM_STATUS)
     done = services.acknowledge_many(require_org_id(), registry.visible_domains(can), [int(x) for x in raw],
                                      current_user._get_current_object())
     db.session.commit()

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.alerting.registry import DOMAIN_PERMISSIONS
 from app.dashboard.registry import (
     ATTENTION,
     ORG_COLUMNS,
@@ -48,12 +49,20 @@ def posture(org_id: int, user) -> list[tuple[Any, Any]]:
     return out
 
 
+def sees_domain(domain: str, user) -> bool:
+    """Whether `user` may see items of this alert domain (an item of no alert domain: yes).
+    The open-alerts block lists every domain's alerts; one the user may not open is neither
+    shown nor linked (its title alone can name an attacker's address or a user)."""
+    permission = DOMAIN_PERMISSIONS.get(domain)
+    return permission is None or can(permission, user)
+
+
 def attention(org_id: int, user, limit: int = ATTENTION_LIMIT) -> list[AttentionItem]:
     """One list across domains: most severe first, then newest."""
     items: list[AttentionItem] = []
     for reg in ordered(ATTENTION):
         if can(reg.permission, user):
-            items += reg.func(org_id, limit)
+            items += [i for i in reg.func(org_id, limit) if sees_domain(i.domain, user)]
     floor = utcnow() - timedelta(days=36500)
     return sorted(items, key=lambda i: (-i.rank, -(i.when or floor).timestamp()))[:limit]
 
@@ -62,7 +71,7 @@ def timeline(org_id: int, user, limit: int = TIMELINE_LIMIT) -> list[TimelineIte
     items: list[TimelineItem] = []
     for reg in ordered(TIMELINE):
         if can(reg.permission, user):
-            items += reg.func(org_id, limit)
+            items += [i for i in reg.func(org_id, limit) if sees_domain(i.domain, user)]
     return sorted(items, key=lambda i: i.when, reverse=True)[:limit]
 
 

@@ -87,11 +87,12 @@ def offline_devices(org_id: int, limit: int = LIST_LIMIT, now: datetime | None =
     return list(rows), total
 
 
-def recent_alerts(org_id: int, limit: int = LIST_LIMIT) -> list[Alert]:
-    """Active alerts, critical first, then newest."""
+def recent_alerts(org_id: int, limit: int = LIST_LIMIT, domains: list[str] | None = None) -> list[Alert]:
+    """Active alerts (of these domains, or all), critical first, then newest."""
     severity_rank = sa.case({"critical": 0, "warning": 1}, value=Alert.severity, else_=2)
+    scope = [Alert.domain.in_(domains)] if domains is not None else []
     return list(db.session.scalars(
-        sa.select(Alert).where(Alert.org_id == org_id, Alert.status.in_(ACTIVE_ALERT_STATUSES))
+        sa.select(Alert).where(Alert.org_id == org_id, Alert.status.in_(ACTIVE_ALERT_STATUSES), *scope)
         .order_by(severity_rank, Alert.fired_at.desc()).limit(limit)))
 
 

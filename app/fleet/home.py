@@ -8,6 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import url_for
 
+from app.alerting.registry import visible_domains
 from app.dashboard.registry import (
     AttentionItem,
     PostureState,
@@ -22,6 +23,7 @@ from app.fleet.backups import devices_missing_backups
 from app.fleet.dashboard import ACTIVE_ALERT_STATUSES, offline_devices, recent_alerts
 from app.fleet.services import online_cutoff
 from app.models import Alert, BackupSnapshot, Device, db, utcnow
+from app.permissions import can
 
 ALERT_SEVERITY = {"critical": "critical", "warning": "medium", "info": "low"}
 
@@ -41,7 +43,8 @@ def fleet_posture(org_id: int) -> PostureState | None:
     ).where(Alert.org_id == org_id)).one()
     if not enrolled and not active:
         return None
-    worst = recent_alerts(org_id, 1)
+    # The worst alert the signed-in user may open (a read-only user does not see threats alerts).
+    worst = recent_alerts(org_id, 1, domains=visible_domains(can))
     return PostureState(
         value=str(active), caption=f"active alerts · {online} of {enrolled} devices online",
         url=url_for("fleet.dashboard"), trend=this_week - last_week, higher_is_better=False,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import url_for
 
+from app.alerting.registry import visible_domains
 from app.models import Alert, Device, db
+from app.permissions import can
 from app.search.registry import Hit, register_provider
 from app.search.text import any_contains, rank
 
@@ -24,7 +26,8 @@ def search_devices(org_id: int, term: str, limit: int) -> list[Hit]:
 def search_alerts(org_id: int, term: str, limit: int) -> list[Hit]:
     rows = db.session.execute(
         sa.select(Alert.id, Alert.target_label, Alert.message, Alert.severity, Alert.status)
-        .where(Alert.org_id == org_id, any_contains([Alert.target_label, Alert.message], term))
+        .where(Alert.org_id == org_id, any_contains([Alert.target_label, Alert.message], term),
+               Alert.domain.in_(visible_domains(can)))  # an alert one may not open is not a hit
         .order_by(Alert.fired_at.desc(), Alert.id.desc()).limit(limit)
     ).all()
     return [Hit(f"{row.target_label}: {row.message}"[:160], url_for("fleet.alert_detail", alert_id=row.id),

@@ -15,4 +15,4 @@ register_section("reports", "Reports", 80, [
     ("reports.index", "file-earmark-pdf", "Reports", "reports.view"),
 ])
 
-from app.reports import jobs, views  # noqa: E402,F401
+from app.reports import demo, jobs, views  # noqa: E402,F401

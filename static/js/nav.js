@@ -14,6 +14,15 @@
     try { return window.localStorage.getItem(KEY); } catch (e) { return null; }
   }
 
+  // A section with many pages scrolls its tab strip sideways on a narrow screen: bring the
+  // current page's tab into view, or the strip shows no active tab at all.
+  // On "load": only once the styles and the icon font are in do the tabs have their widths.
+  window.addEventListener("load", function () {
+    var strip = document.querySelector(".domain-tabs");
+    var current = strip && strip.querySelector(".nav-link.active");
+    if (current) strip.scrollLeft = current.offsetLeft + current.offsetWidth / 2 - strip.clientWidth / 2;
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var nav = document.querySelector("[data-nav-groups]");
     if (!nav) return;
