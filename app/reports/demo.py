@@ -1,10 +1,9 @@
-"""Demo reports (registered in app.demo.DEMO_EXTENSIONS): each demo organization gets its
+"""Demo reports (registered with app.core.demo_data): each demo organization gets its
 executive report of the current month queued (the worker renders it, so a newcomer opens a
 PDF with data in it: the demo rows are all from this month) and a monthly schedule."""
 
 from __future__ import annotations
 
-from app.demo import DEMO_EXTENSIONS
 from app.models import Organization, utcnow
 from app.reports import schedules, services
 
@@ -20,5 +19,4 @@ def seed(orgs: dict[str, Organization]) -> None:
                          recipients=[f"ciso@{org.primary_domain}"], user_id=None)
 
 
-if seed not in DEMO_EXTENSIONS:
-    DEMO_EXTENSIONS.append(seed)
+register_demo(seed)
