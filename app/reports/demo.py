@@ -4,6 +4,7 @@ PDF with data in it: the demo rows are all from this month) and a monthly schedu
 
 from __future__ import annotations
 
+from app.core.demo_data import register_demo
 from app.models import Organization, utcnow
 from app.reports import schedules, services
 
