@@ -50,6 +50,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     config = load_config(app.instance_path)
     config.update(overrides or {})
+    if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        # Embedded mode: the worker thread writes too, so a writer waits for SQLite's lock
+        # (up to 30 s) instead of failing after the driver's default 5 s.
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {**config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "connect_args": {"timeout": 30}}
     validate_config(config, app.instance_path)
     app.config.update(config)
     logging.basicConfig(level=logging.INFO if app.config["VIGIL_ENV"] != "testing" else logging.WARNING)
