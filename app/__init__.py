@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 
 from app.config import load_config, validate_config
 
@@ -113,6 +113,21 @@ def register_cli(app: Flask) -> None:
     register(app)
 
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def sqlite_begin_statement() -> str:
+    """How a SQLite transaction starts. A deferred transaction that read first and writes
+    later cannot wait for the lock: when the embedded worker committed in between, SQLite
+    answers "database is locked" at once, without the busy timeout (a sign-in during
+    seed-demo's jobs got a 503). So anything that may write (the worker, the CLI, a form
+    post) takes the write lock up front and waits for it; page loads stay deferred
+    readers, which WAL never blocks."""
+    if has_request_context() and request.method in READ_ONLY_METHODS:
+        return "BEGIN"
+    return "BEGIN IMMEDIATE"
+
+
 def _sqlite_foreign_keys() -> None:
     """Make SQLite behave like a database: foreign keys (and ON DELETE rules) enforced,
     and transactions begun by SQLAlchemy rather than by the driver, so SAVEPOINTs and
@@ -139,6 +154,6 @@ def _sqlite_foreign_keys() -> None:
     @event.listens_for(Engine, "begin")
     def _on_begin(connection) -> None:
         if connection.dialect.name == "sqlite":
-            connection.exec_driver_sql("BEGIN")
+            connection.exec_driver_sql(sqlite_begin_statement())
 
     _sqlite_foreign_keys.installed = True  # type: ignore[attr-defined]
