@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, has_request_context, request
+from rq import get_current_job
 
 from app.config import load_config, validate_config
 
@@ -118,14 +119,14 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def sqlite_begin_statement() -> str:
     """How a SQLite transaction starts. A deferred transaction that read first and writes
-    later cannot wait for the lock: when the embedded worker committed in between, SQLite
+    later cannot wait for the lock: when another thread committed in between, SQLite
     answers "database is locked" at once, without the busy timeout (a sign-in during
-    seed-demo's jobs got a 503). So anything that may write (the worker, the CLI, a form
-    post) takes the write lock up front and waits for it; page loads stay deferred
-    readers, which WAL never blocks."""
-    if has_request_context() and request.method in READ_ONLY_METHODS:
-        return "BEGIN"
-    return "BEGIN IMMEDIATE"
+    seed-demo's jobs got a 503). So the writers, a form post and a worker job, take the
+    write lock up front and wait for it; page loads and the CLI's readers stay deferred,
+    which WAL never blocks."""
+    if has_request_context():
+        return "BEGIN" if request.method in READ_ONLY_METHODS else "BEGIN IMMEDIATE"
+    return "BEGIN IMMEDIATE" if get_current_job() is not None else "BEGIN"
 
 
 def _sqlite_foreign_keys() -> None:
