@@ -47,6 +47,33 @@ GITHUB_ITEM = {
                       "matches": [{"text": "ops@acme.test", "indices": [13, 26]}]}],
 }
 
+# psbdmp.ws v3 search: a JSON list of pastes (id, tags, length, time, text = the paste's start).
+PASTE_SECRET = "Paste-Leak-Pw-5521"
+PSBDMP_PASTES = [
+    {"id": "Xy12AbCd", "tags": "mail", "length": 5120, "time": "2023-05-01 12:34:56",
+     "text": f"combo dump\njane@example.com:{PASTE_SECRET}\nother@site.test:hunter22\n"},
+    {"id": "Qw34ErTy", "tags": "", "length": 300, "time": "2024-02-11 08:00:00",
+     "text": "contact jane@example.com for the report"},
+]
+PSBDMP_V2 = {"search": "acme.test", "count": 1, "data": [{"id": "Zx56CvBn", "tags": "domain", "time": "2019-07-30"}]}
+
+
+def psbdmp_route(path: str):
+    """Answers of psbdmp.ws's search by what is searched (the value picks the case)."""
+    if "nobody" in path:
+        return 200, {}, []
+    if "ratelimited" in path:
+        return 429, {"Retry-After": "60"}, {"error": "Too many requests"}
+    if "disabled" in path:
+        return 200, {}, {"error": 1, "message": "Search is temporarily disabled"}
+    if "blocked" in path:
+        return 403, {"Content-Type": "text/html"}, "<html><title>Just a moment...</title></html>"
+    if "html" in path:
+        return 200, {"Content-Type": "text/html"}, "<html>maintenance</html>"
+    if path.endswith("/acme.test"):  # the older documented shape
+        return 200, {}, PSBDMP_V2
+    return 200, {}, PSBDMP_PASTES
+
 
 class FakeServices:
     def __init__(self, routes: dict[str, Route]):
@@ -103,6 +130,7 @@ def hibp_routes(account_status: int = 200) -> dict[str, Route]:
         "/pwned/range/": lambda path: (200, {"Content-Type": "text/plain"}, PWNED_RANGE),
         "/xon/v1/check-email/": lambda path: ((404, {}, {"Error": "Not found"}) if "nobody%40" in path
                                                else (200, {}, {"breaches": [["Adobe", "Canva"]]})),
+        "/psbdmp/v3/search/": psbdmp_route,
         "/leakcheck/api/public": lambda path: ((200, {}, {"success": False, "error": "Not found"}) if "nobody" in path
                                                 else (200, {}, {"success": True, "found": 2, "fields": ["username", "dob"],
                                                                 "sources": [{"name": "Canva.com", "date": "2019-05"},

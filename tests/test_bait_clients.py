@@ -19,10 +19,12 @@ import psycopg
 import pytest
 import requests
 import sqlalchemy as sa
+import zxingcpp
 from botocore.exceptions import ClientError
+from PIL import Image
 from werkzeug.serving import make_server
 
-from app.bait import artifacts, dns_server, pg_listener, services
+from app.bait import artifacts, dns_server, kinds, pg_listener, services
 from app.models import BaitAccess, BaitToken, db
 
 
@@ -39,6 +41,10 @@ def honeypot_url(app, db_session, redis_conn, monkeypatch):
     yield base
     server.shutdown()
     thread.join()
+
+
+CAMERA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.5 Mobile/15E148 Safari/604.1")
 
 
 def make(org_id: int, kind: str) -> BaitToken:
@@ -59,6 +65,19 @@ def test_requests_fires_the_web_bug(honeypot_url, orgs):
     (hit,) = hits(token)
     assert hit.source_ip == "127.0.0.1" and hit.user_agent.startswith("python-requests/")
     assert (hit.attribution_type, hit.evidence_strength) == ("tool", "moderate")
+
+
+def test_a_qr_reader_decodes_the_png_and_its_url_fires_the_token(honeypot_url, orgs):
+    """What a phone's camera does: read the printed code, open its URL (zxing-cpp decodes)."""
+    token = make(orgs.a.org.id, "qr")
+    name, media, content = artifacts.artifact(token, {})
+    assert media == "image/png" and name.endswith(".png")
+    (code,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(content)))
+    assert code.format == zxingcpp.BarcodeFormat.QRCode and code.valid
+    assert code.text == kinds.token_url(token.identifier) and code.text.startswith(f"{honeypot_url}/c/")
+    assert requests.get(code.text, headers={"User-Agent": CAMERA}, timeout=10).status_code == 200
+    (hit,) = hits(token)
+    assert hit.user_agent == CAMERA and token.identifier in code.text
 
 
 def test_urllib_fetches_the_docx_remote_image_relationship(honeypot_url, orgs):

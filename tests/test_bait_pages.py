@@ -76,12 +76,37 @@ def test_another_organizations_token_is_a_404_and_read_only_cannot_create(client
     assert client.post(f"/bait/{token.id}/revoke").status_code == 404
 
 
-def test_roles_without_threat_access_neither_see_nor_create_tokens(client, bait_config, orgs):
-    token = make(orgs.a.org.id)
+def test_read_only_sees_tokens_and_their_hits_but_not_the_bait_and_cannot_create_or_revoke(client, bait_config,
+                                                                                          orgs):
+    token = make(orgs.a.org.id, "aws", name="ci deploy keys")
+    other = make(orgs.b.org.id, name="their link")
+    touch(client, token)
+    secret = services.secret_of(token)["aws_secret_access_key"]
+    client.login(orgs.a.users["analyst"].email)
+    assert secret in client.get(f"/bait/{token.id}").get_data(as_text=True)  # managers copy the bait
+    client.post("/auth/logout")
     client.login(orgs.a.users["read_only"].email)
-    assert client.get(f"/bait/{token.id}").status_code == 403
+    listing = client.get("/bait/")
+    assert listing.status_code == 200
+    text = listing.get_data(as_text=True)
+    assert f'data-token="{token.id}"' in text and "ci deploy keys" in text and "their link" not in text
+    assert 'href="/bait/new"' not in text
+    page = client.get(f"/bait/{token.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert token.identifier in html and token.trigger in html and "data-access=" in html and ATTACKER in html
+    assert secret not in html and 'id="bait-snippet"' not in html
+    assert f"/bait/{token.id}/download" not in html and f"/bait/{token.id}/revoke" not in html
+    found = client.get("/search/", query_string={"q": "ci deploy"}).get_data(as_text=True)
+    assert f"/bait/{token.id}" in found
+    assert client.get(f"/bait/{token.id}/download").status_code == 403
+    assert client.get("/bait/new").status_code == 403
     assert client.post("/bait/new", data={"bait_type": "url", "name": "x"}).status_code == 403
     assert client.post(f"/bait/{token.id}/revoke").status_code == 403
+    assert client.get(f"/bait/{other.id}").status_code == 404
+    db.session.refresh(token)
+    assert token.status == "triggered" and db.session.scalar(
+        sa.select(sa.func.count()).select_from(BaitToken).where(BaitToken.org_id == orgs.a.org.id)) == 1
 
 
 def test_the_token_page_lists_its_alerts_and_resolves_them_there(client, bait_config, orgs):

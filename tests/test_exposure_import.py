@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app.exposure import archive, importer, keys, parse, sealed, uploads
-from app.models import db, utcnow
+from app import crypto
+from app.exposure import archive, importer, keys, parse, sealed, services, uploads
+from app.models import Setting, db, utcnow
 from app.models.exposure import BreachFileResult, UploadedBreachFile
+from tests.exposure_fakes import database_text
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "combolists" / "nixer_example-leak.txt"
 if not SAMPLE.exists():
@@ -110,6 +112,38 @@ def test_sample_combolist_imports_without_plaintext(app, orgs, instance):
     assert results["clueless"].password_strength <= 1 and results["example1"].password_strength >= 3
     columns = [c.name for c in BreachFileResult.__table__.columns]
     assert not [c for c in columns if "plain" in c or c == "password"]
+
+
+def test_password_hmac_survives_encryption_key_rotation(app, orgs, instance, monkeypatch):
+    """Rotating VIGIL_ENCRYPTION_KEY (a new first key, the old one kept to decrypt) must not
+    change the password HMAC key: the same password imported before and after is still one."""
+    org = orgs.a.org
+    org.primary_domain = "acme.test"
+    db.session.commit()
+    secret = "Rotated-Reuse-Pw-4417"
+    do_import(org.id, f"alice@acme.test:{secret}\n".encode(), "before.txt")
+    pinned = db.session.get(Setting, keys.HMAC_SETTING)
+    assert pinned is not None and "sealed" in pinned.value
+    with app.app_context():
+        before = keys.derive(keys.HMAC_PURPOSE)
+    old = app.config["ENCRYPTION_KEY"]
+    monkeypatch.setitem(app.config, "ENCRYPTION_KEY", f"{crypto.generate_key()},{old}")  # the rotation
+    with app.app_context():
+        assert keys.derive(keys.HMAC_PURPOSE) != before  # what the HMAC followed until now
+        assert keys.password_hmac_key() == before
+    do_import(org.id, f"bob@acme.test:{secret}\n".encode(), "after.txt")
+    rows = stored(org.id)
+    assert len(rows) == 2 and rows[0].password_hmac == rows[1].password_hmac
+    reused = services.reused_passwords(org.id)
+    assert [r.accounts for r in reused] == [["alice@acme.test", "bob@acme.test"]]
+    # The old key can be dropped once secrets are re-sealed: the pinned key is still readable.
+    pinned.value = {"sealed": crypto.encrypt_text(before.hex())}
+    db.session.commit()
+    monkeypatch.setitem(app.config, "ENCRYPTION_KEY", app.config["ENCRYPTION_KEY"].split(",")[0])
+    with app.app_context():
+        assert keys.password_hmac_key() == before
+    text = database_text()
+    assert secret not in text and before.hex() not in text
 
 
 def test_identical_file_is_recognised_and_duplicates_counted(app, orgs, instance):

@@ -53,8 +53,10 @@ def services(app, monkeypatch, tmp_path):
         "/gone/jdoe": lambda path: (404, {}, ""),
         "/gh/search/code": lambda path: (200, {}, {"total_count": 1, "incomplete_results": False,
                                                    "items": [{**GITHUB_ITEM, "text_matches": []}]}),
+        "/psbdmp/v3/search/": lambda path: (200, {}, []),  # paste search: nothing about Jane
     })
-    for key, path in (("HIBP", "/hibp"), ("XPOSEDORNOT", "/xon"), ("LEAKCHECK", "/leakcheck"), ("GITHUB", "/gh")):
+    for key, path in (("HIBP", "/hibp"), ("XPOSEDORNOT", "/xon"), ("LEAKCHECK", "/leakcheck"), ("GITHUB", "/gh"),
+                      ("PSBDMP", "/psbdmp")):
         monkeypatch.setitem(app.config, f"EXPOSURE_{key}_URL", fake.url + path)
     sites = {
         "$schema": "data.schema.json",

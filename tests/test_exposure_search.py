@@ -16,8 +16,8 @@ from app.exposure import keys, search
 from app.exposure.providers import PROVIDERS
 from app.exposure.providers.base import credential_name
 from app.models import AuditLog, ProviderCredential, SecurityEvent, db
-from app.models.exposure import GhostSearchQuery, GithubFinding
-from tests.exposure_fakes import GITHUB_ITEM, FakeServices, database_text, hibp_routes
+from app.models.exposure import GhostSearchQuery, GithubFinding, PastebinFinding
+from tests.exposure_fakes import GITHUB_ITEM, PASTE_SECRET, FakeServices, database_text, hibp_routes
 from tests.fakes import free_port
 from tests.tenancy import assert_other_org_cannot_reach
 
@@ -28,7 +28,7 @@ HIBP_KEY = "hibp-key-0123456789abcdef"
 def services(app, monkeypatch):
     fake = FakeServices(hibp_routes())
     for key, path in (("HIBP", "/hibp"), ("PWNED_PASSWORDS", "/pwned"), ("XPOSEDORNOT", "/xon"),
-                      ("LEAKCHECK", "/leakcheck")):
+                      ("LEAKCHECK", "/leakcheck"), ("PSBDMP", "/psbdmp")):
         monkeypatch.setitem(app.config, f"EXPOSURE_{key}_URL", fake.url + path)
     monkeypatch.setitem(app.config, "EXPOSURE_PROVIDER_BACKOFF", 0.01)
     yield fake
@@ -62,7 +62,7 @@ def test_email_search_all_sources_merged_and_recorded(app, client, orgs, service
     record = latest()
     assert record.query_type == "email" and record.query_value == "jane@example.com"
     assert statuses(record) == {"local": "ok", "vigil": "ok", "hibp": "ok", "pwned_passwords": "skipped",
-                                "xposedornot": "ok", "leakcheck": "ok", "github": "no_key"}
+                                "xposedornot": "ok", "leakcheck": "ok", "github": "no_key", "psbdmp": "ok"}
     titles = [(h["source"], h["title"]) for h in record.results]
     assert titles.count(("hibp", "Adobe")) == 1 and ("hibp", "Gawker") in titles  # deduplicated
     assert ("hibp", "syslog") in titles and ("xposedornot", "Canva") in titles and ("leakcheck", "Zynga.com") in titles
@@ -228,3 +228,56 @@ def test_github_code_search_masks_secrets_and_reads_its_rate_limit(app, client, 
     dump = database_text()
     for secret in ("Hunter2-Secret-99", "AKIAABCDEFGHIJKLMNOP"):
         assert secret not in dump and secret not in response.text
+
+
+def test_paste_search_masks_secrets_stores_findings_once_and_reports_each_failure(app, client, orgs, services,
+                                                                                  redis_conn):
+    client.login(orgs.a.users["analyst"].email)
+    response = run_search(client, query_type="email", value="jane@example.com", sources=["psbdmp"])
+    record = latest()
+    assert statuses(record) == {"psbdmp": "ok"}
+    assert [h["title"] for h in record.results] == ["Paste Xy12AbCd (mail)", "Paste Qw34ErTy"]
+    first = record.results[0]
+    assert first["url"] == "https://pastebin.com/Xy12AbCd" and first["date"] == "2023-05-01"
+    assert "2 secret(s) masked" in first["detail"]
+    assert [p for p, _ in services.requests] == ["/psbdmp/v3/search/jane%40example.com"]
+    rows = db.session.scalars(sa.select(PastebinFinding).where(PastebinFinding.org_id == orgs.a.org.id)
+                              .order_by(PastebinFinding.paste_id)).all()
+    assert [r.paste_id for r in rows] == ["psbdmp:Qw34ErTy", "psbdmp:Xy12AbCd"]
+    leak = rows[1]
+    assert leak.query_term == "jane@example.com" and leak.query_type == "email"
+    assert leak.posted_date == "2023-05-01 12:34:56" and leak.paste_url == "https://pastebin.com/Xy12AbCd"
+    assert leak.credential_masked == keys.mask_secret(PASTE_SECRET) == "Past…21 (18)"
+    assert leak.credential_hmac == keys.password_hmac(PASTE_SECRET, keys.password_hmac_key())
+    assert "jane@example.com:Past…21 (18)" in leak.context and rows[0].credential_hmac is None
+    run_search(client, query_type="email", value="jane@example.com", sources=["psbdmp"])  # again: kept once
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PastebinFinding)) == 2
+    dump = database_text()
+    for secret in (PASTE_SECRET, "hunter22"):
+        assert secret not in dump and secret not in response.text
+    # The older documented answer shape; types the service does not search; every failure a status.
+    run_search(client, query_type="domain", value="acme.test", sources=["psbdmp"])
+    assert statuses(latest()) == {"psbdmp": "ok"} and latest().results[0]["title"] == "Paste Zx56CvBn (domain)"
+    run_search(client, query_type="password", password="whatever-pw", sources=["psbdmp"])
+    assert statuses(latest()) == {"psbdmp": "skipped"}
+    run_search(client, query_type="email", value="nobody@example.com", sources=["psbdmp"])
+    assert statuses(latest()) == {"psbdmp": "ok"} and latest().results_count == 0
+    run_search(client, query_type="keyword", value="ratelimited", sources=["psbdmp"])
+    assert statuses(latest()) == {"psbdmp": "rate_limited"} and "60 s" in latest().source_status["psbdmp"]["message"]
+    for value, message in (("disabled", "temporarily disabled"), ("blocked", "HTTP 403"), ("html", "without JSON")):
+        run_search(client, query_type="keyword", value=value, sources=["psbdmp"])
+        assert statuses(latest()) == {"psbdmp": "error"} and message in latest().source_status["psbdmp"]["message"]
+    requests_before = len(services.requests)
+    assert "password" not in "".join(p for p, _ in services.requests) and requests_before == 8
+
+
+def test_paste_search_dead_server_and_vigils_own_ceiling(app, client, orgs, services, monkeypatch, redis_conn):
+    client.login(orgs.a.users["analyst"].email)
+    monkeypatch.setitem(app.config, "EXPOSURE_PSBDMP_URL", f"http://127.0.0.1:{free_port()}")
+    run_search(client, query_type="email", value="jane@example.com", sources=["psbdmp"])
+    assert statuses(latest()) == {"psbdmp": "error"}
+    monkeypatch.setitem(app.config, "EXPOSURE_PSBDMP_URL", services.url + "/psbdmp")
+    monkeypatch.setattr(PROVIDERS["psbdmp"], "per_minute", 1)
+    run_search(client, query_type="email", value="jane@example.com", sources=["psbdmp"])
+    assert statuses(latest()) == {"psbdmp": "rate_limited"}  # the dead server's try counted in this minute
+    assert not [p for p, _ in services.requests if p.startswith("/psbdmp")]

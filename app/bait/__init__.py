@@ -13,7 +13,7 @@ from app.core.navigation import register_section
 bp = Blueprint("bait", __name__, url_prefix="/bait")
 
 register_section("bait", "Canary tokens", 58, [
-    ("bait.index", "bug", "Tokens", "threats.view"),
+    ("bait.index", "bug", "Tokens", "data.read"),
     ("bait.new", "plus-circle", "New token", "threats.manage"),
     ("bait.providers", "cloud-upload", "Publishing", "org.edit_own"),
 ])

@@ -21,4 +21,4 @@ def search_tokens(org_id: int, term: str, limit: int) -> list[Hit]:
                 f"{row.bait_type} · {row.status} · {row.access_count} hit(s)") for row in rows]
 
 
-register_provider("bait_tokens", "Canary tokens", "threats.view", search_tokens, order=60)
+register_provider("bait_tokens", "Canary tokens", "data.read", search_tokens, order=60)

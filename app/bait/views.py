@@ -12,14 +12,14 @@ from app.bait import artifacts, bp, intel_places, kinds, seeding, services
 from app.bait.forms import TokenForm
 from app.htmx import hx_trigger
 from app.models import BaitToken, db, utcnow
-from app.permissions import require
+from app.permissions import can, require
 from app.rendering import redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id
 from app.threats.matching import appearances
 
 
 @bp.get("/")
-@require("threats.view")
+@require("data.read")
 def index():
     """The organization's tokens with status, hits and last hit."""
     wanted = request.args.get("status") or None
@@ -60,14 +60,16 @@ def create():
 
 
 def detail_context(token: BaitToken) -> dict:
-    """What the token page shows: its bait, alerts, sources and where else their addresses appear."""
-    secret = services.secret_of(token)
+    """What the token page shows: its bait, alerts, sources and where else their addresses appear.
+    The bait itself (its copyable snippet, with any credential in it) only for those who may manage
+    tokens; read-only users see what touched it."""
+    manager = can("threats.manage")
     sources = services.sources(token)
     own = {str(a.id) for a in token.accesses}
     elsewhere = {s["ip"]: [(place, occ) for place, occ in appearances(token.org_id, "ip", s["ip"], current_user)
                            if not (place.name == intel_places.PLACE and occ.object_id in own)]
                  for s in sources if s["ip"]}
-    return {"token": token, "sources": sources, "elsewhere": elsewhere, "snippet": artifacts.snippet(token, secret),
+    return {"token": token, "sources": sources, "elsewhere": elsewhere, "snippet": artifacts.snippet(token, services.secret_of(token)) if manager else None,
             "advice": kinds.KINDS[token.bait_type][2], "url": kinds.token_url(token.identifier),
             "level": services.token_threat_level(token), "alerts": services.token_alerts(token),
             "points_json": json.dumps(services.map_points(sources)),
@@ -76,7 +78,7 @@ def detail_context(token: BaitToken) -> dict:
 
 
 @bp.get("/<int:token_id>")
-@require("threats.view")
+@require("data.read")
 def detail(token_id: int):
     """A token: its bait, timeline of accesses with attribution, sources and cross-Vigil sightings."""
     return render_page("bait/detail.html", block="accesses", **detail_context(get_scoped_or_404(BaitToken, token_id)))

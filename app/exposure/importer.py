@@ -115,7 +115,7 @@ def run_import(upload_pk: int, progress: Progress | None = None) -> UploadedBrea
 
 def _run(row: UploadedBreachFile, progress: Progress | None) -> None:
     directory = matching.load(row.org_id)
-    hmac_key = keys.derive(keys.HMAC_PURPOSE)
+    hmac_key = keys.password_hmac_key()
     kept: list[dict[str, Any]] = []
     leaked: dict[int, int] = {}  # user id -> line of the first credential holding their password
     with open(report_path(row), "w", newline="", encoding="utf-8") as fh, \

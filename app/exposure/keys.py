@@ -1,15 +1,16 @@
 """The server keys of the exposure domain and what a leaked password becomes without its text.
 
-Both keys are derived (HKDF-SHA256) from the first VIGIL_ENCRYPTION_KEY (itself derived from
-SECRET_KEY when unset) under their own purpose labels, so neither equals the key that seals
-other secrets, and knowing one does not give the other:
-
-- the password HMAC key recognises one password across files and accounts (same password,
-  same HMAC) while the HMAC reveals nothing a dictionary attack without the key could use;
-- the upload key seals raw uploads at rest (app/exposure/sealed.py) until they expire.
-
-Rotating VIGIL_ENCRYPTION_KEY (a new first key) changes both: stored HMACs then no longer
-match new imports, and raw uploads sealed before cannot be read (they expire within a day).
+- The password HMAC key recognises one password across files and accounts (same password,
+  same HMAC) while the HMAC reveals nothing a dictionary attack without the key could use.
+  It must outlive key rotation (every stored HMAC depends on it), so it is not recomputed
+  from the current encryption key: the first time it is needed it is pinned, as it was then
+  derived (HKDF-SHA256 of the first VIGIL_ENCRYPTION_KEY under its own purpose label, so
+  HMACs stored before pinning still match), into the `settings` row `HMAC_SETTING`, sealed
+  with app/crypto.py. Rotating VIGIL_ENCRYPTION_KEY (a new first key, the old one kept to
+  decrypt) leaves it readable and unchanged; re-sealing it under the new key is harmless.
+- The upload key seals raw uploads at rest (app/exposure/sealed.py) until they expire. It
+  follows the first encryption key: rotation makes raw uploads sealed before unreadable
+  (they expire within a day), never the derived credential rows.
 """
 
 from __future__ import annotations
@@ -18,18 +19,43 @@ import hashlib
 import hmac
 import math
 
+import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
+from app import crypto
+from app.models import Setting, db
+
 HMAC_PURPOSE = b"vigil:exposure:password-hmac:v1"
 UPLOAD_PURPOSE = b"vigil:exposure:upload-at-rest:v1"
+HMAC_SETTING = "exposure.password_hmac_key"
 
 
 def derive(purpose: bytes) -> bytes:
     """32 bytes for `purpose` from the app's first encryption key."""
     material = current_app.config["ENCRYPTION_KEY"].split(",")[0].strip().encode()
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(material)
+
+
+def password_hmac_key() -> bytes:
+    """The server's password HMAC key: pinned (sealed) on first use, stable across key rotation."""
+    row = db.session.get(Setting, HMAC_SETTING)
+    if row is None:
+        key = derive(HMAC_PURPOSE)
+        try:
+            with db.session.begin_nested():  # another worker may pin it at the same moment
+                db.session.add(Setting(key=HMAC_SETTING, value={"sealed": crypto.encrypt_text(key.hex())},
+                                       description="Exposure password HMAC key, sealed; pinned on first use "
+                                                   "so it survives encryption-key rotation. Never edit."))
+        except sa.exc.IntegrityError:
+            row = db.session.get(Setting, HMAC_SETTING, populate_existing=True)
+        else:
+            return key
+    sealed = row.value.get("sealed") if isinstance(row.value, dict) else None
+    if not isinstance(sealed, str):
+        raise crypto.DecryptionError(f"the setting {HMAC_SETTING} holds no sealed key")
+    return bytes.fromhex(crypto.decrypt_text(sealed))
 
 
 def password_hmac(password: str, key: bytes) -> str:

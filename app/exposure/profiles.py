@@ -31,7 +31,7 @@ BREACH_POINTS = {"critical": 40, "high": 30, "medium": 20, "low": 10}
 MENTION_STEPS = ((10, 20), (5, 15), (2, 10), (1, 5))
 SOCIAL_STEPS = ((5, 15), (3, 10), (1, 5))
 PROFESSIONAL_PLATFORMS = ("linkedin", "twitter", "x")
-BREACH_SOURCES = ("local", "hibp", "xposedornot", "leakcheck", "github")
+BREACH_SOURCES = ("local", "hibp", "xposedornot", "leakcheck", "github", "psbdmp")
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,8 @@ def refresh_breaches(profile: Profile) -> dict[str, str]:
         statuses[key] = result.status
         for hit in result.hits:
             if hit.kind == "paste":
-                record_paste(profile, hit)
+                if hit.source != "psbdmp":  # the paste source stores its own rows; linked below
+                    record_paste(profile, hit)
                 continue
             if hit.kind == "code":
                 continue  # stored by the GitHub source itself; linked to the profile below
@@ -123,6 +124,9 @@ def refresh_breaches(profile: Profile) -> dict[str, str]:
     db.session.execute(sa.update(GithubFinding).where(
         GithubFinding.org_id == profile.org_id, GithubFinding.query_term == profile.email.lower(),
         GithubFinding.profile_id.is_(None)).values(profile_id=profile.id))
+    db.session.execute(sa.update(PastebinFinding).where(
+        PastebinFinding.org_id == profile.org_id, PastebinFinding.query_term == profile.email.lower(),
+        PastebinFinding.profile_id.is_(None)).values(profile_id=profile.id))
     db.session.flush()
     return statuses
 

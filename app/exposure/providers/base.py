@@ -117,7 +117,8 @@ class Provider:
             wait = result.headers.get("Retry-After") or result.headers.get("retry-after")
             raise RateLimited(f"{self.label} asks to wait" + (f" {wait} s" if wait else ""))
         if result.status in (401, 403):
-            raise ProviderError(f"{self.label} refused the request (HTTP {result.status}): check the API key")
+            raise ProviderError(f"{self.label} refused the request (HTTP {result.status})"
+                                + (": check the API key" if self.needs_key else ""))
         return result
 
 

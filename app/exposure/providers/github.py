@@ -39,7 +39,7 @@ class GithubCode(Provider):
         if result.status != 200 or not isinstance(body, dict) or "items" not in body:
             message = body.get("message") if isinstance(body, dict) else None
             raise ProviderError(f"{self.label} answered HTTP {result.status}: {message or 'unexpected body'}")
-        hmac_key = keys.derive(keys.HMAC_PURPOSE)
+        hmac_key = keys.password_hmac_key()
         hits = []
         for item in body["items"]:
             repo = (item.get("repository") or {}).get("full_name", "?")

@@ -32,7 +32,7 @@ class LocalCorpus(Provider):
         elif query.type == "keyword":
             stmt = stmt.where(BreachFileResult.email.contains(query.value, autoescape=True))
         else:  # password: by HMAC, so neither the query nor the corpus ever holds it in clear
-            digest = keys.password_hmac(query.value, keys.derive(keys.HMAC_PURPOSE))
+            digest = keys.password_hmac(query.value, keys.password_hmac_key())
             count = db.session.scalar(sa.select(sa.func.count()).select_from(BreachFileResult).where(
                 BreachFileResult.org_id == ctx.org_id, BreachFileResult.password_hmac == digest)) or 0
             return [Hit(self.key, "password", "Password in the organization's breach files", count=count,
