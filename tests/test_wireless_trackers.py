@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 import sqlalchemy as sa
 
 from app.models import db, utcnow
