@@ -13,8 +13,8 @@ Revises: 0028
 Create Date: 2026-12-07 19:20:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0034'
