@@ -83,7 +83,9 @@ GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
     ]),
     ("Same-day following", [
         ("sameday_sensitivity", "AirGuard's sensitivity: a day counts after 30 (HIGH), 60 (MEDIUM) or 90 (LOW) "
-                                "minutes with you; higher finds trackers sooner but also fellow travellers."),
+                                "minutes with you; higher finds trackers sooner but also fellow travellers. A known tracker "
+                                "kind uses AirGuard's values for it at this sensitivity (places 2/3/4, Tile "
+                                "3/4/5; tracked 30 min, known this long)."),
         ("sameday_min_locations", "Distinct accurately located places (further apart than the sum of the GPS "
                                   "accuracies and twice the radio range) needed on one day."),
         ("sameday_window_days", "Only days within this many days of now count."),
