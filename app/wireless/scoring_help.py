@@ -83,7 +83,9 @@ GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
     ]),
     ("Same-day following", [
         ("sameday_sensitivity", "AirGuard's sensitivity: a day counts after 30 (HIGH), 60 (MEDIUM) or 90 (LOW) "
-                                "minutes with you; higher finds trackers sooner but also fellow travellers."),
+                                "minutes with you; higher finds trackers sooner but also fellow travellers. A known tracker "
+                                "kind uses AirGuard's values for it at this sensitivity (places 2/3/4, Tile "
+                                "3/4/5; tracked 30 min, known this long)."),
         ("sameday_min_locations", "Distinct accurately located places (further apart than the sum of the GPS "
                                   "accuracies and twice the radio range) needed on one day."),
         ("sameday_window_days", "Only days within this many days of now count."),
@@ -111,7 +113,8 @@ GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
 HELP: dict[str, str] = {name: text for _, rows in GROUPS for name, text in rows}
 GROUP_OF: dict[str, str] = {name: title for title, rows in GROUPS for name, _ in rows}
 
-# Every factor the scorer can emit: (code, label, what it measures, known false positives).
+# Every factor the scorer can emit, and the heuristics around them (learned places, the
+# same-device links, the ML blend): (code, label, what it measures, known false positives).
 # Shown on the scoring page and next to each factor on a network's page, and in
 # docs/wireless-scoring.md; tests/test_wireless_factor_docs.py fails when a factor has none.
 FACTORS: list[tuple[str, str, str, str]] = [
@@ -132,15 +135,20 @@ FACTORS: list[tuple[str, str, str, str]] = [
      "Anything at a place you go daily: your office's access points, a neighbour's router."),
     ("agency", "Agency-office proximity", "Seen within 1 km of an agency office.",
      "Offices sit in city centres: every shop and café near one scores it."),
-    ("same_day", "Same-day following", "AirGuard's test: with you at 3+ distinct places over 30/60/90 min on one day.",
+    ("same_day", "Same-day following", "AirGuard's test: with you at 3+ distinct places over 30/60/90 min on one day "
+     "(a known tracker kind: AirGuard's places for it, 2/3/4 by sensitivity or Tile 3/4/5, tracked 30+ min).",
      "People who travel with you that day (a colleague on the same trip, a family member, the bus or train Wi-Fi "
-     "you ride); your own devices until the own-device discount applies; high-power radios heard from far apart."),
+     "you ride); your own devices until the own-device discount applies; high-power radios heard from far apart; "
+     "at high sensitivity a known tracker kind needs only 2 places, so a tag in a companion's bag on one errand "
+     "qualifies."),
     ("watcher", "Watcher at your places", "Near two or more of your frequent places and heard nowhere else.",
      "Someone who shares two of your places (a colleague who uses your gym, a neighbour who works where you do); "
      "a chain's identical SSID at two of its branches."),
-    ("tracker_kind", "Bluetooth tracker kind", "A tracker maker's manufacturer id on a tag that moved with you.",
+    ("tracker_kind", "Bluetooth tracker kind", "A tracker maker's manufacturer id (WiGLE MfgrId, or Kismet's "
+     "manufacturer data and service UUIDs) on a tag that moved with you.",
      "Your own or your family's tags (keys, a bag), the tags of people travelling with you, and other products "
-     "of the same maker that carry its id (an Apple id is also on phones, watches and earbuds)."),
+     "of the same maker that carry its id (an Apple id is also on phones, watches and earbuds; a Samsung id on "
+     "Galaxy phones); in Kismet logs, any product that advertises a tracker maker's service UUID."),
     ("own_device", "Own-device discount", "Constantly very strong: carried by you, counted x0.2.",
      "Wrongly lowers a tracker hidden in your own bag or car (also always strong); tag it THREAT."),
     ("minimums", "AirGuard-style minimums", "Too short or too few places: capped.",
@@ -155,5 +163,18 @@ FACTORS: list[tuple[str, str, str, str]] = [
     ("no_data", "No data", "Nothing usable to score.", "None of its own: a network without usable sightings."),
     ("tag_overlay", "Tag overlay", "An analyst's tag, applied last.",
      "A wrong tag: FALSE_POSITIVE or LEGIT on a real follower silences it and its alerts until removed."),
+    # Heuristics around the factors: not points of their own, but they shape what is shown or counted.
+    ("frequent_places", "Frequent places (learned)", "Your places, learned from your own sightings: stays of "
+     "20+ min on 3+ days. The watcher factor counts them.",
+     "A place that is not really yours becomes one after 3 days (a hotel on a week's trip, a friend's flat), "
+     "so its neighbours' radios can look like watchers; poor GPS merges or splits places."),
+    ("same_device", "Possibly the same device (links)", "Addresses of one tracker kind that each moved with you, "
+     "on different days, never at the same time: linked on the page, never merged.",
+     "Several real tags of one kind used on different days (a family's AirTags, two colleagues' SmartTags), "
+     "and every Apple device rotating its own address; only a hint, each address keeps its own score."),
+    ("ml_blend", "ML blend", "A trained model's probability, blended with the rule score by the organization's "
+     "ML weight (off without a model).",
+     "Whatever the labelled networks share, right or wrong: a model trained on few or one-sided labels raises "
+     "radios that look like past threats (same maker, same places) without following; the factors stay shown."),
 ]
 FALSE_POSITIVES: dict[str, str] = {code: fp for code, _label, _what, fp in FACTORS}

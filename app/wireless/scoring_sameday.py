@@ -12,7 +12,10 @@ on two or more days within five. This module applies the same test per local day
   one location however often it is seen);
 - the day's tracked time is first to last sighting that day;
 - a day qualifies with >= `sameday_min_locations` locations and a tracked time at or above
-  the sensitivity's minutes; only days inside the last `sameday_window_days` count.
+  the sensitivity's minutes; only days inside the last `sameday_window_days` count;
+- a known tracker kind (trackers.py) uses AirGuard's per-kind values instead: its number of
+  locations at the sensitivity (2/3/4 for high/medium/low, Tile 3/4/5), tracked for at least
+  its minTrackingTime (30 min), and first seen at least the sensitivity's minutes before.
 
 The person's own gadgets qualify too (they go everywhere): the scorer's own-device discount
 (x0.2 for a constantly strong signal) is what keeps them low, as for every other factor.
@@ -52,26 +55,45 @@ def day_locations(fixes: Sequence[Fix], separation_floor_m: float, unknown_accur
     return out
 
 
+def minimums(c: Any, kind: Any = None) -> tuple[float, int, float]:
+    """(tracked minutes a day needs, places it needs, minutes the radio must be known by then).
+
+    A known tracker kind takes AirGuard's two time tests apart: tracked for at least the
+    kind's minTrackingTime (first to last sighting), and first discovered at least the
+    sensitivity's minutes before (RiskLevelEvaluator.getAtLeastTrackedSince), with the kind's
+    number of locations at that sensitivity. Any other radio needs the sensitivity's minutes
+    of tracking that day and `sameday_min_locations` places (it has no maker to vouch for it).
+    """
+    sensitivity_minutes = SENSITIVITY_MINUTES[c.sameday_sensitivity]
+    if kind is None:
+        return sensitivity_minutes, c.sameday_min_locations, 0.0
+    return kind.min_minutes, kind.min_places(c.sameday_sensitivity), sensitivity_minutes
+
+
 def qualifying_days(fixes: Sequence[Fix], now_ts: float, c: Any, range_m: float,
-                    minimums: tuple[float, int] | None = None) -> list[dict[str, Any]]:
+                    kind: Any = None) -> list[dict[str, Any]]:
     """Per day inside the relevance window: locations and tracked minutes, with `qualifies`.
 
-    minimums: (minutes, places) of a known tracker kind, used instead of the settings.
+    kind: a known tracker kind (app/wireless/trackers.py), whose AirGuard minimums apply.
     """
     since = now_ts - c.sameday_window_days * 86400
-    minutes_needed, places_needed = minimums or (SENSITIVITY_MINUTES[c.sameday_sensitivity],
-                                                 c.sameday_min_locations)
+    minutes_needed, places_needed, known_needed = minimums(c, kind)
     by_day: dict[date, list[Fix]] = {}
+    first_ts = None
     for f in fixes:
         if f.ts >= since:
             by_day.setdefault(f.day, []).append(f)
+            first_ts = f.ts if first_ts is None else min(first_ts, f.ts)
     out = []
     for day in sorted(by_day):
         day_fixes = by_day[day]
         locations = day_locations(day_fixes, 2 * range_m, c.max_accuracy_m)
         minutes = (day_fixes[-1].ts - day_fixes[0].ts) / 60.0
+        known = (day_fixes[-1].ts - first_ts) / 60.0
         out.append({"day": day.isoformat(), "locations": len(locations), "minutes": round(minutes, 1),
-                    "qualifies": len(locations) >= places_needed and minutes >= minutes_needed})
+                    "known_minutes": round(known, 1),
+                    "qualifies": len(locations) >= places_needed and minutes >= minutes_needed
+                    and known >= known_needed})
     return out
 
 
@@ -87,14 +109,15 @@ def same_day_factor(fixes: Sequence[Fix], now_ts: float, rtype: str, c: Any,
                     make_factor: Callable[..., dict[str, Any]], kind: Any = None) -> dict[str, Any]:
     """The `same_day` factor: points for days that meet AirGuard's following criteria.
 
-    kind: a known tracker kind (app/wireless/trackers.py), whose own minimums apply.
+    kind: a known tracker kind (app/wireless/trackers.py), whose AirGuard minimums apply.
     """
     range_m = c.radio_range_m.get(rtype, 150.0)
-    minimums = (kind.min_minutes, kind.min_places) if kind else None
-    per_day = qualifying_days(fixes, now_ts, c, range_m, minimums)
+    per_day = qualifying_days(fixes, now_ts, c, range_m, kind)
     good = [d for d in per_day if d["qualifies"]]
-    minutes, places = minimums or (SENSITIVITY_MINUTES[c.sameday_sensitivity], c.sameday_min_locations)
-    how = f"the {kind.kind} minimums" if kind else f"{c.sameday_sensitivity.lower()} sensitivity"
+    minutes, places, known = minimums(c, kind)
+    sensitivity = f"{c.sameday_sensitivity.lower()} sensitivity"
+    how = (f"AirGuard's {kind.maker} {kind.kind} minimums at {sensitivity}, known to you for >= {known:g} min"
+           if kind else sensitivity)
     criteria = (f">= {places} places more than {2 * range_m:g} m and the sum of GPS accuracies "
                 f"apart, tracked >= {minutes:g} min ({how}), last {c.sameday_window_days} days")
     details = {"qualifying_days": [d["day"] for d in good], "days_checked": len(per_day),

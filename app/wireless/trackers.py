@@ -3,9 +3,12 @@ random-address bit.
 
 data/wireless/tracker_makers.csv lists the makers whose tags are used to follow people
 (Apple Find My, Samsung SmartTag, Tile, Google Find My Device), with the sources of every
-number, how often each rotates its address, and the minimum minutes and places one day needs
-before that kind counts as following. A WiGLE file carries the company id of the first
-manufacturer-data record in its MfgrId column (stored as `observations.mfgrid`).
+number, how often each rotates its address, and AirGuard's per-kind minimums: the minutes a
+tag must be tracked (`min_minutes`, AirGuard's minTrackingTime) and the distinct places one
+day needs at each sensitivity (`places_high/medium/low`). A WiGLE file carries the company id
+of the first manufacturer-data record in its MfgrId column; a Kismet log carries the
+advertisement itself (importers/ble_adv.py reads the same id from it). Both are stored as
+`observations.mfgrid`.
 
 Pure: the file is read once on first use; no database, no Flask.
 """
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+SENSITIVITIES = ("HIGH", "MEDIUM", "LOW")
 DATA_FILE = Path(__file__).resolve().parents[2] / "data" / "wireless" / "tracker_makers.csv"
 
 
@@ -28,7 +32,11 @@ class TrackerKind:
     kind: str
     rotation: str
     min_minutes: float
-    min_places: int
+    places: tuple[int, int, int]  # distinct places a day needs at sensitivity HIGH, MEDIUM, LOW
+
+    def min_places(self, sensitivity: str) -> int:
+        """AirGuard's number of locations for this kind at a sensitivity (MEDIUM when unknown)."""
+        return self.places[SENSITIVITIES.index(sensitivity) if sensitivity in SENSITIVITIES else 1]
 
 
 @cache
@@ -38,7 +46,8 @@ def tracker_kinds() -> dict[int, TrackerKind]:
         rows = list(csv.DictReader(fh))
     return {int(r["company_id"], 16): TrackerKind(
         int(r["company_id"], 16), tuple(int(u, 16) for u in r["service_uuids"].split()), r["maker"], r["kind"],
-        r["rotation"], float(r["min_minutes"]), int(r["min_places"])) for r in rows}
+        r["rotation"], float(r["min_minutes"]),
+        tuple(int(r[f"places_{s.lower()}"]) for s in SENSITIVITIES)) for r in rows}
 
 
 def kind_for(company_id: int | None) -> TrackerKind | None:

@@ -8,6 +8,9 @@ and refuses a file that is no importable format with a clear message (`FormatErr
 | wigle_sqlite    | sqlite_files.read_wigle        | location._id         | location._id mark  |
 | kismet_sqlite   | sqlite_files.read_kismet       | ""                   | no (dedupe)        |
 | kismet_netxml   | netxml.read                    | ""                   | no (dedupe)        |
+
+Bluetooth manufacturer ids (`Sighting.mfgrid`): WiGLE's MfgrId column, or, in a Kismet log,
+the company id read from its advertisements (ble_adv.py). netxml has none.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
+from app.wireless.importers import ble_adv
 from app.wireless.importers.records import (
     NULL_MAC,
     FormatError,
@@ -116,7 +117,11 @@ def read_kismet(path: str | Path) -> Iterator[Sighting | Reject]:
 
     A packet without a position is not a sighting and is not counted. Packets are keyed by
     their rowid ("line" in the error report); names, encryption and types come from the
-    device's JSON record, read once per device and kept in a bounded cache."""
+    device's JSON record, read once per device and kept in a bounded cache.
+
+    A Bluetooth sighting's `mfgrid` is the company id of its manufacturer data, as WiGLE's
+    MfgrId (importers/ble_adv.py): from the BTLE packet's own advertisement, or the data
+    row's scan report, else from the device record."""
     conn = connect(path)
     try:
         try:
@@ -128,20 +133,38 @@ def read_kismet(path: str | Path) -> Iterator[Sighting | Reject]:
         phys = tuple(KISMET_PHYS)
         marks = ",".join("?" * len(phys))
         cache: dict[tuple[str, str], dict | None] = {}
-        packets = (f"SELECT rowid, ts_sec, ts_usec, phyname, sourcemac, frequency, lat, lon, {alt} AS alt, signal "
-                   f"FROM packets WHERE (lat != 0 OR lon != 0) AND phyname IN ({marks}) ORDER BY rowid")
+        # Only a BTLE packet's bytes are read (its advertisement); Wi-Fi frames stay unread.
+        raw = ("dlt, CASE WHEN phyname = 'BTLE' THEN packet END AS packet"
+               if {"dlt", "packet"} <= _columns(conn, "packets") else "0 AS dlt, NULL AS packet")
+        packets = (f"SELECT rowid, ts_sec, ts_usec, phyname, sourcemac, frequency, lat, lon, {alt} AS alt, signal, "
+                   f"{raw} FROM packets WHERE (lat != 0 OR lon != 0) AND phyname IN ({marks}) ORDER BY rowid")
         for r in _rows(conn, packets, phys):
-            yield _kismet_row(conn, cache, r, scale, r["sourcemac"], "packet")
+            yield _kismet_row(conn, cache, r, scale, r["sourcemac"], "packet",
+                              ble_adv.from_packet(r["dlt"], r["packet"]) if r["packet"] is not None else 0)
         data = (f"SELECT rowid, ts_sec, ts_usec, phyname, devmac, 0 AS frequency, lat, lon, {alt} AS alt, "
-                "0 AS signal FROM data WHERE (lat != 0 OR lon != 0) AND phyname IN ('Bluetooth', 'BTLE') "
+                "0 AS signal, json FROM data WHERE (lat != 0 OR lon != 0) AND phyname IN ('Bluetooth', 'BTLE') "
                 "ORDER BY rowid")
         try:
             for r in _rows(conn, data):
-                yield _kismet_row(conn, cache, r, scale, r["devmac"], "data")
+                yield _kismet_row(conn, cache, r, scale, r["devmac"], "data", _report_company(r["json"]))
         except sqlite3.OperationalError:
             pass  # old logs have no data table
     finally:
         conn.close()
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _report_company(raw: bytes | str | None) -> int:
+    """The company id in a data row's scan report JSON (0: none, or not JSON)."""
+    if not raw:
+        return 0
+    try:
+        return ble_adv.from_scan_report(json.loads(raw))
+    except (ValueError, TypeError):
+        return 0
 
 
 def _device(conn, cache, phy: str, mac: str) -> dict | None:
@@ -157,11 +180,15 @@ def _device(conn, cache, phy: str, mac: str) -> dict | None:
                 doc = json.loads(row["device"] or b"{}")
             except (ValueError, TypeError):
                 doc = {}
-            cache[key] = {"type": row["type"] or doc.get("kismet.device.base.type") or "", "doc": doc}
+            if not isinstance(doc, dict):
+                doc = {}
+            company = ble_adv.from_device(doc) if phy in ("Bluetooth", "BTLE") else 0
+            cache[key] = {"type": row["type"] or doc.get("kismet.device.base.type") or "", "doc": doc,
+                          "company": company}
     return cache[key]
 
 
-def _kismet_row(conn, cache, r, scale: float, mac: str | None, table: str) -> Sighting | Reject:
+def _kismet_row(conn, cache, r, scale: float, mac: str | None, table: str, company: int = 0) -> Sighting | Reject:
     line = int(r["rowid"])
     phy = r["phyname"]
     mac = (mac or "").upper()
@@ -184,9 +211,10 @@ def _kismet_row(conn, cache, r, scale: float, mac: str | None, table: str) -> Si
     except (TypeError, ValueError, OverflowError) as exc:
         return Reject(line, str(exc))
     ssid, caps = _kismet_names(doc, rtype, mac)
+    mfgrid = (company or device["company"]) if rtype in "BE" else 0
     return Sighting(bssid=bssid, ssid=ssid, radio_type=rtype, frequency=frequency, capabilities=caps,
                     level=level, lat=lat, lon=lon, altitude=alt,
-                    accuracy=0.0, time_ms=ms, line=line)
+                    accuracy=0.0, time_ms=ms, line=line, mfgrid=mfgrid)
 
 
 def _kismet_names(doc: dict, rtype: str, mac: str) -> tuple[str, str]:
