@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.admin.settings_registry import SETTINGS, get_setting
+from app.exposure.keys import HMAC_SETTING, password_hmac_key
 from app.models import AuditLog, Setting, db
 
 
@@ -121,3 +122,16 @@ def test_only_super_admins_manage_settings(client, orgs):
     assert client.get("/admin/settings/security.lockout_threshold").status_code == 403
     assert client.post("/admin/settings/security.lockout_threshold", data={"value": "7"}).status_code == 403
     assert db.session.get(Setting, "security.lockout_threshold") is None
+
+
+def test_keys_vigil_keeps_for_itself_are_listed_apart_and_never_by_value(client, orgs):
+    key = password_hmac_key()  # pins the sealed key as a settings row
+    db.session.add(Setting(key="legacy.thing", value=5))
+    db.session.flush()
+    client.login(orgs.super_admin.email)
+    page = client.get("/admin/settings").get_data(as_text=True)
+    kept, _, unknown = page.partition("Stored keys Vigil does not know")
+    assert HMAC_SETTING in kept.split("Kept by Vigil", 1)[1]
+    assert HMAC_SETTING not in unknown and "legacy.thing" in unknown
+    sealed = db.session.get(Setting, HMAC_SETTING).value["sealed"]
+    assert sealed not in page and key.hex() not in page

@@ -19,8 +19,9 @@ def settings():
     """List the known settings with their value (or default) and their last change."""
     rows = registry.stored_rows()
     known = [(spec, rows.get(spec.key), registry.get_setting(spec.key)) for spec in registry.SETTINGS.values()]
-    unknown = [row for key, row in rows.items() if key not in registry.SETTINGS]
-    return render_page("admin/settings.html", known=known, unknown=unknown)
+    internal = [(row, registry.INTERNAL_KEYS[key]) for key, row in rows.items() if key in registry.INTERNAL_KEYS]
+    unknown = [row for key, row in rows.items() if key not in registry.SETTINGS and key not in registry.INTERNAL_KEYS]
+    return render_page("admin/settings.html", known=known, internal=internal, unknown=unknown)
 
 
 @bp.route("/settings/<key>", methods=["GET", "POST"])

@@ -265,6 +265,16 @@ SETTINGS: dict[str, SettingSpec] = {
 }
 
 
+# Rows of the settings table that a domain keeps for itself (e.g. a sealed key pinned on
+# first use): not editable, never shown by value, and not "unknown" to the admin page.
+INTERNAL_KEYS: dict[str, str] = {}
+
+
+def register_internal_key(key: str, description: str) -> None:
+    """Declare a settings row a domain writes and reads itself."""
+    INTERNAL_KEYS[key] = description
+
+
 def spec_for(key: str) -> SettingSpec | None:
     return SETTINGS.get(key)
 

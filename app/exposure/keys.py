@@ -25,11 +25,14 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
 from app import crypto
+from app.core.settings_registry import register_internal_key
 from app.models import Setting, db
 
 HMAC_PURPOSE = b"vigil:exposure:password-hmac:v1"
 UPLOAD_PURPOSE = b"vigil:exposure:upload-at-rest:v1"
 HMAC_SETTING = "exposure.password_hmac_key"
+register_internal_key(HMAC_SETTING, "the key that fingerprints leaked passwords (sealed; pinned so it survives "
+                                    "encryption-key rotation)")
 
 
 def derive(purpose: bytes) -> bytes:
