@@ -87,7 +87,8 @@ class FakeTileServer:
         fake = self
         self.requests: list[tuple[str, str | None]] = []
         self.ranges: list[str | None] = []
-        self.pmtiles_bytes = land_pmtiles()
+        # basemap.pmtiles holds zooms 0-1; a name ending in -z0.pmtiles only the world tile.
+        self.pmtiles_archives = {0: land_pmtiles(max_zoom=0), 1: land_pmtiles(max_zoom=1)}
         png = solid_png(self.TILE)
 
         class Handler(BaseHTTPRequestHandler):
@@ -103,7 +104,8 @@ class FakeTileServer:
                 self.end_headers()
 
             def pmtiles(self):
-                body = fake.pmtiles_bytes
+                max_zoom = 0 if self.path.endswith("-z0.pmtiles") else 1
+                body = fake.pmtiles_archives[max_zoom]
                 first, last = 0, len(body) - 1
                 ranged = self.headers.get("Range", "")
                 if ranged.startswith("bytes="):
@@ -114,7 +116,7 @@ class FakeTileServer:
                 self.cors()
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Content-Length", str(len(part)))
-                self.send_header("ETag", '"land-1"')
+                self.send_header("ETag", f'"land-{max_zoom}"')
                 if ranged:
                     self.send_header("Content-Range", f"bytes {first}-{last}/{len(body)}")
                 self.end_headers()
@@ -176,9 +178,9 @@ def land_tile(feature_id: int = 1) -> bytes:
     return _field(3, layer)
 
 
-def land_pmtiles() -> bytes:
-    """A tiny PMTiles v3 archive (zooms 0-1, the whole world as land), written with the
-    pmtiles package: the self-hosted basemap a browser test can draw."""
+def land_pmtiles(max_zoom: int = 1) -> bytes:
+    """A tiny PMTiles v3 archive (zooms 0 to `max_zoom` <= 1, the whole world as land),
+    written with the pmtiles package: the self-hosted basemap a browser test can draw."""
     import io
 
     from pmtiles.tile import Compression, TileType, zxy_to_tileid
@@ -186,12 +188,13 @@ def land_pmtiles() -> bytes:
 
     buffer = io.BytesIO()
     writer = Writer(buffer)
-    # Zooms 0 and 1 (protomaps-leaflet reads a max zoom of 0 as "not given", 15). Each tile's
-    # bytes differ (the feature id): the writer takes the max zoom from its last entry, and
-    # identical tiles would collapse into one run entry at zoom 0.
-    for n, (z, x, y) in enumerate(((0, 0, 0), (1, 0, 0), (1, 0, 1), (1, 1, 1), (1, 1, 0)), 1):
+    # Each tile's bytes differ (the feature id): the writer takes the max zoom from its last
+    # entry, and identical tiles would collapse into one run entry at zoom 0. A zoom-0-only
+    # archive is what protomaps-leaflet misreads ("maxDataZoom || 15"); basemap.js corrects it.
+    tiles = ((0, 0, 0), (1, 0, 0), (1, 0, 1), (1, 1, 1), (1, 1, 0))
+    for n, (z, x, y) in enumerate((t for t in tiles if t[0] <= max_zoom), 1):
         writer.write_tile(zxy_to_tileid(z, x, y), land_tile(n))
-    writer.finalize({"tile_type": TileType.MVT, "tile_compression": Compression.NONE, "min_zoom": 0, "max_zoom": 1,
+    writer.finalize({"tile_type": TileType.MVT, "tile_compression": Compression.NONE, "min_zoom": 0, "max_zoom": max_zoom,
                      "min_lon_e7": -1800000000, "min_lat_e7": -850000000, "max_lon_e7": 1800000000,
                      "max_lat_e7": 850000000, "center_zoom": 0, "center_lon_e7": 0, "center_lat_e7": 0},
                     {"vector_layers": [{"id": "earth", "fields": {}}]})

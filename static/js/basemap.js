@@ -123,6 +123,9 @@
         url: el.dataset.pmtilesUrl, flavor: dark ? "dark" : "light", lang: "en", maxDataZoom: maxZoom,
         attribution: el.dataset.attribution || ""
       });
+      // protomaps-leaflet 5.1 reads maxDataZoom 0 as "not given" (15) and would ask for tiles
+      // a world-only archive does not have: give its views the archive's real depth.
+      layer.views.forEach(function (view) { view.maxDataLevel = maxZoom; });
       layer.addTo(map);
       el.dataset.pmtilesMaxZoom = String(maxZoom);
       if (control) { control.addBaseLayer(layer, "Streets (self-hosted)"); }

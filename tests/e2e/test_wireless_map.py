@@ -177,20 +177,21 @@ def test_map_falls_back_to_outlines_when_tiles_fail(page, live_server, problems,
     assert page.locator(".leaflet-tile-pane img").count() == 0
 
 
-def test_self_hosted_pmtiles_basemap_is_fetched_and_drawn(page, live_server, tiles, artifacts):
-    set_setting(live_server.app, "wireless.map_pmtiles_url", tiles.url + "/basemap.pmtiles")
+@pytest.mark.parametrize("archive, max_zoom", [("basemap.pmtiles", 1), ("world-z0.pmtiles", 0)])
+def test_self_hosted_pmtiles_basemap_is_fetched_and_drawn(page, live_server, tiles, artifacts, archive, max_zoom):
+    set_setting(live_server.app, "wireless.map_pmtiles_url", f"{tiles.url}/{archive}")
     sign_in(page, "analyst@northwind.example")
     page.goto(live_server.url + "/wireless/map")
     page.wait_for_function("() => document.querySelector('#wireless-map').dataset.basemap === 'pmtiles'")
     # The page reads the archive's header with a range request (the CSP's connect-src allows
-    # exactly that host; this file stops at zoom 1), and protomaps-leaflet paints the land
+    # exactly that host; these files stop at zoom 1 or 0), and protomaps-leaflet paints the land
     # polygon over-zoomed into its canvas tiles: the light flavour's land colour #e2dfda, not
     # its #cccccc background.
-    page.wait_for_function("() => document.querySelector('#wireless-map').dataset.pmtilesMaxZoom === '1'")
+    page.wait_for_function("() => document.querySelector('#wireless-map').dataset.pmtilesMaxZoom === '" + str(max_zoom) + "'")
     page.wait_for_function("""() => Array.from(document.querySelectorAll('.leaflet-tile-pane canvas')).some(c => {
         const px = c.getContext('2d').getImageData(c.width / 2, c.height / 2, 1, 1).data;
         return px[0] === 0xe2 && px[1] === 0xdf && px[2] === 0xda; })""")
     assert tiles.ranges and all(r and r.startswith("bytes=") for r in tiles.ranges), tiles.ranges
     assert not any(p.endswith(".png") for p, _ in tiles.requests)  # no raster tiles beside it
     expect(page.locator(".leaflet-control-attribution")).to_contain_text("OpenStreetMap")
-    page.screenshot(path=str(artifacts / "wireless-map-pmtiles.png"))
+    page.screenshot(path=str(artifacts / f"wireless-map-pmtiles-z{max_zoom}.png"))
