@@ -170,6 +170,10 @@ def test_phone_layout_hides_side_navigation_behind_menu_button(new_page, live_se
     expect(menu).to_be_visible()
     # The page fits the phone: nothing wider than the viewport.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # The search box keeps a usable width on its own row of the top bar.
+    search = page.locator("#global-search").bounding_box()
+    assert search["width"] >= 300 and search["x"] >= 0 and search["x"] + search["width"] <= 390, search
+    expect(page.get_by_role("button", name="Switch theme")).to_be_visible()
 
     menu.click()
     expect(page.locator("#sidenav")).to_have_class(re.compile(r"\bshow\b"))
