@@ -27,6 +27,7 @@ from app.notifications import services as notifications
 from app.surface import scans
 from tests.conftest import run_jobs
 from tests.surface_lab import ZONE, lab, surface_lab  # noqa: F401 - fixtures
+from tests.test_api_registry import key
 from tests.test_surface import verified
 
 
@@ -73,7 +74,8 @@ def test_evidence_serves_every_control_linked_to_the_same_csf_subcategory(orgs, 
     assert "1 via CSF PR.AA-01 from SOC2 CC6.1" in measure.evidence_summary
 
 
-def test_shared_evidence_is_shown_on_the_control_page(client, orgs, catalogues):
+def test_shared_evidence_is_shown_on_the_control_page(client, orgs, catalogues, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "COMPLIANCE_EVIDENCE_DIR", str(tmp_path))
     cc61, a515 = linked_pair(orgs.a.org.id)
     row = evidence.new_row(cc61, None, "Access review Q4", "document", None, 90)
     evidence.refresh_summaries(cc61)
@@ -83,6 +85,9 @@ def test_shared_evidence_is_shown_on_the_control_page(client, orgs, catalogues):
     assert f'data-shared-evidence="{row.id}"' in page and "via CSF PR.AA-01 from SOC2 CC6.1" in page
     assessment = client.get(f"/compliance/assessments/{a515.assessment_id}").text
     assert "1 via CSF PR.AA-01 from SOC2 CC6.1" in assessment
+    _path, data = pdf.auditor_pdf(a515.assessment)  # the auditor sees where the shared item comes from
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages).replace("\n", " ")
+    assert "Access review Q4" in text and "via CSF PR.AA-01 from SOC2 CC6.1" in text
 
 
 def test_shared_evidence_counts_in_expiry(orgs, catalogues):
@@ -233,6 +238,9 @@ def test_not_tested_count_beside_the_score(client, orgs, catalogues, tmp_path, a
     assert "92 of 93 controls not tested" in client.get(f"/compliance/assessments/{a.id}/scores").text
     csv = client.get("/compliance/assessments.csv").text
     assert "controls_not_tested,controls_total" in csv.splitlines()[0] and ",100,92,93," in csv
+    api = client.get(f"/api/compliance/assessments/{a.id}", headers=key(orgs, ["compliance:read"])).json
+    assert (api["assessment"]["score"], api["assessment"]["controls_not_tested"],
+            api["assessment"]["controls_total"]) == (100, 92, 93)
     _path, data = pdf.auditor_pdf(a)
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
     assert "92 of 93 controls not tested" in text.replace("\n", " ")
