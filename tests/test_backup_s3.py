@@ -5,6 +5,7 @@ remote copies, and the secret key is only ever configured sealed."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,3 +98,42 @@ def test_no_target_means_local_only_and_the_secret_is_sealed(source):
     assert target.secret_key == SECRET and SECRET not in source.config["BACKUP_S3_SECRET_SEALED"]
     source.config["BACKUP_S3_BUCKET"] = ""
     assert remote.target() is None
+
+
+def test_a_backup_above_the_multipart_threshold_goes_up_in_parts_and_restores(source, s3, tmp_path):
+    # 1 MiB threshold: parts are S3's 5 MiB minimum, so a ~12 MiB archive is three parts.
+    source.config["BACKUP_S3_MULTIPART_MB"] = 1
+    big = Path(source.instance_path) / "uploads" / "big.bin"
+    big.parent.mkdir()
+    big.write_bytes(os.urandom(12 * 1024 * 1024))  # incompressible: the archive stays above 10 MiB
+    row = services.create(tmp_path / "out")
+    db.session.commit()
+    assert row.status == "ok" and row.error is None and row.size > 10 * 1024 * 1024
+    key = f"acme/{row.filename}"
+    ops = [op for op, k in s3.requests if k == key]
+    assert ops[0] == "CREATE_MULTIPART" and ops[-1] == "COMPLETE_MULTIPART" and "PUT" not in ops
+    assert ops.count("UPLOAD_PART") == 3 and s3.uploads == {}
+    assert s3.etags[("backups", key)].endswith("-3")
+    assert s3.objects[("backups", key)] == Path(row.location).read_bytes()
+
+    Path(row.location).unlink()  # the local copy is lost: the remote one restores, fetched by ranges
+    fetched = remote.download(remote.target(), row.filename, tmp_path / row.filename)
+    assert ("GET_RANGE", key) in s3.requests
+    target = sa.make_url(f"sqlite:///{tmp_path / 'restored.db'}")
+    restore.restore(fetched, target, tmp_path / "restored")
+    assert restore.verify_database(target).ok
+    restored = tmp_path / "restored" / "uploads" / "big.bin"
+    assert restored.read_bytes() == big.read_bytes()
+
+
+def test_a_small_backup_stays_one_put_below_the_threshold(source, s3, tmp_path):
+    source.config["BACKUP_S3_MULTIPART_MB"] = 64
+    row = services.create(tmp_path / "out")
+    db.session.commit()
+    assert [op for op, k in s3.requests if k == f"acme/{row.filename}"] == ["PUT"]
+
+
+def test_a_bad_multipart_setting_is_written_on_the_row(source, s3, tmp_path):
+    source.config["BACKUP_S3_MULTIPART_MB"] = "lots"
+    row = services.create(tmp_path / "out")
+    assert row.status == "ok" and "VIGIL_BACKUP_S3_MULTIPART_MB" in row.error and s3.keys("backups") == []

@@ -7,6 +7,9 @@ VIGIL_BACKUP_S3_PREFIX (default "vigil/"), VIGIL_BACKUP_S3_REGION (default us-ea
 VIGIL_BACKUP_S3_ACCESS_KEY and VIGIL_BACKUP_S3_SECRET_SEALED: the secret key sealed with
 app/crypto.py (`vigil backup seal-secret` prints it), so no plaintext secret sits in the
 environment or a config file. Unset endpoint or bucket: backups stay local only.
+VIGIL_BACKUP_S3_MULTIPART_MB (default 64): archives at least this large go up in parts of
+this size (S3's minimum part is 5 MiB, so smaller values still send 5 MiB parts) and come
+back by ranged GETs, so a multi-gigabyte archive never needs one huge request.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import boto3
 from boto3.exceptions import Boto3Error
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
@@ -26,6 +30,10 @@ from app.crypto import decrypt_text
 
 # Only objects named like an archive are Vigil's to prune; anything else under the prefix is left alone.
 ARCHIVE_NAME = re.compile(r"^vigil-backup-\d{8}T\d{6}\d*Z\.tar\.gz(\.sealed)?$")
+
+
+DEFAULT_MULTIPART_MB = 64
+MIB = 1024 * 1024
 
 
 class RemoteError(RuntimeError):
@@ -40,6 +48,7 @@ class Target:
     region: str
     access_key: str
     secret_key: str
+    multipart_bytes: int = DEFAULT_MULTIPART_MB * MIB
 
     def key(self, filename: str) -> str:
         return f"{self.prefix}{filename}"
@@ -56,9 +65,14 @@ def target() -> Target | None:
     if not endpoint or not bucket:
         return None
     sealed = _setting("BACKUP_S3_SECRET_SEALED")
+    multipart = _setting("BACKUP_S3_MULTIPART_MB", str(DEFAULT_MULTIPART_MB))
+    try:
+        multipart_bytes = max(1, int(float(multipart) * MIB))
+    except ValueError:
+        raise RemoteError(f"VIGIL_BACKUP_S3_MULTIPART_MB must be a number of MiB, not {multipart!r}") from None
     return Target(endpoint=endpoint.rstrip("/"), bucket=bucket, prefix=_setting("BACKUP_S3_PREFIX", "vigil/"),
                   region=_setting("BACKUP_S3_REGION", "us-east-1"), access_key=_setting("BACKUP_S3_ACCESS_KEY"),
-                  secret_key=decrypt_text(sealed) if sealed else "")
+                  secret_key=decrypt_text(sealed) if sealed else "", multipart_bytes=multipart_bytes)
 
 
 def _client(t: Target):
@@ -68,11 +82,17 @@ def _client(t: Target):
                                       retries={"max_attempts": 2}, connect_timeout=10, read_timeout=120))
 
 
+def transfer_config(t: Target) -> TransferConfig:
+    """Multipart above the target's threshold, in parts of that size (S3 raises parts below 5 MiB to 5 MiB)."""
+    return TransferConfig(multipart_threshold=t.multipart_bytes, multipart_chunksize=max(t.multipart_bytes, 5 * MIB),
+                          max_concurrency=4)
+
+
 def upload(t: Target, path: Path) -> str:
     """Copy one archive to the bucket; the object key."""
     key = t.key(path.name)
     try:
-        _client(t).upload_file(str(path), t.bucket, key)
+        _client(t).upload_file(str(path), t.bucket, key, Config=transfer_config(t))
     except (Boto3Error, BotoCoreError, ClientError, OSError) as exc:
         raise RemoteError(f"S3 upload of {path.name} failed: {exc}") from None
     return key
@@ -81,7 +101,7 @@ def upload(t: Target, path: Path) -> str:
 def download(t: Target, filename: str, dest: Path) -> Path:
     """Fetch one archive back (restore from the remote copy when the local one is gone)."""
     try:
-        _client(t).download_file(t.bucket, t.key(filename), str(dest))
+        _client(t).download_file(t.bucket, t.key(filename), str(dest), Config=transfer_config(t))
     except (Boto3Error, BotoCoreError, ClientError, OSError) as exc:
         raise RemoteError(f"S3 download of {filename} failed: {exc}") from None
     return dest

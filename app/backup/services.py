@@ -73,10 +73,10 @@ def create(out_dir: Path | None = None, *, encrypt: bool | None = None, actor_la
 def copy_to_remote(row: VigilBackup, path: Path) -> str | None:
     """Copy the archive to the S3 target when one is configured; a failed copy keeps the local
     archive and is written on the row (the page and the audit log show it)."""
-    target = remote.target()
-    if target is None:
-        return None
     try:
+        target = remote.target()
+        if target is None:
+            return None
         return remote.upload(target, path)
     except remote.RemoteError as exc:
         row.error = str(exc)[:500]

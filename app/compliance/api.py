@@ -19,6 +19,8 @@ NULL_TIME = {"type": ["string", "null"], "format": "date-time"}
 ASSESSMENT = register_schema("ComplianceAssessment", {"type": "object", "properties": {
     "id": {"type": "integer"}, "framework": {"type": "string"}, "framework_version": {"type": ["string", "null"]},
     "status": {"type": "string"}, "score": {"type": ["integer", "null"]},
+    "controls_total": {"type": "integer"},
+    "controls_not_tested": {"type": "integer", "description": "shown beside the score: it rests on the tested ones"},
     "assessment_date": {"type": "string", "format": "date-time"}, "completion_date": NULL_TIME,
     "expiry_date": NULL_TIME}})
 DETAIL = {"type": "object", "properties": {
@@ -32,8 +34,10 @@ def iso(value: Any) -> str | None:
 
 
 def assessment_json(a: ComplianceAssessment) -> dict[str, Any]:
+    coverage = services.coverage(a)
     return {"id": a.id, "framework": a.framework, "framework_version": a.framework_version, "status": a.status,
-            "score": a.overall_compliance_score, "assessment_date": iso(a.assessment_date),
+            "score": a.overall_compliance_score, "controls_total": coverage.total,
+            "controls_not_tested": coverage.not_tested, "assessment_date": iso(a.assessment_date),
             "completion_date": iso(a.completion_date), "expiry_date": iso(a.expiry_date)}
 
 

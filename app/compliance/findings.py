@@ -1,40 +1,39 @@
-"""Scan findings flag controls: a small registry of finding sources and the flag/verify pass.
+"""Scan findings flag controls: the finding sources (app.core.finding_sources) and the flag/verify pass.
 
-A source is `fn(org_id) -> iterable of {"type", "severity", "asset", "domain"}`; `type` is a
-key of data/compliance/finding-map.json. Fleet scanner CVEs are registered here from fleet's
-public query; the attack-surface module registers its own source when it lands, and the
-roadmap generator reads the same registry.
+A source is `fn(org_id) -> iterable of {"type", "severity", "asset", "domain"}`. Each type is
+translated into the shipped finding map's vocabulary (data/compliance/finding-map.json: its
+"findings" keys, or a source's own type through "aliases"), so the attack surface's
+`tls_legacy_protocol` counts as `weak_tls`. Fleet scanner CVEs, leaked credentials and wireless
+threats are registered here (they read other domains through their public queries); the attack
+surface registers its own source from its package (app/surface/finding_source.py). The roadmap
+generator reads the same findings through `collect`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 
 from app import audit
 from app.compliance import services
+from app.compliance.frameworks import finding_aliases
+from app.core import finding_sources
+from app.core.finding_sources import (  # noqa: F401 - the registry's names, kept importable from here
+    FINDING_SOURCES,
+    Finding,
+    FindingSource,
+    register_finding_source,
+    unregister_finding_source,
+)
 from app.exposure.services import counts as exposure_counts
 from app.fleet.queries import scanner_summary
 from app.metrics.live import LIVE_QUERIES
 from app.models import ComplianceAssessment, ComplianceControl, FindingControlMap, db, utcnow
 from app.notifications.services import app_path, notify
 
-Finding = dict[str, Any]
-FindingSource = Callable[[int], Iterable[Finding]]
-FINDING_SOURCES: dict[str, FindingSource] = {}
 # The worse status wins when two findings flag one control.
 SEVERITY_ORDER = {"partial": 1, "non_compliant": 2}
-
-
-def register_finding_source(name: str, fn: FindingSource) -> None:
-    """Add (or replace) a named finding source."""
-    FINDING_SOURCES[name] = fn
-
-
-def unregister_finding_source(name: str) -> None:
-    FINDING_SOURCES.pop(name, None)
 
 
 def fleet_scanner_cves(org_id: int) -> Iterable[Finding]:
@@ -70,10 +69,13 @@ register_finding_source("wireless", wireless_threats)
 
 
 def collect(org_id: int) -> list[tuple[str, Finding]]:
-    """Every current finding of every source, as (source name, finding)."""
+    """Every current finding of every source, as (source name, finding), each typed in the map's
+    vocabulary (`type`) with the source's own type kept as `source_type`."""
+    aliases = finding_aliases()
     out = []
-    for name, fn in sorted(FINDING_SOURCES.items()):
-        out.extend((name, dict(f)) for f in fn(org_id))
+    for name, finding in finding_sources.collect(org_id):
+        raw = finding.get("type") or ""
+        out.append((name, {**finding, "type": aliases.get(raw, raw), "source_type": raw}))
     return out
 
 

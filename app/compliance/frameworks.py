@@ -3,6 +3,7 @@ data/compliance/ into global reference tables (idempotent: a reload updates in p
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,13 @@ def load_finding_map(path: Path = FINDING_MAP_FILE) -> int:
                                                  control_id=control_id, flag_status=spec["status"]))
                 n += 1
     return n
+
+
+@functools.cache
+def finding_aliases(path: Path = FINDING_MAP_FILE) -> dict[str, str]:
+    """A source's own finding type -> the map's finding type it counts as (the file's "aliases")."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {alias: target for alias, target in data.get("aliases", {}).items() if target in data["findings"]}
 
 
 def assessable_controls(framework: str) -> list[FrameworkControl]:

@@ -40,7 +40,9 @@ def build(assessment: ComplianceAssessment) -> tuple[bytes, dict]:
                                                                          separators=(",", ":")).encode()
     manifest = {
         "assessment": {"id": assessment.id, "framework": assessment.framework,
-                       "version": assessment.framework_version, "score": assessment.overall_compliance_score},
+                       "version": assessment.framework_version, "score": assessment.overall_compliance_score,
+                       "controls_total": len(controls),
+                       "controls_not_tested": sum(1 for c in controls if c.status == "not_tested")},
         "generated_at": utcnow().isoformat(),
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(members.items())},
     }

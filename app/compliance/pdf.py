@@ -20,7 +20,10 @@ def auditor_pdf(assessment: ComplianceAssessment) -> tuple[Path, bytes]:
     controls = services.controls_by_category(assessment)
     data = render_template_pdf("compliance/auditor_pack.pdf.html", a=assessment, label=FRAMEWORKS[assessment.framework][0],
                                grouped=controls, category_scores=services.category_scores(assessment),
+                               coverage=services.coverage(assessment),
+                               category_coverage=services.category_coverage(assessment),
                                evidence={c.id: evidence.of_control(c.id) for cs in controls.values() for c in cs},
+                               shared={c.id: evidence.shared_with(c) for cs in controls.values() for c in cs},
                                generated_at=utcnow())
     path = pack_path(assessment)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 
 def score(statuses: Iterable[str]) -> int | None:
@@ -25,3 +26,27 @@ def by_category(pairs: Iterable[tuple[str | None, str]]) -> dict[str, int | None
     for category, status in pairs:
         groups.setdefault(category or "Uncategorised", []).append(status)
     return {category: score(statuses) for category, statuses in groups.items()}
+
+
+class Coverage(NamedTuple):
+    """How much of an assessment (or a category) the score rests on: shown beside every score,
+    so a 100 after one tested control reads "100 (92 of 93 controls not tested)"."""
+
+    not_tested: int
+    total: int
+
+    def __str__(self) -> str:
+        return f"{self.not_tested} of {self.total} controls not tested"
+
+
+def coverage(statuses: Iterable[str]) -> Coverage:
+    statuses = list(statuses)
+    return Coverage(sum(1 for s in statuses if s == "not_tested"), len(statuses))
+
+
+def coverage_by_category(pairs: Iterable[tuple[str | None, str]]) -> dict[str, Coverage]:
+    """Coverage per category from (category, status) pairs, categories in first-seen order."""
+    groups: dict[str, list[str]] = {}
+    for category, status in pairs:
+        groups.setdefault(category or "Uncategorised", []).append(status)
+    return {category: coverage(statuses) for category, statuses in groups.items()}

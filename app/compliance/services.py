@@ -74,6 +74,27 @@ def category_scores(assessment: ComplianceAssessment) -> dict[str, int | None]:
     return scoring.by_category((c.control_category, c.status) for c in live_controls(assessment.id))
 
 
+def category_coverage(assessment: ComplianceAssessment) -> dict[str, scoring.Coverage]:
+    return scoring.coverage_by_category((c.control_category, c.status) for c in live_controls(assessment.id))
+
+
+def coverage(assessment: ComplianceAssessment) -> scoring.Coverage:
+    """How many of the assessment's controls are not tested yet (shown beside its score)."""
+    return coverages([assessment.id]).get(assessment.id, scoring.Coverage(0, 0))
+
+
+def coverages(assessment_ids: list[int]) -> dict[int, scoring.Coverage]:
+    """Coverage of several assessments in one query."""
+    if not assessment_ids:
+        return {}
+    rows = db.session.execute(sa.select(
+        ComplianceControl.assessment_id,
+        sa.func.count().filter(ComplianceControl.status == "not_tested"), sa.func.count())
+        .where(ComplianceControl.assessment_id.in_(assessment_ids), ComplianceControl.deleted_at.is_(None))
+        .group_by(ComplianceControl.assessment_id))
+    return {aid: scoring.Coverage(int(untested), int(total)) for aid, untested, total in rows}
+
+
 def recompute(assessment: ComplianceAssessment, reason: str = "change") -> int | None:
     """Score the assessment from its controls' statuses and keep a snapshot for the chart."""
     controls = live_controls(assessment.id)

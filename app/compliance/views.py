@@ -39,9 +39,10 @@ def overview():
     org_id = require_org_id()
     latest = services.latest_by_framework(org_id)
     trends = {fw: _chart(a.id) for fw, a in latest.items()}
+    assessments = services.assessments(org_id)
     return render_page("compliance/overview.html", frameworks=FRAMEWORKS, latest=latest, trends=trends,
-                       assessments=services.assessments(org_id), form=StartForm(),
-                       expiring=evidence.expiring(org_id))
+                       assessments=assessments, coverage=services.coverages([a.id for a in assessments]),
+                       form=StartForm(), expiring=evidence.expiring(org_id))
 
 
 @bp.post("/assessments")
@@ -52,14 +53,16 @@ def assessment_start():
     form = StartForm()
     if not form.validate_on_submit():
         return render_page("compliance/overview.html", status=INVALID_FORM_STATUS, frameworks=FRAMEWORKS,
-                           latest={}, trends={}, assessments=services.assessments(org_id), form=form, expiring=[])
+                           latest={}, trends={}, assessments=services.assessments(org_id), coverage={}, form=form,
+                           expiring=[])
     try:
         assessment = services.start_assessment(org_id, form.framework.data, current_user.id)
     except services.ComplianceError as exc:
         db.session.rollback()
         form.framework.errors = [str(exc)]
         return render_page("compliance/overview.html", status=INVALID_FORM_STATUS, frameworks=FRAMEWORKS,
-                           latest={}, trends={}, assessments=services.assessments(org_id), form=form, expiring=[])
+                           latest={}, trends={}, assessments=services.assessments(org_id), coverage={}, form=form,
+                           expiring=[])
     db.session.commit()
     flash(f"{FRAMEWORKS[assessment.framework][0]} assessment started.", "success")
     return redirect_after_post("compliance.assessment_detail", assessment_id=assessment.id)
@@ -72,6 +75,7 @@ def assessment_detail(assessment_id: int):
     assessment = get_scoped_or_404(ComplianceAssessment, assessment_id)
     return render_page("compliance/assessment.html", a=assessment, grouped=services.controls_by_category(assessment),
                        category_scores=services.category_scores(assessment), chart=_chart(assessment.id),
+                       coverage=services.coverage(assessment), category_coverage=services.category_coverage(assessment),
                        label=FRAMEWORKS[assessment.framework][0])
 
 
@@ -92,9 +96,13 @@ def assessment_export(assessment_id: int):
 def assessments_export():
     """Every assessment of the organization with its score, as CSV."""
     org_id = require_org_id()
-    columns = ("id", "framework", "framework_version", "status", "overall_compliance_score", "assessment_date",
-               "expiry_date")
-    rows = [{k: getattr(a, k) for k in columns} for a in services.assessments(org_id)]
+    columns = ("id", "framework", "framework_version", "status", "overall_compliance_score", "controls_not_tested",
+               "controls_total", "assessment_date", "expiry_date")
+    assessments = services.assessments(org_id)
+    coverage = services.coverages([a.id for a in assessments])
+    rows = [{**{k: getattr(a, k) for k in columns if not k.startswith("controls_")},
+             "controls_not_tested": coverage[a.id].not_tested if a.id in coverage else 0,
+             "controls_total": coverage[a.id].total if a.id in coverage else 0} for a in assessments]
     return Response(to_csv(rows, columns), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="compliance-assessments.csv"'})
 
@@ -127,7 +135,9 @@ def assessment_scores(assessment_id: int):
     """The score panel alone (refreshed after an inline edit)."""
     assessment = get_scoped_or_404(ComplianceAssessment, assessment_id)
     return render_page("compliance/assessment.html", block="scores", a=assessment, grouped={},
-                       category_scores=services.category_scores(assessment), chart=_chart(assessment.id), label="")
+                       category_scores=services.category_scores(assessment), chart=_chart(assessment.id),
+                       coverage=services.coverage(assessment), category_coverage=services.category_coverage(assessment),
+                       label="")
 
 
 def control_page(control: ComplianceControl, form: ControlForm | None = None, csf_form: CsfLinkForm | None = None,
@@ -140,7 +150,7 @@ def control_page(control: ComplianceControl, form: ControlForm | None = None, cs
                                                 assigned_to_user_id=str(control.assigned_to_user_id or "")),
                        csf_form=csf_form or CsfLinkForm(), links=csf.links(control.id),
                        suggestions=csf.suggestions(control), sharing=sharing,
-                       shared_evidence=[(o, e) for o in sharing for e in evidence.of_control(o.id)],
+                       shared_evidence=evidence.shared_with(control),
                        evidence=evidence.of_control(control.id), upload_form=upload_form, link_form=link_form)
 
 
@@ -176,7 +186,7 @@ def control_csf_link(control_id: int):
     form = CsfLinkForm()
     if not form.validate_on_submit():
         return control_page(control, csf_form=form, status=INVALID_FORM_STATUS)
-    if csf.confirm(control, form.subcategory_code.data.strip(), current_user.id):
+    if evidence.confirm_csf_link(control, form.subcategory_code.data.strip(), current_user.id):
         db.session.commit()
         flash("Subcategory linked.", "success")
     return redirect_after_post("compliance.control_detail", control_id=control.id)

@@ -261,6 +261,8 @@ SETTINGS: dict[str, SettingSpec] = {
         _int("wireless.media_max_mb", 25, 1, 60,
              "Largest photo, recording, video or document that may be attached to a network "
              "(VIGIL_MAX_UPLOAD_MB caps every request above this).", "MB"),
+        _int("compliance.evidence_notice_days", 14, 1, 180,
+             "Compliance evidence is listed as expiring, and notified once, this long before it lapses.", "days"),
     )
 }
 

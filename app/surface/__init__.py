@@ -16,6 +16,7 @@ from app.surface import (  # noqa: E402,F401
     alert_rules,
     cli,
     demo,
+    finding_source,
     home,
     intel_places,
     jobs,
