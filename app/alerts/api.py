@@ -9,10 +9,17 @@ from typing import Any
 from app.alerting import registry, service
 from app.alerting.serialize import ALERT_SCHEMA, alert_json
 from app.alerts import services
-from app.api.auth import principal
-from app.api.pagination import PAGE_PARAMS, page_schema, paginate
-from app.api.registry import actor, owned, problem, register_schema, register_scope, resource
-from app.api.validation import invalid
+from app.apiregistry.auth import principal
+from app.apiregistry.pagination import PAGE_PARAMS, page_schema, paginate
+from app.apiregistry.registry import (
+    actor,
+    owned,
+    problem,
+    register_schema,
+    register_scope,
+    resource,
+)
+from app.apiregistry.validation import invalid
 from app.models import Alert, utcnow
 from app.permissions import can
 

@@ -9,9 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.alerting.serialize import ALERT_SCHEMA, alert_json
-from app.api.auth import principal
-from app.api.pagination import PAGE_PARAMS, page_schema, paginate
-from app.api.registry import owned, register_schema, register_scope, resource
+from app.apiregistry.auth import principal
+from app.apiregistry.pagination import PAGE_PARAMS, page_schema, paginate
+from app.apiregistry.registry import owned, register_schema, register_scope, resource
 from app.fleet.services import is_online
 from app.models import Alert, Command, Device
 from app.models.fleet import DEVICE_STATUSES, DEVICE_TYPES
