@@ -11,8 +11,8 @@ from datetime import datetime
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from app.api.registry import RESOURCES
 from app.api.tokens import create_api_key
+from app.apiregistry.registry import RESOURCES
 from app.models import db, utcnow
 from app.models.fleet import CONTAINER_STATUSES, SERVICE_STATUSES
 from app.scopes import all_scopes

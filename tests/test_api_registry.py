@@ -10,9 +10,9 @@ import re
 
 import sqlalchemy as sa
 
-from app.api.pagination import decode, encode
-from app.api.registry import RESOURCES
 from app.api.tokens import create_api_key
+from app.apiregistry.pagination import decode, encode
+from app.apiregistry.registry import RESOURCES
 from app.models import Alert, AuditLog, SecurityIncident, db
 from app.scopes import all_scopes, scopes_for
 from tests.test_alerts_page import alert

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app.auth.events import record_event
 from app.core import linkable
 from app.exposure import importer, monitoring, osint, uploads
+from app.indicators import matching
 from app.jobs import enqueue
 from app.models import (
     IocSighting,
@@ -24,7 +25,6 @@ from app.models import (
     utcnow,
 )
 from app.search.registry import PROVIDERS
-from app.threats import matching
 from app.threats.intel import add_indicator
 from tests.conftest import run_jobs
 from tests.factories import PASSWORD

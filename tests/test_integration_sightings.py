@@ -1,5 +1,5 @@
 """The "indicator sighted" alert rule is wired to every sighting the matcher records
-(app/threats/matching.py on_sighting), not only to sign-ins: a sign-in from a listed address,
+(app/indicators/matching.py on_sighting), not only to sign-ins: a sign-in from a listed address,
 a heartbeat from one, and a retro-hunt each give exactly one alert and one notification."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.indicators import matching
 from app.models import IocSighting, SecurityEvent, db, utcnow
-from app.threats import matching
 from app.threats.intel import add_indicator
 from tests.test_alerts_domains import alerts_of, notes
 from tests.test_fleet import bearer, enrolled, heartbeat

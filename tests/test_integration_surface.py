@@ -8,10 +8,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.core import linkable
+from app.indicators import matching
 from app.models import IocSighting, LightboxFinding, SurfaceAsset, SurfaceDomain, db, utcnow
 from app.search.registry import PROVIDERS
 from app.surface import domains, recheck, scans
-from app.threats import matching
 from app.threats.intel import add_indicator
 from tests.surface_lab import ZONE, lab, surface_lab  # noqa: F401 - fixtures
 from tests.test_alerts_domains import alerts_of, notes

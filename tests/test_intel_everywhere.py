@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.indicators import geo, matching
 from app.models import (
     IocSighting,
     JobRun,
@@ -17,7 +18,7 @@ from app.models import (
     db,
     utcnow,
 )
-from app.threats import geo, matching, risk
+from app.threats import risk
 from app.threats.importers import ParsedIndicator, ParseResult
 from app.threats.intel import add_indicator, save_parsed
 from tests.conftest import run_jobs

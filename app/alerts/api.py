@@ -7,27 +7,26 @@ from datetime import timedelta
 from typing import Any
 
 from app.alerting import registry, service
+from app.alerting.serialize import ALERT_SCHEMA, alert_json
 from app.alerts import services
-from app.api.auth import principal
-from app.api.pagination import PAGE_PARAMS, page_schema, paginate
-from app.api.registry import actor, owned, problem, register_schema, register_scope, resource
-from app.api.validation import invalid
+from app.apiregistry.auth import principal
+from app.apiregistry.pagination import PAGE_PARAMS, page_schema, paginate
+from app.apiregistry.registry import (
+    actor,
+    owned,
+    problem,
+    register_schema,
+    register_scope,
+    resource,
+)
+from app.apiregistry.validation import invalid
 from app.models import Alert, utcnow
 from app.permissions import can
 
 register_scope("alerts:read", "data.read")
 register_scope("alerts:write", "data.write")
 
-ALERT = register_schema("Alert", {"type": "object", "properties": {
-    "id": {"type": "integer"}, "domain": {"type": "string"}, "type": {"type": "string"},
-    "severity": {"type": "string"}, "status": {"type": "string"}, "message": {"type": "string"},
-    "target": {"type": "object", "properties": {"key": {"type": "string"}, "label": {"type": "string"},
-                                                 "link": {"type": ["string", "null"]}}},
-    "metric_value": {"type": ["number", "null"]}, "threshold_value": {"type": ["number", "null"]},
-    "fired_at": {"type": "string", "format": "date-time"},
-    "acknowledged_at": {"type": ["string", "null"], "format": "date-time"},
-    "resolved_at": {"type": ["string", "null"], "format": "date-time"},
-    "resolution_note": {"type": ["string", "null"]}}})
+ALERT = register_schema("Alert", ALERT_SCHEMA)
 FILTERS = (
     {"name": "domain", "in": "query", "schema": {"type": "string", "maxLength": 30}},
     {"name": "severity", "in": "query", "schema": {"enum": ["critical", "warning", "info"]}},
@@ -36,19 +35,6 @@ FILTERS = (
     {"name": "target", "in": "query", "description": "part of the target's label or key",
      "schema": {"type": "string", "maxLength": 200}},
 )
-
-
-def iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def alert_json(a: Alert) -> dict[str, Any]:
-    return {"id": a.id, "domain": a.domain, "type": a.alert_type, "severity": a.severity, "status": a.status,
-            "message": a.message, "target": {"key": a.target_key, "label": a.target_label,
-                                             "link": services.link_of(a)},
-            "metric_value": a.metric_value, "threshold_value": a.threshold_value, "fired_at": iso(a.fired_at),
-            "acknowledged_at": iso(a.acknowledged_at), "resolved_at": iso(a.resolved_at),
-            "resolution_note": a.resolution_note}
 
 
 def visible() -> list[str]:

@@ -10,7 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.alerting import registry, service
+from app.alerting import service
+from app.alerting.serialize import link_of  # noqa: F401 (the pages call services.link_of)
 from app.core import linkable
 from app.models import Alert, AuditLog, db
 from app.notifications.services import app_path
@@ -42,11 +43,6 @@ def active_by_domain(org_id: int, visible: list[str]) -> dict[str, int]:
     rows = db.session.execute(sa.select(Alert.domain, sa.func.count(Alert.id)).where(
         Alert.org_id == org_id, Alert.domain.in_(visible), Alert.status != "resolved").group_by(Alert.domain))
     return dict(rows.all())
-
-
-def link_of(alert: Alert) -> str | None:
-    """The page of the alert's object: its rule type says, else the link stored when it fired."""
-    return registry.target_url(alert.alert_type, alert.target_key) or (alert.details or {}).get("link")
 
 
 def acknowledge_many(org_id: int, visible: list[str], ids: list[int], actor: Any) -> int:

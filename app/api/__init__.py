@@ -5,7 +5,7 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 from app.api import agent, agent_facts, agent_ops, views  # noqa: E402,F401
-from app.api.registry import load_domain_resources  # noqa: E402
+from app.api.routes import load_domain_resources  # noqa: E402
 
 # Each domain's JSON resources live in its own `app/<domain>/api.py`; the API (the layer
 # above the domains) loads them by that convention, so a domain package never imports the

@@ -6,23 +6,15 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import g, request
 
 from app.api.tokens import (
-    Principal,
     TokenError,
     principal_from_access_token,
     principal_from_api_key,
 )
+from app.apiregistry.auth import api_error, principal
 from app.auth.api_keys import KEY_PREFIX
-
-
-def api_error(status: int, code: str, message: str, **extra: Any):
-    response = jsonify(error={"code": code, "message": message, **extra})
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="vigil"'
-    return response
 
 
 def credential() -> str | None:
@@ -45,10 +37,6 @@ def authenticate():
     except TokenError as exc:
         return api_error(401, exc.code, str(exc))
     return None
-
-
-def principal() -> Principal:
-    return g.api_principal
 
 
 def require_scope(scope: str) -> Callable:

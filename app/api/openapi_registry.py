@@ -1,11 +1,11 @@
-"""The registered resources' part of the OpenAPI document, generated from app.api.registry:
+"""The registered resources' part of the OpenAPI document, generated from app.apiregistry.registry:
 registering a resource documents it (path ids, query, body, answer, scope and errors)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.api.registry import RESOURCES, SCHEMAS, Resource, path_params
+from app.apiregistry.registry import RESOURCES, SCHEMAS, Resource, path_params
 from app.core.hygiene import INT_MAX
 from app.scopes import SCOPES
 

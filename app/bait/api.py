@@ -8,9 +8,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.api.auth import principal
-from app.api.pagination import PAGE_PARAMS, page_schema, paginate
-from app.api.registry import owned, register_schema, register_scope, resource
+from app.apiregistry.auth import principal
+from app.apiregistry.pagination import PAGE_PARAMS, page_schema, paginate
+from app.apiregistry.registry import owned, register_schema, register_scope, resource
 from app.models import BaitAccess, BaitToken
 
 register_scope("bait:read", "threats.view")

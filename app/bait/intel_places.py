@@ -1,5 +1,5 @@
 """Canary token hits as a place where addresses appear, for indicator matching and the
-entity page (app/threats/matching.py): a hit's source address is matched on ingest, and
+entity page (app/indicators/matching.py): a hit's source address is matched on ingest, and
 the token page asks the same registry where else in Vigil the address appears."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import url_for
 
+from app.indicators.matching import Occurrence, Place, canonical, register_place
 from app.models import BaitAccess, BaitToken, db
-from app.threats.matching import Occurrence, Place, canonical, register_place
 
 FIND_LIMIT = 5000
 PLACE = "bait_accesses"

@@ -17,10 +17,10 @@ from redis.exceptions import RedisError
 from app import audit, crypto
 from app.alerting import events
 from app.bait import attribution, kinds, reputation, settings
+from app.indicators import geo
 from app.jobs import enqueue
 from app.jobs.queue import get_redis
 from app.models import Alert, BaitAccess, BaitToken, Organization, Site, db, utcnow
-from app.threats import geo
 from app.threats.intel import IndicatorError, add_indicator
 
 PROBE_KEY = "bait:probes"

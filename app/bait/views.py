@@ -11,11 +11,11 @@ from flask_login import current_user
 from app.bait import artifacts, bp, intel_places, kinds, seeding, services
 from app.bait.forms import TokenForm
 from app.htmx import hx_trigger
+from app.indicators.matching import appearances
 from app.models import BaitToken, db, utcnow
 from app.permissions import can, require
 from app.rendering import redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id
-from app.threats.matching import appearances
 
 
 @bp.get("/")

@@ -1,6 +1,6 @@
 """Evidence for controls: uploaded files, links to Vigil records, and automatic snapshots.
 
-Files are typed by their first bytes (the wireless media sniffer), limited in size and kept
+Files are typed by their first bytes (app/uploads.py's sniffer), limited in size and kept
 under instance/compliance-evidence/<org id>/ with random names; only users with
 `compliance.evidence` may download them. Evidence has a date and a validity; expiring
 evidence is notified once (`compliance.evidence_notice_days` before it lapses), and a
@@ -38,10 +38,9 @@ from app.models import (
     utcnow,
 )
 from app.notifications.services import app_path, notify
-from app.wireless.media import sniff
+from app.uploads import TooLarge, copy_limited, sniff, stored_file
 
 MAX_BYTES = 20 * 1024 * 1024
-CHUNK = 1024 * 1024
 NOTICE_SETTING = "compliance.evidence_notice_days"
 ALLOWED_TYPES = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", "text/plain": "txt"}
 
@@ -100,25 +99,17 @@ def save_upload(control: ComplianceControl, stream: IO[bytes], filename: str, ti
     folder = evidence_root() / str(control.org_id)
     folder.mkdir(parents=True, exist_ok=True)
     dest = folder / secrets.token_hex(16)
-    digest, size, head = hashlib.sha256(), 0, b""
-    with dest.open("wb") as out:
-        while chunk := stream.read(CHUNK):
-            size += len(chunk)
-            if size > MAX_BYTES:
-                out.close()
-                dest.unlink(missing_ok=True)
-                raise EvidenceError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.", 413)
-            if len(head) < 512:
-                head += chunk[:512 - len(head)]
-            digest.update(chunk)
-            out.write(chunk)
-    mime = sniff(head) if size else None
+    try:
+        stored = copy_limited(stream, dest, MAX_BYTES, head_bytes=512)
+    except TooLarge:
+        raise EvidenceError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.", 413) from None
+    mime = sniff(stored.head) if stored.size else None
     if mime not in ALLOWED_TYPES:
         dest.unlink(missing_ok=True)
         raise EvidenceError("Only PDF, PNG, JPEG and plain-text files are accepted as evidence.")
     row = new_row(control, user_id, title or filename, "document", evidence_date, validity_days,
-                   file_path=str(dest.relative_to(evidence_root())), file_size=size, file_type=mime,
-                   sha256=digest.hexdigest(), description=filename[:255])
+                   file_path=str(dest.relative_to(evidence_root())), file_size=stored.size, file_type=mime,
+                   sha256=stored.sha256, description=filename[:255])
     _evidence_changed(control, row, "compliance.evidence_uploaded")
     return row
 
@@ -147,11 +138,7 @@ def add_snapshot(control: ComplianceControl, title: str, snapshot: dict[str, Any
 
 
 def file_of(row: ComplianceEvidence) -> Path | None:
-    if not row.file_path:
-        return None
-    path = (evidence_root() / row.file_path).resolve()
-    root = evidence_root().resolve()
-    return path if root in path.parents and path.is_file() else None
+    return stored_file(evidence_root(), row.file_path)
 
 
 def _evidence_changed(control: ComplianceControl, row: ComplianceEvidence, action: str) -> None:

@@ -5,4 +5,4 @@ from flask import Blueprint
 bp = Blueprint("core", __name__)
 
 # hygiene first: its hook refuses hostile input before the sign-in guard reads anything.
-from app.core import hygiene, guard, jobs, views  # noqa: E402,F401,I001  (registers routes, hooks and jobs)
+from app.core import hygiene, guard, views  # noqa: E402,F401,I001  (registers routes and hooks)

@@ -9,9 +9,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.api.auth import principal
-from app.api.pagination import PAGE_PARAMS, page_schema, paginate
-from app.api.registry import actor, register_schema, register_scope, resource
+from app.apiregistry.auth import principal
+from app.apiregistry.pagination import PAGE_PARAMS, page_schema, paginate
+from app.apiregistry.registry import actor, register_schema, register_scope, resource
 from app.exposure.monitoring import visible_scopes
 from app.models import MonitoredEmail, MonitoredEmailFinding, db
 

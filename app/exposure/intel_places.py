@@ -1,5 +1,5 @@
 """Where e-mail addresses appear in exposure data, registered for indicator matching
-(app/threats/matching.py): the credentials of imported breach files, and the findings of
+(app/indicators/matching.py): the credentials of imported breach files, and the findings of
 monitored addresses. A domain indicator covers the addresses at it.
 
 Breach credentials are written with one core INSERT per batch (no ORM flush to watch), so
@@ -16,6 +16,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from app.alerting import events
+from app.indicators import matching
+from app.indicators.matching import Occurrence, Place, canonical, register_place
 from app.models import (
     BreachFileResult,
     MonitoredEmail,
@@ -25,8 +27,6 @@ from app.models import (
     utcnow,
 )
 from app.notifications.services import app_path
-from app.threats import matching
-from app.threats.matching import Occurrence, Place, canonical, register_place
 
 FIND_LIMIT = 50_000
 

@@ -25,7 +25,7 @@ from app.exposure.providers import PROVIDERS
 from app.exposure.providers.base import Context, Hit, Query, run_provider
 from app.models import Organization, db, utcnow
 from app.models.exposure import MONITOR_SCOPES, MonitoredEmail, MonitoredEmailFinding
-from app.wireless.wigle.http import option
+from app.outbound.http import option
 
 CONFIRM_SALT = "vigil-exposure-monitor-confirm"
 RECHECK_SOURCES = ("local", "hibp", "xposedornot", "leakcheck")

@@ -30,7 +30,7 @@ from flask import current_app
 from app.models import db, utcnow
 from app.models.exposure import OpsychSearchResult, Profile, SocialMedia
 from app.outbound import OutboundRefused, check_host
-from app.wireless.wigle.http import option
+from app.outbound.http import option
 
 DEFAULT_SITES = Path(__file__).resolve().parents[2] / "data" / "exposure" / "sherlock-data.json"
 MAX_BODY = 512 * 1024

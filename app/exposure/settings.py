@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import current_app
 
 from app.exposure.archive import Limits
-from app.wireless.wigle.http import option
+from app.outbound.http import option
 
 MB = 1024 * 1024
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.alerts.api import ALERT, alert_json
-from app.api.auth import principal
-from app.api.pagination import PAGE_PARAMS, page_schema, paginate
-from app.api.registry import owned, register_schema, register_scope, resource
+from app.alerting.serialize import ALERT_SCHEMA, alert_json
+from app.apiregistry.auth import principal
+from app.apiregistry.pagination import PAGE_PARAMS, page_schema, paginate
+from app.apiregistry.registry import owned, register_schema, register_scope, resource
 from app.fleet.services import is_online
 from app.models import Alert, Command, Device
 from app.models.fleet import DEVICE_STATUSES, DEVICE_TYPES
@@ -27,6 +27,7 @@ DEVICE = register_schema("Device", {"type": "object", "properties": {
     "local_ip": NULL_STR, "public_ip": NULL_STR, "os_type": NULL_STR, "os_version": NULL_STR,
     "tags": {"type": "array", "items": {"type": "string"}}, "last_seen_at": NULL_TIME,
     "enrolled_at": NULL_TIME}})
+ALERT = register_schema("Alert", ALERT_SCHEMA)
 COMMAND = register_schema("FleetCommand", {"type": "object", "properties": {
     "id": {"type": "integer"}, "device_id": {"type": "integer"}, "type": {"type": "string"},
     "tier": {"type": "string"}, "status": {"type": "string"}, "error": NULL_STR,

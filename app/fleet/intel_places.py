@@ -1,5 +1,5 @@
 """Where IPs, host names and hashes appear in fleet data, registered for indicator matching
-(app/threats/matching.py): each device's public IP (the address its heartbeats come from)
+(app/indicators/matching.py): each device's public IP (the address its heartbeats come from)
 and the device facts agents send (host names, DNS servers and search domains, file hashes).
 """
 
@@ -11,8 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import url_for
 
+from app.indicators.matching import Occurrence, Place, canonical, register_place
 from app.models import Device, DeviceFacts, db, utcnow
-from app.threats.matching import Occurrence, Place, canonical, register_place
 
 FIND_LIMIT = 50_000  # a safety valve: devices and their kept fact snapshots stay well under it
 # Fact keys whose values are host names or DNS names (or resolver addresses).

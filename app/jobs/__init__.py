@@ -124,4 +124,4 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 # Housekeeping, not a domain: listed with Administration so the top level stays short.
 register_section("admin", "Administration", 90, [("jobs.index", "list-task", "Jobs", "jobs.view")])
 
-from app.jobs import recovery, views  # noqa: E402,F401
+from app.jobs import housekeeping, recovery, views  # noqa: E402,F401

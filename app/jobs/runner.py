@@ -29,7 +29,6 @@ from app.models import JobRun, db, utcnow
 
 log = logging.getLogger(__name__)
 PROGRESS_TTL = 86400
-_worker_app: Flask | None = None
 
 
 COMMITS_KEY = "vigil_commits"
@@ -113,21 +112,20 @@ def live_progress(run: JobRun) -> tuple[int, str | None]:
     return int(data.get(b"progress", 0)), data.get(b"message", b"").decode() or run.message
 
 
-def worker_app() -> Flask:
-    global _worker_app
-    if _worker_app is None:
-        from app import create_app
+class NoAppContext(RuntimeError):
+    """A job ran in a process that gave it no application (see app/worker.py)."""
 
-        _worker_app = create_app()
-    return _worker_app
+    def __init__(self) -> None:
+        super().__init__("a Vigil job needs the application: run workers with `vigil worker`, or "
+                         "`rq worker --worker-class app.worker.FactoryWorker`")
 
 
 def execute(run_id: int) -> dict[str, Any] | None:
-    """RQ entry point: run JobRun `run_id` inside an application context."""
-    if has_app_context():
-        return run_job(run_id)
-    with worker_app().app_context():
-        return run_job(run_id)
+    """RQ entry point: run JobRun `run_id` inside the application context its worker pushed
+    (every worker of Vigil's pushes one per job: app/jobs/embedded.py, app/worker.py)."""
+    if not has_app_context():
+        raise NoAppContext()
+    return run_job(run_id)
 
 
 def run_job(run_id: int) -> dict[str, Any] | None:

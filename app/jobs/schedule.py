@@ -12,8 +12,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from flask import has_app_context
 from redis import Redis
 from rq.cron import CronJob, CronScheduler
+
+from app.jobs.runner import NoAppContext
 
 log = logging.getLogger(__name__)
 RQ_CRON_LOGGER = "rq.cron"
@@ -73,15 +76,11 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
 
 def start_periodic(kind: str) -> None:
     """What the scheduler enqueues: a JobRun for `kind` with no org, run at once."""
-    from flask import has_app_context
-
     from app.jobs import enqueue
-    from app.jobs.runner import worker_app
     from app.models import db
 
     if not has_app_context():
-        with worker_app().app_context():
-            return start_periodic(kind)
+        raise NoAppContext()
     import sqlalchemy as sa
 
     from app.jobs.recovery import lost

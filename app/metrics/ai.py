@@ -19,6 +19,7 @@ from app import audit, crypto
 from app.metrics.mapping import SubcategoryText, Suggestion
 from app.models import ProviderCredential, db, utcnow
 from app.outbound import OutboundRefused
+from app.outbound.http import TransientFailure, request_json
 
 PROVIDER_KEY = "metrics_ai"
 SYSTEM_PROMPT = (
@@ -94,8 +95,6 @@ class HttpMappingProvider:
         self.tokens_used = 0
 
     def suggest(self, text: str, function_code: str | None = None, top: int = 3) -> list[Suggestion]:
-        from app.wireless.wigle.http import TransientFailure, request_json
-
         codes = "\n".join(f"{s.code}: {s.text[:200]}" for s in self._subs.values())
         body = {"model": self.model, "temperature": 0, "response_format": {"type": "json_object"},
                 "messages": [{"role": "system", "content": SYSTEM_PROMPT + codes},

@@ -50,7 +50,7 @@ class ThreatIntelligence(OrgOwnedMixin, TimestampMixin, db.Model):
 
 class IocSighting(OrgOwnedMixin, db.Model):
     """An observed value that matched an indicator, and where it was seen: `source` names
-    a registered place (app/threats/matching.py: a sign-in, a device's public IP, a user's
+    a registered place (app/indicators/matching.py: a sign-in, a device's public IP, a user's
     e-mail...) and `object_id` the row there. One sighting per (indicator, place, object,
     value): seeing the same value on the same object again does not add another."""
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api.auth import principal
-from app.api.registry import actor, register_scope, resource
-from app.api.validation import invalid
+from app.apiregistry.auth import principal
+from app.apiregistry.registry import actor, register_scope, resource
+from app.apiregistry.validation import invalid
 from app.search import services, text
 
 register_scope("search:read", "data.read")

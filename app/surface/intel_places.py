@@ -1,5 +1,5 @@
 """Where domains and IP addresses appear in the attack surface, registered for indicator
-matching (app/threats/matching.py): the listed domains (scan targets), and the assets a
+matching (app/indicators/matching.py): the listed domains (scan targets), and the assets a
 scan discovers (subdomains, cloud hosts: domain values; resolved addresses: IPs). A scan
 writes its assets through the ORM, so matching happens on the scan's own flush; a new
 indicator finds them by retro-hunt."""
@@ -10,9 +10,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from app.indicators.matching import Occurrence, Place, canonical, register_place
 from app.models import SurfaceAsset, SurfaceDomain, db, utcnow
 from app.notifications.services import app_path
-from app.threats.matching import Occurrence, Place, canonical, register_place
 
 KIND_OF_ASSET = {"subdomain": "domain", "cloud": "domain", "address": "ip"}
 FIND_LIMIT = 50_000

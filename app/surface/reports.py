@@ -28,10 +28,10 @@ from app.models import (
     utcnow,
 )
 from app.outbound import OutboundRefused
+from app.outbound.http import TransientFailure, request_json
 from app.reports.registry import Period, ReportContent, Table, register_report
 from app.reports.render import render_template_pdf
 from app.surface.domains import SurfaceError
-from app.wireless.wigle.http import TransientFailure, request_json
 
 SEVERITY_CVSS = {"critical": 9.5, "high": 7.5, "medium": 5.3, "low": 3.1, "info": 0.0}
 SEVERITY_PRIORITY = {"critical": 1, "high": 2, "medium": 3, "low": 4, "info": 5}

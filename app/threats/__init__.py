@@ -15,11 +15,12 @@ register_section("threats", "Threat operations", 20, [
     ("threats.intel", "bug", "Threat intel", "threats.view"),
 ])
 
+# geo's flush listener locates every new security event
+from app.indicators import geo  # noqa: E402,F401
 from app.threats import (  # noqa: E402,F401
     alert_rules,
     cli,
     demo,
-    geo,
     home,
     intel_places,
     jobs,

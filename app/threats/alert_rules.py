@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session, object_session
 from app.alerting import evaluate, events, registry
 from app.alerting.registry import EVENT, VALUE, RuleType
 from app.alerting.service import Observation, Target
+from app.indicators import matching
 from app.models import AlertRule, IocSighting, ThreatIntelligence, utcnow
 from app.notifications.services import app_path
-from app.threats import matching
 
 DOMAIN = "threats"
 INCIDENT_OPEN = ("open", "investigating")

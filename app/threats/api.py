@@ -8,10 +8,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.api.auth import principal
-from app.api.pagination import PAGE_PARAMS, page_schema, paginate
-from app.api.registry import actor, owned, problem, register_schema, register_scope, resource
-from app.api.validation import invalid
+from app.apiregistry.auth import principal
+from app.apiregistry.pagination import PAGE_PARAMS, page_schema, paginate
+from app.apiregistry.registry import (
+    actor,
+    owned,
+    problem,
+    register_schema,
+    register_scope,
+    resource,
+)
+from app.apiregistry.validation import invalid
 from app.core import linkable
 from app.models import SecurityIncident
 from app.models.incidents import INCIDENT_SEVERITIES, INCIDENT_STATUSES

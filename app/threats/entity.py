@@ -7,9 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.indicators import geo
+from app.indicators.matching import appearances, canonical, describe, indicators_for
 from app.models import IocSighting, ThreatIntelligence, db
-from app.threats import geo
-from app.threats.matching import appearances, canonical, describe, indicators_for
 
 DETECT_ORDER = ("ip", "email", "hash", "url", "domain")
 

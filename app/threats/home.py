@@ -19,8 +19,8 @@ from app.dashboard.registry import (
     register_posture,
     register_timeline,
 )
+from app.indicators import matching
 from app.models import IocSighting, SecurityEvent, SecurityIncident, User, db, utcnow
-from app.threats import matching
 from app.threats.risk import DENY_AT
 
 OPEN = ("open", "investigating")

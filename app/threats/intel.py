@@ -10,11 +10,11 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from app.indicators.values import HASH_LENGTHS, address_hex, covering_starts
 from app.jobs import enqueue
 from app.models import IocSighting, SecurityEvent, ThreatIntelligence, db, utcnow
 from app.outbound import is_private
 
-HASH_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Confidence halves every HALF_LIFE_DAYS without a new sighting (MISP-style decay).
@@ -31,13 +31,6 @@ class Rejection:
 
 class IndicatorError(ValueError):
     """A value that is not a valid indicator of its type."""
-
-
-def address_hex(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    """32 hex digits; IPv4 is mapped into IPv6 (::ffff:a.b.c.d) so ranges compare as text."""
-    if isinstance(address, ipaddress.IPv4Address):
-        address = ipaddress.IPv6Address("::ffff:" + str(address))
-    return f"{int(address):032x}"
 
 
 def normalise(indicator_type: str, value: str) -> tuple[str, str | None, str | None]:
@@ -86,15 +79,6 @@ def active_filter(now: datetime):
     )
 
 
-def covering_starts(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[str]:
-    """The network address (as range hex) of every network that can contain `address`:
-    one per prefix length. A covering indicator must start at one of them, which turns
-    "which range contains this address" into indexed equality lookups."""
-    bits = address.max_prefixlen
-    return sorted({address_hex(ipaddress.ip_network(f"{address}/{p}", strict=False).network_address)
-                   for p in range(bits + 1)})
-
-
 def match_ip(org_id: int | None, ip: str | None) -> ThreatIntelligence | None:
     """The most confident active ip/cidr indicator of the organization covering `ip`."""
     if org_id is None or not ip:
@@ -121,7 +105,7 @@ def match_ip(org_id: int | None, ip: str | None) -> ThreatIntelligence | None:
 
 def record_sighting(ioc: ThreatIntelligence, event: SecurityEvent, value: str) -> IocSighting | None:
     """The sighting of `ioc` on a security event. Matching itself happens when the event is
-    flushed (the ingest listener of app/threats/matching.py, which records it once, for
+    flushed (the ingest listener of app/indicators/matching.py, which records it once, for
     every kind of indicator); this flushes and returns that sighting."""
     db.session.flush()
     return db.session.scalar(sa.select(IocSighting).where(

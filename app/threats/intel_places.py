@@ -1,5 +1,5 @@
 """Where IPs and e-mails appear in identity and threat data, registered for indicator
-matching (app/threats/matching.py): security events (sign-ins and every other event),
+matching (app/indicators/matching.py): security events (sign-ins and every other event),
 API key use, users' e-mail addresses, and notification endpoints.
 
 Notification endpoints are registered here rather than from app/notifications so that the
@@ -13,8 +13,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import url_for
 
+from app.indicators.matching import Occurrence, Place, canonical, host_of, register_place
 from app.models import ApiKey, NotificationChannel, SecurityEvent, User, db, utcnow
-from app.threats.matching import Occurrence, Place, canonical, host_of, register_place
 
 # A safety valve on one place's rows per call; hunts read distinct values first, so only a
 # value seen more often than this in 30 days (or ever, on the entity page) is cut short.

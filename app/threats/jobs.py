@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.indicators import matching
 from app.jobs import job
-from app.threats import detection, matching
+from app.threats import detection
 
 
 @job("threats.detect", title="Detect threats", queue="high", timeout=300)

@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from app.indicators import geo
 from app.models import (
     IocSighting,
     LoginAttempt,
@@ -44,7 +45,6 @@ from app.models import (
     db,
     utcnow,
 )
-from app.threats import geo
 
 CHALLENGE_AT = 40
 DENY_AT = 70

@@ -9,6 +9,7 @@ from flask import abort, flash, request
 from flask_login import current_user
 
 from app import audit
+from app.indicators import matching
 from app.models import (
     IocSighting,
     RateLimitEntry,
@@ -24,7 +25,7 @@ from app.pagination import page_arg
 from app.permissions import can, require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
-from app.threats import bp, matching
+from app.threats import bp
 from app.threats.blocks import unblock as unblocks
 from app.threats.forms import EventFilterForm, IndicatorForm
 from app.threats.intel import add_indicator, effective_confidence

@@ -10,10 +10,17 @@ import sqlalchemy as sa
 from flask import request
 from werkzeug.datastructures import MultiDict
 
-from app.api.auth import principal
-from app.api.pagination import PAGE_PARAMS, page_schema, paginate
-from app.api.registry import actor, owned, problem, register_schema, register_scope, resource
-from app.api.validation import invalid
+from app.apiregistry.auth import principal
+from app.apiregistry.pagination import PAGE_PARAMS, page_schema, paginate
+from app.apiregistry.registry import (
+    actor,
+    owned,
+    problem,
+    register_schema,
+    register_scope,
+    resource,
+)
+from app.apiregistry.validation import invalid
 from app.models import Network, Observation, WirelessImport
 from app.models.wireless import TAGS
 from app.wireless import detail, explorer

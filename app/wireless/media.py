@@ -9,9 +9,7 @@ one, so what is served back is what was checked. Images get a thumbnail at uploa
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -22,8 +20,8 @@ from app import audit
 from app.core.settings_registry import get_setting
 from app.models import User, db
 from app.models.wireless import Network, NetworkMedia
+from app.uploads import TooLarge, copy_limited, sniff, stored_file
 
-CHUNK = 1024 * 1024
 THUMB_SIZE = (320, 320)
 # extension -> (media type, MIME type); the sniffed kind must map to the same entry.
 EXTENSIONS = {
@@ -47,14 +45,6 @@ class MediaError(ValueError):
         self.status = status
 
 
-@dataclass
-class Stored:
-    path: Path
-    size: int
-    sha256: str
-    head: bytes
-
-
 def max_bytes() -> int:
     return int(get_setting("wireless.media_max_mb")) * 1024 * 1024
 
@@ -63,67 +53,6 @@ def media_root() -> Path:
     """instance/wireless-media, or VIGIL_MEDIA_DIR (WIRELESS_MEDIA_DIR) when set."""
     configured = current_app.config.get("WIRELESS_MEDIA_DIR")
     return Path(configured) if configured else Path(current_app.instance_path) / "wireless-media"
-
-
-def sniff(head: bytes) -> str | None:
-    """The MIME type the first bytes prove, or None (unknown, or text that is not clean UTF-8)."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "audio/wav"
-    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        return "audio/mpeg"
-    if head.startswith(b"OggS"):
-        return "audio/ogg"
-    if head.startswith(b"fLaC"):
-        return "audio/flac"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in (b"M4A ", b"M4B "):
-            return "audio/mp4"
-        return "video/quicktime" if brand == b"qt  " else "video/mp4"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video/webm" if b"webm" in head[:64] else "video/x-matroska"
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    if b"\x00" not in head:
-        try:
-            text = head.decode("utf-8")
-        except UnicodeDecodeError:
-            # A multi-byte character cut by the sample's end is still text.
-            try:
-                text = head[:-3].decode("utf-8")
-            except UnicodeDecodeError:
-                return None
-        lowered = text.lstrip().lower()
-        if lowered.startswith(("<!doctype", "<html", "<svg", "<?xml", "<script")):
-            return None  # markup a browser could run
-        return "text/plain"
-    return None
-
-
-def _copy_limited(stream: IO[bytes], dest: Path, limit: int) -> Stored:
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    with dest.open("wb") as out:
-        while chunk := stream.read(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                out.close()
-                dest.unlink(missing_ok=True)
-                raise MediaError(f"The file is larger than the limit of {limit // (1024 * 1024)} MB.", 413)
-            if len(head) < 4096:
-                head += chunk[:4096 - len(head)]
-            digest.update(chunk)
-            out.write(chunk)
-    return Stored(dest, size, digest.hexdigest(), head)
 
 
 def _thumbnail(source: Path, dest: Path) -> None:
@@ -145,7 +74,11 @@ def save_upload(network: Network, stream: IO[bytes], filename: str, description:
     folder = media_root() / str(network.org_id)
     folder.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(16)
-    stored = _copy_limited(stream, folder / f"{token}.{ext}", max_bytes())
+    limit = max_bytes()
+    try:
+        stored = copy_limited(stream, folder / f"{token}.{ext}", limit)
+    except TooLarge:
+        raise MediaError(f"The file is larger than the limit of {limit // (1024 * 1024)} MB.", 413) from None
     try:
         if stored.size == 0:
             raise MediaError("The file is empty.")
@@ -181,14 +114,7 @@ def save_upload(network: Network, stream: IO[bytes], filename: str, description:
 
 def file_of(row: NetworkMedia, thumbnail: bool = False) -> Path | None:
     """The stored file of a row, refusing any path that would leave the media folder."""
-    relative = row.thumbnail_path if thumbnail else row.file_path
-    if not relative:
-        return None
-    root = media_root().resolve()
-    path = (root / relative).resolve()
-    if root not in path.parents or not path.is_file():
-        return None
-    return path
+    return stored_file(media_root(), row.thumbnail_path if thumbnail else row.file_path)
 
 
 def delete_media(row: NetworkMedia) -> list[Path]:

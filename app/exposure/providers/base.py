@@ -20,7 +20,7 @@ from app import crypto
 from app.jobs.queue import get_redis
 from app.models import ProviderCredential, db
 from app.outbound import OutboundRefused
-from app.wireless.wigle.http import HttpResult, TransientFailure, option, request_json
+from app.outbound.http import HttpResult, TransientFailure, option, request_json
 
 STATUSES = ("ok", "no_key", "rate_limited", "error", "skipped")
 QUERY_TYPES = ("email", "domain", "username", "phone", "ip", "password", "keyword")

@@ -14,7 +14,7 @@ from app.exposure.providers.base import Context, Hit, Provider, ProviderError, Q
 from app.exposure.redact import redact
 from app.models import db, utcnow
 from app.models.exposure import GithubFinding
-from app.wireless.wigle.http import HttpResult
+from app.outbound.http import HttpResult
 
 
 class GithubCode(Provider):

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.outbound import OutboundRefused
+from app.outbound.http import HttpResult, TransientFailure, option, request_json
 from app.wireless.geocoding import (
     AuthFailed,
     GeocoderError,
@@ -29,7 +30,6 @@ from app.wireless.geocoding import (
     Unavailable,
 )
 from app.wireless.wigle.credentials import get_credential, open_secret
-from app.wireless.wigle.http import HttpResult, TransientFailure, option, request_json
 
 DEFAULT_URLS = {
     "nominatim": "https://nominatim.openstreetmap.org",

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.outbound import OutboundRefused
-from app.wireless.wigle.http import HttpResult, TransientFailure, option, request_json
+from app.outbound.http import HttpResult, TransientFailure, option, request_json
 
 DEFAULT_BASE_URL = "https://api.wigle.net"
 RATE_LIMIT_MARKERS = ("too many queries",)

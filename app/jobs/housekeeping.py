@@ -1,4 +1,4 @@
-"""Housekeeping that keeps the platform tables from growing without bound."""
+"""Housekeeping that keeps the platform tables from growing without bound (`platform.prune`)."""
 
 from __future__ import annotations
 

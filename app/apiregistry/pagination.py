@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.api.validation import invalid
+from app.apiregistry.validation import invalid
 from app.core.hygiene import INT_MAX
 from app.models import db
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import abort, request
 
-from app.api.auth import api_error
+from app.apiregistry.auth import api_error
 
 
 def invalid(name: str, message: str) -> None:

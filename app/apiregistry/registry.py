@@ -1,42 +1,34 @@
 """The API resource registry: each domain registers its JSON resources from its own package.
 
-A domain's `app/<domain>/api.py` (loaded by `load_domain_resources`, below) calls `register_scope`
-for each scope it introduces and `resource(...)` for each operation: path, method, scope,
-handler and the JSON schemas of its query, body and answer. The route is added to the api
-blueprint and the OpenAPI document (app/api/openapi.py) is generated from this registry, so
-a resource is documented by registering it. The wrapper here holds what every resource
-shares: the scope check (and the scope's permission for the key's user), validation of the
-documented query and body (422), one commit per request, and JSON errors.
+A domain's `app/<domain>/api.py` (loaded by the API package, app/api/routes.py) calls
+`register_scope` for each scope it introduces and `resource(...)` for each operation: path,
+method, scope, handler and the JSON schemas of its query, body and answer. The API reads
+this registry: `routes_to` hands it every resource (registered before or after) to add to
+the api blueprint, and the OpenAPI document (app/api/openapi_registry.py) is generated from
+it, so a resource is documented by registering it. The wrapper here holds what every
+resource shares: the scope check (and the scope's permission for the key's user),
+validation of the documented query and body (422), one commit per request, and JSON errors.
 
-The api package loads every `app.<domain>.api` module when it is imported (the api blueprint
-is last in app.BLUEPRINTS, so every domain package is already loaded); registering a route
-after the blueprint is registered fails loudly in Flask.
+The registry sits below the domains (issue 21): nothing here imports the API layer.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from pathlib import Path
 from typing import Any
 
 from flask import abort, g, request
 
-from app.api import bp
-from app.api.auth import api_error, principal
-from app.api.validation import check_body, check_query
+from app.apiregistry.auth import api_error, principal
+from app.apiregistry.validation import check_body, check_query
 from app.core.hygiene import INT_MAX
 from app.models import db
 from app.models.api import API_SCOPES
 from app.scopes import SCOPES, holds, register_scope
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-APP_DIR = Path(__file__).resolve().parent.parent  # the app package's folder
-RESOURCE_MODULE = "api"  # app/<domain>/api.py: a domain's JSON resources, by convention
 __all__ = ["register_scope"]  # domains register their scopes and resources through this module
 
 
@@ -63,12 +55,27 @@ class Resource:
 
 RESOURCES: dict[str, Resource] = {}
 SCHEMAS: dict[str, dict[str, Any]] = {}  # shared component schemas registered by domains
+ROUTERS: list[Callable[[Resource], None]] = []  # the API's route adders (routes_to)
 
 
 def register_schema(name: str, schema: dict[str, Any]) -> dict[str, str]:
     """A named component schema; returns the $ref to use in resources."""
     SCHEMAS[name] = schema
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def routes_to(add: Callable[[Resource], None]) -> None:
+    """Call `add(entry)` for every resource registered so far and every later one (the API
+    adds each one's route to its blueprint)."""
+    ROUTERS.append(add)
+    for entry in list(RESOURCES.values()):
+        add(entry)
+
+
+def endpoint_name(entry: Resource) -> str:
+    """The Flask endpoint of a resource's route (inside the api blueprint)."""
+    path = entry.path.replace("/", "_").replace("{", "").replace("}", "").replace("-", "_")
+    return "r_" + entry.method.lower() + path
 
 
 def flask_rule(path: str) -> str:
@@ -97,8 +104,8 @@ def resource(path: str, method: str, scope: str, summary: str, response: dict[st
         if entry.label in RESOURCES:
             return handler  # the module was imported again (tests reloading); the route exists
         RESOURCES[entry.label] = entry
-        endpoint = "r_" + method.lower() + path.replace("/", "_").replace("{", "").replace("}", "").replace("-", "_")
-        bp.add_url_rule(flask_rule(path), endpoint, dispatcher(entry), methods=[method])
+        for add in ROUTERS:
+            add(entry)
         return handler
 
     return decorator
@@ -158,15 +165,3 @@ def actor() -> Any:
 def arg(name: str) -> str | None:
     value = request.args.get(name)
     return value if value not in (None, "") else None
-
-
-def load_domain_resources() -> list[str]:
-    """Import every `app.<package>.api` module there is (a domain's resources register on
-    import); returns their names. The API sits above the domains, so it may import them."""
-    loaded = []
-    for info in sorted(pkgutil.iter_modules([str(APP_DIR)]), key=lambda i: i.name):
-        name = f"app.{info.name}.{RESOURCE_MODULE}"
-        if info.ispkg and info.name not in ("api", "models") and importlib.util.find_spec(name):
-            importlib.import_module(name)
-            loaded.append(name)
-    return loaded

@@ -30,9 +30,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.indicators.values import HASH_LENGTHS, address_hex, covering_starts
 from app.models import IocSighting, ThreatIntelligence, db, utcnow
 from app.permissions import can
-from app.threats.intel import HASH_LENGTHS, address_hex, covering_starts
 
 KINDS = ("ip", "domain", "url", "email", "hash")
 HASH_TYPES = tuple(HASH_LENGTHS)

@@ -1,7 +1,8 @@
-"""Outgoing JSON requests for the wireless providers (WiGLE and the geocoders).
+"""Vigil's shared HTTP client: outgoing JSON requests to providers (WiGLE, the geocoders,
+exposure feeds, the metrics AI provider, surface report summaries).
 
-Every request passes the outbound address guard (app/outbound.py), has a timeout, refuses
-redirects and caps the body. Connection failures and 5xx answers are retried a bounded
+Every request passes the outbound address guard (app/outbound/__init__.py), has a
+timeout, refuses redirects and caps the body. Connection failures and 5xx answers are retried a bounded
 number of times with exponential backoff; the caller sees one result per logical request,
 so a quota ledger counts a request once however many attempts it took.
 """
