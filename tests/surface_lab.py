@@ -6,6 +6,11 @@
 - HTTP and HTTPS servers with planted problems: `.git/HEAD`, a directory listing, no
   security headers, a cookie without flags, an `Apache/2.4.49` banner (CVE-2021-41773,
   in KEV), and a self-signed certificate expiring in 10 days (made with `cryptography`);
+  `api.lab.test` (the "debug API" host) also reflects any Origin with credentials, redirects
+  `?next=` anywhere (the tests only ever name the canary host), allows PUT/DELETE/TRACE and
+  shows a Python traceback on errors, while `www.lab.test` is clean of those four;
+- a legacy HTTPS server (not in the scanned port list) with a 1024-bit RSA certificate that
+  accepts TLS 1.0 and 1.1 (`@SECLEVEL=0`: Debian's OpenSSL 3 refuses both otherwise);
 - TCP listeners with SSH, FTP (vsFTPd 2.3.4) and MySQL greetings;
 - fake crt.sh and NVD APIs.
 
@@ -22,6 +27,7 @@ import socketserver
 import ssl
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,7 +36,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from dnslib import CAA, CNAME, MX, NS, QTYPE, RCODE, RR, SOA, TXT, A
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
@@ -38,6 +44,9 @@ from dnslib.server import BaseResolver, DNSLogger, DNSServer
 ZONE = "lab.test"
 WILD_ZONE = "wild.test"
 APACHE_BANNER = "Apache/2.4.49 (Unix)"
+DEBUG_HOST = f"api.{ZONE}"  # the host with the planted CORS, redirect, methods and stack-trace problems
+TRACEBACK = ("Traceback (most recent call last):\n  File \"/srv/api/app.py\", line 42, in handle\n"
+             "    return routes[path]()\nKeyError: '/vigil-probe-not-found'\n")
 BANNERS = {
     "ssh": b"SSH-2.0-OpenSSH_7.4\r\n",
     "ftp": b"220 (vsFTPd 2.3.4)\r\n",
@@ -51,6 +60,7 @@ class Lab:
     dns_port: int = 0
     http_port: int = 0
     https_port: int = 0
+    legacy_tls_port: int = 0  # RSA-1024 certificate, TLS 1.0/1.1 accepted; not in `ports`
     ct_url: str = ""
     nvd_url: str = ""
     banner_ports: dict[str, int] = field(default_factory=dict)
@@ -63,6 +73,8 @@ class Lab:
     nvd_requests: list[str] = field(default_factory=list)
     nvd_headers: list[dict[str, str]] = field(default_factory=list)
     ct_requests: list[str] = field(default_factory=list)
+    kev_url: str = ""
+    kev_requests: list[str] = field(default_factory=list)
     cert_not_after: dt.datetime | None = None
 
     @property
@@ -90,6 +102,7 @@ class Lab:
         self.nvd_requests.clear()
         self.nvd_headers.clear()
         self.ct_requests.clear()
+        self.kev_requests.clear()
         self.fixed_paths.clear()
 
 
@@ -192,6 +205,21 @@ def self_signed(days: int = 10) -> tuple[bytes, bytes, dt.datetime]:
     return cert.public_bytes(serialization.Encoding.PEM), key_pem, not_after
 
 
+def weak_rsa_certificate() -> tuple[bytes, bytes]:
+    """A self-signed certificate on a 1024-bit RSA key (the weak-key planted problem)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"legacy.{ZONE}")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=365))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(f"legacy.{ZONE}")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
 def make_handler(lab: Lab, server_name: str):
     class Handler(BaseHTTPRequestHandler):
         # One write per response and no Nagle: otherwise every request waits out a delayed ACK.
@@ -218,8 +246,19 @@ def make_handler(lab: Lab, server_name: str):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             host = (self.headers.get("Host") or "").split(":")[0].lower()
             lab.http_requests.append((server_name, host, self.command, self.path))
-            path = self.path.split("?")[0]
-            if path in lab.fixed_paths:
+            path, _, query = self.path.partition("?")
+            debug = host == DEBUG_HOST and path not in lab.fixed_paths
+            origin = self.headers.get("Origin")
+            if debug and self.command == "OPTIONS":
+                self.reply(200, "", {"Allow": "GET, HEAD, POST, PUT, DELETE, TRACE, OPTIONS"})
+            elif debug and origin and path == "/":
+                self.reply(200, "{}", {"Access-Control-Allow-Origin": origin,
+                                       "Access-Control-Allow-Credentials": "true"})
+            elif debug and path == "/" and parse_qs(query).get("next"):
+                self.reply(302, "", {"Location": parse_qs(query)["next"][0]})
+            elif debug and path == "/vigil-probe-not-found":
+                self.reply(500, f"<html><body><pre>{TRACEBACK}</pre></body></html>")
+            elif path in lab.fixed_paths:
                 self.reply(404, "<html><body>Not Found</body></html>")
             elif path == "/.well-known/vigil-verification.txt" and host in lab.well_known:
                 self.reply(200, lab.well_known[host])
@@ -253,7 +292,20 @@ def start_http(lab: Lab, tmp: Path) -> list[ThreadingHTTPServer]:
     context.load_cert_chain(tmp / "cert.pem", tmp / "key.pem")
     secure.socket = context.wrap_socket(secure.socket, server_side=True)
     lab.https_port = secure.server_address[1]
-    servers = [plain, secure]
+    legacy = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(lab, "legacy-tls"))
+    rsa_cert, rsa_key = weak_rsa_certificate()
+    (tmp / "legacy-cert.pem").write_bytes(rsa_cert)
+    (tmp / "legacy-key.pem").write_bytes(rsa_key)
+    old_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # offering TLS 1.0 is the planted problem
+        old_context.minimum_version = ssl.TLSVersion.TLSv1
+    # Security level 0: OpenSSL 3 otherwise refuses both a 1024-bit key and TLS 1.0/1.1.
+    old_context.set_ciphers("ALL:@SECLEVEL=0")
+    old_context.load_cert_chain(tmp / "legacy-cert.pem", tmp / "legacy-key.pem")
+    legacy.socket = old_context.wrap_socket(legacy.socket, server_side=True)
+    lab.legacy_tls_port = legacy.server_address[1]
+    servers = [plain, secure, legacy]
     for server in servers:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     return servers
@@ -287,13 +339,17 @@ def start_banners(lab: Lab) -> list[socketserver.ThreadingTCPServer]:
 
 # ---------------------------------------------------------------- fake providers
 
+# (id, CVSS, severity, summary, reference tags): NVD tags a reference to a public exploit "Exploit".
 NVD_ANSWERS = {
     "cpe:2.3:a:apache:http_server:2.4.49": [
-        ("CVE-2021-41773", 7.5, "HIGH", "Path traversal and file disclosure in Apache HTTP Server 2.4.49"),
-        ("CVE-2021-42013", 9.8, "CRITICAL", "Path traversal and remote code execution in Apache HTTP Server 2.4.49"),
+        ("CVE-2021-41773", 7.5, "HIGH", "Path traversal and file disclosure in Apache HTTP Server 2.4.49",
+         ["Vendor Advisory"]),
+        ("CVE-2021-42013", 9.8, "CRITICAL", "Path traversal and remote code execution in Apache HTTP Server 2.4.49",
+         ["Exploit", "Third Party Advisory"]),
     ],
     "cpe:2.3:a:vsftpd_project:vsftpd:2.3.4": [
-        ("CVE-2011-2523", 9.8, "CRITICAL", "vsftpd 2.3.4 downloadable source contained a backdoor"),
+        ("CVE-2011-2523", 9.8, "CRITICAL", "vsftpd 2.3.4 downloadable source contained a backdoor",
+         ["Exploit", "Third Party Advisory", "VDB Entry"]),
     ],
 }
 
@@ -301,11 +357,39 @@ NVD_ANSWERS = {
 def nvd_body(cpe: str) -> dict:
     key = ":".join(cpe.split(":")[:6])
     vulns = []
-    for cve_id, score, severity, text in NVD_ANSWERS.get(key, []):
+    for cve_id, score, severity, text, tags in NVD_ANSWERS.get(key, []):
         vulns.append({"cve": {"id": cve_id, "descriptions": [{"lang": "en", "value": text}],
+                              "references": [{"url": f"https://advisories.invalid/{cve_id}", "source": "lab",
+                                              "tags": tags}],
                               "metrics": {"cvssMetricV31": [{"cvssData": {"baseScore": score,
                                                                           "baseSeverity": severity}}]}}})
     return {"resultsPerPage": len(vulns), "totalResults": len(vulns), "vulnerabilities": vulns}
+
+
+def kev_entry(cve_id: str, vendor: str, product: str, name: str, added: str, ransomware: str = "Unknown") -> dict:
+    """One entry with every field of CISA's feed (known_exploited_vulnerabilities_schema.json)."""
+    return {"cveID": cve_id, "vendorProject": vendor, "product": product, "vulnerabilityName": name,
+            "dateAdded": added, "shortDescription": f"{vendor} {product} has a vulnerability ({cve_id}).",
+            "requiredAction": "Apply mitigations per vendor instructions or discontinue use of the product if "
+                              "mitigations are unavailable.",
+            "dueDate": added, "knownRansomwareCampaignUse": ransomware, "notes": f"https://nvd.nist.gov/vuln/detail/{cve_id}",
+            "cwes": ["CWE-22"]}
+
+
+# The fake KEV feed: the shape of CISA's known_exploited_vulnerabilities.json (title, catalogVersion,
+# dateReleased, count, vulnerabilities with every field), with made-up contents.
+KEV_FEED = {
+    "title": "CISA Catalog of Known Exploited Vulnerabilities",
+    "catalogVersion": "2026.12.01",
+    "dateReleased": "2026-12-01T17:00:00.000Z",
+    "count": 3,
+    "vulnerabilities": [
+        kev_entry("CVE-2021-42013", "Apache", "HTTP Server", "Apache HTTP Server Path Traversal", "2021-11-03",
+                  "Known"),
+        kev_entry("CVE-2011-2523", "vsftpd", "vsftpd", "vsftpd Backdoor Command Execution", "2026-11-30"),
+        kev_entry("CVE-2099-0001", "Lab", "Lab Portal", "Lab Portal Made-up Vulnerability", "2026-12-01"),
+    ],
+}
 
 
 def ct_body(query: str) -> list[dict]:
@@ -323,7 +407,10 @@ def start_providers(lab: Lab) -> ThreadingHTTPServer:
         def do_GET(self) -> None:  # noqa: N802
             url = urlparse(self.path)
             query = parse_qs(url.query)
-            if url.path.startswith("/nvd"):
+            if url.path.startswith("/kev"):
+                lab.kev_requests.append(self.path)
+                body = KEV_FEED
+            elif url.path.startswith("/nvd"):
                 cpe = query.get("cpeName", [""])[0]
                 lab.nvd_requests.append(cpe)
                 lab.nvd_headers.append(dict(self.headers.items()))
@@ -342,6 +429,7 @@ def start_providers(lab: Lab) -> ThreadingHTTPServer:
     port = server.server_address[1]
     lab.ct_url = f"http://127.0.0.1:{port}/ct"
     lab.nvd_url = f"http://127.0.0.1:{port}/nvd"
+    lab.kev_url = f"http://127.0.0.1:{port}/kev/known_exploited_vulnerabilities.json"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 

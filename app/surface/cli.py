@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import urllib.parse
 
 import click
 import sqlalchemy as sa
@@ -11,7 +12,8 @@ import sqlalchemy as sa
 from app.models import Organization, db
 from app.surface import bp, domains, reports, scans
 from app.surface.domains import SurfaceError
-from app.surface.providers import ProviderError, import_kev
+from app.surface.providers import ProviderError, fetch_kev, import_kev, kev_path, kev_status
+from app.surface.settings import setting
 
 
 def org_or_fail(slug: str) -> Organization:
@@ -85,7 +87,7 @@ def scan(domain: str, org_slug: str, active: bool, as_json: bool) -> None:
     db.session.commit()
     result = history.results_json
     if as_json:
-        click.echo(json.dumps(summary(result), default=str))
+        click.echo(json.dumps(scans.summary_json(result), default=str))
         return
     click.echo(f"{result['domain']}: risk {result['risk']['score']} ({result['risk']['level']}), "
                f"{len(result['subdomains'])} subdomains, {len(result['open_ports'])} open ports, "
@@ -94,31 +96,31 @@ def scan(domain: str, org_slug: str, active: bool, as_json: bool) -> None:
         click.echo(f"  {finding['severity']:8} {finding['type']:28} {finding['asset']}")
 
 
-def summary(result: dict) -> dict:
-    """The --json shape: stable keys first, the whole result under `result`."""
-    return {
-        "domain": result["domain"], "scan_id": result["scan_id"], "active": result["active"],
-        "risk_score": result["risk"]["score"], "risk_level": result["risk"]["level"], "risk": result["risk"],
-        "subdomains": result["subdomains"],
-        "open_ports": [{"host": p["host"], "port": p["port"], "service": p["service"], "product": p["product"],
-                        "version": p["version"], "hostnames": p["hostnames"]} for p in result["open_ports"]],
-        "findings": [{"type": f["type"], "severity": f["severity"], "asset": f["asset"], "evidence": f["evidence"],
-                      "remediation": f["remediation"], "source": f["source"]} for f in result["findings"]],
-        "mail": result["mail"], "cloud_assets": result["cloud_assets"], "cves": result["cves"],
-        "notes": result["notes"],
-    }
-
-
-@bp.cli.command("kev-import")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def kev_import(path: str) -> None:
-    """Replace the shipped CISA KEV copy with a downloaded known_exploited_vulnerabilities.json."""
+@bp.cli.command("kev-import", help=(
+    "Load CISA's Known Exploited Vulnerabilities catalogue from SOURCE: a downloaded "
+    "known_exploited_vulnerabilities.json, or an http(s) URL (default: the VIGIL_SURFACE_KEV_URL "
+    "setting, CISA's feed). The copy Vigil ships is PARTIAL (a 21-entry subset), so CVEs outside it "
+    "are not flagged KEV until the full catalogue is loaded. Writes VIGIL_SURFACE_KEV_FILE "
+    "(default data/surface/kev.json)."))
+@click.argument("source", required=False)
+def kev_import(source: str | None) -> None:
+    """Replace the KEV copy with CISA's catalogue from a file path or URL (the shipped copy is partial)."""
+    source = source or str(setting("SURFACE_KEV_URL"))
     try:
-        with open(path, encoding="utf-8") as handle:
-            count = import_kev(json.load(handle))
+        if urllib.parse.urlparse(source).scheme in ("http", "https"):
+            document = fetch_kev(source)
+        else:
+            with open(source, encoding="utf-8") as handle:
+                document = json.load(handle)
+        count = import_kev(document, origin=source)
+    except OSError as exc:
+        raise click.UsageError(f"cannot read {source}: {exc}") from exc
     except (ValueError, ProviderError) as exc:
         raise click.UsageError(f"not a KEV catalogue: {exc}") from exc
-    click.echo(f"{count} KEV entries written to data/surface/kev.json")
+    status = kev_status()
+    click.echo(f"{count} KEV entries (catalogue {status['catalog_version'] or 'version unknown'}) "
+               f"written to {kev_path()}" + (" - still PARTIAL: the document lists fewer entries than it counts"
+                                             if status["partial"] else ""))
 
 
 @bp.cli.command("report")

@@ -1,5 +1,10 @@
 """Outside data the scanner reads: certificate transparency (a crt.sh-style JSON API), CVEs
-by product and version (the NVD 2.0 API), and the shipped CISA KEV copy.
+by product and version (the NVD 2.0 API), and the CISA KEV catalogue copy.
+
+The KEV copy Vigil ships (data/surface/kev.json) is PARTIAL: a subset of CISA's catalogue,
+because no package registry this project can install from carries the catalogue.
+`vigil surface kev-import` replaces it with the full catalogue from a file or a URL
+(CISA's feed by default); `kev_status()` says which copy is loaded.
 
 Each provider is a small class with one method, reached over HTTP(S) through the outbound
 address guard (app/outbound.py) with a timeout and a size cap; tests run them against
@@ -9,15 +14,19 @@ fakes on loopback (tests/surface_lab.py).
 from __future__ import annotations
 
 import json
+import os
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from app.outbound import OutboundRefused, check_host
 from app.surface.settings import DATA_DIR, USER_AGENT, setting
 
 RESPONSE_LIMIT = 5 * 1024 * 1024
+KEV_RESPONSE_LIMIT = 32 * 1024 * 1024  # CISA's catalogue is a few MB and grows
+KEV_FIELDS = ("cveID", "vendorProject", "product", "vulnerabilityName", "dateAdded", "knownRansomwareCampaignUse")
 
 # product (as the service guess names it) -> NVD CPE vendor:product
 CPE_PRODUCTS = {
@@ -41,7 +50,8 @@ class ProviderError(Exception):
     """A provider could not be asked or answered nonsense; the scan notes it and goes on."""
 
 
-def get_json(url: str, timeout: float = 15.0, headers: dict[str, str] | None = None):
+def get_json(url: str, timeout: float = 15.0, headers: dict[str, str] | None = None,
+             limit: int = RESPONSE_LIMIT):
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ProviderError(f"not an http(s) URL: {url}")
@@ -53,11 +63,11 @@ def get_json(url: str, timeout: float = 15.0, headers: dict[str, str] | None = N
                                                **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:  # noqa: S310 - scheme checked above
-            data = response.read(RESPONSE_LIMIT + 1)
+            data = response.read(limit + 1)
     except (OSError, ValueError) as exc:
         raise ProviderError(f"{parsed.hostname}: {exc}") from exc
-    if len(data) > RESPONSE_LIMIT:
-        raise ProviderError(f"{parsed.hostname}: answer larger than {RESPONSE_LIMIT} bytes")
+    if len(data) > limit:
+        raise ProviderError(f"{parsed.hostname}: answer larger than {limit} bytes")
     try:
         return json.loads(data)
     except ValueError as exc:
@@ -95,6 +105,7 @@ class Cve:
     severity: str  # critical, high, medium, low
     summary: str
     kev: bool = False
+    exploit: bool = False  # NVD lists a reference tagged "Exploit" (a public exploit exists)
 
 
 class NvdProvider:
@@ -112,9 +123,9 @@ class NvdProvider:
         if key not in self.cache:
             cpe = f"cpe:2.3:a:{cpe_product}:{version}:*:*:*:*:*:*:*"
             # NVD allows 5 requests in 30 s without a key and 50 with one (VIGIL_SURFACE_NVD_API_KEY).
-            key = setting("SURFACE_NVD_API_KEY")
+            api_key = setting("SURFACE_NVD_API_KEY")
             body = get_json(f"{self.base_url}?{urllib.parse.urlencode({'cpeName': cpe})}",
-                            headers={"apiKey": key} if key else None)
+                            headers={"apiKey": api_key} if api_key else None)
             kev = kev_ids()
             self.cache[key] = [parse_cve(item.get("cve") or {}, kev) for item in body.get("vulnerabilities", [])]
         return self.cache[key]
@@ -131,27 +142,66 @@ def parse_cve(cve: dict, kev: frozenset[str]) -> Cve:
             break
     summary = next((d.get("value", "") for d in cve.get("descriptions", []) if d.get("lang") == "en"), "")
     cve_id = str(cve.get("id", ""))
+    exploit = any("Exploit" in ((ref or {}).get("tags") or []) for ref in cve.get("references") or [])
     return Cve(cve_id, score, severity if severity in ("critical", "high", "medium", "low") else "medium",
-               summary[:500], cve_id in kev)
+               summary[:500], cve_id in kev, exploit)
 
 
-@lru_cache(maxsize=1)
+def kev_path() -> Path:
+    """Where the KEV copy lives: VIGIL_SURFACE_KEV_FILE, else the shipped data/surface/kev.json."""
+    configured = str(setting("SURFACE_KEV_FILE") or "").strip()
+    return Path(configured) if configured else DATA_DIR / "kev.json"
+
+
+@lru_cache(maxsize=4)
+def read_kev(path: Path, mtime_ns: int) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def kev_catalogue() -> dict:
-    return json.loads((DATA_DIR / "kev.json").read_text(encoding="utf-8"))
+    """The loaded KEV copy (re-read when the file changes)."""
+    path = kev_path()
+    return read_kev(path, path.stat().st_mtime_ns)
 
 
 def kev_ids() -> frozenset[str]:
     return frozenset(item["cveID"] for item in kev_catalogue().get("vulnerabilities", []))
 
 
-def import_kev(source: dict) -> int:
-    """Rewrite the shipped KEV copy from CISA's catalogue JSON; returns the entry count."""
-    items = [{k: item.get(k) for k in ("cveID", "vendorProject", "product", "vulnerabilityName")}
-             for item in source.get("vulnerabilities", []) if str(item.get("cveID", "")).startswith("CVE-")]
+def kev_status() -> dict:
+    """What the pages and CLI say about the KEV copy: its size, version and whether it is partial."""
+    doc = kev_catalogue()
+    return {"count": len(doc.get("vulnerabilities", [])), "catalog_version": doc.get("catalogVersion"),
+            "partial": bool(doc.get("partial")), "source": doc.get("source")}
+
+
+def fetch_kev(url: str) -> dict:
+    """CISA's catalogue JSON from a URL (the outbound guard, timeout and size cap apply)."""
+    body = get_json(url, timeout=60.0, limit=KEV_RESPONSE_LIMIT)
+    if not isinstance(body, dict):
+        raise ProviderError("KEV: expected a JSON object with a `vulnerabilities` list")
+    return body
+
+
+def import_kev(source: dict, origin: str = "") -> int:
+    """Rewrite the KEV copy from CISA's catalogue JSON; returns the entry count."""
+    rows = source.get("vulnerabilities") if isinstance(source, dict) else None
+    if not isinstance(rows, list):
+        raise ProviderError("no `vulnerabilities` list in that document")
+    items = [{k: item.get(k) for k in KEV_FIELDS if item.get(k) is not None}
+             for item in rows if isinstance(item, dict) and str(item.get("cveID", "")).startswith("CVE-")]
     if not items:
-        raise ProviderError("no KEV entries in that file")
+        raise ProviderError("no KEV entries in that document")
+    declared = source.get("count")
     doc = {"title": source.get("title", "CISA Known Exploited Vulnerabilities Catalog"),
-           "catalogVersion": source.get("catalogVersion"), "count": len(items), "vulnerabilities": items}
-    (DATA_DIR / "kev.json").write_text(json.dumps(doc, indent=1), encoding="utf-8")
-    kev_catalogue.cache_clear()
+           "catalogVersion": source.get("catalogVersion"), "dateReleased": source.get("dateReleased"),
+           "source": origin or None,
+           "licence": "CISA KEV catalogue: U.S. Government work, public domain (CC0 1.0)",
+           # A catalogue that says it holds more entries than it lists is a partial copy.
+           "partial": isinstance(declared, int) and declared > len(items),
+           "count": len(items), "vulnerabilities": items}
+    path = kev_path()
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
     return len(items)

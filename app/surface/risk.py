@@ -11,7 +11,9 @@ The categories and their point rules are the seed upstream's (NERVE XASM
 4. Configuration: malicious (threat-intelligence) addresses min(5n, 10), +2 per default
    installation sign, +1 per clear-text service.
 5. CVEs: critical min(4n, 10), high min(1n, 4), CISA KEV min(5n, 8), public exploits
-   min(2n, 6).
+   min(2n, 6). The counts come from the scan's CVE findings (`scanner.cve_counts`): CVSS
+   from NVD, the KEV flag from the loaded KEV copy, "public exploit" from an NVD reference
+   tagged `Exploit`.
 
 Upstream left the configuration category open ("can be expanded with more specific
 checks"); Vigil adds its own checks there, marked `vigil=True` below: TLS problems, mail
@@ -74,7 +76,7 @@ RULES: tuple[Rule, ...] = (
     Rule("critical_cves", "CVEs", "critical CVEs (CVSS 9+)", 4, 10),
     Rule("high_cves", "CVEs", "high CVEs (CVSS 7-8.9)", 1, 4),
     Rule("kev_cves", "CVEs", "CVEs in CISA's Known Exploited Vulnerabilities", 5, 8),
-    Rule("exploit_cves", "CVEs", "CVEs with a public exploit", 2, 6),
+    Rule("exploit_cves", "CVEs", "CVEs with a public exploit (NVD reference tagged Exploit)", 2, 6),
 )
 INPUTS = tuple(rule.key for rule in RULES)
 

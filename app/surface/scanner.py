@@ -215,9 +215,11 @@ def active_stages(plan: ScanPlan, hosts: list[discovery.Host], findings: Finding
             continue
         for cve in cves:
             result["cves"].append({"asset": asset, "product": product, "version": version, "cve": cve.cve_id,
-                                   "cvss": cve.cvss, "severity": cve.severity, "kev": cve.kev, "summary": cve.summary})
+                                   "cvss": cve.cvss, "severity": cve.severity, "kev": cve.kev,
+                                   "exploit": cve.exploit, "summary": cve.summary})
+            flags = (" - in CISA KEV" if cve.kev else "") + (" - public exploit" if cve.exploit else "")
             findings.add(f"cve:{cve.cve_id}", cve.severity, asset,
-                         f"{product} {version}: {cve.cve_id} (CVSS {cve.cvss}){' - in CISA KEV' if cve.kev else ''}: "
+                         f"{product} {version}: {cve.cve_id} (CVSS {cve.cvss}){flags}: "
                          f"{cve.summary}", title=f"{cve.cve_id} in {product} {version}",
                          remediation=f"Upgrade {product} to a fixed release.", source="probe")
     result["open_ports"] = [p.as_dict() for p in ports]
@@ -251,15 +253,30 @@ def web_stage(site: lightbox.Site, port: portscan.OpenPort, findings: Findings, 
                          status_code=test.status_code)
 
 
-def risk_counts(result: dict, ports: list, findings: Findings) -> dict[str, int]:
-    """The risk inputs of one scan (app/surface/risk.py says what each scores)."""
-    cve_rows = list({(c["cve"], c["asset"]): c for c in result["cves"]}.values())
+def cve_counts(cve_rows: list[dict]) -> dict[str, int]:
+    """The CVE category's inputs from the scan's CVE findings, one per (CVE, asset).
+
+    Critical is CVSS 9+ and high CVSS 7-8.9 (the NVD severity when there is no score);
+    KEV counts the CVEs in the loaded CISA KEV copy and exploits those NVD references with
+    a public exploit. A CVE can count in several rules, as in the seed.
+    """
+    rows = list({(c["cve"], c["asset"]): c for c in cve_rows}.values())
 
     def cvss(row: dict) -> float:
-        if row["cvss"] is not None:
+        if row.get("cvss") is not None:
             return float(row["cvss"])
-        return {"critical": 9.0, "high": 7.0}.get(row["severity"], 0.0)
+        return {"critical": 9.0, "high": 7.0}.get(row.get("severity", ""), 0.0)
 
+    return {
+        "critical_cves": sum(1 for c in rows if cvss(c) >= 9.0),
+        "high_cves": sum(1 for c in rows if 7.0 <= cvss(c) < 9.0),
+        "kev_cves": sum(1 for c in rows if c.get("kev")),
+        "exploit_cves": sum(1 for c in rows if c.get("exploit")),
+    }
+
+
+def risk_counts(result: dict, ports: list, findings: Findings) -> dict[str, int]:
+    """The risk inputs of one scan (app/surface/risk.py says what each scores)."""
     return {
         "open_ports": len(ports),
         "db_services": sum(1 for p in ports if p.service in DB_SERVICES),
@@ -278,8 +295,6 @@ def risk_counts(result: dict, ports: list, findings: Findings) -> dict[str, int]
         "tls_problems": len([f for f in findings.items.values() if f["type"].startswith("tls_")]),
         "mail_problems": len(findings.of(MAIL_TYPES)),
         "header_problems": len({f["asset"] for f in findings.of(HEADER_TYPES)}),
-        "critical_cves": sum(1 for c in cve_rows if cvss(c) >= 9.0),
-        "high_cves": sum(1 for c in cve_rows if 7.0 <= cvss(c) < 9.0),
-        "kev_cves": sum(1 for c in cve_rows if c["kev"]),
-        "exploit_cves": 0,  # no public-exploit source is wired in yet (see docs/architecture.md)
+        # Only CVEs that are findings of this scan count (a row whose finding was not kept does not).
+        **cve_counts([c for c in result["cves"] if (f"cve:{c['cve']}", c["asset"]) in findings.items]),
     }

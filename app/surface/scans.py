@@ -274,3 +274,24 @@ def has_expired_results() -> bool:
     now = utcnow()
     return any(db.session.scalar(sa.select(model.id).where(model.expires_at < now).limit(1)) is not None
                for model in (ScanResultXasm, ScanResultLightbox))
+
+
+def summary_json(result: dict) -> dict:
+    """The scan as one JSON object (`vigil surface scan --json` and the scan page's JSON download).
+
+    Stable keys first (the issue's shape: risk_score, risk_level, subdomains, open_ports as
+    {host, port, service}, findings as {type, severity, asset, evidence}), then the detail.
+    """
+    return {
+        "domain": result["domain"], "scan_id": result["scan_id"], "active": result["active"],
+        "risk_score": result["risk"]["score"], "risk_level": result["risk"]["level"], "risk": result["risk"],
+        "subdomains": result["subdomains"],
+        "open_ports": [{"host": p["host"], "port": p["port"], "service": p["service"], "product": p.get("product"),
+                        "version": p.get("version"), "hostnames": p.get("hostnames", [])}
+                       for p in result.get("open_ports", [])],
+        "findings": [{"type": f["type"], "severity": f["severity"], "asset": f["asset"], "evidence": f["evidence"],
+                      "remediation": f.get("remediation", ""), "source": f.get("source", "")}
+                     for f in result.get("findings", [])],
+        "mail": result.get("mail", {}), "cloud_assets": result.get("cloud_assets", []),
+        "cves": result.get("cves", []), "notes": result.get("notes", []),
+    }

@@ -22,6 +22,10 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "SURFACE_CT_URL": ("VIGIL_SURFACE_CT_URL", "https://crt.sh"),
     "SURFACE_NVD_URL": ("VIGIL_SURFACE_NVD_URL", "https://services.nvd.nist.gov/rest/json/cves/2.0"),
     "SURFACE_NVD_API_KEY": ("VIGIL_SURFACE_NVD_API_KEY", ""),  # optional; raises NVD's rate limit
+    # The KEV copy: empty means the shipped (partial) data/surface/kev.json; `kev-import` writes here.
+    "SURFACE_KEV_FILE": ("VIGIL_SURFACE_KEV_FILE", ""),
+    "SURFACE_KEV_URL": ("VIGIL_SURFACE_KEV_URL",
+                        "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json"),
     "SURFACE_PORTS": ("VIGIL_SURFACE_PORTS", ""),  # comma list; empty: data/surface/top-ports.txt
     "SURFACE_HTTP_PORT": ("VIGIL_SURFACE_HTTP_PORT", 80),  # where the verification file is fetched
     "SURFACE_HTTPS_PORT": ("VIGIL_SURFACE_HTTPS_PORT", 443),

@@ -64,8 +64,8 @@ class TlsReport:
         if self.key_type == "RSA" and (self.key_bits or 0) < 2048:
             out.append(("tls_weak_key", "medium", f"{where} RSA key of {self.key_bits} bits",
                         "Use an RSA key of at least 2048 bits or an ECDSA P-256 key."))
-        for proto in self.legacy_protocols:
-            out.append(("tls_legacy_protocol", "medium", f"{where} accepts {proto}",
+        if self.legacy_protocols:  # one finding per service, naming every legacy version it accepts
+            out.append(("tls_legacy_protocol", "medium", f"{where} accepts {' and '.join(self.legacy_protocols)}",
                         "Disable TLS 1.0 and 1.1; allow TLS 1.2 and 1.3 only."))
         return out
 

@@ -26,6 +26,7 @@ from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.surface import bp, domains, findings, recheck, reports, scans
 from app.surface.domains import SurfaceError
 from app.surface.forms import DomainForm, ScanForm, ScopeForm
+from app.surface.providers import kev_status
 from app.surface.risk import CATEGORY_MAX, LEVELS, RULES
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
 
@@ -80,7 +81,7 @@ def domain_context(row: SurfaceDomain, scope_form: ScopeForm | None = None) -> d
             "token_record": domains.txt_record(row), "well_known": domains.WELL_KNOWN_PATH,
             "running": [r for r in runs if (r.params or {}).get("domain_id") == row.id],
             "counts": findings.counts_by_severity(row.org_id).get(row.id, {}), "severities": findings.SEVERITY_ORDER,
-            "category_max": CATEGORY_MAX, "levels": LEVELS, "rules": RULES,
+            "category_max": CATEGORY_MAX, "levels": LEVELS, "rules": RULES, "kev": kev_status(),
             "reports": db.session.scalars(scoped(VulnerabilityReport).where(VulnerabilityReport.domain_id == row.id)
                                           .order_by(VulnerabilityReport.id.desc()).limit(10)).all()}
 
@@ -182,6 +183,18 @@ def scan(scan_id: int):
     lightbox = db.session.scalar(scoped(LightboxScanHistory).where(LightboxScanHistory.scan_id == history.scan_id))
     return render_page("surface/scan.html", history=history, previous=previous, row=row, result=result,
                        diff=diff, by_fp=by_fp, lightbox=lightbox)
+
+
+@bp.get("/scans/<int:scan_id>.json")
+@require("data.read")
+def scan_json(scan_id: int):
+    """One stored scan as the JSON object `vigil surface scan --json` prints."""
+    history = get_scoped_or_404(XasmScanHistory, scan_id)
+    if not (history.results_json or {}).get("risk"):
+        abort(404)
+    body = json.dumps(scans.summary_json(history.results_json), indent=1, default=str)
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": f"attachment; filename=surface-scan-{history.id}.json"})
 
 
 def filtered(org_id: int, limit: int | None = FINDINGS_LIMIT):
