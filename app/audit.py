@@ -20,6 +20,7 @@ from flask import has_request_context, request
 from flask_login import current_user
 
 from app.models import AuditLog, db, utcnow
+from app.tenancy import current_org_id
 
 GENESIS_HASH = "0" * 64
 # Arbitrary constant naming the audit chain's advisory lock.
@@ -93,7 +94,6 @@ def record(
     if actor is None and has_request_context() and getattr(current_user, "is_authenticated", False):
         actor = current_user._get_current_object()
     if org_id is None and actor is not None:
-        from app.tenancy import current_org_id
 
         org_id = current_org_id() if has_request_context() else getattr(actor, "org_id", None)
     row = AuditLog(

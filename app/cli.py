@@ -19,14 +19,24 @@ from flask_migrate.cli import db as migrate_db_group
 
 from app import audit as audit_trail
 from app import audit_anchor
+from app.agent.cli import agent_cli
+from app.audit_owner import apply_owner_role, owner_role_statements
+from app.auth.services import MIN_PASSWORD_LENGTH
+from app.core.serve_log import QuietStaticHandler
+from app.demo import DEMO_PASSWORD, demo_logins
+from app.demo import seed_demo as run_seed
+from app.fleet.cli import fleet_cli
+from app.jobs.embedded import AppWorker, EmbeddedWorker
+from app.jobs.queue import get_redis, is_embedded
+from app.jobs.schedule import PERIODIC_JOBS, build_cron_scheduler
+from app.metrics.cli import metrics_cli
+from app.models import Organization, User, db
+from app.passwords import hash_password
+from app.threats.cli import threats_cli
+from app.wireless.cli import wireless_cli
 
 
 def register(app: Flask) -> None:
-    from app.agent.cli import agent_cli
-    from app.fleet.cli import fleet_cli
-    from app.metrics.cli import metrics_cli
-    from app.threats.cli import threats_cli
-    from app.wireless.cli import wireless_cli
 
     for command in (create_admin, seed_demo, worker, scheduler, audit_group, serve, threats_cli, metrics_cli,
                     fleet_cli, wireless_cli, agent_cli):
@@ -86,10 +96,6 @@ def main() -> None:
 @with_appcontext
 def create_admin(email: str, password: str, org_slug: str | None) -> None:
     """Create an admin of an organization, or a super admin when no --org is given."""
-    from app.auth.services import MIN_PASSWORD_LENGTH
-    from app.models import Organization, User, db
-    from app.passwords import hash_password
-
     email = email.strip().lower()
     if len(password) < MIN_PASSWORD_LENGTH:
         raise click.UsageError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
@@ -116,10 +122,6 @@ def create_admin(email: str, password: str, org_slug: str | None) -> None:
 @with_appcontext
 def seed_demo(force: bool) -> None:
     """Create two demo organizations with sites and one user of each role, and print the logins."""
-    from app.demo import DEMO_PASSWORD, demo_logins
-    from app.demo import seed_demo as run_seed
-    from app.models import db
-
     if current_app.config["VIGIL_ENV"] == "production" and not force:
         raise click.UsageError("refusing to add demo data in production without --force")
     created = run_seed()
@@ -140,9 +142,6 @@ def print_logins(logins: list[tuple[str, str, str]], password: str) -> None:
 @with_appcontext
 def worker(queues: str, burst: bool) -> None:
     """Run an RQ worker that executes jobs inside the application context."""
-    from app.jobs.embedded import AppWorker
-    from app.jobs.queue import get_redis, is_embedded
-
     if is_embedded():
         raise click.UsageError("REDIS_URL is not set: the embedded queue runs inside `vigil serve`")
     w = AppWorker([q.strip() for q in queues.split(",") if q.strip()], connection=get_redis())
@@ -154,9 +153,6 @@ def worker(queues: str, burst: bool) -> None:
 @with_appcontext
 def scheduler() -> None:
     """Run RQ's cron scheduler with Vigil's periodic jobs (app.jobs.schedule.PERIODIC_JOBS)."""
-    from app.jobs.queue import get_redis, is_embedded
-    from app.jobs.schedule import build_cron_scheduler
-
     if is_embedded():
         raise click.UsageError("REDIS_URL is not set: the embedded worker schedules periodic jobs itself")
     use_utc()
@@ -215,9 +211,6 @@ def audit_checkpoint() -> None:
 @with_appcontext
 def db_owner_role(owner: str, app_role: str | None, admin_url: str | None) -> None:
     """Give audit_log a separate owner so the application's role cannot alter it or its trigger."""
-    from app.audit_owner import apply_owner_role, owner_role_statements
-    from app.models import db
-
     app_role = app_role or db.engine.url.username
     if not app_role:
         raise click.UsageError("name the application's role with --app-role")
@@ -253,13 +246,6 @@ def serve(host: str, port: int, no_demo: bool) -> None:
     """Migrate, load demo data on first run, start the embedded worker and serve the console."""
     from flask_migrate import upgrade
 
-    from app.core.serve_log import QuietStaticHandler
-    from app.demo import DEMO_PASSWORD, demo_logins
-    from app.demo import seed_demo as run_seed
-    from app.jobs.embedded import EmbeddedWorker
-    from app.jobs.queue import is_embedded
-    from app.jobs.schedule import PERIODIC_JOBS
-    from app.models import Organization, db
 
     app = current_app._get_current_object()
     upgrade()

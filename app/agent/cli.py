@@ -9,6 +9,9 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from app.fleet import services
+from app.models import Organization, db
+
 agent_cli = AppGroup("agent", help="The fleet agent and its simulator.")
 
 
@@ -70,8 +73,6 @@ def simulate(count, interval, duration, ticks, server, org_slug, codes, failure_
     import sqlalchemy as sa
     from flask import current_app
 
-    from app.fleet import services
-    from app.models import Organization, db
     from vigil_agent.simulate import simulate as run_simulation
 
     pairs = [(c.split(":", 1)[1], c.split(":", 1)[0]) if ":" in c and c.split(":", 1)[0] in ("scanner", "server")

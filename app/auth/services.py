@@ -15,7 +15,8 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app import audit
-from app.models import LoginAttempt, User, UserSession, db, utcnow
+from app.mailer import MailError, send_system_mail, system_settings
+from app.models import LoginAttempt, RefreshToken, User, UserSession, db, utcnow
 from app.passwords import hash_password, needs_rehash, verify_password
 
 GENERIC_FAILURE = "Email or password is not correct."
@@ -108,7 +109,6 @@ def register_failure(user: User | None, login: str, ip: str, user_agent: str | N
 def tell_owner_of_lockout(user: User, ip: str) -> bool:
     """E-mail the owner that their account is locked (once per lockout: only the failure
     that locks it gets here). False when Vigil's e-mail is not set up or fails."""
-    from app.mailer import MailError, send_system_mail, system_settings
 
     if system_settings() is None:
         return False
@@ -262,8 +262,6 @@ def revoke_token(token: str | None, reason: str) -> None:
 
 def revoke_api_tokens(user: User, reason: str) -> int:
     """End every refresh-token family of a user (their access tokens die with them)."""
-    from app.models import RefreshToken
-
     return db.session.execute(
         sa.update(RefreshToken).where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
@@ -364,7 +362,6 @@ def request_password_reset(email: str, link_for) -> None:
     """Mail a one-time reset link to an active account; the caller shows the same message
     whether or not the account exists (no account discovery)."""
     from app.auth.events import record_event
-    from app.mailer import MailError, send_system_mail
 
     user = find_user(email)
     if user is None or not user.is_active or user.deleted_at is not None:

@@ -18,6 +18,7 @@ from app.auth.events import record_event
 from app.auth.forms import ForgotPasswordForm, LoginForm, MfaChallengeForm, SetPasswordForm
 from app.auth.policy import password_problems
 from app.extensions import login_manager
+from app.mailer import system_settings
 from app.models import User, db
 from app.rendering import INVALID_FORM_STATUS, render_page
 from app.threats import risk
@@ -146,8 +147,6 @@ def mfa_challenge():
 @bp.route("/forgot", methods=["GET", "POST"])
 def forgot_password():
     """Ask for a one-time password reset link by e-mail (when Vigil's e-mail is set up)."""
-    from app.mailer import system_settings
-
     form = ForgotPasswordForm()
     enabled = system_settings() is not None
     sent = False

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.core.guard import wants_json
+from app.models import db
 
 MESSAGES = {
     400: "The request could not be understood.",
@@ -114,7 +115,6 @@ def register(app: Flask) -> None:
     def data_error(exc: DataError):
         # The database refused a value (too long, out of range for its column): the input's
         # fault, not ours. Views validate first; this is the backstop that keeps it a 422.
-        from app.models import db
 
         db.session.rollback()
         error_id = uuid.uuid4().hex[:12]
@@ -132,7 +132,6 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unhandled(exc: Exception):
-        from app.models import db
 
         try:
             db.session.rollback()

@@ -11,7 +11,9 @@ from flask_wtf.csrf import generate_csrf
 
 from app.core.audit_display import audit_changes, audit_value
 from app.core.navigation import all_entries, nav_tree
+from app.models import Organization, db
 from app.permissions import ROLE_LABELS, can
+from app.tenancy import current_org
 
 
 def user_zone() -> ZoneInfo:
@@ -39,7 +41,6 @@ def wall_clock_ms(value: datetime) -> int:
 def switchable_orgs() -> list:
     import sqlalchemy as sa
 
-    from app.models import Organization, db
 
     return db.session.scalars(
         sa.select(Organization).where(Organization.deleted_at.is_(None)).order_by(Organization.name)
@@ -88,7 +89,6 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def shell_context() -> dict:
-        from app.tenancy import current_org
 
         org = current_org() if current_user.is_authenticated else None
         active = active_nav(request.endpoint or "")

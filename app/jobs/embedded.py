@@ -15,6 +15,7 @@ from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
 from app.jobs.queue import QUEUE_NAMES
+from app.jobs.schedule import build_cron_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,6 @@ class EmbeddedWorker(threading.Thread):
         self.stop_event = threading.Event()
 
     def run(self) -> None:
-        from app.jobs.schedule import build_cron_scheduler
 
         connection = self.app.extensions["vigil_redis"]
         cron = build_cron_scheduler(connection)

@@ -16,7 +16,10 @@ from flask import has_app_context
 from redis import Redis
 from rq.cron import CronJob, CronScheduler
 
+from app.jobs import enqueue
+from app.jobs.recovery import lost
 from app.jobs.runner import NoAppContext
+from app.models import JobRun, db
 
 log = logging.getLogger(__name__)
 RQ_CRON_LOGGER = "rq.cron"
@@ -76,15 +79,10 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
 
 def start_periodic(kind: str) -> None:
     """What the scheduler enqueues: a JobRun for `kind` with no org, run at once."""
-    from app.jobs import enqueue
-    from app.models import db
-
     if not has_app_context():
         raise NoAppContext()
     import sqlalchemy as sa
 
-    from app.jobs.recovery import lost
-    from app.models import JobRun
 
     # A run of this kind still waiting or working makes another one pointless; a lost one does
     # not: its worker died, its RQ job vanished, or a worker took it and died before starting

@@ -8,6 +8,7 @@ from app import audit
 from app.jobs import enqueue, recovery
 from app.jobs.runner import request_cancel
 from app.models import JobRun, db
+from app.tenancy import get_scoped_or_404
 
 
 def runs_for_org(org_id: int, page: int, per_page: int = 25, status: str | None = None,
@@ -24,8 +25,6 @@ def runs_for_org(org_id: int, page: int, per_page: int = 25, status: str | None 
 
 def visible_run_or_404(run_id: int, user) -> JobRun:
     """A run of the current organization; super admins also reach org-less system runs."""
-    from app.tenancy import get_scoped_or_404
-
     run = db.session.get(JobRun, run_id)
     if run is not None and run.org_id is None and user.is_super_admin:
         return run

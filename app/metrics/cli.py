@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from app import audit
 from app.metrics import services
-from app.models import db
+from app.models import Organization, db
 
 metrics_cli = AppGroup("metrics", help="Security metrics and the NIST CSF reference.")
 
@@ -35,7 +35,6 @@ def add_default_catalog(slug: str) -> None:
     import sqlalchemy as sa
 
     from app.metrics import catalogs
-    from app.models import Organization
 
     org = db.session.scalar(sa.select(Organization).where(Organization.slug == slug))
     if org is None:

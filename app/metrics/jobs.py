@@ -5,7 +5,7 @@ from __future__ import annotations
 from app import audit
 from app.jobs import job
 from app.metrics import services
-from app.models import db
+from app.models import MetricCatalog, User, db
 
 
 @job("metrics.recompute", title="Recompute metric scores", queue="default", timeout=300)
@@ -47,7 +47,6 @@ def ai_suggest(ctx, catalog_id: int, **_params) -> dict:
     """Ask the organization's AI provider about each item of a catalog (offline ones stay)."""
     from app.metrics import ai, catalogs
     from app.metrics.mapping import metric_text
-    from app.models import MetricCatalog, User
 
     catalog = db.session.get(MetricCatalog, catalog_id)
     framework = services.current_framework()

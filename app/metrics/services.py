@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from app import audit
 from app.alerting.events import publish
+from app.core.settings_registry import rating_thresholds
 from app.core.templating import localtime, wall_clock_ms
 from app.metrics import scoring
 from app.metrics.history import record_history
@@ -25,6 +26,7 @@ from app.models import (
     FrameworkScore,
     FrameworkSubcategory,
     FunctionScore,
+    JobRun,
     Metric,
     MetricHistory,
     db,
@@ -197,8 +199,6 @@ def as_input(metric: Metric) -> scoring.MetricInput:
 
 def current_ratings() -> scoring.Ratings:
     """The rating floors in effect: the settings registry's metrics.rating_* values."""
-    from app.core.settings_registry import rating_thresholds
-
     return scoring.ratings_from(rating_thresholds())
 
 
@@ -257,7 +257,6 @@ def scores_pending(org_id: int) -> bool:
     """
     from datetime import timedelta
 
-    from app.models import JobRun
 
     return db.session.scalar(sa.select(JobRun.id).where(
         JobRun.kind.in_(SCORE_JOBS), JobRun.status.in_(("queued", "running")),

@@ -11,7 +11,7 @@ from app.htmx import hx_trigger, wants_fragment
 from app.jobs import enqueue
 from app.metrics import bp, scoring, services
 from app.metrics.forms import MetricForm, ValueForm
-from app.models import FrameworkFunction, Metric, MetricHistory, User, db
+from app.models import FrameworkFunction, Metric, MetricCatalog, MetricHistory, User, db
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
@@ -143,7 +143,6 @@ def _detail(metric: Metric, value_form: ValueForm, status: int = 200):
                                  .order_by(MetricHistory.recorded_at.desc(), MetricHistory.id.desc())
                                  .limit(100)).all()
     from app.metrics.catalogs import metric_links
-    from app.models import MetricCatalog
 
     catalog = db.session.scalar(scoped(MetricCatalog).where(MetricCatalog.id == metric.catalog_id)) \
         if metric.catalog_id else None

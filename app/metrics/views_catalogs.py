@@ -11,7 +11,14 @@ from app.jobs import enqueue
 from app.metrics import ai, bp, catalog_files, catalogs, services
 from app.metrics.forms import AiProviderForm, CatalogUploadForm, column_map_form
 from app.metrics.views import queue_recompute
-from app.models import Metric, MetricCatalog, MetricCatalogFrameworkMapping, MetricCatalogImport, db
+from app.models import (
+    AiChangeLog,
+    Metric,
+    MetricCatalog,
+    MetricCatalogFrameworkMapping,
+    MetricCatalogImport,
+    db,
+)
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
@@ -236,8 +243,6 @@ def metric_suggest(metric_id: int):
 @require("data.read")
 def ai_log():
     """Every automated suggestion and change, newest first."""
-    from app.models import AiChangeLog
-
     rows = db.session.scalars(scoped(AiChangeLog).order_by(AiChangeLog.timestamp.desc(), AiChangeLog.id.desc())
                               .limit(200)).all()
     return render_page("metrics/ai_log.html", rows=rows)
