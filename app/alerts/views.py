@@ -73,6 +73,7 @@ def _detail(alert: Alert, *, resolve_form=None, mute_form=None, status: int = 20
                        history=services.history(alert), labels=registry.DOMAIN_LABELS,
                        rule_type=registry.RULE_TYPES.get(alert.alert_type), opener=linkable.INCIDENT_OPENER,
                        linked_from=linkable.linked_from(alert.org_id, "alert", alert.id, can),
+                       panels=registry.panels_for(alert),
                        resolve_form=resolve_form or ResolveForm(), mute_form=mute_form or MuteForm())
 
 
