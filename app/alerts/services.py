@@ -76,6 +76,10 @@ def _events(alert: Alert) -> list[tuple[Any, str]]:
                      for h in history(alert) if h.action != "alert.opened")]
 
 
+# An incident opened from an alert starts at the alert's severity.
+INCIDENT_SEVERITY = {"critical": "critical", "warning": "medium", "info": "low"}
+
 linkable.register(linkable.LinkableType(
     "alert", "Alert", _load, lambda a: f"{a.message} ({a.target_label})",
-    lambda a: app_path("alerts.detail", alert_id=a.id), _events))
+    lambda a: app_path("alerts.detail", alert_id=a.id), _events,
+    severity=lambda a: INCIDENT_SEVERITY.get(a.severity)))
