@@ -131,3 +131,8 @@ def target_url(rule_type: str, target_key: str) -> str | None:
         return t.target_url(target_key)
     except (ValueError, LookupError):
         return None  # an old key of another shape, or an endpoint that is gone
+
+
+def link_of(alert: Any) -> str | None:
+    """The page of an alert's object: its rule type says, else the link stored when it fired."""
+    return target_url(alert.alert_type, alert.target_key) or (alert.details or {}).get("link")

@@ -1,5 +1,6 @@
 """The alerts resources of the JSON API, across every domain: list with the page's filters,
-one alert, acknowledge and resolve (each audited by the alerting service)."""
+one alert, acknowledge (one, or many at once like the page's "Acknowledge selected"),
+resolve and mute (each audited by the alerting service)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from app.alerting import registry, service
+from app.alerting.documents import ALERT_SCHEMA, alert_json
 from app.alerts import services
 from app.api.auth import principal
 from app.api.pagination import PAGE_PARAMS, page_schema, paginate
@@ -18,16 +20,7 @@ from app.permissions import can
 register_scope("alerts:read", "data.read")
 register_scope("alerts:write", "data.write")
 
-ALERT = register_schema("Alert", {"type": "object", "properties": {
-    "id": {"type": "integer"}, "domain": {"type": "string"}, "type": {"type": "string"},
-    "severity": {"type": "string"}, "status": {"type": "string"}, "message": {"type": "string"},
-    "target": {"type": "object", "properties": {"key": {"type": "string"}, "label": {"type": "string"},
-                                                 "link": {"type": ["string", "null"]}}},
-    "metric_value": {"type": ["number", "null"]}, "threshold_value": {"type": ["number", "null"]},
-    "fired_at": {"type": "string", "format": "date-time"},
-    "acknowledged_at": {"type": ["string", "null"], "format": "date-time"},
-    "resolved_at": {"type": ["string", "null"], "format": "date-time"},
-    "resolution_note": {"type": ["string", "null"]}}})
+ALERT = register_schema("Alert", ALERT_SCHEMA)
 FILTERS = (
     {"name": "domain", "in": "query", "schema": {"type": "string", "maxLength": 30}},
     {"name": "severity", "in": "query", "schema": {"enum": ["critical", "warning", "info"]}},
@@ -36,19 +29,6 @@ FILTERS = (
     {"name": "target", "in": "query", "description": "part of the target's label or key",
      "schema": {"type": "string", "maxLength": 200}},
 )
-
-
-def iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def alert_json(a: Alert) -> dict[str, Any]:
-    return {"id": a.id, "domain": a.domain, "type": a.alert_type, "severity": a.severity, "status": a.status,
-            "message": a.message, "target": {"key": a.target_key, "label": a.target_label,
-                                             "link": services.link_of(a)},
-            "metric_value": a.metric_value, "threshold_value": a.threshold_value, "fired_at": iso(a.fired_at),
-            "acknowledged_at": iso(a.acknowledged_at), "resolved_at": iso(a.resolved_at),
-            "resolution_note": a.resolution_note}
 
 
 def visible() -> list[str]:
@@ -87,6 +67,26 @@ def alert_acknowledge(q: dict[str, Any], data: None, alert_id: int) -> dict[str,
     if not service.acknowledge(alert, actor()):
         problem(409, "not_acknowledgeable", f"The alert is {alert.status}; only open or muted alerts are acknowledged.")
     return alert_json(alert)
+
+
+BULK = {"type": "object", "required": ["ids"], "additionalProperties": False, "properties": {
+    "ids": {"type": "array", "minItems": 1, "maxItems": 200, "description": "the alerts to acknowledge",
+            "items": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}}}
+BULK_ANSWER = {"type": "object", "required": ["acknowledged", "skipped"], "properties": {
+    "acknowledged": {"type": "array", "items": {"type": "integer"},
+                     "description": "the alerts acknowledged now"},
+    "skipped": {"type": "array", "items": {"type": "integer"},
+                "description": "the rest: not open or muted, not of a domain the user may see, or no such alert "
+                               "in this organization (not told apart)"}}}
+
+
+@resource("/alerts/acknowledge", "POST", "alerts:write", "Acknowledge many alerts at once", BULK_ANSWER,
+          tag="alerts", body=BULK)
+def alert_acknowledge_many(q: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Acknowledge the organization's open or muted alerts among `ids` (each audited); the others are skipped."""
+    ids = list(dict.fromkeys(data["ids"]))
+    done = services.acknowledge_many(principal().org_id, visible(), ids, actor())
+    return {"acknowledged": done, "skipped": [i for i in ids if i not in set(done)]}
 
 
 RESOLVE = {"type": "object", "required": ["note"], "additionalProperties": False, "properties": {

@@ -44,18 +44,16 @@ def active_by_domain(org_id: int, visible: list[str]) -> dict[str, int]:
     return dict(rows.all())
 
 
-def link_of(alert: Alert) -> str | None:
-    """The page of the alert's object: its rule type says, else the link stored when it fired."""
-    return registry.target_url(alert.alert_type, alert.target_key) or (alert.details or {}).get("link")
+link_of = registry.link_of  # the page of the alert's object
 
 
-def acknowledge_many(org_id: int, visible: list[str], ids: list[int], actor: Any) -> int:
-    """Acknowledge the organization's open or muted alerts among `ids` (each audited); returns how many."""
+def acknowledge_many(org_id: int, visible: list[str], ids: list[int], actor: Any) -> list[int]:
+    """Acknowledge the organization's open or muted alerts among `ids` (each audited); returns their ids."""
     if not ids:
-        return 0
+        return []
     alerts = db.session.scalars(sa.select(Alert).where(Alert.org_id == org_id, Alert.domain.in_(visible),
-                                                       Alert.id.in_(ids))).all()
-    return sum(service.acknowledge(a, actor) for a in alerts)
+                                                       Alert.id.in_(ids)).order_by(Alert.id)).all()
+    return [a.id for a in alerts if service.acknowledge(a, actor)]
 
 
 def history(alert: Alert) -> list[AuditLog]:

@@ -1,0 +1,33 @@
+"""An alert as the JSON API shows it, whichever domain's page lists it (the Alerts API, a
+device's alerts on the fleet API): one serialiser and one schema, kept with the engine so
+domains share them without importing each other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.alerting import registry
+
+ALERT_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "domain": {"type": "string"}, "type": {"type": "string"},
+    "severity": {"type": "string"}, "status": {"type": "string"}, "message": {"type": "string"},
+    "target": {"type": "object", "properties": {"key": {"type": "string"}, "label": {"type": "string"},
+                                                 "link": {"type": ["string", "null"]}}},
+    "metric_value": {"type": ["number", "null"]}, "threshold_value": {"type": ["number", "null"]},
+    "fired_at": {"type": "string", "format": "date-time"},
+    "acknowledged_at": {"type": ["string", "null"], "format": "date-time"},
+    "resolved_at": {"type": ["string", "null"], "format": "date-time"},
+    "resolution_note": {"type": ["string", "null"]}}}
+
+
+def iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def alert_json(a: Any) -> dict[str, Any]:
+    return {"id": a.id, "domain": a.domain, "type": a.alert_type, "severity": a.severity, "status": a.status,
+            "message": a.message, "target": {"key": a.target_key, "label": a.target_label,
+                                             "link": registry.link_of(a)},
+            "metric_value": a.metric_value, "threshold_value": a.threshold_value, "fired_at": iso(a.fired_at),
+            "acknowledged_at": iso(a.acknowledged_at), "resolved_at": iso(a.resolved_at),
+            "resolution_note": a.resolution_note}
