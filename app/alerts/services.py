@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app import audit
 from app.alerting import registry, service
 from app.core import linkable
 from app.models import Alert, AuditLog, db
@@ -53,7 +54,11 @@ def acknowledge_many(org_id: int, visible: list[str], ids: list[int], actor: Any
         return []
     alerts = db.session.scalars(sa.select(Alert).where(Alert.org_id == org_id, Alert.domain.in_(visible),
                                                        Alert.id.in_(ids)).order_by(Alert.id)).all()
-    return [a.id for a in alerts if service.acknowledge(a, actor)]
+    done = [a.id for a in alerts if service.acknowledge(a, actor)]
+    # The request itself, with what it skipped (not open, not visible, or no such alert here).
+    audit.record("alert.bulk_acknowledged", resource_type="organization", resource_id=org_id, org_id=org_id,
+                 actor=actor, details={"acknowledged": done, "skipped": [i for i in ids if i not in set(done)][:200]})
+    return done
 
 
 def history(alert: Alert) -> list[AuditLog]:
