@@ -264,3 +264,35 @@ def test_a_wireless_network_page_offers_open_incident(client, orgs):
     client.post("/auth/logout")
     client.login(orgs.a.users["read_only"].email)
     assert 'id="open-incident"' not in client.get(f"/wireless/networks/{network.id}").get_data(as_text=True)
+
+
+def test_migration_0035_gives_the_detection_rule_to_organizations_with_threats_rules(db_session, orgs):
+    import importlib.util
+    from pathlib import Path
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / "0035_threat_detected_rule.py"
+    spec = importlib.util.spec_from_file_location("migration_0035", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    db.session.add(AlertRule(org_id=orgs.a.org.id, domain="threats", rule_type="indicator_sighted",
+                             name="Indicator sighted", threshold_value=1, recovery_value=1, severity="critical"))
+    db.session.commit()
+
+    def upgrade():
+        with Operations.context(MigrationContext.configure(db.session.connection())):
+            migration.upgrade()
+        db.session.commit()
+
+    def detection_rules(org_id):
+        return db.session.scalars(sa.select(AlertRule).where(AlertRule.org_id == org_id,
+                                                             AlertRule.rule_type == "threat_detected")).all()
+
+    upgrade()
+    upgrade()  # a second run adds nothing
+    [rule] = detection_rules(orgs.a.org.id)
+    assert (rule.domain, rule.enabled, rule.notify, rule.cooldown_seconds, rule.params) == ("threats", True, True,
+                                                                                           3600, {})
+    assert detection_rules(orgs.b.org.id) == []  # no threats rules yet: its defaults come when needed

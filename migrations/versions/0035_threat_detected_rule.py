@@ -9,8 +9,9 @@ Create Date: 2026-12-07 19:40:00
 """
 from datetime import UTC, datetime
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import app.models.base
 
 # revision identifiers, used by Alembic.
