@@ -20,33 +20,33 @@ RULE = {"name": "CPU hot", "rule_type": "cpu_high", "scope": "organization", "se
 
 def test_admins_add_rules_with_validation(client, orgs):
     client.login(orgs.a.users["admin"].email)
-    assert client.get("/fleet/alert-rules/new").status_code == 200
-    wrong_side = client.post("/fleet/alert-rules/new", data={**RULE, "recovery_value": "97"})
+    assert client.get("/alerts/rules/new").status_code == 200
+    wrong_side = client.post("/alerts/rules/new", data={**RULE, "recovery_value": "97"})
     assert wrong_side.status_code == 422
     assert "The recovery threshold must be at or below the threshold." in wrong_side.get_data(as_text=True)
-    over = client.post("/fleet/alert-rules/new", data={**RULE, "threshold_value": "140"})
+    over = client.post("/alerts/rules/new", data={**RULE, "threshold_value": "140"})
     assert over.status_code == 422 and "A percentage from 0 to 100." in over.get_data(as_text=True)
-    no_device = client.post("/fleet/alert-rules/new", data={**RULE, "scope": "device"})
+    no_device = client.post("/alerts/rules/new", data={**RULE, "scope": "device"})
     assert no_device.status_code == 422 and "Choose the device" in no_device.get_data(as_text=True)
-    missing = client.post("/fleet/alert-rules/new", data={**RULE, "threshold_value": ""})
+    missing = client.post("/alerts/rules/new", data={**RULE, "threshold_value": ""})
     assert missing.status_code == 422 and "Enter the threshold." in missing.get_data(as_text=True)
     # An admin of an organization cannot make a global rule.
-    assert client.post("/fleet/alert-rules/new", data={**RULE, "scope": "global"}).status_code == 422
+    assert client.post("/alerts/rules/new", data={**RULE, "scope": "global"}).status_code == 422
     assert db.session.scalar(sa.select(AlertRule).where(AlertRule.name == "CPU hot")) is None
-    assert client.post("/fleet/alert-rules/new", data=RULE).status_code == 303
+    assert client.post("/alerts/rules/new", data=RULE).status_code == 303
     rule = db.session.scalar(sa.select(AlertRule).where(AlertRule.name == "CPU hot"))
     assert (rule.org_id, rule.device_id, rule.threshold_value, rule.recovery_value, rule.severity) == (
         orgs.a.org.id, None, 95, 85, "critical")
     assert rule.repeat_interval_seconds is None
     audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "alert_rule.created"))
     assert audit.resource_id == str(rule.id) and audit.user_id == orgs.a.users["admin"].id
-    assert "CPU hot" in client.get("/fleet/alert-rules").get_data(as_text=True)
+    assert "CPU hot" in client.get("/alerts/rules").get_data(as_text=True)
 
 
 def test_a_service_rule_for_one_device_with_names(client, orgs):
     device, _ = new_device(orgs.a.org.id)
     client.login(orgs.a.users["admin"].email)
-    response = client.post("/fleet/alert-rules/new", data={
+    response = client.post("/alerts/rules/new", data={
         **RULE, "name": "gvmd down", "rule_type": "service_down", "scope": "device", "device_id": str(device.id),
         "threshold_value": "", "recovery_value": "", "names": "gvmd, ospd"})
     assert response.status_code == 303
@@ -61,15 +61,15 @@ def test_disabling_a_rule_resolves_its_alerts(client, orgs):
     send(client, agent, ram_percent=95)
     assert alerts_of(orgs.a.org.id, "ram_high")[0].status == "open"
     client.login(orgs.a.users["admin"].email)
-    form = client.get(f"/fleet/alert-rules/{rule.id}/edit").get_data(as_text=True)
+    form = client.get(f"/alerts/rules/{rule.id}/edit").get_data(as_text=True)
     assert 'value="Memory high"' in form
     data = {**RULE, "name": "Memory high", "rule_type": "ram_high", "threshold_value": "90", "recovery_value": "85"}
     data.pop("enabled")
-    assert client.post(f"/fleet/alert-rules/{rule.id}/edit", data=data).status_code == 303
+    assert client.post(f"/alerts/rules/{rule.id}/edit", data=data).status_code == 303
     [alert] = alerts_of(orgs.a.org.id, "ram_high")
     assert alert.status == "resolved" and alert.resolution_note == "The rule was disabled or changed."
     assert db.session.get(AlertRule, rule.id).enabled is False
-    assert client.post(f"/fleet/alert-rules/{rule.id}/delete").status_code == 303
+    assert client.post(f"/alerts/rules/{rule.id}/delete").status_code == 303
     rule_id, alert_id = rule.id, alert.id
     db.session.expire_all()
     assert db.session.get(AlertRule, rule_id) is None and db.session.get(Alert, alert_id).rule_id is None
@@ -82,17 +82,17 @@ def test_only_admins_manage_rules_and_global_rules_are_for_super_admins(client, 
     db.session.add(global_rule)
     db.session.commit()
     client.login(orgs.a.users["operator"].email)
-    assert "Everyone CPU" in client.get("/fleet/alert-rules").get_data(as_text=True)
-    assert client.get("/fleet/alert-rules/new").status_code == 403
-    assert client.post("/fleet/alert-rules/new", data=RULE).status_code == 403
+    assert "Everyone CPU" in client.get("/alerts/rules").get_data(as_text=True)
+    assert client.get("/alerts/rules/new").status_code == 403
+    assert client.post("/alerts/rules/new", data=RULE).status_code == 403
     client.post("/auth/logout")
     client.login(orgs.a.users["admin"].email)
-    assert client.get(f"/fleet/alert-rules/{global_rule.id}/edit").status_code == 404
-    assert client.post(f"/fleet/alert-rules/{global_rule.id}/delete").status_code == 404
+    assert client.get(f"/alerts/rules/{global_rule.id}/edit").status_code == 404
+    assert client.post(f"/alerts/rules/{global_rule.id}/delete").status_code == 404
     client.post("/auth/logout")
     client.login(orgs.super_admin.email)
-    assert client.get(f"/fleet/alert-rules/{global_rule.id}/edit").status_code == 200
-    assert client.post("/fleet/alert-rules/new", data={**RULE, "name": "Global disk", "rule_type": "disk_full",
+    assert client.get(f"/alerts/rules/{global_rule.id}/edit").status_code == 200
+    assert client.post("/alerts/rules/new", data={**RULE, "name": "Global disk", "rule_type": "disk_full",
                                                        "scope": "global"}).status_code == 303
     assert db.session.scalar(sa.select(AlertRule).where(AlertRule.name == "Global disk")).org_id is None
 
@@ -106,16 +106,16 @@ def test_other_organizations_rules_and_windows_are_unreachable(client, orgs):
     db.session.commit()
     client.login(orgs.a.users["admin"].email)
     assert_other_org_cannot_reach(client, [
-        ("GET", f"/fleet/alert-rules/{theirs.id}/edit"),
-        ("POST", f"/fleet/alert-rules/{theirs.id}/edit"),
-        ("POST", f"/fleet/alert-rules/{theirs.id}/delete"),
+        ("GET", f"/alerts/rules/{theirs.id}/edit"),
+        ("POST", f"/alerts/rules/{theirs.id}/edit"),
+        ("POST", f"/alerts/rules/{theirs.id}/delete"),
         ("GET", f"/fleet/maintenance/{window.id}/edit"),
         ("POST", f"/fleet/maintenance/{window.id}/edit"),
         ("POST", f"/fleet/maintenance/{window.id}/delete"),
     ])
     assert "B night" not in client.get("/fleet/maintenance").get_data(as_text=True)
     # B's device cannot be picked for a rule of A.
-    bad = client.post("/fleet/alert-rules/new", data={**RULE, "scope": "device", "device_id": str(device_b.id)})
+    bad = client.post("/alerts/rules/new", data={**RULE, "scope": "device", "device_id": str(device_b.id)})
     assert bad.status_code == 422
     assert db.session.scalar(sa.select(AlertRule).where(AlertRule.device_id == device_b.id)) is None
     assert db.session.get(MaintenanceWindow, window.id) is not None

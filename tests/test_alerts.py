@@ -251,7 +251,7 @@ def test_a_maintenance_window_keeps_an_alert_quiet_and_the_page_says_so(client, 
     client.login(orgs.a.users["read_only"].email)
     page = client.get("/fleet/alerts").get_data(as_text=True)
     assert "maintenance: Patch night" in page and 'id="maintenance-now"' in page
-    assert "In maintenance window" in client.get(f"/fleet/alerts/{alert.id}").get_data(as_text=True)
+    assert "In maintenance window" in client.get(f"/alerts/{alert.id}").get_data(as_text=True)
     section = client.get(f"/fleet/devices/{device.id}/alerts", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in section and alert.message in section and "Patch night" in section
     # The window ends while the alert still fires: the held-back notification goes out.
@@ -276,7 +276,7 @@ def test_acknowledging_stops_repeats(client, orgs, agent):
     send(client, agent, 2, ram_percent=95)  # a minute later: the repeat
     assert alerts_of(orgs.a.org.id, "ram_high")[0].notify_count == 2
     client.login(orgs.a.users["operator"].email)
-    assert client.post(f"/fleet/alerts/{alert.id}/ack").status_code == 303
+    assert client.post(f"/alerts/{alert.id}/ack").status_code == 303
     send(client, agent, 1, ram_percent=95)
     alert = alerts_of(orgs.a.org.id, "ram_high")[0]
     assert alert.status == "acknowledged" and alert.notify_count == 2
@@ -288,15 +288,15 @@ def test_acknowledging_stops_repeats(client, orgs, agent):
 def test_resolving_needs_a_note_and_a_condition_that_still_holds_fires_again(client, orgs, agent):
     alert = firing(client, orgs, agent)
     client.login(orgs.a.users["operator"].email)
-    bad = client.post(f"/fleet/alerts/{alert.id}/resolve", data={"note": ""})
+    bad = client.post(f"/alerts/{alert.id}/resolve", data={"note": ""})
     assert bad.status_code == 422 and "Say what was done." in bad.get_data(as_text=True)
     assert alerts_of(orgs.a.org.id, "ram_high")[0].status == "open"
-    ok = client.post(f"/fleet/alerts/{alert.id}/resolve", data={"note": "Restarted the scanner"})
+    ok = client.post(f"/alerts/{alert.id}/resolve", data={"note": "Restarted the scanner"})
     assert ok.status_code == 303
     alert = alerts_of(orgs.a.org.id, "ram_high")[0]
     assert alert.status == "resolved" and alert.resolution_note == "Restarted the scanner"
     assert alert.resolved_by_id == orgs.a.users["operator"].id
-    assert "Restarted the scanner" in client.get(f"/fleet/alerts/{alert.id}").get_data(as_text=True)
+    assert "Restarted the scanner" in client.get(f"/alerts/{alert.id}").get_data(as_text=True)
     send(client, agent, 0, ram_percent=95)  # not actually fixed
     alerts = alerts_of(orgs.a.org.id, "ram_high")
     assert [a.status for a in alerts] == ["resolved", "open"]
@@ -305,12 +305,12 @@ def test_resolving_needs_a_note_and_a_condition_that_still_holds_fires_again(cli
 def test_muting_holds_notifications_until_the_time(client, orgs, agent):
     alert = firing(client, orgs, agent)
     client.login(orgs.a.users["operator"].email)
-    assert client.post(f"/fleet/alerts/{alert.id}/mute", data={"hours": "4"}).status_code == 303
+    assert client.post(f"/alerts/{alert.id}/mute", data={"hours": "4"}).status_code == 303
     alert = alerts_of(orgs.a.org.id, "ram_high")[0]
     assert alert.status == "muted" and timedelta(hours=3, minutes=59) < alert.muted_until - utcnow() <= timedelta(hours=4)
     send(client, agent, 1, ram_percent=95)  # the repeat is due but muted
     assert alerts_of(orgs.a.org.id, "ram_high")[0].notify_count == 1
-    assert client.post(f"/fleet/alerts/{alert.id}/mute", data={"hours": "999"}).status_code == 422
+    assert client.post(f"/alerts/{alert.id}/mute", data={"hours": "999"}).status_code == 422
     # The mute ends: the job puts it back to open, and repeats resume.
     db.session.execute(sa.update(Alert).where(Alert.id == alert.id).values(muted_until=utcnow() - timedelta(seconds=1)))
     db.session.commit()
@@ -322,7 +322,7 @@ def test_muting_holds_notifications_until_the_time(client, orgs, agent):
     alert = alerts_of(orgs.a.org.id, "ram_high")[0]
     assert alert.status == "open" and alert.notify_count == 2
     # Recovery still resolves a muted alert.
-    client.post(f"/fleet/alerts/{alert.id}/mute", data={"hours": "1"})
+    client.post(f"/alerts/{alert.id}/mute", data={"hours": "1"})
     send(client, agent, 0, ram_percent=10)
     assert alerts_of(orgs.a.org.id, "ram_high")[0].status == "resolved"
 
@@ -342,8 +342,8 @@ def test_alert_list_filters_and_live_fragment(client, orgs, agent):
     assert client.get(f"/fleet/alerts?device={agent['device_id']}").status_code == 200
     # Read-only users see but cannot act.
     assert "Acknowledge" not in page
-    assert client.post(f"/fleet/alerts/{alert.id}/ack").status_code == 403
-    assert client.post(f"/fleet/alerts/{alert.id}/resolve", data={"note": "x"}).status_code == 403
+    assert client.post(f"/alerts/{alert.id}/ack").status_code == 403
+    assert client.post(f"/alerts/{alert.id}/resolve", data={"note": "x"}).status_code == 403
     assert alerts_of(orgs.a.org.id, "ram_high")[0].status == "open"
 
 

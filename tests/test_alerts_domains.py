@@ -197,18 +197,21 @@ def test_the_rules_page_tunes_every_domains_rules(client, orgs):
     from tests.test_alert_rules_pages import RULE
 
     client.login(orgs.a.users["admin"].email)
-    form = client.get("/fleet/alert-rules/new").get_data(as_text=True)
+    form = client.get("/alerts/rules/new").get_data(as_text=True)
     assert "Wireless: New follower" in form and "Metrics: Function score below target" in form
     metric_rule = {**RULE, "name": "PR under 60", "rule_type": "function_score_low", "threshold_value": "60",
                    "recovery_value": "70"}
-    assert client.post("/fleet/alert-rules/new", data=metric_rule).status_code == 303
+    assert client.post("/alerts/rules/new", data=metric_rule).status_code == 303
     rule = db.session.scalar(sa.select(AlertRule).where(AlertRule.name == "PR under 60"))
     assert (rule.domain, rule.direction, rule.org_id) == ("metrics", "below", orgs.a.org.id)
-    on_device = client.post("/fleet/alert-rules/new", data={**RULE, "rule_type": "network_high", "scope": "device",
+    on_device = client.post("/alerts/rules/new", data={**RULE, "rule_type": "network_high", "scope": "device",
                                                             "device_id": "1", "threshold_value": "3",
                                                             "recovery_value": "2"})
     assert on_device.status_code == 422 and "Only rules about devices" in on_device.get_data(as_text=True)
-    assert "metrics:</span> Function score below target" in client.get("/fleet/alert-rules").get_data(as_text=True)
+    page = client.get("/alerts/rules").get_data(as_text=True)
+    metrics = page[page.index('id="domain-metrics"'):]
+    metrics = metrics[:metrics.index("</section>")]
+    assert 'data-rule-type="function_score_low"' in metrics and "PR under 60" in metrics
 
 
 def test_an_org_wide_maintenance_window_quiets_every_domain(db_session, orgs):

@@ -305,7 +305,10 @@ def test_the_fleet_alert_pages_hand_other_domains_to_the_alerts_page(client, org
     client.post("/auth/logout")
     client.login(orgs.a.users["analyst"].email)
     assert client.post(f"/fleet/alerts/{rows['net'].id}/ack").status_code == 404
-    assert client.get(f"/fleet/alerts/{rows['cpu'].id}").status_code == 200
+    # A fleet alert's old address goes to its one page, which shows the fleet's panel.
+    moved = client.get(f"/fleet/alerts/{rows['cpu'].id}")
+    assert moved.status_code == 302 and moved.headers["Location"].endswith(f"/alerts/{rows['cpu'].id}")
+    assert client.get(moved.headers["Location"]).status_code == 200
 
 
 def test_acknowledging_nothing_shows_the_filtered_page_again_with_the_reason(client, orgs):

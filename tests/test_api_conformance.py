@@ -33,6 +33,9 @@ RULES_BEYOND_THE_SCHEMA = {
     "POST /incidents/{incident_id}/links": "the type is a linkable type and the object exists in the organization",
     "POST /incidents/{incident_id}/status": "only the page's transitions; resolving or closing needs a note",
     "POST /metrics/{metric_id}/values": "locked or live metrics refuse (409); implausible values need confirm_large",
+    "POST /fleet/devices/{device_id}/commands": "the role's tier (403), an enrolled device (409), a valid hostname "
+                                                "and only the type's own parameters (422)",
+    "POST /wireless/imports": "the file is judged by its content: one of the importable formats (422)",
 }
 
 

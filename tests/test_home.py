@@ -142,7 +142,7 @@ def test_posture_attention_and_timeline(client, orgs, csf):
     attention = html[html.index('id="attention"'):html.index('id="timeline"')]
     # Critical items first (alert, follower, compromised account), each linking to its object.
     first_high = attention.index("text-bg-warning")
-    for needle in ("/fleet/alerts/", "/wireless/networks/", "/threats/entity?v="):
+    for needle in ("\"/alerts/", "/wireless/networks/", "/threats/entity?v="):
         assert attention.index(needle) < first_high
     for needle in ("/threats/incidents/", "/fleet/devices/", "/metrics/"):
         assert needle in attention
@@ -175,9 +175,9 @@ def test_each_block_polls_on_its_own(client, orgs):
     for block in ("posture", "attention", "timeline", "counts"):
         assert f'hx-get="/?block={block}"' in html
     fragment = client.get("/?block=attention", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "<html" not in fragment and "/fleet/alerts/" in fragment and 'data-posture=' not in fragment
+    assert "<html" not in fragment and "\"/alerts/" in fragment and 'data-posture=' not in fragment
     fragment = client.get("/?block=posture", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert 'data-posture="fleet"' in fragment and "/fleet/alerts/" in fragment  # the worst alert
+    assert 'data-posture="fleet"' in fragment and "\"/alerts/" in fragment  # the worst alert
     # An unknown block name falls back to the counts block.
     assert 'data-count="users"' in client.get("/?block=nope", headers={"HX-Request": "true"}).get_data(as_text=True)
 

@@ -49,7 +49,7 @@ def test_results_grouped_by_type_and_linked(client, orgs, mode):
     assert f'/fleet/devices/{ids["device"]}"' in html
     assert f'/threats/intel/{ids["ioc"]}"' in html
     assert f'/threats/incidents/{ids["incident"]}"' in html
-    assert f'/fleet/alerts/{ids["alert"]}"' in html
+    assert f'"/alerts/{ids["alert"]}"' in html
 
 
 @pytest.mark.parametrize("term, group", [

@@ -42,10 +42,25 @@ class RuleType:
         return self.evaluate is not None
 
 
+@dataclass(frozen=True)
+class DetailPanel:
+    """A domain's own part of the one alert page (the fleet's device and maintenance window):
+    a template included in the page, and the context it needs for one alert (None: nothing to
+    show for that alert)."""
+
+    domain: str
+    template: str
+    context: Callable[[Any], dict[str, Any] | None]
+
+
 RULE_TYPES: dict[str, RuleType] = {}
 DOMAIN_LABELS: dict[str, str] = {}
 # The permission needed to see a domain's alerts (none: whoever may read data).
 DOMAIN_PERMISSIONS: dict[str, str] = {}
+PANELS: list[DetailPanel] = []
+# What a rule may be narrowed to besides its organization: the engine knows devices (maintenance
+# windows scope by them too); the domain that owns them says which an organization has.
+DEVICE_CHOICES: list[Callable[[int], list[tuple[int, str]]]] = []
 
 
 def register(rule_type: RuleType) -> RuleType:
@@ -63,6 +78,34 @@ def register_domain(domain: str, label: str, permission: str | None = None) -> N
     DOMAIN_LABELS[domain] = label
     if permission:
         DOMAIN_PERMISSIONS[domain] = permission
+
+
+def register_panel(domain: str, template: str, context: Callable[[Any], dict[str, Any] | None]) -> None:
+    """Add a domain's panel to the alert page of its alerts (registering twice is a no-op)."""
+    panel = DetailPanel(domain, template, context)
+    if panel not in PANELS:
+        PANELS.append(panel)
+
+
+def panels_for(alert: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(template, context) of each panel of the alert's domain that has something to show."""
+    out = []
+    for panel in PANELS:
+        if panel.domain == alert.domain:
+            context = panel.context(alert)
+            if context is not None:
+                out.append((panel.template, context))
+    return out
+
+
+def register_device_choices(choices: Callable[[int], list[tuple[int, str]]]) -> None:
+    """The devices of an organization a rule may be set for, as (id, label)."""
+    if choices not in DEVICE_CHOICES:
+        DEVICE_CHOICES.append(choices)
+
+
+def device_choices(org_id: int) -> list[tuple[int, str]]:
+    return [choice for choices in DEVICE_CHOICES for choice in choices(org_id)]
 
 
 def visible_domains(allowed: Callable[[str], bool]) -> list[str]:
@@ -88,3 +131,8 @@ def target_url(rule_type: str, target_key: str) -> str | None:
         return t.target_url(target_key)
     except (ValueError, LookupError):
         return None  # an old key of another shape, or an endpoint that is gone
+
+
+def link_of(alert: Any) -> str | None:
+    """The page of an alert's object: its rule type says, else the link stored when it fired."""
+    return target_url(alert.alert_type, alert.target_key) or (alert.details or {}).get("link")

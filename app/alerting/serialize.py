@@ -24,11 +24,6 @@ ALERT_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
     "resolution_note": {"type": ["string", "null"]}}}
 
 
-def link_of(alert: Alert) -> str | None:
-    """The page of the alert's object: its rule type says, else the link stored when it fired."""
-    return registry.target_url(alert.alert_type, alert.target_key) or (alert.details or {}).get("link")
-
-
 def iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -37,7 +32,7 @@ def alert_json(a: Alert) -> dict[str, Any]:
     """One alert for the JSON API (the "Alert" schema)."""
     return {"id": a.id, "domain": a.domain, "type": a.alert_type, "severity": a.severity, "status": a.status,
             "message": a.message, "target": {"key": a.target_key, "label": a.target_label,
-                                             "link": link_of(a)},
+                                             "link": registry.link_of(a)},
             "metric_value": a.metric_value, "threshold_value": a.threshold_value, "fired_at": iso(a.fired_at),
             "acknowledged_at": iso(a.acknowledged_at), "resolved_at": iso(a.resolved_at),
             "resolution_note": a.resolution_note}

@@ -39,6 +39,19 @@ class Observation:
     message: str
     metric_name: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # An event that knows how bad it is (a critical detection): the alert takes the more severe
+    # of this and its rule's severity, so raising a rule's severity works and a critical event
+    # is never played down by a rule left at its default.
+    severity: str | None = None
+
+
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+def severity_of(rule: AlertRule, obs: Observation) -> str:
+    if obs.severity in SEVERITY_RANK and SEVERITY_RANK[obs.severity] > SEVERITY_RANK.get(rule.severity, 0):
+        return obs.severity
+    return rule.severity
 
 
 def thresholds(rule: AlertRule) -> engine.Thresholds:
@@ -121,7 +134,8 @@ def open_alert(rule: AlertRule, obs: Observation, t: datetime, quiet: str | None
     """A new open alert for `obs` (audited as a state change)."""
     alert = Alert(org_id=obs.target.org_id, device_id=obs.target.device_id, rule_id=rule.id, domain=rule.domain,
                   target_key=obs.target.key, target_label=obs.target.label[:300], alert_type=rule.rule_type,
-                  severity=rule.severity, message=obs.message, details={**obs.details, "link": obs.target.link},
+                  severity=severity_of(rule, obs), message=obs.message,
+                  details={**obs.details, "link": obs.target.link},
                   metric_name=obs.metric_name, metric_value=obs.value, threshold_value=rule.threshold_value,
                   status="open", fired_at=t, suppressed_reason=quiet[:300] if quiet else None)
     db.session.add(alert)

@@ -8,4 +8,4 @@ from app.core.navigation import register_top
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 register_top(("alerts.index", "exclamation-triangle", "Alerts", "data.read"), 10)
 
-from app.alerts import views  # noqa: E402,F401
+from app.alerts import views, views_rules  # noqa: E402,F401

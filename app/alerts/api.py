@@ -1,5 +1,6 @@
 """The alerts resources of the JSON API, across every domain: list with the page's filters,
-one alert, acknowledge and resolve (each audited by the alerting service)."""
+one alert, acknowledge (one, or many at once like the page's "Acknowledge selected"),
+resolve and mute (each audited by the alerting service)."""
 
 from __future__ import annotations
 
@@ -73,6 +74,26 @@ def alert_acknowledge(q: dict[str, Any], data: None, alert_id: int) -> dict[str,
     if not service.acknowledge(alert, actor()):
         problem(409, "not_acknowledgeable", f"The alert is {alert.status}; only open or muted alerts are acknowledged.")
     return alert_json(alert)
+
+
+BULK = {"type": "object", "required": ["ids"], "additionalProperties": False, "properties": {
+    "ids": {"type": "array", "minItems": 1, "maxItems": 200, "description": "the alerts to acknowledge",
+            "items": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}}}
+BULK_ANSWER = {"type": "object", "required": ["acknowledged", "skipped"], "properties": {
+    "acknowledged": {"type": "array", "items": {"type": "integer"},
+                     "description": "the alerts acknowledged now"},
+    "skipped": {"type": "array", "items": {"type": "integer"},
+                "description": "the rest: not open or muted, not of a domain the user may see, or no such alert "
+                               "in this organization (not told apart)"}}}
+
+
+@resource("/alerts/acknowledge", "POST", "alerts:write", "Acknowledge many alerts at once", BULK_ANSWER,
+          tag="alerts", body=BULK)
+def alert_acknowledge_many(q: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Acknowledge the organization's open or muted alerts among `ids` (each audited); the others are skipped."""
+    ids = list(dict.fromkeys(data["ids"]))
+    done = services.acknowledge_many(principal().org_id, visible(), ids, actor())
+    return {"acknowledged": done, "skipped": [i for i in ids if i not in set(done)]}
 
 
 RESOLVE = {"type": "object", "required": ["note"], "additionalProperties": False, "properties": {

@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.alerting import service
-from app.alerting.serialize import link_of  # noqa: F401 (the pages call services.link_of)
+from app import audit
+from app.alerting import registry, service
 from app.core import linkable
 from app.models import Alert, AuditLog, db
 from app.notifications.services import app_path
@@ -45,13 +45,20 @@ def active_by_domain(org_id: int, visible: list[str]) -> dict[str, int]:
     return dict(rows.all())
 
 
-def acknowledge_many(org_id: int, visible: list[str], ids: list[int], actor: Any) -> int:
-    """Acknowledge the organization's open or muted alerts among `ids` (each audited); returns how many."""
+link_of = registry.link_of  # the page of the alert's object
+
+
+def acknowledge_many(org_id: int, visible: list[str], ids: list[int], actor: Any) -> list[int]:
+    """Acknowledge the organization's open or muted alerts among `ids` (each audited); returns their ids."""
     if not ids:
-        return 0
+        return []
     alerts = db.session.scalars(sa.select(Alert).where(Alert.org_id == org_id, Alert.domain.in_(visible),
-                                                       Alert.id.in_(ids))).all()
-    return sum(service.acknowledge(a, actor) for a in alerts)
+                                                       Alert.id.in_(ids)).order_by(Alert.id)).all()
+    done = [a.id for a in alerts if service.acknowledge(a, actor)]
+    # The request itself, with what it skipped (not open, not visible, or no such alert here).
+    audit.record("alert.bulk_acknowledged", resource_type="organization", resource_id=org_id, org_id=org_id,
+                 actor=actor, details={"acknowledged": done, "skipped": [i for i in ids if i not in set(done)][:200]})
+    return done
 
 
 def history(alert: Alert) -> list[AuditLog]:
@@ -72,6 +79,10 @@ def _events(alert: Alert) -> list[tuple[Any, str]]:
                      for h in history(alert) if h.action != "alert.opened")]
 
 
+# An incident opened from an alert starts at the alert's severity.
+INCIDENT_SEVERITY = {"critical": "critical", "warning": "medium", "info": "low"}
+
 linkable.register(linkable.LinkableType(
     "alert", "Alert", _load, lambda a: f"{a.message} ({a.target_label})",
-    lambda a: app_path("alerts.detail", alert_id=a.id), _events))
+    lambda a: app_path("alerts.detail", alert_id=a.id), _events,
+    severity=lambda a: INCIDENT_SEVERITY.get(a.severity)))

@@ -59,8 +59,8 @@ def acknowledge():
         # The page again, filters kept, with the reason: not a bare error page.
         flash("Tick at least one alert to acknowledge.", "warning")
         return _alerts_page(MultiDict((k, v) for k, v in request.form.items() if k in FILTER_NAMES), INVALID_FORM_STATUS)
-    done = services.acknowledge_many(require_org_id(), registry.visible_domains(can), [int(x) for x in raw],
-                                     current_user._get_current_object())
+    done = len(services.acknowledge_many(require_org_id(), registry.visible_domains(can), [int(x) for x in raw],
+                                         current_user._get_current_object()))
     db.session.commit()
     flash(f"{done} alert(s) acknowledged." if done else "None of those alerts could be acknowledged.",
           "success" if done else "warning")
@@ -73,6 +73,7 @@ def _detail(alert: Alert, *, resolve_form=None, mute_form=None, status: int = 20
                        history=services.history(alert), labels=registry.DOMAIN_LABELS,
                        rule_type=registry.RULE_TYPES.get(alert.alert_type), opener=linkable.INCIDENT_OPENER,
                        linked_from=linkable.linked_from(alert.org_id, "alert", alert.id, can),
+                       panels=registry.panels_for(alert),
                        resolve_form=resolve_form or ResolveForm(), mute_form=mute_form or MuteForm())
 
 

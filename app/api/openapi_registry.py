@@ -34,6 +34,8 @@ def operation(entry: Resource) -> dict[str, Any]:
         op["responses"]["404"] = error()
     if entry.body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": entry.body}}}
+    if entry.form is not None:
+        op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": entry.form}}}
     return op
 
 

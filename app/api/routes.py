@@ -13,6 +13,9 @@ import importlib
 import importlib.util
 import pkgutil
 from pathlib import Path
+from typing import Any
+
+from flask import request
 
 from app.api import bp
 from app.apiregistry.registry import Resource, dispatcher, endpoint_name, flask_rule, routes_to
@@ -21,8 +24,20 @@ APP_DIR = Path(__file__).resolve().parent.parent  # the app package's folder
 RESOURCE_MODULE = "api"  # app/<domain>/api.py: a domain's JSON resources, by convention
 
 
+ENDPOINTS: dict[str, Resource] = {}  # the api blueprint's endpoint name -> its resource
+
+
 def add_route(entry: Resource) -> None:
+    ENDPOINTS[f"{bp.name}.{endpoint_name(entry)}"] = entry
     bp.add_url_rule(flask_rule(entry.path), endpoint_name(entry), dispatcher(entry), methods=[entry.method])
+
+
+@bp.url_value_preprocessor
+def upload_limit(endpoint: str | None, _values: Any) -> None:
+    """An upload's own size limit, set before anything parses the body (as the upload pages do)."""
+    entry = ENDPOINTS.get(endpoint or "")
+    if entry is not None and entry.max_bytes is not None:
+        request.max_content_length = entry.max_bytes()
 
 
 def load_domain_resources() -> list[str]:

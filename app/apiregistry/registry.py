@@ -22,7 +22,7 @@ from typing import Any
 from flask import abort, g, request
 
 from app.apiregistry.auth import api_error, principal
-from app.apiregistry.validation import check_body, check_query
+from app.apiregistry.validation import check_body, check_form, check_query
 from app.core.hygiene import INT_MAX
 from app.models import db
 from app.models.api import API_SCOPES
@@ -47,6 +47,8 @@ class Resource:
     errors: tuple[int, ...] = ()  # further documented answers, e.g. 409
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    form: dict[str, Any] | None = None  # JSON schema of a multipart/form-data body (file uploads)
+    max_bytes: Callable[[], int] | None = None  # the body limit of an upload (read per request)
 
     @property
     def label(self) -> str:
@@ -89,18 +91,22 @@ def path_params(path: str) -> list[str]:
 
 def resource(path: str, method: str, scope: str, summary: str, response: dict[str, Any], *, tag: str,
              query: tuple[dict[str, Any], ...] = (), body: dict[str, Any] | None = None, status: int = 200,
-             errors: tuple[int, ...] = (), description: str = "") -> Callable:
+             errors: tuple[int, ...] = (), description: str = "", form: dict[str, Any] | None = None,
+             max_bytes: Callable[[], int] | None = None) -> Callable:
     """Decorator: register `handler(q, data, **path_ids)` as `method path`: `q` is the parsed
-    documented query, `data` the checked body (None without one). It returns the answer's
-    JSON (a dict) and may end the request early with `problem(...)`."""
+    documented query, `data` the checked JSON body, or the checked multipart `form` (file
+    parts as FileStorage; `max_bytes` its size limit), None without either. It returns the
+    answer's JSON (a dict) and may end the request early with `problem(...)`."""
     if scope not in SCOPES and scope not in API_SCOPES:
         raise KeyError(f"unknown scope {scope!r}: register_scope it first")
     if method not in METHODS:
         raise ValueError(method)
+    if body is not None and form is not None:
+        raise ValueError("a resource takes a JSON body or a form, not both")
 
     def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
         entry = Resource(path, method, scope, handler, summary, response, tag, tuple(query), body, status,
-                         tuple(errors), description)
+                         tuple(errors), description, form=form, max_bytes=max_bytes)
         if entry.label in RESOURCES:
             return handler  # the module was imported again (tests reloading); the route exists
         RESOURCES[entry.label] = entry
@@ -121,7 +127,7 @@ def dispatcher(entry: Resource) -> Callable[..., Any]:
         if any(value > INT_MAX for value in ids.values()):  # past every id column: no such row
             not_found()
         q = check_query(entry.query)
-        data = check_body(entry.body) if entry.body is not None else None
+        data = check_body(entry.body) if entry.body is not None else check_form(entry.form) if entry.form else None
         answer = entry.handler(q=q, data=data, **ids)
         db.session.commit()  # the write, and the API key's usage counters
         return answer, entry.status

@@ -2,14 +2,16 @@
 
 The schemas the registry documents are the ones checked here, so the OpenAPI document and
 the answers cannot drift apart. Only the subset resources use is supported: objects of
-strings (enum, length), integers and numbers (bounds), booleans and nullable fields;
-anything outside it is refused with 422 and a message naming the field."""
+strings (enum, length), integers and numbers (bounds), booleans, nullable fields and arrays
+of those (item count bounds), and a multipart form of such fields with file parts; anything
+outside it is refused with 422 and a message naming the field."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import abort, request
+from werkzeug.datastructures import FileStorage
 
 from app.apiregistry.auth import api_error
 
@@ -42,6 +44,10 @@ def check_value(name: str, schema: dict[str, Any], value: Any) -> Any:
         if not schema.get("minimum", float("-inf")) <= value <= schema.get("maximum", float("inf")):
             invalid(name, f"must be from {schema.get('minimum')} to {schema.get('maximum')}")
         return int(value) if "integer" in kinds and "number" not in kinds else value
+    if "array" in kinds and isinstance(value, list):
+        if not schema.get("minItems", 0) <= len(value) <= schema.get("maxItems", 1000):
+            invalid(name, f"must have {schema.get('minItems', 0)} to {schema.get('maxItems', 1000)} items")
+        return [check_value(f"{name}[{i}]", schema.get("items", {}), item) for i, item in enumerate(value)]
     if "string" in kinds and isinstance(value, str):
         if not schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", 10_000):
             invalid(name, f"must be {schema.get('minLength', 0)} to {schema.get('maxLength', 10_000)} characters")
@@ -97,3 +103,32 @@ def check_body(schema: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         invalid(unknown[0][:100], "is not a field of this resource")
     return {name: check_value(name, properties[name], value) for name, value in data.items()}
+
+
+def is_file(schema: dict[str, Any]) -> bool:
+    return schema.get("format") == "binary"
+
+
+def check_form(schema: dict[str, Any]) -> dict[str, Any]:
+    """A multipart form checked against `schema`: file parts (format binary) as FileStorage,
+    other fields parsed like query values; unknown fields and missing required ones are 422."""
+    if not request.mimetype.startswith("multipart/form-data"):
+        invalid("body", "must be multipart/form-data")
+    properties = schema.get("properties", {})
+    unknown = sorted((set(request.form) | set(request.files)) - set(properties))
+    if unknown:
+        invalid(unknown[0][:100], "is not a field of this resource")
+    values: dict[str, Any] = {}
+    for name, field_schema in properties.items():
+        if is_file(field_schema):
+            upload: FileStorage | None = request.files.get(name)
+            if upload is not None:
+                values[name] = upload
+        elif name in request.files:
+            invalid(name, "must be a form field, not a file")
+        elif request.form.get(name, "") != "":
+            values[name] = query_value({"name": name, "schema": field_schema}, request.form[name])
+    for name in schema.get("required", []):
+        if name not in values:
+            invalid(name, "is required")
+    return values

@@ -25,6 +25,8 @@ class LinkableType:
     title: Callable[[Any], str]
     url: Callable[[Any], str | None]
     events: Callable[[Any], list[TimelineEvent]] | None = None
+    # The severity an incident opened about the object starts with (low .. critical; None: no opinion).
+    severity: Callable[[Any], str | None] | None = None
 
 
 TYPES: dict[str, LinkableType] = {}
@@ -65,6 +67,20 @@ def resolve(org_id: int, object_type: str, object_id: str) -> Any | None:
         return linkable.load(org_id, str(object_id).strip())
     except (ValueError, LookupError):
         return None  # an id of the wrong shape for this type
+
+
+INCIDENT_SEVERITY_ORDER = ("low", "medium", "high", "critical")
+
+
+def incident_severity(org_id: int, refs: list[tuple[str, str]]) -> str | None:
+    """The severity an incident about these objects starts with: the worst any of them suggests."""
+    found = []
+    for kind, ident in refs:
+        linkable = TYPES.get(kind)
+        obj = resolve(org_id, kind, ident) if linkable is not None and linkable.severity is not None else None
+        if obj is not None and linkable.severity(obj) in INCIDENT_SEVERITY_ORDER:
+            found.append(linkable.severity(obj))
+    return max(found, key=INCIDENT_SEVERITY_ORDER.index) if found else None
 
 
 def timeline(object_type: str, obj: Any) -> list[TimelineEvent]:

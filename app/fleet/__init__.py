@@ -16,7 +16,6 @@ register_section("fleet", "Fleet", 40, [
     ("fleet.scanners", "radar", "Scanner operations", "data.read"),
     ("fleet.subscriptions", "receipt", "Subscriptions", "data.read"),
     ("fleet.alerts", "bell", "Fleet alerts", "data.read"),  # every domain's: Alerts (/alerts)
-    ("fleet.alert_rules", "sliders2-vertical", "Alert rules", "data.read"),
     ("fleet.maintenance_windows", "cone-striped", "Maintenance windows", "data.read"),
 ])
 

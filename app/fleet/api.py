@@ -1,6 +1,8 @@
 """The fleet resources of the JSON API for operators: devices (with status, type and name
-filters), one device, its alerts, and the commands sent to devices. Read-only: commands are
-created and approved on the pages, where their signing and approval rules live."""
+filters), one device, its alerts, the commands sent to devices, and sending one: the same
+service as the device's Commands tab (app/fleet/commands.py: the role's tier, validation of
+the parameters, signing, audit; a recovery command waits for a second admin's approval on
+the page). Answers never carry a command's payload or signature."""
 
 from __future__ import annotations
 
@@ -11,13 +13,25 @@ import sqlalchemy as sa
 from app.alerting.serialize import ALERT_SCHEMA, alert_json
 from app.apiregistry.auth import principal
 from app.apiregistry.pagination import PAGE_PARAMS, page_schema, paginate
-from app.apiregistry.registry import owned, register_schema, register_scope, resource
+from app.apiregistry.registry import (
+    actor,
+    owned,
+    problem,
+    register_schema,
+    register_scope,
+    resource,
+)
+from app.fleet import commands
 from app.fleet.services import is_online
 from app.models import Alert, Command, Device
 from app.models.fleet import DEVICE_STATUSES, DEVICE_TYPES
 from app.models.fleet_ops import COMMAND_STATUSES
 
 register_scope("fleet:read", "data.read")
+# Sending commands: the scope needs the lowest tier's permission; each command's own tier is
+# checked again by the service against the key's user (an operator cannot reboot).
+register_scope("fleet:write", "fleet.command_safe")
+ALERT = register_schema("Alert", ALERT_SCHEMA)
 
 NULL_STR, NULL_TIME = {"type": ["string", "null"]}, {"type": ["string", "null"], "format": "date-time"}
 DEVICE = register_schema("Device", {"type": "object", "properties": {
@@ -105,3 +119,37 @@ def command_list(q: dict[str, Any], data: None) -> dict[str, Any]:
     if q.get("status"):
         stmt = stmt.where(Command.status == q["status"])
     return paginate(stmt, Command.id, q, command_json)
+
+
+# The types the Commands tab offers (backup commands are sent by the Backups tab, with the
+# snapshots they name).
+ISSUABLE = [kind for kinds in commands.TIERS.values() for kind in kinds if kind not in commands.BACKUP_TYPES]
+ISSUE = {"type": "object", "required": ["type"], "additionalProperties": False,
+         "description": "`hostname` goes with change_hostname, `services` with restart_services; other types "
+                        "take neither.",
+         "properties": {
+             "type": {"enum": ISSUABLE, "description": "safe: " + ", ".join(commands.TIERS["safe"])
+                      + "; system (admins): " + ", ".join(commands.TIERS["system"])
+                      + "; recovery (admins, approved by a second admin): " + ", ".join(commands.TIERS["recovery"])},
+             "hostname": {"type": "string", "minLength": 1, "maxLength": 63},
+             "services": {"type": "array", "maxItems": 20, "items": {"type": "string", "minLength": 1,
+                                                                     "maxLength": 100}}}}
+
+
+@resource("/fleet/devices/{device_id}/commands", "POST", "fleet:write", "Send a signed command to a device",
+          COMMAND, tag="fleet", body=ISSUE, status=201, errors=(409,))
+def command_issue(q: dict[str, Any], data: dict[str, Any], device_id: int) -> dict[str, Any]:
+    """Queue a command as the device's Commands tab does: signed for the agent's next poll, or
+    awaiting a second admin's approval (recovery); 403 beyond the role's tier, 409 for a device
+    that is not enrolled (audited)."""
+    device = owned(Device, device_id, "device")
+    payload = {"hostname": data.get("hostname", "")} if data["type"] == "change_hostname" else \
+        {"services": data.get("services", [])} if data["type"] == "restart_services" else {}
+    extra = sorted(set(data) - {"type", *payload})
+    if extra:
+        problem(422, "validation_error", f"{data['type']} takes no {extra[0]}.", fields={extra[0]: "not for this type"})
+    try:
+        command = commands.issue(device, data["type"], payload, actor())
+    except commands.CommandError as exc:
+        problem(exc.status, exc.code, str(exc), **({"fields": exc.fields} if exc.fields else {}))
+    return command_json(command)

@@ -1,4 +1,4 @@
-"""Forms of the alert pages: rules, maintenance windows, resolving and muting an alert."""
+"""The maintenance window form (the rules form is the Alerts page's: app/alerts/forms.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
-    FloatField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -19,17 +18,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from app.alerting.engine import Thresholds
 from app.alerting.maintenance import WEEKDAY_NAMES
-from app.alerting.registry import DOMAIN_LABELS, RULE_TYPES
 from app.forms import options
-from app.models.alerting import ALERT_SEVERITIES, WINDOW_RECURRENCES
-
-PERCENT_TYPES = ("cpu_high", "ram_high", "disk_full")
-
-
-def split_names(text: str | None) -> list[str]:
-    return sorted({n.strip() for n in (text or "").split(",") if n.strip()})
+from app.models.alerting import WINDOW_RECURRENCES
 
 
 def _zone_errors(name: str) -> str | None:
@@ -38,66 +29,6 @@ def _zone_errors(name: str) -> str | None:
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file path
         return "Not a known time zone (for example UTC or Australia/Perth)."
     return None
-
-
-class AlertRuleForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=255)])
-    rule_type = SelectField("Rule type")
-    scope = SelectField("Scope", default="organization")
-    device_id = SelectField("Device", coerce=str, validators=[Optional()])
-    severity = SelectField("Severity", choices=options((s, s) for s in ALERT_SEVERITIES), default="warning")
-    threshold_value = FloatField("Threshold", validators=[Optional(), NumberRange(0, 1_000_000)])
-    recovery_value = FloatField("Recovery threshold", validators=[Optional(), NumberRange(0, 1_000_000)])
-    threshold_duration_seconds = IntegerField("For (seconds)", default=300, validators=[NumberRange(0, 86400)])
-    cooldown_seconds = IntegerField("Cooldown (seconds)", default=3600, validators=[NumberRange(0, 604800)])
-    repeat_interval_seconds = IntegerField("Repeat every (seconds)", validators=[Optional(), NumberRange(60, 604800)])
-    names = StringField("Only these services or containers (comma separated)", validators=[Optional(), Length(max=1000)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
-    enabled = BooleanField("Enabled", default=True)
-    notify = BooleanField("Notify (in-app and the organization's channels)", default=True)
-
-    def __init__(self, *args, devices=(), allow_global=False, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Every domain's rule types: one rules page tunes them all (the engine is shared).
-        self.rule_type.choices = options((t.name, f"{DOMAIN_LABELS.get(t.domain, t.domain)}: {t.label}")
-                                         for t in sorted(RULE_TYPES.values(), key=lambda t: (t.domain, t.label))
-                                         if t.available)
-        scopes = [("organization", "This organization"), ("device", "One device")]
-        if allow_global:
-            scopes.insert(0, ("global", "Every organization (global)"))
-        self.scope.choices = options(scopes)
-        self.device_id.choices = options([("", "Choose a device"), *((str(d.id), d.label) for d in devices)])
-
-    def validate(self, extra_validators=None) -> bool:
-        ok = super().validate(extra_validators)
-        rule_type = RULE_TYPES.get(self.rule_type.data)
-        if rule_type is None:
-            return False
-        if self.scope.data == "device" and not self.device_id.data:
-            self.device_id.errors = [*self.device_id.errors, "Choose the device this rule is for."]
-            ok = False
-        if self.scope.data == "device" and rule_type.target_type != "device":
-            self.scope.errors = [*self.scope.errors, "Only rules about devices can be set for one device."]
-            ok = False
-        if rule_type.fixed:
-            self.threshold_value.data, self.recovery_value.data = 1.0, 1.0
-        elif self.threshold_value.data is None:
-            self.threshold_value.errors = [*self.threshold_value.errors, "Enter the threshold."]
-            return False
-        if rule_type.name in PERCENT_TYPES:
-            for f in (self.threshold_value, self.recovery_value):
-                if f.data is not None and f.data > 100:
-                    f.errors = [*f.errors, "A percentage from 0 to 100."]
-                    ok = False
-        problems = Thresholds(threshold=self.threshold_value.data, recovery=self.recovery_value.data,
-                              for_seconds=self.threshold_duration_seconds.data or 0,
-                              cooldown_seconds=self.cooldown_seconds.data or 0,
-                              repeat_seconds=self.repeat_interval_seconds.data,
-                              direction=rule_type.direction).problems()
-        if "recovery" in problems:
-            self.recovery_value.errors = [*self.recovery_value.errors, problems["recovery"]]
-            ok = False
-        return ok
 
 
 class MaintenanceWindowForm(FlaskForm):

@@ -49,7 +49,7 @@ def fleet_posture(org_id: int) -> PostureState | None:
         value=str(active), caption=f"active alerts · {online} of {enrolled} devices online",
         url=url_for("fleet.dashboard"), trend=this_week - last_week, higher_is_better=False,
         worst=Worst(f"{worst[0].target_label}: {worst[0].message}"[:120],
-                    url_for("fleet.alert_detail", alert_id=worst[0].id)) if worst else None,
+                    url_for("alerts.detail", alert_id=worst[0].id)) if worst else None,
         status="bad" if worst and worst[0].severity == "critical" else "warn" if active or online < enrolled else "ok",
     )
 
@@ -57,7 +57,7 @@ def fleet_posture(org_id: int) -> PostureState | None:
 def open_alerts(org_id: int, limit: int) -> list[AttentionItem]:
     """Active alerts of every domain, critical first."""
     return [AttentionItem(ALERT_SEVERITY.get(a.severity, "medium"), f"{a.target_label}: {a.message}"[:160],
-                          url_for("fleet.alert_detail", alert_id=a.id), a.fired_at,
+                          url_for("alerts.detail", alert_id=a.id), a.fired_at,
                           f"{a.domain} alert · {a.status}", a.domain)
             for a in recent_alerts(org_id, limit)]
 
@@ -100,7 +100,7 @@ def alerts_fired(org_id: int, limit: int) -> list[TimelineItem]:
     rows = db.session.scalars(sa.select(Alert).where(Alert.org_id == org_id)
                               .order_by(Alert.fired_at.desc()).limit(limit))
     return [TimelineItem(a.fired_at, f"Alert: {a.target_label}: {a.message}"[:160],
-                         url_for("fleet.alert_detail", alert_id=a.id), a.severity, a.domain) for a in rows]
+                         url_for("alerts.detail", alert_id=a.id), a.severity, a.domain) for a in rows]
 
 
 register_posture("fleet", "Fleet and alerts", "data.read", fleet_posture, order=40)

@@ -30,7 +30,7 @@ def search_alerts(org_id: int, term: str, limit: int) -> list[Hit]:
                Alert.domain.in_(visible_domains(can)))  # an alert one may not open is not a hit
         .order_by(Alert.fired_at.desc(), Alert.id.desc()).limit(limit)
     ).all()
-    return [Hit(f"{row.target_label}: {row.message}"[:160], url_for("fleet.alert_detail", alert_id=row.id),
+    return [Hit(f"{row.target_label}: {row.message}"[:160], url_for("alerts.detail", alert_id=row.id),
                 f"{row.severity} · {row.status}") for row in rows]
 
 

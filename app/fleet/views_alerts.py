@@ -1,24 +1,20 @@
-"""Alert pages: the list with filters and live refresh, one alert, and acting on it
-(acknowledge, resolve with a note, mute until a time)."""
+"""The fleet's alert list (filters by device, fleet summary, live refresh) and a device's
+alerts section. One alert's page and the actions on it are the Alerts page's (app/alerts),
+where the fleet adds its device and maintenance window as a registered panel."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from flask import abort, redirect, request, url_for
 
-import sqlalchemy as sa
-from flask import abort, flash, redirect, request, url_for
-from flask_login import current_user
-
-from app.alerting import service
+from app.alerting import registry
 from app.alerting.maintenance import is_open
-from app.alerts.forms import MuteForm, ResolveForm
 from app.fleet import bp
 from app.fleet.queries import online_counts, scanner_summary
-from app.models import Alert, AuditLog, Device, MaintenanceWindow, db, utcnow
+from app.models import Alert, Device, MaintenanceWindow, db, utcnow
 from app.models.alerting import ALERT_SEVERITIES, ALERT_STATUSES
 from app.pagination import page_arg
 from app.permissions import require
-from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
+from app.rendering import render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
 
 STATE_FILTERS = ("active", *ALERT_STATUSES, "all")
@@ -80,86 +76,62 @@ def alerts():
                        summary=fleet_summary(require_org_id()), now=utcnow())
 
 
-def _detail(alert: Alert, *, resolve_form=None, mute_form=None, status: int = 200):
-    device = db.session.get(Device, alert.device_id) if alert.device_id else None
-    history = db.session.scalars(sa.select(AuditLog).where(AuditLog.resource_type == "alert",
-                                                           AuditLog.resource_id == str(alert.id))
-                                 .order_by(AuditLog.id)).all()
-    return render_page("fleet/alert_detail.html", status=status, alert=alert, device=device, history=history,
-                       window=covering(open_windows(), device), resolve_form=resolve_form or ResolveForm(),
-                       mute_form=mute_form or MuteForm())
-
-
 def fleet_alert_or_404(alert_id: int) -> Alert:
-    """One of the organization's fleet alerts; other domains' alerts live on the Alerts page."""
+    """One of the organization's fleet alerts (another tenant's, or another domain's, is a 404)."""
     alert = get_scoped_or_404(Alert, alert_id)
     if alert.domain != "fleet":
         abort(404)
     return alert
 
 
-def _refuse_unless_active(alert: Alert, form, name: str):
-    """The answer when an action cannot go ahead: the alert is resolved, or the form is invalid."""
-    if not alert.is_active:
-        flash("This alert is already resolved.", "warning")
-        return redirect_after_post("fleet.alert_detail", alert_id=alert.id)
-    if not form.validate_on_submit():
-        return _detail(alert, status=INVALID_FORM_STATUS, **{name: form})
-    return None
-
+# One alert has one page, /alerts/<id> (app/alerts), for every domain; the fleet adds its
+# device and maintenance window there as a registered panel (below). The fleet's old
+# addresses answer with a redirect, so bookmarks and notification links keep working.
 
 @bp.get("/alerts/<int:alert_id>")
 @require("data.read")
 def alert_detail(alert_id: int):
-    """One alert: what fired, its history, and the actions on it (another domain's: the Alerts page)."""
+    """The alert's page is the Alerts page's (redirect; another tenant's id is a 404)."""
     alert = get_scoped_or_404(Alert, alert_id)
-    if alert.domain != "fleet":
-        return redirect(url_for("alerts.detail", alert_id=alert.id))
-    return _detail(alert)
+    return redirect(url_for("alerts.detail", alert_id=alert.id))
+
+
+def _moved(alert_id: int, endpoint: str):
+    """A form posted to an old fleet address goes on, method and body kept (307), to the shared action."""
+    return redirect(url_for(endpoint, alert_id=fleet_alert_or_404(alert_id).id), code=307)
 
 
 @bp.post("/alerts/<int:alert_id>/ack")
 @require("data.write")
 def alert_ack(alert_id: int):
-    """Acknowledge an alert: someone is on it, so it stops repeating."""
-    alert = fleet_alert_or_404(alert_id)
-    if service.acknowledge(alert, current_user._get_current_object()):
-        db.session.commit()
-        flash("Alert acknowledged.", "success")
-    else:
-        flash("Only an open or muted alert can be acknowledged.", "warning")
-    return redirect_after_post("fleet.alert_detail", alert_id=alert.id)
+    """Acknowledge: the shared action on the alert's page (307)."""
+    return _moved(alert_id, "alerts.ack")
 
 
 @bp.post("/alerts/<int:alert_id>/resolve")
 @require("data.write")
 def alert_resolve(alert_id: int):
-    """Resolve an alert with a note of what was done."""
-    alert = fleet_alert_or_404(alert_id)
-    form = ResolveForm()
-    refused = _refuse_unless_active(alert, form, "resolve_form")
-    if refused is not None:
-        return refused
-    service.resolve(alert, utcnow(), note=form.note.data.strip(), actor=current_user._get_current_object())
-    db.session.commit()
-    flash("Alert resolved.", "success")
-    return redirect_after_post("fleet.alert_detail", alert_id=alert.id)
+    """Resolve with a note: the shared action on the alert's page (307)."""
+    return _moved(alert_id, "alerts.resolve")
 
 
 @bp.post("/alerts/<int:alert_id>/mute")
 @require("data.write")
 def alert_mute(alert_id: int):
-    """Mute an alert's notifications until a time (it still resolves on recovery)."""
-    alert = fleet_alert_or_404(alert_id)
-    form = MuteForm()
-    refused = _refuse_unless_active(alert, form, "mute_form")
-    if refused is not None:
-        return refused
-    until = utcnow() + timedelta(hours=int(form.hours.data))
-    service.mute(alert, until, current_user._get_current_object())
-    db.session.commit()
-    flash("Alert muted.", "success")
-    return redirect_after_post("fleet.alert_detail", alert_id=alert.id)
+    """Mute: the shared action on the alert's page (307)."""
+    return _moved(alert_id, "alerts.mute")
+
+
+def alert_panel(alert: Alert) -> dict | None:
+    """The fleet's part of the alert page: the device (linked) and the maintenance window keeping it quiet."""
+    device = db.session.scalar(scoped(Device).where(Device.id == alert.device_id)) if alert.device_id else None
+    window = covering(open_windows(), device)
+    if device is None and window is None:
+        return None
+    return {"device": device, "window": window}
+
+
+registry.register_panel("fleet", "fleet/_alert_panel.html", alert_panel)
 
 
 @bp.get("/devices/<int:device_id>/alerts")

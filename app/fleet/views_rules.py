@@ -1,22 +1,22 @@
-"""Alert rules (admins manage them, everyone sees them) and maintenance windows (writers
-manage them: an operator puts a device into maintenance before working on it)."""
+"""Maintenance windows (writers manage them: an operator puts a device into maintenance
+before working on it), the devices a rule may be set for, and the old rules addresses
+(the rules of every domain live on /alerts/rules)."""
 
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import abort, flash
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
-from app.alerting import admin
+from app.alerting import admin, registry
 from app.alerting.maintenance import describe, is_open
-from app.alerting.registry import RULE_TYPES
 from app.fleet import bp
-from app.fleet.forms_alerts import AlertRuleForm, MaintenanceWindowForm, split_names
+from app.fleet.forms_alerts import MaintenanceWindowForm
 from app.fleet.views import org_sites
-from app.models import AlertRule, Device, MaintenanceWindow, db, utcnow
-from app.permissions import can, require
+from app.models import Device, MaintenanceWindow, db, utcnow
+from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
 
@@ -25,94 +25,47 @@ def org_devices() -> list[Device]:
     return db.session.scalars(scoped(Device).order_by(Device.device_name, Device.id)).all()
 
 
-def may_manage_global() -> bool:
-    return can("settings.manage")  # global rules reach every organization: super admins only
+def device_choices(org_id: int) -> list[tuple[int, str]]:
+    """The organization's devices a device rule may be set for (the rules page's device scope)."""
+    return [(d.id, d.label) for d in db.session.scalars(
+        sa.select(Device).where(Device.org_id == org_id, Device.deleted_at.is_(None))
+        .order_by(Device.device_name, Device.id))]
 
 
-def rule_or_404(rule_id: int) -> AlertRule:
-    """An organization's rule, or a global one for super admins; 404 otherwise."""
-    rule = db.session.scalar(scoped(AlertRule).where(AlertRule.id == rule_id))
-    if rule is None and may_manage_global():
-        rule = db.session.scalar(sa.select(AlertRule).where(AlertRule.id == rule_id, AlertRule.org_id.is_(None)))
-    if rule is None:
-        abort(404)
-    return rule
+registry.register_device_choices(device_choices)
 
 
-# ---------------------------------------------------------------- rules
+# ---------------------------------------------------------------- rules: moved to /alerts/rules
+
+# The rules of every domain are managed on one page (app/alerts/views_rules.py); the fleet's old
+# addresses redirect there (a GET permanently, a posted form with its method and body kept).
 
 @bp.get("/alert-rules")
 @require("data.read")
 def alert_rules():
-    """The organization's rules and the global ones that also apply to it."""
-    org_id = require_org_id()
-    rules = db.session.scalars(sa.select(AlertRule).where(sa.or_(AlertRule.org_id == org_id,
-                                                                 AlertRule.org_id.is_(None)))
-                               .order_by(AlertRule.rule_type, AlertRule.org_id.is_(None).desc(), AlertRule.id)).all()
-    devices = {d.id: d for d in org_devices()}
-    return render_page("fleet/alert_rules.html", rules=rules, devices=devices, types=RULE_TYPES,
-                       manage_global=may_manage_global())
-
-
-def _rule_values(form: AlertRuleForm) -> dict:
-    scope = form.scope.data
-    device_id = int(form.device_id.data) if scope == "device" else None
-    return {"org_id": None if scope == "global" else require_org_id(), "device_id": device_id,
-            "rule_type": form.rule_type.data, "domain": RULE_TYPES[form.rule_type.data].domain,
-            "direction": RULE_TYPES[form.rule_type.data].direction, "name": form.name.data.strip(),
-            "description": form.description.data or None, "threshold_value": form.threshold_value.data,
-            "recovery_value": form.recovery_value.data if form.recovery_value.data is not None
-            else form.threshold_value.data,
-            "threshold_duration_seconds": form.threshold_duration_seconds.data,
-            "cooldown_seconds": form.cooldown_seconds.data,
-            "repeat_interval_seconds": form.repeat_interval_seconds.data or None,
-            "severity": form.severity.data, "enabled": form.enabled.data, "notify": form.notify.data,
-            "params": {"names": split_names(form.names.data)} if split_names(form.names.data) else {}}
-
-
-def _rule_page(form: AlertRuleForm, rule: AlertRule | None):
-    status = INVALID_FORM_STATUS if form.errors else 200
-    return render_page("fleet/alert_rule_form.html", status=status, form=form, rule=rule, types=RULE_TYPES)
+    """The rules page moved to /alerts/rules (301)."""
+    return redirect(url_for("alerts.rules"), code=301)
 
 
 @bp.route("/alert-rules/new", methods=["GET", "POST"])
-@require("alert_rules.manage")
+@require("data.read")
 def alert_rule_new():
-    """Add an alert rule for the organization, one device, or (super admins) every organization."""
-    form = AlertRuleForm(devices=org_devices(), allow_global=may_manage_global())
-    if form.validate_on_submit():
-        rule = AlertRule(domain="fleet", direction="above")
-        admin.save_rule(rule, _rule_values(form), current_user._get_current_object())
-        db.session.commit()
-        flash(f"Rule '{rule.name}' added.", "success")
-        return redirect_after_post("fleet.alert_rules")
-    return _rule_page(form, None)
+    """Adding a rule moved to /alerts/rules/new (301, or 308 for a posted form)."""
+    return redirect(url_for("alerts.rule_new"), code=301 if request.method == "GET" else 308)
 
 
 @bp.route("/alert-rules/<int:rule_id>/edit", methods=["GET", "POST"])
-@require("alert_rules.manage")
+@require("data.read")
 def alert_rule_edit(rule_id: int):
-    """Change an alert rule; disabling it resolves its open alerts."""
-    rule = rule_or_404(rule_id)
-    names = ", ".join((rule.params or {}).get("names") or [])
-    form = AlertRuleForm(obj=rule, names=names, devices=org_devices(), allow_global=may_manage_global())
-    if form.validate_on_submit():
-        admin.save_rule(rule, _rule_values(form), current_user._get_current_object())
-        db.session.commit()
-        flash(f"Rule '{rule.name}' saved.", "success")
-        return redirect_after_post("fleet.alert_rules")
-    return _rule_page(form, rule)
+    """Changing a rule moved to /alerts/rules/<id>/edit (301, or 308 for a posted form)."""
+    return redirect(url_for("alerts.rule_edit", rule_id=rule_id), code=301 if request.method == "GET" else 308)
 
 
 @bp.post("/alert-rules/<int:rule_id>/delete")
-@require("alert_rules.manage")
+@require("data.read")
 def alert_rule_delete(rule_id: int):
-    """Delete an alert rule and resolve its open alerts."""
-    rule = rule_or_404(rule_id)
-    admin.delete_rule(rule, current_user._get_current_object())
-    db.session.commit()
-    flash("Rule deleted.", "success")
-    return redirect_after_post("fleet.alert_rules")
+    """Deleting a rule moved to /alerts/rules/<id>/delete (308)."""
+    return redirect(url_for("alerts.rule_delete", rule_id=rule_id), code=308)
 
 
 # ---------------------------------------------------------------- maintenance windows

@@ -208,6 +208,7 @@ class RouteForm(FlaskForm):
                                   description="Leave empty for every domain.")
     min_severity = SelectField("At or above", choices=options((s, SEVERITY_LABELS[s]) for s in SEVERITIES),
                                default="warning", validators=[DataRequired()])
+    is_enabled = BooleanField("Enabled", default=True)
 
     def __init__(self, *args: Any, channels: list[Any], sources: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -48,7 +48,8 @@ def routed(org_id: int, channels: list[NotificationChannel], domain: str, severi
     if not routes:
         return wanted
     taken = {r.channel_id for r in routes
-             if (not r.domains or domain in r.domains) and rank(severity) >= rank(r.min_severity)}
+             if (not r.domains or domain in {ALIASES.get(d, d) for d in r.domains})
+             and rank(severity) >= rank(r.min_severity)}
     return [c for c in wanted if c.id in taken]
 
 
@@ -121,8 +122,10 @@ def has_digest_work() -> bool:
 
 # ---------------------------------------------------------------- managing (audited; the caller commits)
 
-# Events that are not alerts but can be routed too, by their prefix.
-OTHER_SOURCES = {"threat": "Threat detections"}
+# Events that are not alerts but can be routed too, by their prefix (threat detections are
+# alerts of the threats domain now: a route saved for the old "threat" source still takes them).
+OTHER_SOURCES: dict[str, str] = {}
+ALIASES = {"threat": "threats"}
 
 
 def source_choices() -> list[tuple[str, str]]:
@@ -134,14 +137,30 @@ def route_values(route: NotificationRoute) -> dict[str, Any]:
             "is_enabled": route.is_enabled}
 
 
-def add_route(org_id: int, channel: NotificationChannel, domains: list[str], min_severity: str) -> NotificationRoute:
+def add_route(org_id: int, channel: NotificationChannel, domains: list[str], min_severity: str,
+              is_enabled: bool = True) -> NotificationRoute:
     route = NotificationRoute(org_id=org_id, channel_id=channel.id, domains=sorted(domains),
-                              min_severity=min_severity, is_enabled=True)
+                              min_severity=min_severity, is_enabled=is_enabled)
     db.session.add(route)
     db.session.flush()
     audit.record("notification_route.created", resource_type="notification_route", resource_id=route.id,
                  org_id=org_id, new=route_values(route))
     return route
+
+
+def save_route(route: NotificationRoute, channel: NotificationChannel, domains: list[str], min_severity: str,
+               is_enabled: bool) -> bool:
+    """Change a routing rule (audited with what changed); False when nothing did."""
+    before = route_values(route)
+    route.channel_id, route.domains = channel.id, sorted(domains)
+    route.min_severity, route.is_enabled = min_severity, is_enabled
+    old, new = audit.changes(before, route_values(route))
+    if not new:
+        return False
+    db.session.flush()
+    audit.record("notification_route.updated", resource_type="notification_route", resource_id=route.id,
+                 org_id=route.org_id, old=old, new=new)
+    return True
 
 
 def delete_route(route: NotificationRoute) -> None:

@@ -45,10 +45,35 @@ def route_add():
     if not form.validate_on_submit():
         return _page(route_form=form, status=INVALID_FORM_STATUS)
     channel = get_scoped_or_404(NotificationChannel, int(form.channel_id.data))
-    routing.add_route(require_org_id(), channel, form.domains.data or [], form.min_severity.data)
+    routing.add_route(require_org_id(), channel, form.domains.data or [], form.min_severity.data,
+                      is_enabled=bool(form.is_enabled.data))
     db.session.commit()
     flash("Routing rule added: channels without a rule now get nothing.", "success")
     return redirect_after_post("notifications.routing_page")
+
+
+@bp.route("/routing/routes/<int:route_id>/edit", methods=["GET", "POST"])
+@require("notifications.channels")
+def route_edit(route_id: int):
+    """Change a routing rule: its channel, domains, severity, or switch it off."""
+    route = get_scoped_or_404(NotificationRoute, route_id)
+    form = RouteForm(channels=_channels(), sources=_sources(route), obj=route)
+    if form.validate_on_submit():
+        channel = get_scoped_or_404(NotificationChannel, int(form.channel_id.data))
+        changed = routing.save_route(route, channel, form.domains.data or [], form.min_severity.data,
+                                     bool(form.is_enabled.data))
+        db.session.commit()
+        flash("Routing rule saved." if changed else "Nothing changed.", "success" if changed else "info")
+        return redirect_after_post("notifications.routing_page")
+    return render_page("notifications/route_form.html", status=INVALID_FORM_STATUS if form.errors else 200,
+                       form=form, route=route)
+
+
+def _sources(route: NotificationRoute) -> list[tuple[str, str]]:
+    """The sources a route may take, plus any it already names that is no longer registered (so it can be removed)."""
+    sources = routing.source_choices()
+    known = {key for key, _ in sources}
+    return [*sources, *((d, f"{d} (no longer a source)") for d in route.domains or [] if d not in known)]
 
 
 @bp.post("/routing/routes/<int:route_id>/delete")

@@ -1,11 +1,17 @@
-"""Threat alert rule types: an indicator sighting, an incident opened, a user's risk
-crossing a threshold, an IP block.
+"""Threat alert rule types: a threat detected, an indicator sighting, an incident opened,
+a user's risk crossing a threshold, an IP block.
 
 The threats services publish what happened (app.alerting.events); each handler here
 turns it into observations and runs the organization's threat rules on them:
 `threats.security_event_recorded` (app/auth/events.py, every risk-scored event, with the
 indicator it matched), `threats.incident_changed` (incidents.create / change_status),
-`threats.ip_blocked` (blocks.block_ip / unblock).
+`threats.ip_blocked` (blocks.block_ip / unblock), `threats.threat_detected` (detection.record_finding,
+each new or repeated finding) and `threats.threat_changed` (a threat's status set on its page).
+
+A detection's alert is keyed by the finding's dedupe key ("brute_force:user:12"), the thing
+watched: a repeated finding, or the same attack found again after its threat was mitigated,
+stays one alert with one notification (and the rule's cooldown), routed and muted like any
+other alert; resolving the threat resolves it.
 
 Sightings recorded anywhere else (a device's public IP, a scan's assets, a breach file's
 e-mails, a retro-hunt) reach the "indicator sighted" rule through matching.on_sighting.
@@ -116,6 +122,32 @@ def on_incident(incident: Any) -> int:
     return evaluate.run(incident.org_id, DOMAIN, {"incident_opened": [obs]}, utcnow())
 
 
+# A detection's severity (critical, high, medium, low) as an alert's.
+THREAT_SEVERITY = {"critical": "critical", "high": "warning", "medium": "warning", "low": "info"}
+
+
+def threat_observation(threat: Any) -> Observation:
+    """A threat still to be dealt with (1: detected, investigating or mitigated) or resolved (0)."""
+    kind = threat.threat_type.replace("_", " ").capitalize()
+    active = threat.status != "resolved"
+    response = (threat.response_action or "").replace("_", " ")
+    message = (f"{kind}: {threat.description}" + (f" (response: {response}, {threat.response_status})"
+                                                  if response else "")
+               if active else f"{kind} threat #{threat.id} resolved")
+    return Observation(Target(f"threat:{threat.dedupe_key or threat.id}", f"{kind} (threat #{threat.id})",
+                              threat.org_id, link=app_path("threats.threat_detail", threat_id=threat.id)),
+                       1.0 if active else 0.0, message[:500], metric_name="threat",
+                       details={"threat_id": threat.id, "confidence": float(threat.confidence or 0)},
+                       severity=THREAT_SEVERITY.get(threat.severity, "warning"))
+
+
+def on_threat(threat: Any, **_: Any) -> int:
+    """A threat detected (new or repeated) or its status changed: the "threat detected" rule."""
+    if threat.org_id is None:
+        return 0
+    return evaluate.run(threat.org_id, DOMAIN, {"threat_detected": [threat_observation(threat)]}, utcnow())
+
+
 def on_block(entry: Any, blocked: bool = True) -> int:
     """An address blocked (1) or unblocked (0) for an organization (global blocks have none)."""
     if entry.org_id is None:
@@ -129,6 +161,11 @@ def on_block(entry: Any, blocked: bool = True) -> int:
 
 registry.register_domain(DOMAIN, "Threats", permission="threats.view")
 for _rule, _target, _url in (
+    (RuleType("threat_detected", "Threat detected", EVENT, "", "Threat detection found an attack (brute force, "
+              "password spraying, credential stuffing, token reuse, an access-denied burst) and ran its response; "
+              "one alert per attack and target until its threat is resolved. A critical detection is a critical "
+              "alert whatever the rule's severity.", severity="warning", cooldown_seconds=3600, fixed=True,
+              evaluate=_one("threat_detected")), "threat", None),
     (RuleType("indicator_sighted", "Indicator sighted", EVENT, "", "A threat-intelligence indicator matched "
               "something in Vigil; repeated sightings stay one alert until it is resolved.", severity="critical",
               cooldown_seconds=0, fixed=True, evaluate=_one("indicator_sighted")), "indicator", indicator_url),
@@ -146,6 +183,8 @@ for _rule, _target, _url in (
 events.subscribe("threats.security_event_recorded", on_security_event)
 events.subscribe("threats.incident_changed", on_incident)
 events.subscribe("threats.ip_blocked", on_block)
+events.subscribe("threats.threat_detected", on_threat)
+events.subscribe("threats.threat_changed", on_threat)
 matching.on_sighting(keep_sightings)
 orm_event.listen(Session, "before_commit", on_sightings)
 orm_event.listen(Session, "after_rollback", lambda session: session.info.pop(SIGHTINGS_KEY, None))

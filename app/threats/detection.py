@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import audit
+from app.alerting import events
 from app.models import LoginAttempt, SecurityEvent, ThreatEvent, User, db, utcnow
 from app.models.threats import THREAT_OPEN
 
@@ -176,9 +177,12 @@ def respond(threat: ThreatEvent, finding: Finding) -> dict[str, Any]:
 
 
 def record_finding(org_id: int, finding: Finding) -> tuple[ThreatEvent, bool]:
-    """Create the threat (and respond), or update the open one with the same key."""
-    from app.notifications.services import notify
+    """Create the threat (and respond), or update the open one with the same key.
 
+    Either way the threat is published (`threats.threat_detected`): the organization hears of
+    it through its "threat detected" alert rule (app/threats/alert_rules.py), with the shared
+    engine's routing, cooldown, mute and maintenance windows, once per attack.
+    """
     now = utcnow()
     open_threat = db.session.scalar(sa.select(ThreatEvent).where(
         ThreatEvent.org_id == org_id, ThreatEvent.dedupe_key == finding.dedupe_key,
@@ -192,6 +196,7 @@ def record_finding(org_id: int, finding: Finding) -> tuple[ThreatEvent, bool]:
         open_threat.affected_user_ids = sorted(set(open_threat.affected_user_ids) | set(finding.affected_user_ids))
         # The response is executed again: a new address may need blocking, a lock may have run out.
         open_threat.response_details = respond(open_threat, finding)
+        events.publish("threats.threat_detected", threat=open_threat, new=False)
         return open_threat, False
     threat = ThreatEvent(
         org_id=org_id, threat_type=finding.threat_type, severity=finding.severity, description=finding.description,
@@ -213,11 +218,7 @@ def record_finding(org_id: int, finding: Finding) -> tuple[ThreatEvent, bool]:
                  actor_type="job", actor_label="threat detection",
                  new={"type": threat.threat_type, "severity": threat.severity,
                       "response": threat.response_action, "response_status": threat.response_status})
-    notify(org_id, "threat.detected", f"{finding.threat_type.replace('_', ' ').title()} detected",
-           body=f"{finding.description}. Response: {finding.response_action.replace('_', ' ')} "
-                f"({threat.response_status}).",
-           severity="critical" if finding.severity == "critical" else "warning",
-           payload={"threat_id": threat.id, "confidence": float(threat.confidence)})
+    events.publish("threats.threat_detected", threat=threat, new=True)
     return threat, True
 
 

@@ -75,6 +75,11 @@ def title_of(org_id: int, refs: list[tuple[str, str]]) -> str | None:
     return linkable.TYPES[refs[0][0]].title(obj)[:500] if obj is not None else None
 
 
+def severity_of(org_id: int, refs: list[tuple[str, str]]) -> str | None:
+    """The severity an incident opened from these objects starts with (an alert's: its own), or None."""
+    return linkable.incident_severity(org_id, refs)
+
+
 def link_all(incident: SecurityIncident, user: User | None, refs: list[tuple[str, str]]) -> int:
     """Link every ref, or none: the first missing object raises before anything is written."""
     problem = missing(incident.org_id, refs)

@@ -9,6 +9,7 @@ from flask import abort, flash, request
 from flask_login import current_user
 
 from app import audit
+from app.alerting import events as alert_events
 from app.indicators import matching
 from app.models import (
     IocSighting,
@@ -182,6 +183,7 @@ def threat_detail(threat_id: int):
                 threat.resolved_at = now
             audit.record("threat.status_changed", resource_type="threat_event", resource_id=threat.id,
                          old={"status": old}, new={"status": new_status})
+            alert_events.publish("threats.threat_changed", threat=threat)  # resolved: its alert resolves
             db.session.commit()
         return redirect_after_post("threats.threat_detail", threat_id=threat.id)
     users = db.session.scalars(sa.select(User).where(User.id.in_(threat.affected_user_ids or [-1]),

@@ -55,6 +55,9 @@ def incident_new():
         refs = _refs_or_empty(request.args.get("link", ""))
         prefill = {"threat_ids": request.args.get("threat_ids", ""), "event_ids": request.args.get("event_ids", ""),
                    "links": request.args.get("link", ""), "title": incident_links.title_of(org_id, refs) or ""}
+        severity = incident_links.severity_of(org_id, refs)  # from an alert: the alert's severity
+        if severity:
+            prefill["severity"] = severity
     form = IncidentForm(people=org_people(), data=prefill)
     if form.validate_on_submit():
         refs = getattr(form, "refs", [])

@@ -1,13 +1,14 @@
 """The wireless resources of the JSON API: networks with the explorer's filters, one
-network, its sightings, its score with factors and history, imports, and tagging a network
-(audited by app/wireless/detail.py)."""
+network, its sightings, its score with factors and history, imports (list, one, and
+uploading a file to import, as the Imports page does), and tagging a network (audited by
+app/wireless/detail.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
-from flask import request
+from flask import request, url_for
 from werkzeug.datastructures import MultiDict
 
 from app.apiregistry.auth import principal
@@ -23,7 +24,7 @@ from app.apiregistry.registry import (
 from app.apiregistry.validation import invalid
 from app.models import Network, Observation, WirelessImport
 from app.models.wireless import TAGS
-from app.wireless import detail, explorer
+from app.wireless import detail, explorer, import_start, imports
 from app.wireless.filters import FilterError, apply_filters, parse_filters
 
 register_scope("wireless:read", "data.read")
@@ -136,17 +137,58 @@ def network_score(q: dict[str, Any], data: None, network_id: int) -> dict[str, A
                         for h in detail.score_history(network.id)]}
 
 
+def import_json(i: WirelessImport) -> dict[str, Any]:
+    return {"id": i.id, "filename": i.filename, "format": i.format, "status": i.status, "source_id": i.source_id,
+            "size_bytes": i.size_bytes, "rows_read": i.rows_read, "rows_imported": i.rows_imported,
+            "rows_duplicate": i.rows_duplicate, "rows_rejected": i.rows_rejected,
+            "networks_touched": i.networks_touched, "message": i.message, "created_at": iso(i.created_at),
+            "finished_at": iso(i.finished_at)}
+
+
 @resource("/wireless/imports", "GET", "wireless:read", "Imports of sightings", page_schema(IMPORT),
           tag="wireless", query=PAGE_PARAMS)
 def import_list(q: dict[str, Any], data: None) -> dict[str, Any]:
     """Imports of the organization with their counts, newest first."""
     stmt = sa.select(WirelessImport).where(WirelessImport.org_id == principal().org_id)
-    return paginate(stmt, WirelessImport.id, q, lambda i: {
-        "id": i.id, "filename": i.filename, "format": i.format, "status": i.status, "source_id": i.source_id,
-        "size_bytes": i.size_bytes, "rows_read": i.rows_read, "rows_imported": i.rows_imported,
-        "rows_duplicate": i.rows_duplicate, "rows_rejected": i.rows_rejected,
-        "networks_touched": i.networks_touched, "message": i.message, "created_at": iso(i.created_at),
-        "finished_at": iso(i.finished_at)})
+    return paginate(stmt, WirelessImport.id, q, import_json)
+
+
+@resource("/wireless/imports/{import_id}", "GET", "wireless:read", "One import: its status and counts", IMPORT,
+          tag="wireless")
+def import_detail(q: dict[str, Any], data: None, import_id: int) -> dict[str, Any]:
+    """One import of the organization (poll it after an upload: queued, running, then its outcome)."""
+    return import_json(owned(WirelessImport, import_id, "import"))
+
+
+UPLOAD = {"type": "object", "required": ["file"], "additionalProperties": False, "properties": {
+    "file": {"type": "string", "format": "binary",
+             "description": "a WiGLE CSV (or .gz), WiGLE Android backup, Kismet .kismet log or Kismet netxml file, "
+                            "judged by its content; at most VIGIL_WIRELESS_IMPORT_MAX_MB"},
+    "source_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1,
+                  "description": "the organization's device source the sightings came from"},
+    "new_source": {"type": "string", "minLength": 1, "maxLength": 64,
+                   "description": "or a source code (found, or created); neither: a source named after the format"}}}
+STARTED = {"type": "object", "required": ["id", "status", "status_url"], "properties": {
+    "id": {"type": "integer"}, "status": {"type": "string"}, "format": {"type": "string"},
+    "source_id": {"type": "integer"}, "job_run_id": {"type": ["integer", "null"]},
+    "status_url": {"type": "string", "description": "GET it (wireless:read) to follow the import"}}}
+
+
+@resource("/wireless/imports", "POST", "wireless:write", "Upload a file of sightings to import", STARTED,
+          tag="wireless", form=UPLOAD, status=202, max_bytes=imports.max_upload_bytes)
+def import_upload(q: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Queue the import of an uploaded file as the Imports page does (audited); a file of no importable
+    format, or an unknown source, is refused with 422 and nothing is kept."""
+    try:
+        imp = import_start.start(principal().org_id, actor(), data["file"], data.get("source_id"),
+                                 data.get("new_source"))
+    except imports.FormatError as exc:
+        problem(422, "validation_error", f"The file is refused: {exc}", fields={"file": str(exc)})
+    except imports.SourceError as exc:
+        problem(422, "validation_error", str(exc), fields={"source_id": str(exc)})
+    return {"id": imp.id, "status": imp.status, "format": imp.format, "source_id": imp.source_id,
+            "job_run_id": imp.job_run_id, "status_url": url_for("api.r_get_wireless_imports_import_id",
+                                                                import_id=imp.id)}
 
 
 TAG = {"type": "object", "required": ["tag"], "additionalProperties": False, "properties": {

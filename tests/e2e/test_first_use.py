@@ -83,8 +83,8 @@ def test_navigation_groups_collapse_remember_and_show_domain_tabs(page, live_ser
     tabs = page.locator(".domain-tabs")
     expect(tabs.get_by_role("link", name="Maintenance windows")).to_be_visible()
     expect(tabs.locator("[aria-current=page]")).to_contain_text("Fleet inventory")
-    tabs.get_by_role("link", name="Alert rules").click()
-    expect(page.locator(".domain-tabs [aria-current=page]")).to_contain_text("Alert rules")
+    tabs.get_by_role("link", name="Fleet alerts").click()  # (the rules of every domain: /alerts/rules)
+    expect(page.locator(".domain-tabs [aria-current=page]")).to_contain_text("Fleet alerts")
     # Back on a page of no domain, the group opened last is still open (remembered).
     page.goto(live_server.url + "/")
     expect(side.get_by_role("link", name="Fleet inventory")).to_be_visible()
