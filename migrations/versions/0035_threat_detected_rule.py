@@ -16,7 +16,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision = '0035'
-down_revision = '0028'
+down_revision = '0034'
 branch_labels = None
 depends_on = None
 
