@@ -138,7 +138,9 @@ class Observation(OrgOwnedMixin, db.Model):
     __tablename__ = "observations"
     __table_args__ = (
         # The seed's natural key (observations_v2_natural_uniq), per organization: a file
-        # imported twice adds nothing.
+        # imported twice adds nothing. On PostgreSQL (migration 0029) the same rule is one
+        # unique index on the generated 16-byte `natural_key` (SHA-256 of these columns), and
+        # org_id, source_id and import_id carry no foreign key (network_id's cascade covers them).
         sa.UniqueConstraint(
             "org_id", "source_id", "source_pk", "bssid", "level", "lat", "lon", "altitude",
             "accuracy", "observed_at_ms", "external", "mfgrid", name="uq_observations_natural",
@@ -520,6 +522,10 @@ class WirelessImport(OrgOwnedMixin, db.Model):
     # Of the imported rows, those stamped before 2000 (kept with their time unknown).
     rows_time_unknown: Mapped[int] = mapped_column(default=0, server_default="0")
     networks_touched: Mapped[int] = mapped_column(default=0)
+    # PostgreSQL folds an import's new observations into networks and ssid_history in bulk:
+    # rows with id <= folded_id are folded; fold_pending says some committed rows are not yet.
+    folded_id: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    fold_pending: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # [{"line": n, "reason": "..."}], capped (the count above is exact).
     errors: Mapped[list[Any]] = mapped_column(default=list)
     message: Mapped[str | None] = mapped_column(sa.Text)
