@@ -2,8 +2,8 @@
 foreign keys a network already implies, no index that another index's prefix makes
 redundant, and the per-import fold watermark
 
-PostgreSQL only for the observations/networks changes (SQLite, embedded mode, keeps its
-schema: its import speed is reported, not held to the COPY ratio):
+On PostgreSQL (SQLite, embedded mode, keeps its 12-column key: its import speed is
+reported, not held to the COPY ratio; the other changes apply to both):
 - observations.natural_key: a generated uuid, the first 16 bytes of SHA-256 over the seed's
   natural key (org, source, source_pk, bssid, level, position, altitude, accuracy,
   observed_at_ms, external, mfgrid) in a fixed binary layout, with ONE unique index in place
@@ -44,38 +44,48 @@ NATURAL_COLUMNS = ['org_id', 'source_id', 'source_pk', 'bssid', 'level', 'lat', 
                    'observed_at_ms', 'external', 'mfgrid']
 
 
+FOREIGN_KEYS = (  # (name, referred table, ondelete) of the observations columns that lose theirs
+    ('fk_observations_org_id_organizations', 'organizations', 'org_id', 'CASCADE'),
+    ('fk_observations_source_id_device_sources', 'device_sources', 'source_id', 'CASCADE'),
+    ('fk_observations_import_id_wireless_imports', 'wireless_imports', 'import_id', 'SET NULL'),
+)
+
+
 def upgrade():
     with op.batch_alter_table('wireless_imports', schema=None) as batch_op:
         batch_op.add_column(sa.Column('folded_id', sa.BigInteger(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('fold_pending', sa.Boolean(), nullable=False, server_default=sa.false()))
-    if op.get_bind().dialect.name != 'postgresql':
-        return
-    op.execute(f"ALTER TABLE observations ADD COLUMN natural_key uuid GENERATED ALWAYS AS ({NATURAL_KEY}) STORED")
-    op.create_index('uq_observations_natural_key', 'observations', ['natural_key'], unique=True)
-    op.drop_constraint('uq_observations_natural', 'observations', type_='unique')
-    op.drop_constraint('fk_observations_org_id_organizations', 'observations', type_='foreignkey')
-    op.drop_constraint('fk_observations_source_id_device_sources', 'observations', type_='foreignkey')
-    op.drop_constraint('fk_observations_import_id_wireless_imports', 'observations', type_='foreignkey')
-    op.drop_index('ix_observations_org_id', table_name='observations')
-    op.drop_index('ix_networks_org_id', table_name='networks')
+    postgres = op.get_bind().dialect.name == 'postgresql'
+    if postgres:
+        op.execute(f"ALTER TABLE observations ADD COLUMN natural_key uuid GENERATED ALWAYS AS ({NATURAL_KEY}) STORED")
+        op.create_index('uq_observations_natural_key', 'observations', ['natural_key'], unique=True)
+    with op.batch_alter_table('observations', schema=None) as batch_op:
+        if postgres:  # SQLite keeps the 12-column constraint (its speed is not held to the ratio)
+            batch_op.drop_constraint('uq_observations_natural', type_='unique')
+        for name, _table, _column, _ondelete in FOREIGN_KEYS:
+            batch_op.drop_constraint(name, type_='foreignkey')
+        batch_op.drop_index('ix_observations_org_id')
+    with op.batch_alter_table('networks', schema=None) as batch_op:
+        batch_op.drop_index('ix_networks_org_id')
 
 
 def downgrade():
-    if op.get_bind().dialect.name == 'postgresql':
-        op.create_index('ix_networks_org_id', 'networks', ['org_id'])
-        op.create_index('ix_observations_org_id', 'observations', ['org_id'])
-        # Rows whose source or import is gone would break the foreign keys coming back.
-        op.execute("UPDATE observations SET import_id = NULL WHERE import_id IS NOT NULL AND NOT EXISTS "
-                   "(SELECT 1 FROM wireless_imports i WHERE i.id = observations.import_id)")
-        op.execute("DELETE FROM observations o WHERE NOT EXISTS (SELECT 1 FROM device_sources s WHERE s.id = o.source_id)"
-                   " OR NOT EXISTS (SELECT 1 FROM organizations g WHERE g.id = o.org_id)")
-        op.create_foreign_key('fk_observations_import_id_wireless_imports', 'observations', 'wireless_imports',
-                              ['import_id'], ['id'], ondelete='SET NULL')
-        op.create_foreign_key('fk_observations_source_id_device_sources', 'observations', 'device_sources',
-                              ['source_id'], ['id'], ondelete='CASCADE')
-        op.create_foreign_key('fk_observations_org_id_organizations', 'observations', 'organizations',
-                              ['org_id'], ['id'], ondelete='CASCADE')
-        op.create_unique_constraint('uq_observations_natural', 'observations', NATURAL_COLUMNS)
+    postgres = op.get_bind().dialect.name == 'postgresql'
+    # Rows whose source or import is gone would break the foreign keys coming back.
+    op.execute("UPDATE observations SET import_id = NULL WHERE import_id IS NOT NULL AND NOT EXISTS "
+               "(SELECT 1 FROM wireless_imports i WHERE i.id = observations.import_id)")
+    op.execute("DELETE FROM observations WHERE NOT EXISTS (SELECT 1 FROM device_sources s "
+               "WHERE s.id = observations.source_id) OR NOT EXISTS (SELECT 1 FROM organizations g "
+               "WHERE g.id = observations.org_id)")
+    with op.batch_alter_table('networks', schema=None) as batch_op:
+        batch_op.create_index('ix_networks_org_id', ['org_id'], unique=False)
+    with op.batch_alter_table('observations', schema=None) as batch_op:
+        batch_op.create_index('ix_observations_org_id', ['org_id'], unique=False)
+        for name, table, column, ondelete in FOREIGN_KEYS:
+            batch_op.create_foreign_key(name, table, [column], ['id'], ondelete=ondelete)
+        if postgres:
+            batch_op.create_unique_constraint('uq_observations_natural', NATURAL_COLUMNS)
+    if postgres:
         op.drop_index('uq_observations_natural_key', table_name='observations')
         op.drop_column('observations', 'natural_key')
     with op.batch_alter_table('wireless_imports', schema=None) as batch_op:
