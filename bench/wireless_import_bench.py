@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from bench.env import BenchEnv
 from bench.timing import Measure
 
@@ -65,8 +67,25 @@ def head_file(path: Path, rows: int) -> Path:
     return out
 
 
-def _copy_baseline(env: BenchEnv, path: Path) -> tuple[float, int]:
-    """Seconds to COPY the file's rows into an unindexed table, and the rows COPY counted."""
+def backend_cpu(pid: int | None) -> float | None:
+    """CPU seconds (user + system) a local PostgreSQL backend has used, or None when its
+    /proc entry cannot be read (a remote server). CPU time, unlike wall time, hardly moves
+    with the load other work puts on a shared machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, TypeError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _copy_baseline(env: BenchEnv, path: Path) -> tuple[float, int, float | None]:
+    """Seconds to COPY the file's rows into an unindexed table, the rows COPY counted, and the
+    CPU seconds it took (this process and the server backend; None when not measurable)."""
     from app.models import db
 
     with env.app.app_context():
@@ -76,7 +95,10 @@ def _copy_baseline(env: BenchEnv, path: Path) -> tuple[float, int]:
             with conn.cursor() as cur:
                 cur.execute(f"DROP TABLE IF EXISTS {COPY_TABLE}")
                 cur.execute(f"CREATE TABLE {COPY_TABLE} ({COPY_COLUMNS})")
+                cur.execute("SELECT pg_backend_pid()")
+                pid = cur.fetchone()[0]
             conn.commit()
+            cpu_before, server_before = own_cpu(), backend_cpu(pid)
             started = time.perf_counter()
             with conn.cursor() as cur, open(path, "rb") as fh:
                 fh.readline()  # WiGLE's pre-header line; COPY's HEADER skips the column header
@@ -86,12 +108,15 @@ def _copy_baseline(env: BenchEnv, path: Path) -> tuple[float, int]:
                 rows = cur.rowcount
             conn.commit()
             elapsed = time.perf_counter() - started
+            server_after = backend_cpu(pid)
+            cpu = (own_cpu() - cpu_before + server_after - server_before
+                   if server_before is not None and server_after is not None else None)
             with conn.cursor() as cur:
                 cur.execute(f"DROP TABLE {COPY_TABLE}")
             conn.commit()
         finally:
             raw.close()
-    return elapsed, rows
+    return elapsed, rows, cpu
 
 
 def _child(url: str, org_id: int, path: str, migrate: bool = False) -> None:
@@ -119,18 +144,34 @@ def _child(url: str, org_id: int, path: str, migrate: bool = False) -> None:
         for run in ("first", "again"):
             imp = imports.create_import(org_id, source, file, file.name, fmt, None, stored=False)
             db.session.commit()
+            pid = _backend_pid(db)
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            cpu_before, server_before = own_cpu(), backend_cpu(pid)
             started = time.perf_counter()
             imp = imports.run_import(imp.id, path=file)
             elapsed = time.perf_counter() - started
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            server_after = backend_cpu(pid) if _backend_pid(db) == pid else None
+            client_cpu = own_cpu() - cpu_before
             out[run] = {"elapsed": elapsed, "rss_before_kib": before, "rss_peak_kib": peak,
+                        "client_cpu": client_cpu,
+                        "server_cpu": (server_after - server_before
+                                       if server_before is not None and server_after is not None else None),
                         "status": imp.status, "read": imp.rows_read, "imported": imp.rows_imported,
                         "duplicate": imp.rows_duplicate, "rejected": imp.rows_rejected,
                         "networks": imp.networks_touched}
         print(json.dumps(out))
         db.session.remove()
         db.engine.dispose()
+
+
+def _backend_pid(db) -> int | None:
+    """The session's PostgreSQL backend (the import uses one connection at a time), or None."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    pid = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+    db.session.commit()
+    return pid
 
 
 def _run_child(*args: str) -> dict:
@@ -159,9 +200,9 @@ def run(env: BenchEnv, log) -> list[Measure]:
         org_id = org.id
         url = db.engine.url.render_as_string(hide_password=False)
         db.session.remove()
-    copy_s = copy_rows = None
+    copy_s = copy_rows = copy_cpu = None
     if env.backend == "postgresql":
-        copy_s, copy_rows = _copy_baseline(env, path)
+        copy_s, copy_rows, copy_cpu = _copy_baseline(env, path)
         log(f"wireless import: COPY of {copy_rows} rows in {copy_s:.2f} s ({copy_rows / copy_s:,.0f} rows/s)")
     copy_rate = round(copy_rows / copy_s, 1) if copy_s else None
     out = _run_child(url, str(org_id), str(path))
@@ -193,6 +234,16 @@ def run(env: BenchEnv, log) -> list[Measure]:
                 round(peak_mib / before_mib, 2), note="ru_maxrss of the importing child process", size=size,
                 peak_mib=round(peak_mib, 1), load=load),
     ]
+    if copy_cpu and first["server_cpu"] is not None:
+        import_cpu = first["client_cpu"] + first["server_cpu"]
+        log(f"wireless import: CPU {import_cpu:.1f} s (Python {first['client_cpu']:.1f} s, server "
+            f"{first['server_cpu']:.1f} s) against {copy_cpu:.1f} s for the COPY")
+        measures.append(Measure(
+            "wireless", f"WiGLE CSV import {n} rows (CPU seconds, client + server)", round(import_cpu, 1), "s",
+            "the COPY's CPU seconds (client + server)", round(copy_cpu, 2), round(import_cpu / copy_cpu, 2),
+            note=(f"Python {first['client_cpu']:.1f} s (both threads), server backend {first['server_cpu']:.1f} s; "
+                  "CPU time hardly moves with other work's load, wall time does"), size=size,
+            peak_mib=round(peak_mib, 1), load=load))
     sqlite_rows = int(os.environ.get("BENCH_IMPORT_SQLITE_ROWS", "100000"))
     if env.backend == "postgresql" and sqlite_rows > 0:
         part = head_file(path, min(sqlite_rows, n))

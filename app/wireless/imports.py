@@ -332,14 +332,15 @@ def _run(imp: WirelessImport, source: DeviceSource, path: Path, progress) -> Non
         # Closed on every way out, so a read-ahead thread stops before the file closes.
         with contextlib.closing(batches):
             for batch in batches:
-                sightings = []
+                sightings, unknown = [], 0  # counted here, not on the ORM row per sighting
                 for item in batch:
                     if isinstance(item, Reject):
                         reject(item)
                     else:
                         sightings.append(item)
-                        imp.rows_time_unknown += item.time_unknown
-                    last_line = max(last_line, item.line)
+                        unknown += item.time_unknown
+                imp.rows_time_unknown += unknown
+                last_line = max(last_line, max(item.line for item in batch))
                 result, refused = store(writer, sightings)
                 for item in refused:
                     reject(item)

@@ -36,6 +36,7 @@ from app.models.wireless import Network, Observation, RadioManufacturer, SsidHis
 from app.wireless.importers.records import EARLIEST_MS, Sighting, encryption_of, is_randomized
 
 FAR_FUTURE_MS = 2**62
+FOLD_LOCK = 0x5716  # pg_advisory_xact_lock(FOLD_LOCK, org_id) serialises an organization's folds
 ID_CACHE_LIMIT = 200_000  # bssid -> network id; cleared when full so memory stays bounded
 
 OBS_COLUMNS = ("org_id", "network_id", "source_id", "import_id", "bssid", "ssid", "radio_type",
@@ -364,6 +365,9 @@ def fold_import(import_id: int) -> int:
         if found is None:
             return 0
         org_id, folded = found
+        # One fold at a time per organization: two imports folding at once would update the
+        # same networks in different orders (a deadlock); batches never wait on this.
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (FOLD_LOCK, org_id))
         cur.execute("SELECT max(id) FROM observations WHERE import_id = %s", (import_id,))
         upto = cur.fetchone()[0]
         updated = 0
