@@ -149,3 +149,21 @@ def test_read_ahead_keeps_order_raises_reader_errors_and_stops_its_thread():
     assert threading.active_count() == before
     stopped_at = len(pulled)
     assert stopped_at <= 4  # one in hand, one queued, one being put: never the whole source
+
+
+def test_manufacturer_by_the_smallest_oui_block_on_every_dialect(app, orgs, instance):
+    # PostgreSQL names manufacturers in SQL on the staged networks, SQLite in Python: one rule.
+    from app.models.wireless import RadioManufacturer
+
+    db.session.add_all([RadioManufacturer(oui_prefix="94F665", manufacturer="Large block"),
+                        RadioManufacturer(oui_prefix="94F6651", manufacturer="Medium block"),
+                        RadioManufacturer(oui_prefix="94F6651AB", manufacturer="Small block")])
+    db.session.commit()
+    org = orgs.a.org.id
+    macs = {"94:F6:65:1A:BC:01": "Small block", "94:F6:65:1F:00:02": "Medium block",
+            "94:F6:65:AF:00:03": "Large block", "96:F6:65:1A:BC:04": None}  # 96: locally administered
+    body = [row(1).replace("aa:bb:cc:00:00:01", mac) for mac in macs]
+    do_import(org, csv_file(instance / "oui.csv", body))
+    found = dict(db.session.execute(sa.select(Network.bssid, Network.manufacturer)
+                                    .where(Network.org_id == org)).all())
+    assert found == macs

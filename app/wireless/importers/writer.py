@@ -63,11 +63,25 @@ def _insert(table):
     return (postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
-def _pg_insert_networks(rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
-    """PostgreSQL: COPY the new networks into a staging table, insert those not yet stored
-    (ON CONFLICT DO NOTHING) and return (bssid, id) of every staged one, stored before or now:
-    one COPY and two statements per batch, and no per-value parameter dumping (psycopg dumps
-    array parameters in Python, which cost more than the rows' own parsing)."""
+# The manufacturer of each staged network by the longest OUI block of its MAC (MA-S 9, MA-M 7,
+# MA-L 6 hex digits; the smallest block wins), only for Wi-Fi/Bluetooth MACs that are not
+# locally administered: Writer._manufacturers' rule, in SQL.
+_PG_MANUFACTURERS = """
+UPDATE wireless_import_networks s SET manufacturer = (
+  SELECT r.manufacturer FROM radio_manufacturers r
+  WHERE r.oui_prefix IN (left(replace(s.bssid, ':', ''), 9), left(replace(s.bssid, ':', ''), 7),
+                         left(replace(s.bssid, ':', ''), 6))
+  ORDER BY length(r.oui_prefix) DESC LIMIT 1)
+WHERE s.type IN ('W', 'B', 'E') AND NOT s.is_randomized_mac
+"""
+
+
+def _pg_insert_networks(rows: list[dict[str, Any]], manufacturers: bool) -> list[tuple[str, int]]:
+    """PostgreSQL: COPY the new networks into a staging table, name their manufacturers there
+    (when `manufacturers`), insert those not yet stored (ON CONFLICT DO NOTHING) and return
+    (bssid, id) of every staged one, stored before or now: one COPY and a few statements per
+    batch, and no per-value parameter dumping (psycopg dumps array and IN parameters in
+    Python, which cost more than the rows' own parsing)."""
     cols = list(rows[0])
     raw = db.session.connection().connection.driver_connection
     with raw.cursor() as cur:
@@ -77,6 +91,8 @@ def _pg_insert_networks(rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
             write_row = copy.write_row
             for r in rows:
                 write_row(tuple(r.values()))
+        if manufacturers:
+            cur.execute(_PG_MANUFACTURERS)
         cur.execute(f"INSERT INTO networks ({', '.join(cols)}) SELECT {', '.join(cols)} FROM wireless_import_networks "
                     "ON CONFLICT (org_id, bssid) DO NOTHING")
         cur.execute("SELECT n.bssid, n.id FROM wireless_import_networks s JOIN networks n "
@@ -129,8 +145,8 @@ class Writer:
             return
         if len(self.ids) + len(first) > ID_CACHE_LIMIT:
             self.ids.clear()
-        makers = self._manufacturers([b for b, s in first.items()
-                                      if s.radio_type in ("W", "B", "E") and not is_randomized(b, s.radio_type)])
+        makers = {} if self.dialect == "postgresql" else self._manufacturers(  # PostgreSQL: _PG_MANUFACTURERS
+            [b for b, s in first.items() if s.radio_type in ("W", "B", "E") and not is_randomized(b, s.radio_type)])
         rows = [{"org_id": self.org_id, "bssid": b, "ssid": s.ssid, "type": s.radio_type, "frequency": s.frequency,
                  "capabilities": s.capabilities, "encryption": encryption_of(s.capabilities, s.radio_type),
                  "service": s.service, "rcois": s.rcois, "mfgrid": s.mfgrid, "manufacturer": makers.get(b),
@@ -139,7 +155,7 @@ class Writer:
                  "bestlon": 0.0, "observation_count": 0, "source_device_id": self.source_id,
                  "needs_rescore": True} for b, s in first.items()]
         if self.dialect == "postgresql":
-            self.ids.update(_pg_insert_networks(rows))
+            self.ids.update(_pg_insert_networks(rows, self.oui))
             return
         db.session.execute(_insert(Network.__table__).on_conflict_do_nothing(index_elements=["org_id", "bssid"]), rows)
         t = Network.__table__
