@@ -5,8 +5,11 @@ A run reads the file in batches of BATCH records through its format's streaming 
 hands each batch to the one writer (importers/writer.py), committing per batch like
 rescoring does: a long import holds no long transaction, progress and counts are visible as
 it goes, and a failed import keeps its finished batches (importing the file again adds only
-the rest, because observations dedupe on their natural key). Rejected rows go to a CSV error
-report under instance/ as they are met (line, reason); the row keeps the first ERRORS_KEPT.
+the rest, because observations dedupe on their natural key). On PostgreSQL the networks and
+ssid_history aggregates are folded in bulk (at the end, every FOLD_ROWS rows, and before a
+stopped run says failed; a run whose process died is folded by the next run in its
+organization). Rejected rows go to a CSV error report under instance/ as they are met (line,
+reason); the row keeps the first ERRORS_KEPT.
 """
 
 from __future__ import annotations
