@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
 TEST_STAMP := $(VENV)/.test-installed
 
-.PHONY: help install run test test-fast e2e bench lint routes clean
+.PHONY: help install run test test-fast e2e bench bench-large lint routes clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,11 @@ e2e: $(TEST_STAMP)
 
 ## Benchmarks (not tests): numbers with a same-run baseline, written to bench/results/.
 bench: $(TEST_STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## The large data set (1,000,000 sightings over 100,000 radios, cached in bench/.cache); writes docs/performance.md.
+bench-large: $(TEST_STAMP)
+	$(BIN)/python -m bench --scale large $(BENCH_ARGS)
 
 ## Lint the code (ruff) and its layers (import-linter contracts in importlinter.toml).
 lint: $(TEST_STAMP)

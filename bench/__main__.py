@@ -3,6 +3,7 @@
     python -m bench                 # SQLite in a temporary directory
     BENCH_DATABASE_URL=postgresql+psycopg://user:pw@127.0.0.1/vigil_bench python -m bench
     python -m bench --reps 3 --only audit
+    python -m bench --scale large   # the large data set (1,000,000 sightings), and docs/performance.md
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ from bench import (
 )
 from bench.timing import Measure
 
+# --scale: the sizes each benchmark reads from the environment (an explicit variable wins).
+SCALES = {
+    "small": {"BENCH_IMPORT_ROWS": "100000", "BENCH_IMPORT_SQLITE_ROWS": "20000"},
+    "large": {"BENCH_IMPORT_ROWS": "1000000", "BENCH_IMPORT_SQLITE_ROWS": "100000"},
+}
 SECTIONS = ("audit", "requests", "threats", "fleet", "wireless", "explorer", "wireless_import", "search", "exposure",
             "backup")
 
@@ -53,8 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5, help="repetitions of each audit loop (the median is reported; request counts are fixed)")
     parser.add_argument("--only", choices=SECTIONS, action="append", help="run only this section (repeatable)")
+    parser.add_argument("--scale", choices=tuple(SCALES), help="data set size; also writes docs/performance.md")
     args = parser.parse_args(argv)
     sections = args.only or list(SECTIONS)
+    if args.scale:
+        for name, value in SCALES[args.scale].items():
+            os.environ.setdefault(name, value)
 
     started = time.perf_counter()
     try:
@@ -64,27 +74,34 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     log(f"database: {bench_env.database}")
     measures: list[Measure] = []
+
+    def loaded(found: list[Measure]) -> list[Measure]:
+        load = round(os.getloadavg()[0], 1) if hasattr(os, "getloadavg") else None
+        for m in found:
+            m.load = m.load if m.load is not None else load
+        return found
+
     try:
         if "audit" in sections:
-            measures += audit_bench.run(bench_env, args.reps, log)
+            measures += loaded(audit_bench.run(bench_env, args.reps, log))
         if "requests" in sections:
-            measures += request_bench.run(bench_env, log)
+            measures += loaded(request_bench.run(bench_env, log))
         if "threats" in sections:
-            measures += threats_bench.run(bench_env, args.reps, log)
+            measures += loaded(threats_bench.run(bench_env, args.reps, log))
         if "fleet" in sections:
-            measures += fleet_bench.run(bench_env, log)
+            measures += loaded(fleet_bench.run(bench_env, log))
         if "wireless" in sections:
-            measures += wireless_bench.run(bench_env, log)
+            measures += loaded(wireless_bench.run(bench_env, log))
         if "explorer" in sections:
-            measures += wireless_explorer_bench.run(bench_env, log)
+            measures += loaded(wireless_explorer_bench.run(bench_env, log))
         if "wireless_import" in sections:
-            measures += wireless_import_bench.run(bench_env, log)
+            measures += loaded(wireless_import_bench.run(bench_env, log))
         if "search" in sections:
-            measures += search_bench.run(bench_env, log)
+            measures += loaded(search_bench.run(bench_env, log))
         if "exposure" in sections:
-            measures += exposure_bench.run(bench_env, log)
+            measures += loaded(exposure_bench.run(bench_env, log))
         if "backup" in sections:
-            measures += backup_bench.run(bench_env, log)
+            measures += loaded(backup_bench.run(bench_env, log))
     finally:
         bench_env.close()
 
@@ -105,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.table(measures))
     path = report.write_json(meta, measures)
+    if args.scale:
+        doc = report.write_markdown(meta, measures, args.scale)
+        print(f"written: {doc}")
     print()
     print(f"written: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path} "
           f"({meta['duration_seconds']} s)")

@@ -38,6 +38,11 @@ class Measure:
     samples: list[float] = field(default_factory=list)
     baseline_samples: list[float] = field(default_factory=list)
     note: str = ""
+    # For docs/performance.md: how much data the number was measured on, the peak memory
+    # of the process measured, and the machine's 1-minute load average when it finished.
+    size: str = ""
+    peak_mib: float | None = None
+    load: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -51,4 +56,7 @@ class Measure:
             "samples": self.samples,
             "baseline_samples": self.baseline_samples,
             "note": self.note,
+            "size": self.size,
+            "peak_mib": self.peak_mib,
+            "load": self.load,
         }

@@ -15,6 +15,20 @@ db = current_app.extensions["migrate"].db
 config.set_main_option("sqlalchemy.url", db.engine.url.render_as_string(hide_password=False).replace("%", "%%"))
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave out of the drift check what one dialect has by design and the other has not:
+    model objects marked info={"only_on": dialect} and database objects the models list in
+    metadata.info["dialect_only"][dialect] (declared in a migration only, e.g. a generated
+    column)."""
+    dialect = db.engine.dialect.name
+    only_on = getattr(obj, "info", {}).get("only_on") if not reflected else None
+    if only_on and only_on != dialect:
+        return False
+    if reflected and compare_to is None and name in db.metadata.info.get("dialect_only", {}).get(dialect, ()):
+        return False
+    return True
+
+
 def run_migrations_offline():
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=db.metadata,
                       literal_binds=True, **current_app.extensions["migrate"].configure_args)
@@ -31,6 +45,7 @@ def run_migrations_online():
 
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", skip_empty)
+    conf_args.setdefault("include_object", include_object)
     with db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=db.metadata, **conf_args)
         with context.begin_transaction():

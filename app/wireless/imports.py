@@ -5,16 +5,22 @@ A run reads the file in batches of BATCH records through its format's streaming 
 hands each batch to the one writer (importers/writer.py), committing per batch like
 rescoring does: a long import holds no long transaction, progress and counts are visible as
 it goes, and a failed import keeps its finished batches (importing the file again adds only
-the rest, because observations dedupe on their natural key). Rejected rows go to a CSV error
-report under instance/ as they are met (line, reason); the row keeps the first ERRORS_KEPT.
+the rest, because observations dedupe on their natural key). On PostgreSQL the networks and
+ssid_history aggregates are folded in bulk (at the end, every FOLD_ROWS rows, and before a
+stopped run says failed; a run whose process died is folded by the next run in its
+organization). Rejected rows go to a CSV error report under instance/ as they are met (line,
+reason); the row keeps the first ERRORS_KEPT.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import itertools
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,9 +42,16 @@ from app.wireless.importers import (
     detect,
     open_records,
 )
-from app.wireless.importers.writer import BatchResult, Writer
+from app.wireless.importers.writer import BatchResult, Writer, fold_import
 
 BATCH = 20_000  # rows per batch and commit: see docs/architecture.md "Importing" for the measurements
+# PostgreSQL folds an import's new rows into networks and ssid_history at its end and at least
+# every FOLD_ROWS rows (a network's row is rewritten once per fold, not once per batch).
+FOLD_ROWS = 1_000_000
+# Text files are parsed one batch ahead in a thread while PostgreSQL stores the previous one
+# (psycopg releases the GIL while it waits on the server). SQLite files keep their reader in
+# the importing thread (sqlite3 connections belong to the thread that opened them).
+READ_AHEAD_FORMATS = ("wigle_csv", "kismet_netxml")
 ERRORS_KEPT = 100
 # A value the database refuses (out of range, invalid text, a constraint): that row's fault.
 # PostgreSQL batches go through psycopg's own cursor (COPY), so its errors come unwrapped.
@@ -56,6 +69,51 @@ def batched(items: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
     it = iter(items)
     while chunk := list(itertools.islice(it, size)):
         yield chunk
+
+
+def read_ahead(batches: Iterator[list[T]]) -> Iterator[list[T]]:
+    """The same batches, the next one read in a thread while the caller works on the current one.
+
+    At most two batches wait beside the one in hand (flat memory). A reader error is raised
+    here, in the caller's thread; a caller that stops early (cancel, error) stops the thread
+    before this generator returns, so nothing reads the file after its owner closed it."""
+    ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        ready.put(("batch", batch), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: tuple[str, Any] = ("end", None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, raised there
+            item = ("error", exc)
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    thread = threading.Thread(target=produce, name="wireless-import-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = ready.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join()
 
 
 def import_dir(org_id: int) -> Path:
@@ -147,22 +205,26 @@ def run_import(import_id: int, path: Path | None = None,
     imp.rows_read = imp.rows_imported = imp.rows_duplicate = imp.rows_rejected = imp.networks_touched = 0
     imp.rows_time_unknown = 0
     db.session.commit()
+    fold_leftovers(imp.org_id, imp.id)
     try:
         _run(imp, source, path, progress)
     except FormatError as exc:
         db.session.rollback()
+        _fold_quietly(import_id)
         imp.status, imp.finished_at = "failed", utcnow()
         imp.message = f"{imp.filename}: {exc}; {saved_text(imp)}."
         db.session.commit()
         return imp
     except JobCancelled:
         db.session.rollback()
+        _fold_quietly(import_id)
         imp.status, imp.finished_at = "failed", utcnow()
         imp.message = f"Cancelled at {imp.rows_read} rows read; {saved_text(imp)}."
         db.session.commit()
         raise
     except BaseException:
         db.session.rollback()
+        _fold_quietly(import_id)
         error_id = log_failure(log, f"wireless import {import_id} stopped")
         imp.status, imp.finished_at = "failed", utcnow()
         imp.message = (f"The import stopped on an unexpected error (error id {error_id}, details in the "
@@ -170,6 +232,35 @@ def run_import(import_id: int, path: Path | None = None,
         db.session.commit()
         raise
     return imp
+
+
+def fold_leftovers(org_id: int, import_id: int | None = None) -> None:
+    """PostgreSQL: fold the rows a stopped run committed but did not fold (its process died
+    between a batch and the fold), for this import and for the organization's other imports
+    that are not running; then commit. SQLite folds every batch, so it never has any."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    ids = db.session.scalars(sa.select(WirelessImport.id).where(
+        WirelessImport.org_id == org_id, WirelessImport.fold_pending.is_(True),
+        sa.or_(WirelessImport.id == import_id, WirelessImport.status.not_in(("queued", "running"))))
+        .order_by(WirelessImport.id)).all()
+    for pending_id in ids:
+        fold_import(pending_id)
+        db.session.commit()
+
+
+def _fold_quietly(import_id: int) -> None:
+    """After a run stopped: fold what its committed batches added, so the networks match the
+    observations; if the database refuses now (it may be what stopped the run), the next
+    run in the organization folds them (fold_leftovers)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    try:
+        fold_import(import_id)
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the run's own failure is what gets reported
+        db.session.rollback()
+        log_failure(log, f"folding wireless import {import_id} after it stopped failed; the next import folds it")
 
 
 def score_touched(imp: WirelessImport, progress: Callable[[int, str], None] | None = None) -> None:
@@ -238,30 +329,40 @@ def _run(imp: WirelessImport, source: DeviceSource, path: Path, progress) -> Non
             if len(kept) < ERRORS_KEPT:
                 kept.append({"line": item.line, "reason": item.reason})
 
-        for batch in batched(records, BATCH):
-            sightings = []
-            for item in batch:
-                if isinstance(item, Reject):
+        batches = batched(records, BATCH)
+        if writer.dialect == "postgresql" and imp.format in READ_AHEAD_FORMATS:
+            batches = read_ahead(batches)
+        # Closed on every way out, so a read-ahead thread stops before the file closes.
+        with contextlib.closing(batches):
+            for batch in batches:
+                sightings, unknown = [], 0  # counted here, not on the ORM row per sighting
+                for item in batch:
+                    if isinstance(item, Reject):
+                        reject(item)
+                    else:
+                        sightings.append(item)
+                        unknown += item.time_unknown
+                imp.rows_time_unknown += unknown
+                last_line = max(last_line, max(item.line for item in batch))
+                result, refused = store(writer, sightings)
+                for item in refused:
                     reject(item)
-                else:
-                    sightings.append(item)
-                    imp.rows_time_unknown += item.time_unknown
-                last_line = max(last_line, item.line)
-            result, refused = store(writer, sightings)
-            for item in refused:
-                reject(item)
-            touched |= result.networks
-            imp.rows_read += len(batch)
-            imp.rows_imported += result.imported
-            imp.rows_duplicate += result.duplicate
-            imp.networks_touched = len(touched)
-            imp.errors = list(kept)
-            db.session.commit()
-            if progress:
-                progress(min(99, int(fraction(last_line) * 100)), summary(imp))
+                touched |= result.networks
+                imp.rows_read += len(batch)
+                imp.rows_imported += result.imported
+                imp.rows_duplicate += result.duplicate
+                imp.networks_touched = len(touched)
+                imp.errors = list(kept)
+                db.session.commit()
+                if writer.pending >= FOLD_ROWS:
+                    writer.flush()
+                    db.session.commit()
+                if progress:
+                    progress(min(99, int(fraction(last_line) * 100)), summary(imp))
     if imp.format == "wigle_sqlite" and last_line > after_id:
         # Incremental: the next backup of this source is read from the row after this one.
         source.import_marks = {**(source.import_marks or {}), mark_key: last_line}
+    writer.flush()  # in the same commit as "succeeded": a finished import is a folded one
     imp.status, imp.finished_at = "succeeded", utcnow()
     imp.message = summary(imp)
     if imp.rows_read == 0:
@@ -274,5 +375,6 @@ def label(fmt: str | None) -> str:
     return FORMAT_LABELS.get(fmt or "", fmt or "unknown")
 
 
-__all__ = ["BATCH", "DEVICE_TYPES", "FormatError", "SourceError", "batched", "create_import", "detect",
-           "error_report_path", "label", "resolve_source", "run_import", "saved_text", "score_touched", "store", "summary"]
+__all__ = ["BATCH", "DEVICE_TYPES", "FOLD_ROWS", "FormatError", "SourceError", "batched", "create_import", "detect",
+           "error_report_path", "fold_leftovers", "label", "read_ahead", "resolve_source", "run_import", "saved_text",
+           "score_touched", "store", "summary"]

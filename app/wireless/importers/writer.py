@@ -10,11 +10,15 @@ Per batch (never per row):
    best level and place, the latest non-empty SSID/type/frequency/capabilities,
    needs_rescore), and one upsert per (network, SSID) into ssid_history.
 
-On PostgreSQL steps 2 and 3 are ONE statement (_PG_BATCH): the batch is COPYed into a
-temporary staging table, and INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING feeds
-data-modifying CTEs that aggregate per network in SQL, so the new rows never travel back
-to Python. SQLite inserts with RETURNING and aggregates the same way in Python. Why, and
-the measurements: docs/architecture.md, "Importing wireless sightings".
+SQLite does all three per batch, aggregating in Python. PostgreSQL does 1 and 2 per batch
+(the batch is COPYed into a temporary staging table and ONE statement, _PG_INSERT, inserts
+what is new) and step 3 in bulk: `flush()` / `fold_import()` fold every row the import added
+since its last fold in ONE statement (_PG_FOLD, data-modifying CTEs aggregating per network
+in SQL), once at the end of the import or every FOLD_ROWS rows. A network's row is then
+rewritten once per fold instead of once per batch (networks carry many indexes, so every
+update is expensive). The import's `folded_id` watermark and `fold_pending` flag make a
+stopped run's rows folded exactly once, by the next run. Why, and the measurements:
+docs/architecture.md, "Importing wireless sightings", and docs/performance.md.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from app.models.wireless import Network, Observation, RadioManufacturer, SsidHis
 from app.wireless.importers.records import EARLIEST_MS, Sighting, encryption_of, is_randomized
 
 FAR_FUTURE_MS = 2**62
+FOLD_LOCK = 0x5716  # pg_advisory_xact_lock(FOLD_LOCK, org_id) serialises an organization's folds
 ID_CACHE_LIMIT = 200_000  # bssid -> network id; cleared when full so memory stays bounded
 
 OBS_COLUMNS = ("org_id", "network_id", "source_id", "import_id", "bssid", "ssid", "radio_type",
@@ -58,23 +63,53 @@ def _insert(table):
     return (postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
-def _pg_insert_arrays(table: sa.Table, rows: list[dict[str, Any]], suffix: str) -> None:
-    """INSERT ... SELECT FROM unnest(one array per column) + suffix: one statement for the batch,
-    instead of a round trip (and a parameter dump) per row."""
-    dialect = db.session.get_bind().dialect
+# The manufacturer of each staged network by the longest OUI block of its MAC (MA-S 9, MA-M 7,
+# MA-L 6 hex digits; the smallest block wins), only for Wi-Fi/Bluetooth MACs that are not
+# locally administered: Writer._manufacturers' rule, in SQL.
+_PG_MANUFACTURERS = """
+UPDATE wireless_import_networks s SET manufacturer = (
+  SELECT r.manufacturer FROM radio_manufacturers r
+  WHERE r.oui_prefix IN (left(replace(s.bssid, ':', ''), 9), left(replace(s.bssid, ':', ''), 7),
+                         left(replace(s.bssid, ':', ''), 6))
+  ORDER BY length(r.oui_prefix) DESC LIMIT 1)
+WHERE s.type IN ('W', 'B', 'E') AND NOT s.is_randomized_mac
+"""
+
+
+def _pg_insert_networks(rows: list[dict[str, Any]], manufacturers: bool) -> list[tuple[str, int]]:
+    """PostgreSQL: COPY the new networks into a staging table, name their manufacturers there
+    (when `manufacturers`), insert those not yet stored (ON CONFLICT DO NOTHING) and return
+    (bssid, id) of every staged one, stored before or now: one COPY and a few statements per
+    batch, and no per-value parameter dumping (psycopg dumps array and IN parameters in
+    Python, which cost more than the rows' own parsing)."""
     cols = list(rows[0])
-    casts = ", ".join(f"CAST(:c{i} AS {table.c[c].type.compile(dialect=dialect)}[])" for i, c in enumerate(cols))
-    db.session.execute(sa.text(f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT * FROM unnest({casts}) {suffix}"),
-                       {f"c{i}": [r[c] for r in rows] for i, c in enumerate(cols)})
+    raw = db.session.connection().connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS wireless_import_networks ON COMMIT DELETE ROWS AS "
+                    f"SELECT {', '.join(cols)} FROM networks WITH NO DATA")
+        with cur.copy(f"COPY wireless_import_networks ({', '.join(cols)}) FROM STDIN") as copy:
+            write_row = copy.write_row
+            for r in rows:
+                write_row(tuple(r.values()))
+        if manufacturers:
+            cur.execute(_PG_MANUFACTURERS)
+        cur.execute(f"INSERT INTO networks ({', '.join(cols)}) SELECT {', '.join(cols)} FROM wireless_import_networks "
+                    "ON CONFLICT (org_id, bssid) DO NOTHING")
+        cur.execute("SELECT n.bssid, n.id FROM wireless_import_networks s JOIN networks n "
+                    "ON n.org_id = s.org_id AND n.bssid = s.bssid")
+        found = cur.fetchall()
+        cur.execute("TRUNCATE wireless_import_networks")
+    return found
 
 
 class Writer:
     """Writes one import's batches for one organization and source (no commit)."""
 
-    def __init__(self, org_id: int, source_id: int, import_id: int | None, source_tag: str = ""):
+    def __init__(self, org_id: int, source_id: int, import_id: int, source_tag: str = ""):
         self.org_id, self.source_id, self.import_id, self.source_tag = org_id, source_id, import_id, source_tag
         self.dialect = db.session.get_bind().dialect.name
         self.ids: dict[str, int] = {}
+        self.pending = 0  # PostgreSQL: rows written and not yet folded (flush)
         self.oui = db.session.scalar(sa.select(RadioManufacturer.id).limit(1)) is not None
 
     def forget(self) -> None:
@@ -110,8 +145,8 @@ class Writer:
             return
         if len(self.ids) + len(first) > ID_CACHE_LIMIT:
             self.ids.clear()
-        makers = self._manufacturers([b for b, s in first.items()
-                                      if s.radio_type in ("W", "B", "E") and not is_randomized(b, s.radio_type)])
+        makers = {} if self.dialect == "postgresql" else self._manufacturers(  # PostgreSQL: _PG_MANUFACTURERS
+            [b for b, s in first.items() if s.radio_type in ("W", "B", "E") and not is_randomized(b, s.radio_type)])
         rows = [{"org_id": self.org_id, "bssid": b, "ssid": s.ssid, "type": s.radio_type, "frequency": s.frequency,
                  "capabilities": s.capabilities, "encryption": encryption_of(s.capabilities, s.radio_type),
                  "service": s.service, "rcois": s.rcois, "mfgrid": s.mfgrid, "manufacturer": makers.get(b),
@@ -120,10 +155,9 @@ class Writer:
                  "bestlon": 0.0, "observation_count": 0, "source_device_id": self.source_id,
                  "needs_rescore": True} for b, s in first.items()]
         if self.dialect == "postgresql":
-            _pg_insert_arrays(Network.__table__, rows, "ON CONFLICT (org_id, bssid) DO NOTHING")
-        else:
-            db.session.execute(_insert(Network.__table__).on_conflict_do_nothing(index_elements=["org_id", "bssid"]),
-                               rows)
+            self.ids.update(_pg_insert_networks(rows, self.oui))
+            return
+        db.session.execute(_insert(Network.__table__).on_conflict_do_nothing(index_elements=["org_id", "bssid"]), rows)
         t = Network.__table__
         for bssid, nid in db.session.execute(sa.select(t.c.bssid, t.c.id).where(
                 t.c.org_id == self.org_id, t.c.bssid.in_(list(first)))):
@@ -152,13 +186,14 @@ class Writer:
         return [tuple(r) for r in db.session.execute(stmt, rows)]
 
     def _write_pg(self, batch: Sequence[Sighting]) -> tuple[int, set[int]]:
-        """COPY the batch into a staging table, then one statement inserts what is new and
-        folds exactly those rows into networks and ssid_history server-side (_PG_BATCH), so
-        no row comes back to Python and no per-row array is dumped."""
+        """COPY the batch into a staging table, then one statement inserts what is new (the
+        unique natural_key drops duplicates) and returns only the count and the networks it
+        touched. The aggregates are folded later, in bulk (fold_import)."""
         raw = db.session.connection().connection.driver_connection
         with raw.cursor() as cur:
             # The import commits per batch and a crash leaves it re-runnable (the natural key
-            # dedupes what was stored), so a lost last commit costs nothing: no WAL flush wait.
+            # dedupes what was stored, and the next run folds what was not), so a lost last
+            # commit costs nothing: no WAL flush wait.
             cur.execute("SET LOCAL synchronous_commit = off")
             # A per-connection temp table (the pool may hand out another connection after a
             # commit, so it is asked for every batch); emptied by every commit.
@@ -167,17 +202,31 @@ class Writer:
             cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS wireless_import_rows ON COMMIT DELETE ROWS AS "
                         f"SELECT {', '.join(COPY_COLUMNS)} FROM observations WITH NO DATA")
             with cur.copy(f"COPY wireless_import_rows ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
+                write_row = copy.write_row
                 for row in self._obs_tuples(batch, with_time=False):
-                    copy.write_row(row)
-            cur.execute(_PG_BATCH, {"org": self.org_id})
+                    write_row(row)
+            cur.execute(_PG_INSERT)
             imported, touched = cur.fetchone()
+            if imported:
+                # In the batch's own transaction: committed rows are never left unmarked.
+                cur.execute("UPDATE wireless_imports SET fold_pending = true WHERE id = %s AND NOT fold_pending",
+                            (self.import_id,))
             cur.execute("TRUNCATE wireless_import_rows")
+        self.pending += imported
         return imported, set(touched or ())
+
+    def flush(self) -> int:
+        """Fold the rows written since the last fold into networks and ssid_history (PostgreSQL;
+        SQLite folds every batch as it writes it). No commit. Returns the networks updated."""
+        if self.dialect != "postgresql" or not self.pending:
+            return 0
+        self.pending = 0
+        return fold_import(self.import_id)
 
     # ------------------------------------------------------------ aggregates
 
     def _update_networks(self, new: list[tuple]) -> set[int]:
-        """SQLite: fold the new rows into one UPDATE per network (PostgreSQL: _PG_BATCH, same rules)."""
+        """SQLite: fold the new rows into one UPDATE per network (PostgreSQL: _PG_FOLD, same rules)."""
         agg: dict[int, list[Any]] = {}
         for nid, ssid, level, lat, lon, ms, rtype, freq, caps in new:
             a = agg.get(nid)
@@ -274,17 +323,31 @@ WHERE id = :k_id
 
 _LATEST = "ORDER BY time_ms DESC, id DESC"
 _EARLY = f"(TIMESTAMPTZ 'epoch' + {EARLIEST_MS} * INTERVAL '1 millisecond')"
-# PostgreSQL, one statement per batch: insert the staged rows that are new, and from exactly
-# those (RETURNING feeds the CTEs, never Python) widen each network's aggregates with
-# _NETWORK_UPDATE and upsert ssid_history. The same rules as the SQLite path in Python.
-_PG_BATCH = f"""
+
+# PostgreSQL, one statement per batch: insert the staged rows that are new (the unique
+# natural_key, migration 0029, drops duplicates, inside the batch too) and return only how
+# many were new and the networks they belong to.
+_PG_INSERT = f"""
 WITH new AS (
   INSERT INTO observations ({", ".join(OBS_COLUMNS)})
   SELECT {", ".join("TIMESTAMPTZ 'epoch' + time_ms * INTERVAL '1 millisecond'" if c == "time" else c
                     for c in OBS_COLUMNS)}
   FROM wireless_import_rows
-  ON CONFLICT ON CONSTRAINT uq_observations_natural DO NOTHING
-  RETURNING id, {", ".join(RETURNED)}, time
+  ON CONFLICT (natural_key) DO NOTHING
+  RETURNING network_id
+)
+SELECT count(*), array_agg(DISTINCT network_id) FROM new
+"""
+
+# PostgreSQL, one statement per fold: an import's observations with id in (lo, hi] (exactly
+# the rows it added since its last fold; ids of one session only grow) widen each network's
+# aggregates with _NETWORK_UPDATE and upsert ssid_history: the same rules as the SQLite path
+# in Python, over however many batches the fold spans (every rule is a min, a max, a sum or
+# "the latest row", so folding once or per batch gives the same networks row).
+_PG_FOLD = f"""
+WITH new AS MATERIALIZED (
+  SELECT id, {", ".join(RETURNED)}, time FROM observations
+  WHERE import_id = %(imp)s AND id > %(lo)s AND id <= %(hi)s
 ), agg AS (
   SELECT network_id AS k_id, count(*) AS k_n,
     coalesce(min(time_ms) FILTER (WHERE time_ms >= {EARLIEST_MS}), min(time_ms)) AS k_first, max(time_ms) AS k_last,
@@ -314,5 +377,33 @@ WITH new AS (
     last_seen = GREATEST(ssid_history.last_seen, excluded.last_seen),
     observation_count = ssid_history.observation_count + excluded.observation_count
 )
-SELECT (SELECT count(*) FROM new), (SELECT array_agg(id) FROM touched)
+SELECT count(*) FROM touched
 """
+
+
+def fold_import(import_id: int) -> int:
+    """PostgreSQL: fold the import's committed-or-written rows not yet folded into networks and
+    ssid_history, and move its watermark (no commit; the caller's transaction holds the fold and
+    the watermark together, so a row is folded exactly once). Locks the import's row first, so
+    two processes never fold the same rows. Returns the networks updated."""
+    raw = db.session.connection().connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute("SELECT org_id, folded_id FROM wireless_imports WHERE id = %s FOR UPDATE", (import_id,))
+        found = cur.fetchone()
+        if found is None:
+            return 0
+        org_id, folded = found
+        # One fold at a time per organization: two imports folding at once would update the
+        # same networks in different orders (a deadlock); batches never wait on this.
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (FOLD_LOCK, org_id))
+        cur.execute("SELECT max(id) FROM observations WHERE import_id = %s", (import_id,))
+        upto = cur.fetchone()[0]
+        updated = 0
+        if upto is not None and upto > folded:
+            cur.execute("SET LOCAL synchronous_commit = off")
+            cur.execute("SET LOCAL work_mem = '256MB'")  # the per-network sort of up to FOLD_ROWS rows
+            cur.execute(_PG_FOLD, {"imp": import_id, "lo": folded, "hi": upto, "org": org_id})
+            updated = cur.fetchone()[0]
+        cur.execute("UPDATE wireless_imports SET folded_id = greatest(folded_id, coalesce(%s, 0)), fold_pending = false "
+                    "WHERE id = %s", (upto, import_id))
+    return updated
