@@ -24,12 +24,13 @@ from app import audit_anchor
 def register(app: Flask) -> None:
     from app.agent.cli import agent_cli
     from app.fleet.cli import fleet_cli
+    from app.indicators.cli import geo_cli
     from app.metrics.cli import metrics_cli
     from app.threats.cli import threats_cli
     from app.wireless.cli import wireless_cli
 
     for command in (create_admin, seed_demo, worker, scheduler, audit_group, serve, threats_cli, metrics_cli,
-                    fleet_cli, wireless_cli, agent_cli):
+                    fleet_cli, wireless_cli, agent_cli, geo_cli):
         app.cli.add_command(command)
     # `vigil db ...` is Flask-Migrate's group; the owner-role helper belongs beside upgrade.
     migrate_db_group.add_command(db_owner_role)
