@@ -20,9 +20,11 @@ import pytest
 import sqlalchemy as sa
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
+from pypdf import PdfReader
 
 from app.indicators import geo, geo_install
 from app.models import SecurityEvent, db, utcnow
+from app.reports import services as report_services
 from app.threats import risk
 from tests.bait_support import ATTACKER, CHROME, accesses, configure, make, touch
 
@@ -298,3 +300,19 @@ def test_distance_between_city_and_country_level_places():
     assert 3900 < geo.distance_km(alpha, beta) < 4000
     assert geo.distance_km(alpha, country) == 0.0  # a country's point says nothing about where inside it
     assert geo.distance_km(alpha, {"country_code": "GB", "precision": "city"}) is None
+
+
+def test_the_canary_report_credits_db_ip_for_its_city_locations(client, app, installed, orgs, monkeypatch):
+    configure(app, monkeypatch)
+    token = make(orgs.a.org.id)
+    touch(client, token, headers={"User-Agent": CHROME})
+    report = report_services.request_report(orgs.a.org.id, "bait", user_id=None,
+                                            params={"days": 7, "until": utcnow().isoformat()})
+    db.session.flush()
+    report_services.generate(report.id)
+    pdf = PdfReader(io.BytesIO(report_services.open_file(report, report_services.PDF_NAME)))
+    text = "\n".join(page.extract_text() for page in pdf.pages)
+    compact = text.replace(" ", "")  # the PDF's text comes back with kerning gaps ("T estbury")
+    assert "Testbury,Testshire" in compact and "IPGeolocationbyDB-IP" in compact
+    assert any(annotation.get_object().get("/A", {}).get("/URI") == "https://db-ip.com"
+               for page in pdf.pages for annotation in page.get("/Annots") or [])

@@ -109,6 +109,7 @@ def download(url: str, target: Path) -> None:
                     raise GeoInstallError(f"{url} is larger than {MAX_DOWNLOAD // 2**20} MB; nothing was installed")
                 out.write(chunk)
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error response holds the connection open
         raise GeoInstallError(f"could not download {url}: HTTP {exc.code}; nothing was installed") from exc
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", None) or exc
