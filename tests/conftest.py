@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +23,9 @@ from tests import audit_guard, factories
 from tests import backend as backend_mod
 
 BACKEND = backend_mod.detect()
+# IP geolocation in tests is country level (geoip2fast) whatever instance/geo holds on this
+# machine (`make test` installs the city database there); tests/test_geo_city.py installs its own.
+os.environ["VIGIL_GEO_DIR"] = os.path.join(tempfile.gettempdir(), f"vigil-tests-no-city-db-{os.getpid()}")
 PASSWORD = factories.PASSWORD
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.indicators import geo
 from app.models import BaitAccess, BaitToken, db
 from app.reports.registry import Period, ReportContent, Table, register_report
 from app.reports.svg import bar_chart
@@ -44,6 +45,8 @@ def build(org_id: int, period: Period, params: dict[str, Any]) -> ReportContent:
     attribution = Table(["Attribution", "Hits"], [
         [k, v] for k, v in Counter(h.attribution_type or "unattributed" for h, _ in hits).most_common()])
     context = {"hit_count": len(hits), "token_count": len(tokens.rows), "source_count": len(sources.rows),
+               # DB-IP City Lite (CC BY 4.0) asks for its link where its locations are shown
+               "geo_credit": bool(hits) and geo.city_in_use(),
                "sources_svg": bar_chart([(r[0], r[2]) for r in sources.rows[:20]], title="Hits by source")
                if sources.rows else None}
     return ReportContent("bait.html", context, {"tokens": tokens, "hits": hit_table, "attribution": attribution,

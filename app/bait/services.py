@@ -120,11 +120,9 @@ def probe_count() -> int | None:
 
 
 def located(ip: str | None) -> str | None:
-    where = geo.locate(ip)
-    if not where:
-        return None
-    place = f" (near {where['approx_place']})" if where.get("approx_place") else ""
-    return f"{where['country']}{place}"[:200]
+    """The hit's place as stored: city, region and country when the city database is installed."""
+    place = geo.label(geo.locate(ip))
+    return place[:200] if place else None
 
 
 def address_counts(org_id: int, ip: str | None) -> tuple[int, int]:
@@ -238,7 +236,7 @@ def sources(token: BaitToken) -> list[dict[str, Any]]:
 
 
 def map_points(sources_: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Sources with a location, for the map (country-level points)."""
+    """Sources with a location, for the map (city points with the city database, else country points)."""
     return [{"ip": s["ip"], "lat": s["location"]["lat"], "lon": s["location"]["lon"], "hits": s["hits"],
              "level": s["threat_level"], "place": s["geolocation"] or s["location"]["country"]}
             for s in sources_ if s["location"] and "lat" in s["location"]]

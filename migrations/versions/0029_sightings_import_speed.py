@@ -28,7 +28,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0029'
-down_revision = '0028'
+down_revision = '0035'
 branch_labels = None
 depends_on = None
 
