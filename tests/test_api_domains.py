@@ -19,6 +19,7 @@ from app.models import (
     db,
 )
 from app.models.surface import LightboxFinding, SurfaceDomain
+from app.scopes import scopes_for
 from tests.test_api_registry import key, walk
 
 
@@ -119,6 +120,22 @@ def test_bait_tokens_never_show_their_credential_or_trigger(client, orgs):
     body = json.dumps(client.get("/api/bait/tokens", headers=key(orgs, ["bait:read"])).json)
     assert token.name in body and "sealed-fake-credential" not in body and token.trigger not in body
     assert len(walk(client, f"/api/bait/tokens/{token.id}/accesses", key(orgs, ["bait:read"]))) == 3
+
+
+def test_bait_scope_is_read_only_like_the_pages(client, orgs):
+    """Issue 22: read-only users read the token pages, so their keys may carry bait:read; the
+    credential and the trigger stay out of the API for every role."""
+    token = bait(orgs.a.org.id)
+    db.session.commit()
+    assert "bait:read" in scopes_for(orgs.a.users["read_only"])
+    headers = key(orgs, ["bait:read"], role="read_only")
+    listed = client.get("/api/bait/tokens", headers=headers)
+    assert listed.status_code == 200 and [t["id"] for t in listed.json["items"]] == [token.id]
+    body = listed.get_data(as_text=True)
+    assert token.name in body and "sealed-fake-credential" not in body and token.trigger not in body
+    accesses = client.get(f"/api/bait/tokens/{token.id}/accesses", headers=headers)
+    assert len(accesses.json["items"]) == 3 and "sealed-fake-credential" not in accesses.get_data(as_text=True)
+    assert client.get("/api/bait/tokens", headers=key(orgs, ["alerts:read"], role="read_only")).status_code == 403
 
 
 def test_compliance_scores_per_category(client, orgs):

@@ -252,6 +252,41 @@ def test_compliance_score_is_a_live_query(orgs, catalogues):
     services.update_control(a.controls[0], {"status": "partial"})
     assert query.func(orgs.a.org.id) == 50
     assert query.func(orgs.b.org.id) is None
+    assert query.note(orgs.a.org.id) == "9 of 10 controls not tested"  # the coverage beside the score
+    assert query.note(orgs.b.org.id) is None
+
+
+def test_the_csf_dashboard_shows_the_compliance_coverage_beside_the_value(client, orgs, catalogues, csf):
+    """Issue 16: a metric on `compliance_score_<framework>` reads "N of M controls not tested"
+    wherever its value is shown; a metric on another live query shows no note."""
+    from app.metrics import live
+    from app.metrics import services as metrics
+    from app.models import FrameworkCategory, FrameworkFunction
+
+    org = orgs.a.org.id
+    gv = db.session.scalar(sa.select(FrameworkFunction).where(FrameworkFunction.code == "GV"))
+    oversight = db.session.scalar(sa.select(FrameworkCategory).where(FrameworkCategory.code == "GV.OV"))
+    score = metrics.create_metric(org, None, name="NIS2 score", function_id=gv.id, category_id=oversight.id,
+                                  direction="higher_is_better", target_value=90, unit="%", priority="High",
+                                  live_source="compliance_score_nis2")
+    plain = metrics.create_metric(org, None, name="MFA", function_id=gv.id, category_id=oversight.id,
+                                  direction="higher_is_better", target_value=100, unit="%", priority="High",
+                                  live_source="mfa_coverage")
+    a = services.start_assessment(org, "NIS2", None)
+    services.update_control(a.controls[0], {"status": "partial"})
+    db.session.commit()
+    live.refresh(org)
+    db.session.commit()
+    assert score.current_value == 50
+    assert live.live_notes([score, plain]) == {score.id: "9 of 10 controls not tested"}
+    client.login(orgs.a.users["read_only"].email)
+    for url in ("/metrics/", "/metrics/functions/GV", "/metrics/list", f"/metrics/{score.id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert '<div class="small text-body-secondary" data-live-note>9 of 10 controls not tested</div>' in html, url
+        assert html.count("data-live-note") == 1, url  # the MFA metric has no note
+    services.update_control(a.controls[1], {"status": "compliant"})
+    db.session.commit()
+    assert "8 of 10 controls not tested" in client.get(f"/metrics/{score.id}").get_data(as_text=True)
 
 
 def test_csf_suggestions_need_a_person(client, orgs, catalogues, csf):

@@ -17,7 +17,7 @@ from app.jobs import enqueue
 from app.models import AuditLog, Notification, db, utcnow
 from app.models.exposure import MonitoredEmail, MonitoredEmailFinding
 from tests.conftest import run_jobs
-from tests.exposure_fakes import FakeServices, hibp_routes
+from tests.exposure_fakes import GITHUB_ITEM, FakeServices, hibp_routes
 from tests.fakes import start_smtp
 from tests.tenancy import assert_other_org_cannot_reach
 
@@ -45,7 +45,8 @@ def acme(orgs):
 def services(app, monkeypatch, tmp_path):
     monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
     fake = FakeServices(hibp_routes())
-    for key, path in (("HIBP", "/hibp"), ("XPOSEDORNOT", "/xon"), ("LEAKCHECK", "/leakcheck")):
+    for key, path in (("HIBP", "/hibp"), ("XPOSEDORNOT", "/xon"), ("LEAKCHECK", "/leakcheck"),
+                      ("PSBDMP", "/psbdmp"), ("GITHUB", "/github")):
         monkeypatch.setitem(app.config, f"EXPOSURE_{key}_URL", fake.url + path)
     yield fake
     fake.close()
@@ -107,6 +108,9 @@ def test_recheck_job_finds_once_and_notifies_once(app, client, acme, services, r
     assert by_name[("local", "leak.txt")].severity == "high" and by_name[("local", "leak.txt")].finding_type == "credential_leak"
     assert by_name[("hibp", "syslog")].finding_type == "paste"
     assert by_name[("xposedornot", "Canva")].severity == "low"
+    # The paste search is asked too (issue 15): its two pastes for jane are findings of their own.
+    assert by_name[("psbdmp", "Paste Xy12AbCd (mail)")].severity == "high"  # a combolist line: credentials
+    assert by_name[("psbdmp", "Paste Qw34ErTy")].finding_type == "paste"
     assert all(f.notified and f.notified_at for f in findings)
     assert {m.email_address: m.findings_count for m in monitored(org).values()} == {"jane@acme.test": len(findings),
                                                                                      "nobody@acme.test": 0}
@@ -128,8 +132,82 @@ def test_recheck_job_finds_once_and_notifies_once(app, client, acme, services, r
     assert page.status_code == 200 and "Adobe" in page.text and "jane@acme.test" in page.text
 
 
+def recheck_all(app) -> None:
+    enqueue("exposure.recheck_monitored", org_id=None)
+    db.session.commit()
+    run_jobs(app)
+    db.session.expire_all()
+
+
+def test_recheck_asks_every_configured_source_and_keeps_a_paste_once(app, client, acme, monkeypatch, redis_conn):
+    """Issue 15: the paste search (and GitHub once its key is stored) are asked by the recheck;
+    a paste is one finding per (source, paste id, address) even when its tags change."""
+    pastes = {"answer": [
+        {"id": "Mn78GhJk", "tags": "mail", "length": 900, "time": "2021-03-02 10:00:00",
+         "text": "fresh combo\njane@acme.test:Paste-Monitor-Pw-77\n"},
+        {"id": "Po90LkJh", "tags": "", "length": 120, "time": "2020-01-05 09:00:00",
+         "text": "ask jane@acme.test about the invoice"},
+    ]}
+    routes = {**hibp_routes(),
+              "/psbdmp/v3/search/": lambda path: (200, {}, [] if "nobody" in path else pastes["answer"]),
+              "/github/search/code": lambda path: (200, {}, {"total_count": 1, "incomplete_results": False,
+                                                            "items": [] if "nobody" in path else [GITHUB_ITEM]})}
+    fake = FakeServices(routes)
+    try:
+        for key, path in (("HIBP", "/hibp"), ("XPOSEDORNOT", "/xon"), ("LEAKCHECK", "/leakcheck"),
+                          ("PSBDMP", "/psbdmp"), ("GITHUB", "/github")):
+            monkeypatch.setitem(app.config, f"EXPOSURE_{key}_URL", fake.url + path)
+        org = acme.a.org.id
+        client.login(acme.a.users["admin"].email)
+        assert client.post("/exposure/providers/github", data={"github-secret": "ghp_" + "b" * 36}).status_code == 303
+        client.post("/exposure/monitored", data={"email_address": "jane@acme.test", "monitor_scope": "company"})
+        client.post("/exposure/monitored", data={"email_address": "nobody@acme.test", "monitor_scope": "company"})
+        recheck_all(app)
+        asked = [p for p, _ in fake.requests]
+        assert "/psbdmp/v3/search/jane%40acme.test" in asked and "/psbdmp/v3/search/nobody%40acme.test" in asked
+        assert any(p.startswith("/github/search/code") for p in asked)
+        jane = monitored(org)["jane@acme.test"]
+        rows = db.session.scalars(sa.select(MonitoredEmailFinding).where(
+            MonitoredEmailFinding.monitored_email_id == jane.id)).all()
+        pasted = {f.breach_name: f for f in rows if f.source == "psbdmp"}
+        assert set(pasted) == {"Paste Mn78GhJk (mail)", "Paste Po90LkJh"}
+        leak, mention = pasted["Paste Mn78GhJk (mail)"], pasted["Paste Po90LkJh"]
+        assert leak.severity == "high" and leak.finding_type == "paste" and leak.details["data_classes"] == ["Passwords"]
+        assert mention.severity == "low" and mention.details["data_classes"] == []  # old and without secrets
+        assert leak.dedupe_key == monitoring.dedupe_key("psbdmp", "Mn78GhJk", "jane@acme.test")
+        assert "Paste-Monitor-Pw-77" not in str(leak.details)  # the paste's password is masked
+        [code] = [f for f in rows if f.source == "github"]
+        assert code.finding_type == "code" and code.severity == "high"  # a password in the code
+        assert all(f.notified and f.notified_at for f in rows)
+        assert not db.session.scalars(sa.select(MonitoredEmailFinding).where(
+            MonitoredEmailFinding.monitored_email_id == monitored(org)["nobody@acme.test"].id)).all()
+        notes = sa.select(sa.func.count()).select_from(Notification).where(
+            Notification.event == "exposure.monitored_finding")
+        assert db.session.scalar(notes) == 1
+        # Due again; the paste's tags changed (so did its title): still the same paste, nothing new.
+        pastes["answer"] = [{**pastes["answer"][0], "tags": "mail,combo"}, pastes["answer"][1]]
+        for m in monitored(org).values():
+            m.last_checked = utcnow() - timedelta(hours=25)
+        db.session.commit()
+        recheck_all(app)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MonitoredEmailFinding).where(
+            MonitoredEmailFinding.monitored_email_id == jane.id)) == len(rows)
+        assert db.session.scalar(notes) == 1
+        assert monitored(org)["jane@acme.test"].findings_count == len(rows)
+    finally:
+        fake.close()
+
+
+def test_recheck_sources_are_every_email_source_but_vigils_own_records():
+    assert set(monitoring.RECHECK_SOURCES) == {"local", "hibp", "xposedornot", "leakcheck", "github", "psbdmp"}
+
+
 def test_severity_rules():
     today = utcnow().date()
+    assert monitoring.severity(Hit("psbdmp", "paste", "P1", data_classes=["Credentials"])) == "high"
+    assert monitoring.severity(Hit("psbdmp", "paste", "P2", data_classes=["Passwords"], date="2001-01-01")) == "high"
+    assert monitoring.severity(Hit("psbdmp", "paste", "P3", date=today.isoformat())) == "medium"
+    assert monitoring.severity(Hit("psbdmp", "paste", "P4", date="2001-01-01")) == "low"
     assert monitoring.severity(Hit("x", "breach", "A", data_classes=["Passwords"])) == "high"
     assert monitoring.severity(Hit("x", "breach", "B", count=2_000_000, date="2001-01-01")) == "medium"
     assert monitoring.severity(Hit("x", "breach", "C", count=10, date=today.isoformat())) == "medium"

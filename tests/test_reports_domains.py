@@ -98,7 +98,6 @@ def test_bait_report_shows_hits_and_sources_never_the_token_value(demo):
 
 @pytest.mark.parametrize(("kind", "denied", "allowed"), [
     ("exposure", "read_only", "analyst"),
-    ("bait", "read_only", "analyst"),
     ("exposure", "operator", "admin"),
 ])
 def test_report_permission_is_enforced(app, client, orgs, tmp_path, monkeypatch, kind, denied, allowed):
@@ -114,9 +113,25 @@ def test_report_permission_is_enforced(app, client, orgs, tmp_path, monkeypatch,
     assert other.get(f"/reports/{report.id}/files/report.pdf").status_code == 200
 
 
+def test_bait_report_is_readable_like_the_token_pages(app, client, orgs, tmp_path, monkeypatch):
+    """Read-only users see the tokens and their hits on the pages, so they may read the report
+    (which carries no bait); another organization's users may not."""
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    report = services.request_report(orgs.a.org.id, "bait", user_id=None, params={"month": "2026-11"})
+    db.session.commit()
+    run_jobs(app)
+    client.login(orgs.a.users["read_only"].email)
+    assert f"/reports/{report.id}/files/" in client.get("/reports/").get_data(as_text=True)
+    assert client.get(f"/reports/{report.id}/files/report.pdf").status_code == 200
+    other = app.test_client()
+    other.login(orgs.b.users["admin"].email)
+    assert f"/reports/{report.id}/files/" not in other.get("/reports/").get_data(as_text=True)
+    assert other.get(f"/reports/{report.id}/files/report.pdf").status_code == 404
+
+
 def test_registered_permissions(app):
     assert REPORTS["exposure"].permission == "exposure.details"
-    assert REPORTS["bait"].permission == "threats.view"
+    assert REPORTS["bait"].permission == "data.read"  # as the token pages (issue 22)
     assert REPORTS["compliance"].permission == "compliance.view"
     assert REPORTS["roadmap"].permission == "roadmap.view"
 

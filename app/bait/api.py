@@ -1,6 +1,10 @@
 """The canary-token resources of the JSON API: tokens with their trigger counts and one
 token's accesses. Never the fake credential itself (sealed at rest) nor the trigger URL or
-hostname, which would let the key's holder fire the alarm from anywhere."""
+hostname, which would let the key's holder fire the alarm from anywhere.
+
+The scope needs `data.read`, like the token pages: read-only users see the tokens and what
+touched them; the bait itself (its snippet, file and credential) stays with `threats.manage`
+on the pages and never appears here."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from app.apiregistry.pagination import PAGE_PARAMS, page_schema, paginate
 from app.apiregistry.registry import owned, register_schema, register_scope, resource
 from app.models import BaitAccess, BaitToken
 
-register_scope("bait:read", "threats.view")
+register_scope("bait:read", "data.read")  # as the token list and detail pages
 
 NULL_STR, NULL_TIME = {"type": ["string", "null"]}, {"type": ["string", "null"], "format": "date-time"}
 TOKEN = register_schema("BaitToken", {"type": "object", "properties": {

@@ -2,7 +2,8 @@
 period with attribution, and the sources that triggered them.
 
 A token's sealed value and a hit's raw headers and body stay out: the report names what
-was touched, when, from where and how sure the attribution is.
+was touched, when, from where and how sure the attribution is. So it needs `data.read`,
+like the token pages that show the same to read-only users.
 """
 
 from __future__ import annotations
@@ -53,4 +54,4 @@ def build(org_id: int, period: Period, params: dict[str, Any]) -> ReportContent:
                                                 "sources": sources})
 
 
-register_report("bait", "Canary-token activity report", "threats.view", build)
+register_report("bait", "Canary-token activity report", "data.read", build)

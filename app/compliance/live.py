@@ -1,5 +1,6 @@
 """Compliance scores as live metrics (registered into the metrics module's LIVE_QUERIES),
-so a CSF metric can take its value from an assessment's score."""
+so a CSF metric can take its value from an assessment's score, with the score's coverage
+("12 of 93 controls not tested") as the query's note, shown beside the value."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ def score_of(framework: str):
     return query
 
 
+def coverage_of(framework: str):
+    def note(org_id: int) -> str | None:
+        """How much of the newest assessment the score rests on (None: no assessment)."""
+        latest = services.latest_by_framework(org_id).get(framework)
+        return None if latest is None else str(services.coverage(latest))
+    return note
+
+
 for _key, (_label, _version) in frameworks.FRAMEWORKS.items():
     LIVE_QUERIES[f"compliance_score_{_key.lower()}"] = LiveQuery(
-        f"{_label} compliance score", "%", "higher_is_better", score_of(_key))
+        f"{_label} compliance score", "%", "higher_is_better", score_of(_key), note=coverage_of(_key))

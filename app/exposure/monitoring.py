@@ -1,11 +1,17 @@
 """Monitored e-mails: adding them (own domains at once, others after their owner confirms a
 signed link), and the recheck that turns new provider and corpus hits into findings.
 
-A finding is unique per (source, breach, address): `dedupe_key` is the SHA-256 of the three,
-unique per monitored address in the database, so a recheck that sees the same breach adds
-nothing and notifies nobody. New findings of one address are notified once, together.
-Severity: passwords or credentials leaked -> high; otherwise a breach of a million accounts
-or more, or one from the last year -> medium; else low.
+A recheck asks every source that searches e-mail addresses (`RECHECK_SOURCES`: the local
+corpus, the breach services, GitHub code search and the paste search); a source without its
+key, rate limited or down is skipped until the next recheck. Only Vigil's own intelligence and
+security events are left out: they are not exposure (the threats pages show them).
+
+A finding is unique per (source, breach, address), a paste per (source, paste id, address):
+`dedupe_key` is the SHA-256 of the three, unique per monitored address in the database, so a
+recheck that sees the same breach or paste adds nothing and notifies nobody. New findings of
+one address are notified once, together. Severity: passwords or credentials leaked (in a
+breach, a breach file, or a paste or code that carries them) -> high; otherwise a breach of a
+million accounts or more, or one from the last year -> medium; else low.
 """
 
 from __future__ import annotations
@@ -28,7 +34,10 @@ from app.models.exposure import MONITOR_SCOPES, MonitoredEmail, MonitoredEmailFi
 from app.outbound.http import option
 
 CONFIRM_SALT = "vigil-exposure-monitor-confirm"
-RECHECK_SOURCES = ("local", "hibp", "xposedornot", "leakcheck")
+NOT_EXPOSURE = ("vigil",)  # Vigil's own indicators and security events
+RECHECK_SOURCES = tuple(key for key, p in PROVIDERS.items() if "email" in p.types and key not in NOT_EXPOSURE)
+HIGH_CLASSES = {"passwords", "password", "credentials"}
+FINDING_TYPES = {"paste": "paste", "credential": "credential_leak", "code": "code"}  # else "breach"
 MILLION = 1_000_000
 
 
@@ -101,7 +110,7 @@ def add(org_id: int, user_id: int, email: str, scope: str) -> MonitoredEmail:
 
 def severity(hit: Hit, today: date | None = None) -> str:
     classes = {c.lower() for c in hit.data_classes}
-    if hit.kind == "credential" or "passwords" in classes or "password" in classes:
+    if hit.kind == "credential" or classes & HIGH_CLASSES:
         return "high"
     today = today or utcnow().date()
     recent = False
@@ -143,11 +152,11 @@ def recheck(row: MonitoredEmail) -> list[MonitoredEmailFinding]:
         if result.status != "ok":
             continue  # no key, rate limited or down: the next recheck asks again
         for hit in result.hits:
-            digest = dedupe_key(hit.source, hit.title, row.email_address)
+            digest = dedupe_key(hit.source, hit.ref or hit.title, row.email_address)
             if digest in known:
                 continue
             known.add(digest)
-            kind = {"paste": "paste", "credential": "credential_leak"}.get(hit.kind, "breach")
+            kind = FINDING_TYPES.get(hit.kind, "breach")
             new.append(MonitoredEmailFinding(
                 org_id=row.org_id, monitored_email_id=row.id, finding_type=kind, source=hit.source,
                 breach_name=hit.title[:255], details=hit.as_dict(), severity=severity(hit), dedupe_key=digest))

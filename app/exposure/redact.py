@@ -23,6 +23,11 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# The data class a found secret adds to a hit ("Passwords" is what breach services say too).
+SECRET_CLASSES = {"password": "Passwords", "credential_pair": "Passwords"}
+OTHER_SECRETS = "Credentials"  # keys, tokens, private keys
+
+
 @dataclass(frozen=True)
 class Secret:
     kind: str
@@ -42,3 +47,8 @@ def redact(text: str, hmac_key: bytes) -> tuple[str, list[Secret]]:
 
         text = pattern.sub(replace, text)
     return text, found
+
+
+def data_classes(found: list[Secret]) -> list[str]:
+    """What kinds of data the secrets found are, in breach-service words, each once."""
+    return sorted({SECRET_CLASSES.get(s.kind, OTHER_SECRETS) for s in found})

@@ -12,11 +12,15 @@ A share or a mean over nothing (no devices, no backups in the window, nothing ac
 is None, "no data": the metric is then not scored, because a 100 % or a 0-minute mean made
 of nothing would put a perfect score on a board report for something never measured.
 Counts stay counts: zero open critical incidents is a real zero.
+
+A query may also give a note, `LiveQuery(..., note=g)` with `g(org_id) -> str | None`: what
+the value rests on, shown beside it wherever the metric's value appears (a compliance score's
+"12 of 93 controls not tested"). Optional: queries without one show the value alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -50,6 +54,24 @@ class LiveQuery:
     unit: str
     direction: str  # the direction a metric on this query normally has
     func: Callable[[int], Decimal | None]  # None: nothing to measure yet (not scored)
+    note: Callable[[int], str | None] | None = None  # what the value rests on, shown beside it
+
+
+def live_notes(metrics: Iterable[Metric]) -> dict[int, str]:
+    """{metric id: note} for the live metrics whose query gives a note; each query asked once
+    per organization, so a page showing many metrics makes few queries."""
+    asked: dict[tuple[int, str], str | None] = {}
+    notes: dict[int, str] = {}
+    for metric in metrics:
+        query = LIVE_QUERIES.get(metric.live_source or "")
+        if query is None or query.note is None:
+            continue
+        key = (metric.org_id, metric.live_source)
+        if key not in asked:
+            asked[key] = query.note(metric.org_id)
+        if asked[key]:
+            notes[metric.id] = asked[key]
+    return notes
 
 
 def mfa_coverage(org_id: int) -> Decimal | None:

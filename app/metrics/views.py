@@ -9,7 +9,7 @@ from flask_login import current_user
 from app import audit
 from app.htmx import hx_trigger, wants_fragment
 from app.jobs import enqueue
-from app.metrics import bp, scoring, services
+from app.metrics import bp, live, scoring, services
 from app.metrics.forms import MetricForm, ValueForm
 from app.models import FrameworkFunction, Metric, MetricCatalog, MetricHistory, User, db
 from app.permissions import require
@@ -48,7 +48,7 @@ def index():
     attention = [(metrics[r.metric.key], r) for r in card.attention(10)]
     return render_page("metrics/index.html", block="scores", framework=framework,
                        functions=services.functions_of(framework), overall=overall, function_rows=function_rows,
-                       attention=attention, chart=services.trend(org_id), metric_count=len(metrics),
+                       attention=attention, notes=live.live_notes(m for m, _ in attention), chart=services.trend(org_id), metric_count=len(metrics),
                        pending=services.scores_pending(org_id))
 
 
@@ -90,7 +90,8 @@ def function_detail(code: str):
     metrics = [m for m in services.org_metrics(org_id) if m.function_id == function.id]
     card = scoring.scorecard([services.as_input(m) for m in metrics], [function.code], services.current_ratings())
     results = {r.metric.key: r for r in card.metrics}
-    return render_page("metrics/function.html", function=function, card=card, metrics=metrics, results=results)
+    return render_page("metrics/function.html", function=function, card=card, metrics=metrics, results=results,
+                       notes=live.live_notes(metrics))
 
 
 @bp.get("/list")
@@ -105,7 +106,7 @@ def metric_list():
     metrics = db.session.scalars(stmt.order_by(Metric.metric_number)).all()
     results = {m.id: scoring.score_metric(services.as_input(m)) for m in metrics}
     return render_page("metrics/list.html", block="metric_rows", metrics=metrics, results=results,
-                       functions=services.functions_of(services.current_framework()), function=function,
+                       notes=live.live_notes(metrics), functions=services.functions_of(services.current_framework()), function=function,
                        org_id=org_id)
 
 
@@ -147,7 +148,7 @@ def _detail(metric: Metric, value_form: ValueForm, status: int = 200):
     catalog = db.session.scalar(scoped(MetricCatalog).where(MetricCatalog.id == metric.catalog_id)) \
         if metric.catalog_id else None
     return render_page("metrics/detail.html", status=status, metric=metric, history=history, value_form=value_form,
-                       catalog=catalog,
+                       catalog=catalog, notes=live.live_notes([metric]),
                        result=scoring.score_metric(services.as_input(metric)), links=metric_links(metric),
                        chart=services.history_chart(metric))
 
@@ -202,7 +203,7 @@ def _row(metric: Metric, status: int = 200, row_error: str | None = None, typed:
     """One row of the metric list (the inline value edit's answer; a refused value is shown as typed)."""
     response = render_page("metrics/list.html", block="metric_row", status=status, m=metric,
                            r=scoring.score_metric(services.as_input(metric)), row_error=row_error, typed=typed,
-                           metrics=[], results={}, functions=[], function=None)
+                           metrics=[], results={}, notes=live.live_notes([metric]), functions=[], function=None)
     return make_response(response)
 
 

@@ -55,6 +55,7 @@ class Hit:
     count: int | None = None
     url: str | None = None
     detail: str | None = None
+    ref: str | None = None  # the source's own id of the item (a paste id) when its title may change
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

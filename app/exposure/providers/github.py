@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from app.exposure import keys
 from app.exposure.providers.base import Context, Hit, Provider, ProviderError, Query
-from app.exposure.redact import redact
+from app.exposure.redact import data_classes, redact
 from app.models import db, utcnow
 from app.models.exposure import GithubFinding
 from app.outbound.http import HttpResult
@@ -48,6 +48,7 @@ class GithubCode(Provider):
             ident = f"{repo}:{item.get('path')}:{item.get('sha')}"[:255]
             self.record(ctx, query, ident, item, context, found)
             hits.append(Hit(self.key, "code", f"{repo}/{item.get('path')}", url=item.get("html_url"),
+                            data_classes=data_classes(found),
                             detail=(f"{len(found)} secret(s) masked; " if found else "") + context[:300]))
         return hits
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from app.exposure import keys
 from app.exposure.providers.base import Context, Hit, Provider, ProviderError, Query, RateLimited
 from app.exposure.providers.remote import quoted
-from app.exposure.redact import Secret, redact
+from app.exposure.redact import Secret, data_classes, redact
 from app.models import db, utcnow
 from app.models.exposure import PastebinFinding
 
@@ -72,8 +72,8 @@ class PasteSearch(Provider):
             tags = str(paste.get("tags") or "").strip()
             self.record(ctx, query, paste_id, tags, url, posted, context, found)
             hits.append(Hit(self.key, "paste", f"Paste {paste_id}" + (f" ({tags})" if tags else ""),
-                            date=posted[:10] if posted else None, url=url,
-                            detail=(f"{len(found)} secret(s) masked; " if found else "") + context[:300]))
+                            date=posted[:10] if posted else None, url=url, ref=paste_id,
+                            data_classes=data_classes(found), detail=(f"{len(found)} secret(s) masked; " if found else "") + context[:300]))
         return hits
 
     def record(self, ctx: Context, query: Query, paste_id: str, tags: str, url: str, posted: str | None,
