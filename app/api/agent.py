@@ -72,9 +72,10 @@ def agent_heartbeat():
     except ingest.PayloadError as exc:
         db.session.rollback()
         return api_error(422, "validation_error", str(exc), fields=exc.fields)
-    db.session.commit()
+    # Read before the commit expires the rows (reading after it would load both again).
     answer = {"ok": True, "device_id": device.id, "received_at": stored.heartbeat.received_at.isoformat(),
               "heartbeat_interval": device.heartbeat_interval, "duplicate": stored.duplicate}
+    db.session.commit()
     if ignored:
         answer["ignored"] = ignored[:50]
     return answer, 200 if stored.duplicate else 202

@@ -164,16 +164,21 @@ def claim_device(p: Principal, secret: str, ip: str | None) -> Device | None:
     """The principal's device, locked for this transaction (FOR UPDATE), and the key's use
     counted; None when the key was revoked or expired, or the device is out of service,
     removed or in another organization since the key was cached (it is dropped from the
-    cache). The validity check rides on the lock the write needs anyway: one round trip."""
-    now = utcnow()
+    cache). The validity check rides on the lock the write needs anyway: one round trip.
+
+    Only a use from the key's last address is counted that way; a key seen from a new
+    address takes the full path (the ORM update), so the new address is matched against
+    threat intelligence as every other place's addresses are."""
     if p.confirmed:
         return db.session.get(Device, p.device_id, with_for_update=True)
+    now = utcnow()
     valid_key = sa.and_(ApiKey.id == p.key_id, ApiKey.key_hash == digest(secret), ApiKey.device_id == p.device_id,
                         ApiKey.org_id == p.org_id, ApiKey.revoked_at.is_(None),
-                        sa.or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now))
+                        sa.or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+                        ApiKey.last_used_ip.is_not_distinct_from(ip))
     in_service = sa.and_(Device.id == p.device_id, Device.org_id == p.org_id, Device.deleted_at.is_(None),
                          Device.status.not_in(OUT_OF_SERVICE))
-    usage = {"last_used_at": now, "last_used_ip": ip, "usage_count": ApiKey.usage_count + 1}
+    usage = {"last_used_at": now, "usage_count": ApiKey.usage_count + 1}
     if db.session.get_bind().dialect.name == "postgresql":
         # One statement: count the key's use only while it is valid, and lock its device
         # only while that device is in service.
@@ -185,9 +190,18 @@ def claim_device(p: Principal, secret: str, ip: str | None) -> Device | None:
                                      .execution_options(synchronize_session=False)).rowcount
         device = db.session.scalar(sa.select(Device).where(in_service).with_for_update()
                                    .execution_options(populate_existing=True)) if counted else None
-    if device is None:
-        device_keys.drop(digest(secret))
-    return device
+    if device is not None:
+        return device
+    # Revoked, out of service, or a new address: the full check decides (and counts the use).
+    db.session.rollback()
+    device_keys.drop(digest(secret))
+    try:
+        again = principal_from_api_key(secret, ip)
+    except TokenError:
+        return None
+    if again.device_id != p.device_id or again.org_id != p.org_id:
+        return None
+    return db.session.get(Device, p.device_id, with_for_update=True)
 
 
 # Access and refresh tokens --------------------------------------------------------------------
