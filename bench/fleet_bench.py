@@ -186,7 +186,7 @@ def _start_server(port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [gunicorn, "-k", "gthread", "-w", "2", "--threads", "8", "-b", f"127.0.0.1:{port}",
          "--log-level", "warning", "wsgi:app"], cwd=root, env=env)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a loaded two-core machine imports the app slowly
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -196,7 +196,7 @@ def _start_server(port: int) -> subprocess.Popen:
         except OSError:
             time.sleep(0.3)
     proc.kill()
-    raise RuntimeError("gunicorn did not answer /health within 30 s")
+    raise RuntimeError("gunicorn did not answer /health within 120 s")
 
 
 def _sign_in(port: int) -> tuple[http.client.HTTPConnection, str]:
