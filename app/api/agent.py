@@ -6,12 +6,13 @@ from flask import request
 
 from app import audit
 from app.api import bp
-from app.api.auth import api_error, principal, require_scope
+from app.api.auth import api_error, credential, principal, require_scope
 from app.api.openapi_agent import AGENT_MAX_BYTES, ENROLMENT, HEARTBEAT, known_fields
+from app.api.tokens import claim_device
 from app.core.hygiene import body_limit
 from app.fleet import ingest, services
 from app.fleet.signing import public_key
-from app.models import Device, db
+from app.models import db
 
 
 def _body() -> dict | None:
@@ -50,6 +51,13 @@ def agent_heartbeat():
     p = principal()
     if p.device_id is None:
         return api_error(403, "device_key_required", "Heartbeats are sent with a device's own key.")
+    # Locked: two copies of one heartbeat arriving together are stored once (ingest's dedupe).
+    # The same statement confirms the (cached) key: revoked, expired or out of service is a 401.
+    device = claim_device(p, credential(), request.remote_addr)
+    if device is None:
+        db.session.rollback()
+        return api_error(401, "invalid_api_key", "The API key is unknown, revoked or expired, or its device is "
+                         "removed or suspended.")
     data = _body()
     if data is None:
         db.session.rollback()
@@ -59,16 +67,15 @@ def agent_heartbeat():
         db.session.rollback()
         return api_error(403, "wrong_device", "This key belongs to another device.")
     data, ignored = known_fields(data, HEARTBEAT)
-    # Locked: two copies of one heartbeat arriving together are stored once (ingest's dedupe).
-    device = db.session.get(Device, p.device_id, with_for_update=True)
     try:
         stored = ingest.ingest(device, data, ip=audit.client_ip())
     except ingest.PayloadError as exc:
         db.session.rollback()
         return api_error(422, "validation_error", str(exc), fields=exc.fields)
-    db.session.commit()
+    # Read before the commit expires the rows (reading after it would load both again).
     answer = {"ok": True, "device_id": device.id, "received_at": stored.heartbeat.received_at.isoformat(),
               "heartbeat_interval": device.heartbeat_interval, "duplicate": stored.duplicate}
+    db.session.commit()
     if ignored:
         answer["ignored"] = ignored[:50]
     return answer, 200 if stored.duplicate else 202

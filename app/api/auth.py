@@ -10,6 +10,7 @@ from flask import g, request
 
 from app.api.tokens import (
     TokenError,
+    device_principal,
     principal_from_access_token,
     principal_from_api_key,
 )
@@ -24,13 +25,20 @@ def credential() -> str | None:
     return request.headers.get("X-API-Key") or None
 
 
+# Endpoints that take a device key from the per-process cache and confirm it themselves
+# with tokens.claim_device() in the statement that locks the device (the agent's hot path).
+CACHED_DEVICE_KEY_ENDPOINTS = frozenset({"api.agent_heartbeat"})
+
+
 def authenticate():
     """Load g.api_principal from the request's key or token; a 401 response if that fails."""
     token = credential()
     if token is None:
         return api_error(401, "unauthenticated", "Send an API key or access token as 'Authorization: Bearer ...'.")
     try:
-        if token.startswith(KEY_PREFIX + "_"):
+        if token.startswith(KEY_PREFIX + "_") and request.endpoint in CACHED_DEVICE_KEY_ENDPOINTS:
+            g.api_principal = device_principal(token, request.remote_addr)
+        elif token.startswith(KEY_PREFIX + "_"):
             g.api_principal = principal_from_api_key(token, request.remote_addr)
         else:
             g.api_principal = principal_from_access_token(token)

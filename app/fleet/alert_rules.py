@@ -1,7 +1,7 @@
 """The fleet's alert rule types, as a registry of evaluators over app.alerting.
 
 A value rule is evaluated on heartbeat ingest from the numbers the heartbeat carries
-(cheap: one query for the device's rules, one for their states, and writes only when
+(cheap: one query for the device's rules joined to their states, and writes only when
 something changes). An absence rule (device_offline, scanner_feed_stale) is evaluated by
 the `fleet.evaluate_alerts` job, because silence never arrives as a request.
 
@@ -26,7 +26,7 @@ from app.alerting.service import Observation, Target, load_states, observe
 from app.core import linkable
 from app.fleet.backups import backup_overdue_hours, latest_backup_status
 from app.fleet.queries import latest_stats_id
-from app.models import Alert, AlertRule, Device, ScannerStats, db, utcnow
+from app.models import Alert, AlertRule, AlertRuleState, Device, ScannerStats, db, utcnow
 from app.notifications.services import app_path
 
 DOWN_SERVICE = ("failed",)
@@ -214,6 +214,26 @@ def rules_for(device: Device, kind: str) -> list[AlertRule]:
     return most_specific(list(rules), device)
 
 
+def rules_with_states(device: Device, kinds: tuple[str, ...]) -> tuple[dict[str, list[AlertRule]], Any]:
+    """The device's rules of these kinds (most specific scope per type, as rules_for) and
+    their stored states for the device, in one query (rules outer-joined to their states)."""
+    names = [name for kind in kinds for name in types_of(kind)]
+    rows = db.session.execute(
+        sa.select(AlertRule, AlertRuleState)
+        .outerjoin(AlertRuleState, sa.and_(AlertRuleState.rule_id == AlertRule.id,
+                                           AlertRuleState.device_id == device.id))
+        .where(AlertRule.enabled.is_(True), AlertRule.rule_type.in_(names), _scope_filter(device))
+        .order_by(AlertRule.id, AlertRuleState.id)).all()
+    rules: dict[int, AlertRule] = {}
+    states = {}
+    for rule, state in rows:
+        rules.setdefault(rule.id, rule)
+        if state is not None:
+            states[(state.rule_id, state.target_key)] = state
+    chosen = most_specific(list(rules.values()), device)
+    return {kind: [r for r in chosen if RULE_TYPES[r.rule_type].kind == kind] for kind in kinds}, states
+
+
 def run(rules: list[AlertRule], ctx: DeviceContext, data: dict[str, Any], now: datetime, states) -> int:
     decisions = 0
     for rule in rules:
@@ -228,12 +248,11 @@ def on_heartbeat(device: Device, clean: dict[str, Any], now: datetime, *, came_b
     Value rules run on the heartbeat's own timestamp (when the numbers were measured, at
     most 5 minutes ahead of the server), absence rules on the server's clock.
     """
-    rules = rules_for(device, VALUE)
-    absence = rules_for(device, ABSENCE) if came_back else []
+    by_kind, states = rules_with_states(device, (VALUE, ABSENCE) if came_back else (VALUE,))
+    rules, absence = by_kind[VALUE], by_kind.get(ABSENCE, [])
     if not rules and not absence:
         return 0
     ctx = DeviceContext.of(device)
-    states = load_states([r.id for r in rules + absence], device_id=device.id)
     feed = (clean.get("scanner_stats") or {}).get("feed_updated_at")
     data = {**clean, "now": now, "feed_updated_at": feed}
     return run(rules, ctx, data, clean.get("timestamp") or now, states) + run(absence, ctx, data, now, states)

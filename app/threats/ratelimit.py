@@ -6,7 +6,8 @@
                                            (no hit -> 1.0; a certain hit -> 0.25)
 
 Counting happens in Redis (fakeredis in embedded mode): one INCR per request on a key
-that expires with its window; while Redis does not answer, in per-process counters
+that expires with its window, sent in the same pipeline as the block checks (one round
+trip per request); while Redis does not answer, in per-process counters
 (ratestore.py). A window that goes over its limit is recorded in
 rate_limit_entries as a block until the end of the window plus a penalty, with a
 security event; the block is mirrored in Redis so later requests are refused without
@@ -125,16 +126,22 @@ def subject_of(group: str, ip: str, user=None) -> str:
     return f"user:{user.id}" if (user is not None and group != "auth") else f"ip:{ip}"
 
 
-def check(group: str, ip: str, user=None) -> Decision:
+def counter_key(group: str, subject: str) -> str:
+    window = int(utcnow().timestamp()) // WINDOW_SECONDS
+    return f"vigil:rl:{group}:{subject}:{window}"
+
+
+def decide(group: str, ip: str, user, count: int) -> Decision:
     base, _ = GROUPS[group]
-    subject = subject_of(group, ip, user)
     trust = float(user.trust_score) if user is not None else 50.0
     confidence = _threat_multiplier_confidence(ip, getattr(user, "org_id", None))
     limit, f, g = adaptive_limit(base, trust, confidence)
-    window = int(utcnow().timestamp()) // WINDOW_SECONDS
-    key = f"vigil:rl:{group}:{subject}:{window}"
-    count = store().incr(key, WINDOW_SECONDS * 2)
-    return Decision(group, subject, count, limit, f, g)
+    return Decision(group, subject_of(group, ip, user), count, limit, f, g)
+
+
+def check(group: str, ip: str, user=None) -> Decision:
+    count = store().incr(counter_key(group, subject_of(group, ip, user)), WINDOW_SECONDS * 2)
+    return decide(group, ip, user, count)
 
 
 def record_block(decision: Decision, ip: str, user=None) -> RateLimitEntry:
@@ -199,14 +206,20 @@ def enforce():
         return blocked
     if current_app.config.get("RATE_LIMITS_ENABLED") is False:
         return None
-    user = current_user._get_current_object() if current_user.is_authenticated else None
+    # A fleet agent is counted by its key, never by a browser session: its requests do not
+    # load one (no session cookie read, no user loader).
+    user = None if group == "agent" or not current_user.is_authenticated else current_user._get_current_object()
     groups = (group, "agent_ip") if group == "agent" else (group,)
-    for each in groups:
-        ttl = store().ttl(block_key(each, subject_of(each, ip, user)))
+    subjects = [subject_of(each, ip, user) for each in groups]
+    # One round trip: every block's TTL and every window's count, pipelined. A request
+    # refused by a block is counted too, which changes nothing (the block already holds).
+    ttls, counts = store().hit([block_key(g, s) for g, s in zip(groups, subjects, strict=True)],
+                               [counter_key(g, s) for g, s in zip(groups, subjects, strict=True)], WINDOW_SECONDS * 2)
+    for ttl in ttls:
         if ttl and ttl > 0:
             return too_many(ttl)
-    for each in groups:
-        decision = check(each, ip, user)
+    for each, count in zip(groups, counts, strict=True):
+        decision = decide(each, ip, user, count)
         if decision.over:
             entry = record_block(decision, ip, user)
             return too_many(max(1, int((entry.blocked_until - utcnow()).total_seconds())))

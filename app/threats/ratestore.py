@@ -126,6 +126,25 @@ class RateStore:
 
         return self.call(on_redis, lambda local: local.incr(key, ttl))
 
+    def hit(self, block_keys: list[str], counters: list[str], ttl: int) -> tuple[list[int], list[int]]:
+        """The TTLs of `block_keys` and the incremented `counters`, in one round trip to Redis
+        (one pipeline) rather than one per key: the rate limiter's whole per-request cost."""
+
+        def on_redis(redis) -> tuple[list[int], list[int]]:
+            pipe = redis.pipeline(transaction=False)
+            for key in block_keys:
+                pipe.ttl(key)
+            for key in counters:
+                pipe.incr(key)
+                pipe.expire(key, ttl)
+            out = pipe.execute()
+            return [int(t) for t in out[:len(block_keys)]], [int(c) for c in out[len(block_keys)::2]]
+
+        def on_local(local: LocalCounters) -> tuple[list[int], list[int]]:
+            return [local.ttl(key) for key in block_keys], [local.incr(key, ttl) for key in counters]
+
+        return self.call(on_redis, on_local)
+
     def get(self, key: str) -> Any:
         return self.call(lambda redis: redis.get(key), lambda local: local.get(key))
 
