@@ -262,7 +262,7 @@ def measure(app, requests: int, only: list[str] | None) -> dict:
         targets[slug] = {k: v for k, v in _targets(app, slug).items() if not only or k in only}
     samples: dict[str, dict[str, list[float]]] = {}
     for slug, client in clients.items():  # warm-up, and proof that each page answers
-        for name, url in targets[slug].items():
+        for url in targets[slug].values():
             for _ in range(2):
                 r = client.get(url)
                 if r.status_code != 200:
