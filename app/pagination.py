@@ -69,12 +69,23 @@ class CappedPage:
         return iter(self.items)
 
 
-def paginate_capped(stmt: sa.Select, page: int, per_page: int = 50, cap: int | None = None) -> CappedPage:
+def paginate_capped(stmt: sa.Select, page: int, per_page: int = 50, cap: int | None = None,
+                    key: sa.ColumnElement | None = None) -> CappedPage:
     """Page `page` of `stmt` (an ORDER BY'ed select of one entity) in at most two bounded
     queries: per_page + 1 rows (so "next" is known without the count) and, unless that was
-    the last page, a count that stops at cap + 1."""
+    the last page, a count that stops at cap + 1.
+
+    With `key` (the entity's primary key), the page's keys are chosen first, alone, then its
+    rows read by key. PostgreSQL otherwise walks the primary key backwards for
+    "WHERE org_id = ? ORDER BY id DESC LIMIT 51", skipping every row of the organizations
+    written since (measured: 1 s for a small organization under a 1,000,000-row neighbour);
+    for the keys alone it reads the (org_id, id) index instead."""
     cap = COUNT_CAP if cap is None else cap
-    items = list(db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page + 1)))
+    window = stmt.offset((page - 1) * per_page).limit(per_page + 1)
+    if key is not None:
+        keys = window.with_only_columns(key, maintain_column_froms=True).subquery()
+        window = stmt.where(key.in_(sa.select(*keys.c)))
+    items = list(db.session.scalars(window))
     has_next = len(items) > per_page
     items = items[:per_page]
     if not has_next and (items or page == 1):  # the last page: the total is known without counting

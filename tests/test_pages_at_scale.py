@@ -69,6 +69,11 @@ def test_paginate_capped_counts_no_further_than_the_cap(db_session, orgs):
     assert (last.total, last.capped) == (7, False)
     beyond = paginate_capped(_stmt(a), 9, per_page=2, cap=5)
     assert beyond.items == [] and not beyond.has_next and beyond.total == 5
+    for page_no in (1, 2, 4, 9):  # keys first, then rows by key: the same pages
+        plain = paginate_capped(_stmt(a), page_no, per_page=2, cap=5)
+        keyed = paginate_capped(_stmt(a), page_no, per_page=2, cap=5, key=ThreatIntelligence.id)
+        assert [r.id for r in keyed] == [r.id for r in plain]
+        assert (keyed.total, keyed.capped, keyed.has_next) == (plain.total, plain.capped, plain.has_next)
     other = paginate_capped(_stmt(b), 1, per_page=50)
     assert (other.total, other.capped, other.pages) == (3, False, 1) and len(other.items) == 3
 

@@ -112,7 +112,8 @@ def intel():
             flash("Indicator added." if created else "Indicator already known: renewed.", "success")
             return redirect_after_post("threats.intel")
         status = INVALID_FORM_STATUS
-    rows = paginate_capped(scoped(ThreatIntelligence).order_by(ThreatIntelligence.id.desc()), page_arg(), per_page=50)
+    rows = paginate_capped(scoped(ThreatIntelligence).order_by(ThreatIntelligence.id.desc()), page_arg(), per_page=50,
+                           key=ThreatIntelligence.id)
     return render_page("threats/intel.html", status=status, form=form, rows=rows, now=utcnow(),
                        confidence=effective_confidence)
 
