@@ -12,8 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from app import audit, pagination
-from app.models import ThreatIntelligence, db, utcnow
+from app.fleet import dashboard
+from app.fleet.queries import scanner_summary
+from app.models import Device, ScannerStats, ThreatIntelligence, db, utcnow
 from app.pagination import paginate_capped
+from tests.test_fleet_dashboard import make_fleet
 
 
 @contextmanager
@@ -100,3 +103,28 @@ def test_the_first_page_runs_the_same_queries_for_a_short_and_a_long_list(app, c
     assert len(long) == len(short), (short, long)
     counts = [s for s in long if "count(" in s.lower() and ("audit_log" in s or "threat_intelligence" in s)]
     assert counts and all("LIMIT" in s.upper() for s in counts), counts
+
+
+def test_the_dashboard_lists_the_same_scanners_as_ranking_them_all(db_session, orgs):
+    """The dashboard picks its 15 scanners in SQL; they are the first 15 of scanner_health's
+    order over every scanner (offline, no stats, stale feed and critical findings first)."""
+    org_id = orgs.a.org.id
+    ids = make_fleet(org_id, 90)  # 60 scanners; every tenth device silent for an hour
+    make_fleet(orgs.b.org.id, 12)
+    scanners = db.session.scalars(sa.select(Device.id).where(Device.id.in_(ids), Device.device_type == "scanner")
+                                  .order_by(Device.id)).all()
+    stats = {s.device_id: s for s in db.session.scalars(sa.select(ScannerStats).where(
+        ScannerStats.device_id.in_(scanners)))}
+    stats[scanners[-1]].vulns_critical = 3
+    stats[scanners[-2]].feed_updated_at = utcnow() - timedelta(days=5)
+    db.session.delete(stats[scanners[-3]])
+    db.session.commit()
+    expected = dashboard.scanner_health(scanner_summary(org_id))[:dashboard.LIST_LIMIT]
+    chosen = dashboard.scanner_health(dashboard.scanners_needing_attention(org_id))
+    assert [h.row.device_id for h in chosen] == [h.row.device_id for h in expected]
+    assert [h.problems for h in chosen] == [h.problems for h in expected]
+    assert {scanners[-1], scanners[-2], scanners[-3]} <= {h.row.device_id for h in chosen}
+    assert dashboard.scanner_totals(org_id) == (60, 59, 118)  # one scanner lost its stats
+    view = dashboard.dashboard(org_id)
+    assert view["scanners_total"] == 60 and len(view["scanners"]) == dashboard.LIST_LIMIT
+    assert view["kpis"]["running_scans"] == 59 and view["kpis"]["scanner_tasks_queued"] == 118
