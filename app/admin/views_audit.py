@@ -10,8 +10,8 @@ from app.admin import audit_services, bp
 from app.admin.forms import AuditFilterForm
 from app.jobs import enqueue, job_title
 from app.jobs.queue import live_progress
-from app.models import db
-from app.pagination import page_arg
+from app.models import AuditLog, db
+from app.pagination import page_arg, paginate_capped
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import require_org_id
@@ -32,7 +32,7 @@ def audit():
             org_id, actor=form.actor.data, action=form.action.data, resource=form.resource.data,
             date_from=form.date_from.data, date_to=form.date_to.data,
         )
-        rows = db.paginate(stmt, page=page_arg(), per_page=50, error_out=False)
+        rows = paginate_capped(stmt, page_arg(), per_page=50, key=AuditLog.id)
     filters = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_page(
         "admin/audit.html", block="audit_results", status=status, form=form, rows=rows, filters=filters,

@@ -13,11 +13,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONPATH
+from sqlalchemy.orm import aliased
 
 from app.core.settings_registry import get_setting
-from app.fleet.queries import ScannerRow, online_counts, scanner_summary
+from app.fleet.queries import (
+    ScannerRow,
+    latest_stats_id,
+    online_counts,
+    scanner_row,
+    scanner_select,
+)
 from app.fleet.services import online_cutoff
-from app.models import Alert, Device, Heartbeat, db, utcnow
+from app.models import Alert, Device, Heartbeat, ScannerStats, db, utcnow
 
 LIST_LIMIT = 15
 ACTIVE_ALERT_STATUSES = ("open", "acknowledged", "muted")
@@ -65,6 +73,11 @@ def critical_disks(org_id: int, threshold: float | None = None) -> list[DiskRow]
     stmt = (sa.select(Device.id, Device.device_name, Device.hostname, Heartbeat.filesystems, Heartbeat.timestamp)
             .join(Heartbeat, Heartbeat.id == latest_heartbeat_id(Device.id))
             .where(Device.org_id == org_id, Device.deleted_at.is_(None)))
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Only heartbeats with a full filesystem leave the database (a superset of the exact
+        # test below, which still decides): the page does not decode every device's JSON.
+        stmt = stmt.where(Heartbeat.filesystems.op("@?")(
+            sa.cast(f"$[*] ? (@.used_percent >= {float(threshold)})", JSONPATH)))
     rows = []
     for device_id, name, hostname, filesystems, reported in db.session.execute(stmt):
         for fs in filesystems or []:
@@ -114,11 +127,36 @@ def scanner_health(rows: list[ScannerRow], now: datetime | None = None) -> list[
     return sorted(health, key=lambda h: (not h.problems, h.row.device_name.lower()))
 
 
-def fleet_kpis(org_id: int, scanners: list[ScannerRow] | None = None,
+def scanner_totals(org_id: int) -> tuple[int, int, int]:
+    """Live scanners, their running scans and their queued tasks (newest stats each), in one query."""
+    stats = aliased(ScannerStats)
+    total, running, queued = db.session.execute(
+        sa.select(sa.func.count(Device.id), sa.func.coalesce(sa.func.sum(stats.scans_running), 0),
+                  sa.func.coalesce(sa.func.sum(stats.scans_queued), 0))
+        .select_from(Device).outerjoin(stats, stats.id == latest_stats_id(Device.id))
+        .where(Device.org_id == org_id, Device.device_type == "scanner", Device.deleted_at.is_(None))).one()
+    return int(total), int(running), int(queued)
+
+
+def scanners_needing_attention(org_id: int, limit: int = LIST_LIMIT, now: datetime | None = None) -> list[ScannerRow]:
+    """The first `limit` scanners in scanner_health's order (those with a problem first, then by
+    name), chosen in SQL so the dashboard reads `limit` rows whatever the fleet's size."""
+    now = now or utcnow()
+    stale = now - timedelta(hours=get_setting("fleet.feed_stale_hours"))
+    stmt, stats = scanner_select(org_id)
+    # The same problems scanner_health names: offline, no stats, stale feed, critical findings.
+    problem = sa.or_(Device.last_seen_at.is_(None), Device.last_seen_at < online_cutoff(now), stats.id.is_(None),
+                     stats.feed_updated_at <= stale, stats.vulns_critical > 0)
+    label = sa.func.lower(sa.func.coalesce(sa.func.nullif(Device.device_name, ""), Device.hostname))
+    stmt = stmt.order_by(sa.case((problem, 0), else_=1), label, Device.id).limit(limit)
+    return [scanner_row(r) for r in db.session.execute(stmt)]
+
+
+def fleet_kpis(org_id: int, totals: tuple[int, int, int] | None = None,
                disks: list[DiskRow] | None = None) -> dict[str, Any]:
-    """The seed's eight KPIs. `scanners` and `disks` reuse lists the page already loaded."""
+    """The seed's eight KPIs. `totals` (scanner_totals) and `disks` reuse what the page already loaded."""
     counts = online_counts(org_id)
-    scanners = scanner_summary(org_id) if scanners is None else scanners
+    _, running, queued = scanner_totals(org_id) if totals is None else totals
     disks = critical_disks(org_id) if disks is None else disks
     critical = db.session.scalar(sa.select(sa.func.count(Alert.id)).where(
         Alert.org_id == org_id, Alert.severity == "critical", Alert.status.in_(ACTIVE_ALERT_STATUSES))) or 0
@@ -126,29 +164,28 @@ def fleet_kpis(org_id: int, scanners: list[ScannerRow] | None = None,
         "devices_online": counts["online"], "devices_total": counts["total"],
         "scanners_online": counts["scanners_online"], "servers_online": counts["servers_online"],
         "critical_alerts": critical,
-        "running_scans": sum(r.scans_running or 0 for r in scanners),
+        "running_scans": running,
         "failed_backups_24h": failed_backups_24h(org_id),
-        "scanner_tasks_queued": sum(r.scans_queued or 0 for r in scanners),
+        "scanner_tasks_queued": queued,
         "critical_disks": len(disks),
     }
 
 
 def dashboard(org_id: int) -> dict[str, Any]:
-    """Everything the dashboard page shows, in a fixed number of queries."""
-    scanners = scanner_summary(org_id)
+    """Everything the dashboard page shows, in a fixed number of queries, each reading a
+    bounded number of rows except the per-device probes done inside the database."""
+    totals = scanner_totals(org_id)
     disks = critical_disks(org_id)
     offline, offline_total = offline_devices(org_id)
-    return {"kpis": fleet_kpis(org_id, scanners, disks), "alerts": recent_alerts(org_id),
+    return {"kpis": fleet_kpis(org_id, totals, disks), "alerts": recent_alerts(org_id),
             "offline": offline, "offline_total": offline_total, "disks": disks[:LIST_LIMIT],
-            "disks_total": len(disks), "scanners": scanner_health(scanners),
+            "disks_total": len(disks), "scanners": scanner_health(scanners_needing_attention(org_id)),
+            "scanners_total": totals[0],
             "disk_threshold": get_setting("fleet.critical_disk_percent"), "now": utcnow()}
 
 
 def latest_scanner_details(device_ids: list[int]) -> dict[int, Any]:
     """Each scanner's newest scanner_stats row (the columns scanner_summary leaves out), in one query."""
-    from app.fleet.queries import latest_stats_id
-    from app.models import ScannerStats
-
     if not device_ids:
         return {}
     stmt = (sa.select(ScannerStats).join(Device, ScannerStats.id == latest_stats_id(Device.id))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -84,18 +85,29 @@ def latest_stats_id(device_id_column) -> sa.ScalarSelect:
             .order_by(ScannerStats.collected_at.desc()).limit(1).correlate_except(ScannerStats).scalar_subquery())
 
 
-def scanner_summary(org_id: int | None) -> list[ScannerRow]:
-    """Each live scanner with its organization and its newest scanner_stats (None when it never sent any)."""
+def scanner_select(org_id: int | None) -> tuple[sa.Select, Any]:
+    """Live scanners as plain columns (a ScannerRow each, see scanner_row) joined to their newest
+    scanner_stats, unordered; also the stats alias, for callers that filter or order by it."""
     stats = aliased(ScannerStats)
-    stmt = (sa.select(Device, Organization.name, stats)
+    label = sa.func.coalesce(sa.func.nullif(Device.device_name, ""), Device.hostname)
+    stmt = (sa.select(Device.id, label.label("label"), Device.org_id, Organization.name.label("org_name"),
+                      Device.status, Device.last_seen_at, stats.scans_running, stats.scans_queued,
+                      stats.vulns_critical, stats.vulns_high, stats.feed_updated_at)
             .join(Organization, Organization.id == Device.org_id)
             .outerjoin(stats, stats.id == latest_stats_id(Device.id))
-            .where(Device.device_type == "scanner", Device.deleted_at.is_(None))
-            .order_by(Device.device_name, Device.id))
+            .where(Device.device_type == "scanner", Device.deleted_at.is_(None)))
     if org_id is not None:
         stmt = stmt.where(Device.org_id == org_id)
-    return [ScannerRow(d.id, d.label, d.org_id, org_name, d.status, d.last_seen_at,
-                       s.scans_running if s else None, s.scans_queued if s else None,
-                       s.vulns_critical if s else None, s.vulns_high if s else None,
-                       s.feed_updated_at if s else None)
-            for d, org_name, s in db.session.execute(stmt)]
+    return stmt, stats
+
+
+def scanner_row(r: Any) -> ScannerRow:
+    """One row of scanner_select as a ScannerRow."""
+    return ScannerRow(r.id, r.label, r.org_id, r.org_name, r.status, r.last_seen_at, r.scans_running, r.scans_queued,
+                      r.vulns_critical, r.vulns_high, r.feed_updated_at)
+
+
+def scanner_summary(org_id: int | None) -> list[ScannerRow]:
+    """Each live scanner with its organization and its newest scanner_stats (None when it never sent any)."""
+    stmt, _ = scanner_select(org_id)
+    return [scanner_row(r) for r in db.session.execute(stmt.order_by(Device.device_name, Device.id))]

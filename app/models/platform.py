@@ -40,6 +40,7 @@ class AuditLog(db.Model):
     __tablename__ = "audit_log"
     __table_args__ = (
         sa.Index("ix_audit_log_org_time", "org_id", "created_at"),
+        sa.Index("ix_audit_log_org_newest", "org_id", "id"),  # the viewer's first page (migration 0037)
         sa.Index("ix_audit_log_action_time", "action", "created_at"),
         sa.Index("ix_audit_log_resource", "resource_type", "resource_id"),
     )

@@ -24,6 +24,7 @@ class ThreatIntelligence(OrgOwnedMixin, TimestampMixin, db.Model):
     __table_args__ = (
         sa.UniqueConstraint("org_id", "indicator_type", "indicator_value"),
         sa.Index("ix_threat_intelligence_range", "org_id", "range_start", "range_end"),
+        sa.Index("ix_threat_intelligence_org_newest", "org_id", "id"),  # the list's first page (0037)
         sa.Index("ix_threat_intelligence_active_expires", "is_active", "expires_at"),
     )
 

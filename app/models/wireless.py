@@ -94,6 +94,8 @@ class Network(OrgOwnedMixin, db.Model):
         sa.Index("ix_networks_org_bestlevel", "org_id", "bestlevel"),
         sa.Index("ix_networks_org_obs_count", "org_id", "observation_count"),
         sa.Index("ix_networks_org_ssid", "org_id", "ssid"),
+        # The map's most threatening first (DESC NULLS LAST): ix_networks_org_threat_map, an
+        # expression index created by migration 0037 only (its form differs by dialect).
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

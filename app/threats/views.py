@@ -22,7 +22,7 @@ from app.models import (
     utcnow,
 )
 from app.models.threats import THREAT_OPEN, THREAT_STATUSES
-from app.pagination import page_arg
+from app.pagination import page_arg, paginate_capped
 from app.permissions import can, require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
@@ -114,8 +114,8 @@ def intel():
             flash("Indicator added." if created else "Indicator already known: renewed.", "success")
             return redirect_after_post("threats.intel")
         status = INVALID_FORM_STATUS
-    rows = db.paginate(scoped(ThreatIntelligence).order_by(ThreatIntelligence.id.desc()),
-                       page=page_arg(), per_page=50, error_out=False)
+    rows = paginate_capped(scoped(ThreatIntelligence).order_by(ThreatIntelligence.id.desc()), page_arg(), per_page=50,
+                           key=ThreatIntelligence.id)
     return render_page("threats/intel.html", status=status, form=form, rows=rows, now=utcnow(),
                        confidence=effective_confidence)
 

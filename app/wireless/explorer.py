@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from app.models import db
 from app.models.wireless import RADIO_TYPES, Network, NetworkTag
@@ -64,9 +65,15 @@ def active_tags(org_id: int, network_ids: Iterable[int]) -> dict[int, list[str]]
     out: dict[int, list[str]] = {}
     if not ids:
         return out
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One array parameter: the map asks for 5,000 ids, and 5,000 bound parameters cost
+        # more to send and plan than the lookup itself.
+        wanted = NetworkTag.network_id == sa.any_(sa.cast(ids, postgresql.ARRAY(sa.Integer)))
+    else:
+        wanted = NetworkTag.network_id.in_(ids)
     rows = db.session.execute(
         sa.select(NetworkTag.network_id, NetworkTag.tag).where(
-            NetworkTag.org_id == org_id, NetworkTag.network_id.in_(ids), NetworkTag.removed_at.is_(None))
+            NetworkTag.org_id == org_id, wanted, NetworkTag.removed_at.is_(None))
         .order_by(NetworkTag.network_id, NetworkTag.tag))
     for network_id, tag in rows:
         out.setdefault(network_id, []).append(tag)

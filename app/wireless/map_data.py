@@ -73,13 +73,28 @@ def _collection(features: list[dict[str, Any]], cap: int, **extra: Any) -> dict[
     return {"type": "FeatureCollection", "features": features[:cap], "truncated": truncated, "cap": cap, **extra}
 
 
+def _fast_url(detail_url):
+    """detail_url(id) without a URL build per network (5,000 builds were half the map's time):
+    one URL is built and the id swapped into it."""
+    probe = 987654321
+    head, found, tail = detail_url(probe).rpartition(str(probe))
+    if not found:
+        return detail_url
+    return lambda network_id: f"{head}{int(network_id)}{tail}"
+
+
 def networks_geojson(f: NetworkFilter, org_id: int, cap: int, detail_url) -> dict[str, Any]:
     """Matching networks at their best position, most threatening first."""
-    stmt = (apply_filters(sa.select(Network), f, org_id)
+    # Only the columns a feature shows (not the scoring factors' JSON of 5,000 networks).
+    columns = (Network.id, Network.bssid, Network.ssid, Network.type, Network.threat_level, Network.threat_score_v2,
+               Network.manufacturer, Network.observation_count, Network.bestlat, Network.bestlon, Network.lastlat,
+               Network.lastlon)
+    stmt = (apply_filters(sa.select(*columns), f, org_id)
             .order_by(Network.threat_score_v2.desc().nulls_last(), Network.id)
             .limit(cap + 1))
-    rows = list(db.session.scalars(stmt))
+    rows = list(db.session.execute(stmt))
     tags = active_tags(org_id, (n.id for n in rows))
+    detail_url = _fast_url(detail_url)
     features = []
     for n in rows:
         where = position(n)
