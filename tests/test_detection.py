@@ -59,6 +59,23 @@ def test_brute_force_locks_the_account_and_repeats_update_the_same_threat(db_ses
     assert threats(orgs.b.org.id) == []
 
 
+def test_a_mitigated_attack_seen_again_in_the_window_is_the_same_threat(db_session, orgs):
+    victim = orgs.a.users["analyst"]
+    fail(orgs.a.org.id, victim.email, "203.0.113.5", victim, n=8)
+    db.session.commit()
+    assert detection.detect(orgs.a.org.id) == {"created": 1, "updated": 0}
+    [threat] = threats(orgs.a.org.id, "brute_force")
+    assert threat.status == "mitigated"
+    # The next passes see the same failures (still inside the 15-minute window): no new threat.
+    assert detection.detect(orgs.a.org.id) == {"created": 0, "updated": 1}
+    assert detection.detect(orgs.a.org.id) == {"created": 0, "updated": 1}
+    assert [t.id for t in threats(orgs.a.org.id, "brute_force")] == [threat.id]
+    # Once the mitigated threat is older than the window, a new attack is a new threat.
+    threat.last_detected_at = utcnow() - detection.WINDOW - timedelta(minutes=1)
+    db.session.commit()
+    assert detection.detect(orgs.a.org.id) == {"created": 1, "updated": 0}
+
+
 def test_seven_failures_are_not_brute_force(db_session, orgs):
     victim = orgs.a.users["analyst"]
     fail(orgs.a.org.id, victim.email, "203.0.113.5", victim, n=7)

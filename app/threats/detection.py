@@ -176,6 +176,9 @@ def respond(threat: ThreatEvent, finding: Finding) -> dict[str, Any]:
     return done
 
 
+MITIGATED_STILL_SAME_ATTACK = WINDOW  # the rules' look-back: the evidence may still be in it
+
+
 def record_finding(org_id: int, finding: Finding) -> tuple[ThreatEvent, bool]:
     """Create the threat (and respond), or update the open one with the same key.
 
@@ -184,9 +187,14 @@ def record_finding(org_id: int, finding: Finding) -> tuple[ThreatEvent, bool]:
     engine's routing, cooldown, mute and maintenance windows, once per attack.
     """
     now = utcnow()
+    # A mitigated threat is still the same attack while its evidence stays in the detection
+    # window: every pass sees the same failures again, and must not record a new threat each time.
     open_threat = db.session.scalar(sa.select(ThreatEvent).where(
         ThreatEvent.org_id == org_id, ThreatEvent.dedupe_key == finding.dedupe_key,
-        ThreatEvent.status.in_(THREAT_OPEN)))
+        sa.or_(ThreatEvent.status.in_(THREAT_OPEN),
+               sa.and_(ThreatEvent.status == "mitigated",
+                       ThreatEvent.last_detected_at >= now - MITIGATED_STILL_SAME_ATTACK)))
+        .order_by(ThreatEvent.id.desc()).limit(1))
     if open_threat is not None:
         open_threat.occurrences += 1
         open_threat.last_detected_at = now
