@@ -1,10 +1,16 @@
 """Rescoring: feed networks and their sightings to the ONE scorer (app/wireless/scoring.py),
 blend in the active model, and store the result with its history row.
 
-New sightings and tag changes set `networks.needs_rescore`; `rescore(org_id)` takes only
-those, `rescore(org_id, everything=True)` takes all. Work goes in batches of networks: one
-query for their sightings, one for their tags, one bulk UPDATE and one bulk INSERT per batch,
-and a commit per batch so a long run holds no long transaction and loses nothing finished.
+What changes a score sets `networks.needs_rescore` on exactly the networks it changes: an
+import on the networks that got new sightings (importers/writer.py), a tag on its network
+(scored at once, detail.py), a moved home on all of the organization's (places.py), changed
+scoring settings on all of the organization's (`mark_dirty`). `rescore(org_id)` takes only
+those, `rescore(org_id, everything=True)` takes all. Nothing on a page waits for it: the
+explorer and map read the stored scores. Work goes in chunks of networks (keyset by id, at
+most CHUNK networks or CHUNK_SIGHTINGS sightings): one query for their rows, one streamed
+query for their sightings, one for their tags, the scorer in memory, one set-based write of
+scores and history rows, and a commit per chunk so a long run holds no long transaction,
+loses nothing finished and keeps memory flat in the organization's size.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from app.alerting import events
 from app.models import Organization, db, utcnow
@@ -118,6 +125,14 @@ def scoring_context(org_id: int, config: ScoringConfig | None = None) -> Scoring
     )
 
 
+def _among(column: Any, ids: list[int]) -> Any:
+    """`column IN ids`; on PostgreSQL as `= ANY(array)`: one parameter instead of one per id
+    (a thousand placeholders cost the driver more to parse than the query costs to run)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.literal(list(ids), type_=postgresql.ARRAY(sa.Integer)))
+    return column.in_(ids)
+
+
 def _sightings(org_id: int, ids: list[int], limit: int,
                makers: dict[int, int] | None = None) -> dict[int, list[Sighting]]:
     """Each network's newest sightings; `makers` (when given) collects their manufacturer ids.
@@ -131,7 +146,7 @@ def _sightings(org_id: int, ids: list[int], limit: int,
         sa.select(Observation.network_id, Observation.time, Observation.lat, Observation.lon,
                   Observation.level, Observation.accuracy, Observation.ssid, Observation.time_unknown,
                   Observation.mfgrid)
-        .where(Observation.org_id == org_id, Observation.network_id.in_(ids))
+        .where(Observation.org_id == org_id, _among(Observation.network_id, ids))
         .order_by(Observation.network_id, Observation.time.desc())
         .execution_options(yield_per=STREAM)
     )
@@ -154,7 +169,7 @@ def _tags(ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {i: [] for i in ids}
     for network_id, tag in db.session.execute(
         sa.select(NetworkTag.network_id, NetworkTag.tag)
-        .where(NetworkTag.network_id.in_(ids), NetworkTag.removed_at.is_(None))
+        .where(_among(NetworkTag.network_id, ids), NetworkTag.removed_at.is_(None))
     ):
         out[network_id].append(tag)
     return out
@@ -328,6 +343,13 @@ def rescore(org_id: int, everything: bool = False,
         if progress:
             progress(result.scored, max(total, result.scored))
     return result
+
+
+def mark_dirty(org_id: int) -> int:
+    """Mark all of the organization's networks for rescore (its scoring settings changed,
+    which every score depends on), in one statement; returns how many (no commit)."""
+    return db.session.execute(sa.update(Network).where(Network.org_id == org_id).values(needs_rescore=True)
+                              .execution_options(synchronize_session=False)).rowcount
 
 
 def has_dirty_networks() -> bool:
