@@ -101,8 +101,8 @@ SELECT :org, n.id, :source, n.bssid, n.ssid, n.type,
        0, 5 + (random() * 20)::int, t.t, t.ms, t.ms, false, 0, '', k::text, false
 FROM (SELECT id, bssid, ssid, type,
              CASE WHEN (id % 20) = 0 THEN 0 WHEN (id % 20) = 1 THEN 1 ELSE 2 END AS kind,
-             CASE WHEN id % 20 = 1 THEN :hlat ELSE :hlat + (((id * 2654435761) % 100003) / 100003.0 - 0.5) * 0.3 END AS lat0,
-             CASE WHEN id % 20 = 1 THEN :hlon ELSE :hlon + (((id * 40503) % 99991) / 99991.0 - 0.5) * 0.4 END AS lon0
+             CASE WHEN id % 20 = 1 THEN :hlat ELSE :hlat + (((id::bigint * 2654435761) % 100003) / 100003.0 - 0.5) * 0.3 END AS lat0,
+             CASE WHEN id % 20 = 1 THEN :hlon ELSE :hlon + (((id::bigint * 40503) % 99991) / 99991.0 - 0.5) * 0.4 END AS lon0
       FROM networks WHERE org_id = :org) AS n
 CROSS JOIN generate_series(0, :per - 1) AS k
 CROSS JOIN LATERAL (
