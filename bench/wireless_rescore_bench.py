@@ -215,7 +215,7 @@ def markdown_row(r: dict) -> str:
     t = r["timings"]
     return (f"| {r['scale']} | {r['sightings']:,} / {r['networks']:,} | {r['seconds']:.1f} s | "
             f"{r['networks_per_s']:,.0f} | {t.get('context', 0):.1f} s | {t.get('load', 0):.1f} s | "
-            f"{t.get('score', 0):.1f} s | {t.get('write', 0):.1f} s | "
+            f"{t.get('score', 0):.1f} s | {t.get('write', 0):.1f} s | {t.get('alerts', 0):.1f} s | "
             + (f"{r['tracemalloc_peak_mib']:.1f} MiB" if r["tracemalloc_peak_mib"] is not None else "-")
             + f" | {r['maxrss_mib']:.0f} MiB | {r['load']} | {r['commit']} |")
 
@@ -229,8 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     app = make_app()
     rows = [run_scale(app, scale, memory=not args.no_memory) for scale in args.scale or ["small"]]
     print("| scale | sightings / networks | total | networks/s | context | loading sightings | scoring | "
-          "writing | peak Python memory | max RSS | load avg (1/5/15 min, before -> after) | commit |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "writing | alert rules | peak Python memory | max RSS | load avg (1/5/15 min, before -> after) | commit |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(markdown_row(r))
     return 0
