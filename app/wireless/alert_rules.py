@@ -57,9 +57,18 @@ def target(network: Any) -> Target:
     return Target(f"network:{network.id}", label, network.org_id, link=network_url(f"network:{network.id}"))
 
 
+def _target_of(data: dict[str, Any], network: Any) -> Target:
+    """The network's target, built once per batch (its link is a URL build) for every rule."""
+    cache = data.setdefault("targets", {})
+    found = cache.get(network.id)
+    if found is None:
+        found = cache[network.id] = target(network)
+    return found
+
+
 def _high(data: dict[str, Any], rule: AlertRule) -> list[Observation]:
-    return [Observation(target(n), 0.0 if not_a_threat(tags) else float(RANK[new["threat_level"]]),
-                        f"{target(n).label} is {new['threat_level']} (score {new['threat_score_v2']:g})"
+    return [Observation(_target_of(data, n), 0.0 if not_a_threat(tags) else float(RANK[new["threat_level"]]),
+                        f"{_target_of(data, n).label} is {new['threat_level']} (score {new['threat_score_v2']:g})"
                         + (", marked not a threat" if not_a_threat(tags) else ""),
                         metric_name="threat_level", details={"level": new["threat_level"],
                                                             "score": float(new["threat_score_v2"])})
@@ -81,9 +90,9 @@ def _follower(data: dict[str, Any], rule: AlertRule) -> list[Observation]:
         following = RANK[new["threat_level"]] >= RANK["MEDIUM"] and not not_a_threat(tags)
         points = follow_points(new["threat_factors"]) if following else 0.0
         gone = "is marked not a threat" if not_a_threat(tags) else "no longer follows"
-        out.append(Observation(target(n), 1.0 if points > 0 else 0.0,
-                               f"{target(n).label} follows you ({points:g} points)" if points
-                               else f"{target(n).label} {gone}", metric_name="follow_legs"))
+        out.append(Observation(_target_of(data, n), 1.0 if points > 0 else 0.0,
+                               f"{_target_of(data, n).label} follows you ({points:g} points)" if points
+                               else f"{_target_of(data, n).label} {gone}", metric_name="follow_legs"))
     return out
 
 
@@ -93,7 +102,8 @@ def _threat_again(data: dict[str, Any], rule: AlertRule) -> list[Observation]:
         last = n.threat_updated_at
         if "THREAT" in tags and not not_a_threat(tags) and last is not None and n.lasttime_ms > int(last.timestamp() * 1000):
             seen = datetime.fromtimestamp(n.lasttime_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
-            out.append(Observation(target(n), 1.0, f"Tagged threat {target(n).label} seen again ({seen} UTC)",
+            found = _target_of(data, n)
+            out.append(Observation(found, 1.0, f"Tagged threat {found.label} seen again ({seen} UTC)",
                                    metric_name="seen_again", details={"lasttime_ms": n.lasttime_ms}))
     return out
 

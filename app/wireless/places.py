@@ -71,7 +71,11 @@ def set_home(org_id: int, lat: Any, lon: Any, radius_km: Any = 0.5, name: str = 
                           radius_km=radius, icon="house", color="#198754", created_by_id=actor_id)
     db.session.add(home)
     db.session.flush()
-    _mark_dirty(org_id)
+    if before != {"lat": lat_f, "lon": lon_f, "radius_km": radius}:
+        # Home moved (or its radius changed): every network's home factors and parked
+        # weight are measured from it, so all of the organization's are due; the same home
+        # saved again changes no score and marks none.
+        _mark_dirty(org_id)
     audit.record("wireless.home_set", resource_type="location_marker", resource_id=home.id, org_id=org_id,
                  old=before, new={"lat": lat_f, "lon": lon_f, "radius_km": radius}, **audit_kw)
     return home

@@ -14,7 +14,7 @@ from app.models import db
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import require_org_id
-from app.wireless import bp, org_settings
+from app.wireless import bp, org_settings, rescore
 from app.wireless.scoring import ScoringConfig
 from app.wireless.scoring_help import FACTORS, GROUP_OF, HELP
 
@@ -86,11 +86,17 @@ def scoring_save():
         return render_page("wireless/scoring.html", status=INVALID_FORM_STATUS,
                            rows=_rows({**defaults, **submitted}), error=str(exc), factors=FACTORS)
     stored = {k: v for k, v in config.to_mapping().items() if v != defaults[k]}
+    if stored == (org_settings.wireless_policy(org_id).get("scoring") or {}):
+        flash("No setting changed; the scores stand.", "info")
+        return redirect_after_post("wireless.scoring_settings")
     old = org_settings.update_wireless_policy(org_id, scoring=stored)
+    # Every score depends on the settings: all of the organization's networks are due, and
+    # stay marked until scored, should the queued run be lost.
+    marked = rescore.mark_dirty(org_id)
     run = enqueue("wireless.rescore", org_id=org_id, requested_by_id=current_user.id, everything=True)
     audit.record("wireless.scoring_settings_changed", resource_type="organization", resource_id=org_id,
                  old={"scoring": old.get("scoring") or {}}, new={"scoring": stored},
-                 details={"rescore_run": run.id})
+                 details={"rescore_run": run.id, "networks_marked": marked})
     db.session.commit()
     flash("Scoring settings saved; every network is being rescored with them.", "success")
     return redirect_after_post("wireless.scoring_settings")
