@@ -3,17 +3,22 @@ on ingest and by the retro-hunt; the entity page; geolocation and impossible tra
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.compliance import frameworks
+from app.compliance import services as compliance_services
 from app.indicators import geo, matching
 from app.models import (
+    ComplianceEvidence,
     IocSighting,
     JobRun,
     NotificationChannel,
     SecurityEvent,
     ThreatIntelligence,
+    UploadedBreachFile,
     User,
     db,
     utcnow,
@@ -271,3 +276,35 @@ def test_a_changed_value_is_matched_and_an_unchanged_one_is_not_matched_again(cl
     user.last_name = "Again"
     db.session.commit()
     assert db.session.get(ThreatIntelligence, ioc.id).sighting_count == 1
+
+
+def test_uploaded_files_match_hash_indicators_on_upload_and_in_a_retro_hunt(db_session, orgs):
+    """Issue 13.4: hashes against uploaded files (breach uploads, compliance evidence files)."""
+    org_id = orgs.a.org.id
+    sha = indicator(org_id, "sha256", EVIL_SHA256)
+    now = utcnow()
+    upload = UploadedBreachFile(org_id=org_id, upload_id=str(uuid.uuid4()), filename="leak.txt", file_size=1,
+                                content_hash=EVIL_SHA256, mime_type="text/plain", processing_status="completed",
+                                expires_at=now + timedelta(days=1))
+    other = UploadedBreachFile(org_id=orgs.b.org.id, upload_id=str(uuid.uuid4()), filename="leak.txt", file_size=1,
+                               content_hash=EVIL_SHA256, mime_type="text/plain", processing_status="completed",
+                               expires_at=now + timedelta(days=1))
+    db.session.add_all([upload, other])
+    db.session.commit()
+    assert [s.object_id for s in sightings(sha, "breach_upload")] == [str(upload.id)]  # matched on ingest
+    frameworks.load_frameworks()
+    assessment = compliance_services.start_assessment(org_id, "SOC2", None)
+    control = assessment.controls[0]
+    snapshot = ComplianceEvidence(org_id=org_id, control_id=control.id, evidence_type="automatic",
+                                  title="MFA coverage", snapshot={"n": 1}, sha256=EVIL_SHA256)
+    document = ComplianceEvidence(org_id=org_id, control_id=control.id, evidence_type="document",
+                                  title="policy.pdf", file_path="x/policy.pdf", sha256=EVIL_SHA256)
+    db.session.add_all([snapshot, document])
+    db.session.commit()
+    # A snapshot's hash is of Vigil's own JSON, never a file: only the uploaded file is a place.
+    found = sightings(sha, "evidence_file")
+    assert [s.object_id for s in found] == [str(document.id)]
+    assert f"/compliance/controls/{control.id}" in (matching.PLACES["evidence_file"].link(found[0].object_id,
+                                                                                          EVIL_SHA256) or "")
+    # A retro-hunt finds the same places and adds nothing new.
+    assert matching.retro_hunt(sha.id) == 0

@@ -15,4 +15,15 @@ register_section("compliance", "Compliance", 60, [
     ("compliance.evidence_expiring", "hourglass-split", "Expiring evidence", "compliance.view"),
 ])
 
-from app.compliance import cli, demo, jobs, links, live, reports, search, views, views_evidence  # noqa: E402,F401
+from app.compliance import (  # noqa: E402,F401
+    cli,
+    demo,
+    intel_places,
+    jobs,
+    links,
+    live,
+    reports,
+    search,
+    views,
+    views_evidence,
+)

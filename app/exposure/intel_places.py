@@ -1,6 +1,7 @@
-"""Where e-mail addresses appear in exposure data, registered for indicator matching
-(app/indicators/matching.py): the credentials of imported breach files, and the findings of
-monitored addresses. A domain indicator covers the addresses at it.
+"""Where e-mail addresses and file hashes appear in exposure data, registered for indicator
+matching (app/indicators/matching.py): the credentials of imported breach files, the findings
+of monitored addresses, and each uploaded file's SHA-256. A domain indicator covers the
+addresses at it.
 
 Breach credentials are written with one core INSERT per batch (no ORM flush to watch), so
 the importer publishes `exposure.credentials_stored` and `match_stored` matches the batch:
@@ -23,6 +24,7 @@ from app.models import (
     MonitoredEmail,
     MonitoredEmailFinding,
     ThreatIntelligence,
+    UploadedBreachFile,
     db,
     utcnow,
 )
@@ -108,6 +110,24 @@ def find_findings(org_id: int, since: datetime, kind: str | None, value: str | N
     return [o for f in db.session.scalars(stmt.limit(FIND_LIMIT)) for o in _finding_occurrences(f)]
 
 
+def _upload_occurrences(upload: UploadedBreachFile) -> list[Occurrence]:
+    value = canonical("hash", upload.content_hash)
+    if not value or upload.org_id is None or upload.deleted_at is not None:
+        return []
+    return [Occurrence(upload.org_id, "hash", value, str(upload.id), f"uploaded file {upload.filename}",
+                       upload.uploaded_at or utcnow())]
+
+
+def find_uploads(org_id: int, since: datetime, kind: str | None, value: str | None) -> list[Occurrence]:
+    stmt = sa.select(UploadedBreachFile).where(UploadedBreachFile.org_id == org_id,
+                                               UploadedBreachFile.uploaded_at >= since,
+                                               UploadedBreachFile.deleted_at.is_(None))
+    if value is not None:
+        stmt = stmt.where(sa.func.lower(UploadedBreachFile.content_hash) == value)
+    return [o for u in db.session.scalars(stmt.order_by(UploadedBreachFile.id.desc()).limit(FIND_LIMIT))
+            for o in _upload_occurrences(u)]
+
+
 PLACES = {
     "breach_credential": register_place(Place(
         "breach_credential", "Breach file credentials", ("email",), "exposure.details", find_credentials,
@@ -116,5 +136,9 @@ PLACES = {
         "monitored_finding", "Monitored e-mail findings", ("email",), "exposure.view", find_findings,
         lambda object_id, value: app_path("exposure.findings"), model=MonitoredEmailFinding,
         watch=("monitored_email_id",), extract=_finding_occurrences)),
+    "breach_upload": register_place(Place(
+        "breach_upload", "Uploaded breach files", ("hash",), "exposure.view", find_uploads,
+        lambda object_id, value: app_path("exposure.upload_detail", upload_id=int(object_id)),
+        model=UploadedBreachFile, watch=("content_hash",), extract=_upload_occurrences)),
 }
 events.subscribe("exposure.credentials_stored", match_stored)
