@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -13,16 +12,15 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from app import audit
 from app.forms import options
-from app.jobs import enqueue, job_title
+from app.jobs import job_title
 from app.jobs.queue import live_progress
 from app.models import JobRun, db
 from app.models.wireless import DeviceSource, WirelessImport
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
-from app.wireless import bp, imports
+from app.wireless import bp, import_start, imports
 
 UPLOAD_ENDPOINT = "wireless.import_upload"
 LISTED = 50
@@ -92,37 +90,23 @@ def import_upload():
     if not form.validate_on_submit():
         return _page(form, INVALID_FORM_STATUS)
     upload = form.file.data
-    filename = Path(upload.filename or "upload").name
-    path = imports.import_dir(org_id) / f"{secrets.token_hex(12)}.upload"
-    upload.save(path)
+    filename = Path(upload.filename or "upload").name or "upload"
     try:
-        if path.stat().st_size > imports.max_upload_bytes():
-            raise imports.FormatError(f"larger than the import limit of {current_app.config['WIRELESS_IMPORT_MAX_MB']} MB")
-        fmt = imports.detect(path)
-        device_type = imports.DEVICE_TYPES[fmt]
-        # Neither chosen: the CLI's default, a source named after the format ('wigle', 'kismet'),
-        # so a first upload on a fresh organization is not refused.
-        default_code = None if form.source_id.data else device_type
-        source = imports.resolve_source(org_id, form.source_id.data or None, form.new_source.data or default_code,
-                                        device_type)
+        # The same steps as the JSON API's upload (import_start): saved, detected, the source
+        # resolved (named after the format when none is chosen), recorded, queued, audited.
+        imp = import_start.start(org_id, current_user, upload, form.source_id.data or None,
+                                 form.new_source.data or None)
     except (imports.FormatError, imports.SourceError) as exc:
-        path.unlink(missing_ok=True)
         db.session.rollback()
         message = f"{filename} refused: {exc}" if isinstance(exc, imports.FormatError) else str(exc)
         return _page(form, INVALID_FORM_STATUS, error=message)
     try:
-        imp = imports.create_import(org_id, source, path, filename, fmt, current_user.id)
-        run = enqueue("wireless.import", org_id=org_id, requested_by_id=current_user.id, import_id=imp.id)
-        imp.job_run_id = run.id
-        audit.record("wireless.import_started", resource_type="wireless_import", resource_id=imp.id,
-                     details={"file": filename, "format": fmt, "source": source.code, "size": imp.size_bytes,
-                              "run": run.id})
         db.session.commit()
     except Exception:
-        # Nothing half-saved: a refused enqueue (503, the job queue is unavailable) or a failed
-        # commit leaves neither a row nor the file under instance/.
+        # Nothing half-saved: a failed commit leaves neither a row nor the file under instance/
+        # (a refused enqueue, 503, is undone inside import_start).
         db.session.rollback()
-        path.unlink(missing_ok=True)
+        Path(imp.stored_path).unlink(missing_ok=True)
         raise
     return redirect_after_post("wireless.import_list")
 
