@@ -41,10 +41,12 @@ IMPORT_STATUSES = ("queued", "running", "succeeded", "failed")
 
 NATURAL_KEY_COLUMNS = ("org_id", "source_id", "source_pk", "bssid", "level", "lat", "lon", "altitude", "accuracy",
                        "observed_at_ms", "external", "mfgrid")
-# Schema objects one dialect has by design and the model does not declare (migration 0029):
-# the drift check (migrations/env.py) leaves them out.
+# Schema objects a migration creates per dialect and the model does not declare: the drift
+# check (migrations/env.py) leaves them out. 0029: the natural-key hash (PostgreSQL only);
+# 0037: the map's DESC NULLS LAST expression index (its form differs by dialect).
 db.metadata.info.setdefault("dialect_only", {}).setdefault("postgresql", set()).update(
-    {"natural_key", "uq_observations_natural_key"})
+    {"natural_key", "uq_observations_natural_key", "ix_networks_org_threat_map"})
+db.metadata.info["dialect_only"].setdefault("sqlite", set()).add("ix_networks_org_threat_map")
 
 # bigint on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = sa.BigInteger().with_variant(sa.Integer, "sqlite")
