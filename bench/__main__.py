@@ -39,7 +39,10 @@ SCALES = {
     "large": {"BENCH_IMPORT_ROWS": "1000000", "BENCH_IMPORT_SQLITE_ROWS": "100000"},
 }
 SECTIONS = ("audit", "requests", "threats", "fleet", "wireless", "explorer", "wireless_import", "search", "exposure",
-            "backup")
+            "backup", "rescore", "pages")
+# Benchmarks with their own PostgreSQL data set and report (each also runs alone as
+# `python -m <module>`): run as child processes, with --scale or when named with --only.
+STANDALONE = {"rescore": "bench.wireless_rescore_bench", "pages": "bench.pages_bench"}
 
 
 def log(message: str) -> None:
@@ -53,6 +56,18 @@ def git_commit() -> str | None:
     except OSError:
         return None
     return out.stdout.strip() or None
+
+
+def run_standalone(name: str, module: str, scale: str | None, explicit: bool) -> None:
+    """Run one standalone benchmark in a child process (its table goes to stdout)."""
+    if not (scale or explicit):
+        log(f"{name}: skipped (its own PostgreSQL data set: run with --scale or --only {name})")
+        return
+    extra = ["--scale", scale or "small"] if name == "rescore" else []
+    log(f"{name}: python -m {module} {' '.join(extra)}".rstrip())
+    done = subprocess.run([sys.executable, "-m", module, *extra], check=False)
+    if done.returncode:
+        log(f"{name}: exited with {done.returncode}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             measures += loaded(backup_bench.run(bench_env, log))
     finally:
         bench_env.close()
+    for name, module in STANDALONE.items():
+        if name in sections:
+            run_standalone(name, module, args.scale, explicit=bool(args.only))
 
     meta = {
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
