@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import has_request_context, request
 
 from app import audit
+from app.core.settings_registry import get_setting
 from app.fleet.signing import signing_key
 from app.models import Command, Device, User, db, utcnow
 from app.permissions import can
@@ -271,8 +272,6 @@ FINISHED = ("completed", "failed", "expired", "canceled")
 
 
 def _old_finished() -> sa.Select:
-    from app.core.settings_registry import get_setting
-
     cutoff = utcnow() - timedelta(days=get_setting("fleet.commands_keep_days"))
     return sa.select(Command.id).where(Command.status.in_(FINISHED), Command.created_at < cutoff)
 

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import audit
+from app.core.settings_registry import get_setting
 from app.fleet.ingest import MAX_AGE, MAX_CLOCK_SKEW, PayloadError
 from app.fleet.payload import Checker
 from app.models import Device, DeviceFacts, db, utcnow
@@ -25,8 +26,6 @@ ITEM_KEYS = ("name", "mount", "id", "device", "path")
 
 
 def keep_count() -> int:
-    from app.core.settings_registry import get_setting
-
     return get_setting("fleet.facts_keep")
 
 
