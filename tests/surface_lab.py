@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import socket
 import socketserver
 import ssl
@@ -44,6 +45,11 @@ from dnslib.server import BaseResolver, DNSLogger, DNSServer
 ZONE = "lab.test"
 WILD_ZONE = "wild.test"
 APACHE_BANNER = "Apache/2.4.49 (Unix)"
+# Connect/read timeout of the lab scans. Loopback answers in microseconds, but on a loaded
+# shared machine the scanner's event loop can be starved long enough that 0.5 s missed an
+# open port or a banner (a flaky scan test). A silent HTTP service costs one read timeout
+# per probe, so this stays small; VIGIL_SURFACE_CONNECT_TIMEOUT raises it for slower hosts.
+LAB_CONNECT_TIMEOUT = float(os.environ.get("VIGIL_SURFACE_CONNECT_TIMEOUT") or 3.0)
 DEBUG_HOST = f"api.{ZONE}"  # the host with the planted CORS, redirect, methods and stack-trace problems
 TRACEBACK = ("Traceback (most recent call last):\n  File \"/srv/api/app.py\", line 42, in handle\n"
              "    return routes[path]()\nKeyError: '/vigil-probe-not-found'\n")
@@ -443,7 +449,7 @@ def lab_config(lab: Lab) -> dict:
         "SURFACE_PORTS": ",".join(str(p) for p in lab.ports),
         "SURFACE_HTTP_PORT": lab.http_port,
         "SURFACE_HTTPS_PORT": lab.https_port,
-        "SURFACE_CONNECT_TIMEOUT": 0.5,
+        "SURFACE_CONNECT_TIMEOUT": LAB_CONNECT_TIMEOUT,
         "SURFACE_WORDLIST_MAX": 60,
         "SURFACE_HTTP_RATE": 0.0,  # the pacing itself is tested with a fake clock
     }

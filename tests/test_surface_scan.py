@@ -7,7 +7,7 @@ import pytest
 from app.surface import discovery, portscan, risk, scanner, tlscheck
 from app.surface.providers import CtProvider, NvdProvider, kev_ids
 from app.surface.resolver import Resolver
-from tests.surface_lab import APACHE_BANNER, WILD_ZONE, ZONE, lab, surface_lab  # noqa: F401 - fixtures
+from tests.surface_lab import APACHE_BANNER, LAB_CONNECT_TIMEOUT, WILD_ZONE, ZONE, lab, surface_lab  # noqa: F401 - fixtures
 
 
 def test_risk_rules_are_the_seed_upstreams():
@@ -75,7 +75,7 @@ def test_providers_against_the_fakes(app, lab):  # noqa: F811
 
 def test_port_scan_guesses_services_from_banners(app, lab):  # noqa: F811
     with app.app_context():
-        found = {p.port: p for p in portscan.scan(["127.0.0.1"], lab.ports, timeout=0.5, hosts={"127.0.0.1": ZONE})}
+        found = {p.port: p for p in portscan.scan(["127.0.0.1"], lab.ports, timeout=LAB_CONNECT_TIMEOUT, hosts={"127.0.0.1": ZONE})}
     assert lab.closed_port not in found
     assert (found[lab.banner_ports["ssh"]].service, found[lab.banner_ports["ssh"]].version) == ("ssh", "7.4")
     assert (found[lab.banner_ports["ftp"]].product, found[lab.banner_ports["ftp"]].version) == ("vsftpd", "2.3.4")
