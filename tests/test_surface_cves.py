@@ -1,9 +1,10 @@
-"""CVE points from real findings, the KEV copy (partial when shipped) and its refresh from a
-file or a URL (a fake serving the shape of CISA's feed), and the scan's JSON shapes."""
+"""CVE points from real findings, the shipped KEV copy (CISA's complete catalogue) and its refresh
+from a file or a URL (a fake serving the shape of CISA's feed), and the scan's JSON shapes."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -90,16 +91,29 @@ def test_an_active_lab_scan_scores_its_cves(app, lab):  # noqa: F811
     assert "public exploit" in evidence and "KEV" not in evidence
 
 
-def test_the_shipped_kev_copy_says_it_is_partial(app):
+def test_the_shipped_kev_copy_is_the_complete_catalogue(app):
     with app.app_context():
         assert kev_path() == DATA_DIR / "kev.json"
         status = kev_status()
-    assert status["partial"] and status["count"] == 21
+        ids = kev_ids()
     shipped = json.loads((DATA_DIR / "kev.json").read_text())
-    assert "CC0" in shipped["licence"] and "cisa.gov" in shipped["source"]
-    assert "public domain" in (DATA_DIR / "README.md").read_text()
-    help_text = app.test_cli_runner().invoke(args=["surface", "kev-import", "--help"]).output
-    assert "PARTIAL" in help_text and "URL" in help_text
+    rows = shipped["vulnerabilities"]
+    # cisagov/kev-data's CSV at commit f6e1406 (newest entry 2025-05-12) lists 1,336 entries.
+    assert not status["partial"] and status["count"] == shipped["count"] == len(rows) == len(ids) == 1336
+    assert status["newest_added"] == shipped["newestDateAdded"] == "2025-05-12"
+    assert all(re.fullmatch(r"CVE-\d{4}-\d{4,}", row["cveID"]) for row in rows)
+    assert all(set(row) == {"cveID", "vendorProject", "product", "vulnerabilityName", "dateAdded",
+                            "knownRansomwareCampaignUse"} for row in rows)
+    # The two JSON releases whose headers were read agree with the copy's older part.
+    assert sum(row["dateAdded"] <= "2025-02-25" for row in rows) == 1280  # 2025.02.25: count 1280
+    assert sum(row["dateAdded"] <= "2025-02-13" for row in rows) == 1271  # 2025.02.13: count 1271
+    assert {"CVE-2021-44228", "CVE-2021-41773", "CVE-2021-42013", "CVE-2025-47729"} <= ids
+    assert "CVE-2011-2523" not in ids  # vsFTPd's backdoor is not in CISA's catalogue
+    assert "CC0" in shipped["licence"] and "github.com/cisagov/kev-data" in shipped["source"]
+    readme = (DATA_DIR / "README.md").read_text()
+    assert "public domain" in readme and "cisagov/kev-data" in readme and "1,336" in readme
+    help_text = " ".join(app.test_cli_runner().invoke(args=["surface", "kev-import", "--help"]).output.split())
+    assert "PARTIAL" not in help_text and "ships the complete catalogue" in help_text and "URL" in help_text
 
 
 @pytest.fixture()
@@ -180,14 +194,25 @@ def stored_scan(org_id: int) -> tuple:
     return row, history
 
 
-def test_the_domain_page_tells_the_kev_copy_is_partial(client, orgs):
+def test_the_domain_page_tells_which_kev_copy_is_loaded(client, orgs):
     row, _ = stored_scan(orgs.a.org.id)
     client.login(orgs.a.users["analyst"].email)
     page = client.get(f"/surface/domains/{row.id}")
     assert page.status_code == 200
-    assert "This copy is partial" in page.text and "vigil surface kev-import" in page.text
+    assert "1336 entries, newest added 2025-05-12" in page.text and "vigil surface kev-import" in page.text
+    assert "This copy is partial" not in page.text
     assert "CVE-2021-42013" in page.text and "CISA KEV" in page.text and "public exploit" in page.text
     assert "CVEs with a public exploit (NVD reference tagged Exploit): min(2 x 1, 6) = 2" in page.text
+
+
+def test_the_domain_page_warns_when_the_kev_copy_is_partial(app, client, orgs, kev_file):
+    kev_file.write_text(json.dumps(dict(KEV_FEED, count=1400, partial=True)))
+    row, _ = stored_scan(orgs.a.org.id)
+    client.login(orgs.a.users["analyst"].email)
+    page = client.get(f"/surface/domains/{row.id}")
+    assert page.status_code == 200
+    assert "3 entries, version 2026.12.01, newest added 2026-12-01" in page.text
+    assert "This copy is partial" in page.text
 
 
 def test_the_scan_json_download_has_the_cli_shape(app, client, orgs):

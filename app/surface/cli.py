@@ -97,14 +97,14 @@ def scan(domain: str, org_slug: str, active: bool, as_json: bool) -> None:
 
 
 @bp.cli.command("kev-import", help=(
-    "Load CISA's Known Exploited Vulnerabilities catalogue from SOURCE: a downloaded "
+    "Refresh CISA's Known Exploited Vulnerabilities catalogue from SOURCE: a downloaded "
     "known_exploited_vulnerabilities.json, or an http(s) URL (default: the VIGIL_SURFACE_KEV_URL "
-    "setting, CISA's feed). The copy Vigil ships is PARTIAL (a 21-entry subset), so CVEs outside it "
-    "are not flagged KEV until the full catalogue is loaded. Writes VIGIL_SURFACE_KEV_FILE "
-    "(default data/surface/kev.json)."))
+    "setting, CISA's feed). Vigil ships the complete catalogue as of its newest entry (see "
+    "data/surface/README.md); CVEs CISA adds later are flagged KEV once it is refreshed. Writes "
+    "VIGIL_SURFACE_KEV_FILE (default data/surface/kev.json)."))
 @click.argument("source", required=False)
 def kev_import(source: str | None) -> None:
-    """Replace the KEV copy with CISA's catalogue from a file path or URL (the shipped copy is partial)."""
+    """Replace the KEV copy with CISA's current catalogue from a file path or URL."""
     source = source or str(setting("SURFACE_KEV_URL"))
     try:
         if urllib.parse.urlparse(source).scheme in ("http", "https"):

@@ -1,10 +1,11 @@
 """Outside data the scanner reads: certificate transparency (a crt.sh-style JSON API), CVEs
 by product and version (the NVD 2.0 API), and the CISA KEV catalogue copy.
 
-The KEV copy Vigil ships (data/surface/kev.json) is PARTIAL: a subset of CISA's catalogue,
-because no package registry this project can install from carries the catalogue.
-`vigil surface kev-import` replaces it with the full catalogue from a file or a URL
-(CISA's feed by default); `kev_status()` says which copy is loaded.
+The KEV copy Vigil ships (data/surface/kev.json) is CISA's complete catalogue as of its newest
+entry (data/surface/README.md says which snapshot); `vigil surface kev-import` refreshes it
+from a file or a URL (CISA's feed by default), and `kev_status()` says which copy is loaded.
+Scans read the copy through a cache keyed by the file's path and mtime, so it is parsed once
+per change rather than once per scan.
 
 Each provider is a small class with one method, reached over HTTP(S) through the outbound
 address guard (app/outbound.py) with a timeout and a size cap; tests run them against
@@ -153,26 +154,49 @@ def kev_path() -> Path:
     return Path(configured) if configured else DATA_DIR / "kev.json"
 
 
+@dataclass(frozen=True)
+class KevCopy:
+    """One parsed KEV file: the document, its entry count, its CVE ids and the newest dateAdded."""
+
+    doc: dict
+    count: int
+    ids: frozenset[str]
+    newest_added: str | None
+
+
+# Keyed by (path, mtime_ns): the ~1,300-entry catalogue is parsed and indexed once per file
+# change, not on every scan or page view; a rewrite (kev-import) changes the mtime.
 @lru_cache(maxsize=4)
-def read_kev(path: Path, mtime_ns: int) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
+def read_kev(path: Path, mtime_ns: int) -> KevCopy:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    rows = [item for item in doc.get("vulnerabilities", []) if isinstance(item, dict)]
+    added = [str(item["dateAdded"]) for item in rows if item.get("dateAdded")]
+    return KevCopy(doc, len(rows), frozenset(str(item.get("cveID", "")) for item in rows),
+                   max(added) if added else None)
 
 
-def kev_catalogue() -> dict:
+def kev_copy() -> KevCopy:
     """The loaded KEV copy (re-read when the file changes)."""
     path = kev_path()
     return read_kev(path, path.stat().st_mtime_ns)
 
 
+def kev_catalogue() -> dict:
+    """The loaded KEV document."""
+    return kev_copy().doc
+
+
 def kev_ids() -> frozenset[str]:
-    return frozenset(item["cveID"] for item in kev_catalogue().get("vulnerabilities", []))
+    """CVE ids in the loaded KEV copy."""
+    return kev_copy().ids
 
 
 def kev_status() -> dict:
-    """What the pages and CLI say about the KEV copy: its size, version and whether it is partial."""
-    doc = kev_catalogue()
-    return {"count": len(doc.get("vulnerabilities", [])), "catalog_version": doc.get("catalogVersion"),
-            "partial": bool(doc.get("partial")), "source": doc.get("source")}
+    """What the pages and CLI say about the KEV copy: its size, version, newest entry and whether it is partial."""
+    copy = kev_copy()
+    return {"count": copy.count, "catalog_version": copy.doc.get("catalogVersion"),
+            "newest_added": copy.newest_added, "partial": bool(copy.doc.get("partial")),
+            "source": copy.doc.get("source")}
 
 
 def fetch_kev(url: str) -> dict:

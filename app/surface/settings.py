@@ -22,7 +22,7 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "SURFACE_CT_URL": ("VIGIL_SURFACE_CT_URL", "https://crt.sh"),
     "SURFACE_NVD_URL": ("VIGIL_SURFACE_NVD_URL", "https://services.nvd.nist.gov/rest/json/cves/2.0"),
     "SURFACE_NVD_API_KEY": ("VIGIL_SURFACE_NVD_API_KEY", ""),  # optional; raises NVD's rate limit
-    # The KEV copy: empty means the shipped (partial) data/surface/kev.json; `kev-import` writes here.
+    # The KEV copy: empty means the shipped data/surface/kev.json; `kev-import` writes here.
     "SURFACE_KEV_FILE": ("VIGIL_SURFACE_KEV_FILE", ""),
     "SURFACE_KEV_URL": ("VIGIL_SURFACE_KEV_URL",
                         "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json"),
