@@ -184,9 +184,20 @@ class LabResolver(BaseResolver):
 def start_dns(lab: Lab) -> list[DNSServer]:
     resolver = LabResolver(lab)
     logger = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data", logf=lambda *_: None)
-    udp = DNSServer(resolver, port=0, address="127.0.0.1", logger=logger)
-    lab.dns_port = udp.server.server_address[1]
-    tcp = DNSServer(resolver, port=lab.dns_port, address="127.0.0.1", tcp=True, logger=logger)
+    # The UDP port is picked free by the kernel; the same number may be taken for TCP. Then
+    # close the UDP server (an unclosed socket is an error under the suite's warning filter)
+    # and try another pair.
+    for attempt in range(20):
+        udp = DNSServer(resolver, port=0, address="127.0.0.1", logger=logger)
+        lab.dns_port = udp.server.server_address[1]
+        try:
+            tcp = DNSServer(resolver, port=lab.dns_port, address="127.0.0.1", tcp=True,
+                            logger=logger)
+            break
+        except OSError:
+            udp.server.server_close()
+            if attempt == 19:
+                raise
     for server in (udp, tcp):
         server.start_thread()
     return [udp, tcp]
