@@ -28,6 +28,7 @@ from app.models import (
 from tests.test_fleet import bearer, enrolled, heartbeat
 from tests.test_fleet_heartbeat_keys import key_row, stored, warm
 
+
 def postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 

@@ -67,7 +67,9 @@ def agent_heartbeat():
     if p.device_id is None:
         return api_error(403, "device_key_required", "Heartbeats are sent with a device's own key.")
     now, prepared = utcnow(), None
-    if not p.confirmed and db.session.get_bind().dialect.name == "postgresql":
+    # The one-statement path: a cached key, from the address it was last used from (a new
+    # address goes through the full check and its threat-intel matching), on PostgreSQL.
+    if not p.confirmed and p.last_ip == request.remote_addr and db.session.get_bind().dialect.name == "postgresql":
         prepared = _prepared(p, now)
         if prepared is not None:
             data, ignored, clean = prepared
