@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import request
 
 from app import audit
 from app.api import bp
 from app.api.auth import api_error, credential, principal, require_scope
 from app.api.openapi_agent import AGENT_MAX_BYTES, ENROLMENT, HEARTBEAT, known_fields
-from app.api.tokens import claim_device
+from app.api.tokens import Principal, claim_device
 from app.auth.api_keys import digest
 from app.core.hygiene import body_limit
 from app.fleet import heartbeat_fast, ingest, services
@@ -43,7 +45,7 @@ def agent_enrol():
     return ({**answer, "ignored": ignored[:50]} if ignored else answer), 201
 
 
-def _prepared(p, now) -> tuple[dict, list[str], dict] | None:
+def _prepared(p: Principal, now: datetime) -> tuple[dict, list[str], dict] | None:
     """The heartbeat's known fields, the ignored ones and its clean values, when the body is a
     valid heartbeat of the key's own device; None otherwise (the full path answers the error,
     after confirming the key, as it always has)."""

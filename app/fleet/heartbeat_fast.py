@@ -21,6 +21,10 @@ the fast statement wrote nothing and its transaction was rolled back:
 - another transaction changed the device row after this statement's snapshot was taken (the
   statement waited for its lock): the states it read could be stale.
 
+The fast path does not publish "fleet.heartbeat_stored": its only subscriber is
+alert_rules.on_heartbeat, which is called here directly when the cached rules say it has
+something to do. A new subscriber of that event must be called here too.
+
 When the rules would decide something (a threshold crossed, a pending condition, a firing
 alert's numbers moving), on_heartbeat runs as it always has, in the same transaction, on top
 of the stored heartbeat.
