@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from app.alerting import rule_cache
+from app.api import tokens
+from app.auth.api_keys import digest
 from app.models import (
     Alert,
     AlertRule,
@@ -236,3 +238,19 @@ def test_a_revoked_key_is_refused_on_the_next_heartbeat_after_fast_ones(client, 
     assert response.status_code == 401 and response.json["error"]["code"] == "invalid_api_key"
     db.session.expire_all()
     assert stored(agent["device_id"]) == 4
+
+
+def test_a_cold_key_is_read_once_and_counted_once(client, orgs):
+    agent = enrolled(client, orgs.a.org.id)
+    warm(client, agent)
+    used = key_row(agent["device_id"]).usage_count
+    tokens.device_keys.clear()  # another process, or the cache's entry expired
+    with Statements() as statements:
+        assert post(client, agent).status_code == 202
+    if postgres():
+        writes = [s for s in statements.seen if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE"))]
+        assert len(writes) == 2, writes  # the key's read, then the heartbeat's one statement
+    db.session.expire_all()
+    assert key_row(agent["device_id"]).usage_count == used + 1
+    assert tokens.device_keys.get(digest(agent["api_key"])) is not None
+    assert stored(agent["device_id"]) == 3
