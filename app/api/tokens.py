@@ -55,6 +55,9 @@ class Principal:
     # confirmed against the database by claim_device() before anything is stored.
     key_id: int | None = None
     confirmed: bool = True
+    # The address the cached key was last used from, as cached: a request from another
+    # address takes the full check (claim_device), which drops the entry.
+    last_ip: str | None = None
 
 
 def principal_from_api_key(secret: str, ip: str | None) -> Principal:
@@ -95,7 +98,10 @@ def _device_principal(key: ApiKey, ip: str | None) -> Principal:
 # checked by the database in the statement that locks the device row for the write, so
 # a revocation takes effect on the very next request at no extra round trip.
 
-DEVICE_KEY_CACHE_SECONDS = 60
+# What the cache holds never changes for a key (scopes are set when it is created; the
+# database confirms everything else on each use), so it may live longer than an agent's
+# interval: with 60 s, a device heartbeating every 60 s would miss it nearly every time.
+DEVICE_KEY_CACHE_SECONDS = 900
 DEVICE_KEY_CACHE_SIZE = 50_000
 
 
@@ -105,6 +111,7 @@ class CachedDeviceKey:
     org_id: int
     device_id: int
     scopes: frozenset[str]
+    last_ip: str | None = None
 
 
 class DeviceKeyCache:
@@ -144,20 +151,38 @@ class DeviceKeyCache:
 device_keys = DeviceKeyCache()
 
 
+def _lookup_device_key(key_hash: str) -> CachedDeviceKey | None:
+    """A device key not in this process's cache, read (not counted, nothing loaded into the
+    session) and cached when it is valid now; None for any other key or an invalid one,
+    which then takes principal_from_api_key (its errors, its counting). The view's
+    claim_device() or the heartbeat's statement confirms it and counts its use, as for a
+    cached key, so a cold key costs one read more than a cached one, not the ORM path."""
+    row = db.session.execute(sa.select(ApiKey.id, ApiKey.org_id, ApiKey.device_id, ApiKey.scopes,
+                                       ApiKey.revoked_at, ApiKey.expires_at, ApiKey.last_used_ip)
+                             .where(ApiKey.key_hash == key_hash)).first()
+    if row is None or row.device_id is None or row.revoked_at is not None \
+            or (row.expires_at is not None and row.expires_at <= utcnow()):
+        return None
+    entry = CachedDeviceKey(row.id, row.org_id, row.device_id, frozenset(row.scopes or ()), row.last_used_ip)
+    device_keys.put(key_hash, entry)
+    return entry
+
+
 def device_principal(secret: str, ip: str | None) -> Principal:
     """The principal of a device key, from the cache when it is there (unconfirmed: the view
     must call claim_device()); any other key takes the full path of principal_from_api_key."""
     key_hash = digest(secret)
-    entry = device_keys.get(key_hash)
+    entry = device_keys.get(key_hash) or _lookup_device_key(key_hash)
     if entry is None:
         principal = principal_from_api_key(secret, ip)
         if principal.via != "device_key":
             return principal
         key = principal.api_key
-        device_keys.put(key_hash, CachedDeviceKey(key.id, key.org_id, key.device_id, principal.scopes))
+        device_keys.put(key_hash, CachedDeviceKey(key.id, key.org_id, key.device_id, principal.scopes, ip))
         # Checked and counted just now by principal_from_api_key: nothing left to confirm.
         return Principal(None, key.org_id, principal.scopes, "device_key", key, key.device_id, key.id, True)
-    return Principal(None, entry.org_id, entry.scopes, "device_key", None, entry.device_id, entry.key_id, False)
+    return Principal(None, entry.org_id, entry.scopes, "device_key", None, entry.device_id, entry.key_id, False,
+                     entry.last_ip)
 
 
 def claim_device(p: Principal, secret: str, ip: str | None) -> Device | None:

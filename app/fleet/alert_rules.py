@@ -20,9 +20,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.alerting import evaluate, events, registry
+from app.alerting import engine, evaluate, events, registry
 from app.alerting.registry import ABSENCE, EVENT, VALUE, RuleType
-from app.alerting.service import Observation, Target, load_states, observe
+from app.alerting.rule_cache import rules_cache
+from app.alerting.service import Observation, Target, load_states, observe, thresholds
 from app.core import linkable
 from app.fleet.backups import backup_overdue_hours, latest_backup_status
 from app.fleet.queries import latest_stats_id
@@ -256,6 +257,56 @@ def on_heartbeat(device: Device, clean: dict[str, Any], now: datetime, *, came_b
     feed = (clean.get("scanner_stats") or {}).get("feed_updated_at")
     data = {**clean, "now": now, "feed_updated_at": feed}
     return run(rules, ctx, data, clean.get("timestamp") or now, states) + run(absence, ctx, data, now, states)
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    """What the value evaluators read of a device, without loading it (the heartbeat's fast path)."""
+
+    id: int
+    org_id: int
+    site_id: int | None
+    label: str
+
+
+def cached_value_rules(device: DeviceView, version: int) -> list[Any]:
+    """The device's enabled value rules (most specific scope per type, as rules_with_states),
+    from the per-process cache of its organization's rules as of `version`."""
+    names = set(types_of(VALUE))
+    mine = [r for r in rules_cache.rules(device.org_id, version)
+            if r.rule_type in names and r.device_id in (None, device.id)]
+    return most_specific(mine, device)  # type: ignore[arg-type]
+
+
+def heartbeat_changes_nothing(device: DeviceView, clean: dict[str, Any], now: datetime, version: int,
+                              states: dict[tuple[int, str], dict[str, Any]]) -> bool:
+    """True when the device's value rules, run on this heartbeat against its stored states,
+    would take no decision, change no state and retitle no active alert: on_heartbeat would
+    write nothing, so it need not run. `states` are the device's rule states as read in the
+    heartbeat's own statement ((rule id, target) -> state, alert_id, alert_status, alert_message).
+
+    Anything else (a threshold crossed or recovered, a pending condition, a firing alert's
+    numbers moving) returns False and the caller runs on_heartbeat, which decides and
+    writes exactly as it always has."""
+    rules = cached_value_rules(device, version)
+    if not rules:
+        return True
+    ctx = DeviceContext(device, Target(f"device:{device.id}", device.label, device.org_id, device.id,  # type: ignore[arg-type]
+                                       device.site_id))
+    data = {**clean, "now": now, "feed_updated_at": (clean.get("scanner_stats") or {}).get("feed_updated_at")}
+    t = clean.get("timestamp") or now
+    for rule in rules:
+        th = thresholds(rule)  # type: ignore[arg-type]
+        for obs in RULE_TYPES[rule.rule_type].evaluate(ctx, data, rule):
+            row = states.get((rule.id, obs.target.key))
+            before = engine.State.from_json(row["state"] if row else None)
+            after, actions = engine.step(th, before, t, obs.value)
+            if actions or replace(after, last_value=None) != replace(before, last_value=None):
+                return False
+            if row and row.get("alert_id") and row.get("alert_status") not in (None, "resolved") \
+                    and obs.message != row.get("alert_message"):
+                return False
+    return True
 
 
 def on_backup_report(device: Device, now: datetime | None = None) -> int:

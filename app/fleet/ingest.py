@@ -229,15 +229,18 @@ def update_containers(device_id: int, containers: list[dict[str, Any]], now: dat
             ct["cpu_percent"], ct["mem_mb"], ct["started_at"], now)
 
 
-def ingest(device: Device, data: dict[str, Any], ip: str | None = None) -> Ingested:
+def ingest(device: Device, data: dict[str, Any], ip: str | None = None, *,
+           clean: dict[str, Any] | None = None, now: datetime | None = None) -> Ingested:
     """Validate and store one heartbeat of `device` (raises PayloadError before any write).
     `ip` is the address the heartbeat came from: the device's public IP as Vigil sees it.
+    `clean` and `now`: the payload already validated (by validate() at `now`), not again.
 
     A heartbeat whose timestamp the device already sent (an agent retrying after a lost
     answer, or a replay) is stored once: the first one stands and nothing is written.
     The caller holds the device row's lock, so two copies arriving together are one."""
-    now = utcnow()
-    clean = validate(data, now)
+    if clean is None or now is None:
+        now = utcnow()
+        clean = validate(data, now)
     ts = clean["timestamp"]
     earlier = db.session.scalar(sa.select(Heartbeat).where(Heartbeat.device_id == device.id,
                                                            Heartbeat.timestamp == ts).limit(1))

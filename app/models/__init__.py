@@ -1,6 +1,12 @@
 """The shared model package: every table of every domain, re-exported so Alembic sees them."""
 
-from app.models.alerting import Alert, AlertRule, AlertRuleState, MaintenanceWindow
+from app.models.alerting import (
+    Alert,
+    AlertRule,
+    AlertRuleState,
+    AlertRuleVersion,
+    MaintenanceWindow,
+)
 from app.models.api import ApiKey, RefreshToken
 from app.models.bait import BaitAccess, BaitToken
 from app.models.base import JSONType, db, utcnow
@@ -120,6 +126,7 @@ __all__ = [
     "Alert",
     "AlertRule",
     "AlertRuleState",
+    "AlertRuleVersion",
     "MaintenanceWindow",
     "DeviceFacts",
     "JSONType",

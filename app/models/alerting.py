@@ -61,6 +61,17 @@ class AlertRule(TimestampMixin, db.Model):
         return "device" if self.device_id else "organization" if self.org_id else "global"
 
 
+class AlertRuleVersion(db.Model):
+    """A counter per rule scope (0: the global rules, else an organization's id), bumped in
+    the transaction that changes any rule of that scope (app/alerting/rule_cache.py), so a
+    process that caches rules sees the change on its next read of the counter."""
+
+    __tablename__ = "alert_rule_versions"
+
+    scope: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), default=0)
+
+
 class Alert(OrgOwnedMixin, db.Model):
     """One fired alert: open until it recovers or someone resolves it."""
 
