@@ -160,22 +160,31 @@ class Observation(OrgOwnedMixin, db.Model):
             *NATURAL_KEY_COLUMNS, name="uq_observations_natural", info={"only_on": "sqlite"},
         ),
         sa.CheckConstraint("bssid = upper(bssid)", name="bssid_upper"),
+        sa.ForeignKeyConstraint(["network_id"], ["networks.id"], ondelete="CASCADE",
+                                name="fk_observations_network_id_networks", info={"only_on": "sqlite"}),
         sa.Index("ix_observations_network_time", "network_id", "time"),
         sa.Index("ix_observations_org_time", "org_id", "time"),
         sa.Index("ix_observations_source_time", "source_id", "time"),
         sa.Index("ix_observations_org_lat_lon", "org_id", "lat", "lon"),
+        # Block ranges, not a btree (PostgreSQL, migration 0038): an import appends its rows,
+        # so they sit together in the heap; the explorer's import filter reads them through
+        # this, and each inserted row costs the index next to nothing. SQLite: a btree.
+        sa.Index("ix_observations_import_id", "import_id", postgresql_using="brin",
+                 postgresql_with={"autosummarize": "on"}),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    # Only network_id is a foreign key (migration 0029): a sighting's organization is its
-    # network's (networks cascade from organizations, so deleting an organization removes
-    # its sightings), sources and imports are never deleted on their own, and each foreign
-    # key was a lookup per inserted row. No org_id index of its own: (org_id, ...) below.
+    # No foreign keys on PostgreSQL (migrations 0029 and 0038): a sighting's organization is
+    # its network's, sources and imports are never deleted on their own, and each key's check
+    # was a lookup (network_id's: a row lock) per inserted row. Deleting networks (an
+    # organization's, by cascade) deletes their sightings through a statement trigger on
+    # networks (0038). SQLite keeps network_id's foreign key (the constraint above).
+    # No org_id index of its own: (org_id, ...) below.
     org_id: Mapped[int] = mapped_column(nullable=False)
-    network_id: Mapped[int] = mapped_column(sa.ForeignKey("networks.id", ondelete="CASCADE"))
+    network_id: Mapped[int] = mapped_column()
     source_id: Mapped[int] = mapped_column()
-    # Which import added the row; its index also serves the fold (rows of one import by id).
-    import_id: Mapped[int | None] = mapped_column(index=True)
+    # Which import added the row (the explorer's import filter; the BRIN index above).
+    import_id: Mapped[int | None] = mapped_column()
     bssid: Mapped[str] = mapped_column(sa.String(64))
     ssid: Mapped[str | None] = mapped_column(sa.String(255))
     radio_type: Mapped[str | None] = mapped_column(sa.String(1))

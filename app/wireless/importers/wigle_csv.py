@@ -174,6 +174,7 @@ def _rows(feed: LineFeed) -> Iterator[Sighting | Reject]:
     ssid_at = index.get("SSID")
     at = _positions(index)
     times: dict[str, int] = {}
+    types: dict[str, str] = {}
     for line, row, reason in records:
         if row is None:
             yield Reject(line, reason)
@@ -193,7 +194,7 @@ def _rows(feed: LineFeed) -> Iterator[Sighting | Reject]:
             continue
         row.append("")
         try:
-            yield _sighting(row, at, line, times)
+            yield _sighting(row, at, line, times, types)
         except (RowError, ValueError, OverflowError) as exc:
             yield Reject(line, str(exc) if isinstance(exc, RowError) else f"unreadable value: {exc}")
 
@@ -217,19 +218,34 @@ def _positions(index: dict[str, int]) -> tuple[int, ...]:
     return tuple(index.get(name, -1) for name in FIELDS)
 
 
-def _sighting(row: list[str], at: tuple[int, ...], line: int, times: dict[str, int]) -> Sighting:
+def _sighting(row: list[str], at: tuple[int, ...], line: int, times: dict[str, int],
+              types: dict[str, str]) -> Sighting:
+    """One row as a Sighting (RowError or ValueError for a value that is not usable).
+
+    Every row of a file comes through here, so the common cases skip the shared parsers: a
+    number is read with float()/int() directly (the parsers only for what that refuses, for
+    their messages and defaults), and a Type column's few spellings are read once each. The results are
+    the parsers' own."""
     (i_type, i_mac, i_lat, i_lon, i_channel, i_freq, i_ssid, i_auth, i_rssi, i_alt, i_acc, i_time, i_mfgr,
      i_rcois) = at
-    rtype = norm_type(row[i_type])
+    raw_type = row[i_type]
+    rtype = types.get(raw_type) or norm_type(raw_type)
+    if len(types) < 64:
+        types[raw_type] = rtype
     bssid = norm_bssid(row[i_mac], rtype)
-    lat = parse_float(row[i_lat], "latitude")
-    lon = parse_float(row[i_lon], "longitude")
+    try:
+        lat, lon = float(row[i_lat]), float(row[i_lon])
+        if lat - lat or lon - lon:  # inf or nan: parse_float names which
+            raise ValueError
+    except ValueError:
+        lat = parse_float(row[i_lat], "latitude")
+        lon = parse_float(row[i_lon], "longitude")
     check_position(lat, lon)
-    channel = parse_int(row[i_channel], "channel", 0)
+    channel = _int(row[i_channel], "channel", 0)
     if rtype in CELLULAR_TYPES:
         frequency = channel
     else:
-        frequency = parse_int(row[i_freq], "frequency", 0)
+        frequency = _int(row[i_freq], "frequency", 0)
         if not frequency and rtype == "W":
             frequency = channel_frequency(channel)
     stamp = row[i_time]
@@ -238,9 +254,24 @@ def _sighting(row: list[str], at: tuple[int, ...], line: int, times: dict[str, i
         if len(times) > 4096:
             times.clear()
         ms = times[stamp] = parse_time_ms(stamp)
-    return Sighting(
-        bssid=bssid, ssid=row[i_ssid][:255], radio_type=rtype, frequency=frequency,
-        capabilities=row[i_auth][:255], level=parse_int(row[i_rssi], "RSSI"), lat=lat, lon=lon,
-        altitude=parse_float(row[i_alt], "altitude", 0.0), accuracy=parse_float(row[i_acc], "accuracy", 0.0),
-        time_ms=ms, line=line, mfgrid=parse_mfgrid(row[i_mfgr]), rcois=row[i_rcois][:255],
-    )
+    try:
+        altitude, accuracy = float(row[i_alt]), float(row[i_acc])
+        if altitude - altitude or accuracy - accuracy:
+            raise ValueError
+    except ValueError:
+        altitude = parse_float(row[i_alt], "altitude", 0.0)
+        accuracy = parse_float(row[i_acc], "accuracy", 0.0)
+    mfgr = row[i_mfgr]
+    return Sighting(bssid, row[i_ssid][:255], rtype, frequency, row[i_auth][:255], _int(row[i_rssi], "RSSI"),
+                    lat, lon, altitude, accuracy, ms, line, False, parse_mfgrid(mfgr) if mfgr else 0,
+                    row[i_rcois][:255])
+
+
+def _int(text: str, what: str, default: int | None = None) -> int:
+    """parse_int's value: int() for a plain whole number, parse_int for anything else."""
+    try:
+        value = int(text)
+    except ValueError:
+        return parse_int(text, what, default)
+    # Beyond 2**53 parse_int goes through a float for a signed number; keep its value there.
+    return value if -(1 << 53) < value < (1 << 53) else parse_int(text, what, default)

@@ -396,8 +396,13 @@ def fold_import(import_id: int) -> int:
         # One fold at a time per organization: two imports folding at once would update the
         # same networks in different orders (a deadlock); batches never wait on this.
         cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (FOLD_LOCK, org_id))
-        cur.execute("SELECT max(id) FROM observations WHERE import_id = %s", (import_id,))
-        upto = cur.fetchone()[0]
+        # The import's newest row, by the primary key from the top (an import's rows are the
+        # newest while it runs): import_id's index is a BRIN one (migration 0038), which
+        # would read every row of the import to answer max().
+        cur.execute("SELECT id FROM observations WHERE import_id = %s AND id > %s ORDER BY id DESC LIMIT 1",
+                    (import_id, folded))
+        found = cur.fetchone()
+        upto = found[0] if found else None
         updated = 0
         if upto is not None and upto > folded:
             cur.execute("SET LOCAL synchronous_commit = off")
