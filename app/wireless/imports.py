@@ -317,18 +317,35 @@ def store(writer: Writer, batch: list[Sighting]) -> tuple[BatchResult, list[Reje
     return total, rejects
 
 
-@contextlib.contextmanager
-def fewer_collections(young: int = YOUNG_GC) -> Iterator[None]:
-    """Collect the young generation every `young` allocations (not fewer than now) for the
-    block; the thresholds are put back after it. The setting is the process's: a worker runs
-    one job at a time, but in embedded mode the web threads share it while an import runs,
-    which changes only how often cyclic garbage is looked for, not what is freed."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], young), *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
+class FewerCollections:
+    """Collect the young generation every `young` allocations (not fewer than before) while
+    at least one import runs; the thresholds the process had are put back when the last one
+    ends. Counted, so overlapping imports (embedded mode runs jobs in threads) cannot leave
+    the raised threshold behind. The setting is the process's: web threads share it while an
+    import runs, which changes only how often cyclic garbage is looked for, not what is freed."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active = 0
+        self.before: tuple[int, ...] = gc.get_threshold()
+
+    @contextlib.contextmanager
+    def __call__(self, young: int = YOUNG_GC) -> Iterator[None]:
+        with self.lock:
+            if self.active == 0:
+                self.before = gc.get_threshold()
+                gc.set_threshold(max(self.before[0], young), *self.before[1:])
+            self.active += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.active -= 1
+                if self.active == 0:
+                    gc.set_threshold(*self.before)
+
+
+fewer_collections = FewerCollections()
 
 
 def _run(imp: WirelessImport, source: DeviceSource, path: Path, progress) -> None:
