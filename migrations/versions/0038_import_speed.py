@@ -19,7 +19,7 @@ SQLite (embedded mode) keeps its btree and its foreign key (it has neither BRIN 
 insert cost at stake; its import speed is reported, not held to the COPY ratio).
 
 Revision ID: 0038_import_speed
-Revises: 0037
+Revises: 0038_beat
 Create Date: 2026-12-08 00:00:00
 
 """
@@ -27,7 +27,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0038_import_speed'
-down_revision = '0037'
+down_revision = '0038_beat'
 branch_labels = None
 depends_on = None
 
