@@ -13,7 +13,11 @@ from typing import Any
 from flask import Flask, has_request_context, request
 from rq import get_current_job
 
+from app import commands
 from app.config import load_config, validate_config
+from app.core import errors, templating
+from app.extensions import csrf, db, login_manager, migrate
+from app.jobs.connection import make_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,9 +80,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from app.extensions import csrf, db, login_manager, migrate
-    from app.jobs.queue import make_redis
-
     db.init_app(app)
     _sqlite_foreign_keys()
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -97,21 +98,16 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errors(app: Flask) -> None:
-    from app.core.errors import register
-
-    register(app)
+    errors.register(app)
 
 
 def register_template_helpers(app: Flask) -> None:
-    from app.core.templating import register
-
-    register(app)
+    templating.register(app)
 
 
 def register_cli(app: Flask) -> None:
-    from app.cli import register
-
-    register(app)
+    # The commands, not app/cli.py: the console script there imports this factory.
+    commands.register(app)
 
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -2,7 +2,7 @@
 root, `create_app`, is imported only by entry points, never by the jobs engine).
 
 Every job runs inside the application context its worker pushes: `vigil worker`
-(app/cli.py) and the embedded worker of `vigil serve` hand their app to
+(app/commands.py) and the embedded worker of `vigil serve` hand their app to
 `app.jobs.embedded.AppWorker`. A worker started by RQ's own command gets its app here,
 built once through the factory when the worker starts:
 

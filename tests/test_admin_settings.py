@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from app.admin.settings_registry import SETTINGS, get_setting
+from app.core.settings_registry import SETTINGS, get_setting
 from app.exposure.keys import HMAC_SETTING, password_hmac_key
 from app.models import AuditLog, Setting, db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.admin.settings_registry import RATING_DEFAULTS, rating_thresholds
+from app.core.settings_registry import RATING_DEFAULTS, rating_thresholds
 from app.metrics import services
 from app.models import AuditLog, Setting, db
 

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
-from app.jobs import queue
+from app.jobs import connection, queue
 from app.models import JobRun, db
 from app.threats import ratestore
 from tests.factories import PASSWORD
@@ -24,7 +24,7 @@ from tests.test_fleet import bearer, enrolled, heartbeat
 def redis_down(app, redis_conn):
     """Point the app at a closed loopback port; put the real client back afterwards."""
     real = app.extensions["vigil_redis"]
-    app.extensions["vigil_redis"] = queue.make_redis({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    app.extensions["vigil_redis"] = connection.make_redis({"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
     app.extensions.pop("vigil_rate_store", None)
     try:
         yield real

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.admin.settings_registry import SETTINGS, save_setting
+from app.core.settings_registry import SETTINGS, save_setting
 from app.models import db
 from app.models.wireless import LocationMarker, Route
 from app.wireless import map_data

@@ -11,6 +11,11 @@ from flask.cli import AppGroup
 
 from app.fleet import services
 from app.models import Organization, db
+from vigil_agent.client import AgentHttpError
+from vigil_agent.collect import HostCollector
+from vigil_agent.config import StateFile, default_path
+from vigil_agent.runner import Agent, AgentError
+from vigil_agent.simulate import simulate as run_simulation
 
 agent_cli = AppGroup("agent", help="The fleet agent and its simulator.")
 
@@ -27,11 +32,6 @@ agent_cli = AppGroup("agent", help="The fleet agent and its simulator.")
 def run(server: str, claim_code: str | None, once: bool, config_path: str | None, re_enrol: bool,
         verbose: bool) -> None:
     """Enrol this host (once), then send heartbeats and run allowed, signed commands."""
-    from vigil_agent.client import AgentHttpError
-    from vigil_agent.collect import HostCollector
-    from vigil_agent.config import StateFile, default_path
-    from vigil_agent.runner import Agent, AgentError
-
     logging.basicConfig(level=logging.INFO if verbose or not once else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(message)s")
     state_file = StateFile(config_path or default_path())
@@ -72,8 +72,6 @@ def simulate(count, interval, duration, ticks, server, org_slug, codes, failure_
     """Drive N simulated devices with drifting metrics and injected failures."""
     import sqlalchemy as sa
     from flask import current_app
-
-    from vigil_agent.simulate import simulate as run_simulation
 
     pairs = [(c.split(":", 1)[1], c.split(":", 1)[0]) if ":" in c and c.split(":", 1)[0] in ("scanner", "server")
              else (c, "scanner") for c in codes]

@@ -1,5 +1,6 @@
 """Alerting persistence: run a rule's observations through the state machine, store the
-state only when it changes, open and resolve alerts (audited), deliver through notify().
+state only when it changes, open and resolve alerts (audited), tell the organization through
+the ALERT_NOTIFICATION event (the notification engine subscribes).
 
 A domain supplies `Target`s and `Observation`s; this module knows nothing about devices
 beyond the optional device and site ids that maintenance windows scope by. Nothing here
@@ -15,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import audit
-from app.alerting import engine
+from app.alerting import engine, events
 from app.alerting.maintenance import open_window
 from app.models import Alert, AlertRule, AlertRuleState, db, utcnow
 
@@ -147,6 +148,12 @@ def open_alert(rule: AlertRule, obs: Observation, t: datetime, quiet: str | None
     return alert
 
 
+# What an alert tells its organization goes out as this event; the notification engine
+# subscribes (app/notifications/services.py) and delivers it in-app and to the channels, so
+# alerting decides without importing what delivers.
+ALERT_NOTIFICATION = "alerting.alert_notification"
+
+
 def payload(alert: Alert, state: str) -> dict[str, Any]:
     """What channels receive besides title and body (the webhook's attributes.details)."""
     return {"alert_id": alert.id, "alert_type": alert.alert_type, "domain": alert.domain, "state": state,
@@ -159,22 +166,18 @@ def payload(alert: Alert, state: str) -> dict[str, Any]:
 
 def deliver(alert: Alert, obs: Observation, t: datetime, *, repeat: bool = False) -> None:
     """Notify the organization (in-app and its channels) that an alert fired or is still firing."""
-    from app.notifications.services import notify
-
     alert.metric_value, alert.message = obs.value, obs.message
     alert.notify_count += 1
     alert.last_notified_at = t
     alert.suppressed_reason = None
     title = ("Still firing: " if repeat else "") + obs.message
-    notify(alert.org_id, alert.alert_type, title, body=f"{alert.target_label}: {obs.message}",
-           severity=alert.severity, link=obs.target.link,
-           payload=payload(alert, "firing"))
+    events.publish(ALERT_NOTIFICATION, org_id=alert.org_id, event=alert.alert_type, title=title,
+                   body=f"{alert.target_label}: {obs.message}", severity=alert.severity, link=obs.target.link,
+                   payload=payload(alert, "firing"))
 
 
 def resolve(alert: Alert, t: datetime, *, note: str | None, actor: Any = None, system: bool = False) -> None:
     """Close an alert (recovered, or resolved by a person with a note); tells whoever was told it fired."""
-    from app.notifications.services import notify
-
     old = {"status": alert.status}
     alert.status, alert.resolved_at, alert.resolution_note = "resolved", t, note
     alert.resolved_by_id = getattr(actor, "id", None)
@@ -190,9 +193,9 @@ def resolve(alert: Alert, t: datetime, *, note: str | None, actor: Any = None, s
             row.phase, row.alert_id = "ok", None
             row.state = engine.State(last_notified_at=kept.last_notified_at).to_json()
     if alert.notify_count:
-        notify(alert.org_id, f"{alert.alert_type}.resolved", f"Resolved: {alert.message}",
-               body=note, severity=alert.severity, link=alert.details.get("link"),
-               payload=payload(alert, "resolved"))
+        events.publish(ALERT_NOTIFICATION, org_id=alert.org_id, event=f"{alert.alert_type}.resolved",
+                       title=f"Resolved: {alert.message}", body=note, severity=alert.severity,
+                       link=alert.details.get("link"), payload=payload(alert, "resolved"))
 
 
 def acknowledge(alert: Alert, actor: Any) -> bool:

@@ -6,7 +6,7 @@ default. Nothing reads these yet except through `get_setting` (auth still takes 
 limits from the environment).
 
 In the core (issue 21) because every domain reads its settings here; the admin pages edit
-them. app/admin/settings_registry.py keeps the old import path.
+them.
 """
 
 from __future__ import annotations

@@ -27,7 +27,16 @@ from app.alerting.service import Observation, Target, load_states, observe, thre
 from app.core import linkable
 from app.fleet.backups import backup_overdue_hours, latest_backup_status
 from app.fleet.queries import latest_stats_id
-from app.models import Alert, AlertRule, AlertRuleState, Device, ScannerStats, db, utcnow
+from app.models import (
+    Alert,
+    AlertRule,
+    AlertRuleState,
+    BackupConfig,
+    Device,
+    ScannerStats,
+    db,
+    utcnow,
+)
 from app.notifications.services import app_path
 
 DOWN_SERVICE = ("failed",)
@@ -366,8 +375,6 @@ def evaluate_absence(device_ids: list[int] | None = None, now: datetime | None =
 
 
 def _backups_on() -> sa.Select:
-    from app.models import BackupConfig
-
     return _watched_devices(None).join(BackupConfig, BackupConfig.device_id == Device.id).where(
         BackupConfig.enabled.is_(True), BackupConfig.backup_mode != "off",
         BackupConfig.schedule_cron.is_not(None)).with_only_columns(Device.id)
@@ -376,8 +383,6 @@ def _backups_on() -> sa.Select:
 def has_absence_work() -> bool:
     """The job's only_if: a mute has run out, or an absence rule is enabled and some enrolled
     device could be silent or stale."""
-    from app.models import AlertRuleState
-
     if db.session.scalar(sa.select(Alert.id).where(Alert.status == "muted", Alert.muted_until <= utcnow()).limit(1)):
         return True
     rules = _absence_rules()

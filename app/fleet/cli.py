@@ -8,7 +8,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from app.fleet import services
+from app.fleet import services, signing
 from app.models import Organization, db
 from app.models.fleet import DEVICE_TYPES
 
@@ -50,8 +50,6 @@ def claim_code(org_slug: str, name: str, device_type: str, server: str | None) -
 @click.option("--generate", is_flag=True, help="Print a new private key for VIGIL_FLEET_SIGNING_KEY instead.")
 def signing_key(generate: bool) -> None:
     """Print the public key agents verify commands with (or generate a new private key)."""
-    from app.fleet import signing
-
     if generate:
         click.echo(f"VIGIL_FLEET_SIGNING_KEY={signing.new_seed()}")
         click.echo("Enrolled agents keep the public key they were given: re-enrol them after changing it.", err=True)

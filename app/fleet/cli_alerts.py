@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 
+from app.fleet.alert_rules import ensure_default_rules
 from app.fleet.cli import fleet_cli
 from app.models import Organization, db
 
@@ -13,8 +14,6 @@ from app.models import Organization, db
 @click.option("--org", "org_slug", default=None, help="Organization slug (default: every organization).")
 def alert_defaults(org_slug: str | None) -> None:
     """Add the default alert rules to organizations that have none (audited)."""
-    from app.fleet.alert_rules import ensure_default_rules
-
     stmt = sa.select(Organization).where(Organization.deleted_at.is_(None)).order_by(Organization.id)
     if org_slug:
         stmt = stmt.where(Organization.slug == org_slug)

@@ -25,7 +25,7 @@ from app.fleet.queries import (
     scanner_select,
 )
 from app.fleet.services import online_cutoff
-from app.models import Alert, Device, Heartbeat, ScannerStats, db, utcnow
+from app.models import Alert, BackupSnapshot, Device, Heartbeat, ScannerStats, db, utcnow
 
 LIST_LIMIT = 15
 ACTIVE_ALERT_STATUSES = ("open", "acknowledged", "muted")
@@ -52,8 +52,6 @@ class ScannerHealth:
 
 def failed_backups_24h(org_id: int) -> int:
     """Backups reported failed in the last 24 h (backups_catalog), of live devices."""
-    from app.models import BackupSnapshot
-
     since = utcnow() - timedelta(hours=24)
     return db.session.scalar(
         sa.select(sa.func.count(BackupSnapshot.id)).join(Device, Device.id == BackupSnapshot.device_id)

@@ -4,12 +4,12 @@ the default alert rules and a weekly maintenance window, so the pages are not em
 from __future__ import annotations
 
 from app.core.demo_data import register_demo
+from app.fleet import demo_fleet
+from app.fleet.alert_rules import ensure_default_rules
 from app.models import MaintenanceWindow, Organization, db
 
 
 def seed_alerting(orgs: dict[str, Organization]) -> None:
-    from app.fleet.alert_rules import ensure_default_rules
-
     for org in orgs.values():
         ensure_default_rules(org.id)
         db.session.add(MaintenanceWindow(org_id=org.id, name="Sunday patching", recurrence="weekly",
@@ -21,9 +21,7 @@ register_demo(seed_alerting)
 
 
 def seed_fleet(orgs: dict[str, Organization]) -> None:
-    from app.fleet.demo_fleet import seed_fleet as seed
-
-    seed(orgs)
+    demo_fleet.seed_fleet(orgs)
 
 
 register_demo(seed_fleet)

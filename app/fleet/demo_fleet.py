@@ -17,17 +17,22 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.fleet import alert_rules, backups, commands, facts, ingest, offline, services
+from app.fleet.ingest import bucket_start
 from app.models import (
     Device,
     Heartbeat,
     MetricRollup,
     Organization,
+    ScannerStats,
     Site,
     Subscription,
     User,
     db,
     utcnow,
 )
+from vigil_agent.runner import new_wireguard_key
+from vigil_agent.simulate import FakeHost
 
 DEMO_HISTORY_HOURS = 24
 DEMO_MARK = "demo"  # custom_fields key: "simulated" devices are kept alive by fleet.demo_heartbeats, "silent" not
@@ -65,9 +70,6 @@ def _subscription(org: Organization) -> None:
 
 
 def _enrol(org: Organization, name: str, kind: str, site_id: int | None, tags: list[str], host) -> Any:
-    from app.fleet import services
-    from vigil_agent.runner import new_wireguard_key
-
     device, code = services.create_device(org.id, name=name, device_type=kind, site_id=site_id, tags=tags,
                                           actor_label="seed-demo")
     device.custom_fields = {DEMO_MARK: "simulated"}
@@ -78,8 +80,6 @@ def _enrol(org: Organization, name: str, kind: str, site_id: int | None, tags: l
 
 def _history(device, host, start, end) -> None:
     """Bulk rollups (5-minute buckets of five 1-minute samples) and one heartbeat per bucket."""
-    from app.fleet.ingest import bucket_start
-
     rollups: list[dict[str, Any]] = []
     beats: list[dict[str, Any]] = []
     bucket = bucket_start(start)
@@ -106,8 +106,6 @@ def _history(device, host, start, end) -> None:
 
 def _live(device, host, start, minutes: int, event: str | None) -> None:
     """The last minutes through the real ingest (and so the alert engine), one heartbeat a minute."""
-    from app.fleet import ingest
-
     for minute in range(minutes):
         if event == "cpu_spike" and minute == 2:
             host.cpu, host.spike = max(host.cpu, 35.0), minutes  # above 90 % for the rest of the run
@@ -123,8 +121,6 @@ def _live(device, host, start, minutes: int, event: str | None) -> None:
 
 
 def _facts(device, host, now) -> None:
-    from app.fleet import facts
-
     base = {**host.facts(), "hostname": device.hostname, "agent_version": "1.4.0",
             "packages": {"openssl": "3.0.11-1", "openssh-server": "1:9.2p1-2"}}
     facts.store(device, {"facts": base, "collected_at": (now - timedelta(hours=20)).isoformat()})
@@ -134,8 +130,6 @@ def _facts(device, host, now) -> None:
 
 
 def _backups(device, rng: random.Random, now, failed_last: bool) -> None:
-    from app.fleet import backups
-
     backups.save_config(device, {"enabled": True, "backup_mode": "file", "schedule_cron": "0 2 * * *",
                                  "timezone": "Australia/Perth", "retention_count": 3, "keep_daily": 5,
                                  "keep_weekly": 2, "keep_monthly": 1, "storage_target": "s3-syd"}, None, now=now)
@@ -156,8 +150,6 @@ def _backups(device, rng: random.Random, now, failed_last: bool) -> None:
 
 
 def _commands(devices: list, admin: User | None, now) -> None:
-    from app.fleet import commands
-
     scanner, server = devices[0], devices[2]
     done = commands.issue(scanner, "collect_diagnostics", {}, admin)
     commands.report(scanner, done.id, {"status": "in_progress"})
@@ -174,9 +166,6 @@ def _commands(devices: list, admin: User | None, now) -> None:
 
 def seed_fleet(orgs: dict[str, Organization]) -> None:
     """The demo fleet of every demo organization (see the module docstring)."""
-    from app.fleet import alert_rules, offline
-    from vigil_agent.simulate import FakeHost
-
     now = utcnow()
     live_start = now - timedelta(minutes=DEMO_LIVE_MINUTES)
     rng = random.Random(2026)
@@ -228,8 +217,6 @@ def has_demo_devices() -> bool:
 
 def _host_like(device: Device, last: Heartbeat | None, stats):
     """A simulator host that continues where the device's newest heartbeat left off."""
-    from vigil_agent.simulate import FakeHost
-
     host = FakeHost(device.id, device.device_type, random.Random())
     if last is not None:
         host.cpu = min(last.cpu_usage_percent or host.cpu, 60.0)  # a spike is over
@@ -247,9 +234,6 @@ def _host_like(device: Device, last: Heartbeat | None, stats):
 def keep_demo_alive() -> int:
     """One heartbeat for every simulated demo device through the real ingest (so the demo
     does not go offline a few minutes after `make run`); returns how many were sent."""
-    from app.fleet import ingest
-    from app.models import ScannerStats
-
     sent = 0
     for device in db.session.scalars(_demo_devices().order_by(Device.id)).all():
         last = db.session.scalar(sa.select(Heartbeat).where(Heartbeat.device_id == device.id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app import audit
+from app.fleet.alert_rules import evaluate_absence
 from app.fleet.services import online_cutoff
 from app.models import Device, db
 
@@ -27,8 +28,6 @@ def mark_offline() -> int:
     The organization hears about it through its device_offline alert rule (one alert per
     outage, with its thresholds, cooldown and maintenance windows), not from here.
     """
-    from app.fleet.alert_rules import evaluate_absence
-
     devices = db.session.scalars(_newly_offline().order_by(Device.org_id, Device.id).with_for_update(skip_locked=True)).all()
     for device in devices:
         device.status = "offline"

@@ -1,7 +1,7 @@
 """Retention: old 5-minute rollups, raw heartbeats and scanner stats (one row per
 heartbeat each; a device's newest row is always kept, the pages read it), facts snapshots
 beyond the newest N per device, and alerts resolved long ago. Each is a periodic job with an only_if check (see
-app/jobs/schedule.py); the limits are settings (app/admin/settings_registry.py)."""
+app/jobs/schedule.py); the limits are settings (app/core/settings_registry.py)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.fleet import bp, services
-from app.fleet.forms import DeviceForm, SubscriptionForm, split_tags
+from app.fleet.forms import BulkForm, DeviceForm, SubscriptionForm, split_tags
 from app.models import (
     Device,
     Organization,
@@ -88,8 +88,6 @@ def inventory_rows():
 
 def inventory_context(rows, filters: dict, cutoff, bulk_form=None) -> dict:
     """What the inventory page needs besides its rows (also re-rendered by a refused bulk action)."""
-    from app.fleet.forms import BulkForm
-
     org_id = require_org_id()
     sites = org_sites()
     orgs = (db.session.scalars(sa.select(Organization).where(Organization.deleted_at.is_(None))

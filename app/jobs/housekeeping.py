@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.jobs import job
+from app.jobs.registry import job
 from app.models import JobRun, LoginAttempt, Notification, UserSession, db, utcnow
 
 

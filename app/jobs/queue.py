@@ -1,19 +1,15 @@
-"""Redis connections and RQ queues: the real server, or fakeredis in embedded mode."""
+"""RQ queues: pushing committed runs, reading live progress, counting workers."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import redis
-from flask import Flask, current_app
-from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 from rq import Queue, Worker
 from werkzeug.exceptions import ServiceUnavailable
 
 from app.core.health import register_health_detail
+from app.jobs.connection import get_redis, is_embedded
+from app.jobs.registry import REGISTRY, rq_job_id
 from app.jobs.runner import live_progress as read_live_progress
 
 QUEUE_NAMES = ("high", "default", "low")
@@ -25,30 +21,6 @@ PROGRESS_UNAVAILABLE = "Live progress is unavailable: the job queue does not ans
 
 class QueueUnavailable(ServiceUnavailable):
     """A person asked for a job while Redis does not answer: a 503 they can retry."""
-
-
-def make_redis(config: dict[str, Any]) -> redis.Redis:
-    """A client for REDIS_URL, or an in-process fakeredis server when none is set.
-
-    Creating the client does not connect; the first command does.
-    """
-    url = config.get("REDIS_URL")
-    if url:
-        # Two quick retries, not redis-py's default ten with backoff (about 4 s per command on
-        # a closed port): with Redis down, pages must stay fast (issue 11.8).
-        return redis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30,
-                                    retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2))
-    import fakeredis
-
-    return fakeredis.FakeRedis(server=fakeredis.FakeServer())
-
-
-def is_embedded(app: Flask | None = None) -> bool:
-    return not (app or current_app).config.get("REDIS_URL")
-
-
-def get_redis() -> redis.Redis:
-    return current_app.extensions["vigil_redis"]
 
 
 def get_queue(name: str = "default") -> Queue:
@@ -83,8 +55,6 @@ def live_progress(run) -> tuple[int, str | None]:
 
 def push_run(run_id: int, kind: str) -> None:
     """Put a committed JobRun on its RQ queue."""
-    from app.jobs import REGISTRY, rq_job_id
-
     spec = REGISTRY[kind]
     get_queue(spec.queue).enqueue(
         "app.jobs.runner.execute",

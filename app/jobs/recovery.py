@@ -27,7 +27,10 @@ import sqlalchemy as sa
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from app.jobs import REGISTRY, job, lease
+from app.jobs import lease
+from app.jobs.connection import get_redis
+from app.jobs.queue import push_run
+from app.jobs.registry import REGISTRY, job
 from app.jobs.runner import cancel_key, live_progress
 from app.models import JobRun, db, utcnow
 
@@ -78,8 +81,6 @@ def worker_gone(run: JobRun, now: datetime | None = None) -> bool:
 def never_starts(run: JobRun, now: datetime | None = None) -> str | None:
     """Why a queued run will not start by itself: "vanished" (its RQ job is gone), "taken" (a
     worker took the job and stopped before marking the run running), or None (it will)."""
-    from app.jobs.queue import get_redis
-
     now = now or utcnow()
     if run.status != "queued" or run.created_at is None or as_utc(run.created_at) >= now - QUEUED_GRACE:
         return None  # the grace covers the push that follows the commit
@@ -131,8 +132,6 @@ def _last_progress(run: JobRun) -> int:
 
 
 def _cancel_requested(run: JobRun) -> bool:
-    from app.jobs.queue import get_redis
-
     try:
         return bool(get_redis().exists(cancel_key(run.id)))
     except Exception:  # noqa: BLE001 - Redis down: abandoned is the truth too
@@ -156,8 +155,6 @@ def abandon(run: JobRun, cancelled: bool = False) -> None:
 @job("jobs.recover", title="Recover lost job runs", queue="high", timeout=300)
 def recover(ctx, **_params) -> dict:
     """Re-queue runs whose RQ job vanished; mark runs whose worker is gone abandoned."""
-    from app.jobs.queue import push_run
-
     queued, taken, running = _lost_runs(utcnow())
     for run in queued:
         push_run(run.id, run.kind)

@@ -25,6 +25,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.jobs import lease
+from app.jobs.connection import get_redis
+from app.jobs.registry import REGISTRY
 from app.models import JobRun, db, utcnow
 
 log = logging.getLogger(__name__)
@@ -84,8 +86,6 @@ class JobContext:
         self.org_id = run.org_id
         self.requested_by_id = run.requested_by_id
         self.kind = run.kind
-        from app.jobs.queue import get_redis
-
         self._redis = get_redis()
 
     def progress(self, percent: int, message: str = "") -> None:
@@ -104,8 +104,6 @@ def live_progress(run: JobRun) -> tuple[int, str | None]:
     """Progress and message of a run: from Redis while it runs, from the row otherwise."""
     if run.status != "running":
         return run.progress, run.message
-    from app.jobs.queue import get_redis
-
     data = get_redis().hgetall(progress_key(run.id))
     if not data:
         return run.progress, run.message
@@ -129,8 +127,6 @@ def execute(run_id: int) -> dict[str, Any] | None:
 
 
 def run_job(run_id: int) -> dict[str, Any] | None:
-    from app.jobs import REGISTRY
-
     run = db.session.get(JobRun, run_id)
     if run is None:
         log.warning("job run %s no longer exists", run_id)
@@ -201,8 +197,6 @@ def request_cancel(run: JobRun) -> None:
     """Cancel a queued run at once; ask a running one to stop at its next progress report."""
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
-
-    from app.jobs.queue import get_redis
 
     if run.status == "queued":
         try:

@@ -16,7 +16,7 @@ from flask import has_app_context
 from redis import Redis
 from rq.cron import CronJob, CronScheduler
 
-from app.jobs import enqueue
+from app.jobs.dispatch import enqueue
 from app.jobs.recovery import lost
 from app.jobs.runner import NoAppContext
 from app.models import JobRun, db

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app import audit
-from app.jobs import enqueue, recovery
+from app.jobs import recovery
+from app.jobs.dispatch import enqueue
 from app.jobs.runner import request_cancel
 from app.models import JobRun, db
 from app.tenancy import get_scoped_or_404

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from app import audit
 from app.metrics import catalog_files, services
+from app.metrics.live import LIVE_QUERIES
 from app.metrics.mapping import MappingProvider, SubcategoryText, TfidfMatcher, metric_text
 from app.models import (
     AiChangeLog,
@@ -224,8 +225,6 @@ def stage_upload(org_id: int, user: Any, filename: str, content: bytes) -> Metri
 def apply_import(staged: MetricCatalogImport, user: Any, column_map: dict[str, str],
                  name: str) -> tuple[MetricCatalog | None, catalog_files.CheckedRows]:
     """Step 2: check every row under the mapping; all good -> the catalog (and suggestions), else nothing."""
-    from app.metrics.live import LIVE_QUERIES
-
     checked = catalog_files.check_rows(staged.headers, staged.rows, column_map,
                                        category_functions(services.current_framework()), frozenset(LIVE_QUERIES))
     if checked.problems:
@@ -296,8 +295,6 @@ def _metric_values(item: MetricCatalogItem, codes: dict[str, Any]) -> tuple[dict
 
 def activate(catalog: MetricCatalog, user: Any) -> dict[str, int]:
     """Make the catalog its owner's active one and create or update the org's metrics from its items."""
-    from app.metrics.live import LIVE_QUERIES
-
     not_ready = [i for i in catalog.items if i.function_code is None]
     if not_ready:
         raise CatalogNotReady(not_ready)

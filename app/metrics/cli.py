@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from app import audit
-from app.metrics import services
+from app.metrics import catalogs, services
 from app.models import Organization, db
 
 metrics_cli = AppGroup("metrics", help="Security metrics and the NIST CSF reference.")
@@ -33,8 +33,6 @@ def load_framework(path: Path, name: str, version: str) -> None:
 def add_default_catalog(slug: str) -> None:
     """Add the built-in catalog of security metrics (with mapping suggestions) to an organization."""
     import sqlalchemy as sa
-
-    from app.metrics import catalogs
 
     org = db.session.scalar(sa.select(Organization).where(Organization.slug == slug))
     if org is None:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from app.core.demo_data import register_demo
 from app.metrics import services
+from app.metrics.catalogs import create_default_catalog
 from app.metrics.history import record_history
 from app.metrics.live import LIVE_QUERIES
 from app.models import FrameworkCategory, FrameworkFunction, Organization, db
@@ -57,8 +58,6 @@ def _function_and_category(framework, fn_code: str, cat_code: str) -> tuple[Fram
 def seed_metrics(orgs: dict[str, Organization]) -> None:
     """Load NIST CSF 2.0, add the demo metrics with values (three of them live), a first score snapshot, and the
     default catalog (not activated) so the Catalogs page has something to review."""
-    from app.metrics.catalogs import create_default_catalog
-
     services.load_framework()
     framework = services.current_framework()
     for slug, org in orgs.items():

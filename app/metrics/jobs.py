@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from app import audit
 from app.jobs import job
-from app.metrics import services
+from app.metrics import ai, catalogs, live, services
+from app.metrics.mapping import metric_text
 from app.models import MetricCatalog, User, db
 
 
@@ -32,8 +33,6 @@ def snapshot_all(ctx, **_params) -> dict:
 @job("metrics.refresh_live", title="Refresh live metrics", queue="low", timeout=600)
 def refresh_live(ctx, **_params) -> dict:
     """Run the live metric queries (for the run's organization, or every one) and snapshot changed orgs."""
-    from app.metrics import live
-
     changed = live.refresh(ctx.org_id)
     for org_id, n in changed.items():
         if n:
@@ -45,9 +44,6 @@ def refresh_live(ctx, **_params) -> dict:
 @job("metrics.ai_suggest", title="Ask the AI provider for mapping suggestions", queue="low", timeout=1800)
 def ai_suggest(ctx, catalog_id: int, **_params) -> dict:
     """Ask the organization's AI provider about each item of a catalog (offline ones stay)."""
-    from app.metrics import ai, catalogs
-    from app.metrics.mapping import metric_text
-
     catalog = db.session.get(MetricCatalog, catalog_id)
     framework = services.current_framework()
     if catalog is None or catalog.org_id != ctx.org_id or framework is None:

@@ -10,7 +10,10 @@ from app import audit
 from app.htmx import hx_trigger, wants_fragment
 from app.jobs import enqueue
 from app.metrics import bp, live, scoring, services
+from app.metrics.catalogs import linked_metric_counts, metric_links
 from app.metrics.forms import MetricForm, ValueForm
+from app.metrics.live import LIVE_QUERIES
+from app.metrics.report import scorecard_csv
 from app.models import FrameworkFunction, Metric, MetricCatalog, MetricHistory, User, db
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
@@ -57,8 +60,6 @@ def index():
 def scorecard_export():
     """The organization's scorecard (overall, functions, categories, metrics) as CSV for a board pack."""
     from flask import Response
-
-    from app.metrics.report import scorecard_csv
 
     org_id = require_org_id()
     return Response(scorecard_csv(org_id), mimetype="text/csv",
@@ -143,7 +144,6 @@ def _detail(metric: Metric, value_form: ValueForm, status: int = 200):
     history = db.session.scalars(sa.select(MetricHistory).where(MetricHistory.metric_id == metric.id)
                                  .order_by(MetricHistory.recorded_at.desc(), MetricHistory.id.desc())
                                  .limit(100)).all()
-    from app.metrics.catalogs import metric_links
 
     catalog = db.session.scalar(scoped(MetricCatalog).where(MetricCatalog.id == metric.catalog_id)) \
         if metric.catalog_id else None
@@ -246,8 +246,6 @@ def metric_delete(metric_id: int):
 @require("data.read")
 def framework():
     """Browse the loaded framework: function, category, subcategory and implementation examples."""
-    from app.metrics.catalogs import linked_metric_counts
-
     fw = services.current_framework()
     return render_page("metrics/framework.html", framework=fw, functions=services.functions_of(fw),
                        linked=linked_metric_counts(require_org_id()))
@@ -257,7 +255,5 @@ def framework():
 @require("data.read")
 def method():
     """How scores are computed, with the constants the scorer uses."""
-    from app.metrics.live import LIVE_QUERIES
-
     return render_page("metrics/method.html", weights=scoring.PRIORITY_WEIGHTS, ratings=services.current_ratings(),
                        lowest=scoring.LOWEST_RATING, below=scoring.BELOW_TARGET, live_queries=LIVE_QUERIES)

@@ -17,10 +17,18 @@ from flask import current_app, has_request_context, url_for
 
 from app import audit
 from app.alerting import events
+from app.alerting.service import ALERT_NOTIFICATION
 from app.crypto import encrypt_text
 from app.models import Notification, NotificationChannel, NotificationDelivery, User, db, utcnow
 from app.models.notifications import SEVERITIES
-from app.notifications.delivery import SECRET_FIELDS, TEST_EVENT, DeliveryFailed, outgoing, send
+from app.notifications.delivery import (
+    SECRET_FIELDS,
+    TEST_EVENT,
+    DeliveryFailed,
+    outgoing,
+    queue_deliveries,
+    send,
+)
 
 SEVERITY_LABELS = {"info": "Info", "warning": "Warning", "critical": "Critical"}
 KIND_LABELS = {"webhook": "Webhook", "email": "E-mail"}
@@ -85,8 +93,6 @@ def notify(
     ]
     db.session.add_all(rows)
     if deliver:
-        from app.notifications.delivery import queue_deliveries
-
         queue_deliveries(org_id, event, severity, {
             **(payload or {}),
             "event": event, "title": title, "body": body, "severity": severity, "link": link,
@@ -259,3 +265,5 @@ def tell_admins_channel_disabled(channel: NotificationChannel, reason: str) -> N
 
 
 events.subscribe("notifications.channel_disabled", tell_admins_channel_disabled)
+# Alerts firing, repeating and resolving (app/alerting/service.py) reach the organization here.
+events.subscribe(ALERT_NOTIFICATION, notify)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from app import audit
 from app.models import Organization, db
+from app.models.wireless import DeviceSource
 from app.wireless import places, reference
 from app.wireless.cli import wireless_cli
 
@@ -81,8 +82,6 @@ def set_home(org_slug: str, lat: float, lon: float, radius_km: float, name: str)
 def build_route(org_slug: str, source_code: str, start, end, name: str | None) -> None:
     """Build a route from one device source's sightings between two UTC times."""
     from datetime import UTC
-
-    from app.models.wireless import DeviceSource
 
     org = _org(org_slug)
     source = db.session.scalar(sa.select(DeviceSource).where(DeviceSource.org_id == org.id,

@@ -28,6 +28,7 @@ from app.models.wireless import (
     SsidHistory,
 )
 from app.wireless import reference, rescore
+from app.wireless.scenario import wifi_channel
 from app.wireless.scoring import ScoringConfig, blend
 
 THREAT_TAGS = ("THREAT", "SUSPECT")
@@ -205,8 +206,6 @@ def ssid_history(network_id: int) -> list[SsidHistory]:
 
 def identity(network: Network) -> dict[str, Any]:
     """Manufacturer (from the OUI registry), randomized-MAC flag and channel of a network."""
-    from app.wireless.scenario import wifi_channel
-
     is_mac = reference.mac_hex(network.bssid) is not None and not network.is_cellular
     randomized = is_mac and (network.is_randomized_mac or reference.is_locally_administered(network.bssid))
     registry = reference.manufacturer_for(network.bssid) if is_mac else None

@@ -8,54 +8,25 @@ batch stops on a quota or credential problem and reports it on the job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from app.wireless.geocoding import offline, online
+from app.wireless.geocoding.base import (
+    ONLINE,
+    PROVIDER_NAMES,
+    AuthFailed,
+    GeocoderError,
+    NoResult,
+    Place,
+    Provider,
+    QuotaExceeded,
+    Unavailable,
+)
 
-
-@dataclass(frozen=True)
-class Place:
-    address: str | None
-    venue_name: str | None = None
-    venue_type: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-class GeocoderError(Exception):
-    """A lookup that gave no place. `stops_batch`: no point asking this provider again now."""
-
-    stops_batch = True
-
-
-class NoResult(GeocoderError):
-    stops_batch = False
-
-
-class QuotaExceeded(GeocoderError):
-    """The provider's rate or daily quota is used up (429, 402, or its documented body)."""
-
-
-class AuthFailed(GeocoderError):
-    """The organization's key was refused."""
-
-
-class Unavailable(GeocoderError):
-    """Network errors or 5xx on every attempt (already backed off)."""
-
-
-class Provider(Protocol):
-    name: str
-
-    def reverse(self, lat: float, lon: float) -> Place: ...
-
-
-ONLINE = ("nominatim", "opencage", "locationiq", "overpass")
-PROVIDER_NAMES = ("offline", *ONLINE)
+__all__ = ["ONLINE", "PROVIDER_NAMES", "AuthFailed", "GeocoderError", "NoResult", "Place", "Provider",
+           "QuotaExceeded", "Unavailable", "get_provider"]
 
 
 def get_provider(name: str, org_id: int) -> Provider:
     """The provider `name` set up for `org_id` (online ones need the org's credential row)."""
-    from app.wireless.geocoding import offline, online
-
     if name == "offline":
         return offline.OfflineProvider()
     if name not in ONLINE:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from app.core.settings_registry import get_setting
 from app.models import GeocodingCache, db, utcnow
-from app.wireless.geocoding import Place
+from app.wireless.geocoding.base import Place
 
 SCALE = 10_000
 

