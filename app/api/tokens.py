@@ -26,7 +26,9 @@ from app.auth.api_keys import (
     create_api_key,  # noqa: F401 (API keys are identity; re-exported for callers)
     digest,
 )
+from app.auth.events import record_event
 from app.models import ApiKey, Device, RefreshToken, User, db, utcnow
+from app.permissions import can
 from app.scopes import scopes_for
 
 ACCESS_MINUTES = 15
@@ -234,8 +236,6 @@ def revoke_family(family_id: str, reason: str) -> int:
 
 def rotate(refresh: str, ip: str | None, user_agent: str | None) -> dict:
     """Use a refresh token: issue its successor, or detect reuse and revoke the family."""
-    from app.auth.events import record_event
-
     token = db.session.scalar(sa.select(RefreshToken).where(RefreshToken.token_hash == digest(refresh)))
     now = utcnow()
     if token is None:
@@ -274,8 +274,6 @@ def principal_from_access_token(token: str) -> Principal:
     if not live or user is None or not user.is_active or user.org_id is None:
         raise TokenError("invalid_token", "The access token was revoked.")
     # A person's own token carries the scopes their role allows.
-    from app.permissions import can
-
     scopes = {"events:read", "threats:read", "intel:read"} if can("threats.view", user) else set()
     if can("threats.manage", user):
         scopes.add("intel:write")

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from app.indicators.values import HASH_LENGTHS, address_hex, covering_starts
 from app.jobs import enqueue
-from app.models import IocSighting, SecurityEvent, ThreatIntelligence, db, utcnow
+from app.models import IocSighting, Organization, SecurityEvent, ThreatIntelligence, db, utcnow
 from app.outbound import is_private
 
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -117,8 +117,6 @@ def benign_reason(org_id: int, indicator_type: str, canonical: str) -> str | Non
     """Why a value is known-benign for this organization (so it must not become an
     indicator), or None. Private, loopback, link-local and reserved addresses, and the
     organization's own domains, would otherwise flag everyday traffic."""
-    from app.models import Organization
-
     if indicator_type in ("ip", "cidr"):
         network = ipaddress.ip_network(canonical, strict=False)
         if is_private(network):

@@ -45,6 +45,7 @@ from app.models import (
     db,
     utcnow,
 )
+from app.threats.intel import effective_confidence, match_ip
 
 CHALLENGE_AT = 40
 DENY_AT = 70
@@ -130,8 +131,6 @@ def decide(total: int, challenge_at: int = CHALLENGE_AT, deny_at: int = DENY_AT)
 def gather(user: User | None, ip: str | None, user_agent: str | None, device: TrustedDevice | None,
            org_id: int | None, now: datetime | None = None) -> RiskInputs:
     """Collect the inputs from this user's own history, recent failures and the intel."""
-    from app.threats.intel import effective_confidence, match_ip
-
     now = now or utcnow()
     inputs = RiskInputs()
     hour_ago = now - timedelta(hours=1)

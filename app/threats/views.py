@@ -30,6 +30,7 @@ from app.threats import bp
 from app.threats.blocks import unblock as unblocks
 from app.threats.forms import EventFilterForm, IndicatorForm
 from app.threats.intel import add_indicator, effective_confidence
+from app.threats.overview import summary
 from app.threats.ratelimit import lift as lift_rate_limit
 from app.threats.risk import CHALLENGE_AT, DENY_AT
 
@@ -229,6 +230,4 @@ def unblock(entry_id: int):
 def overview():
     """Security overview: events over time, risky users and IPs, open threats and incidents,
     blocks and intel sightings; the panel refreshes itself."""
-    from app.threats.overview import summary
-
     return render_page("threats/overview.html", block="overview_panel", data=summary(require_org_id()))
