@@ -3,10 +3,12 @@
 A source is `fn(org_id) -> iterable of {"type", "severity", "asset", "domain"}`. Each type is
 translated into the shipped finding map's vocabulary (data/compliance/finding-map.json: its
 "findings" keys, or a source's own type through "aliases"), so the attack surface's
-`tls_legacy_protocol` counts as `weak_tls`. Fleet scanner CVEs, leaked credentials and wireless
-threats are registered here (they read other domains through their public queries); the attack
-surface registers its own source from its package (app/surface/finding_source.py). The roadmap
-generator reads the same findings through `collect`.
+`tls_legacy_protocol` counts as `weak_tls`. Each domain registers its own source from its
+package: the attack surface (app/surface/finding_source.py), fleet's scanner CVEs
+(app/fleet/compliance_sources.py) and exposure's leaked credentials in use
+(app/exposure/finding_source.py). Wireless threats are registered here, read from the
+live-value registry (app/core/live_values.py). The roadmap generator reads the same findings
+through `collect`.
 """
 
 from __future__ import annotations
@@ -26,9 +28,7 @@ from app.core.finding_sources import (  # noqa: F401 - the registry's names, kep
     register_finding_source,
     unregister_finding_source,
 )
-from app.exposure.services import counts as exposure_counts
-from app.fleet.queries import scanner_summary
-from app.metrics.live import LIVE_QUERIES
+from app.core.live_values import live_value
 from app.models import ComplianceAssessment, ComplianceControl, FindingControlMap, db, utcnow
 from app.notifications.services import app_path, notify
 
@@ -36,35 +36,14 @@ from app.notifications.services import app_path, notify
 SEVERITY_ORDER = {"partial": 1, "non_compliant": 2}
 
 
-def fleet_scanner_cves(org_id: int) -> Iterable[Finding]:
-    """Each scanner's newest open critical/high vulnerability counts, as one finding per scanner."""
-    for row in scanner_summary(org_id):
-        if row.vulns_critical:
-            yield {"type": "cve_critical", "severity": "critical", "asset": row.device_name,
-                   "domain": row.device_name, "count": row.vulns_critical}
-        elif row.vulns_high:
-            yield {"type": "cve", "severity": "high", "asset": row.device_name,
-                   "domain": row.device_name, "count": row.vulns_high}
-
-
-def exposure_leaked_credentials(org_id: int) -> Iterable[Finding]:
-    """Leaked passwords of the organization's accounts still in use (exposure module)."""
-    in_use = exposure_counts(org_id)["passwords_in_use"]
-    if in_use:
-        yield {"type": "leaked_credential", "severity": "critical", "asset": "accounts", "domain": None,
-               "count": in_use}
-
-
 def wireless_threats(org_id: int) -> Iterable[Finding]:
     """Wireless networks tagged THREAT near the organization's sites."""
-    tagged = LIVE_QUERIES["wireless_threat_tagged"].func(org_id) or 0
+    tagged = live_value("wireless_threat_tagged", org_id) or 0
     if tagged:
         yield {"type": "wireless_threat", "severity": "high", "asset": "wireless", "domain": None,
                "count": int(tagged)}
 
 
-register_finding_source("fleet_scanner", fleet_scanner_cves)
-register_finding_source("exposure", exposure_leaked_credentials)
 register_finding_source("wireless", wireless_threats)
 
 
