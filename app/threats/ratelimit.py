@@ -25,9 +25,9 @@ from flask import current_app, jsonify, render_template, request
 from flask_login import current_user
 
 from app.core.security_events import record as record_security_event
+from app.indicators.store import effective_confidence, match_ip
 from app.models import ApiKey, RateLimitEntry, db, utcnow
 from app.threats.blocks import active_block, retry_after_seconds
-from app.threats.intel import effective_confidence, match_ip
 from app.threats.ratestore import store
 
 WINDOW_SECONDS = 60

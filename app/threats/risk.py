@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from app.indicators import geo
+from app.indicators.store import effective_confidence, match_ip
 from app.models import (
     IocSighting,
     LoginAttempt,
@@ -45,7 +46,6 @@ from app.models import (
     db,
     utcnow,
 )
-from app.threats.intel import effective_confidence, match_ip
 
 CHALLENGE_AT = 40
 DENY_AT = 70
