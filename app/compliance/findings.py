@@ -26,6 +26,7 @@ from app.core.finding_sources import (  # noqa: F401 - the registry's names, kep
     Finding,
     FindingSource,
     register_finding_source,
+    register_type_aliases,
     unregister_finding_source,
 )
 from app.core.live_values import live_value
@@ -45,17 +46,14 @@ def wireless_threats(org_id: int) -> Iterable[Finding]:
 
 
 register_finding_source("wireless", wireless_threats)
+# the finding map (compliance's data) gives the shared vocabulary every reader types findings in
+register_type_aliases(finding_aliases)
 
 
 def collect(org_id: int) -> list[tuple[str, Finding]]:
     """Every current finding of every source, as (source name, finding), each typed in the map's
     vocabulary (`type`) with the source's own type kept as `source_type`."""
-    aliases = finding_aliases()
-    out = []
-    for name, finding in finding_sources.collect(org_id):
-        raw = finding.get("type") or ""
-        out.append((name, {**finding, "type": aliases.get(raw, raw), "source_type": raw}))
-    return out
+    return finding_sources.collect_typed(org_id)
 
 
 def apply_findings(org_id: int) -> dict[str, int]:
