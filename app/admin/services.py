@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from app import audit
 from app.auth import mfa
 from app.auth import services as auth_services
-from app.auth.events import record_event
+from app.core.security_events import record as record_security_event
 from app.models import Organization, Site, User, UserSession, db, utcnow
 from app.models.base import as_dict
 from app.permissions import ADMINS, ASSIGNABLE_ROLES
@@ -323,7 +323,7 @@ def reset_mfa(actor: User, user: User) -> None:
     mfa.disable(user)
     audit.record("user.mfa_reset", resource_type="user", resource_id=user.id, org_id=user.org_id,
                  old=old, new=as_dict(user, ["mfa_enabled", "mfa_enrolled_at"]))
-    record_event("mfa_disabled", "MFA reset by an admin", user=user, details={"by": actor.email})
+    record_security_event("mfa_disabled", "MFA reset by an admin", user=user, details={"by": actor.email})
 
 
 def revoke_sessions(actor: User, user: User) -> int:
@@ -335,7 +335,7 @@ def revoke_sessions(actor: User, user: User) -> int:
     after = live_session_counts([user.id]).get(user.id, 0)
     audit.record("user.sessions_revoked", resource_type="user", resource_id=user.id, org_id=user.org_id,
                  old={"live_sessions": before}, new={"live_sessions": after}, details={"sessions_ended": ended})
-    record_event("session_revoked", "Sessions signed out by an admin", user=user, details={"ended": ended})
+    record_security_event("session_revoked", "Sessions signed out by an admin", user=user, details={"ended": ended})
     return ended
 
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-from app.auth import guards, views  # noqa: E402,F401
+from app.auth import compliance_sources, guards, views  # noqa: E402,F401

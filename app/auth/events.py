@@ -1,7 +1,11 @@
 """Recording security events (login, lockout, MFA, password, session changes).
 
-Every event gets its risk score from app.threats.risk (the one scorer) and is matched
-against the organization's threat intelligence; a match is recorded as a sighting.
+Every event gets its risk score from the one scorer (app/threats/risk.py, registered on the
+seam app/core/security_events.py, so identity never imports threats) and is published as
+`auth.security_event_recorded`: the threats domain subscribes (app/threats/signin_hooks.py)
+to move the user's trust, pick up the indicator the event's address matched and run its alert
+rules. Other domains record events through the seam's `record`, which is this module's
+record_event (registered below).
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from typing import Any
 from flask import has_request_context, request
 
 from app.alerting.events import publish
-from app.models import SecurityEvent, ThreatIntelligence, User, db
+from app.core.security_events import assess_risk, register_recorder
+from app.models import SecurityEvent, User, db
 
 SEVERITY_OF = {
     "login_success": "info",
@@ -41,14 +46,11 @@ def record_event(event_type: str, description: str, *, user: User | None = None,
                  details: dict[str, Any] | None = None, device_fingerprint: str | None = None,
                  assessment: Any = None) -> SecurityEvent:
     """Add one risk-scored security event to the current transaction."""
-    from app.threats import risk, trust
-    from app.threats.intel import record_sighting
-
     ip = request.remote_addr if has_request_context() else None
     user_agent = request.headers.get("User-Agent", "")[:1000] if has_request_context() else None
     scope_org = org_id if org_id is not None else (user.org_id if user else None)
     if assessment is None:
-        assessment = risk.assess(user, ip, user_agent, org_id=scope_org)
+        assessment = assess_risk(user, ip, user_agent, org_id=scope_org)
     event = SecurityEvent(
         org_id=org_id if org_id is not None else (user.org_id if user else None),
         user_id=user.id if user else None,
@@ -65,12 +67,10 @@ def record_event(event_type: str, description: str, *, user: User | None = None,
         risk_factors=assessment.factors,
     )
     db.session.add(event)
-    if assessment.score >= risk.DENY_AT and user is not None and event_type != "login_denied":
-        trust.apply("high_risk_event", user=user)
     db.session.flush()
-    indicator = None
-    if assessment.inputs is not None and assessment.inputs.intel_id is not None:
-        indicator = db.session.get(ThreatIntelligence, assessment.inputs.intel_id)
-        record_sighting(indicator, event, ip or "")
-    publish("threats.security_event_recorded", event=event, indicator=indicator)  # the threat alert rules
+    # threats: trust, the matched indicator, its alert rules; exposure: a password change
+    publish("auth.security_event_recorded", event=event, user=user, assessment=assessment)
     return event
+
+
+register_recorder(record_event)

@@ -15,6 +15,9 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app import audit
+from app.alerting.events import publish
+from app.auth.events import record_event
+from app.auth.policy import apply_new_password
 from app.mailer import MailError, send_system_mail, system_settings
 from app.models import LoginAttempt, RefreshToken, User, UserSession, db, utcnow
 from app.passwords import hash_password, needs_rehash, verify_password
@@ -79,17 +82,13 @@ def recent_failures(user: User, now: datetime) -> int:
 def register_failure(user: User | None, login: str, ip: str, user_agent: str | None, reason: str) -> str:
     """Record a failed attempt (password or second factor) and lock the account when the
     failures in the window reach the threshold. Returns the message to show."""
-    from app.auth.events import record_event
-
     now = utcnow()
     _record_attempt(login, user, ip, user_agent, False, reason)
-    from app.threats import trust
-
     event = "mfa_failed" if reason == "mfa_failed" else "login_failed"
     record_event(event, f"Sign-in failed ({reason})", user=user, email=login[:255], details={"reason": reason})
     if user is None:
         return GENERIC_FAILURE
-    trust.apply("failure", user=user)
+    publish("auth.sign_in_failed", user=user, reason=reason)  # threats lowers the user's trust
     db.session.flush()
     user.failed_login_attempts = recent_failures(user, now)
     if user.failed_login_attempts < current_app.config["LOCKOUT_THRESHOLD"]:
@@ -154,11 +153,8 @@ def complete_sign_in(user: User, ip: str, user_agent: str | None, method: str = 
                      device=None, assessment=None, open_web_session: bool = True) -> str | None:
     """Record a sign-in that passed every factor and (for the web) open the session;
     returns the browser's session token."""
-    from app.auth.events import record_event
-    from app.threats import trust
-
-    trust.apply("mfa_success" if "totp" in method or "backup" in method or device is not None
-                else "password_success", user=user, device=device)
+    # threats raises the user's (and the trusted browser's) trust before the event is scored
+    publish("auth.sign_in_succeeded", user=user, method=method, device=device)
     now = utcnow()
     user.failed_login_attempts = 0
     user.last_login_at = now
@@ -178,11 +174,8 @@ DENIED_MESSAGE = ("This sign-in was blocked because it looks risky (new place, r
 
 def deny_sign_in(user: User, ip: str, user_agent: str | None, assessment) -> str:
     """Refuse a sign-in whose risk reached the deny threshold; recorded and audited."""
-    from app.auth.events import record_event
-    from app.threats import trust
-
     _record_attempt(user.email, user, ip, user_agent, False, "risk_denied")
-    trust.apply("risk_denied", user=user)
+    publish("auth.sign_in_denied", user=user, assessment=assessment)  # threats lowers the user's trust
     record_event("login_denied", f"Sign-in denied: risk {assessment.score}", user=user, action="deny",
                  assessment=assessment, details={"factors": assessment.factors})
     audit.record("auth.login_denied", resource_type="user", resource_id=user.id, org_id=user.org_id,
@@ -327,9 +320,6 @@ def set_password(user: User, password: str) -> None:
 
     The caller has checked `policy.password_problems` first.
     """
-    from app.auth.events import record_event
-    from app.auth.policy import apply_new_password
-
     was_invited = user.status == "invited"
     apply_new_password(user, password)
     if was_invited:
@@ -343,9 +333,6 @@ def set_password(user: User, password: str) -> None:
 
 def change_password(user: User, new_password: str, keep_token: str | None) -> int:
     """Change a signed-in user's password; every other session of theirs ends."""
-    from app.auth.events import record_event
-    from app.auth.policy import apply_new_password
-
     apply_new_password(user, new_password)
     ended = revoke_all_sessions(user, "password_changed", except_token=keep_token)
     ended += revoke_api_tokens(user, "password_changed")
@@ -361,8 +348,6 @@ RESET_SENT_MESSAGE = ("If an account with that address exists, a link to choose 
 def request_password_reset(email: str, link_for) -> None:
     """Mail a one-time reset link to an active account; the caller shows the same message
     whether or not the account exists (no account discovery)."""
-    from app.auth.events import record_event
-
     user = find_user(email)
     if user is None or not user.is_active or user.deleted_at is not None:
         record_event("password_reset_requested", "Reset asked for an unknown or inactive account",

@@ -17,11 +17,11 @@ from app.auth import bp, mfa, services
 from app.auth.events import record_event
 from app.auth.forms import ForgotPasswordForm, LoginForm, MfaChallengeForm, SetPasswordForm
 from app.auth.policy import password_problems
+from app.core.security_events import assess_risk
 from app.extensions import login_manager
 from app.mailer import system_settings
 from app.models import User, db
 from app.rendering import INVALID_FORM_STATUS, render_page
-from app.threats import risk
 
 PENDING_KEY = "mfa_pending"
 PENDING_SECONDS = 300
@@ -75,7 +75,7 @@ def login():
             error = result.error
         else:
             device = mfa.trusted_device_for(user, request.cookies.get(mfa.DEVICE_COOKIE)) if user.mfa_enabled else None
-            assessment = risk.assess(user, ip, ua, device)
+            assessment = assess_risk(user, ip, ua, device)
             if assessment.action == "deny":
                 error = services.deny_sign_in(user, ip, ua, assessment)
                 db.session.commit()

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from app import audit
 from app.auth import bp
 from app.auth.api_keys import create_api_key
+from app.auth.events import record_event
 from app.forms import options
 from app.models import ApiKey, db, utcnow
 from app.permissions import can, require
@@ -65,8 +66,6 @@ def api_key_revoke(key_id: int):
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         audit.record("api_key.revoked", resource_type="api_key", resource_id=key.id, new={"revoked": True})
-        from app.auth.events import record_event
-
         record_event("api_key_revoked", f"API key {key.key_prefix} revoked", user=current_user._get_current_object())
         db.session.commit()
         flash(f"Key {key.key_prefix} revoked.", "success")

@@ -18,10 +18,10 @@ from app import audit, crypto
 from app.alerting import events
 from app.bait import attribution, kinds, reputation, settings
 from app.indicators import geo
+from app.indicators.store import IndicatorError, add_indicator
 from app.jobs import enqueue
 from app.jobs.queue import get_redis
 from app.models import Alert, BaitAccess, BaitToken, Organization, Site, db, utcnow
-from app.threats.intel import IndicatorError, add_indicator
 
 PROBE_KEY = "bait:probes"
 HIT_EVENT = "bait.token_hit"

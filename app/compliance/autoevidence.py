@@ -2,8 +2,10 @@
 they prove, each snapshot's SHA-256 written into the audit chain.
 
 An item names the controls it proves per framework and a collector `f(org_id) -> dict`.
-Collectors reuse the metrics module's live queries where one exists, so a number in the
-evidence is the same number the CSF dashboard shows.
+Collectors reuse the live queries (app/core/live_values.py) where one exists, so a number in
+the evidence is the same number the CSF dashboard shows, and read what other domains state
+through the evidence sources (app/core/evidence_sources.py: identity's password policy,
+fleet's scanner coverage), so compliance imports neither.
 """
 
 from __future__ import annotations
@@ -17,15 +19,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import audit
-from app.auth.policy import SecurityPolicy
 from app.compliance import evidence
-from app.fleet.queries import scanner_summary
-from app.metrics.live import LIVE_QUERIES
+from app.core.evidence_sources import evidence as stated
+from app.core.live_values import live_value
 from app.models import (
     ComplianceAssessment,
     ComplianceControl,
-    Device,
-    Organization,
     ThreatIntelligence,
     db,
     utcnow,
@@ -46,37 +45,26 @@ def _live(*names: str) -> Callable[[int], dict[str, Any]]:
     def collect(org_id: int) -> dict[str, Any]:
         out = {}
         for name in names:
-            value = LIVE_QUERIES[name].func(org_id)
+            value = live_value(name, org_id)
             out[name] = float(value) if isinstance(value, Decimal) else value
         return out
     return collect
 
 
-def password_policy(org_id: int) -> dict[str, Any]:
-    org = db.session.get(Organization, org_id)
-    policy = SecurityPolicy.from_dict(org.policy if org else None)
-    return {"password_min_length": policy.password_min_length, "password_history": policy.password_history,
-            "password_expiry_days": policy.password_expiry_days, "mfa_required": policy.mfa_required,
-            "mfa_required_roles": list(policy.mfa_required_roles)}
+def from_source(name: str) -> Callable[[int], dict[str, Any]]:
+    """A collector asking the registered evidence source `name` (owned by another domain)."""
+    def collect(org_id: int) -> dict[str, Any]:
+        return stated(name, org_id)
+    return collect
 
 
 def mfa(org_id: int) -> dict[str, Any]:
-    return {**_live("mfa_coverage")(org_id), **{k: v for k, v in password_policy(org_id).items()
+    return {**_live("mfa_coverage")(org_id), **{k: v for k, v in stated("password_policy", org_id).items()
                                                    if k.startswith("mfa")}}
 
 
 def audit_chain(_org_id: int) -> dict[str, Any]:
     return audit.verify_chain().as_dict()
-
-
-def scanners(org_id: int) -> dict[str, Any]:
-    rows = scanner_summary(org_id)
-    devices = db.session.scalar(sa.select(sa.func.count(Device.id)).where(
-        Device.org_id == org_id, Device.deleted_at.is_(None))) or 0
-    return {"devices": devices, "scanners": len(rows),
-            "scanners_reporting": sum(1 for r in rows if r.vulns_critical is not None),
-            "open_critical": sum(r.vulns_critical or 0 for r in rows),
-            "open_high": sum(r.vulns_high or 0 for r in rows)}
 
 
 def threat_intel(_org_id: int) -> dict[str, Any]:
@@ -90,7 +78,7 @@ ITEMS: tuple[AutoEvidence, ...] = (
     AutoEvidence("mfa", "MFA coverage and enforcement", {"SOC2": ("CC6.1",), "ISO27001": ("A.8.5",),
                  "GDPR": ("Art. 32",), "NIS2": ("Art. 21(2)(j)",)}, mfa),
     AutoEvidence("password_policy", "Password policy", {"SOC2": ("CC6.1",), "ISO27001": ("A.5.17",)},
-                 password_policy),
+                 from_source("password_policy")),
     AutoEvidence("lockouts", "Sign-in lockouts (30 days)", {"SOC2": ("CC6.1",), "ISO27001": ("A.8.5",)},
                  _live("accounts_locked_30d")),
     AutoEvidence("audit_chain", "Audit-chain verification", {"SOC2": ("CC7.2", "CC4.1"), "ISO27001": ("A.8.15",),
@@ -98,7 +86,7 @@ ITEMS: tuple[AutoEvidence, ...] = (
     AutoEvidence("backups", "Backup success and restore tests", {"SOC2": ("A1.2", "A1.3"), "ISO27001": ("A.8.13",),
                  "NIS2": ("Art. 21(2)(c)",)}, _live("backup_success_rate_30d", "restore_tested_90d_pct")),
     AutoEvidence("scanners", "Vulnerability scan coverage and open criticals", {"SOC2": ("CC7.1",),
-                 "ISO27001": ("A.8.8",), "NIS2": ("Art. 21(2)(e)",)}, scanners),
+                 "ISO27001": ("A.8.8",), "NIS2": ("Art. 21(2)(e)",)}, from_source("scanners")),
     AutoEvidence("incident_response", "Incident response times", {"SOC2": ("CC7.3", "CC7.4"),
                  "ISO27001": ("A.5.26",), "NIS2": ("Art. 21(2)(b)",), "GDPR": ("Art. 33",)},
                  _live("mean_hours_to_acknowledge_30d", "overdue_incidents", "open_critical_incidents")),

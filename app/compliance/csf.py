@@ -1,5 +1,5 @@
 """A control's NIST CSF 2.0 subcategories: suggested by the metrics module's offline text
-matcher, linked only when a person confirms, so one piece of evidence can serve every
+matcher (through the seam app/core/csf_mapping.py), linked only when a person confirms, so one piece of evidence can serve every
 framework control mapped to the same subcategory."""
 
 from __future__ import annotations
@@ -7,39 +7,21 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app import audit
-from app.metrics.catalogs import provider_for
-from app.metrics.mapping import Suggestion
-from app.metrics.services import current_framework
-from app.models import (
-    ComplianceControl,
-    ControlCsfLink,
-    FrameworkCategory,
-    FrameworkFunction,
-    FrameworkSubcategory,
-    db,
-)
+from app.core.csf_mapping import Suggestion, is_subcategory, suggest_subcategories
+from app.models import ComplianceControl, ControlCsfLink, db
 
 
 def suggestions(control: ComplianceControl, top: int = 3) -> list[Suggestion]:
     """The matcher's best subcategories for the control's name and category (none: CSF not loaded)."""
-    framework = current_framework()
-    if framework is None:
-        return []
     linked = {link.subcategory_code for link in links(control.id)}
     text = f"{control.control_name} {control.control_category or ''}"
-    return [s for s in provider_for(control.org_id, framework).suggest(text, top=top + len(linked))
+    return [s for s in suggest_subcategories(control.org_id, text, top + len(linked))
             if s.code not in linked][:top]
 
 
 def subcategory_exists(code: str) -> bool:
-    framework = current_framework()
-    if framework is None:
-        return False
-    return db.session.scalar(sa.select(FrameworkSubcategory.id)
-                             .join(FrameworkCategory, FrameworkSubcategory.category_id == FrameworkCategory.id)
-                             .join(FrameworkFunction, FrameworkCategory.function_id == FrameworkFunction.id)
-                             .where(FrameworkFunction.framework_id == framework.id,
-                                    FrameworkSubcategory.code == code)) is not None
+    """Whether `code` is a subcategory of the loaded CSF (a link form's check)."""
+    return is_subcategory(code)
 
 
 def links(control_id: int) -> list[ControlCsfLink]:

@@ -3,10 +3,12 @@
 A source is `fn(org_id) -> iterable of {"type", "severity", "asset", "domain"}`. Each type is
 translated into the shipped finding map's vocabulary (data/compliance/finding-map.json: its
 "findings" keys, or a source's own type through "aliases"), so the attack surface's
-`tls_legacy_protocol` counts as `weak_tls`. Fleet scanner CVEs, leaked credentials and wireless
-threats are registered here (they read other domains through their public queries); the attack
-surface registers its own source from its package (app/surface/finding_source.py). The roadmap
-generator reads the same findings through `collect`.
+`tls_legacy_protocol` counts as `weak_tls`. Each domain registers its own source from its
+package: the attack surface (app/surface/finding_source.py), fleet's scanner CVEs
+(app/fleet/compliance_sources.py) and exposure's leaked credentials in use
+(app/exposure/finding_source.py). Wireless threats are registered here, read from the
+live-value registry (app/core/live_values.py). The roadmap generator reads the same findings
+through `collect`.
 """
 
 from __future__ import annotations
@@ -24,11 +26,10 @@ from app.core.finding_sources import (  # noqa: F401 - the registry's names, kep
     Finding,
     FindingSource,
     register_finding_source,
+    register_type_aliases,
     unregister_finding_source,
 )
-from app.exposure.services import counts as exposure_counts
-from app.fleet.queries import scanner_summary
-from app.metrics.live import LIVE_QUERIES
+from app.core.live_values import live_value
 from app.models import ComplianceAssessment, ComplianceControl, FindingControlMap, db, utcnow
 from app.notifications.services import app_path, notify
 
@@ -36,47 +37,23 @@ from app.notifications.services import app_path, notify
 SEVERITY_ORDER = {"partial": 1, "non_compliant": 2}
 
 
-def fleet_scanner_cves(org_id: int) -> Iterable[Finding]:
-    """Each scanner's newest open critical/high vulnerability counts, as one finding per scanner."""
-    for row in scanner_summary(org_id):
-        if row.vulns_critical:
-            yield {"type": "cve_critical", "severity": "critical", "asset": row.device_name,
-                   "domain": row.device_name, "count": row.vulns_critical}
-        elif row.vulns_high:
-            yield {"type": "cve", "severity": "high", "asset": row.device_name,
-                   "domain": row.device_name, "count": row.vulns_high}
-
-
-def exposure_leaked_credentials(org_id: int) -> Iterable[Finding]:
-    """Leaked passwords of the organization's accounts still in use (exposure module)."""
-    in_use = exposure_counts(org_id)["passwords_in_use"]
-    if in_use:
-        yield {"type": "leaked_credential", "severity": "critical", "asset": "accounts", "domain": None,
-               "count": in_use}
-
-
 def wireless_threats(org_id: int) -> Iterable[Finding]:
     """Wireless networks tagged THREAT near the organization's sites."""
-    tagged = LIVE_QUERIES["wireless_threat_tagged"].func(org_id) or 0
+    tagged = live_value("wireless_threat_tagged", org_id) or 0
     if tagged:
         yield {"type": "wireless_threat", "severity": "high", "asset": "wireless", "domain": None,
                "count": int(tagged)}
 
 
-register_finding_source("fleet_scanner", fleet_scanner_cves)
-register_finding_source("exposure", exposure_leaked_credentials)
 register_finding_source("wireless", wireless_threats)
+# the finding map (compliance's data) gives the shared vocabulary every reader types findings in
+register_type_aliases(finding_aliases)
 
 
 def collect(org_id: int) -> list[tuple[str, Finding]]:
     """Every current finding of every source, as (source name, finding), each typed in the map's
     vocabulary (`type`) with the source's own type kept as `source_type`."""
-    aliases = finding_aliases()
-    out = []
-    for name, finding in finding_sources.collect(org_id):
-        raw = finding.get("type") or ""
-        out.append((name, {**finding, "type": aliases.get(raw, raw), "source_type": raw}))
-    return out
+    return finding_sources.collect_typed(org_id)
 
 
 def apply_findings(org_id: int) -> dict[str, int]:

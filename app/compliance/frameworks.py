@@ -11,19 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.models import FindingControlMap, FrameworkControl, db
+from app.models.compliance import FRAMEWORKS
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "compliance"
 FRAMEWORKS_FILE = DATA_DIR / "frameworks.json"
 FINDING_MAP_FILE = DATA_DIR / "finding-map.json"
-
-# Vigil's framework key -> (label, version)
-FRAMEWORKS = {
-    "SOC2": ("SOC 2 (TSC 2017)", "2017"),
-    "ISO27001": ("ISO/IEC 27001:2022 Annex A", "2022"),
-    "GDPR": ("GDPR", "2016/679"),
-    "NIS2": ("NIS2 Art. 21(2)", "2022/2555"),
-    "PIPEDA": ("PIPEDA Schedule 1", "2000"),
-}
 
 
 def catalogue_rows(data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Compliance scores as live metrics (registered into the metrics module's LIVE_QUERIES),
+"""Compliance scores as live metrics (registered on the live-value registry, app/core/live_values.py),
 so a CSF metric can take its value from an assessment's score, with the score's coverage
 ("12 of 93 controls not tested") as the query's note, shown beside the value."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from app.compliance import frameworks, services
-from app.metrics.live import LIVE_QUERIES, LiveQuery
+from app.core.live_values import LiveQuery, register_live_query
 
 
 def score_of(framework: str):
@@ -29,5 +29,5 @@ def coverage_of(framework: str):
 
 
 for _key, (_label, _version) in frameworks.FRAMEWORKS.items():
-    LIVE_QUERIES[f"compliance_score_{_key.lower()}"] = LiveQuery(
-        f"{_label} compliance score", "%", "higher_is_better", score_of(_key), note=coverage_of(_key))
+    register_live_query(f"compliance_score_{_key.lower()}", LiveQuery(
+        f"{_label} compliance score", "%", "higher_is_better", score_of(_key), note=coverage_of(_key)))

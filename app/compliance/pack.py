@@ -11,7 +11,7 @@ import re
 import zipfile
 
 from app.compliance import evidence, services
-from app.metrics.catalog_files import to_csv
+from app.csvexport import to_csv
 from app.models import ComplianceAssessment, utcnow
 
 CONTROL_COLUMNS = ("control_id", "control_name", "control_category", "status", "compliance_score",

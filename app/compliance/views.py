@@ -9,8 +9,8 @@ from flask_login import current_user
 from app.compliance import bp, csf, evidence, services
 from app.compliance.forms import ControlForm, CsfLinkForm, StartForm, StatusForm, evidence_forms
 from app.compliance.frameworks import FRAMEWORKS
+from app.csvexport import to_csv
 from app.htmx import hx_trigger, wants_fragment
-from app.metrics.catalog_files import to_csv
 from app.models import ComplianceAssessment, ComplianceControl, User, db
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page

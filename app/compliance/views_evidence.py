@@ -11,8 +11,8 @@ from app import audit
 from app.compliance import bp, evidence, pack, pdf, services
 from app.compliance.forms import evidence_forms
 from app.compliance.views import control_page
+from app.csvexport import to_csv
 from app.jobs import enqueue
-from app.metrics.catalog_files import to_csv
 from app.models import ComplianceAssessment, ComplianceControl, ComplianceEvidence, db
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page

@@ -28,6 +28,7 @@ from app.exposure import (  # noqa: E402,F401
     cli,
     demo,
     find,
+    finding_source,
     home,
     intel_places,
     jobs,

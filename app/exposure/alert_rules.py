@@ -5,8 +5,8 @@ changed).
 
 The exposure services publish what happened (app.alerting.events):
 `exposure.monitored_findings` from monitoring.recheck and `exposure.password_leaked` from
-matching.leaked_password_found; a password change is the threats domain's
-`threats.security_event_recorded`.
+matching.leaked_password_found; a password change is identity's
+`auth.security_event_recorded` (app/auth/events.py).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def on_password_leaked(org_id: int, user: Any, upload_id: int) -> int:
                                                                                upload_id)]}, utcnow())
 
 
-def on_security_event(event: Any, indicator: Any = None) -> int:
+def on_security_event(event: Any, **_: Any) -> int:
     """A password change resolves the user's "leaked password in use" alert."""
     if event.event_type not in PASSWORD_CHANGES or event.user_id is None or event.org_id is None:
         return 0
@@ -80,4 +80,4 @@ for _rule in (
     registry.register(replace(_rule, domain=DOMAIN, target_type=_rule.name.split(".")[1]))
 events.subscribe("exposure.monitored_findings", on_monitored_findings)
 events.subscribe("exposure.password_leaked", on_password_leaked)
-events.subscribe("threats.security_event_recorded", on_security_event)
+events.subscribe("auth.security_event_recorded", on_security_event)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from app.alerting.events import publish
-from app.auth.events import record_event
+from app.core.security_events import record as record_security_event
 from app.models import MonitoredEmail, Organization, User, db
 from app.passwords import verify_password
 
@@ -77,7 +77,7 @@ def leaked_password_found(org_id: int, user_id: int, upload_id: int, line: int) 
     """Critical event, forced change at next sign-in, one alert (and notification) on the engine."""
     user = db.session.get(User, user_id)
     user.must_change_password = True
-    record_event(EVENT, "The account's current password is in a leaked credential file.", user=user,
-                 org_id=org_id, severity="critical", action="none",
-                 details={"upload": upload_id, "line": line, "forced_password_change": True})
+    record_security_event(EVENT, "The account's current password is in a leaked credential file.",
+                          user=user, org_id=org_id, severity="critical", action="none",
+                          details={"upload": upload_id, "line": line, "forced_password_change": True})
     publish("exposure.password_leaked", org_id=org_id, user=user, upload_id=upload_id)  # exposure alert rules

@@ -23,6 +23,7 @@ from app.fleet import (  # noqa: E402,F401
     alert_rules,
     cli,
     cli_alerts,
+    compliance_sources,
     demo,
     home,
     intel_places,

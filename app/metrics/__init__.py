@@ -17,6 +17,7 @@ register_section("metrics", "Security metrics", 30, [
 from app.metrics import (  # noqa: E402,F401
     alert_rules,
     cli,
+    csf_matcher,
     demo,
     home,
     jobs,

@@ -18,10 +18,11 @@ import sqlalchemy as sa
 from app import audit, crypto
 from app.metrics.mapping import SubcategoryText, Suggestion
 from app.models import ProviderCredential, db, utcnow
+from app.models.wireless import AI_PROVIDER_KEY
 from app.outbound import OutboundRefused
 from app.outbound.http import TransientFailure, request_json
 
-PROVIDER_KEY = "metrics_ai"
+PROVIDER_KEY = AI_PROVIDER_KEY
 SYSTEM_PROMPT = (
     "You map security metrics to NIST CSF 2.0 subcategories. Answer only with JSON of the form "
     '{"suggestions": [{"code": "PR.AT-01", "confidence": 0.8}]}, best first, using only these codes:\n')

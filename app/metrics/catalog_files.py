@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from app.csvexport import to_csv as csv_of
 from app.models.metrics import METRIC_DIRECTIONS, METRIC_PRIORITIES
 from app.uploads import NotAnArchive, UploadRefused, check_zip
 
@@ -288,27 +289,4 @@ EXPORT_COLUMNS = ("name", "description", "function", "category", "direction", "u
 
 def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] = EXPORT_COLUMNS) -> str:
     """A CSV with the columns `check_rows` reads back (a round trip re-imports cleanly)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _plain(row.get(k)) for k in columns})
-    return buffer.getvalue()
-
-
-def _plain(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    text = str(value)
-    # Cells starting with these are formulas to a spreadsheet: quote them so they stay text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except InvalidOperation:
-        return False
-    return True
+    return csv_of(rows, columns)

@@ -5,9 +5,12 @@ A metric with `live_source` takes its value from one of these queries; the
 `metrics.refresh_live` job runs them, records changed values in the history and
 snapshots the scores. Each query answers for one organization.
 
-Adding one is a small step: write a function `f(org_id) -> Decimal | None` over tables that
-exist, add `"name": LiveQuery(label, unit, direction, f)` to LIVE_QUERIES, and a test with
-real rows. It then appears in the metric form's "Value source" list and on the method page.
+The queries live in the registry app/core/live_values.py (LiveQuery, LIVE_QUERIES), where
+other domains register theirs too (compliance scores, roadmap progress). Adding one is a small
+step: write a function `f(org_id) -> Decimal | None` over tables that exist, add
+`"name": LiveQuery(label, unit, direction, f)` to the registrations below (or call
+`register_live_query` from the domain that owns the data), and a test with real rows. It
+then appears in the metric form's "Value source" list and on the method page.
 A share or a mean over nothing (no devices, no backups in the window, nothing acknowledged)
 is None, "no data": the metric is then not scored, because a 100 % or a 0-minute mean made
 of nothing would put a perfect score on a board report for something never measured.
@@ -20,14 +23,14 @@ the value rests on, shown beside it wherever the metric's value appears (a compl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from app import audit
+from app.core.live_values import LIVE_QUERIES, LiveQuery  # noqa: F401 (readers import them from here too)
 from app.fleet.queries import online_cutoff
 from app.metrics.history import record_history
 from app.models import (
@@ -46,15 +49,6 @@ from app.models import (
     db,
     utcnow,
 )
-
-
-@dataclass(frozen=True)
-class LiveQuery:
-    label: str
-    unit: str
-    direction: str  # the direction a metric on this query normally has
-    func: Callable[[int], Decimal | None]  # None: nothing to measure yet (not scored)
-    note: Callable[[int], str | None] | None = None  # what the value rests on, shown beside it
 
 
 def live_notes(metrics: Iterable[Metric]) -> dict[int, str]:
@@ -256,7 +250,7 @@ def wireless_rescore_backlog(org_id: int) -> Decimal:
                                                                      Network.needs_rescore.is_(True))))
 
 
-LIVE_QUERIES: dict[str, LiveQuery] = {
+LIVE_QUERIES.update({
     "mfa_coverage": LiveQuery("MFA coverage of active users", "%", "higher_is_better", mfa_coverage),
     "accounts_locked_30d": LiveQuery("Accounts locked (30 days)", "accounts", "lower_is_better",
                                      accounts_locked_30d),
@@ -293,7 +287,7 @@ LIVE_QUERIES: dict[str, LiveQuery] = {
                                          wireless_scored_24h_pct),
     "wireless_rescore_backlog": LiveQuery("Networks waiting to be rescored", "networks", "lower_is_better",
                                           wireless_rescore_backlog),
-}
+})
 
 
 def live_metrics(org_id: int | None = None) -> list[Metric]:

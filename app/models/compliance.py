@@ -19,6 +19,15 @@ from app.models.base import OrgOwnedMixin, SoftDeleteMixin, TimestampMixin, db, 
 
 CONTROL_STATUSES = ("not_tested", "compliant", "partial", "non_compliant")
 EVIDENCE_TYPES = ("document", "scan", "screenshot", "policy", "log", "link", "automatic")
+# Vigil's framework key -> (label, version): the compliance domain assesses them, the roadmap's
+# profile names the ones an organization must meet.
+FRAMEWORKS = {
+    "SOC2": ("SOC 2 (TSC 2017)", "2017"),
+    "ISO27001": ("ISO/IEC 27001:2022 Annex A", "2022"),
+    "GDPR": ("GDPR", "2016/679"),
+    "NIS2": ("NIS2 Art. 21(2)", "2022/2555"),
+    "PIPEDA": ("PIPEDA Schedule 1", "2000"),
+}
 
 
 class ActiveMixin:

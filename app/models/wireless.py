@@ -430,6 +430,11 @@ class WigleApiCall(OrgOwnedMixin, db.Model):
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# The provider key of an organization's OpenAI-compatible AI service: set up under Metrics
+# (app/metrics/ai.py), also used by the attack-surface report's narrative (app/surface/reports.py).
+AI_PROVIDER_KEY = "metrics_ai"
+
+
 class ProviderCredential(OrgOwnedMixin, db.Model):
     """An organization's key for an outside service (WiGLE, a geocoder), stored encrypted."""
 

@@ -13,8 +13,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.compliance.frameworks import FRAMEWORKS
 from app.forms import options
+from app.models.compliance import FRAMEWORKS
 from app.models.roadmap import TASK_STATUSES
 
 SIZES = ("small", "medium", "large", "enterprise")

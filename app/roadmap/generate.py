@@ -1,6 +1,6 @@
 """Roadmap generation: essential, data-type and framework tasks from the profile, and tasks from real
-findings (the compliance finding-source registry, failed backups, non-compliant controls,
-users without MFA). Regeneration dedupes by (task, finding) and never touches completed work;
+findings (the finding-source registry app/core/finding_sources.py, typed in the compliance
+finding map's vocabulary; failed backups, non-compliant controls, users without MFA). Regeneration dedupes by (task, finding) and never touches completed work;
 a finding-sourced task whose finding is gone is stamped verified_at.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import audit
-from app.compliance.findings import collect
+from app.core.finding_sources import collect_typed
 from app.models import (
     BackupSnapshot,
     ComplianceControl,
@@ -88,7 +88,7 @@ def profile_tasks(profile: RoadmapProfile, tags: dict[str, list[str]],
 
 def finding_tasks(org_id: int) -> Iterable[Wanted]:
     """Tasks from every registered finding source, failed backups, failed controls and users without MFA."""
-    for source, f in collect(org_id):
+    for source, f in collect_typed(org_id):
         task_id = FINDING_TASKS.get(f.get("type", ""))
         if task_id:
             key = f"{source}:{f['type']}:{f.get('asset') or f.get('domain') or ''}"

@@ -1,10 +1,11 @@
-"""Roadmap progress as live metrics (registered into the metrics module's LIVE_QUERIES)."""
+"""Roadmap progress as live metrics (registered on the live-value registry,
+app/core/live_values.py)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from app.metrics.live import LIVE_QUERIES, LiveQuery
+from app.core.live_values import LiveQuery, register_live_query
 from app.roadmap import services
 
 
@@ -24,6 +25,7 @@ def roadmap_completed_pct(org_id: int) -> Decimal | None:
     return (Decimal(done) * 100 / Decimal(len(rows))).quantize(Decimal("0.01"))
 
 
-LIVE_QUERIES["roadmap_score"] = LiveQuery("Security roadmap score", "points", "higher_is_better", roadmap_score)
-LIVE_QUERIES["roadmap_completed_pct"] = LiveQuery("Roadmap tasks completed", "%", "higher_is_better",
-                                                  roadmap_completed_pct)
+register_live_query("roadmap_score", LiveQuery("Security roadmap score", "points", "higher_is_better",
+                                               roadmap_score))
+register_live_query("roadmap_completed_pct", LiveQuery("Roadmap tasks completed", "%", "higher_is_better",
+                                                       roadmap_completed_pct))

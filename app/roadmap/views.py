@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from flask import Response, abort, flash, make_response, redirect, url_for
 from flask_login import current_user
 
+from app.csvexport import to_csv
 from app.htmx import hx_trigger, wants_fragment
-from app.metrics.catalog_files import to_csv
 from app.models import RoadmapTask, RoadmapUserTask, db, utcnow
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page

@@ -17,7 +17,6 @@ import sqlalchemy as sa
 
 from app import audit
 from app.crypto import decrypt_text
-from app.metrics.ai import PROVIDER_KEY as AI_PROVIDER_KEY
 from app.models import (
     ProviderCredential,
     ScanResultXasm,
@@ -27,6 +26,7 @@ from app.models import (
     db,
     utcnow,
 )
+from app.models.wireless import AI_PROVIDER_KEY
 from app.outbound import OutboundRefused
 from app.outbound.http import TransientFailure, request_json
 from app.reports.registry import Period, ReportContent, Table, register_report

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from app import audit
 from app.alerting.events import publish
+from app.indicators.store import match_ip
 from app.jobs import enqueue
 from app.models import (
     AsmScan,
@@ -37,7 +38,6 @@ from app.models import (
 )
 from app.surface import scanner
 from app.surface.domains import SCHEDULE_INTERVALS, SurfaceError, in_scope
-from app.threats.intel import match_ip
 
 RESULTS_HOURS = 48
 NOTIFY_SEVERITIES = ("high", "critical")

@@ -27,6 +27,7 @@ from app.threats import (  # noqa: E402,F401
     linkables,
     reports,
     search,
+    signin_hooks,
     views,
     views_entity,
     views_import,

@@ -3,7 +3,7 @@ a user's risk crossing a threshold, an IP block.
 
 The threats services publish what happened (app.alerting.events); each handler here
 turns it into observations and runs the organization's threat rules on them:
-`threats.security_event_recorded` (app/auth/events.py, every risk-scored event, with the
+`threats.security_event_recorded` (signin_hooks.py, every risk-scored event, with the
 indicator it matched), `threats.incident_changed` (incidents.create / change_status),
 `threats.ip_blocked` (blocks.block_ip / unblock), `threats.threat_detected` (detection.record_finding,
 each new or repeated finding) and `threats.threat_changed` (a threat's status set on its page).

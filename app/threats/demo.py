@@ -22,8 +22,8 @@ from flask import current_app
 from flask_login import login_user
 
 from app import audit
-from app.auth.events import record_event
 from app.core.demo_data import register_demo
+from app.core.security_events import record as record_security_event
 from app.models import LoginAttempt, Organization, ThreatEvent, User, db, utcnow
 from app.models.base import clock_at
 from app.threats import blocks, detection, incidents
@@ -55,14 +55,14 @@ def import_feed(org_id: int) -> dict[str, int]:
 
 def failed_sign_in(org: Organization, ip: str, mailbox: str) -> None:
     """What the sign-in service records for a wrong password on an unknown mailbox, from `ip`
-    (the request context gives record_event its address, so intel matching runs for real)."""
+    (the request context gives the recorder its address, so intel matching runs for real)."""
     email = f"{mailbox}@{org.primary_domain}"
     with current_app.test_request_context("/auth/login", method="POST",
                                           environ_base={"REMOTE_ADDR": ip, "HTTP_USER_AGENT": DEMO_AGENT}):
         db.session.add(LoginAttempt(email=email, org_id=org.id, ip_address=ip, user_agent=DEMO_AGENT,
                                     success=False, failure_reason="bad_credentials"))
-        record_event("login_failed", "Sign-in failed (bad_credentials)", email=email, org_id=org.id,
-                     details={"reason": "bad_credentials", "demo": True})
+        record_security_event("login_failed", "Sign-in failed (bad_credentials)", email=email,
+                              org_id=org.id, details={"reason": "bad_credentials", "demo": True})
 
 
 def open_incident(org: Organization, threat: ThreatEvent, at: datetime) -> int:

@@ -26,8 +26,10 @@ import sqlalchemy as sa
 
 from app import audit
 from app.alerting import events
+from app.auth.services import revoke_all_sessions
 from app.models import LoginAttempt, SecurityEvent, ThreatEvent, User, db, utcnow
 from app.models.threats import THREAT_OPEN
+from app.threats.blocks import block_ip
 
 WINDOW = timedelta(minutes=15)
 BURST_WINDOW = timedelta(minutes=5)
@@ -148,9 +150,6 @@ RULES = (brute_force, password_spraying, credential_stuffing, token_reuse, acces
 
 def respond(threat: ThreatEvent, finding: Finding) -> dict[str, Any]:
     """Execute the response; returns what was done (stored on the threat)."""
-    from app.auth.services import revoke_all_sessions
-    from app.threats.blocks import block_ip
-
     now = utcnow()
     done: dict[str, Any] = {"action": finding.response_action}
     users = [db.session.get(User, uid) for uid in finding.affected_user_ids]

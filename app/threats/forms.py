@@ -15,11 +15,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from app.forms import options
+from app.indicators.store import IndicatorError, normalise
 from app.models.security import EVENT_SEVERITIES
 from app.models.threats import INDICATOR_TYPES, TLP_LEVELS
 from app.threats.incident_links import parse_refs
 from app.threats.incidents import IncidentError
-from app.threats.intel import IndicatorError, normalise
 
 
 class EventFilterForm(FlaskForm):

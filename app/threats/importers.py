@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from app.threats.intel import IndicatorError, Rejection, normalise
+from app.indicators.store import IndicatorError, normalise
+from app.threats.intel import Rejection
 
 # The four TLP 1.0 marking-definition ids fixed by the STIX 2.1 specification (section 7.2.1.4).
 STIX_TLP = {

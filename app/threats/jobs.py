@@ -6,6 +6,7 @@ from datetime import datetime
 
 from app.indicators import matching
 from app.jobs import job
+from app.models import db
 from app.threats import detection
 
 
@@ -14,8 +15,6 @@ def detect_threats(ctx, **_params) -> dict:
     """Run every detection rule for every organization with recent failures."""
     orgs = detection.orgs_with_recent_activity()
     totals = {"created": 0, "updated": 0}
-    from app.models import db
-
     for i, org_id in enumerate(orgs, 1):
         result = detection.detect(org_id)
         # Each organization is its own unit of work: commit it, releasing the audit

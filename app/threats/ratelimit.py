@@ -24,7 +24,9 @@ import sqlalchemy as sa
 from flask import current_app, jsonify, render_template, request
 from flask_login import current_user
 
-from app.models import RateLimitEntry, db, utcnow
+from app.core.security_events import record as record_security_event
+from app.indicators.store import effective_confidence, match_ip
+from app.models import ApiKey, RateLimitEntry, db, utcnow
 from app.threats.blocks import active_block, retry_after_seconds
 from app.threats.ratestore import store
 
@@ -104,8 +106,6 @@ def block_key(group: str, subject: str) -> str:
 
 def _threat_multiplier_confidence(ip: str, org_id: int | None) -> float | None:
     """Decayed intel confidence for this IP in this org, cached for a minute."""
-    from app.threats.intel import effective_confidence, match_ip
-
     if org_id is None:
         return None
     key = f"vigil:rl:intel:{org_id}:{ip}"
@@ -146,8 +146,6 @@ def check(group: str, ip: str, user=None) -> Decision:
 
 def record_block(decision: Decision, ip: str, user=None) -> RateLimitEntry:
     """Write the window that went over as a block (database and Redis) with a security event."""
-    from app.auth.events import record_event
-
     base, penalty = GROUPS[decision.group]
     now = utcnow()
     window_start = now.replace(second=0, microsecond=0)
@@ -156,8 +154,6 @@ def record_block(decision: Decision, ip: str, user=None) -> RateLimitEntry:
     reason = f"{decision.count} requests in a minute (limit {decision.limit})"
     if decision.group == "agent":
         # Rare (only when blocking): name the device so its organization's admins see the block.
-        from app.models import ApiKey
-
         key = db.session.scalar(sa.select(ApiKey).where(ApiKey.key_prefix == decision.subject.removeprefix("key:")))
         if key is not None:
             org_id = key.org_id
@@ -170,8 +166,9 @@ def record_block(decision: Decision, ip: str, user=None) -> RateLimitEntry:
         is_blocked=True, blocked_until=until, reason=reason,
     )
     db.session.add(entry)
-    record_event("rate_limit_block", f"Rate limit: {decision.group} blocked until {until:%H:%M} UTC", user=user,
-                 action="block", details={"count": decision.count, "limit": decision.limit, "group": decision.group})
+    record_security_event("rate_limit_block", f"Rate limit: {decision.group} blocked until {until:%H:%M} UTC",
+                          user=user, action="block",
+                          details={"count": decision.count, "limit": decision.limit, "group": decision.group})
     db.session.commit()
     store().set(block_key(decision.group, decision.subject), entry.id, max(1, int((until - now).total_seconds())))
     return entry

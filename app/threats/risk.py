@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from app.indicators import geo
+from app.indicators.store import effective_confidence, match_ip
 from app.models import (
     IocSighting,
     LoginAttempt,
@@ -130,8 +131,6 @@ def decide(total: int, challenge_at: int = CHALLENGE_AT, deny_at: int = DENY_AT)
 def gather(user: User | None, ip: str | None, user_agent: str | None, device: TrustedDevice | None,
            org_id: int | None, now: datetime | None = None) -> RiskInputs:
     """Collect the inputs from this user's own history, recent failures and the intel."""
-    from app.threats.intel import effective_confidence, match_ip
-
     now = now or utcnow()
     inputs = RiskInputs()
     hour_ago = now - timedelta(hours=1)

@@ -11,6 +11,7 @@ from flask_login import current_user
 from app import audit
 from app.alerting import events as alert_events
 from app.indicators import matching
+from app.indicators.store import add_indicator, effective_confidence
 from app.models import (
     IocSighting,
     RateLimitEntry,
@@ -29,7 +30,7 @@ from app.tenancy import get_scoped_or_404, require_org_id, scoped
 from app.threats import bp
 from app.threats.blocks import unblock as unblocks
 from app.threats.forms import EventFilterForm, IndicatorForm
-from app.threats.intel import add_indicator, effective_confidence
+from app.threats.overview import summary
 from app.threats.ratelimit import lift as lift_rate_limit
 from app.threats.risk import CHALLENGE_AT, DENY_AT
 
@@ -229,6 +230,4 @@ def unblock(entry_id: int):
 def overview():
     """Security overview: events over time, risky users and IPs, open threats and incidents,
     blocks and intel sightings; the panel refreshes itself."""
-    from app.threats.overview import summary
-
     return render_page("threats/overview.html", block="overview_panel", data=summary(require_org_id()))
