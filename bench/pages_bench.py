@@ -22,6 +22,7 @@ Rate limiting is switched off (it would cut the run short; it costs every page t
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
@@ -247,6 +248,23 @@ def build(app, rebuild: bool) -> None:
                 conn.execute(sa.text("VACUUM ANALYZE"))
 
 
+def view_bbox(centre: tuple[float, float], zoom: int, width_px: int, height_px: int) -> str:
+    """The west,south,east,north a Leaflet map of that size shows around centre (Web Mercator)."""
+    scale = 256 * 2 ** zoom  # world size in pixels
+
+    def y_of(lat: float) -> float:
+        s = math.sin(math.radians(lat))
+        return scale * (0.5 - math.log((1 + s) / (1 - s)) / (4 * math.pi))
+
+    def lat_of(y: float) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / scale))))
+
+    half_lon = width_px / 2 * 360 / scale
+    y = y_of(centre[0])
+    return (f"{centre[1] - half_lon:.5f},{lat_of(y + height_px / 2):.5f},"
+            f"{centre[1] + half_lon:.5f},{lat_of(y - height_px / 2):.5f}")
+
+
 def _targets(app, slug: str) -> dict[str, str]:
     """The pages measured, with this organization's ids filled in."""
     from app.models import Network, Organization, db
@@ -257,10 +275,12 @@ def _targets(app, slug: str) -> dict[str, str]:
                                        .order_by(Network.id).offset(500).limit(1))
         db.session.remove()
     box = f"{HOME[1] - 0.05},{HOME[0] - 0.04},{HOME[1] + 0.05},{HOME[0] + 0.04}"
+    # What the map page asks on opening: its view around home at zoom 12 (a 1300 x 530 px map).
+    view = view_bbox(HOME, 12, 1300, 530)
     return {
         "wireless explorer": "/wireless/networks",
-        "map networks (GeoJSON)": "/wireless/map/networks.geojson",
-        "map sightings in a box": f"/wireless/map/observations.geojson?bbox={box}",
+        "map networks (GeoJSON)": f"/wireless/map/networks.geojson?bbox={view}&zoom=12",
+        "map sightings in a box": f"/wireless/map/observations.geojson?bbox={box}&zoom=14",
         "network page": f"/wireless/networks/{network_id}",
         "fleet dashboard": "/fleet/",
         "fleet inventory": "/fleet/devices",

@@ -43,10 +43,12 @@ NATURAL_KEY_COLUMNS = ("org_id", "source_id", "source_pk", "bssid", "level", "la
                        "observed_at_ms", "external", "mfgrid")
 # Schema objects a migration creates per dialect and the model does not declare: the drift
 # check (migrations/env.py) leaves them out. 0029: the natural-key hash (PostgreSQL only);
-# 0037: the map's DESC NULLS LAST expression index (its form differs by dialect).
+# 0037: the map's DESC NULLS LAST expression index (its form differs by dialect); 0038: the
+# map's expression index on where a network is drawn (a CASE the models cannot declare).
 db.metadata.info.setdefault("dialect_only", {}).setdefault("postgresql", set()).update(
-    {"natural_key", "uq_observations_natural_key", "ix_networks_org_threat_map"})
-db.metadata.info["dialect_only"].setdefault("sqlite", set()).add("ix_networks_org_threat_map")
+    {"natural_key", "uq_observations_natural_key", "ix_networks_org_threat_map", "ix_networks_org_map_pos"})
+db.metadata.info["dialect_only"].setdefault("sqlite", set()).update(
+    {"ix_networks_org_threat_map", "ix_networks_org_map_pos"})
 
 # bigint on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = sa.BigInteger().with_variant(sa.Integer, "sqlite")
@@ -98,6 +100,8 @@ class Network(OrgOwnedMixin, db.Model):
         sa.Index("ix_networks_org_ssid", "org_id", "ssid"),
         # The map's most threatening first (DESC NULLS LAST): ix_networks_org_threat_map, an
         # expression index created by migration 0037 only (its form differs by dialect).
+        # The map's view (where a network is drawn, app/wireless/map_data.map_lat/map_lon):
+        # ix_networks_org_map_pos, an expression index created by migration 0038 only.
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -164,6 +168,10 @@ class Observation(OrgOwnedMixin, db.Model):
         sa.Index("ix_observations_org_time", "org_id", "time"),
         sa.Index("ix_observations_source_time", "source_id", "time"),
         sa.Index("ix_observations_org_lat_lon", "org_id", "lat", "lon"),
+        # The map's newest sightings in a full box (migration 0038): the box is tested inside
+        # the index, so skipped sightings cost no table visit.
+        sa.Index("ix_observations_org_time_map", "org_id", "time", "id",
+                 postgresql_include=["lat", "lon", "network_id", "level"]),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
