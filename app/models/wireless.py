@@ -283,6 +283,30 @@ class NetworkMedia(OrgOwnedMixin, db.Model):
     description: Mapped[str | None] = mapped_column(sa.Text)
 
 
+class MapNetworkCell(db.Model):
+    """How many networks of one threat rank the map draws in one grid cell at one zoom level
+    (a pyramid, levels 0..15, cell = 90 / 2**level degrees), with the sums of their positions.
+
+    Kept by PostgreSQL itself (statement triggers on networks, migration 0038): every insert,
+    delete and change of position or level adds or subtracts, whichever code path did it
+    (importer, rescoring, editing). The map's clusters then read the cells of their view, a
+    number bounded by the view, not by how many networks are in it. Rows may hold n = 0 after
+    deletes (readers skip them). Not kept on SQLite (no transition tables): the map
+    aggregates the networks there.
+    """
+
+    __tablename__ = "map_network_cells"
+
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    zoom: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    cx: Mapped[int] = mapped_column(primary_key=True)
+    cy: Mapped[int] = mapped_column(primary_key=True)
+    rank: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)  # 0 unscored .. 5 critical
+    n: Mapped[int] = mapped_column(default=0)
+    sum_lat: Mapped[float] = mapped_column(sa.Double, default=0)
+    sum_lon: Mapped[float] = mapped_column(sa.Double, default=0)
+
+
 class NetworkThreatScore(OrgOwnedMixin, db.Model):
     """One scoring of a network: rule score, model score, blend and the factor breakdown."""
 

@@ -53,7 +53,7 @@ def _map_query(org_id: int, default_cap: int):
 def map_networks():
     """Matching networks inside `bbox` (west,south,east,north; default the world) at `zoom`:
     single points (most threatening first, at most `limit`) when few are in view or the map
-    is zoomed in, else clusters with a count, worst level and highest score each."""
+    is zoomed in, else clusters with a count and the worst level each."""
     org_id = require_org_id()
     parsed, error = _map_query(org_id, map_data.FEATURE_CAP)
     if error:

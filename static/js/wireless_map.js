@@ -112,7 +112,7 @@
       var size = p.count >= 1000 ? 44 : (p.count >= 100 ? 38 : 32);
       var m = L.marker([c[1], c[0]], { icon: L.divIcon({ html: label, className: "threat-cluster level-" + level,
                                                           iconSize: L.point(size, size) }), threatLevel: level });
-      m.bindTooltip(p.count.toLocaleString() + " networks, worst " + level + (p.score != null ? " (score " + Math.round(p.score) + ")" : ""));
+      m.bindTooltip(p.count.toLocaleString() + " networks, worst " + level + " (click to zoom in)");
       m.on("click", function () { map.setView(m.getLatLng(), Math.min(map.getZoom() + 2, 16)); });
       into.addLayer(m);
     });
@@ -173,7 +173,7 @@
     function frame() {
       if (fitted) { return Promise.resolve(); }
       fitted = true;
-      return getJSON(withQuery(el.dataset.networksUrl, { zoom: "2" })).then(function (fc) {
+      return getJSON(withQuery(el.dataset.networksUrl, { zoom: "0" })).then(function (fc) {
         var bounds = boundsOf(fc);
         if (bounds) { map.fitBounds(bounds, { maxZoom: 15, padding: [20, 20], animate: false }); }
       });
