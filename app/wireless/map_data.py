@@ -32,7 +32,7 @@ from app.wireless.filters import NetworkFilter, apply_filters
 # FEATURE_CAP networks drawn one by one, else one cluster per grid cell (at most MAX_CELLS);
 # at most OBSERVATION_CAP sightings. A browser drawing 100,000 markers is no use to anyone.
 FEATURE_CAP = 500  # networks drawn one by one (more in view at a low zoom: clusters)
-OBSERVATION_CAP = 2_000
+OBSERVATION_CAP = 1_000  # the newest in view: enough for the heat layer, small enough to send fast
 MAX_CAP = 5_000  # the largest `limit` a client may ask for
 MAX_ZOOM = 22
 DETAIL_ZOOM = 16  # from here on, networks are always single points (the most threatening first)
@@ -210,12 +210,17 @@ def _network_points(f: NetworkFilter, org_id: int, box: Box, zoom: int, cap: int
             "cap": cap, "total": len(features), "zoom": zoom, "bbox": _bbox_list(box), "extent": extent}
 
 
+def filter_is_empty(f: NetworkFilter, ignoring: tuple[str, ...] = ()) -> bool:
+    """Whether the filter narrows nothing (its sort aside, and the fields named in `ignoring`)."""
+    return all(v in (None, "", []) for k, v in f.args().items() if k not in ("sort", "dir", *ignoring))
+
+
 def pyramid_ranks(f: NetworkFilter) -> set[int] | None:
     """The threat ranks to read from map_network_cells for this filter, or None when the
     filter narrows by anything but the level (the pyramid only counts by level)."""
     if db.session.get_bind().dialect.name != "postgresql":
         return None  # the cells are kept by PostgreSQL triggers only
-    if any(v not in (None, "", []) for k, v in f.args().items() if k not in ("level", "sort", "dir")):
+    if not filter_is_empty(f, ignoring=("level",)):
         return None
     if not f.levels:
         return set(RANK_LEVEL) | {0}
@@ -283,9 +288,12 @@ def data_extent(org_id: int) -> list[float] | None:
     return [_r(west), _r(south), _r(east), _r(north)]
 
 
-def _in_box(box: Box) -> list[Any]:
-    return [Observation.lat.between(_lit(box.south), _lit(box.north)),
-            Observation.lon.between(_lit(box.west), _lit(box.east))]
+def _in_box(box: Box, *, by_index: bool = True) -> list[Any]:
+    # `lat + 0` cannot use the (org_id, lat, lon) index: for a full box, PostgreSQL must then
+    # walk the time index and stop at the cap instead of reading every sighting in the box
+    # (the choice it made without statistics, e.g. on a freshly loaded database).
+    lat = Observation.lat if by_index else Observation.lat + 0
+    return [lat.between(_lit(box.south), _lit(box.north)), Observation.lon.between(_lit(box.west), _lit(box.east))]
 
 
 def _box_holds_more_than(org_id: int, box: Box, cap: int) -> bool:
@@ -301,27 +309,35 @@ def observations_geojson(f: NetworkFilter, org_id: int, box: Box | None, cap: in
     lon) index and sorted; a fuller one is read newest first down the covering (org_id,
     time, id) index of migration 0038, which stops after `cap` sightings in the box (about
     cap / share-of-sightings-in-the-box index entries, whatever the density). The answer
-    then says "the newest `cap` of more than `cap`": the exact number is not counted.
+    then says "the newest `cap` of more than `cap`": the exact number is not counted. The
+    networks' level and name come after, for those sightings only (no join that a plan
+    without statistics could turn into a loop over every network per sighting).
     """
     box = box or WORLD
-    cols = (Observation.id, Observation.network_id, Observation.lat, Observation.lon, Observation.level,
-            Observation.time)
-    rows = sa.select(*cols).where(Observation.org_id == org_id, *_in_box(box))
     full = _box_holds_more_than(org_id, box, cap)
-    if not full:
-        # OFFSET 0 keeps PostgreSQL from flattening the subquery and walking the time index
-        # backwards: the box's few sightings come from the lat/lon index, then are sorted.
-        rows = rows.offset(0)
-    src = rows.subquery()
-    stmt = (sa.select(src, Network.threat_level, Network.ssid).join(Network, Network.id == src.c.network_id))
-    stmt = apply_filters(stmt, f, org_id).order_by(src.c.time.desc(), src.c.id.desc()).limit(cap + 1)
-    found = list(db.session.execute(stmt))
+    rows = (sa.select(Observation.id, Observation.network_id, Observation.lat, Observation.lon, Observation.level,
+                      Observation.time)
+            .where(Observation.org_id == org_id, *_in_box(box, by_index=not full)))
+    if not filter_is_empty(f):
+        rows = rows.where(Observation.network_id.in_(apply_filters(sa.select(Network.id), f, org_id)))
+    if full:
+        stmt = rows.order_by(Observation.time.desc(), Observation.id.desc())
+    else:
+        # OFFSET 0 keeps PostgreSQL from flattening the subquery: the box's few sightings
+        # come from the lat/lon index, then are sorted.
+        src = rows.offset(0).subquery()
+        stmt = sa.select(src).order_by(src.c.time.desc(), src.c.id.desc())
+    found = list(db.session.execute(stmt.limit(cap + 1)))[:cap + 1]
+    ids = sorted({r.network_id for r in found[:cap]})
+    nets = {n.id: n for n in db.session.execute(
+        sa.select(Network.id, Network.threat_level, Network.ssid).where(Network.org_id == org_id, Network.id.in_(ids)))
+    } if ids else {}
     features = [{"type": "Feature", "id": r.id,
                  "geometry": {"type": "Point", "coordinates": [_r(r.lon), _r(r.lat)]},
-                 "properties": {"network_id": r.network_id, "signal": r.level, "ssid": r.ssid,
-                                "level": r.threat_level or "UNSCORED",
+                 "properties": {"network_id": r.network_id, "signal": r.level, "ssid": nets[r.network_id].ssid,
+                                "level": nets[r.network_id].threat_level or "UNSCORED",
                                 "time": r.time.isoformat(timespec="seconds")}}
-                for r in found[:cap]]
+                for r in found[:cap] if r.network_id in nets]
     return {"type": "FeatureCollection", "features": features, "truncated": len(found) > cap, "cap": cap,
             "bbox": _bbox_list(box)}
 

@@ -140,33 +140,45 @@
     var heat = L.heatLayer([], { radius: 18, blur: 15, maxZoom: 17 }).addTo(map);
     var fitted = false, seq = 0;
     el.vigilMap = map;
+    // What the view leaves out is said inside the map (bottom left), so that panning never
+    // moves the page; the alert above the map is for errors.
+    var noteBox = L.DomUtil.create("div", "map-note small d-none");
+    var noteControl = L.control({ position: "bottomleft" });
+    noteControl.onAdd = function () { return noteBox; };
+    noteControl.addTo(map);
+    function showNote(text) { noteBox.textContent = text; noteBox.classList.toggle("d-none", !text); }
 
     window.VigilBasemap.add(map, el, control, document.getElementById("basemap-status"));
 
     // The map asks only for its view: the networks (points, or clusters when many are in
     // view) and the newest sightings there. An answer to an older view is dropped.
     function loadView() {
-      var mine = ++seq, q = viewQuery(map);
-      return Promise.all([getJSON(withQuery(el.dataset.networksUrl, q)), getJSON(withQuery(el.dataset.observationsUrl, q))])
-        .then(function (answers) {
-          if (mine !== seq) { return; }
-          var nets = answers[0], obs = answers[1];
-          networks.clearLayers();
-          if (nets.mode === "clusters") { serverClusters(nets, map, networks); } else { networks.addLayer(pointLayer(nets, 7)); }
-          el.dataset.networkCount = String(nets.total);
-          el.dataset.networkMode = nets.mode;
-          sightings.clearLayers();
-          sightings.addLayer(pointLayer(obs, 4));
-          heat.setLatLngs(obs.features.map(function (f) {
-            var c = f.geometry.coordinates;
-            return [c[1], c[0], Math.max(0.2, Math.min(1, (f.properties.signal + 100) / 60))];
-          }));
-          el.dataset.observationCount = String(obs.features.length);
-          var notes = [];
-          if (nets.truncated) { notes.push("Showing the " + nets.cap + " most threatening networks in view; zoom in or filter to see the rest."); }
-          if (obs.truncated) { notes.push("Sightings: the newest " + obs.cap.toLocaleString() + " of more than " + obs.cap.toLocaleString() + " in view; zoom in to see them all."); }
-          showStatus(status, notes.join(" "));
-        });
+      var mine = ++seq, q = viewQuery(map), notes = { networks: "", sightings: "" };
+      function note(which, text) {
+        notes[which] = text;
+        showNote([notes.networks, notes.sightings].filter(Boolean).join(" "));
+      }
+      // Each layer is drawn as soon as its own answer arrives.
+      var nets = getJSON(withQuery(el.dataset.networksUrl, q)).then(function (fc) {
+        if (mine !== seq) { return; }
+        networks.clearLayers();
+        if (fc.mode === "clusters") { serverClusters(fc, map, networks); } else { networks.addLayer(pointLayer(fc, 7)); }
+        el.dataset.networkCount = String(fc.total);
+        el.dataset.networkMode = fc.mode;
+        note("networks", fc.truncated ? "Showing the " + fc.cap + " most threatening networks in view; zoom in or filter to see the rest." : "");
+      });
+      var obs = getJSON(withQuery(el.dataset.observationsUrl, q)).then(function (fc) {
+        if (mine !== seq) { return; }
+        sightings.clearLayers();
+        sightings.addLayer(pointLayer(fc, 4));
+        heat.setLatLngs(fc.features.map(function (f) {
+          var c = f.geometry.coordinates;
+          return [c[1], c[0], Math.max(0.2, Math.min(1, (f.properties.signal + 100) / 60))];
+        }));
+        el.dataset.observationCount = String(fc.features.length);
+        note("sightings", fc.truncated ? "Sightings: the newest " + fc.cap.toLocaleString() + " of more than " + fc.cap.toLocaleString() + " in view; zoom in to see them all." : "");
+      });
+      return Promise.all([nets, obs]);
     }
 
     // With no home to open on, the world's answer (clustered) frames the map once.
