@@ -77,6 +77,26 @@ FINDINGS = """What the first run found (before the fixes, same data set) and wha
   are fetched for those only. The box edges are written into the SQL text: psycopg
   prepares a statement after five runs and PostgreSQL's generic plan then read the whole
   box and sorted it (120 ms against 30 ms at 100%).
+- Map, before and after on this machine and data set (20-40 interleaved requests, load
+  average 6-13): networks p50 266 / 242 ms (10% / 100%), 24.6x /account before; 33-44 / 34-40
+  ms, 1.0-1.7x after. Sightings p50 132 / 585 ms, 22x before; 77-92 / 85-100 ms after. The
+  table's run holds for both; a second run of the two map pages (40 requests) had sightings
+  p95 at 100% of 573 ms (4.6x its 10% p95, 15x /account) from one or two slow requests, with
+  p50 77 / 85 ms. Timed inside one process, that page's three SQL statements never took over
+  38 ms, while Python's full garbage collections (generation 2, in the bench process with the
+  whole app loaded) took 50-490 ms each and land on whichever request allocates when they
+  come: a page building 1,000 features meets them more often. So its p95 in a single run
+  can still break the rule on a loaded machine; its cost does not grow with the data.
+- The pyramid's price is paid on writes to networks. One run each on the 100% organization
+  (loaded machine, inside a rolled-back transaction): an UPDATE of all 100,000 networks that
+  moves none and changes no level took 22.2 s with the trigger, 24.5 s without (noise; the
+  trigger only joins old and new rows); one changing the level of 20,000 of them took 25.9 s
+  with, 18.6 s without (each changed network moves between cells on 16 levels). The
+  importer's and the rescoring's own benchmarks were not re-run with the triggers.
+- Fleet dashboard, audit log and global search are not touched by this change. In the
+  table's run the fleet dashboard was 122 -> 247 ms p50 (see above: about 2x); the audit log
+  was flat at p50 (48 / 52 ms) with one slow request in its p95; global search was 94 -> 179
+  ms p50 (the previous run: 92 -> 134): not looked into here.
 - Alerts page: reported only (another helper's code); holds in the last run (a run before
   showed 1.56x p95, within noise).
 - Migration 0037 adds the three indexes; 0038 the map's expression index, covering time index and
