@@ -64,15 +64,21 @@ def test_network_points_follow_the_filter_and_the_cap(client, orgs):
     assert [f["id"] for f in data["features"]] == [high.id, low.id]  # most threatening first
     first = data["features"][0]["properties"]
     assert first["level"] == "HIGH" and first["url"] == f"/wireless/networks/{high.id}"
-    assert data["truncated"] is False
-    capped = client.get("/wireless/map/networks.geojson?limit=1").get_json()
-    assert len(capped["features"]) == 1 and capped["truncated"] is True
+    assert data["truncated"] is False and data["mode"] == "points"
+    # Zoomed in to DETAIL_ZOOM, a view with more networks than the limit shows the most threatening.
+    capped = client.get(f"/wireless/map/networks.geojson?limit=1&zoom={map_data.DETAIL_ZOOM}").get_json()
+    assert [f["id"] for f in capped["features"]] == [high.id] and capped["truncated"] is True
+    # Further out, the same view is one cluster standing for both (none is left out).
+    clustered = client.get("/wireless/map/networks.geojson?limit=1&zoom=3").get_json()
+    assert clustered["mode"] == "clusters" and clustered["total"] == 2
+    assert [f["properties"]["count"] for f in clustered["features"]] == [2]
+    assert clustered["features"][0]["properties"]["level"] == "HIGH"
     only_low = client.get("/wireless/map/networks.geojson?level=LOW").get_json()
     assert [f["id"] for f in only_low["features"]] == [low.id]
     assert client.get("/wireless/map/networks.geojson?limit=0").status_code == 400
 
 
-def test_observations_inside_the_box_only(client, orgs, monkeypatch):
+def test_observations_inside_the_box_only(client, orgs):
     a = orgs.a.org.id
     src = source(a)
     inside, outside = north_of(HOME, 200), north_of(HOME, 50_000)
@@ -90,9 +96,10 @@ def test_observations_inside_the_box_only(client, orgs, monkeypatch):
     assert len(everything["features"]) == 2
     filtered = client.get(f"/wireless/map/observations.geojson?bbox={box}&ssid=other").get_json()
     assert filtered["features"] == []
-    # A box with more sightings than SMALL_BOX_ROWS is read newest first instead: same answer.
-    monkeypatch.setattr(map_data, "SMALL_BOX_ROWS", 0)
-    assert client.get(f"/wireless/map/observations.geojson?bbox={box}").get_json()["features"] == data["features"]
+    # A box with more sightings than the cap is read newest first down the time index instead:
+    # the same newest sightings, and the answer says there were more.
+    newest = client.get("/wireless/map/observations.geojson?limit=1").get_json()
+    assert newest["features"] == everything["features"][:1] and newest["truncated"] is True
 
 
 @pytest.mark.parametrize("bbox", ["1,2,3", "a,b,c,d", "0,50,1,40", "10,0,-10,1", "nan,0,1,1"])

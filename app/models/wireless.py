@@ -43,10 +43,12 @@ NATURAL_KEY_COLUMNS = ("org_id", "source_id", "source_pk", "bssid", "level", "la
                        "observed_at_ms", "external", "mfgrid")
 # Schema objects a migration creates per dialect and the model does not declare: the drift
 # check (migrations/env.py) leaves them out. 0029: the natural-key hash (PostgreSQL only);
-# 0037: the map's DESC NULLS LAST expression index (its form differs by dialect).
+# 0037: the map's DESC NULLS LAST expression index (its form differs by dialect); 0038: the
+# map's expression index on where a network is drawn (a CASE the models cannot declare).
 db.metadata.info.setdefault("dialect_only", {}).setdefault("postgresql", set()).update(
-    {"natural_key", "uq_observations_natural_key", "ix_networks_org_threat_map"})
-db.metadata.info["dialect_only"].setdefault("sqlite", set()).add("ix_networks_org_threat_map")
+    {"natural_key", "uq_observations_natural_key", "ix_networks_org_threat_map", "ix_networks_org_map_pos"})
+db.metadata.info["dialect_only"].setdefault("sqlite", set()).update(
+    {"ix_networks_org_threat_map", "ix_networks_org_map_pos"})
 
 # bigint on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = sa.BigInteger().with_variant(sa.Integer, "sqlite")
@@ -98,6 +100,8 @@ class Network(OrgOwnedMixin, db.Model):
         sa.Index("ix_networks_org_ssid", "org_id", "ssid"),
         # The map's most threatening first (DESC NULLS LAST): ix_networks_org_threat_map, an
         # expression index created by migration 0037 only (its form differs by dialect).
+        # The map's view (where a network is drawn, app/wireless/map_data.map_lat/map_lon):
+        # ix_networks_org_map_pos, an expression index created by migration 0038 only.
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -163,7 +167,6 @@ class Observation(OrgOwnedMixin, db.Model):
         sa.ForeignKeyConstraint(["network_id"], ["networks.id"], ondelete="CASCADE",
                                 name="fk_observations_network_id_networks", info={"only_on": "sqlite"}),
         sa.Index("ix_observations_network_time", "network_id", "time"),
-        sa.Index("ix_observations_org_time", "org_id", "time"),
         sa.Index("ix_observations_source_time", "source_id", "time"),
         sa.Index("ix_observations_org_lat_lon", "org_id", "lat", "lon"),
         # Block ranges, not a btree (PostgreSQL, migration 0038): an import appends its rows,
@@ -171,6 +174,11 @@ class Observation(OrgOwnedMixin, db.Model):
         # this, and each inserted row costs the index next to nothing. SQLite: a btree.
         sa.Index("ix_observations_import_id", "import_id", postgresql_using="brin",
                  postgresql_with={"autosummarize": "on"}),
+        # Newest sightings first (time-window filters, the map's newest sightings in a full box;
+        # migration 0038_map_viewport): it replaced (org_id, time), whose queries it serves too,
+        # and the box is tested inside the index, so skipped sightings cost no table visit.
+        sa.Index("ix_observations_org_time_map", "org_id", "time", "id",
+                 postgresql_include=["lat", "lon", "network_id", "level"]),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -282,6 +290,30 @@ class NetworkMedia(OrgOwnedMixin, db.Model):
     uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     description: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class MapNetworkCell(db.Model):
+    """How many networks of one threat rank the map draws in one grid cell at one zoom level
+    (a pyramid, levels 0..15, cell = 90 / 2**level degrees), with the sums of their positions.
+
+    Kept by PostgreSQL itself (statement triggers on networks, migration 0038): every insert,
+    delete and change of position or level adds or subtracts, whichever code path did it
+    (importer, rescoring, editing). The map's clusters then read the cells of their view, a
+    number bounded by the view, not by how many networks are in it. Rows may hold n = 0 after
+    deletes (readers skip them). Not kept on SQLite (no transition tables): the map
+    aggregates the networks there.
+    """
+
+    __tablename__ = "map_network_cells"
+
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    zoom: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    cx: Mapped[int] = mapped_column(primary_key=True)
+    cy: Mapped[int] = mapped_column(primary_key=True)
+    rank: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)  # 0 unscored .. 5 critical
+    n: Mapped[int] = mapped_column(default=0)
+    sum_lat: Mapped[float] = mapped_column(sa.Double, default=0)
+    sum_lon: Mapped[float] = mapped_column(sa.Double, default=0)
 
 
 class NetworkThreatScore(OrgOwnedMixin, db.Model):

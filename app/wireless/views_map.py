@@ -30,43 +30,48 @@ def map_view():
     return allow_basemap(make_response(body, status), basemap)
 
 
-def _map_query(org_id: int, default_cap: int, with_box: bool = False):
-    """(filter, box, cap) from the query, or (None, a 400 response) naming the bad argument."""
+def _map_query(org_id: int, default_cap: int):
+    """(filter, box, zoom, cap) from the query, or (None, a 400 response) naming the bad argument."""
     try:
         f = parse_filters(request.args, org_id)
     except FilterError as exc:
         return None, filter_error_response(exc)
     name = "bbox"
     try:
-        box = map_data.parse_bbox(request.args.get("bbox")) if with_box else None
+        box = map_data.parse_bbox(request.args.get("bbox"))
+        name = "zoom"
+        zoom = map_data.parse_zoom(request.args.get("zoom"))
         name = "limit"
         cap = map_data.parse_cap(request.args.get("limit"), default_cap)
     except ValueError as exc:
         return None, filter_error_response(exc, name)
-    return (f, box, cap), None
+    return (f, box, zoom, cap), None
 
 
 @bp.get("/map/networks.geojson")
 @require("data.read")
 def map_networks():
-    """Matching networks as GeoJSON points, most threatening first, capped."""
+    """Matching networks inside `bbox` (west,south,east,north; default the world) at `zoom`:
+    single points (most threatening first, at most `limit`) when few are in view or the map
+    is zoomed in, else clusters with a count and the worst level each."""
     org_id = require_org_id()
-    parsed, error = _map_query(org_id, map_data.NETWORK_CAP)
+    parsed, error = _map_query(org_id, map_data.FEATURE_CAP)
     if error:
         return error
-    f, _, cap = parsed
-    return _geojson(map_data.networks_geojson(f, org_id, cap, detail_url))
+    f, box, zoom, cap = parsed
+    return _geojson(map_data.networks_geojson(f, org_id, box, zoom, cap, detail_url))
 
 
 @bp.get("/map/observations.geojson")
 @require("data.read")
 def map_observations():
-    """Sightings of matching networks inside `bbox` (west,south,east,north), newest first, capped."""
+    """Sightings of matching networks inside `bbox` (west,south,east,north), newest first, capped
+    (`zoom` is accepted and checked like the networks' so the map sends one query for both)."""
     org_id = require_org_id()
-    parsed, error = _map_query(org_id, map_data.OBSERVATION_CAP, with_box=True)
+    parsed, error = _map_query(org_id, map_data.OBSERVATION_CAP)
     if error:
         return error
-    f, box, cap = parsed
+    f, box, _, cap = parsed
     return _geojson(map_data.observations_geojson(f, org_id, box, cap))
 
 

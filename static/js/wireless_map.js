@@ -1,6 +1,7 @@
 /* The wireless map (templates/wireless/map.html): the basemap (static/js/basemap.js), then
    networks and sightings clustered and coloured by threat level, a heat layer, home with its
-   radius, routes and agency offices. Every data URL comes from the page's data attributes
+   radius, routes and agency offices. The data requests carry the view (bbox and zoom): the
+   server answers clusters when many networks are in view, so no answer grows with the data. Every data URL comes from the page's data attributes
    and carries the filter form's query, so the map shows exactly what the explorer lists.
    No inline script or style anywhere: colours are set through Leaflet options and classes. */
 (function () {
@@ -95,71 +96,118 @@
     return { home: home, routes: routes, offices: offices };
   }
 
+  function shortCount(n) {
+    if (n >= 1000000) { return (n / 1000000).toFixed(n >= 10000000 ? 0 : 1) + "M"; }
+    if (n >= 1000) { return (n / 1000).toFixed(n >= 10000 ? 0 : 1) + "k"; }
+    return String(n);
+  }
+
+  // The server's clusters (one per grid cell at this zoom): a disc with the count, coloured
+  // by the cell's worst level; a click zooms in towards it (single networks from zoom 16).
+  function serverClusters(fc, map, into) {
+    fc.features.forEach(function (f) {
+      var p = f.properties, c = f.geometry.coordinates, level = levelOf(p);
+      var label = document.createElement("span");
+      label.textContent = shortCount(p.count);
+      var size = p.count >= 1000 ? 44 : (p.count >= 100 ? 38 : 32);
+      var m = L.marker([c[1], c[0]], { icon: L.divIcon({ html: label, className: "threat-cluster level-" + level,
+                                                          iconSize: L.point(size, size) }), threatLevel: level });
+      m.bindTooltip(p.count.toLocaleString() + " networks, worst " + level + " (click to zoom in)");
+      m.on("click", function () { map.setView(m.getLatLng(), Math.min(map.getZoom() + 2, 16)); });
+      into.addLayer(m);
+    });
+  }
+
+  function viewQuery(map) {
+    var b = map.getBounds();
+    var bbox = [Math.max(-180, b.getWest()), Math.max(-90, b.getSouth()), Math.min(180, b.getEast()), Math.min(90, b.getNorth())]
+      .map(function (v) { return v.toFixed(5); }).join(",");
+    return { bbox: bbox, zoom: String(Math.round(map.getZoom())) };
+  }
+
+  function boundsOf(fc) {
+    var x = fc.extent;  // [west, south, east, north] of the networks the answer stands for
+    return x ? L.latLngBounds([x[1], x[0]], [x[3], x[2]]) : null;
+  }
+
   function init(el) {
     var status = document.getElementById("map-status");
     var map = L.map(el, { minZoom: 2, maxZoom: 19 }).setView([39.5, -98.35], 4);
     var control = L.control.layers(null, null, { collapsed: false }).addTo(map);
-    var data = { networks: null, observations: null, heat: null };
+    // The layers stay; each view's answer replaces what is inside them.
+    var networks = L.layerGroup().addTo(map);
+    var sightings = L.layerGroup();
+    var heat = L.heatLayer([], { radius: 18, blur: 15, maxZoom: 17 }).addTo(map);
+    var fitted = false, seq = 0;
     el.vigilMap = map;
+    // What the view leaves out is said inside the map (bottom left), so that panning never
+    // moves the page; the alert above the map is for errors.
+    var noteBox = L.DomUtil.create("div", "map-note small d-none");
+    var noteControl = L.control({ position: "bottomleft" });
+    noteControl.onAdd = function () { return noteBox; };
+    noteControl.addTo(map);
+    function showNote(text) { noteBox.textContent = text; noteBox.classList.toggle("d-none", !text); }
 
     window.VigilBasemap.add(map, el, control, document.getElementById("basemap-status"));
 
-    getJSON(el.dataset.layersUrl).then(function (fc) {
-      var layers = fixedLayers(fc);
-      layers.home.addTo(map); control.addOverlay(layers.home, "Home");
-      layers.routes.addTo(map); control.addOverlay(layers.routes, "Routes");
-      control.addOverlay(layers.offices, "Agency offices");
-      var homeFeature = fc.features.filter(function (f) { return f.properties.layer === "home"; })[0];
-      if (homeFeature && !data.fitted) { map.setView([homeFeature.geometry.coordinates[1], homeFeature.geometry.coordinates[0]], 12); }
-    }).catch(function (err) { showStatus(status, err.message); });
+    // The map asks only for its view: the networks (points, or clusters when many are in
+    // view) and the newest sightings there. An answer to an older view is dropped.
+    function loadView() {
+      var mine = ++seq, q = viewQuery(map), notes = { networks: "", sightings: "" };
+      function note(which, text) {
+        notes[which] = text;
+        showNote([notes.networks, notes.sightings].filter(Boolean).join(" "));
+      }
+      // Each layer is drawn as soon as its own answer arrives.
+      var nets = getJSON(withQuery(el.dataset.networksUrl, q)).then(function (fc) {
+        if (mine !== seq) { return; }
+        networks.clearLayers();
+        if (fc.mode === "clusters") { serverClusters(fc, map, networks); } else { networks.addLayer(pointLayer(fc, 7)); }
+        el.dataset.networkCount = String(fc.total);
+        el.dataset.networkMode = fc.mode;
+        note("networks", fc.truncated ? "Showing the " + fc.cap + " most threatening networks in view; zoom in or filter to see the rest." : "");
+      });
+      var obs = getJSON(withQuery(el.dataset.observationsUrl, q)).then(function (fc) {
+        if (mine !== seq) { return; }
+        sightings.clearLayers();
+        sightings.addLayer(pointLayer(fc, 4));
+        heat.setLatLngs(fc.features.map(function (f) {
+          var c = f.geometry.coordinates;
+          return [c[1], c[0], Math.max(0.2, Math.min(1, (f.properties.signal + 100) / 60))];
+        }));
+        el.dataset.observationCount = String(fc.features.length);
+        note("sightings", fc.truncated ? "Sightings: the newest " + fc.cap.toLocaleString() + " of more than " + fc.cap.toLocaleString() + " in view; zoom in to see them all." : "");
+      });
+      return Promise.all([nets, obs]);
+    }
 
-    function loadNetworks() {
-      return getJSON(withQuery(el.dataset.networksUrl)).then(function (fc) {
-        if (data.networks) { control.removeLayer(data.networks); map.removeLayer(data.networks); }
-        data.networks = pointLayer(fc, 7).addTo(map);
-        control.addOverlay(data.networks, "Networks");
-        el.dataset.networkCount = String(fc.features.length);
-        if (fc.features.length) {
-          data.fitted = true;
-          map.fitBounds(data.networks.getBounds(), { maxZoom: 15, padding: [20, 20] });
-        }
-        showStatus(status, fc.truncated ? "Showing the " + fc.cap + " most threatening networks; filter to see the rest." : "");
+    // With no home to open on, the world's answer (clustered) frames the map once.
+    function frame() {
+      if (fitted) { return Promise.resolve(); }
+      fitted = true;
+      return getJSON(withQuery(el.dataset.networksUrl, { zoom: "0" })).then(function (fc) {
+        var bounds = boundsOf(fc);
+        if (bounds) { map.fitBounds(bounds, { maxZoom: 15, padding: [20, 20], animate: false }); }
       });
     }
 
-    function loadObservations() {
-      var b = map.getBounds();
-      var bbox = [Math.max(-180, b.getWest()), Math.max(-90, b.getSouth()), Math.min(180, b.getEast()), Math.min(90, b.getNorth())]
-        .map(function (v) { return v.toFixed(5); }).join(",");
-      return getJSON(withQuery(el.dataset.observationsUrl, { bbox: bbox })).then(function (fc) {
-        var had = data.observations && map.hasLayer(data.observations);
-        var hadHeat = !data.heat || map.hasLayer(data.heat);
-        if (data.observations) { control.removeLayer(data.observations); map.removeLayer(data.observations); }
-        if (data.heat) { control.removeLayer(data.heat); map.removeLayer(data.heat); }
-        data.observations = pointLayer(fc, 4);
-        if (had) { data.observations.addTo(map); }
-        control.addOverlay(data.observations, "Sightings");
-        var points = fc.features.map(function (f) {
-          var c = f.geometry.coordinates;
-          return [c[1], c[0], Math.max(0.2, Math.min(1, (f.properties.signal + 100) / 60))];
-        });
-        data.heat = L.heatLayer(points, { radius: 18, blur: 15, maxZoom: 17 });
-        if (hadHeat) { data.heat.addTo(map); }
-        control.addOverlay(data.heat, "Heat");
-        el.dataset.observationCount = String(fc.features.length);
-      });
+    function reload() {
+      return frame().then(loadView)
+        .then(function () { el.dataset.loaded = "true"; })
+        .catch(function (err) { showStatus(status, "The map data could not be loaded: " + err.message); el.dataset.loaded = "error"; el.dataset.error = String(err.stack || err); });
     }
 
     var pending = null;
-    map.on("moveend", function () {
-      clearTimeout(pending);
-      pending = setTimeout(function () { loadObservations().catch(function (err) { showStatus(status, err.message); }); }, 300);
-    });
-
-    function reload() {
-      return loadNetworks().then(loadObservations).then(function () { el.dataset.loaded = "true"; })
-        .catch(function (err) { showStatus(status, "The map data could not be loaded: " + err.message); el.dataset.loaded = "error"; el.dataset.error = String(err.stack || err); });
+    function follow() {
+      map.on("moveend", function () {
+        clearTimeout(pending);
+        pending = setTimeout(function () { loadView().catch(function (err) { showStatus(status, err.message); }); }, 300);
+      });
     }
+
+    control.addOverlay(networks, "Networks");
+    control.addOverlay(sightings, "Sightings");
+    control.addOverlay(heat, "Heat");
 
     var form = document.getElementById("network-filters");
     if (form) {
@@ -173,7 +221,20 @@
       });
     }
     window.addEventListener("popstate", reload);
-    reload();
+
+    // Home first (the view to open on), then the data of that view.
+    getJSON(el.dataset.layersUrl).then(function (fc) {
+      var layers = fixedLayers(fc);
+      layers.home.addTo(map); control.addOverlay(layers.home, "Home");
+      layers.routes.addTo(map); control.addOverlay(layers.routes, "Routes");
+      control.addOverlay(layers.offices, "Agency offices");
+      var homeFeature = fc.features.filter(function (f) { return f.properties.layer === "home"; })[0];
+      if (homeFeature) {
+        fitted = true;
+        map.setView([homeFeature.geometry.coordinates[1], homeFeature.geometry.coordinates[0]], 12, { animate: false });
+      }
+    }).catch(function (err) { showStatus(status, err.message); })
+      .then(reload).then(follow);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
