@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from app.alerting import rule_cache
 from app.api import tokens
 from app.auth.api_keys import digest
+from app.fleet import heartbeat_fast, ingest
 from app.models import (
     Alert,
     AlertRule,
@@ -254,3 +255,45 @@ def test_a_cold_key_is_read_once_and_counted_once(client, orgs):
     assert key_row(agent["device_id"]).usage_count == used + 1
     assert tokens.device_keys.get(digest(agent["api_key"])) is not None
     assert stored(agent["device_id"]) == 3
+
+
+def test_a_statement_that_falls_back_wrote_nothing_before_any_rollback(client, orgs):
+    """In autocommit nothing would undo a write: when the guard sends the heartbeat to the
+    full path, the statement itself must have written nothing, the key's usage count
+    included (the full path counts it once)."""
+    if not postgres():
+        return
+    agent = enrolled(client, orgs.a.org.id)
+    warm(client, agent)
+    device_id = agent["device_id"]
+    key = key_row(device_id)
+    used, before = key.usage_count, stored(device_id)
+    now = utcnow()
+    data = heartbeat(services=[{"name": "gvmd", "status": "failed", "enabled": True}], timestamp=now.isoformat())
+    clean = ingest.validate(data, now)
+    with db.session.begin_nested():  # not rolled back: what the statement wrote stays visible
+        result = heartbeat_fast.store(key_id=key.id, key_hash=digest(agent["api_key"]), device_id=device_id,
+                                      org_id=orgs.a.org.id, key_ip=key.last_used_ip, public_ip=None,
+                                      data=data, clean=clean, now=now)
+    assert result is None  # a service changing status: the full path decides
+    db.session.expire_all()
+    assert key_row(device_id).usage_count == used and stored(device_id) == before
+    assert db.session.get(Device, device_id).last_seen_at < now
+    # The same heartbeat with nothing changing is stored, and counts the key once.
+    data = heartbeat(timestamp=now.isoformat())
+    with db.session.begin_nested():
+        result = heartbeat_fast.store(key_id=key.id, key_hash=digest(agent["api_key"]), device_id=device_id,
+                                      org_id=orgs.a.org.id, key_ip=key.last_used_ip, public_ip=None,
+                                      data=data, clean=ingest.validate(data, now), now=now)
+    assert result is not None
+    db.session.expire_all()
+    assert key_row(device_id).usage_count == used + 1 and stored(device_id) == before + 1
+
+
+def test_a_heartbeat_after_a_fallback_counts_the_key_once(client, orgs):
+    agent = enrolled(client, orgs.a.org.id)
+    warm(client, agent)
+    used = key_row(agent["device_id"]).usage_count
+    assert post(client, agent, services=[{"name": "gvmd", "status": "failed", "enabled": True}]).status_code == 202
+    db.session.expire_all()
+    assert key_row(agent["device_id"]).usage_count == used + 1

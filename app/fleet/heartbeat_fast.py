@@ -10,8 +10,13 @@ rules version. The value rules (served from a per-process cache, app/alerting/ru
 are then run in Python against those states: when they would write nothing, nothing else
 is read or written.
 
+The statement runs alone in autocommit when the request has not opened a transaction yet (a
+cached key: the usual case), so it costs one round trip, not three (BEGIN, it, COMMIT); a
+single statement is atomic on its own. Every write in it depends on the guard's row, so when
+it falls back it wrote nothing, the key's usage count included (the full path counts it).
+
 Everything else takes the full path (app/fleet/ingest.py through the ORM, unchanged), after
-the fast statement wrote nothing and its transaction was rolled back:
+the fast statement wrote nothing (and, inside a transaction, was rolled back):
 
 - the key is revoked or expired, the device is out of service, removed or moved, or the key
   is used from a new address (the full path matches the address against threat intel);
@@ -26,8 +31,10 @@ alert_rules.on_heartbeat, which is called here directly when the cached rules sa
 something to do. A new subscriber of that event must be called here too.
 
 When the rules would decide something (a threshold crossed, a pending condition, a firing
-alert's numbers moving), on_heartbeat runs as it always has, in the same transaction, on top
-of the stored heartbeat.
+alert's numbers moving), on_heartbeat runs as it always has, on top of the stored heartbeat:
+in the same transaction, or, when the statement committed on its own, in a new transaction
+that locks the device first (so rule steps of one device still run one at a time; the
+heartbeat is then already stored when they run).
 """
 
 from __future__ import annotations
@@ -53,11 +60,11 @@ ROLLUP_METRICS = ("cpu", "disk_root", "load_1m", "net_rx", "net_tx", "ram")
 
 _HEAD = """
 WITH used AS (
-    UPDATE api_keys SET last_used_at = :now, usage_count = usage_count + 1
+    SELECT device_id FROM api_keys
     WHERE id = :key_id AND key_hash = :key_hash AND device_id = :device_id AND org_id = :org_id
       AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)
       AND last_used_ip IS NOT DISTINCT FROM CAST(:key_ip AS varchar)
-    RETURNING device_id
+    FOR NO KEY UPDATE
 ),
 seen AS (SELECT xmin::text AS v FROM devices WHERE id = :device_id),
 dev AS (
@@ -93,6 +100,11 @@ hb AS (
            CAST(:net_tx AS bigint), CAST(:filesystems AS jsonb), :failed_logins, CAST(:payload AS jsonb)
     FROM go
     RETURNING id
+),
+key_upd AS (
+    UPDATE api_keys SET last_used_at = :now, usage_count = usage_count + 1
+    FROM hb WHERE api_keys.id = :key_id
+    RETURNING api_keys.id
 ),
 device_upd AS (
     UPDATE devices SET last_seen_at = :now, updated_at = :now,
@@ -215,14 +227,26 @@ def store(*, key_id: int, key_hash: str, device_id: int, org_id: int, key_ip: st
             value = scanner.get(name)
             value = default if value is None else value
             params[f"scanner_{name}"] = _json(value) if kind == "jsonb" else value
+    # Nothing read or written yet in this request's transaction: the statement runs alone in
+    # autocommit, one round trip instead of BEGIN, statement, COMMIT. Every write in it hangs
+    # off `hb`, which is empty unless the guard (`go`) passed, so a statement that decides to
+    # fall back writes nothing (not even the key's usage count) and has nothing to roll back.
+    # (A session bound to one connection, as the tests' outer transaction, keeps its transaction.)
+    alone = not db.session().in_transaction() and isinstance(db.session.get_bind(), sa.Engine)
+    if alone:
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     row = db.session.execute(_statement(present), params).one()
+    if alone:
+        # Ends the session's autocommit use of the connection (psycopg sends nothing: there is
+        # no open transaction); anything below runs in an ordinary transaction.
+        db.session.commit()
     if row.heartbeat_id is None:
         return None
     device = alert_rules.DeviceView(device_id, org_id, row.site_id, row.device_name or row.hostname)
     states = {(s["rule_id"], s["target_key"]): s for s in row.states or []}
     if not alert_rules.heartbeat_changes_nothing(device, clean, now, int(row.rules_version), states):
         # A decision to take: the rules run as on the full path, on the stored heartbeat,
-        # under the lock this transaction already holds.
-        alert_rules.on_heartbeat(db.session.get(Device, device_id), clean, now)
+        # under the device's lock (taken again when the statement committed on its own).
+        alert_rules.on_heartbeat(db.session.get(Device, device_id, with_for_update=alone or None), clean, now)
     return FastResult(now, row.heartbeat_interval)
 
