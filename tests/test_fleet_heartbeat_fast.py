@@ -297,3 +297,30 @@ def test_a_heartbeat_after_a_fallback_counts_the_key_once(client, orgs):
     assert post(client, agent, services=[{"name": "gvmd", "status": "failed", "enabled": True}]).status_code == 202
     db.session.expire_all()
     assert key_row(agent["device_id"]).usage_count == used + 1
+
+
+def test_outside_a_transaction_the_statement_runs_alone_in_autocommit(app):
+    """The session as a request has it (bound to the engine, nothing begun): the statement is
+    sent on a connection in autocommit, so psycopg sends no BEGIN and no COMMIT, and a key
+    that matches nothing falls back having written nothing (nothing here to roll back)."""
+    with app.app_context():
+        if db.session.get_bind().dialect.name != "postgresql":
+            db.session.remove()
+            return
+        seen: list[tuple[bool, str]] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany) -> None:
+            seen.append((conn.connection.dbapi_connection.autocommit, statement))
+
+        now = utcnow()
+        data = heartbeat(timestamp=now.isoformat())
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            result = heartbeat_fast.store(key_id=-1, key_hash="0" * 64, device_id=-1, org_id=-1, key_ip=None,
+                                          public_ip=None, data=data, clean=ingest.validate(data, now), now=now)
+            assert not db.session().in_transaction()
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+            db.session.remove()
+        assert result is None
+        assert len(seen) == 1 and seen[0][0] is True and "INSERT INTO heartbeats" in seen[0][1]
