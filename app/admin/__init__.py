@@ -1,10 +1,7 @@
 """Administration: organizations, sites, users, settings and the audit log."""
 
-from flask import Blueprint
-
+from app.admin.blueprint import bp as bp  # the app factory registers app.admin.bp
 from app.core.navigation import register_section
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 register_section("admin", "Administration", 90, [
     ("admin.orgs", "buildings", "Organizations", "org.edit_own"),

@@ -6,7 +6,8 @@ from flask import flash, request
 from flask_login import current_user
 
 from app import audit as audit_trail
-from app.admin import audit_services, bp
+from app.admin import audit_services
+from app.admin.blueprint import bp
 from app.admin.forms import AuditFilterForm
 from app.jobs import enqueue, job_title
 from app.jobs.queue import live_progress

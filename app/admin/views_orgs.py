@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, session, url_for
 from flask_login import current_user
 
-from app.admin import bp, services
+from app.admin import services
+from app.admin.blueprint import bp
 from app.admin.forms import ListFilterForm, OrgForm
 from app.models import Organization, db
 from app.pagination import page_arg

@@ -10,7 +10,7 @@ from wtforms import BooleanField, IntegerField, SelectMultipleField
 from wtforms.validators import InputRequired, NumberRange
 
 from app import audit
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.auth.policy import SecurityPolicy
 from app.forms import options
 from app.models import Organization, db

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash
 from flask_login import current_user
 
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.admin.forms import setting_form
 from app.core import settings_registry as registry
 from app.models import db

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import flash, request
 
-from app.admin import bp, services
+from app.admin import services
+from app.admin.blueprint import bp
 from app.admin.forms import ListFilterForm, SiteForm
 from app.models import Site, db
 from app.pagination import page_arg

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from flask import flash, request, session, url_for
 from flask_login import current_user
 
-from app.admin import bp, services
+from app.admin import services
+from app.admin.blueprint import bp
 from app.admin.forms import UserCreateForm, UserEditForm, UserFilterForm
 from app.auth.services import make_set_password_token
 from app.models import User, db

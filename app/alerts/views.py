@@ -11,7 +11,8 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from app.alerting import registry, service
-from app.alerts import bp, services
+from app.alerts import services
+from app.alerts.blueprint import bp
 from app.alerts.forms import AlertFilterForm, MuteForm, ResolveForm
 from app.core import linkable
 from app.models import Alert, db, utcnow

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from app.alerting import admin, registry
 from app.alerting.registry import RULE_TYPES
-from app.alerts import bp
+from app.alerts.blueprint import bp
 from app.alerts.forms import AlertRuleForm, split_names
 from app.models import AlertRule, db
 from app.permissions import can, require

@@ -1,11 +1,8 @@
 """The JSON API for integrations and agents: bearer API keys or access tokens, OpenAPI spec."""
 
-from flask import Blueprint
-
-bp = Blueprint("api", __name__, url_prefix="/api")
-
-from app.api import agent, agent_facts, agent_ops, views  # noqa: E402,F401
-from app.api.routes import load_domain_resources  # noqa: E402
+from app.api import agent, agent_facts, agent_ops, views  # noqa: F401  (registers routes)
+from app.api.blueprint import bp
+from app.api.routes import load_domain_resources
 
 # Each domain's JSON resources live in its own `app/<domain>/api.py`; the API (the layer
 # above the domains) loads them by that convention, so a domain package never imports the

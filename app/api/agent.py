@@ -7,8 +7,8 @@ from datetime import datetime
 from flask import request
 
 from app import audit
-from app.api import bp
 from app.api.auth import api_error, credential, principal, require_scope
+from app.api.blueprint import bp
 from app.api.openapi_agent import AGENT_MAX_BYTES, ENROLMENT, HEARTBEAT, known_fields
 from app.api.tokens import Principal, claim_device
 from app.auth.api_keys import digest

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import request
 
-from app.api import bp
 from app.api.auth import api_error, principal, require_scope
+from app.api.blueprint import bp
 from app.api.openapi_agent import FACTS, FACTS_MAX_BYTES, known_fields
 from app.core.hygiene import body_limit
 from app.fleet import facts, ingest

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from flask import request
 
-from app.api import bp
 from app.api.auth import api_error, principal, require_scope
+from app.api.blueprint import bp
 from app.api.openapi_agent import (
     AGENT_MAX_BYTES,
     BACKUP_REPORT,

@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import request
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.apiregistry.registry import Resource, dispatcher, endpoint_name, flask_rule, routes_to
 
 APP_DIR = Path(__file__).resolve().parent.parent  # the app package's folder

@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from flask import abort, request
 
 from app import audit
-from app.api import bp
 from app.api.auth import api_error, principal, require_scope
+from app.api.blueprint import bp
 from app.api.openapi import spec
 from app.api.tokens import TokenError, digest, issue_pair, revoke_family, rotate
 from app.auth import mfa, services

@@ -13,7 +13,8 @@ from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app import audit
-from app.auth import bp, mfa, services
+from app.auth import mfa, services
+from app.auth.blueprint import bp
 from app.auth.events import record_event
 from app.auth.forms import ForgotPasswordForm, LoginForm, MfaChallengeForm, SetPasswordForm
 from app.auth.policy import password_problems

@@ -8,7 +8,8 @@ from flask import abort, flash, redirect, request, session, url_for
 from flask_login import current_user
 
 from app import audit
-from app.auth import bp, mfa, services
+from app.auth import mfa, services
+from app.auth.blueprint import bp
 from app.auth.events import record_event
 from app.auth.forms import ChangePasswordForm, MfaConfirmForm, MfaDisableForm
 from app.auth.policy import mfa_required, password_problems

@@ -9,8 +9,8 @@ from wtforms import IntegerField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app import audit
-from app.auth import bp
 from app.auth.api_keys import create_api_key
+from app.auth.blueprint import bp
 from app.auth.events import record_event
 from app.forms import options
 from app.models import ApiKey, db, utcnow

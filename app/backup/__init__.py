@@ -3,11 +3,8 @@
 `vigil backup ...` is this blueprint's CLI group; the admin page lives under /admin/backups.
 """
 
-from flask import Blueprint
-
+from app.backup.blueprint import bp as bp  # the app factory registers app.backup.bp
 from app.core.navigation import register_section
-
-bp = Blueprint("backup", __name__, url_prefix="/admin/backups", cli_group="backup")
 
 register_section("admin", "Administration", 90, [
     ("backup.index", "safe", "Vigil backups", "backup.manage"),

@@ -9,7 +9,8 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 
-from app.backup import archive, bp, restore, services
+from app.backup import archive, restore, services
+from app.backup.blueprint import bp
 from app.crypto import encrypt_text
 from app.models import db
 

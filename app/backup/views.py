@@ -6,7 +6,8 @@ from flask import flash
 from flask_login import current_user
 
 from app import audit
-from app.backup import bp, services
+from app.backup import services
+from app.backup.blueprint import bp
 from app.jobs import enqueue
 from app.models import db
 from app.permissions import require

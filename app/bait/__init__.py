@@ -6,11 +6,8 @@ endpoints the bait points at, under /c; app/bait/honeypot.py), registered with t
 one. Each module registers its routes, commands, rules or places on import.
 """
 
-from flask import Blueprint
-
+from app.bait.blueprint import bp
 from app.core.navigation import register_section
-
-bp = Blueprint("bait", __name__, url_prefix="/bait")
 
 register_section("bait", "Canary tokens", 58, [
     ("bait.index", "bug", "Tokens", "data.read"),

@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from app.bait import artifacts, bp, dns_server, kinds, pg_listener, services, settings
+from app.bait import artifacts, dns_server, kinds, pg_listener, services, settings
+from app.bait.blueprint import bp
 from app.models import db
 
 LABEL = "cli bait"

@@ -8,7 +8,8 @@ from datetime import timedelta
 from flask import Response, abort, request
 from flask_login import current_user
 
-from app.bait import artifacts, bp, intel_places, kinds, seeding, services
+from app.bait import artifacts, intel_places, kinds, seeding, services
+from app.bait.blueprint import bp
 from app.bait.forms import TokenForm
 from app.htmx import hx_trigger
 from app.indicators.matching import appearances

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import flash, request
 from flask_login import current_user
 
-from app.bait import bp, seeding, services
+from app.bait import seeding, services
+from app.bait.blueprint import bp
 from app.bait.views import detail_context
 from app.models import BaitToken, db
 from app.permissions import require

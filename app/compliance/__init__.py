@@ -4,11 +4,8 @@ statuses, evidence (uploaded, linked and automatic), and controls flagged by sca
 Each module registers its routes, commands or jobs on import; the list below is the domain.
 """
 
-from flask import Blueprint
-
+from app.compliance.blueprint import bp as bp  # the app factory registers app.compliance.bp
 from app.core.navigation import register_section
-
-bp = Blueprint("compliance", __name__, url_prefix="/compliance")
 
 register_section("compliance", "Compliance", 60, [
     ("compliance.overview", "clipboard-check", "Compliance", "compliance.view"),

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from app import audit
-from app.compliance import bp, frameworks
+from app.compliance import frameworks
+from app.compliance.blueprint import bp
 from app.models import db
 
 

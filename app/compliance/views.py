@@ -6,7 +6,8 @@ import sqlalchemy as sa
 from flask import Response, flash, make_response
 from flask_login import current_user
 
-from app.compliance import bp, csf, evidence, services
+from app.compliance import csf, evidence, services
+from app.compliance.blueprint import bp
 from app.compliance.forms import ControlForm, CsfLinkForm, StartForm, StatusForm, evidence_forms
 from app.compliance.frameworks import FRAMEWORKS
 from app.csvexport import to_csv

@@ -8,7 +8,8 @@ from flask import Response, abort, flash, send_file
 from flask_login import current_user
 
 from app import audit
-from app.compliance import bp, evidence, pack, pdf, services
+from app.compliance import evidence, pack, pdf, services
+from app.compliance.blueprint import bp
 from app.compliance.forms import evidence_forms
 from app.compliance.views import control_page
 from app.csvexport import to_csv

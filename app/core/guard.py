@@ -12,7 +12,7 @@ from typing import Any
 from flask import current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 
-from app.core import bp
+from app.core.blueprint import bp
 from app.htmx import add_vary, hx_redirect, is_htmx
 from app.models import utcnow
 

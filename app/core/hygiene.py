@@ -24,7 +24,7 @@ from typing import Any
 from flask import current_app, request
 from werkzeug.exceptions import BadRequest, NotFound
 
-from app.core import bp
+from app.core.blueprint import bp
 
 JSON_MAX_BYTES = 1024 * 1024  # any JSON body; a view may set a smaller @body_limit
 JSON_MAX_DEPTH = 32

@@ -7,7 +7,7 @@ from flask import current_app, flash, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from app import audit
-from app.core import bp
+from app.core.blueprint import bp
 from app.core.forms import AccountForm, ThemeForm
 from app.core.health import HEALTH_CHECKS, HEALTH_DETAILS
 from app.models import db

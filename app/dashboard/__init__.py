@@ -3,11 +3,8 @@
 Domains feed it by registration (app/dashboard/registry.py) from their own `home.py`.
 """
 
-from flask import Blueprint
-
 from app.core.navigation import register_top
-
-bp = Blueprint("dashboard", __name__)
+from app.dashboard.blueprint import bp as bp  # the app factory registers app.dashboard.bp
 
 # The top of the navigation: Home first, then Alerts (10) and Search (20), then the domains.
 register_top(("dashboard.index", "house", "Home", "dashboard.view"), 0)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
-from app.dashboard import bp, services
+from app.dashboard import services
+from app.dashboard.blueprint import bp
 from app.permissions import can, require
 from app.rendering import render_page
 from app.tenancy import current_org_id

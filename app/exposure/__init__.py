@@ -5,11 +5,8 @@ search across providers, monitored e-mails, and people's exposure.
 Each module registers its routes, commands or jobs on import; the list below is the domain.
 """
 
-from flask import Blueprint
-
 from app.core.navigation import register_section
-
-bp = Blueprint("exposure", __name__, url_prefix="/exposure")
+from app.exposure.blueprint import bp as bp  # the app factory registers app.exposure.bp
 
 register_section("exposure", "Exposure", 55, [
     ("exposure.overview", "shield-exclamation", "Overview", "exposure.view"),

@@ -8,7 +8,8 @@ import click
 import sqlalchemy as sa
 
 from app import audit
-from app.exposure import bp, importer, uploads
+from app.exposure import importer, uploads
+from app.exposure.blueprint import bp
 from app.models import Organization, db
 
 LABEL = "cli exposure import-breach"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_login import current_user
 
-from app.exposure import bp, monitoring, services
+from app.exposure import monitoring, services
+from app.exposure.blueprint import bp
 from app.models import db
 from app.models.exposure import MonitoredEmail, MonitoredEmailFinding, Profile
 from app.permissions import can, require

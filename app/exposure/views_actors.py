@@ -8,7 +8,8 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from app import audit
-from app.exposure import actors, bp
+from app.exposure import actors
+from app.exposure.blueprint import bp
 from app.forms import options
 from app.models import Organization, db
 from app.permissions import require

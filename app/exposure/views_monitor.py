@@ -10,7 +10,8 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from app import audit
-from app.exposure import bp, monitoring
+from app.exposure import monitoring
+from app.exposure.blueprint import bp
 from app.forms import options
 from app.mailer import MailError, send_system_mail
 from app.models import db, utcnow

@@ -13,7 +13,8 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from app import audit
-from app.exposure import bp, opsych, osint, profiles
+from app.exposure import opsych, osint, profiles
+from app.exposure.blueprint import bp
 from app.exposure.parse import normalise_email
 from app.jobs import enqueue
 from app.models import db

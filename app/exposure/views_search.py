@@ -15,7 +15,8 @@ from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import Length, Optional
 
 from app import audit, crypto
-from app.exposure import bp, search
+from app.exposure import search
+from app.exposure.blueprint import bp
 from app.exposure.providers import PROVIDERS
 from app.exposure.providers.base import QUERY_TYPES, credential_name, stored_key
 from app.forms import options

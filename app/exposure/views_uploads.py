@@ -12,7 +12,8 @@ from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 from app import audit
-from app.exposure import bp, services, settings, uploads
+from app.exposure import services, settings, uploads
+from app.exposure.blueprint import bp
 from app.jobs import enqueue, job_title
 from app.jobs.runner import live_progress
 from app.models import JobRun, db

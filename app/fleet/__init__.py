@@ -4,11 +4,8 @@ The agent's endpoints live on the JSON API (`app/api/agent.py`); they call the s
 services as these pages.
 """
 
-from flask import Blueprint
-
 from app.core.navigation import register_section
-
-bp = Blueprint("fleet", __name__, url_prefix="/fleet")
+from app.fleet.blueprint import bp as bp  # the app factory registers app.fleet.bp
 
 register_section("fleet", "Fleet", 40, [
     ("fleet.dashboard", "speedometer2", "Fleet dashboard", "data.read"),

@@ -9,7 +9,8 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from app import audit
-from app.fleet import bp, services
+from app.fleet import services
+from app.fleet.blueprint import bp
 from app.fleet.forms import BulkForm, DeviceForm, SubscriptionForm, split_tags
 from app.models import (
     Device,

@@ -8,7 +8,7 @@ from flask import abort, redirect, request, url_for
 
 from app.alerting import registry
 from app.alerting.maintenance import is_open
-from app.fleet import bp
+from app.fleet.blueprint import bp
 from app.fleet.queries import online_counts, scanner_summary
 from app.models import Alert, Device, MaintenanceWindow, db, utcnow
 from app.models.alerting import ALERT_SEVERITIES, ALERT_STATUSES

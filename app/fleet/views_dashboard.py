@@ -3,8 +3,8 @@ operations page across the organization's fleet."""
 
 from __future__ import annotations
 
-from app.fleet import bp
 from app.fleet import dashboard as service
+from app.fleet.blueprint import bp
 from app.fleet.queries import scanner_summary
 from app.permissions import require
 from app.rendering import render_page

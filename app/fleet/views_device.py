@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from flask import abort, jsonify, request
 
-from app.fleet import bp, device_data, services
+from app.fleet import device_data, services
+from app.fleet.blueprint import bp
 from app.models import Device, utcnow
 from app.permissions import require
 from app.rendering import render_page

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import abort, request
 
-from app.fleet import bp, facts
+from app.fleet import facts
+from app.fleet.blueprint import bp
 from app.models import Device
 from app.permissions import require
 from app.rendering import render_page

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import abort, flash, request
 from flask_login import current_user
 
-from app.fleet import bp, inventory
+from app.fleet import inventory
+from app.fleet.blueprint import bp
 from app.fleet.forms import BulkForm, DeviceEditForm, parse_custom_fields, split_list, split_tags
 from app.fleet.views import inventory_context, inventory_rows, org_sites
 from app.models import Device, Subscription, db

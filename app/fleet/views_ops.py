@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user
 
-from app.fleet import agent_package, backup_repository, backups, bp, commands
+from app.fleet import agent_package, backup_repository, backups, commands
+from app.fleet.blueprint import bp
 from app.fleet.forms_ops import BackupConfigForm, CommandForm, RestoreTestForm
 from app.models import BackupSnapshot, Command, Device, db
 from app.models.base import as_dict

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from app.alerting import admin, registry
 from app.alerting.maintenance import describe, is_open
-from app.fleet import bp
+from app.fleet.blueprint import bp
 from app.fleet.forms_alerts import MaintenanceWindowForm
 from app.fleet.views import org_sites
 from app.models import Device, MaintenanceWindow, db, utcnow

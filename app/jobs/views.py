@@ -6,7 +6,8 @@ from flask import abort, flash, make_response, request
 from flask_login import current_user
 
 from app.htmx import hx_trigger, is_htmx
-from app.jobs import bp, services
+from app.jobs import services
+from app.jobs.blueprint import bp
 from app.jobs.queue import live_progress
 from app.jobs.registry import job_title
 from app.models import db

@@ -1,10 +1,7 @@
 """Security metrics mapped to NIST CSF 2.0: framework reference, metrics, values, scores."""
 
-from flask import Blueprint
-
 from app.core.navigation import register_section
-
-bp = Blueprint("metrics", __name__, url_prefix="/metrics")
+from app.metrics.blueprint import bp as bp  # the app factory registers app.metrics.bp
 
 register_section("metrics", "Security metrics", 30, [
     ("metrics.index", "graph-up", "Security scores", "data.read"),

@@ -9,7 +9,8 @@ from flask_login import current_user
 from app import audit
 from app.htmx import hx_trigger, wants_fragment
 from app.jobs import enqueue
-from app.metrics import bp, live, scoring, services
+from app.metrics import live, scoring, services
+from app.metrics.blueprint import bp
 from app.metrics.catalogs import linked_metric_counts, metric_links
 from app.metrics.forms import MetricForm, ValueForm
 from app.metrics.live import LIVE_QUERIES

@@ -8,7 +8,8 @@ from flask_login import current_user
 from app import audit
 from app.htmx import wants_fragment
 from app.jobs import enqueue
-from app.metrics import ai, bp, catalog_files, catalogs, services
+from app.metrics import ai, catalog_files, catalogs, services
+from app.metrics.blueprint import bp
 from app.metrics.forms import AiProviderForm, CatalogUploadForm, column_map_form
 from app.metrics.views import queue_recompute
 from app.models import (

@@ -1,10 +1,8 @@
 """Notifications: the in-app bell and the channels (webhook, e-mail) that deliver outward."""
 
-from flask import Blueprint
-
 from app.core.navigation import register_section
+from app.notifications.blueprint import bp as bp  # the app factory registers app.notifications.bp
 
-bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 # The inbox is also the top bar's bell; in the side navigation it sits with Administration.
 register_section("admin", "Administration", 90, [("notifications.index", "bell", "Notifications", "dashboard.view")])
 

@@ -7,7 +7,8 @@ from flask_login import current_user
 
 from app import htmx
 from app.models import db
-from app.notifications import bp, services
+from app.notifications import services
+from app.notifications.blueprint import bp
 from app.pagination import page_arg
 from app.permissions import require
 from app.rendering import redirect_after_post, render_page

@@ -7,7 +7,8 @@ from flask import abort, flash, request, session
 from app.crypto import DecryptionError, decrypt_text, encrypt_text
 from app.models import NotificationChannel, NotificationDelivery, db
 from app.models.notifications import CHANNEL_KINDS, DELIVERY_STATUSES
-from app.notifications import bp, services
+from app.notifications import services
+from app.notifications.blueprint import bp
 from app.notifications.forms import FORMS, WebhookChannelForm, form_data
 from app.pagination import page_arg
 from app.permissions import require

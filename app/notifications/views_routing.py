@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask import abort, flash, request
 
 from app.models import NotificationChannel, NotificationRoute, db
-from app.notifications import bp, routing
+from app.notifications import routing
+from app.notifications.blueprint import bp
 from app.notifications.forms import PolicyForm, RouteForm
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page

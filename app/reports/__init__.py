@@ -5,11 +5,8 @@ package renders (render.py, svg.py), stores and prunes (services.py), schedules 
 (schedules.py) and shows them (views.py).
 """
 
-from flask import Blueprint
-
 from app.core.navigation import register_section
-
-bp = Blueprint("reports", __name__, url_prefix="/reports")
+from app.reports.blueprint import bp as bp  # the app factory registers app.reports.bp
 
 register_section("reports", "Reports", 80, [
     ("reports.index", "file-earmark-pdf", "Reports", "reports.view"),

@@ -10,7 +10,8 @@ from app.models import Report, ReportSchedule, db
 from app.notifications.routing import policy_of
 from app.permissions import can, require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
-from app.reports import bp, schedules, services
+from app.reports import schedules, services
+from app.reports.blueprint import bp
 from app.reports.forms import GenerateForm, ScheduleForm
 from app.reports.registry import get_type, report_types
 from app.tenancy import get_scoped_or_404, require_org_id

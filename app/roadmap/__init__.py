@@ -5,11 +5,8 @@ achievements and progress history.
 Each module registers its routes, commands or jobs on import; the list below is the domain.
 """
 
-from flask import Blueprint
-
 from app.core.navigation import register_section
-
-bp = Blueprint("roadmap", __name__, url_prefix="/roadmap")
+from app.roadmap.blueprint import bp as bp  # the app factory registers app.roadmap.bp
 
 register_section("roadmap", "Roadmap", 61, [
     ("roadmap.board", "signpost-split", "Roadmap", "roadmap.view"),

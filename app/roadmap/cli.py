@@ -6,7 +6,8 @@ import click
 
 from app import audit
 from app.models import db
-from app.roadmap import bp, library
+from app.roadmap import library
+from app.roadmap.blueprint import bp
 
 
 @bp.cli.command("load-library")

@@ -12,7 +12,8 @@ from app.models import RoadmapTask, RoadmapUserTask, db, utcnow
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.reports.render import render_template_pdf
-from app.roadmap import achievements, bp, services
+from app.roadmap import achievements, services
+from app.roadmap.blueprint import bp
 from app.roadmap.forms import STATUS_LABELS, ProfileForm, StatusForm, TaskForm
 from app.tenancy import get_scoped_or_404, require_org_id
 

@@ -1,10 +1,7 @@
 """Global search: one box in the top bar, results from every domain that registered a provider."""
 
-from flask import Blueprint
-
 from app.core.navigation import register_top
-
-bp = Blueprint("search", __name__, url_prefix="/search")
+from app.search.blueprint import bp as bp  # the app factory registers app.search.bp
 
 register_top(("search.index", "search", "Search", "dashboard.view"), 20)
 

@@ -7,7 +7,8 @@ from flask_login import current_user
 
 from app.permissions import require
 from app.rendering import render_page
-from app.search import bp, services, text
+from app.search import services, text
+from app.search.blueprint import bp
 from app.tenancy import current_org_id
 
 

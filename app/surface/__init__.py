@@ -1,11 +1,8 @@
 """Attack surface (seed 001 XASM and Lightbox, issue 14): an organization's verified
 domains, discovery and active scans as RQ jobs, findings over time and reports."""
 
-from flask import Blueprint
-
 from app.core.navigation import register_section
-
-bp = Blueprint("surface", __name__, url_prefix="/surface")
+from app.surface.blueprint import bp as bp  # the app factory registers app.surface.bp
 
 register_section("surface", "Attack surface", 55, [
     ("surface.index", "globe2", "Domains", "data.read"),

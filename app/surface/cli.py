@@ -10,7 +10,8 @@ import click
 import sqlalchemy as sa
 
 from app.models import Organization, db
-from app.surface import bp, domains, reports, scans
+from app.surface import domains, reports, scans
+from app.surface.blueprint import bp
 from app.surface.domains import SurfaceError
 from app.surface.providers import ProviderError, fetch_kev, import_kev, kev_path, kev_status
 from app.surface.settings import setting

@@ -23,7 +23,8 @@ from app.models import (
 )
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
-from app.surface import bp, domains, findings, recheck, reports, scans
+from app.surface import domains, findings, recheck, reports, scans
+from app.surface.blueprint import bp
 from app.surface.domains import SurfaceError
 from app.surface.forms import DomainForm, ScanForm, ScopeForm
 from app.surface.providers import kev_status

@@ -1,10 +1,7 @@
 """Detection and response: security events with risk scores, threat intelligence."""
 
-from flask import Blueprint
-
 from app.core.navigation import register_section
-
-bp = Blueprint("threats", __name__, url_prefix="/threats")
+from app.threats.blueprint import bp
 
 register_section("threats", "Threat operations", 20, [
     ("threats.overview", "activity", "Security overview", "threats.view"),

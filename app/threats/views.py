@@ -27,8 +27,8 @@ from app.pagination import page_arg, paginate_capped
 from app.permissions import can, require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
-from app.threats import bp
 from app.threats.blocks import unblock as unblocks
+from app.threats.blueprint import bp
 from app.threats.forms import EventFilterForm, IndicatorForm
 from app.threats.overview import summary
 from app.threats.ratelimit import lift as lift_rate_limit

@@ -8,7 +8,8 @@ from flask_login import current_user
 from app.permissions import require
 from app.rendering import render_page
 from app.tenancy import require_org_id
-from app.threats import bp, entity
+from app.threats import entity
+from app.threats.blueprint import bp
 
 
 @bp.get("/entity")

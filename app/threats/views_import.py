@@ -14,7 +14,7 @@ from app.models import db
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, render_page
 from app.tenancy import require_org_id
-from app.threats import bp
+from app.threats.blueprint import bp
 from app.threats.importers import ImportFormatError, parse_file
 from app.threats.intel import save_parsed
 

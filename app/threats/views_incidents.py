@@ -13,7 +13,8 @@ from app.pagination import page_arg
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
-from app.threats import bp, incident_links, incidents
+from app.threats import incident_links, incidents
+from app.threats.blueprint import bp
 from app.threats.forms import AssignForm, CommentForm, IncidentForm, IncidentStatusForm, LinkForm
 
 

@@ -4,11 +4,8 @@ recorded, find the radios that follow a person, map them and explain every score
 Each module registers its routes, commands or jobs on import; the list below is the domain.
 """
 
-from flask import Blueprint
-
 from app.core.navigation import register_section
-
-bp = Blueprint("wireless", __name__, url_prefix="/wireless")
+from app.wireless.blueprint import bp as bp  # the app factory registers app.wireless.bp
 
 register_section("wireless", "Wireless", 50, [
     ("wireless.network_list", "wifi", "Networks", "data.read"),

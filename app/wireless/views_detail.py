@@ -16,9 +16,10 @@ from app.models.wireless import NetworkMedia, NetworkNote, NetworkTag
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404
-from app.wireless import bp, detail, media, reference, tracker_links
+from app.wireless import detail, media, reference, tracker_links
 from app.wireless.alert_rules import not_a_threat
 from app.wireless.basemap import allow_basemap, current_basemap
+from app.wireless.blueprint import bp
 from app.wireless.forms_detail import MediaForm, NoteForm, TagForm
 from app.wireless.geo import haversine_m, valid_point
 from app.wireless.geocoding.batch import position as geo_position

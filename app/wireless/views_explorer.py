@@ -17,7 +17,8 @@ from app.pagination import MAX_PAGE, parse_page
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, render_page
 from app.tenancy import require_org_id
-from app.wireless import bp, explorer
+from app.wireless import explorer
+from app.wireless.blueprint import bp
 from app.wireless.filters import (
     LEVEL_CHOICES,
     TAG_CHOICES,

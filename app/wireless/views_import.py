@@ -20,7 +20,8 @@ from app.models.wireless import DeviceSource, WirelessImport
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
-from app.wireless import bp, import_start, imports
+from app.wireless import import_start, imports
+from app.wireless.blueprint import bp
 
 UPLOAD_ENDPOINT = "wireless.import_upload"
 LISTED = 50

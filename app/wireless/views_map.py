@@ -7,8 +7,9 @@ from flask import jsonify, make_response, request
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, render_page
 from app.tenancy import require_org_id
-from app.wireless import bp, map_data
+from app.wireless import map_data
 from app.wireless.basemap import allow_basemap, current_basemap
+from app.wireless.blueprint import bp
 from app.wireless.filters import FilterError, parse_filters
 from app.wireless.views_explorer import detail_url, filter_error_response, filter_form_context
 

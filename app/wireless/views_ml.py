@@ -12,7 +12,8 @@ from app.models.wireless import MlModelMetadata, MlTrainingHistory
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
-from app.wireless import bp, ml, org_settings
+from app.wireless import ml, org_settings
+from app.wireless.blueprint import bp
 
 
 def _page(status: int = 200, weight_error: str | None = None):

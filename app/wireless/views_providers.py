@@ -12,8 +12,8 @@ from app.models import GeocodingCache, Network, db
 from app.permissions import can, require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
-from app.wireless import bp
 from app.wireless import jobs_enrich as jobs
+from app.wireless.blueprint import bp
 from app.wireless.geocoding import GeocoderError, online
 from app.wireless.wigle import client as wc
 from app.wireless.wigle import credentials as creds

@@ -15,7 +15,8 @@ from app.models.wireless import AgencyOffice, DeviceSource, LocationMarker, Rout
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import get_scoped_or_404, require_org_id, scoped
-from app.wireless import bp, places, reference
+from app.wireless import places, reference
+from app.wireless.blueprint import bp
 from app.wireless.forms_detail import HomeForm, MarkerForm, OfficeImportForm, RouteForm, SourceForm
 
 # ---------------------------------------------------------------- agency offices

@@ -14,7 +14,8 @@ from app.models import db
 from app.permissions import require
 from app.rendering import INVALID_FORM_STATUS, redirect_after_post, render_page
 from app.tenancy import require_org_id
-from app.wireless import bp, org_settings, rescore
+from app.wireless import org_settings, rescore
+from app.wireless.blueprint import bp
 from app.wireless.scoring import ScoringConfig
 from app.wireless.scoring_help import FACTORS, GROUP_OF, HELP
 
