@@ -48,7 +48,7 @@ import sqlalchemy as sa
 from app.fleet import alert_rules
 from app.fleet.ingest import bucket_start
 from app.models import Device, db
-from app.models.fleet import SERVICE_STATUSES
+from app.models.fleet import ROLLUP_METRICS, SERVICE_STATUSES
 
 # scanner_stats columns with their value when the agent leaves them out (the model's defaults).
 SCANNER_COLUMNS = (("tasks_total", "integer", 0), ("scans_running", "integer", 0), ("scans_queued", "integer", 0),
@@ -56,7 +56,9 @@ SCANNER_COLUMNS = (("tasks_total", "integer", 0), ("scans_running", "integer", 0
                    ("vulns_critical", "integer", 0), ("vulns_high", "integer", 0), ("vulns_medium", "integer", 0),
                    ("vulns_low", "integer", 0), ("feed_updated_at", "timestamptz", None),
                    ("last_scan_at", "timestamptz", None), ("top_vulns", "jsonb", []))
-ROLLUP_METRICS = ("cpu", "disk_root", "load_1m", "net_rx", "net_tx", "ram")
+# The model's metrics in the order ingest.update_rollups writes them (sorted): both paths take
+# the rollup rows' locks in one order.
+ROLLUPS_IN_LOCK_ORDER = tuple(sorted(ROLLUP_METRICS))
 
 _HEAD = """
 WITH used AS (
@@ -218,7 +220,7 @@ def store(*, key_id: int, key_hash: str, device_id: int, org_id: int, key_ip: st
                               "cpu_percent": c["cpu_percent"], "mem_mb": c["mem_mb"], "started_at": c["started_at"]}
                              for c in clean["containers"]]),
         "bucket": bucket_start(ts),
-        "rollups": _json([{"metric": m, "value": float(clean[m])} for m in ROLLUP_METRICS if clean[m] is not None]),
+        "rollups": _json([{"metric": m, "value": float(clean[m])} for m in ROLLUPS_IN_LOCK_ORDER if clean[m] is not None]),
     }
     present = None
     if scanner is not None:
